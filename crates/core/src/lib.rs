@@ -1,0 +1,31 @@
+//! Domain types shared by every lanyard crate: people and their compartments,
+//! the reference data of the force (ranks, vetting levels, card types), and
+//! the validation rules that turn untrusted text into those types.
+//!
+//! This crate does no I/O and holds no keys. Its errors name the field that is
+//! wrong and why, and never repeat the value: a rejected surname must not end
+//! up in a log line.
+//!
+//! ```
+//! use lanyard_core::{Compartment, Field, VettingLevel};
+//!
+//! assert_eq!(Field::Salary.compartment(), Compartment::Pay);
+//! let sc: VettingLevel = "SC".parse().unwrap();
+//! assert!(sc.satisfies(VettingLevel::Ctc));
+//! assert!(!sc.satisfies(VettingLevel::Mv));
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod compartment;
+mod error;
+mod person;
+mod reference;
+
+pub use compartment::{Compartment, Field};
+pub use error::{ValidationError, ValidationErrorKind};
+pub use person::{
+    normalise_email, normalise_name, normalise_service_number, PersonId, PersonRecord,
+    PersonStatus, Salary,
+};
+pub use reference::{CardType, Ladder, RankTable, VettingLevel};

@@ -1,0 +1,51 @@
+//! Keys and encryption for lanyard. Only this crate ever holds key material.
+//!
+//! The hierarchy of DESIGN §2:
+//!
+//! - a **root key** that never leaves its [`KeyProvider`]: a passphrase-sealed
+//!   [`KeyringProvider`] file by default, or a non-extractable AES key inside a
+//!   PKCS#11 token ([`Pkcs11Provider`]);
+//! - one versioned **compartment key** per compartment, and one **blind-index
+//!   key**, each wrapped by the root key;
+//! - one **person key** per person per compartment, wrapped by the compartment
+//!   key, so that destroying it crypto-shreds that compartment of that person;
+//! - **field ciphertexts** under the person key, bound by associated data to
+//!   (person, compartment, field, key version): moved elsewhere, they fail to open.
+//!
+//! Everything secret is zeroized on drop and prints as `[redacted]`.
+//!
+//! ```
+//! use lanyard_core::{Compartment, Field, PersonId};
+//! use lanyard_crypto::{FieldSlot, Key32};
+//!
+//! let person_key = Key32::random();
+//! let slot = FieldSlot { person: PersonId::new(), field: Field::Surname, key_version: 1 };
+//! let sealed = lanyard_crypto::seal_field(&person_key, &slot, b"Smith").unwrap();
+//! assert_eq!(lanyard_crypto::open_field(&person_key, &slot, &sealed).unwrap(), b"Smith");
+//! let elsewhere = FieldSlot { field: Field::Forenames, ..slot };
+//! assert!(lanyard_crypto::open_field(&person_key, &elsewhere, &sealed).is_err());
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+mod aead;
+mod blind;
+mod error;
+mod keyring;
+mod pkcs11;
+mod provider;
+mod secret;
+mod vault;
+
+pub use aead::{open_field, seal_field, FieldSlot};
+pub use blind::BlindIndexer;
+pub use error::{CryptoError, CryptoErrorKind};
+pub use keyring::{KdfParams, KeyringProvider};
+pub use pkcs11::{Pkcs11Config, Pkcs11Provider};
+pub use provider::{KeyProvider, WrapContext};
+pub use secret::Key32;
+pub use vault::{CompartmentKeyring, OpenFailure, SealedCompartment, Vault};
