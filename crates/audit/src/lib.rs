@@ -1,1 +1,25 @@
-//! x
+//! Audit events: what every read, write or export of personal data leaves
+//! behind (DESIGN §4), in canonical bytes, with their RFC 9162 leaf hashes.
+//!
+//! An event holds ids, compartments, field names, purpose and outcome, and
+//! never a name or a value. Its bytes are canonical JSON (sorted keys, no
+//! spaces), and the bytes hashed are the bytes stored.
+//!
+//! ```
+//! use lanyard_audit::{Actor, Event, Outcome};
+//!
+//! let e = Event::new(1_700_000_000_000, Actor::operator("alice"), "person.read", Outcome::Ok);
+//! let bytes = e.to_bytes();
+//! assert!(bytes.starts_with(b"{\"action\":\"person.read\""));
+//! assert_eq!(lanyard_audit::leaf_hash(&bytes).len(), 32);
+//! ```
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+mod event;
+
+pub use event::{leaf_hash, Actor, Event, Outcome};

@@ -1,1 +1,33 @@
-//! x
+//! The register service: people, their sealed compartments, and the keys
+//! behind them. This is where the rules of DESIGN §2 meet the store.
+//!
+//! - [`Register`] is the service. [`Register::init`] makes the keys of a new
+//!   register, [`Register::open`] unwraps them from the key provider.
+//! - Writes seal each compartment under a fresh person key and record an
+//!   audit event, with a digest of the new sealed state, in the same
+//!   transaction.
+//! - Reads need a purpose; their audit event is committed before anything is
+//!   decrypted, so a read whose event cannot be made durable never happens.
+//! - [`import`] parses the register CSV of DESIGN §8 and reports every bad row
+//!   by line, column and reason without repeating its values.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+mod codec;
+mod error;
+pub mod import;
+mod keys;
+mod photo;
+mod register;
+
+pub use codec::{decode_fields, encode_fields};
+pub use error::{ErrorKind, RegisterError};
+pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};
+pub use photo::{normalise_photo, MAX_PHOTO_BYTES};
+pub use register::{
+    state_digest, ImportOutcome, Lookup, Operator, PersonSummary, Register, Revealed, PROTECTED_MARK,
+};

@@ -1,1 +1,53 @@
-//! x
+//! Persistence for lanyard behind one interface, with two real backends:
+//! SQLite (WAL, the embedded default) and PostgreSQL (several servers, one
+//! store). Both get versioned migrations from `migrations/<backend>/`.
+//!
+//! This crate knows rows, not people: it stores ids, clear metadata, opaque
+//! ciphertexts and blind indexes, and never sees a key or a plaintext value.
+//! Every write that must be atomic goes through a [`Tx`].
+//!
+//! SQL is written once, with `$n` placeholders that both backends accept; the
+//! `on_pool!` and `on_tx!` macros expand each body once per backend.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+
+/// Expands `$body` once per backend with `$pool` bound to that backend's pool.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Expands `$body` once per backend with `$conn` bound to the transaction's
+/// connection.
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match &mut $tx.inner {
+            $crate::tx::TxInner::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+            $crate::tx::TxInner::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+mod error;
+mod rows;
+mod store;
+mod tx;
+
+pub use error::{StoreError, StoreErrorKind};
+pub use rows::{AuditRow, PersonRow, SealedRow, WrappedKeyRow};
+pub use store::{Backend, IndexColumn, Store};
+pub use tx::Tx;

@@ -1,0 +1,140 @@
+//! The audit event and its canonical encoding.
+
+use lanyard_core::{Compartment, Field, PersonId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Who acted: an id and the role they acted in. Ids name accounts, tokens or
+/// OS users, never register people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    /// `os:alice`, `user:…`, `token:…`, `supplier:…`.
+    pub id: String,
+    /// The role acted in.
+    pub role: String,
+}
+
+impl Actor {
+    /// A local operator of the CLI, named by `--operator` or the OS user.
+    pub fn operator(name: &str) -> Self {
+        Actor { id: format!("os:{name}"), role: "local_operator".to_owned() }
+    }
+}
+
+/// How the audited action ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// It happened.
+    Ok,
+    /// Policy refused it.
+    Denied,
+    /// It failed.
+    Error,
+}
+
+/// One audit event (DESIGN §4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    /// Unix milliseconds.
+    pub time_ms: i64,
+    /// Who.
+    pub actor: Actor,
+    /// What, as `subject.verb`: `person.read`, `person.create`, `key.rotate`, …
+    pub action: String,
+    /// Whose data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<PersonId>,
+    /// Which compartments were revealed or written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compartments: Vec<Compartment>,
+    /// Which fields.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Field>,
+    /// Why, as the operator stated it (required for reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// Correlates the events of one request or command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// For writes: hex SHA-256 of the record's new sealed state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Extra non-personal detail (counts, key versions, reasons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+}
+
+impl Event {
+    /// An event with the required parts; fill the rest by field.
+    pub fn new(time_ms: i64, actor: Actor, action: &str, outcome: Outcome) -> Self {
+        Event {
+            time_ms,
+            actor,
+            action: action.to_owned(),
+            people: Vec::new(),
+            compartments: Vec::new(),
+            fields: Vec::new(),
+            purpose: None,
+            request_id: None,
+            outcome,
+            digest: None,
+            detail: None,
+        }
+    }
+
+    /// Canonical bytes: JSON with keys sorted at every level and no spaces.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // serde_json's Value keeps object keys in a BTreeMap (the
+        // `preserve_order` feature is off), so going through it sorts them.
+        match serde_json::to_value(self).and_then(|v| serde_json::to_vec(&v)) {
+            Ok(bytes) => bytes,
+            // Serialising plain data to a Value cannot fail; an empty object
+            // would still be an honest, if useless, record.
+            Err(_) => b"{}".to_vec(),
+        }
+    }
+
+    /// Parses stored event bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+}
+
+/// RFC 9162 leaf hash: SHA-256(0x00 ‖ bytes).
+pub fn leaf_hash(bytes: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(bytes);
+    h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_bytes_are_sorted_and_compact() {
+        let mut e = Event::new(5, Actor::operator("bob"), "person.read", Outcome::Ok);
+        e.compartments = vec![Compartment::Pay];
+        e.purpose = Some("payroll check".into());
+        let text = String::from_utf8(e.to_bytes()).unwrap();
+        assert_eq!(
+            text,
+            r#"{"action":"person.read","actor":{"id":"os:bob","role":"local_operator"},"compartments":["pay"],"outcome":"ok","purpose":"payroll check","time_ms":5}"#
+        );
+        assert_eq!(Event::from_bytes(text.as_bytes()).unwrap(), e);
+    }
+
+    #[test]
+    fn leaf_hash_matches_rfc6962_empty_leaf() {
+        // RFC 6962 test vector: the hash of the empty leaf.
+        let h = leaf_hash(b"");
+        assert_eq!(
+            h.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        );
+    }
+}

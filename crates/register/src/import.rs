@@ -1,0 +1,263 @@
+//! The register CSV of DESIGN §8, parsed as untrusted input.
+//!
+//! Header: `service_number,forenames,surname,rank,unit,vetting_level,salary,email,photo`,
+//! in any order; only the first four are required. A bad file (no header,
+//! unknown or repeated columns) is refused whole; a bad row is reported by
+//! line, column and reason, and never with its values.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use lanyard_core::{Field, PersonRecord, RankTable};
+
+use crate::photo::{normalise_photo, MAX_PHOTO_BYTES};
+
+/// The columns a register CSV may have, in DESIGN §8's order.
+pub const COLUMNS: [&str; 9] =
+    ["service_number", "forenames", "surname", "rank", "unit", "vetting_level", "salary", "email", "photo"];
+const REQUIRED: [&str; 4] = ["service_number", "forenames", "surname", "rank"];
+
+/// Why a whole file was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileError(pub String);
+
+impl fmt::Display for FileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for FileError {}
+
+/// One refused row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    /// 1-based line in the file.
+    pub line: u64,
+    /// The column at fault, when one is.
+    pub column: Option<String>,
+    /// Why; never the value.
+    pub reason: String,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "line {}, column {c}: {}", self.line, self.reason),
+            None => write!(f, "line {}: {}", self.line, self.reason),
+        }
+    }
+}
+
+/// The rows of a file: valid records (photos already normalised) and errors.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// `(line, record)` of every valid row.
+    pub records: Vec<(usize, PersonRecord)>,
+    /// Every invalid row.
+    pub errors: Vec<RowError>,
+}
+
+/// How to read a file.
+#[derive(Clone, Copy, Debug)]
+pub struct Options<'a> {
+    /// Where `photo` file names point.
+    pub photos_dir: Option<&'a Path>,
+    /// Skip unknown columns instead of refusing the file.
+    pub ignore_unknown: bool,
+}
+
+fn field_of(column: &str) -> Option<Field> {
+    match column {
+        "photo" => Some(Field::Photo),
+        other => other.parse().ok(),
+    }
+}
+
+/// Parses a register CSV.
+pub fn parse(reader: impl Read, ranks: &RankTable, options: Options<'_>) -> Result<Parsed, FileError> {
+    let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(reader);
+    let headers = csv
+        .headers()
+        .map_err(|e| FileError(format!("cannot read the CSV header: {}", csv_reason(&e))))?
+        .clone();
+    let mut columns: Vec<Option<(String, Field)>> = Vec::new();
+    let mut seen = HashMap::new();
+    for (i, name) in headers.iter().enumerate() {
+        let name = name.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+        if let Some(first) = seen.insert(name.clone(), i) {
+            return Err(FileError(format!("column '{name}' appears twice (columns {} and {})", first + 1, i + 1)));
+        }
+        match COLUMNS.contains(&name.as_str()).then(|| field_of(&name)).flatten() {
+            Some(field) => columns.push(Some((name, field))),
+            None if options.ignore_unknown => columns.push(None),
+            None => {
+                return Err(FileError(format!(
+                    "unknown column '{}' (column {}); expected some of {} (or pass --ignore-unknown)",
+                    name.chars().filter(|c| !c.is_control()).take(40).collect::<String>(),
+                    i + 1,
+                    COLUMNS.join(",")
+                )));
+            }
+        }
+    }
+    for required in REQUIRED {
+        if !seen.contains_key(required) {
+            return Err(FileError(format!("the CSV header has no '{required}' column")));
+        }
+    }
+    if seen.contains_key("photo") && options.photos_dir.is_none() {
+        return Err(FileError("the CSV has a photo column; name the photo folder with --photos DIR".into()));
+    }
+
+    let mut parsed = Parsed::default();
+    let mut first_line_of: HashMap<String, u64> = HashMap::new();
+    for result in csv.records() {
+        let record = match result {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                parsed.errors.push(RowError { line, column: None, reason: csv_reason(&e) });
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let mut person = PersonRecord::default();
+        let mut bad = None;
+        for (value, column) in record.iter().zip(&columns) {
+            let Some((name, field)) = column else { continue };
+            let outcome = if *field == Field::Photo {
+                load_photo(value, options.photos_dir).map(|p| person.photo = p)
+            } else {
+                person.set_from_text(*field, value, ranks).map_err(|e| e.kind().to_string())
+            };
+            if let Err(reason) = outcome {
+                bad = Some(RowError { line, column: Some(name.clone()), reason });
+                break;
+            }
+        }
+        if bad.is_none() {
+            if let Err(e) = person.check_complete() {
+                bad = Some(RowError { line, column: e.field().map(|f| f.to_string()), reason: e.kind().to_string() });
+            }
+        }
+        if bad.is_none() {
+            if let Some(sn) = &person.service_number {
+                if let Some(first) = first_line_of.get(sn) {
+                    bad = Some(RowError {
+                        line,
+                        column: Some("service_number".into()),
+                        reason: format!("duplicate service number (first on line {first})"),
+                    });
+                } else {
+                    first_line_of.insert(sn.clone(), line);
+                }
+            }
+        }
+        match bad {
+            Some(e) => parsed.errors.push(e),
+            None => parsed.records.push((line as usize, person)),
+        }
+    }
+    Ok(parsed)
+}
+
+fn csv_reason(e: &csv::Error) -> String {
+    match e.kind() {
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("has {len} fields where the header has {expected_len}")
+        }
+        csv::ErrorKind::Utf8 { .. } => "is not valid UTF-8".to_owned(),
+        csv::ErrorKind::Io(_) => "could not be read".to_owned(),
+        _ => "is not valid CSV".to_owned(),
+    }
+}
+
+fn load_photo(name: &str, dir: Option<&Path>) -> Result<Option<Vec<u8>>, String> {
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let Some(dir) = dir else { return Err("no --photos folder given".into()) };
+    let plain = Path::new(name).components().count() == 1
+        && !name.contains(['/', '\\'])
+        && name != ".."
+        && name != ".";
+    if !plain {
+        return Err("photo must be a plain file name inside the --photos folder".into());
+    }
+    let path = dir.join(name);
+    let meta = std::fs::metadata(&path).map_err(|_| "photo file not found".to_owned())?;
+    if !meta.is_file() {
+        return Err("photo is not a file".into());
+    }
+    if meta.len() > MAX_PHOTO_BYTES as u64 {
+        return Err(format!("photo file is larger than {} MiB", MAX_PHOTO_BYTES / (1024 * 1024)));
+    }
+    let bytes = std::fs::read(&path).map_err(|_| "photo file could not be read".to_owned())?;
+    normalise_photo(&bytes).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(text: &str) -> Result<Parsed, FileError> {
+        parse(text.as_bytes(), &RankTable::default_ranks(), Options { photos_dir: None, ignore_unknown: false })
+    }
+
+    #[test]
+    fn columns_in_any_order_and_every_bad_row_named() {
+        let text = "surname,service_number,rank,forenames,salary,vetting_level\n\
+                    Smith,PC1,Police Constable,Ann,30000,RV\n\
+                    Jones,PC2,Sheriff,Bob,30000,RV\n\
+                    Brown,PC3,Inspector,Cy,lots,RV\n\
+                    Green,PC4,Inspector,Di,30000,TOPSECRET\n\
+                    Black,PC1,Inspector,Ed,30000,SC\n\
+                    White,PC6,Inspector\n";
+        let p = run(text).unwrap();
+        assert_eq!(p.records.len(), 1);
+        let got: Vec<String> = p.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            got,
+            vec![
+                "line 3, column rank: is not a rank in the force's rank table",
+                "line 4, column salary: is not a number in range",
+                "line 5, column vetting_level: is not a vetting level (RV, MV, NPPV1, NPPV2A, NPPV2F, NPPV3, CTC, SC, eSC, DV)",
+                "line 6, column service_number: duplicate service number (first on line 2)",
+                "line 7: has 3 fields where the header has 6",
+            ]
+        );
+        for e in &got {
+            for secret in ["Jones", "Sheriff", "lots", "TOPSECRET", "Black", "White"] {
+                assert!(!e.contains(secret), "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn bad_files_are_refused_whole() {
+        assert!(run("service_number,forenames,surname,rank,shoe_size\n").unwrap_err().0.contains("shoe_size"));
+        assert!(run("service_number,forenames,surname\n").unwrap_err().0.contains("rank"));
+        assert!(run("surname,surname,service_number,forenames,rank\n").unwrap_err().0.contains("twice"));
+        assert!(run("service_number,forenames,surname,rank,photo\n").unwrap_err().0.contains("--photos"));
+        let p = parse(
+            "service_number,forenames,surname,rank,shoe_size\nPC1,A,B,Inspector,9\n".as_bytes(),
+            &RankTable::default_ranks(),
+            Options { photos_dir: None, ignore_unknown: true },
+        )
+        .unwrap();
+        assert_eq!(p.records.len(), 1);
+    }
+
+    #[test]
+    fn photo_names_cannot_escape_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "service_number,forenames,surname,rank,photo\nPC1,A,B,Inspector,../etc/passwd\nPC2,A,B,Inspector,missing.jpg\n";
+        let p = parse(text.as_bytes(), &RankTable::default_ranks(), Options { photos_dir: Some(dir.path()), ignore_unknown: false }).unwrap();
+        assert_eq!(p.errors.len(), 2);
+        assert!(p.errors[0].reason.contains("plain file name"));
+        assert_eq!(p.errors[1].reason, "photo file not found");
+    }
+}

@@ -1,0 +1,249 @@
+//! Making, loading and rotating the keys of a register.
+//!
+//! Compartment keys and the blind-index key are stored wrapped by the key
+//! provider. Rotation adds a compartment key version and then re-wraps person
+//! keys batch by batch; each batch commits on its own, and every row stays
+//! readable under whichever version wraps it, so an interrupted rotation
+//! loses nothing and a later one finishes the job.
+
+use std::sync::Arc;
+
+use lanyard_audit::{Event, Outcome};
+use lanyard_core::{Compartment, PersonId};
+use lanyard_crypto::{BlindIndexer, CryptoErrorKind, Key32, KeyProvider, Vault, WrapContext};
+use lanyard_store::{Store, WrappedKeyRow};
+use serde::Serialize;
+
+use crate::error::{ErrorKind, RegisterError};
+use crate::register::{from_row, Operator, Register};
+
+const PURPOSE_COMPARTMENT: &str = "compartment";
+const PURPOSE_INDEX: &str = "blind-index";
+const INDEX_NAME: &str = "register";
+const FORMAT_KEY: &str = "register_format";
+const FORMAT: &str = "1";
+
+/// One compartment's key versions.
+#[derive(Clone, Debug, Serialize)]
+pub struct CompartmentKeyStatus {
+    /// Compartment.
+    pub compartment: Compartment,
+    /// The version new writes use.
+    pub current: u32,
+    /// `(version, created_at unix seconds, sealed rows it wraps)`, oldest first.
+    pub versions: Vec<(u32, i64, i64)>,
+}
+
+/// What `lanyard keys status` shows.
+#[derive(Clone, Debug, Serialize)]
+pub struct KeysStatus {
+    /// `keyring` or `pkcs11`.
+    pub provider: String,
+    /// Where the root key is.
+    pub provider_detail: String,
+    /// Per compartment.
+    pub compartments: Vec<CompartmentKeyStatus>,
+    /// Blind-index key version.
+    pub blind_index_version: u32,
+    /// People by status.
+    pub people: Vec<(String, i64)>,
+}
+
+/// What a rotation did.
+#[derive(Clone, Debug, Serialize)]
+pub struct RotateReport {
+    /// Compartment.
+    pub compartment: Compartment,
+    /// The new version.
+    pub new_version: u32,
+    /// Person keys re-wrapped.
+    pub rewrapped: u64,
+}
+
+fn ctx(purpose: &'static str, name: &'static str, version: u32) -> WrapContext<'static> {
+    WrapContext { purpose, name, version }
+}
+
+fn unwrap_or_mismatch(provider: &dyn KeyProvider, row: &WrappedKeyRow, c: WrapContext<'_>) -> Result<Key32, RegisterError> {
+    provider.unwrap(&row.wrapped, &c).map_err(|e| match e.kind() {
+        CryptoErrorKind::Authentication => RegisterError::new(ErrorKind::KeyMismatch),
+        _ => RegisterError::from(e),
+    })
+}
+
+fn version_of(row: &WrappedKeyRow) -> Result<u32, RegisterError> {
+    u32::try_from(row.version).map_err(|_| RegisterError::new(ErrorKind::Internal("key version out of range")))
+}
+
+impl Register {
+    /// Creates the schema and the keys of a new register.
+    pub async fn init(
+        store: Store,
+        provider: Arc<dyn KeyProvider>,
+        op: &Operator,
+        now_ms: i64,
+    ) -> Result<Register, RegisterError> {
+        if store.is_initialised().await? && store.meta(FORMAT_KEY).await?.is_some() {
+            return Err(RegisterError::new(ErrorKind::AlreadyInitialised));
+        }
+        store.migrate().await?;
+        let now_s = now_ms / 1000;
+        let index_key = Key32::random();
+        let mut vault = Vault::new(BlindIndexer::new(&index_key)?);
+        let mut rows = vec![WrappedKeyRow {
+            purpose: PURPOSE_INDEX.into(),
+            name: INDEX_NAME.into(),
+            version: 1,
+            wrapped: provider.wrap(&index_key, &ctx(PURPOSE_INDEX, INDEX_NAME, 1))?,
+            created_at: now_s,
+        }];
+        for c in Compartment::ALL {
+            let key = Key32::random();
+            rows.push(WrappedKeyRow {
+                purpose: PURPOSE_COMPARTMENT.into(),
+                name: c.as_str().into(),
+                version: 1,
+                wrapped: provider.wrap(&key, &ctx(PURPOSE_COMPARTMENT, c.as_str(), 1))?,
+                created_at: now_s,
+            });
+            vault.add_compartment_key(c, 1, key);
+        }
+        let mut event = Event::new(now_ms, op.actor.clone(), "register.init", Outcome::Ok);
+        event.request_id = Some(op.request_id.clone());
+        event.detail = Some(serde_json::json!({ "provider": provider.kind() }));
+        let mut tx = store.begin().await?;
+        for r in &rows {
+            tx.insert_wrapped_key(r).await?;
+        }
+        tx.set_meta(FORMAT_KEY, FORMAT).await?;
+        tx.set_meta("key_provider", provider.kind()).await?;
+        Register::append(&mut tx, &[event]).await?;
+        tx.commit().await?;
+        Ok(Register::from_parts(store, vault, provider))
+    }
+
+    /// Opens an existing register, unwrapping its keys with `provider`.
+    pub async fn open(store: Store, provider: Arc<dyn KeyProvider>) -> Result<Register, RegisterError> {
+        if !store.is_initialised().await? || store.meta(FORMAT_KEY).await?.is_none() {
+            return Err(RegisterError::new(ErrorKind::NotInitialised));
+        }
+        store.migrate().await?;
+        let rows = store.wrapped_keys().await?;
+        let index_row = rows
+            .iter()
+            .filter(|r| r.purpose == PURPOSE_INDEX && r.name == INDEX_NAME)
+            .max_by_key(|r| r.version)
+            .ok_or_else(|| RegisterError::new(ErrorKind::Internal("no blind-index key in the store")))?;
+        let index_key = unwrap_or_mismatch(provider.as_ref(), index_row, ctx(PURPOSE_INDEX, INDEX_NAME, version_of(index_row)?))?;
+        let mut vault = Vault::new(BlindIndexer::new(&index_key)?);
+        for c in Compartment::ALL {
+            for r in rows.iter().filter(|r| r.purpose == PURPOSE_COMPARTMENT && r.name == c.as_str()) {
+                let v = version_of(r)?;
+                let key = unwrap_or_mismatch(provider.as_ref(), r, ctx(PURPOSE_COMPARTMENT, c.as_str(), v))?;
+                vault.add_compartment_key(c, v, key);
+            }
+        }
+        Ok(Register::from_parts(store, vault, provider))
+    }
+
+    /// Providers, compartments, key versions and counts.
+    pub async fn keys_status(&self) -> Result<KeysStatus, RegisterError> {
+        let rows = self.store().wrapped_keys().await?;
+        let counts = self.store().sealed_counts().await?;
+        let mut compartments = Vec::new();
+        for c in Compartment::ALL {
+            let versions: Vec<(u32, i64, i64)> = rows
+                .iter()
+                .filter(|r| r.purpose == PURPOSE_COMPARTMENT && r.name == c.as_str())
+                .map(|r| {
+                    let n = counts
+                        .iter()
+                        .find(|(name, v, _)| name == c.as_str() && *v == r.version)
+                        .map(|(_, _, n)| *n)
+                        .unwrap_or(0);
+                    Ok((version_of(r)?, r.created_at, n))
+                })
+                .collect::<Result<_, RegisterError>>()?;
+            let current = self.vault().keyring(c).and_then(|k| k.current()).unwrap_or(0);
+            compartments.push(CompartmentKeyStatus { compartment: c, current, versions });
+        }
+        let blind_index_version = rows
+            .iter()
+            .filter(|r| r.purpose == PURPOSE_INDEX)
+            .map(version_of)
+            .collect::<Result<Vec<u32>, _>>()?
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+        Ok(KeysStatus {
+            provider: self.provider().kind().to_owned(),
+            provider_detail: self.provider().describe(),
+            compartments,
+            blind_index_version,
+            people: self.store().count_by_status().await?,
+        })
+    }
+
+    /// Adds a key version to `compartment` and re-wraps every person key
+    /// under it, `batch` rows per transaction. `progress` gets each batch's count.
+    pub async fn rotate(
+        &mut self,
+        op: &Operator,
+        compartment: Compartment,
+        now_ms: i64,
+        batch: i64,
+        progress: &dyn Fn(u64),
+    ) -> Result<RotateReport, RegisterError> {
+        let current = self.vault().keyring(compartment).and_then(|k| k.current()).unwrap_or(0);
+        let new_version = current
+            .checked_add(1)
+            .ok_or_else(|| RegisterError::new(ErrorKind::Internal("key version overflow")))?;
+        let key = Key32::random();
+        let row = WrappedKeyRow {
+            purpose: PURPOSE_COMPARTMENT.into(),
+            name: compartment.as_str().into(),
+            version: i64::from(new_version),
+            wrapped: self.provider().wrap(&key, &ctx(PURPOSE_COMPARTMENT, compartment.as_str(), new_version))?,
+            created_at: now_ms / 1000,
+        };
+        let mut event = Event::new(now_ms, op.actor.clone(), "key.rotate", Outcome::Ok);
+        event.compartments = vec![compartment];
+        event.request_id = Some(op.request_id.clone());
+        event.detail = Some(serde_json::json!({ "new_version": new_version }));
+        let mut tx = self.store().begin().await?;
+        tx.insert_wrapped_key(&row).await?;
+        Register::append(&mut tx, &[event]).await?;
+        tx.commit().await?;
+        self.vault_mut().add_compartment_key(compartment, new_version, key);
+
+        let mut rewrapped = 0u64;
+        loop {
+            let rows = self.store().sealed_older_than(compartment.as_str(), i64::from(new_version), batch).await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut updates = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let id = PersonId::from_uuid(r.person_id);
+                let sealed = from_row(id, r, compartment)?;
+                let (v, wrapped) = self.vault().rewrap(id, &sealed).map_err(|_| {
+                    RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: None })
+                })?;
+                updates.push((r.person_id, r.ck_version, i64::from(v), wrapped));
+            }
+            let mut event = Event::new(now_ms, op.actor.clone(), "key.rewrap", Outcome::Ok);
+            event.compartments = vec![compartment];
+            event.request_id = Some(op.request_id.clone());
+            event.detail = Some(serde_json::json!({ "new_version": new_version, "rows": updates.len() }));
+            let mut tx = self.store().begin().await?;
+            for (person, old, new, wrapped) in &updates {
+                tx.rewrap_sealed(*person, compartment.as_str(), *old, *new, wrapped).await?;
+            }
+            Register::append(&mut tx, &[event]).await?;
+            tx.commit().await?;
+            rewrapped += updates.len() as u64;
+            progress(updates.len() as u64);
+        }
+        Ok(RotateReport { compartment, new_version, rewrapped })
+    }
+}

@@ -1,0 +1,696 @@
+//! The register: add, import, read, update, erase and export people.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use lanyard_audit::{leaf_hash, Actor, Event, Outcome};
+use lanyard_core::{
+    normalise_email, normalise_name, normalise_service_number, Compartment, Field, PersonId,
+    PersonRecord, PersonStatus, RankTable,
+};
+use lanyard_crypto::{KeyProvider, SealedCompartment, Vault};
+use lanyard_store::{IndexColumn, PersonRow, SealedRow, Store, Tx};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::codec::{decode_fields, encode_fields};
+use crate::error::{ErrorKind, RegisterError};
+use crate::photo::normalise_photo;
+
+/// What a reader without the `protected` clearance sees instead of a
+/// protected person's identity.
+pub const PROTECTED_MARK: &str = "[protected]";
+
+/// Who is acting, and with what clearance.
+#[derive(Clone, Debug)]
+pub struct Operator {
+    /// The audited actor.
+    pub actor: Actor,
+    /// May see the identity and photo of protected persons.
+    pub protected_clearance: bool,
+    /// Ties together the events of one command or request.
+    pub request_id: String,
+}
+
+impl Operator {
+    /// A local CLI operator.
+    pub fn local(name: &str, protected_clearance: bool) -> Self {
+        Operator {
+            actor: Actor::operator(name),
+            protected_clearance,
+            request_id: Uuid::new_v4().to_string(),
+        }
+    }
+}
+
+/// One person as revealed to a reader: only the compartments asked for and
+/// allowed, with the rest withheld.
+#[derive(Clone, Debug)]
+pub struct Revealed {
+    /// Person id.
+    pub id: PersonId,
+    /// Live or erased.
+    pub status: PersonStatus,
+    /// Whether the person is protected.
+    pub protected: bool,
+    /// The revealed fields.
+    pub record: PersonRecord,
+    /// Compartments asked for but withheld (protected person, no clearance).
+    pub withheld: Vec<Compartment>,
+}
+
+/// A person without any personal data: what `person list` shows.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PersonSummary {
+    /// Person id.
+    pub id: PersonId,
+    /// Live or erased.
+    pub status: PersonStatus,
+    /// Whether the person is protected.
+    pub protected: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// An exact lookup through a blind index.
+#[derive(Clone, Copy, Debug)]
+pub enum Lookup<'a> {
+    /// By service number.
+    ServiceNumber(&'a str),
+    /// By surname.
+    Surname(&'a str),
+    /// By email.
+    Email(&'a str),
+}
+
+/// What an import did.
+#[derive(Clone, Debug, Default)]
+pub struct ImportOutcome {
+    /// New people, in input order.
+    pub imported: Vec<PersonId>,
+    /// Input lines whose service number was already registered; left as they were.
+    pub already_registered: Vec<usize>,
+}
+
+/// The register service.
+pub struct Register {
+    store: Store,
+    vault: Vault,
+    provider: Arc<dyn KeyProvider>,
+    ranks: RankTable,
+}
+
+pub(crate) struct SealedPerson {
+    pub(crate) row: PersonRow,
+    pub(crate) sealed: Vec<SealedRow>,
+    pub(crate) compartments: Vec<Compartment>,
+    pub(crate) fields: Vec<Field>,
+}
+
+/// SHA-256 over a person's stored state, as recorded in write events. Key
+/// wrapping (`ck_version`, `wrapped_key`) is left out, so that key rotation
+/// does not change it; a tampered wrapping fails authentication instead.
+pub fn state_digest(row: &PersonRow, sealed: &[SealedRow]) -> [u8; 32] {
+    fn part(h: &mut Sha256, bytes: &[u8]) {
+        h.update((bytes.len() as u32).to_be_bytes());
+        h.update(bytes);
+    }
+    fn opt(h: &mut Sha256, bytes: &Option<Vec<u8>>) {
+        match bytes {
+            Some(b) => {
+                h.update([1]);
+                part(h, b);
+            }
+            None => h.update([0]),
+        }
+    }
+    let mut h = Sha256::new();
+    part(&mut h, b"lanyard/state/v1");
+    part(&mut h, row.id.as_bytes());
+    part(&mut h, row.status.as_bytes());
+    h.update([u8::from(row.protected)]);
+    h.update(row.row_version.to_be_bytes());
+    opt(&mut h, &row.sn_index);
+    opt(&mut h, &row.surname_index);
+    opt(&mut h, &row.email_index);
+    let mut rows: Vec<&SealedRow> = sealed.iter().collect();
+    rows.sort_by(|a, b| a.compartment.cmp(&b.compartment));
+    for r in rows {
+        part(&mut h, r.compartment.as_bytes());
+        h.update(r.key_version.to_be_bytes());
+        part(&mut h, &r.fields);
+    }
+    h.finalize().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn check_purpose(purpose: Option<&str>) -> Result<String, RegisterError> {
+    let p = purpose.map(str::trim).unwrap_or("");
+    if p.chars().count() < 3 || p.chars().count() > 200 || p.chars().any(char::is_control) {
+        return Err(RegisterError::new(ErrorKind::PurposeRequired));
+    }
+    Ok(p.to_owned())
+}
+
+fn to_status(row: &PersonRow) -> Result<PersonStatus, RegisterError> {
+    row.status.parse().map_err(|_| {
+        RegisterError::new(ErrorKind::Corrupt {
+            person: PersonId::from_uuid(row.id),
+            what: "unknown status".into(),
+        })
+    })
+}
+
+fn parse_compartment(person: PersonId, name: &str) -> Result<Compartment, RegisterError> {
+    name.parse()
+        .map_err(|_| RegisterError::new(ErrorKind::Corrupt { person, what: "unknown compartment".into() }))
+}
+
+fn to_u32(person: PersonId, v: i64) -> Result<u32, RegisterError> {
+    u32::try_from(v).map_err(|_| RegisterError::new(ErrorKind::Corrupt { person, what: "key version out of range".into() }))
+}
+
+impl Register {
+    pub(crate) fn from_parts(store: Store, vault: Vault, provider: Arc<dyn KeyProvider>) -> Self {
+        Register { store, vault, provider, ranks: RankTable::default_ranks() }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    pub(crate) fn vault_mut(&mut self) -> &mut Vault {
+        &mut self.vault
+    }
+
+    pub(crate) fn provider(&self) -> &Arc<dyn KeyProvider> {
+        &self.provider
+    }
+
+    /// The force's rank table.
+    pub fn ranks(&self) -> &RankTable {
+        &self.ranks
+    }
+
+    fn indexes(&self, record: &PersonRecord) -> (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>) {
+        let ix = self.vault.indexer();
+        let idx = |field: Field, value: Option<String>| value.and_then(|v| ix.index(field, &v)).map(|h| h.to_vec());
+        (
+            idx(Field::ServiceNumber, record.service_number.clone()),
+            idx(Field::Surname, record.surname.as_deref().map(normalise_name)),
+            idx(Field::Email, record.email.as_deref().map(normalise_email)),
+        )
+    }
+
+    /// Seals every compartment `record` holds, with person keys of version 1.
+    pub(crate) fn seal_new(
+        &self,
+        id: PersonId,
+        record: &PersonRecord,
+        protected: bool,
+        now_s: i64,
+    ) -> Result<SealedPerson, RegisterError> {
+        let (sn_index, surname_index, email_index) = self.indexes(record);
+        let row = PersonRow {
+            id: *id.as_uuid(),
+            status: PersonStatus::Active.as_str().to_owned(),
+            protected,
+            created_at: now_s,
+            updated_at: now_s,
+            row_version: 1,
+            sn_index,
+            surname_index,
+            email_index,
+        };
+        let mut sealed = Vec::new();
+        let mut compartments = Vec::new();
+        let mut fields = Vec::new();
+        for compartment in Compartment::ALL {
+            let values: Vec<(Field, Vec<u8>)> = compartment
+                .fields()
+                .iter()
+                .filter_map(|f| record.field_bytes(*f).map(|b| (*f, b)))
+                .collect();
+            if values.is_empty() {
+                continue;
+            }
+            let refs: Vec<(Field, &[u8])> = values.iter().map(|(f, b)| (*f, b.as_slice())).collect();
+            let s = self.vault.seal_compartment(id, compartment, 1, &refs)?;
+            fields.extend(values.iter().map(|(f, _)| *f));
+            compartments.push(compartment);
+            sealed.push(to_row(id, &s));
+        }
+        Ok(SealedPerson { row, sealed, compartments, fields })
+    }
+
+    fn write_event(&self, op: &Operator, action: &str, now_ms: i64, sp: &SealedPerson) -> Event {
+        let mut e = Event::new(now_ms, op.actor.clone(), action, Outcome::Ok);
+        e.people = vec![PersonId::from_uuid(sp.row.id)];
+        e.compartments = sp.compartments.clone();
+        e.fields = sp.fields.clone();
+        e.request_id = Some(op.request_id.clone());
+        e.digest = Some(hex(&state_digest(&sp.row, &sp.sealed)));
+        e
+    }
+
+    pub(crate) async fn append(tx: &mut Tx, events: &[Event]) -> Result<i64, RegisterError> {
+        let encoded: Vec<(Vec<u8>, [u8; 32])> = events
+            .iter()
+            .map(|e| {
+                let b = e.to_bytes();
+                let h = leaf_hash(&b);
+                (b, h)
+            })
+            .collect();
+        Ok(tx.append_audit(&encoded).await?)
+    }
+
+    /// Appends events in their own transaction and waits until durable.
+    pub async fn record(&self, events: &[Event]) -> Result<(), RegisterError> {
+        let mut tx = self.store.begin().await?;
+        Register::append(&mut tx, events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Adds one person. `record.photo`, if present, is the raw upload; it is
+    /// re-encoded here.
+    pub async fn add(
+        &self,
+        op: &Operator,
+        mut record: PersonRecord,
+        protected: bool,
+        now_ms: i64,
+    ) -> Result<PersonId, RegisterError> {
+        record.check_complete()?;
+        if let Some(raw) = record.photo.take() {
+            record.photo = Some(normalise_photo(&raw).map_err(|e| RegisterError::new(ErrorKind::Photo(e)))?);
+        }
+        let id = PersonId::new();
+        let sp = self.seal_new(id, &record, protected, now_ms / 1000)?;
+        let event = self.write_event(op, "person.create", now_ms, &sp);
+        let mut tx = self.store.begin().await?;
+        tx.insert_people(std::slice::from_ref(&sp.row)).await.map_err(duplicate_or)?;
+        tx.insert_sealed(&sp.sealed).await?;
+        Register::append(&mut tx, &[event]).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Imports validated records (photos already normalised) in one
+    /// transaction. Records whose service number is already registered are
+    /// left alone and reported, which makes a repeated import a no-op.
+    pub async fn import(
+        &self,
+        op: &Operator,
+        records: Vec<(usize, PersonRecord)>,
+        now_ms: i64,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<ImportOutcome, RegisterError> {
+        let mut outcome = ImportOutcome::default();
+        let indexes: Vec<Vec<u8>> = records.iter().map(|(_, r)| self.indexes(r).0.unwrap_or_default()).collect();
+        let taken: HashSet<Vec<u8>> = self.store.taken_service_indexes(&indexes).await?.into_iter().collect();
+        let mut fresh = Vec::with_capacity(records.len());
+        for ((line, record), index) in records.into_iter().zip(indexes) {
+            if taken.contains(&index) {
+                outcome.already_registered.push(line);
+            } else {
+                fresh.push(record);
+            }
+        }
+        progress(outcome.already_registered.len() as u64);
+        let sealed = self.seal_many(&fresh, now_ms / 1000, progress)?;
+        let events: Vec<Event> = sealed.iter().map(|sp| self.write_event(op, "person.create", now_ms, sp)).collect();
+        let rows: Vec<PersonRow> = sealed.iter().map(|sp| sp.row.clone()).collect();
+        let compartments: Vec<SealedRow> = sealed.iter().flat_map(|sp| sp.sealed.iter().cloned()).collect();
+        let mut tx = self.store.begin().await?;
+        tx.insert_people(&rows).await.map_err(duplicate_or)?;
+        tx.insert_sealed(&compartments).await?;
+        Register::append(&mut tx, &events).await?;
+        tx.commit().await?;
+        outcome.imported = rows.iter().map(|r| PersonId::from_uuid(r.id)).collect();
+        Ok(outcome)
+    }
+
+    /// Seals many records, spread over the machine's cores.
+    fn seal_many(
+        &self,
+        records: &[PersonRecord],
+        now_s: i64,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<Vec<SealedPerson>, RegisterError> {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        let chunk = records.len().div_ceil(threads).max(1);
+        let results: Vec<Result<Vec<SealedPerson>, RegisterError>> = std::thread::scope(|s| {
+            let handles: Vec<_> = records
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        let mut out = Vec::with_capacity(part.len());
+                        for (i, r) in part.iter().enumerate() {
+                            out.push(self.seal_new(PersonId::new(), r, false, now_s)?);
+                            if i % 256 == 255 {
+                                progress(256);
+                            }
+                        }
+                        progress((part.len() % 256) as u64);
+                        Ok(out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| Err(RegisterError::new(ErrorKind::Internal("a sealing thread failed")))))
+                .collect()
+        });
+        let mut all = Vec::with_capacity(records.len());
+        for r in results {
+            all.extend(r?);
+        }
+        Ok(all)
+    }
+
+    /// Metadata of one person, no personal data.
+    pub async fn summary(&self, id: PersonId) -> Result<PersonSummary, RegisterError> {
+        let row = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        summary_of(&row)
+    }
+
+    /// A page of people without personal data, in id order.
+    pub async fn list(&self, after: Option<PersonId>, limit: i64) -> Result<Vec<PersonSummary>, RegisterError> {
+        let rows = self.store.people_page(after.map(|a| *a.as_uuid()), limit).await?;
+        rows.iter().map(summary_of).collect()
+    }
+
+    /// Counts of people by status.
+    pub async fn counts(&self) -> Result<Vec<(String, i64)>, RegisterError> {
+        Ok(self.store.count_by_status().await?)
+    }
+
+    /// Reveals `compartments` of one person.
+    pub async fn show(
+        &self,
+        op: &Operator,
+        id: PersonId,
+        compartments: &[Compartment],
+        purpose: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Revealed, RegisterError> {
+        let purpose = check_purpose(purpose)?;
+        let row = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        let mut out = self.reveal(op, vec![row], compartments, &purpose, now_ms, "person.read").await?;
+        out.pop().ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))
+    }
+
+    /// Finds people by exact service number, surname or email, and reveals
+    /// `compartments` of each.
+    pub async fn find(
+        &self,
+        op: &Operator,
+        lookup: Lookup<'_>,
+        compartments: &[Compartment],
+        purpose: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<Revealed>, RegisterError> {
+        let purpose = check_purpose(purpose)?;
+        let ix = self.vault.indexer();
+        let (column, index) = match lookup {
+            Lookup::ServiceNumber(v) => (IndexColumn::ServiceNumber, ix.index(Field::ServiceNumber, &normalise_service_number(v)?)),
+            Lookup::Surname(v) => (IndexColumn::Surname, ix.index(Field::Surname, &normalise_name(v))),
+            Lookup::Email(v) => (IndexColumn::Email, ix.index(Field::Email, &normalise_email(v))),
+        };
+        let Some(index) = index else { return Ok(Vec::new()) };
+        let rows = self.store.find(column, &index).await?;
+        self.reveal(op, rows, compartments, &purpose, now_ms, "person.find").await
+    }
+
+    /// Streams every active person, page by page, revealing `compartments`.
+    /// Each page's audit event is durable before that page is decrypted.
+    pub async fn export(
+        &self,
+        op: &Operator,
+        compartments: &[Compartment],
+        purpose: Option<&str>,
+        now_ms: i64,
+        sink: &mut (dyn FnMut(Revealed) -> Result<(), RegisterError> + Send),
+    ) -> Result<u64, RegisterError> {
+        let purpose = check_purpose(purpose)?;
+        let mut after = None;
+        let mut n = 0;
+        loop {
+            let rows = self.store.people_page(after, 500).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id);
+            let active: Vec<PersonRow> = rows.into_iter().filter(|r| r.status == "active").collect();
+            for person in self.reveal(op, active, compartments, &purpose, now_ms, "person.export").await? {
+                sink(person)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Audit first, then decrypt. People are returned in the order given.
+    async fn reveal(
+        &self,
+        op: &Operator,
+        rows: Vec<PersonRow>,
+        compartments: &[Compartment],
+        purpose: &str,
+        now_ms: i64,
+        action: &str,
+    ) -> Result<Vec<Revealed>, RegisterError> {
+        let mut plan = Vec::with_capacity(rows.len());
+        let mut revealed_people = Vec::new();
+        for row in &rows {
+            let id = PersonId::from_uuid(row.id);
+            let status = to_status(row)?;
+            let (allowed, withheld): (Vec<Compartment>, Vec<Compartment>) = compartments
+                .iter()
+                .partition(|c| may_reveal(op, row.protected, **c));
+            if status == PersonStatus::Active && !allowed.is_empty() {
+                revealed_people.push(id);
+            }
+            plan.push((id, status, row.protected, allowed, withheld));
+        }
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut event = Event::new(now_ms, op.actor.clone(), action, Outcome::Ok);
+        event.people = revealed_people.clone();
+        event.compartments = compartments.to_vec();
+        event.fields = compartments.iter().flat_map(|c| c.fields().iter().copied()).collect();
+        event.purpose = Some(purpose.to_owned());
+        event.request_id = Some(op.request_id.clone());
+        let withheld_count = plan.iter().filter(|p| !p.4.is_empty()).count();
+        if withheld_count > 0 {
+            event.detail = Some(serde_json::json!({ "withheld_protected": withheld_count }));
+        }
+        // Fail closed: no durable event, no plaintext.
+        self.record(std::slice::from_ref(&event)).await?;
+
+        let ids: Vec<Uuid> = revealed_people.iter().map(|p| *p.as_uuid()).collect();
+        let names: Vec<&str> = compartments.iter().map(|c| c.as_str()).collect();
+        let sealed = self.store.sealed(&ids, &names).await?;
+        let mut out = Vec::with_capacity(plan.len());
+        for (id, status, protected, allowed, withheld) in plan {
+            let mut record = PersonRecord::default();
+            if status == PersonStatus::Active {
+                for s in sealed.iter().filter(|s| s.person_id == *id.as_uuid()) {
+                    let compartment = parse_compartment(id, &s.compartment)?;
+                    if !allowed.contains(&compartment) {
+                        continue;
+                    }
+                    self.open_into(id, s, compartment, compartment.fields(), &mut record)?;
+                }
+            }
+            out.push(Revealed { id, status, protected, record, withheld });
+        }
+        Ok(out)
+    }
+
+    fn open_into(
+        &self,
+        id: PersonId,
+        row: &SealedRow,
+        compartment: Compartment,
+        wanted: &[Field],
+        record: &mut PersonRecord,
+    ) -> Result<(), RegisterError> {
+        let sealed = from_row(id, row, compartment)?;
+        let opened = self.vault.open_compartment(id, &sealed, wanted).map_err(|f| {
+            RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: f.field })
+        })?;
+        for (field, bytes) in opened {
+            record.set_field_bytes(field, bytes).map_err(|_| {
+                RegisterError::new(ErrorKind::Corrupt { person: id, what: format!("field {field} does not decode") })
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Changes the fields set in `changes` (and `protected`, if given).
+    /// Every touched compartment is re-sealed under a new person key.
+    pub async fn update(
+        &self,
+        op: &Operator,
+        id: PersonId,
+        mut changes: PersonRecord,
+        protected: Option<bool>,
+        now_ms: i64,
+    ) -> Result<(), RegisterError> {
+        if let Some(raw) = changes.photo.take() {
+            changes.photo = Some(normalise_photo(&raw).map_err(|e| RegisterError::new(ErrorKind::Photo(e)))?);
+        }
+        let old = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        if to_status(&old)? == PersonStatus::Erased {
+            return Err(RegisterError::new(ErrorKind::Erased(id)));
+        }
+        let touched: Vec<Compartment> =
+            Compartment::ALL.into_iter().filter(|c| changes.has_compartment(*c)).collect();
+        let changed_fields: Vec<Field> = Field::ALL.into_iter().filter(|f| changes.has(*f)).collect();
+        let all_names: Vec<&str> = Compartment::ALL.iter().map(|c| c.as_str()).collect();
+        let current = self.store.sealed(&[*id.as_uuid()], &all_names).await?;
+
+        // Merge: current plaintext of each touched compartment, then the changes.
+        let mut merged = PersonRecord::default();
+        let mut new_rows = Vec::new();
+        for c in &touched {
+            let existing = current.iter().find(|r| r.compartment == c.as_str());
+            let next_version = match existing {
+                Some(r) => {
+                    self.open_into(id, r, *c, c.fields(), &mut merged)?;
+                    to_u32(id, r.key_version)?.saturating_add(1)
+                }
+                None => 1,
+            };
+            for f in c.fields() {
+                if let Some(b) = changes.field_bytes(*f) {
+                    merged.set_field_bytes(*f, b)?;
+                }
+            }
+            let values: Vec<(Field, Vec<u8>)> =
+                c.fields().iter().filter_map(|f| merged.field_bytes(*f).map(|b| (*f, b))).collect();
+            let refs: Vec<(Field, &[u8])> = values.iter().map(|(f, b)| (*f, b.as_slice())).collect();
+            new_rows.push(to_row(id, &self.vault.seal_compartment(id, *c, next_version, &refs)?));
+        }
+        let mut row = old.clone();
+        if touched.contains(&Compartment::Identity) {
+            let (sn, surname, email) = self.indexes(&merged);
+            row.sn_index = sn;
+            row.surname_index = surname;
+            row.email_index = email;
+        }
+        if let Some(p) = protected {
+            row.protected = p;
+        }
+        row.row_version += 1;
+        row.updated_at = now_ms / 1000;
+        let mut state: Vec<SealedRow> =
+            current.into_iter().filter(|r| !touched.iter().any(|c| c.as_str() == r.compartment)).collect();
+        state.extend(new_rows.iter().cloned());
+
+        let sp = SealedPerson { row, sealed: state, compartments: touched, fields: changed_fields };
+        let mut event = self.write_event(op, "person.update", now_ms, &sp);
+        if let Some(p) = protected {
+            event.detail = Some(serde_json::json!({ "protected": p }));
+        }
+        let mut tx = self.store.begin().await?;
+        tx.update_person(&sp.row, old.row_version).await.map_err(duplicate_or)?;
+        for r in &new_rows {
+            tx.upsert_sealed(r).await?;
+        }
+        Register::append(&mut tx, &[event]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Crypto-shreds a person: their sealed compartments (person keys and
+    /// ciphertexts) and blind indexes are deleted, the row becomes a
+    /// tombstone, and the store is purged so no copy of it taken afterwards
+    /// holds them.
+    pub async fn erase(&self, op: &Operator, id: PersonId, now_ms: i64) -> Result<(), RegisterError> {
+        let old = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        if to_status(&old)? == PersonStatus::Erased {
+            return Err(RegisterError::new(ErrorKind::Erased(id)));
+        }
+        let row = PersonRow {
+            status: PersonStatus::Erased.as_str().to_owned(),
+            sn_index: None,
+            surname_index: None,
+            email_index: None,
+            row_version: old.row_version + 1,
+            updated_at: now_ms / 1000,
+            ..old.clone()
+        };
+        let sp = SealedPerson { row, sealed: Vec::new(), compartments: Compartment::ALL.to_vec(), fields: Vec::new() };
+        let event = self.write_event(op, "person.erase", now_ms, &sp);
+        let names: Vec<&str> = Compartment::ALL.iter().map(|c| c.as_str()).collect();
+        let mut tx = self.store.begin().await?;
+        tx.update_person(&sp.row, old.row_version).await?;
+        tx.delete_sealed(*id.as_uuid(), &names).await?;
+        Register::append(&mut tx, &[event]).await?;
+        tx.commit().await?;
+        self.store.purge_deleted().await?;
+        Ok(())
+    }
+}
+
+/// DESIGN §2: a protected person's identity (and, by the same reasoning,
+/// photo) is readable only with the `protected` clearance.
+fn may_reveal(op: &Operator, protected: bool, compartment: Compartment) -> bool {
+    !(protected
+        && !op.protected_clearance
+        && matches!(compartment, Compartment::Identity | Compartment::Photo))
+}
+
+fn summary_of(row: &PersonRow) -> Result<PersonSummary, RegisterError> {
+    Ok(PersonSummary {
+        id: PersonId::from_uuid(row.id),
+        status: to_status(row)?,
+        protected: row.protected,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+fn duplicate_or(e: lanyard_store::StoreError) -> RegisterError {
+    match e.kind() {
+        lanyard_store::StoreErrorKind::Conflict(what) if what.contains("sn_index") || what.contains("unique") => {
+            RegisterError::new(ErrorKind::DuplicateServiceNumber)
+        }
+        _ => RegisterError::from(e),
+    }
+}
+
+pub(crate) fn to_row(id: PersonId, s: &SealedCompartment) -> SealedRow {
+    SealedRow {
+        person_id: *id.as_uuid(),
+        compartment: s.compartment.as_str().to_owned(),
+        ck_version: i64::from(s.ck_version),
+        key_version: i64::from(s.key_version),
+        wrapped_key: s.wrapped_key.clone(),
+        fields: encode_fields(&s.fields),
+    }
+}
+
+pub(crate) fn from_row(id: PersonId, row: &SealedRow, compartment: Compartment) -> Result<SealedCompartment, RegisterError> {
+    let fields = decode_fields(&row.fields).map_err(|what| RegisterError::new(ErrorKind::Corrupt { person: id, what }))?;
+    Ok(SealedCompartment {
+        compartment,
+        ck_version: to_u32(id, row.ck_version)?,
+        wrapped_key: row.wrapped_key.clone(),
+        key_version: to_u32(id, row.key_version)?,
+        fields,
+    })
+}

@@ -1,0 +1,309 @@
+//! Opening a store, migrations, and reads.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreErrorKind};
+use crate::rows::{AuditRow, PersonRow, SealedRow, WrappedKeyRow};
+use crate::tx::Tx;
+
+/// Which database a store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A blind-index column of `people`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IndexColumn {
+    /// `sn_index`
+    ServiceNumber,
+    /// `surname_index`
+    Surname,
+    /// `email_index`
+    Email,
+}
+
+impl IndexColumn {
+    fn column(self) -> &'static str {
+        match self {
+            IndexColumn::ServiceNumber => "sn_index",
+            IndexColumn::Surname => "surname_index",
+            IndexColumn::Email => "email_index",
+        }
+    }
+}
+
+const PERSON_COLUMNS: &str =
+    "id, status, protected, created_at, updated_at, row_version, sn_index, surname_index, email_index";
+const SEALED_COLUMNS: &str = "person_id, compartment, ck_version, key_version, wrapped_key, fields";
+
+/// A connection pool to one store.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) pool: Pool,
+}
+
+fn unreachable(e: sqlx::Error) -> StoreError {
+    StoreError::new(StoreErrorKind::Unreachable(e.to_string()))
+}
+
+impl Store {
+    /// Opens (and with `create`, creates) the SQLite store at `path`: WAL
+    /// journal, full fsync on commit (audit events must be durable),
+    /// `secure_delete` so erased rows are overwritten with zeros.
+    pub async fn open_sqlite(path: &Path, create: bool) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(create)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("secure_delete", "ON");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(unreachable)?;
+        Ok(Store { pool: Pool::Sqlite(pool) })
+    }
+
+    /// Connects to PostgreSQL. With `schema`, every connection uses that
+    /// schema (created if absent); tests use this to stay apart.
+    pub async fn open_postgres(url: &str, schema: Option<&str>) -> Result<Store, StoreError> {
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::new(StoreErrorKind::Unreachable(format!("bad PostgreSQL URL: {e}"))))?;
+        if let Some(schema) = schema {
+            if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+                return Err(StoreError::new(StoreErrorKind::Unreachable("bad schema name".into())));
+            }
+            let bootstrap = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options.clone())
+                .await
+                .map_err(unreachable)?;
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}")))
+                .execute(&bootstrap)
+                .await?;
+            bootstrap.close().await;
+            options = options.options([("search_path", schema)]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(unreachable)?;
+        Ok(Store { pool: Pool::Postgres(pool) })
+    }
+
+    /// Opens a store from a URL: `postgres://…`/`postgresql://…`, or
+    /// `sqlite:PATH`.
+    pub async fn open_url(url: &str, create: bool) -> Result<Store, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Store::open_postgres(url, None).await
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            Store::open_sqlite(Path::new(path), create).await
+        } else {
+            Err(StoreError::new(StoreErrorKind::Unreachable(
+                "database_url must start with postgres:// or sqlite:".into(),
+            )))
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let result = match &self.pool {
+            Pool::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await,
+            Pool::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await,
+        };
+        result.map_err(|e| StoreError::new(StoreErrorKind::Migration(e.to_string())))
+    }
+
+    /// True when the schema has been created.
+    pub async fn is_initialised(&self) -> Result<bool, StoreError> {
+        let sql = match self.backend() {
+            Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
+            Backend::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'meta'"
+            }
+        };
+        let n: i64 = on_pool!(self, p => sqlx::query_scalar(sql).fetch_one(p).await)?;
+        Ok(n > 0)
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue instead of failing mid-way.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Tx::begin(self).await
+    }
+
+    /// Reads one metadata value.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT value FROM meta WHERE key = $1";
+        Ok(on_pool!(self, p => sqlx::query_scalar(sql).bind(key).fetch_optional(p).await)?)
+    }
+
+    /// Every wrapped key.
+    pub async fn wrapped_keys(&self) -> Result<Vec<WrappedKeyRow>, StoreError> {
+        let sql = "SELECT purpose, name, version, wrapped, created_at FROM wrapped_keys ORDER BY purpose, name, version";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+
+    /// One person's metadata.
+    pub async fn person(&self, id: Uuid) -> Result<Option<PersonRow>, StoreError> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1");
+        let sql = sqlx::AssertSqlSafe(sql);
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?)
+    }
+
+    /// People whose blind index in `column` equals `index`.
+    pub async fn find(&self, column: IndexColumn, index: &[u8]) -> Result<Vec<PersonRow>, StoreError> {
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE {} = $1 ORDER BY id", column.column());
+        let sql = sqlx::AssertSqlSafe(sql);
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(index).fetch_all(p).await)?)
+    }
+
+    /// A page of people in id order, after `after`.
+    pub async fn people_page(&self, after: Option<Uuid>, limit: i64) -> Result<Vec<PersonRow>, StoreError> {
+        let after = after.unwrap_or(Uuid::nil());
+        let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id > $1 ORDER BY id LIMIT $2");
+        let sql = sqlx::AssertSqlSafe(sql);
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(after).bind(limit).fetch_all(p).await)?)
+    }
+
+    /// Number of people by status.
+    pub async fn count_by_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let sql = "SELECT status, COUNT(*) FROM people GROUP BY status ORDER BY status";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+
+    /// The sealed compartments of the given people, limited to `compartments`.
+    pub async fn sealed(&self, people: &[Uuid], compartments: &[&str]) -> Result<Vec<SealedRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in people.chunks(500) {
+            let id_marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let c_marks: Vec<String> =
+                (chunk.len() + 1..=chunk.len() + compartments.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT {SEALED_COLUMNS} FROM sealed WHERE person_id IN ({}) AND compartment IN ({}) ORDER BY person_id, compartment",
+                id_marks.join(","),
+                if c_marks.is_empty() { "NULL".to_owned() } else { c_marks.join(",") }
+            );
+            let sql = sqlx::AssertSqlSafe(sql);
+            let rows: Vec<SealedRow> = on_pool!(self, p => {
+                let mut q = sqlx::query_as(sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for c in compartments {
+                    q = q.bind(*c);
+                }
+                q.fetch_all(p).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Which of `indexes` are already taken in `sn_index`.
+    pub async fn taken_service_indexes(&self, indexes: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in indexes.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT sn_index FROM people WHERE sn_index IN ({})", marks.join(","));
+            let sql = sqlx::AssertSqlSafe(sql);
+            let rows: Vec<Vec<u8>> = on_pool!(self, p => {
+                let mut q = sqlx::query_scalar(sql);
+                for ix in chunk {
+                    q = q.bind(ix.as_slice());
+                }
+                q.fetch_all(p).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// Count of sealed compartments per (compartment, compartment-key version).
+    pub async fn sealed_counts(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let sql = "SELECT compartment, ck_version, COUNT(*) FROM sealed GROUP BY compartment, ck_version ORDER BY compartment, ck_version";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+
+    /// Up to `limit` sealed rows of `compartment` wrapped by a version older
+    /// than `current`.
+    pub async fn sealed_older_than(
+        &self,
+        compartment: &str,
+        current: i64,
+        limit: i64,
+    ) -> Result<Vec<SealedRow>, StoreError> {
+        let sql = format!(
+            "SELECT {SEALED_COLUMNS} FROM sealed WHERE compartment = $1 AND ck_version < $2 ORDER BY person_id LIMIT $3"
+        );
+        let sql = sqlx::AssertSqlSafe(sql);
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(compartment).bind(current).bind(limit).fetch_all(p).await)?)
+    }
+
+    /// Number of audit events.
+    pub async fn audit_len(&self) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM audit_log";
+        Ok(on_pool!(self, p => sqlx::query_scalar(sql).fetch_one(p).await)?)
+    }
+
+    /// Audit events from `from`, at most `limit`.
+    pub async fn audit_rows(&self, from: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let sql = "SELECT idx, event, leaf_hash FROM audit_log WHERE idx >= $1 ORDER BY idx LIMIT $2";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(from).bind(limit).fetch_all(p).await)?)
+    }
+
+    /// Makes deleted rows unrecoverable from the database files: on SQLite,
+    /// checkpoints and truncates the WAL (the pages were zeroed by
+    /// `secure_delete`); on PostgreSQL, rewrites the tables that held them.
+    pub async fn purge_deleted(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(p) => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(p).await?;
+            }
+            Pool::Postgres(p) => {
+                sqlx::query("VACUUM FULL sealed, people").execute(p).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Write transactions. Everything that must change together (a person and
+//! their audit event, a whole import) goes through one [`Tx`].
+
+use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreErrorKind};
+use crate::rows::{PersonRow, SealedRow, WrappedKeyRow};
+use crate::store::{Pool, Store};
+
+pub(crate) enum TxInner {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    pub(crate) inner: TxInner,
+}
+
+/// Rows per multi-row INSERT; well under SQLite's 32,766 bound variables.
+const BATCH: usize = 400;
+
+/// Any fixed key serialises audit appends across PostgreSQL servers.
+const AUDIT_LOCK_KEY: i64 = 0x6c61_6e79_6172_6401;
+
+impl Tx {
+    pub(crate) async fn begin(store: &Store) -> Result<Tx, StoreError> {
+        let inner = match &store.pool {
+            Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
+        };
+        Ok(Tx { inner })
+    }
+
+    /// Makes every change of this transaction durable, or none.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    /// Sets one metadata value.
+    pub async fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        let sql = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        on_tx!(self, c => sqlx::query(sql).bind(key).bind(value).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Stores a wrapped key; a version is written once.
+    pub async fn insert_wrapped_key(&mut self, row: &WrappedKeyRow) -> Result<(), StoreError> {
+        let sql = "INSERT INTO wrapped_keys (purpose, name, version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)";
+        on_tx!(self, c => sqlx::query(sql)
+            .bind(&row.purpose)
+            .bind(&row.name)
+            .bind(row.version)
+            .bind(&row.wrapped)
+            .bind(row.created_at)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Inserts people, many rows per statement.
+    pub async fn insert_people(&mut self, rows: &[PersonRow]) -> Result<(), StoreError> {
+        for chunk in rows.chunks(BATCH) {
+            on_tx!(self, c => {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO people (id, status, protected, created_at, updated_at, row_version, sn_index, surname_index, email_index) ",
+                );
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.id)
+                        .push_bind(r.status.as_str())
+                        .push_bind(r.protected)
+                        .push_bind(r.created_at)
+                        .push_bind(r.updated_at)
+                        .push_bind(r.row_version)
+                        .push_bind(r.sn_index.as_deref())
+                        .push_bind(r.surname_index.as_deref())
+                        .push_bind(r.email_index.as_deref());
+                });
+                q.build().execute(c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Inserts sealed compartments, many rows per statement.
+    pub async fn insert_sealed(&mut self, rows: &[SealedRow]) -> Result<(), StoreError> {
+        for chunk in rows.chunks(BATCH) {
+            on_tx!(self, c => {
+                let mut q = QueryBuilder::new(
+                    "INSERT INTO sealed (person_id, compartment, ck_version, key_version, wrapped_key, fields) ",
+                );
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.person_id)
+                        .push_bind(r.compartment.as_str())
+                        .push_bind(r.ck_version)
+                        .push_bind(r.key_version)
+                        .push_bind(r.wrapped_key.as_slice())
+                        .push_bind(r.fields.as_slice());
+                });
+                q.build().execute(c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a person's metadata if its `row_version` is still
+    /// `expected_version`; otherwise reports a conflict (someone else wrote).
+    pub async fn update_person(&mut self, row: &PersonRow, expected_version: i64) -> Result<(), StoreError> {
+        let sql = "UPDATE people SET status = $1, protected = $2, updated_at = $3, row_version = $4, \
+                   sn_index = $5, surname_index = $6, email_index = $7 WHERE id = $8 AND row_version = $9";
+        let done = on_tx!(self, c => sqlx::query(sql)
+            .bind(row.status.as_str())
+            .bind(row.protected)
+            .bind(row.updated_at)
+            .bind(row.row_version)
+            .bind(row.sn_index.as_deref())
+            .bind(row.surname_index.as_deref())
+            .bind(row.email_index.as_deref())
+            .bind(row.id)
+            .bind(expected_version)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if done != 1 {
+            return Err(StoreError::new(StoreErrorKind::Conflict("a newer version of this person".into())));
+        }
+        Ok(())
+    }
+
+    /// Inserts or replaces one sealed compartment.
+    pub async fn upsert_sealed(&mut self, row: &SealedRow) -> Result<(), StoreError> {
+        let sql = "INSERT INTO sealed (person_id, compartment, ck_version, key_version, wrapped_key, fields) \
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (person_id, compartment) DO UPDATE SET \
+                   ck_version = excluded.ck_version, key_version = excluded.key_version, \
+                   wrapped_key = excluded.wrapped_key, fields = excluded.fields";
+        on_tx!(self, c => sqlx::query(sql)
+            .bind(row.person_id)
+            .bind(row.compartment.as_str())
+            .bind(row.ck_version)
+            .bind(row.key_version)
+            .bind(row.wrapped_key.as_slice())
+            .bind(row.fields.as_slice())
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Replaces a person key's wrapping if it is still at `old_version`.
+    /// Returns whether the row changed (a concurrent write may have won).
+    pub async fn rewrap_sealed(
+        &mut self,
+        person: Uuid,
+        compartment: &str,
+        old_version: i64,
+        new_version: i64,
+        wrapped_key: &[u8],
+    ) -> Result<bool, StoreError> {
+        let sql = "UPDATE sealed SET ck_version = $1, wrapped_key = $2 WHERE person_id = $3 AND compartment = $4 AND ck_version = $5";
+        let done = on_tx!(self, c => sqlx::query(sql)
+            .bind(new_version)
+            .bind(wrapped_key)
+            .bind(person)
+            .bind(compartment)
+            .bind(old_version)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(done == 1)
+    }
+
+    /// Deletes the sealed compartments of `person`; returns how many.
+    pub async fn delete_sealed(&mut self, person: Uuid, compartments: &[&str]) -> Result<u64, StoreError> {
+        let mut n = 0;
+        for compartment in compartments {
+            let sql = "DELETE FROM sealed WHERE person_id = $1 AND compartment = $2";
+            let done = on_tx!(self, c => sqlx::query(sql).bind(person).bind(*compartment).execute(c).await.map(|r| r.rows_affected()))?;
+            n += done;
+        }
+        Ok(n)
+    }
+
+    /// Appends audit events (bytes and leaf hash) in order; returns the index
+    /// of the first. Appends are serialised: SQLite holds the write lock for
+    /// the whole transaction, PostgreSQL takes a transaction advisory lock.
+    pub async fn append_audit(&mut self, events: &[(Vec<u8>, [u8; 32])]) -> Result<i64, StoreError> {
+        if let TxInner::Postgres(t) = &mut self.inner {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK_KEY).execute(&mut **t).await?;
+        }
+        let next_sql = "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log";
+        let first: i64 = on_tx!(self, c => sqlx::query_scalar(next_sql).fetch_one(c).await)?;
+        let numbered: Vec<(i64, &(Vec<u8>, [u8; 32]))> = (first..).zip(events.iter()).collect();
+        for chunk in numbered.chunks(BATCH) {
+            on_tx!(self, c => {
+                let mut q = QueryBuilder::new("INSERT INTO audit_log (idx, event, leaf_hash) ");
+                q.push_values(chunk, |mut b, (idx, (event, leaf))| {
+                    b.push_bind(*idx).push_bind(event.as_slice()).push_bind(leaf.as_slice());
+                });
+                q.build().execute(c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(first)
+    }
+}
