@@ -15,8 +15,13 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// A local operator of the CLI, named by `--operator` or the OS user.
+    /// A CLI operator named with `--operator`.
     pub fn operator(name: &str) -> Self {
+        Actor { id: format!("operator:{name}"), role: "local_operator".to_owned() }
+    }
+
+    /// A CLI operator known only as the local OS user.
+    pub fn os_user(name: &str) -> Self {
         Actor { id: format!("os:{name}"), role: "local_operator".to_owned() }
     }
 }
@@ -123,7 +128,7 @@ mod tests {
         let text = String::from_utf8(e.to_bytes()).unwrap();
         assert_eq!(
             text,
-            r#"{"action":"person.read","actor":{"id":"os:bob","role":"local_operator"},"compartments":["pay"],"outcome":"ok","purpose":"payroll check","time_ms":5}"#
+            r#"{"action":"person.read","actor":{"id":"operator:bob","role":"local_operator"},"compartments":["pay"],"outcome":"ok","purpose":"payroll check","time_ms":5}"#
         );
         assert_eq!(Event::from_bytes(text.as_bytes()).unwrap(), e);
     }

@@ -1,1 +1,81 @@
-fn main(){}
+//! The `lanyard` binary: parse, dispatch, and choose the exit code in one
+//! place. Exit codes: 0 success, 1 a negative answer (e.g. not found), 2 a
+//! usage error, bad input, or any failure.
+
+mod cmd;
+mod config;
+mod context;
+mod opts;
+mod output;
+mod synth;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lanyard_register::RegisterError;
+
+use crate::opts::{Cli, Command};
+
+/// A negative answer that is not a fault: exit 1.
+#[derive(Debug)]
+pub struct Negative(pub String);
+
+impl std::fmt::Display for Negative {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Negative {}
+
+fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.downcast_ref::<Negative>().is_some() {
+        return 1;
+    }
+    match err.downcast_ref::<RegisterError>() {
+        Some(e) if e.is_negative_answer() => 1,
+        _ => 2,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout with success, and usage errors with code 2.
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LANYARD_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let code = exit_code(&err);
+            if err.downcast_ref::<Negative>().is_none() || !err.to_string().is_empty() {
+                eprintln!("error: {err:#}");
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Init(args) => cmd::init::run(&cli, args).await,
+        Command::Person(c) => cmd::person::run(&cli, c).await,
+        Command::Keys(c) => cmd::keys::run(&cli, c).await,
+        Command::Demo(args) => cmd::demo::run(&cli, args).await,
+        Command::Bench(c) => cmd::bench::run(&cli, c).await,
+    }
+}

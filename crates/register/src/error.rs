@@ -57,11 +57,18 @@ pub enum ErrorKind {
     KeyMismatch,
     /// A bug: something that should not happen did.
     Internal(&'static str),
+    /// Writing output (an export) failed.
+    Output(&'static str),
 }
 
 impl RegisterError {
     pub(crate) fn new(kind: ErrorKind) -> Self {
         RegisterError { kind }
+    }
+
+    /// Writing output failed; for callers' sinks (exports).
+    pub fn output(what: &'static str) -> Self {
+        RegisterError::new(ErrorKind::Output(what))
     }
 
     /// What failed.
@@ -86,6 +93,7 @@ impl RegisterError {
             ErrorKind::Store(_) => "REG-012",
             ErrorKind::KeyMismatch => "REG-013",
             ErrorKind::Internal(_) => "REG-014",
+            ErrorKind::Output(_) => "REG-015",
         }
     }
 
@@ -125,6 +133,7 @@ impl fmt::Display for RegisterError {
                 f.write_str("the key provider's root key does not open this register's keys (wrong keyring or token?)")
             }
             ErrorKind::Internal(what) => write!(f, "internal error: {what}"),
+            ErrorKind::Output(what) => f.write_str(what),
         }
     }
 }

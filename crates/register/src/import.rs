@@ -14,9 +14,21 @@ use lanyard_core::{Field, PersonRecord, RankTable};
 
 use crate::photo::{normalise_photo, MAX_PHOTO_BYTES};
 
-/// The columns a register CSV may have, in DESIGN §8's order.
-pub const COLUMNS: [&str; 9] =
-    ["service_number", "forenames", "surname", "rank", "unit", "vetting_level", "salary", "email", "photo"];
+/// The columns a register CSV may have: DESIGN §8's, in its order, then the
+/// two fields it leaves out (so that an export imports again).
+pub const COLUMNS: [&str; 11] = [
+    "service_number",
+    "forenames",
+    "surname",
+    "rank",
+    "unit",
+    "vetting_level",
+    "salary",
+    "email",
+    "photo",
+    "vetting_expiry",
+    "pay_grade",
+];
 const REQUIRED: [&str; 4] = ["service_number", "forenames", "surname", "rank"];
 
 /// Why a whole file was refused.

@@ -1,0 +1,7 @@
+//! One module per top-level subcommand.
+
+pub mod bench;
+pub mod demo;
+pub mod init;
+pub mod keys;
+pub mod person;

@@ -1,0 +1,103 @@
+//! Configuration: `lanyard.toml` in the data directory, then `LANYARD_*`
+//! environment variables, then flags (clap merges the last two, flag first).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+pub const CONFIG_FILE: &str = "lanyard.toml";
+pub const KEYRING_FILE: &str = "keyring.json";
+pub const SQLITE_FILE: &str = "lanyard.db";
+
+/// The file, as written by `lanyard init`. Unknown keys are refused so that a
+/// typo is not silently ignored.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub config_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(default)]
+    pub key_provider: ProviderConfig,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// `keyring` (default) or `pkcs11`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11_module: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11_slot: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pkcs11_key_label: Option<String>,
+}
+
+/// Where the root key is, resolved.
+#[derive(Debug, Clone)]
+pub enum ProviderSettings {
+    Keyring { path: PathBuf },
+    Pkcs11 { module: PathBuf, token: Option<String>, slot: Option<u64>, key_label: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub provider: ProviderSettings,
+}
+
+pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
+
+pub fn read_file(data_dir: &Path) -> Result<Option<FileConfig>> {
+    let path = data_dir.join(CONFIG_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let cfg: FileConfig = toml::from_str(&text).with_context(|| format!("invalid {}", path.display()))?;
+    if cfg.config_version != 1 {
+        bail!("{}: config_version {} is not supported (expected 1)", path.display(), cfg.config_version);
+    }
+    Ok(Some(cfg))
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Resolves settings for an existing register.
+pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings> {
+    let file = read_file(data_dir)?.unwrap_or_default();
+    let p = &file.key_provider;
+    let kind = env("LANYARD_KEY_PROVIDER").or_else(|| p.kind.clone()).unwrap_or_else(|| "keyring".into());
+    let provider = match kind.as_str() {
+        "keyring" => ProviderSettings::Keyring { path: data_dir.join(KEYRING_FILE) },
+        "pkcs11" => ProviderSettings::Pkcs11 {
+            module: env("LANYARD_PKCS11_MODULE")
+                .map(PathBuf::from)
+                .or_else(|| p.pkcs11_module.clone())
+                .context("key provider pkcs11 needs pkcs11_module (or LANYARD_PKCS11_MODULE)")?,
+            token: env("LANYARD_PKCS11_TOKEN").or_else(|| p.pkcs11_token.clone()),
+            slot: match env("LANYARD_PKCS11_SLOT") {
+                Some(s) => Some(s.parse().context("LANYARD_PKCS11_SLOT is not a number")?),
+                None => p.pkcs11_slot,
+            },
+            key_label: env("LANYARD_PKCS11_KEY_LABEL")
+                .or_else(|| p.pkcs11_key_label.clone())
+                .unwrap_or_else(|| DEFAULT_KEY_LABEL.into()),
+        },
+        other => bail!("unknown key provider '{other}' (expected keyring or pkcs11)"),
+    };
+    Ok(Settings {
+        data_dir: data_dir.to_owned(),
+        database_url: database_url_flag.map(str::to_owned).or(file.database_url),
+        provider,
+    })
+}

@@ -1,0 +1,145 @@
+//! Turning settings into live objects: the key provider, the store, the
+//! register. Secrets (passphrase, PIN) are read here and nowhere else.
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use lanyard_audit::Actor;
+use lanyard_crypto::{KdfParams, KeyProvider, KeyringProvider, Pkcs11Config, Pkcs11Provider};
+use lanyard_register::{Operator, Register};
+use lanyard_store::Store;
+use zeroize::Zeroizing;
+
+use crate::config::{ProviderSettings, Settings, SQLITE_FILE};
+
+/// The passphrase from `LANYARD_PASSPHRASE`, or asked for on the terminal.
+pub fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("LANYARD_PASSPHRASE") {
+        if p.is_empty() {
+            bail!("LANYARD_PASSPHRASE is empty");
+        }
+        return Ok(Zeroizing::new(p));
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("no passphrase: set LANYARD_PASSPHRASE or run on a terminal");
+    }
+    let first = Zeroizing::new(rpassword::prompt_password("Keyring passphrase: ").context("reading the passphrase")?);
+    if confirm {
+        if first.chars().count() < 12 {
+            bail!("the passphrase must be at least 12 characters");
+        }
+        let again = Zeroizing::new(rpassword::prompt_password("Repeat passphrase: ").context("reading the passphrase")?);
+        if *first != *again {
+            bail!("the passphrases differ");
+        }
+    }
+    Ok(first)
+}
+
+fn pin() -> Result<Zeroizing<String>> {
+    std::env::var("LANYARD_PKCS11_PIN")
+        .map(Zeroizing::new)
+        .map_err(|_| anyhow::anyhow!("set LANYARD_PKCS11_PIN to the token's user PIN"))
+}
+
+fn pkcs11_config(settings: &ProviderSettings) -> Result<Option<Pkcs11Config>> {
+    match settings {
+        ProviderSettings::Keyring { .. } => Ok(None),
+        ProviderSettings::Pkcs11 { module, token, slot, key_label } => Ok(Some(Pkcs11Config {
+            module: module.clone(),
+            token_label: token.clone(),
+            slot: *slot,
+            pin: pin()?,
+            key_label: key_label.clone(),
+        })),
+    }
+}
+
+/// Creates the root key for a new register.
+pub fn create_provider(settings: &Settings) -> Result<Arc<dyn KeyProvider>> {
+    Ok(match (&settings.provider, pkcs11_config(&settings.provider)?) {
+        (_, Some(cfg)) => Arc::new(Pkcs11Provider::create(&cfg)?),
+        (ProviderSettings::Keyring { path }, None) => {
+            let pass = passphrase(true)?;
+            Arc::new(KeyringProvider::create(path, pass.as_bytes(), KdfParams::recommended())?)
+        }
+        (ProviderSettings::Pkcs11 { .. }, None) => bail!("PKCS#11 settings are incomplete"),
+    })
+}
+
+/// Opens the root key of an existing register.
+pub fn open_provider(settings: &Settings) -> Result<Arc<dyn KeyProvider>> {
+    Ok(match (&settings.provider, pkcs11_config(&settings.provider)?) {
+        (_, Some(cfg)) => Arc::new(Pkcs11Provider::open(&cfg)?),
+        (ProviderSettings::Keyring { path }, None) => {
+            if !path.exists() {
+                bail!("no keyring at {}; is this a lanyard data directory? (run 'lanyard init')", path.display());
+            }
+            let pass = passphrase(false)?;
+            Arc::new(KeyringProvider::open(path, pass.as_bytes())?)
+        }
+        (ProviderSettings::Pkcs11 { .. }, None) => bail!("PKCS#11 settings are incomplete"),
+    })
+}
+
+/// Opens the store, creating the SQLite file only when `create`.
+pub async fn open_store(settings: &Settings, create: bool) -> Result<Store> {
+    match &settings.database_url {
+        Some(url) => Ok(Store::open_url(url, create).await?),
+        None => {
+            let path = settings.data_dir.join(SQLITE_FILE);
+            if !create && !path.exists() {
+                bail!("no register at {} (run 'lanyard init')", settings.data_dir.display());
+            }
+            Ok(Store::open_sqlite(&path, create).await?)
+        }
+    }
+}
+
+/// Opens the register for a command: provider first (so a wrong passphrase
+/// fails before anything else), then store.
+pub async fn open_register(settings: &Settings) -> Result<Register> {
+    let provider = open_provider(settings)?;
+    let store = open_store(settings, false).await?;
+    Ok(Register::open(store, provider).await?)
+}
+
+/// The acting operator: `--operator NAME`, else the OS user.
+pub fn operator(flag: Option<&str>, protected: bool) -> Result<Operator> {
+    let actor = match flag {
+        Some(name) => {
+            let name = name.trim();
+            if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c)) {
+                bail!("--operator must be 1 to 64 letters, digits or . _ - @");
+            }
+            Actor::operator(name)
+        }
+        None => {
+            let user = std::env::var("USER")
+                .or_else(|_| std::env::var("LOGNAME"))
+                .unwrap_or_else(|_| "unknown".to_owned());
+            Actor::os_user(&user)
+        }
+    };
+    Ok(Operator::local(actor, protected))
+}
+
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}
+
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! Every flag and subcommand of `lanyard`, defined once (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// lanyard: the encrypted, audited personnel register behind police ID cards
+/// and permits.
+#[derive(Debug, Parser)]
+#[command(name = "lanyard", version, about, long_about = None)]
+pub struct Cli {
+    /// Data directory: lanyard.toml, the keyring, the SQLite database.
+    #[arg(long, global = true, env = "LANYARD_DATA_DIR", default_value = "./lanyard-data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL (postgres://…); absent means SQLite in the data directory.
+    #[arg(long, global = true, env = "LANYARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// The acting operator, recorded in audit events. Defaults to the OS user.
+    #[arg(long, global = true, env = "LANYARD_OPERATOR")]
+    pub operator: Option<String>,
+
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new register: configuration, root key, schema, data keys.
+    Init(InitArgs),
+    /// Add, read, change, erase, import and export people.
+    #[command(subcommand)]
+    Person(PersonCommand),
+    /// Key provider, key versions and rotation.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Build a synthetic force of people in a fresh data directory and show it.
+    Demo(DemoArgs),
+    /// Measure lanyard's own performance.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProviderKind {
+    /// A passphrase-sealed root key file in the data directory.
+    Keyring,
+    /// A non-extractable root key in a PKCS#11 token (HSM).
+    Pkcs11,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where the root key lives.
+    #[arg(long, value_enum, env = "LANYARD_KEY_PROVIDER", default_value = "keyring")]
+    pub key_provider: ProviderKind,
+    #[command(flatten)]
+    pub pkcs11: Pkcs11Args,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct Pkcs11Args {
+    /// PKCS#11 module path.
+    #[arg(long, env = "LANYARD_PKCS11_MODULE")]
+    pub pkcs11_module: Option<PathBuf>,
+    /// Token label.
+    #[arg(long, env = "LANYARD_PKCS11_TOKEN")]
+    pub pkcs11_token: Option<String>,
+    /// Slot id (instead of the token label).
+    #[arg(long, env = "LANYARD_PKCS11_SLOT")]
+    pub pkcs11_slot: Option<u64>,
+    /// Label of the root key object.
+    #[arg(long, env = "LANYARD_PKCS11_KEY_LABEL")]
+    pub pkcs11_key_label: Option<String>,
+}
+
+/// What to reveal and why; required for every read of personal data.
+#[derive(Debug, Args, Clone)]
+pub struct RevealArgs {
+    /// Compartments to reveal: identity, photo, vetting, pay (comma-separated).
+    #[arg(long, value_name = "LIST")]
+    pub compartments: Option<String>,
+    /// Why you are reading this; recorded in the audit log.
+    #[arg(long, value_name = "TEXT")]
+    pub purpose: Option<String>,
+    /// Use the `protected` clearance to see protected persons' identity.
+    #[arg(long, value_enum)]
+    pub clearance: Option<Clearance>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Clearance {
+    /// May see protected persons.
+    Protected,
+}
+
+/// Field values, for `person add` and `person update`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FieldArgs {
+    #[arg(long)]
+    pub service_number: Option<String>,
+    #[arg(long)]
+    pub forenames: Option<String>,
+    #[arg(long)]
+    pub surname: Option<String>,
+    #[arg(long)]
+    pub rank: Option<String>,
+    #[arg(long)]
+    pub unit: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// RV, MV, NPPV1, NPPV2A, NPPV2F, NPPV3, CTC, SC, eSC or DV.
+    #[arg(long)]
+    pub vetting_level: Option<String>,
+    /// YYYY-MM-DD.
+    #[arg(long)]
+    pub vetting_expiry: Option<String>,
+    /// Annual salary in pounds, e.g. 34500 or 34,500.00.
+    #[arg(long)]
+    pub salary: Option<String>,
+    #[arg(long)]
+    pub pay_grade: Option<String>,
+    /// A JPEG or PNG; it is re-encoded and stripped of metadata.
+    #[arg(long, value_name = "FILE")]
+    pub photo: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PersonCommand {
+    /// Add one person.
+    Add {
+        #[command(flatten)]
+        fields: FieldArgs,
+        /// Shield this person's identity and photo from readers without the protected clearance.
+        #[arg(long)]
+        protected: bool,
+    },
+    /// Reveal compartments of one person.
+    Show {
+        /// Person id.
+        id: String,
+        #[command(flatten)]
+        reveal: RevealArgs,
+        /// Write the photo (if revealed) to this file.
+        #[arg(long, value_name = "FILE")]
+        photo_out: Option<PathBuf>,
+    },
+    /// List people: ids, status and counts only, unless compartments are named.
+    List {
+        #[command(flatten)]
+        reveal: RevealArgs,
+        /// At most this many people.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Start after this person id.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Find people by exact service number, surname or email.
+    Find {
+        #[arg(long, group = "by")]
+        service_number: Option<String>,
+        #[arg(long, group = "by")]
+        surname: Option<String>,
+        #[arg(long, group = "by")]
+        email: Option<String>,
+        #[command(flatten)]
+        reveal: RevealArgs,
+    },
+    /// Change fields of one person.
+    Update {
+        /// Person id.
+        id: String,
+        #[command(flatten)]
+        fields: FieldArgs,
+        /// Set or clear the protected flag.
+        #[arg(long)]
+        protected: Option<bool>,
+    },
+    /// Crypto-shred one person. Irreversible.
+    Erase {
+        /// Person id.
+        id: String,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Import people from a register CSV (DESIGN §8 header, any column order).
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// Folder that the `photo` column's file names are in.
+        #[arg(long, value_name = "DIR")]
+        photos: Option<PathBuf>,
+        /// Import nothing if any row is invalid.
+        #[arg(long)]
+        strict: bool,
+        /// Skip unknown columns instead of refusing the file.
+        #[arg(long)]
+        ignore_unknown: bool,
+    },
+    /// Export compartments of every active person as CSV (audited).
+    Export {
+        #[command(flatten)]
+        reveal: RevealArgs,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// With the photo compartment: write photos here as <id>.jpg.
+        #[arg(long, value_name = "DIR")]
+        photos_out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Show the key provider, compartments, key versions and counts.
+    Status,
+    /// Add a key version to a compartment and re-wrap its person keys.
+    Rotate {
+        /// identity, photo, vetting or pay.
+        compartment: String,
+        /// Rows re-wrapped per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: i64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many synthetic people.
+    #[arg(long, default_value_t = 2000)]
+    pub people: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Import N synthetic people (no photos) on SQLite, encrypted and as a
+    /// plaintext baseline, and report people/s and peak RSS of each.
+    Import {
+        #[arg(long, default_value_t = 100_000)]
+        people: usize,
+        /// Keep the work directory here instead of a temporary one.
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
+    /// Internal: one measured phase, run in a child process.
+    #[command(hide = true)]
+    ImportPhase {
+        #[arg(long)]
+        csv: PathBuf,
+        #[arg(long)]
+        db_dir: PathBuf,
+        #[arg(long)]
+        plaintext: bool,
+    },
+}

@@ -1,0 +1,84 @@
+//! Printing: human-readable by default, JSON with `--json`, progress bars on a
+//! terminal only.
+
+use std::io::IsTerminal;
+
+use anyhow::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+use lanyard_core::{Compartment, Field};
+use lanyard_register::{Revealed, PROTECTED_MARK};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+
+pub fn json<T: Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// A progress bar on standard error when it is a terminal; hidden otherwise.
+pub fn progress(len: Option<u64>, message: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = match len {
+        Some(n) => ProgressBar::new(n),
+        None => ProgressBar::new_spinner(),
+    };
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar
+}
+
+pub fn date_time(unix_s: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_s)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| unix_s.to_string())
+}
+
+/// The JSON form of a revealed person: one object per revealed compartment,
+/// `"[protected]"` for a withheld one.
+pub fn revealed_json(p: &Revealed, compartments: &[Compartment]) -> Value {
+    let mut obj = Map::new();
+    obj.insert("id".into(), json!(p.id));
+    obj.insert("status".into(), json!(p.status));
+    obj.insert("protected".into(), json!(p.protected));
+    for c in compartments {
+        if p.withheld.contains(c) {
+            obj.insert(c.as_str().into(), json!(PROTECTED_MARK));
+            continue;
+        }
+        let mut fields = Map::new();
+        for f in c.fields() {
+            let value = match f {
+                Field::Photo => p.record.photo.as_ref().map(|b| json!({ "jpeg_bytes": b.len() })),
+                _ => p.record.field_text(*f).map(Value::String),
+            };
+            fields.insert(f.as_str().into(), value.unwrap_or(Value::Null));
+        }
+        obj.insert(c.as_str().into(), Value::Object(fields));
+    }
+    Value::Object(obj)
+}
+
+pub fn print_revealed(p: &Revealed, compartments: &[Compartment]) {
+    println!(
+        "person {}  status {}  protected {}",
+        p.id,
+        p.status.as_str(),
+        if p.protected { "yes" } else { "no" }
+    );
+    for c in compartments {
+        if p.withheld.contains(c) {
+            println!("  {}: {PROTECTED_MARK}", c.as_str());
+            continue;
+        }
+        println!("  {}:", c.as_str());
+        for f in c.fields() {
+            let text = p.record.field_text(*f).unwrap_or_else(|| "-".to_owned());
+            println!("    {:<15} {text}", f.as_str());
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! The register service on every backend: SQLite always, PostgreSQL when
+//! `LANYARD_TEST_PG` is set (each test in its own schema).
+
+use std::sync::Arc;
+
+use lanyard_audit::{Actor, Event};
+use lanyard_core::{Compartment, Field, PersonRecord, RankTable};
+use lanyard_crypto::{KdfParams, KeyProvider, KeyringProvider};
+use lanyard_register::{ErrorKind, Lookup, Operator, Register};
+use lanyard_store::Store;
+
+struct Env {
+    name: &'static str,
+    store: Store,
+    provider: Arc<dyn KeyProvider>,
+    raw: Raw,
+    _dir: tempfile::TempDir,
+}
+
+/// Direct SQL access, to act behind lanyard's back.
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Raw {
+    async fn exec(&self, sql: &str) {
+        match self {
+            Raw::Sqlite(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()),
+            Raw::Postgres(p) => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(p).await.map(|_| ()),
+        }
+        .unwrap()
+    }
+}
+
+async fn envs() -> Vec<Env> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = Store::open_sqlite(&path, true).await.unwrap();
+    let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display())).await.unwrap());
+    let provider: Arc<dyn KeyProvider> =
+        Arc::new(KeyringProvider::create(&dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap());
+    out.push(Env { name: "sqlite", store, provider, raw, _dir: dir });
+    match std::env::var("LANYARD_TEST_PG") {
+        Ok(url) => {
+            let dir = tempfile::tempdir().unwrap();
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let store = Store::open_postgres(&url, Some(&schema)).await.unwrap();
+            let opts: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+            let raw = Raw::Postgres(
+                sqlx::PgPool::connect_with(opts.options([("search_path", schema.as_str())])).await.unwrap(),
+            );
+            let provider: Arc<dyn KeyProvider> =
+                Arc::new(KeyringProvider::create(&dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap());
+            out.push(Env { name: "postgres", store, provider, raw, _dir: dir });
+        }
+        Err(_) => eprintln!("SKIP postgres: LANYARD_TEST_PG is not set"),
+    }
+    out
+}
+
+fn op() -> Operator {
+    Operator::local(Actor::operator("tester"), false)
+}
+
+fn person(sn: &str, surname: &str) -> PersonRecord {
+    let ranks = RankTable::default_ranks();
+    let mut p = PersonRecord::default();
+    for (f, v) in [
+        (Field::ServiceNumber, sn),
+        (Field::Forenames, "Alex"),
+        (Field::Surname, surname),
+        (Field::Rank, "Inspector"),
+        (Field::Email, &format!("{sn}@force.example")),
+        (Field::VettingLevel, "SC"),
+        (Field::Salary, "51234"),
+    ] {
+        p.set_from_text(f, v, &ranks).unwrap();
+    }
+    p
+}
+
+async fn events(reg: &Register) -> Vec<Event> {
+    let rows = reg.store().audit_rows(0, 100_000).await.unwrap();
+    rows.iter().map(|r| Event::from_bytes(&r.event).unwrap()).collect()
+}
+
+const ALL: [Compartment; 4] = Compartment::ALL;
+
+#[tokio::test]
+async fn write_read_find_update_with_audit() {
+    for env in envs().await {
+        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let id = reg.add(&op(), person("PC1", "Smith"), false, 2_000).await.unwrap();
+
+        // Purpose is required.
+        let err = reg.show(&op(), id, &ALL, None, 3_000).await.unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::PurposeRequired), "{}", env.name);
+
+        let p = reg.show(&op(), id, &[Compartment::Pay], Some("payroll query"), 3_000).await.unwrap();
+        assert_eq!(p.record.salary.unwrap().pence(), 5_123_400);
+        assert!(p.record.surname.is_none(), "only the pay compartment is revealed");
+
+        let found = reg.find(&op(), Lookup::Surname("SMITH"), &[Compartment::Identity], Some("lookup"), 4_000).await.unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(reg.find(&op(), Lookup::Email("pc1@FORCE.example"), &ALL, Some("lookup"), 4_000).await.unwrap().len() == 1);
+        assert!(reg.find(&op(), Lookup::ServiceNumber("pc 1"), &ALL, Some("lookup"), 4_000).await.unwrap().len() == 1);
+
+        let mut change = PersonRecord::default();
+        change.set_from_text(Field::Surname, "Smyth", &RankTable::default_ranks()).unwrap();
+        reg.update(&op(), id, change, None, 5_000).await.unwrap();
+        assert!(reg.find(&op(), Lookup::Surname("smith"), &ALL, Some("lookup"), 6_000).await.unwrap().is_empty());
+        let p = reg.find(&op(), Lookup::Surname("smyth"), &ALL, Some("lookup"), 6_000).await.unwrap().remove(0);
+        assert_eq!(p.record.forenames.as_deref(), Some("Alex"), "{}: untouched fields survive", env.name);
+        assert_eq!(p.record.vetting_level.unwrap().as_str(), "SC");
+
+        // Duplicate service numbers are refused.
+        let err = reg.add(&op(), person("PC1", "Other"), false, 7_000).await.unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::DuplicateServiceNumber), "{}", env.name);
+
+        let log = events(&reg).await;
+        let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            ["register.init", "person.create", "person.read", "person.find", "person.find", "person.find", "person.update", "person.find", "person.find"],
+            "{}",
+            env.name
+        );
+        let read = &log[2];
+        assert_eq!(read.people, vec![id]);
+        assert_eq!(read.compartments, vec![Compartment::Pay]);
+        assert_eq!(read.fields, vec![Field::Salary, Field::PayGrade]);
+        assert_eq!(read.purpose.as_deref(), Some("payroll query"));
+        assert!(log[1].digest.is_some() && log[6].digest.is_some());
+        assert_ne!(log[1].digest, log[6].digest);
+        // No value ever reaches an event.
+        let all = reg.store().audit_rows(0, 1000).await.unwrap();
+        for row in all {
+            let text = String::from_utf8(row.event).unwrap();
+            for secret in ["Smith", "Smyth", "PC1", "51234", "Alex", "force.example"] {
+                assert!(!text.contains(secret), "{}: event leaks {secret}: {text}", env.name);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_read_whose_event_cannot_be_written_does_not_happen() {
+    for env in envs().await {
+        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let id = reg.add(&op(), person("PC2", "Jones"), false, 2_000).await.unwrap();
+        match &env.raw {
+            Raw::Sqlite(_) => {
+                env.raw
+                    .exec("CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit offline'); END;")
+                    .await
+            }
+            Raw::Postgres(_) => {
+                env.raw
+                    .exec(
+                        "CREATE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit offline'; END $$ LANGUAGE plpgsql; \
+                         CREATE TRIGGER no_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION no_audit();",
+                    )
+                    .await
+            }
+        }
+        let before = reg.store().audit_len().await.unwrap();
+        let err = reg.show(&op(), id, &ALL, Some("must fail"), 3_000).await;
+        assert!(err.is_err(), "{}: a read without its audit event must fail", env.name);
+        let err = reg.find(&op(), Lookup::Surname("jones"), &ALL, Some("must fail"), 3_000).await;
+        assert!(err.is_err(), "{}", env.name);
+        // Writes fail too, and leave nothing behind.
+        assert!(reg.add(&op(), person("PC3", "Brown"), false, 4_000).await.is_err());
+        assert_eq!(reg.list(None, 10).await.unwrap().len(), 1, "{}: the failed add left no row", env.name);
+        assert_eq!(reg.store().audit_len().await.unwrap(), before);
+    }
+}
+
+#[tokio::test]
+async fn protected_people_are_shielded_without_clearance() {
+    for env in envs().await {
+        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let id = reg.add(&op(), person("CT9", "Covert"), true, 2_000).await.unwrap();
+        let p = reg.show(&op(), id, &ALL, Some("check"), 3_000).await.unwrap();
+        assert_eq!(p.withheld, vec![Compartment::Identity, Compartment::Photo]);
+        assert!(p.record.surname.is_none() && p.record.service_number.is_none());
+        assert!(p.record.vetting_level.is_some(), "vetting is not shielded by the protected flag");
+        let cleared = Operator::local(Actor::operator("ct-lead"), true);
+        let p = reg.show(&cleared, id, &ALL, Some("check"), 3_000).await.unwrap();
+        assert_eq!(p.record.surname.as_deref(), Some("Covert"));
+        let log = events(&reg).await;
+        assert_eq!(log[2].detail, Some(serde_json::json!({ "withheld_protected": 1 })), "{}", env.name);
+        assert_eq!(log[3].actor.role, "local_operator+protected");
+    }
+}
+
+#[tokio::test]
+async fn tampered_and_moved_ciphertexts_fail_naming_record_and_field() {
+    for env in envs().await {
+        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let a = reg.add(&op(), person("PC10", "Ahmed"), false, 2_000).await.unwrap();
+        let b = reg.add(&op(), person("PC11", "Baker"), false, 2_000).await.unwrap();
+        // Move A's identity compartment onto B.
+        let (ua, ub) = (a.as_uuid().simple().to_string(), b.as_uuid().simple().to_string());
+        let (id_a, id_b) = match env.raw {
+            Raw::Sqlite(_) => (format!("x'{ua}'"), format!("x'{ub}'")),
+            Raw::Postgres(_) => (format!("'{ua}'"), format!("'{ub}'")),
+        };
+        env.raw
+            .exec(&format!(
+                "UPDATE sealed SET fields = (SELECT fields FROM sealed WHERE person_id = {id_a} AND compartment = 'identity'), \
+                 wrapped_key = (SELECT wrapped_key FROM sealed WHERE person_id = {id_a} AND compartment = 'identity') \
+                 WHERE person_id = {id_b} AND compartment = 'identity'"
+            ))
+            .await;
+        let err = reg.show(&op(), b, &[Compartment::Identity], Some("check"), 3_000).await.unwrap_err();
+        assert!(matches!(err.kind(), ErrorKind::Tampered { .. }), "{}: {err}", env.name);
+        let msg = err.to_string();
+        assert!(msg.contains(&b.to_string()), "{msg}");
+        assert!(!msg.contains("Ahmed") && !msg.contains("Baker"), "{msg}");
+
+        // Swap two field ciphertexts inside A's pay compartment: the field is named.
+        let sealed = reg.store().sealed(&[*a.as_uuid()], &["pay"]).await.unwrap().remove(0);
+        let mut fields = lanyard_register::decode_fields(&sealed.fields).unwrap();
+        fields[0].1[20] ^= 0x01;
+        let hex: String = lanyard_register::encode_fields(&fields).iter().map(|b| format!("{b:02x}")).collect();
+        let literal = match env.raw {
+            Raw::Sqlite(_) => format!("x'{hex}'"),
+            Raw::Postgres(_) => format!("'\\x{hex}'::bytea"),
+        };
+        env.raw.exec(&format!("UPDATE sealed SET fields = {literal} WHERE person_id = {id_a} AND compartment = 'pay'")).await;
+        let err = reg.show(&op(), a, &[Compartment::Pay], Some("check"), 3_000).await.unwrap_err();
+        assert!(err.to_string().contains("field salary"), "{}: {err}", env.name);
+    }
+}
+
+#[tokio::test]
+async fn erase_destroys_keys_and_indexes() {
+    for env in envs().await {
+        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let id = reg.add(&op(), person("PC20", "Erasable"), false, 2_000).await.unwrap();
+        reg.erase(&op(), id, 3_000).await.unwrap();
+        assert!(reg.store().sealed(&[*id.as_uuid()], &["identity", "photo", "vetting", "pay"]).await.unwrap().is_empty());
+        assert!(reg.find(&op(), Lookup::ServiceNumber("PC20"), &ALL, Some("check"), 4_000).await.unwrap().is_empty());
+        let p = reg.show(&op(), id, &ALL, Some("check"), 4_000).await.unwrap();
+        assert_eq!(p.status, lanyard_core::PersonStatus::Erased);
+        assert_eq!(p.record, PersonRecord::default());
+        assert!(matches!(reg.erase(&op(), id, 5_000).await.unwrap_err().kind(), ErrorKind::Erased(_)));
+        assert!(matches!(reg.update(&op(), id, person("PC21", "X"), None, 5_000).await.unwrap_err().kind(), ErrorKind::Erased(_)));
+        // The service number is free again.
+        reg.add(&op(), person("PC20", "Newcomer"), false, 6_000).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn import_is_one_transaction_and_idempotent() {
+    for env in envs().await {
+        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let records: Vec<(usize, PersonRecord)> =
+            (0..1200).map(|i| (i + 2, person(&format!("PC{i}"), &format!("Surname{i}")))).collect();
+        let outcome = reg.import(&op(), records.clone(), 2_000, &|_| {}).await.unwrap();
+        assert_eq!(outcome.imported.len(), 1200, "{}", env.name);
+        let again = reg.import(&op(), records, 3_000, &|_| {}).await.unwrap();
+        assert!(again.imported.is_empty());
+        assert_eq!(again.already_registered.len(), 1200);
+        assert_eq!(reg.counts().await.unwrap(), vec![("active".to_owned(), 1200)]);
+        let p = reg.find(&op(), Lookup::ServiceNumber("PC777"), &[Compartment::Identity], Some("spot check"), 4_000).await.unwrap();
+        assert_eq!(p[0].record.surname.as_deref(), Some("Surname777"));
+    }
+}
+
+#[tokio::test]
+async fn rotation_is_safe_to_interrupt_and_resume() {
+    for env in envs().await {
+        let mut reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let records: Vec<(usize, PersonRecord)> = (0..50).map(|i| (i, person(&format!("R{i}"), "Rota"))).collect();
+        reg.import(&op(), records, 2_000, &|_| {}).await.unwrap();
+        let before = reg.store().sealed_older_than("pay", 2, 1000).await.unwrap();
+        assert_eq!(before.len(), 50);
+        let report = reg.rotate(&op(), Compartment::Pay, 3_000, 7, &|_| {}).await.unwrap();
+        assert_eq!((report.new_version, report.rewrapped), (2, 50));
+        // Simulate a rotation interrupted half-way: put half the rows back
+        // under version 1, as they were before their batch committed.
+        let mut tx = reg.store().begin().await.unwrap();
+        for r in before.iter().take(25) {
+            tx.rewrap_sealed(r.person_id, "pay", 2, 1, &r.wrapped_key).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        // Reopen (a new process) and read everyone: mixed versions all open.
+        let mut reg = Register::open(env.store.clone(), env.provider.clone()).await.unwrap();
+        let all = reg.find(&op(), Lookup::Surname("rota"), &[Compartment::Pay], Some("check"), 4_000).await.unwrap();
+        assert_eq!(all.iter().filter(|p| p.record.salary.is_some()).count(), 50, "{}", env.name);
+        // A later rotation finishes the job.
+        let report = reg.rotate(&op(), Compartment::Pay, 5_000, 1000, &|_| {}).await.unwrap();
+        assert_eq!((report.new_version, report.rewrapped), (3, 50));
+        let status = reg.keys_status().await.unwrap();
+        let pay = status.compartments.iter().find(|c| c.compartment == Compartment::Pay).unwrap();
+        assert_eq!(pay.current, 3);
+        assert_eq!(pay.versions.iter().map(|v| v.2).collect::<Vec<_>>(), vec![0, 0, 50]);
+        let all = reg.find(&op(), Lookup::Surname("rota"), &[Compartment::Pay], Some("check"), 6_000).await.unwrap();
+        assert_eq!(all.iter().filter(|p| p.record.salary.is_some()).count(), 50);
+    }
+}
+
+#[tokio::test]
+async fn a_different_root_key_cannot_open_the_register() {
+    for env in envs().await {
+        Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let other: Arc<dyn KeyProvider> =
+            Arc::new(KeyringProvider::create(&dir.path().join("k"), b"x", KdfParams::insecure_for_tests()).unwrap());
+        let err = Register::open(env.store.clone(), other).await.err().unwrap();
+        assert!(matches!(err.kind(), ErrorKind::KeyMismatch), "{}", env.name);
+        let err = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.err().unwrap();
+        assert!(matches!(err.kind(), ErrorKind::AlreadyInitialised));
+    }
+}
