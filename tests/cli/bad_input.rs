@@ -1,7 +1,7 @@
 //! Bad input gets one clear line and exit code 2, and the store is left as
 //! it was.
 
-use crate::util::{write, Env};
+use crate::util::{Env, write};
 
 fn one_line(err: &str) {
     assert_eq!(err.trim_end().lines().count(), 1, "expected a one-line error, got:\n{err}");
@@ -59,11 +59,13 @@ fn tampered_ciphertext_names_record_and_field_not_value() {
         let mut fields = fields;
         let at = fields.len() - 3;
         fields[at] ^= 0x40;
-        sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE sealed SET fields = $1 WHERE person_id = x'{uuid}' AND compartment = 'identity'")))
-            .bind(fields)
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE sealed SET fields = $1 WHERE person_id = x'{uuid}' AND compartment = 'identity'"
+        )))
+        .bind(fields)
+        .execute(&pool)
+        .await
+        .unwrap();
         pool.close().await;
     });
     let err = env.fails(2, &["person", "show", &id, "--compartments", "identity", "--purpose", "check"]);
@@ -90,7 +92,19 @@ fn over_large_and_corrupt_photos_are_refused() {
     let before = env.state();
     let big = env.path("big.jpg");
     std::fs::write(&big, vec![0u8; 11 * 1024 * 1024]).unwrap();
-    let base = ["person", "add", "--service-number", "P1", "--forenames", "A", "--surname", "B", "--rank", "Inspector", "--photo"];
+    let base = [
+        "person",
+        "add",
+        "--service-number",
+        "P1",
+        "--forenames",
+        "A",
+        "--surname",
+        "B",
+        "--rank",
+        "Inspector",
+        "--photo",
+    ];
     let mut args = base.to_vec();
     args.push(big.to_str().unwrap());
     let err = env.fails(2, &args);
@@ -118,7 +132,18 @@ fn bad_field_values_and_usage_errors() {
         ("--rank", "Sheriff", "rank is not a rank"),
         ("--vetting-expiry", "31/12/2027", "vetting_expiry is not a date"),
     ] {
-        let mut args = vec!["person", "add", "--service-number", "V1", "--forenames", "A", "--surname", "B", "--rank", "Inspector"];
+        let mut args = vec![
+            "person",
+            "add",
+            "--service-number",
+            "V1",
+            "--forenames",
+            "A",
+            "--surname",
+            "B",
+            "--rank",
+            "Inspector",
+        ];
         if flag == "--rank" {
             args.truncate(8);
         }

@@ -10,7 +10,8 @@ fn demo_builds_a_force_and_replaces_only_demos() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("imported 120 people") && text.contains("Try next"), "{text}");
     // Its own instructions work.
-    let list = env.cmd().env("LANYARD_PASSPHRASE", "lanyard demo passphrase").args(["person", "list"]).output().unwrap();
+    let list =
+        env.cmd().env("LANYARD_PASSPHRASE", "lanyard demo passphrase").args(["person", "list"]).output().unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains("total: 120 active"));
     // A second run replaces the earlier demo.
     let again = env.cmd().env_remove("LANYARD_PASSPHRASE").args(["demo", "--people", "30"]).output().unwrap();

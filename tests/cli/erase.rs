@@ -59,7 +59,10 @@ fn erase_is_irreversible_even_with_the_keys() {
     // Even opened with the real keyring and passphrase, the copy yields nothing.
     let mut reader = env.cmd();
     reader.env("LANYARD_DATA_DIR", &copy);
-    let out = reader.args(["--json", "person", "show", &victim, "--compartments", "identity,vetting,pay", "--purpose", "forensics"]).output().unwrap();
+    let out = reader
+        .args(["--json", "person", "show", &victim, "--compartments", "identity,vetting,pay", "--purpose", "forensics"])
+        .output()
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["status"], "erased");
     assert!(v["identity"]["surname"].is_null() && v["pay"]["salary"].is_null());

@@ -1,7 +1,7 @@
 //! CSV import: one transaction for the valid rows, every bad row named
 //! without its values, `--strict`, idempotence, and no plaintext at rest.
 
-use crate::util::{jpeg_with_gps, write, Env};
+use crate::util::{Env, jpeg_with_gps, write};
 
 const GOOD_AND_BAD: &str = "\
 email,surname,forenames,service_number,rank,unit,vetting_level,salary,photo
@@ -37,7 +37,9 @@ fn import_lists_bad_rows_without_values_and_is_idempotent() {
         ] {
             assert!(stderr.contains(expected), "[{}] missing '{expected}' in:\n{stderr}", env.backend);
         }
-        for secret in ["Xanthopoulos", "Grand Vizier", "ULTRA", "a lot", "Wolstenholme", "PC9001", "missing.jpg", "31999"] {
+        for secret in
+            ["Xanthopoulos", "Grand Vizier", "ULTRA", "a lot", "Wolstenholme", "PC9001", "missing.jpg", "31999"]
+        {
             assert!(!stderr.contains(secret) && !stdout.contains(secret), "[{}] output leaks {secret}", env.backend);
         }
         let state = env.state();
@@ -50,7 +52,16 @@ fn import_lists_bad_rows_without_values_and_is_idempotent() {
         assert_eq!(v["invalid"].as_array().unwrap().len(), 5);
         assert_eq!(env.state().1, 2, "[{}] second import duplicated people", env.backend);
 
-        let v = env.json(&["person", "find", "--service-number", "pc9001", "--compartments", "identity,photo", "--purpose", "check import"]);
+        let v = env.json(&[
+            "person",
+            "find",
+            "--service-number",
+            "pc9001",
+            "--compartments",
+            "identity,photo",
+            "--purpose",
+            "check import",
+        ]);
         assert_eq!(v[0]["identity"]["surname"], "Quillfeather");
         assert!(v[0]["photo"]["photo"]["jpeg_bytes"].as_u64().unwrap() > 0);
     }
@@ -74,7 +85,11 @@ fn malformed_files_are_refused_whole_and_change_nothing() {
     env.init();
     let before = env.state();
     for (name, text, expect) in [
-        ("unknown.csv", "service_number,forenames,surname,rank,shoe_size\nA1,Ann,Ash,Inspector,9\n", "unknown column 'shoe_size'"),
+        (
+            "unknown.csv",
+            "service_number,forenames,surname,rank,shoe_size\nA1,Ann,Ash,Inspector,9\n",
+            "unknown column 'shoe_size'",
+        ),
         ("missing.csv", "service_number,forenames,rank\nA1,Ann,Inspector\n", "no 'surname' column"),
         ("photos.csv", "service_number,forenames,surname,rank,photo\nA1,Ann,Ash,Inspector,a.jpg\n", "--photos"),
     ] {
@@ -105,12 +120,23 @@ fn no_personal_value_appears_in_the_database_file() {
     let mut text = String::from("service_number,forenames,surname,rank,unit,vetting_level,salary,email\n");
     let surnames = ["Quackenbush", "Fotheringay", "Wigglesworth", "Oyelaran", "Szczepanski"];
     for (i, s) in surnames.iter().enumerate() {
-        text.push_str(&format!("QX{i}7731,Persephone,{s},Inspector,Covert Ops Unit,DV,7364{i}1,{s}.p@secret-force.example\n"));
+        text.push_str(&format!(
+            "QX{i}7731,Persephone,{s},Inspector,Covert Ops Unit,DV,7364{i}1,{s}.p@secret-force.example\n"
+        ));
     }
     write(&csv, &text);
     env.ok(&["person", "import", csv.to_str().unwrap()]);
     // Read everyone back once, so the read path has touched the files too.
-    env.ok(&["person", "export", "--compartments", "identity,vetting,pay", "--purpose", "test", "--out", env.path("e.csv").to_str().unwrap()]);
+    env.ok(&[
+        "person",
+        "export",
+        "--compartments",
+        "identity,vetting,pay",
+        "--purpose",
+        "test",
+        "--out",
+        env.path("e.csv").to_str().unwrap(),
+    ]);
 
     let mut haystack = Vec::new();
     for entry in std::fs::read_dir(&env.data).unwrap() {

@@ -20,7 +20,16 @@ fn status_and_rotation() {
         let pay = v["compartments"].as_array().unwrap().iter().find(|c| c["compartment"] == "pay").unwrap();
         assert_eq!(pay["current"], 2);
         assert_eq!(pay["versions"][1][2], 5);
-        let v = env.json(&["person", "find", "--service-number", "K3", "--compartments", "pay", "--purpose", "after rotation"]);
+        let v = env.json(&[
+            "person",
+            "find",
+            "--service-number",
+            "K3",
+            "--compartments",
+            "pay",
+            "--purpose",
+            "after rotation",
+        ]);
         assert_eq!(v[0]["pay"]["salary"], "48231.00");
         let human = env.ok(&["keys", "status"]);
         assert!(human.contains("compartment pay") && human.contains("current version 2"), "{human}");

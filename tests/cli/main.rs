@@ -11,3 +11,4 @@ mod import;
 mod keys;
 mod person;
 mod pkcs11;
+mod tidy;

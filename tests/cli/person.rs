@@ -1,6 +1,6 @@
 //! The person lifecycle through the CLI.
 
-use crate::util::{jpeg_with_gps, Env};
+use crate::util::{Env, jpeg_with_gps};
 
 #[test]
 fn person_lifecycle() {
@@ -24,7 +24,10 @@ fn person_lifecycle() {
         assert!(err.contains("purpose"), "{err}");
         env.fails(2, &["person", "show", &id, "--compartments", "salary", "--purpose", "x y z"]);
         env.fails(2, &["person", "show", "not-an-id", "--compartments", "pay", "--purpose", "check"]);
-        env.fails(1, &["person", "show", "01234567-89ab-7def-8123-456789abcdef", "--compartments", "pay", "--purpose", "check"]);
+        env.fails(
+            1,
+            &["person", "show", "01234567-89ab-7def-8123-456789abcdef", "--compartments", "pay", "--purpose", "check"],
+        );
 
         // JSON output.
         let v = env.json(&["person", "show", &id, "--compartments", "pay,vetting", "--purpose", "payroll"]);
@@ -33,10 +36,31 @@ fn person_lifecycle() {
         assert!(v.get("identity").is_none());
 
         // find through blind indexes; exit 1 on no match.
-        let v = env.json(&["person", "find", "--surname", "featherSTONE", "--compartments", "identity", "--purpose", "lookup"]);
+        let v = env.json(&[
+            "person",
+            "find",
+            "--surname",
+            "featherSTONE",
+            "--compartments",
+            "identity",
+            "--purpose",
+            "lookup",
+        ]);
         assert_eq!(v[0]["id"], id.as_str());
-        env.json(&["person", "find", "--email", "PS4418@force.example", "--compartments", "identity", "--purpose", "lookup"]);
-        env.fails(1, &["person", "find", "--service-number", "NOPE1", "--compartments", "identity", "--purpose", "lookup"]);
+        env.json(&[
+            "person",
+            "find",
+            "--email",
+            "PS4418@force.example",
+            "--compartments",
+            "identity",
+            "--purpose",
+            "lookup",
+        ]);
+        env.fails(
+            1,
+            &["person", "find", "--service-number", "NOPE1", "--compartments", "identity", "--purpose", "lookup"],
+        );
 
         // update re-seals and re-indexes.
         let photo = env.path("face.jpg");
@@ -45,7 +69,17 @@ fn person_lifecycle() {
         env.fails(1, &["person", "find", "--surname", "ng", "--compartments", "identity", "--purpose", "lookup"]);
         let out = env.path("out.jpg");
         env.ok(&["person", "find", "--surname", "nguyen", "--compartments", "identity,photo", "--purpose", "print"]);
-        env.ok(&["person", "show", &other, "--compartments", "photo", "--purpose", "print", "--photo-out", out.to_str().unwrap()]);
+        env.ok(&[
+            "person",
+            "show",
+            &other,
+            "--compartments",
+            "photo",
+            "--purpose",
+            "print",
+            "--photo-out",
+            out.to_str().unwrap(),
+        ]);
         let stored = std::fs::read(&out).unwrap();
         assert!(stored.starts_with(&[0xFF, 0xD8]));
         assert!(!stored.windows(4).any(|w| w == b"Exif") && !stored.windows(11).any(|w| w == b"GPSLatitude"));
@@ -58,7 +92,10 @@ fn person_lifecycle() {
         let shown = env.ok(&["person", "show", &id, "--compartments", "identity", "--purpose", "check"]);
         assert!(shown.contains("erased") && !shown.contains("Featherstone"), "{shown}");
         env.fails(1, &["person", "erase", &id, "--yes"]);
-        env.fails(1, &["person", "find", "--service-number", "PS4417", "--compartments", "identity", "--purpose", "lookup"]);
+        env.fails(
+            1,
+            &["person", "find", "--service-number", "PS4417", "--compartments", "identity", "--purpose", "lookup"],
+        );
         let list = env.ok(&["person", "list"]);
         assert!(list.contains("1 active, 1 erased"), "{list}");
     }
@@ -69,13 +106,32 @@ fn protected_people_show_protected_without_clearance() {
     let env = Env::sqlite();
     env.init();
     let out = env.json(&[
-        "person", "add", "--service-number", "CT1", "--forenames", "Kim", "--surname", "Hidden", "--rank",
-        "Detective Sergeant", "--protected",
+        "person",
+        "add",
+        "--service-number",
+        "CT1",
+        "--forenames",
+        "Kim",
+        "--surname",
+        "Hidden",
+        "--rank",
+        "Detective Sergeant",
+        "--protected",
     ]);
     let id = out["id"].as_str().unwrap();
     let shown = env.ok(&["person", "show", id, "--compartments", "identity", "--purpose", "gate check"]);
     assert!(shown.contains("[protected]") && !shown.contains("Hidden"), "{shown}");
-    let shown = env.ok(&["person", "show", id, "--compartments", "identity", "--purpose", "gate check", "--clearance", "protected"]);
+    let shown = env.ok(&[
+        "person",
+        "show",
+        id,
+        "--compartments",
+        "identity",
+        "--purpose",
+        "gate check",
+        "--clearance",
+        "protected",
+    ]);
     assert!(shown.contains("Hidden"), "{shown}");
     let exported = env.ok(&["person", "export", "--compartments", "identity", "--purpose", "audit sample"]);
     assert!(exported.contains("[protected]") && !exported.contains("Hidden"), "{exported}");
@@ -89,7 +145,16 @@ fn export_reveals_only_named_compartments() {
             env.add(&format!("E{i}"), &format!("Exporter{i}"));
         }
         let out = env.path("x.csv");
-        env.ok(&["person", "export", "--compartments", "identity,pay", "--purpose", "payroll reconciliation", "--out", out.to_str().unwrap()]);
+        env.ok(&[
+            "person",
+            "export",
+            "--compartments",
+            "identity,pay",
+            "--purpose",
+            "payroll reconciliation",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         let text = std::fs::read_to_string(&out).unwrap();
         let mut lines = text.lines();
         assert_eq!(lines.next(), Some("service_number,forenames,surname,rank,unit,salary,email,pay_grade"));

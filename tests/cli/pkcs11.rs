@@ -18,7 +18,8 @@ fn register_on_a_softhsm_token() {
         let tokens = env.path("tokens");
         std::fs::create_dir(&tokens).unwrap();
         let conf = env.path("softhsm2.conf");
-        std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display())).unwrap();
+        std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display()))
+            .unwrap();
         let init = Command::new("softhsm2-util")
             .args(["--init-token", "--free", "--label", "lanyard", "--pin", "4321", "--so-pin", "8765"])
             .env("SOFTHSM2_CONF", &conf)
@@ -31,13 +32,32 @@ fn register_on_a_softhsm_token() {
             c.env_remove("LANYARD_PASSPHRASE").env("SOFTHSM2_CONF", &conf).env("LANYARD_PKCS11_PIN", pin);
             c.args(args).output().unwrap()
         };
-        let out = run("4321", &["init", "--key-provider", "pkcs11", "--pkcs11-module", MODULE, "--pkcs11-token", "lanyard"]);
+        let out =
+            run("4321", &["init", "--key-provider", "pkcs11", "--pkcs11-module", MODULE, "--pkcs11-token", "lanyard"]);
         assert!(out.status.success(), "[{}] {}", env.backend, String::from_utf8_lossy(&out.stderr));
         assert!(!env.data.join("keyring.json").exists(), "no keyring file with an HSM");
-        let out = run("4321", &["--json", "person", "add", "--service-number", "H1", "--forenames", "Hal", "--surname", "Secure", "--rank", "Inspector"]);
+        let out = run(
+            "4321",
+            &[
+                "--json",
+                "person",
+                "add",
+                "--service-number",
+                "H1",
+                "--forenames",
+                "Hal",
+                "--surname",
+                "Secure",
+                "--rank",
+                "Inspector",
+            ],
+        );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let id: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let out = run("4321", &["person", "show", id["id"].as_str().unwrap(), "--compartments", "identity", "--purpose", "hsm check"]);
+        let out = run(
+            "4321",
+            &["person", "show", id["id"].as_str().unwrap(), "--compartments", "identity", "--purpose", "hsm check"],
+        );
         assert!(String::from_utf8_lossy(&out.stdout).contains("Secure"));
         let out = run("4321", &["--json", "keys", "status"]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

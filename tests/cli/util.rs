@@ -113,9 +113,26 @@ impl Env {
     /// Adds a person and returns their id.
     pub fn add(&self, sn: &str, surname: &str) -> String {
         let v = self.json(&[
-            "person", "add", "--service-number", sn, "--forenames", "Robin", "--surname", surname, "--rank",
-            "Police Sergeant", "--unit", "Roads Policing", "--email", &format!("{sn}@force.example"),
-            "--vetting-level", "MV", "--salary", "48231", "--operator", "clerk1",
+            "person",
+            "add",
+            "--service-number",
+            sn,
+            "--forenames",
+            "Robin",
+            "--surname",
+            surname,
+            "--rank",
+            "Police Sergeant",
+            "--unit",
+            "Roads Policing",
+            "--email",
+            &format!("{sn}@force.example"),
+            "--vetting-level",
+            "MV",
+            "--salary",
+            "48231",
+            "--operator",
+            "clerk1",
         ]);
         v["id"].as_str().unwrap().to_owned()
     }

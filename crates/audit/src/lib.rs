@@ -15,11 +15,8 @@
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod event;
 
-pub use event::{leaf_hash, Actor, Event, Outcome};
+pub use event::{Actor, Event, Outcome, leaf_hash};

@@ -5,14 +5,14 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use lanyard_audit::Actor;
 use lanyard_crypto::{KdfParams, KeyProvider, KeyringProvider, Pkcs11Config, Pkcs11Provider};
 use lanyard_register::{Operator, Register};
 use lanyard_store::Store;
 use zeroize::Zeroizing;
 
-use crate::config::{ProviderSettings, Settings, SQLITE_FILE};
+use crate::config::{ProviderSettings, SQLITE_FILE, Settings};
 
 /// The passphrase from `LANYARD_PASSPHRASE`, or asked for on the terminal.
 pub fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
@@ -30,7 +30,8 @@ pub fn passphrase(confirm: bool) -> Result<Zeroizing<String>> {
         if first.chars().count() < 12 {
             bail!("the passphrase must be at least 12 characters");
         }
-        let again = Zeroizing::new(rpassword::prompt_password("Repeat passphrase: ").context("reading the passphrase")?);
+        let again =
+            Zeroizing::new(rpassword::prompt_password("Repeat passphrase: ").context("reading the passphrase")?);
         if *first != *again {
             bail!("the passphrases differ");
         }
@@ -111,15 +112,17 @@ pub fn operator(flag: Option<&str>, protected: bool) -> Result<Operator> {
     let actor = match flag {
         Some(name) => {
             let name = name.trim();
-            if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c)) {
+            if name.is_empty()
+                || name.len() > 64
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+            {
                 bail!("--operator must be 1 to 64 letters, digits or . _ - @");
             }
             Actor::operator(name)
         }
         None => {
-            let user = std::env::var("USER")
-                .or_else(|_| std::env::var("LOGNAME"))
-                .unwrap_or_else(|_| "unknown".to_owned());
+            let user =
+                std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
             Actor::os_user(&user)
         }
     };
@@ -127,9 +130,7 @@ pub fn operator(flag: Option<&str>, protected: bool) -> Result<Operator> {
 }
 
 pub fn now_ms() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 

@@ -6,9 +6,9 @@ use std::io::IsTerminal;
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 use lanyard_core::{Compartment, Field};
-use lanyard_register::{Revealed, PROTECTED_MARK};
+use lanyard_register::{PROTECTED_MARK, Revealed};
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 pub fn json<T: Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
@@ -64,12 +64,7 @@ pub fn revealed_json(p: &Revealed, compartments: &[Compartment]) -> Value {
 }
 
 pub fn print_revealed(p: &Revealed, compartments: &[Compartment]) {
-    println!(
-        "person {}  status {}  protected {}",
-        p.id,
-        p.status.as_str(),
-        if p.protected { "yes" } else { "no" }
-    );
+    println!("person {}  status {}  protected {}", p.id, p.status.as_str(), if p.protected { "yes" } else { "no" });
     for c in compartments {
         if p.withheld.contains(c) {
             println!("  {}: {PROTECTED_MARK}", c.as_str());

@@ -16,40 +16,93 @@ const FORENAMES: &[&str] = &[
     "Mohammed", "Megan", "Niamh", "Oliver", "Olga", "Priya", "Rhys", "Rebecca", "Sean", "Siobhan", "Tom", "Zoë",
 ];
 const SURNAMES: &[&str] = &[
-    "Adeyemi", "Ahmed", "Baker", "Brown", "Campbell", "Chen", "Clarke", "Davies", "Evans", "Fitzgerald", "Green",
-    "Hughes", "Jones", "Kaur", "Khan", "Lewis", "MacDonald", "Mensah", "Morgan", "Nowak", "O'Brien", "Patel",
-    "Roberts", "Robinson", "Singh", "Smith", "Taylor", "Thomas", "Walker", "White", "Williams", "Wilson", "Wright",
+    "Adeyemi",
+    "Ahmed",
+    "Baker",
+    "Brown",
+    "Campbell",
+    "Chen",
+    "Clarke",
+    "Davies",
+    "Evans",
+    "Fitzgerald",
+    "Green",
+    "Hughes",
+    "Jones",
+    "Kaur",
+    "Khan",
+    "Lewis",
+    "MacDonald",
+    "Mensah",
+    "Morgan",
+    "Nowak",
+    "O'Brien",
+    "Patel",
+    "Roberts",
+    "Robinson",
+    "Singh",
+    "Smith",
+    "Taylor",
+    "Thomas",
+    "Walker",
+    "White",
+    "Williams",
+    "Wilson",
+    "Wright",
 ];
 const UNITS: &[&str] = &[
-    "Response North", "Response South", "Neighbourhood Policing", "CID", "Roads Policing", "Custody",
-    "Public Protection", "Firearms", "Intelligence", "Professional Standards", "HR", "Finance", "ICT",
+    "Response North",
+    "Response South",
+    "Neighbourhood Policing",
+    "CID",
+    "Roads Policing",
+    "Custody",
+    "Public Protection",
+    "Firearms",
+    "Intelligence",
+    "Professional Standards",
+    "HR",
+    "Finance",
+    "ICT",
 ];
 
-/// (rank, weight, salary range in pounds, vetting levels that fit)
-const RANKS: &[(&str, u32, (u32, u32), &[&str])] = &[
-    ("Police Constable", 40, (28_000, 46_000), &["RV", "MV", "CTC"]),
-    ("Police Sergeant", 8, (47_000, 51_000), &["RV", "MV", "SC"]),
-    ("Inspector", 4, (57_000, 62_000), &["MV", "SC"]),
-    ("Chief Inspector", 2, (63_000, 66_000), &["MV", "SC", "eSC"]),
-    ("Superintendent", 1, (79_000, 94_000), &["MV", "SC", "DV"]),
-    ("Detective Constable", 8, (28_000, 46_000), &["MV", "SC"]),
-    ("Detective Sergeant", 3, (47_000, 51_000), &["MV", "SC"]),
-    ("Detective Inspector", 1, (57_000, 62_000), &["SC", "DV"]),
-    ("Special Constable", 5, (0, 0), &["RV"]),
-    ("Police Community Support Officer", 6, (26_000, 31_000), &["RV", "NPPV2F"]),
-    ("Police Staff Band B", 6, (24_000, 28_000), &["NPPV2A", "NPPV2F"]),
-    ("Police Staff Band D", 5, (30_000, 36_000), &["NPPV2F", "NPPV3"]),
-    ("Police Staff Band F", 2, (42_000, 50_000), &["NPPV3", "SC"]),
+/// A rank with its weight in the force, salary range in pounds, and the
+/// vetting levels that fit it.
+struct RankMix {
+    rank: &'static str,
+    weight: u32,
+    salary: (u32, u32),
+    vetting: &'static [&'static str],
+}
+
+const fn mix(rank: &'static str, weight: u32, salary: (u32, u32), vetting: &'static [&'static str]) -> RankMix {
+    RankMix { rank, weight, salary, vetting }
+}
+
+const RANKS: &[RankMix] = &[
+    mix("Police Constable", 40, (28_000, 46_000), &["RV", "MV", "CTC"]),
+    mix("Police Sergeant", 8, (47_000, 51_000), &["RV", "MV", "SC"]),
+    mix("Inspector", 4, (57_000, 62_000), &["MV", "SC"]),
+    mix("Chief Inspector", 2, (63_000, 66_000), &["MV", "SC", "eSC"]),
+    mix("Superintendent", 1, (79_000, 94_000), &["MV", "SC", "DV"]),
+    mix("Detective Constable", 8, (28_000, 46_000), &["MV", "SC"]),
+    mix("Detective Sergeant", 3, (47_000, 51_000), &["MV", "SC"]),
+    mix("Detective Inspector", 1, (57_000, 62_000), &["SC", "DV"]),
+    mix("Special Constable", 5, (0, 0), &["RV"]),
+    mix("Police Community Support Officer", 6, (26_000, 31_000), &["RV", "NPPV2F"]),
+    mix("Police Staff Band B", 6, (24_000, 28_000), &["NPPV2A", "NPPV2F"]),
+    mix("Police Staff Band D", 5, (30_000, 36_000), &["NPPV2F", "NPPV3"]),
+    mix("Police Staff Band F", 2, (42_000, 50_000), &["NPPV3", "SC"]),
 ];
 
-fn weighted_rank(rng: &mut StdRng) -> &'static (&'static str, u32, (u32, u32), &'static [&'static str]) {
-    let total: u32 = RANKS.iter().map(|r| r.1).sum();
+fn weighted_rank(rng: &mut StdRng) -> &'static RankMix {
+    let total: u32 = RANKS.iter().map(|r| r.weight).sum();
     let mut pick = rng.random_range(0..total);
     for r in RANKS {
-        if pick < r.1 {
+        if pick < r.weight {
             return r;
         }
-        pick -= r.1;
+        pick -= r.weight;
     }
     &RANKS[0]
 }
@@ -61,22 +114,32 @@ pub fn write_force(csv_path: &Path, people: usize, photos_dir: Option<&Path>, se
     let file = std::fs::File::create(csv_path).with_context(|| format!("creating {}", csv_path.display()))?;
     let mut out = std::io::BufWriter::new(file);
     let photo_col = if photos_dir.is_some() { ",photo" } else { "" };
-    writeln!(out, "service_number,forenames,surname,rank,unit,vetting_level,salary,email,vetting_expiry,pay_grade{photo_col}")?;
+    writeln!(
+        out,
+        "service_number,forenames,surname,rank,unit,vetting_level,salary,email,vetting_expiry,pay_grade{photo_col}"
+    )?;
     for i in 0..people {
         let forename = FORENAMES.choose(&mut rng).copied().unwrap_or("Alex");
         let surname = SURNAMES.choose(&mut rng).copied().unwrap_or("Smith");
-        let (rank, _, (lo, hi), levels) = weighted_rank(&mut rng);
+        let RankMix { rank, salary: (lo, hi), vetting: levels, .. } = weighted_rank(&mut rng);
         let unit = UNITS.choose(&mut rng).copied().unwrap_or("HR");
         let level = levels.choose(&mut rng).copied().unwrap_or("RV");
         let salary = if hi > lo { rng.random_range(*lo..*hi) } else { 0 };
-        let prefix = if rank.starts_with("Police Staff") { "S" } else if rank.starts_with("Special") { "SC" } else { "P" };
+        let prefix = if rank.starts_with("Police Staff") {
+            "S"
+        } else if rank.starts_with("Special") {
+            "SC"
+        } else {
+            "P"
+        };
         let sn = format!("{prefix}{:06}", 100_000 + i);
         let email_local: String = format!("{forename}.{surname}.{i}")
             .to_lowercase()
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '.')
             .collect();
-        let expiry = format!("20{}-{:02}-{:02}", rng.random_range(27..32), rng.random_range(1..13), rng.random_range(1..29));
+        let expiry =
+            format!("20{}-{:02}-{:02}", rng.random_range(27..32), rng.random_range(1..13), rng.random_range(1..29));
         let grade = format!("G{}", rng.random_range(1..9));
         let salary_text = if salary > 0 { salary.to_string() } else { String::new() };
         write!(

@@ -26,12 +26,8 @@ pub enum Compartment {
 
 impl Compartment {
     /// Every compartment, in a fixed order.
-    pub const ALL: [Compartment; 4] = [
-        Compartment::Identity,
-        Compartment::Photo,
-        Compartment::Vetting,
-        Compartment::Pay,
-    ];
+    pub const ALL: [Compartment; 4] =
+        [Compartment::Identity, Compartment::Photo, Compartment::Vetting, Compartment::Pay];
 
     /// The stable name used in storage, associated data and audit events.
     pub fn as_str(self) -> &'static str {
@@ -46,14 +42,9 @@ impl Compartment {
     /// The fields this compartment holds.
     pub fn fields(self) -> &'static [Field] {
         match self {
-            Compartment::Identity => &[
-                Field::ServiceNumber,
-                Field::Forenames,
-                Field::Surname,
-                Field::Rank,
-                Field::Unit,
-                Field::Email,
-            ],
+            Compartment::Identity => {
+                &[Field::ServiceNumber, Field::Forenames, Field::Surname, Field::Rank, Field::Unit, Field::Email]
+            }
             Compartment::Photo => &[Field::Photo],
             Compartment::Vetting => &[Field::VettingLevel, Field::VettingExpiry],
             Compartment::Pay => &[Field::Salary, Field::PayGrade],
@@ -92,9 +83,7 @@ impl FromStr for Compartment {
         Compartment::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new(None, ValidationErrorKind::UnknownCompartment(s.to_owned()))
-            })
+            .ok_or_else(|| ValidationError::new(None, ValidationErrorKind::UnknownCompartment(s.to_owned())))
     }
 }
 
@@ -162,12 +151,9 @@ impl Field {
     /// The compartment that holds this field.
     pub fn compartment(self) -> Compartment {
         match self {
-            Field::ServiceNumber
-            | Field::Forenames
-            | Field::Surname
-            | Field::Rank
-            | Field::Unit
-            | Field::Email => Compartment::Identity,
+            Field::ServiceNumber | Field::Forenames | Field::Surname | Field::Rank | Field::Unit | Field::Email => {
+                Compartment::Identity
+            }
             Field::Photo => Compartment::Photo,
             Field::VettingLevel | Field::VettingExpiry => Compartment::Vetting,
             Field::Salary | Field::PayGrade => Compartment::Pay,
@@ -199,10 +185,7 @@ mod tests {
     #[test]
     fn every_field_is_in_exactly_its_compartment() {
         for field in Field::ALL {
-            let holders: Vec<_> = Compartment::ALL
-                .into_iter()
-                .filter(|c| c.fields().contains(&field))
-                .collect();
+            let holders: Vec<_> = Compartment::ALL.into_iter().filter(|c| c.fields().contains(&field)).collect();
             assert_eq!(holders, vec![field.compartment()], "{field}");
         }
     }

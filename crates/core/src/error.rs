@@ -79,13 +79,10 @@ impl fmt::Display for ValidationErrorKind {
             ValidationErrorKind::BadDate => f.write_str("is not a date of the form YYYY-MM-DD"),
             ValidationErrorKind::NotANumber => f.write_str("is not a number in range"),
             ValidationErrorKind::BadEmail => f.write_str("is not an email address"),
-            ValidationErrorKind::BadServiceNumber => {
-                f.write_str("must be 1 to 20 letters, digits, '-' or '/'")
+            ValidationErrorKind::BadServiceNumber => f.write_str("must be 1 to 20 letters, digits, '-' or '/'"),
+            ValidationErrorKind::UnknownCompartment(name) => {
+                write!(f, "unknown compartment '{name}' (expected identity, photo, vetting or pay)")
             }
-            ValidationErrorKind::UnknownCompartment(name) => write!(
-                f,
-                "unknown compartment '{name}' (expected identity, photo, vetting or pay)"
-            ),
             ValidationErrorKind::UnknownField(name) => write!(f, "unknown field '{name}'"),
             ValidationErrorKind::UnknownCardType(name) => write!(
                 f,

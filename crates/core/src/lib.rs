@@ -25,7 +25,6 @@ mod reference;
 pub use compartment::{Compartment, Field};
 pub use error::{ValidationError, ValidationErrorKind};
 pub use person::{
-    normalise_email, normalise_name, normalise_service_number, PersonId, PersonRecord,
-    PersonStatus, Salary,
+    PersonId, PersonRecord, PersonStatus, Salary, normalise_email, normalise_name, normalise_service_number,
 };
 pub use reference::{CardType, Ladder, RankTable, VettingLevel};

@@ -146,9 +146,7 @@ impl FromStr for Salary {
         let pounds: u64 = whole.parse().map_err(|_| bad())?;
         let pence: u64 = match frac {
             None => 0,
-            Some(f) if f.len() == 2 && f.bytes().all(|b| b.is_ascii_digit()) => {
-                f.parse().map_err(|_| bad())?
-            }
+            Some(f) if f.len() == 2 && f.bytes().all(|b| b.is_ascii_digit()) => f.parse().map_err(|_| bad())?,
             Some(_) => return Err(bad()),
         };
         Salary::from_pence(pounds.checked_mul(100).and_then(|p| p.checked_add(pence)).ok_or_else(bad)?)
@@ -205,11 +203,7 @@ mod salary_serde {
 
 impl fmt::Debug for PersonRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let present: Vec<&str> = Field::ALL
-            .into_iter()
-            .filter(|field| self.has(*field))
-            .map(Field::as_str)
-            .collect();
+        let present: Vec<&str> = Field::ALL.into_iter().filter(|field| self.has(*field)).map(Field::as_str).collect();
         write!(f, "PersonRecord {{ fields present: {present:?}, values: [redacted] }}")
     }
 }
@@ -219,8 +213,7 @@ const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
 
 /// Parses `YYYY-MM-DD`.
 pub fn parse_date(field: Field, text: &str) -> Result<Date, ValidationError> {
-    Date::parse(text.trim(), DATE_FORMAT)
-        .map_err(|_| ValidationError::new(Some(field), ValidationErrorKind::BadDate))
+    Date::parse(text.trim(), DATE_FORMAT).map_err(|_| ValidationError::new(Some(field), ValidationErrorKind::BadDate))
 }
 
 fn format_date(date: Date) -> String {
@@ -296,12 +289,7 @@ impl PersonRecord {
 
     /// Sets `field` from operator or CSV text, validating it. An empty string
     /// clears an optional field.
-    pub fn set_from_text(
-        &mut self,
-        field: Field,
-        text: &str,
-        ranks: &RankTable,
-    ) -> Result<(), ValidationError> {
+    pub fn set_from_text(&mut self, field: Field, text: &str, ranks: &RankTable) -> Result<(), ValidationError> {
         let text = text.trim();
         match field {
             Field::ServiceNumber => self.service_number = Some(normalise_service_number(text)?),
@@ -314,13 +302,9 @@ impl PersonRecord {
                 return Err(ValidationError::new(Some(field), ValidationErrorKind::BadCharacters));
             }
             Field::VettingLevel => self.vetting_level = optional(text).map(str::parse).transpose()?,
-            Field::VettingExpiry => {
-                self.vetting_expiry = optional(text).map(|t| parse_date(field, t)).transpose()?
-            }
+            Field::VettingExpiry => self.vetting_expiry = optional(text).map(|t| parse_date(field, t)).transpose()?,
             Field::Salary => self.salary = optional(text).map(str::parse).transpose()?,
-            Field::PayGrade => {
-                self.pay_grade = optional(text).map(|t| clean_text(field, t, 40)).transpose()?
-            }
+            Field::PayGrade => self.pay_grade = optional(text).map(|t| clean_text(field, t, 40)).transpose()?,
         }
         Ok(())
     }
@@ -408,19 +392,12 @@ fn validate_email(text: &str) -> Result<String, ValidationError> {
 
 /// Service numbers are compared upper-case without spaces: `pc 1234` is `PC1234`.
 pub fn normalise_service_number(text: &str) -> Result<String, ValidationError> {
-    let out: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let out: String = text.chars().filter(|c| !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
     if out.is_empty() {
         return Err(ValidationError::new(Some(Field::ServiceNumber), ValidationErrorKind::Missing));
     }
     if out.len() > 20 || !out.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/') {
-        return Err(ValidationError::new(
-            Some(Field::ServiceNumber),
-            ValidationErrorKind::BadServiceNumber,
-        ));
+        return Err(ValidationError::new(Some(Field::ServiceNumber), ValidationErrorKind::BadServiceNumber));
     }
     Ok(out)
 }
@@ -439,11 +416,7 @@ pub fn normalise_name(text: &str) -> String {
         .filter(|c| !matches!(c, '\'' | '\u{2019}' | '\u{2018}' | '`' | '.'))
         .map(|c| if c == '-' { ' ' } else { c })
         .collect();
-    stripped
-        .split_whitespace()
-        .map(str::to_lowercase)
-        .collect::<Vec<_>>()
-        .join(" ")
+    stripped.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -126,9 +126,7 @@ impl FromStr for VettingLevel {
         VettingLevel::ALL
             .into_iter()
             .find(|l| l.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                ValidationError::new(Some(Field::VettingLevel), ValidationErrorKind::UnknownVettingLevel)
-            })
+            .ok_or_else(|| ValidationError::new(Some(Field::VettingLevel), ValidationErrorKind::UnknownVettingLevel))
     }
 }
 
@@ -194,8 +192,7 @@ impl RankTable {
             .iter()
             .find(|r| {
                 let words: Vec<&str> = r.split_whitespace().collect();
-                words.len() == wanted.len()
-                    && words.iter().zip(&wanted).all(|(a, b)| a.eq_ignore_ascii_case(b))
+                words.len() == wanted.len() && words.iter().zip(&wanted).all(|(a, b)| a.eq_ignore_ascii_case(b))
             })
             .map(String::as_str)
             .ok_or_else(|| ValidationError::new(Some(Field::Rank), ValidationErrorKind::UnknownRank))
@@ -218,12 +215,8 @@ pub enum CardType {
 
 impl CardType {
     /// Every card type.
-    pub const ALL: [CardType; 4] = [
-        CardType::WarrantCard,
-        CardType::StaffPass,
-        CardType::ContractorPass,
-        CardType::VisitorPass,
-    ];
+    pub const ALL: [CardType; 4] =
+        [CardType::WarrantCard, CardType::StaffPass, CardType::ContractorPass, CardType::VisitorPass];
 
     /// The stable name.
     pub fn as_str(self) -> &'static str {

@@ -10,7 +10,7 @@ use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use lanyard_core::{Field, PersonId};
 
 use crate::error::{CryptoError, CryptoErrorKind};
-use crate::secret::{random_nonce, Key32};
+use crate::secret::{Key32, random_nonce};
 
 const NONCE_LEN: usize = 12;
 
@@ -56,9 +56,8 @@ pub(crate) fn seal(key: &Key32, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>,
 }
 
 pub(crate) fn open(key: &Key32, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let (nonce, ct) = sealed
-        .split_first_chunk::<NONCE_LEN>()
-        .ok_or_else(|| CryptoError::new(CryptoErrorKind::Authentication))?;
+    let (nonce, ct) =
+        sealed.split_first_chunk::<NONCE_LEN>().ok_or_else(|| CryptoError::new(CryptoErrorKind::Authentication))?;
     let cipher = Aes256GcmSiv::new(key.expose().into());
     cipher
         .decrypt(&Nonce::from(*nonce), Payload { msg: ct, aad })

@@ -4,9 +4,9 @@
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
-use zeroize::Zeroizing;
 use lanyard_core::Field;
 use sha2::Sha256;
+use zeroize::Zeroizing;
 
 use crate::error::{CryptoError, CryptoErrorKind};
 use crate::secret::Key32;

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
-use rand::RngExt;
 use base64::engine::general_purpose::STANDARD as B64;
+use rand::RngExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
@@ -111,8 +111,8 @@ impl KeyringProvider {
             salt,
             sealed_root_key: sealed,
         };
-        let json = serde_json::to_vec_pretty(&file)
-            .map_err(|e| CryptoError::new(CryptoErrorKind::Io(e.to_string())))?;
+        let json =
+            serde_json::to_vec_pretty(&file).map_err(|e| CryptoError::new(CryptoErrorKind::Io(e.to_string())))?;
         let io = |e: std::io::Error| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 CryptoError::new(CryptoErrorKind::KeyringExists(path.display().to_string()))
@@ -136,22 +136,18 @@ impl KeyringProvider {
                 CryptoError::new(CryptoErrorKind::Io(format!("{}: {e}", path.display())))
             }
         })?;
-        let file: KeyringFile =
-            serde_json::from_slice(&bytes).map_err(|_| corrupt("not a lanyard keyring file"))?;
+        let file: KeyringFile = serde_json::from_slice(&bytes).map_err(|_| corrupt("not a lanyard keyring file"))?;
         if file.format != FORMAT {
             return Err(corrupt("unknown keyring format"));
         }
-        if KeyringFile::checksum(&file.format, &file.kdf, &file.salt, &file.sealed_root_key)
-            != file.checksum
-        {
+        if KeyringFile::checksum(&file.format, &file.kdf, &file.salt, &file.sealed_root_key) != file.checksum {
             return Err(corrupt("checksum mismatch"));
         }
         let salt = B64.decode(&file.salt).map_err(|_| corrupt("bad salt"))?;
         let sealed = B64.decode(&file.sealed_root_key).map_err(|_| corrupt("bad sealed key"))?;
         let kek = file.kdf.derive(passphrase, &salt)?;
         let root = Zeroizing::new(
-            open(&kek, ROOT_AD, &sealed)
-                .map_err(|_| CryptoError::new(CryptoErrorKind::WrongPassphrase))?,
+            open(&kek, ROOT_AD, &sealed).map_err(|_| CryptoError::new(CryptoErrorKind::WrongPassphrase))?,
         );
         Ok(KeyringProvider { path: path.to_owned(), root: Key32::from_slice(&root)? })
     }

@@ -27,10 +27,7 @@
 //! ```
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod aead;
 mod blind;
@@ -41,7 +38,7 @@ mod provider;
 mod secret;
 mod vault;
 
-pub use aead::{open_field, seal_field, FieldSlot};
+pub use aead::{FieldSlot, open_field, seal_field};
 pub use blind::BlindIndexer;
 pub use error::{CryptoError, CryptoErrorKind};
 pub use keyring::{KdfParams, KeyringProvider};

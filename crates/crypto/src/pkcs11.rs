@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{CryptoError, CryptoErrorKind};
 use crate::provider::{KeyProvider, WrapContext};
-use crate::secret::{random_nonce, Key32};
+use crate::secret::{Key32, random_nonce};
 
 /// Where to find the token and the root key in it.
 #[derive(Clone)]
@@ -74,10 +74,9 @@ impl Pkcs11Provider {
             .map_err(p11("initialising the module"))?;
         let slots = context.get_slots_with_initialized_token().map_err(p11("listing slots"))?;
         let slot: Slot = match (config.slot, &config.token_label) {
-            (Some(id), _) => slots
-                .into_iter()
-                .find(|s| s.id() == id)
-                .ok_or_else(|| CryptoError::new(CryptoErrorKind::Pkcs11(format!("no initialised token in slot {id}"))))?,
+            (Some(id), _) => slots.into_iter().find(|s| s.id() == id).ok_or_else(|| {
+                CryptoError::new(CryptoErrorKind::Pkcs11(format!("no initialised token in slot {id}")))
+            })?,
             (None, Some(label)) => {
                 let mut found = None;
                 for s in slots {
@@ -87,14 +86,11 @@ impl Pkcs11Provider {
                         break;
                     }
                 }
-                found.ok_or_else(|| {
-                    CryptoError::new(CryptoErrorKind::Pkcs11(format!("no token labelled '{label}'")))
-                })?
+                found
+                    .ok_or_else(|| CryptoError::new(CryptoErrorKind::Pkcs11(format!("no token labelled '{label}'"))))?
             }
             (None, None) => {
-                return Err(CryptoError::new(CryptoErrorKind::Pkcs11(
-                    "name the token by label or slot".to_owned(),
-                )));
+                return Err(CryptoError::new(CryptoErrorKind::Pkcs11("name the token by label or slot".to_owned())));
             }
         };
         let session = context.open_rw_session(slot).map_err(p11("opening a session"))?;
@@ -130,9 +126,7 @@ impl Pkcs11Provider {
             Attribute::Encrypt(true),
             Attribute::Decrypt(true),
         ]);
-        let key = session
-            .generate_key(&Mechanism::AesKeyGen, &template)
-            .map_err(p11("generating the root key"))?;
+        let key = session.generate_key(&Mechanism::AesKeyGen, &template).map_err(p11("generating the root key"))?;
         Ok(Pkcs11Provider { session: Mutex::new(session), key, description, _context: context })
     }
 
@@ -183,9 +177,7 @@ impl KeyProvider for Pkcs11Provider {
         let mut iv = random_nonce();
         let ct = self.with_session(|session| {
             let params = GcmParams::new(&mut iv, &aad, TAG_BITS.into()).map_err(p11("GCM parameters"))?;
-            session
-                .encrypt(&Mechanism::AesGcm(params), self.key, key.expose())
-                .map_err(p11("wrapping"))
+            session.encrypt(&Mechanism::AesGcm(params), self.key, key.expose()).map_err(p11("wrapping"))
         })?;
         let mut out = Vec::with_capacity(12 + ct.len());
         out.extend_from_slice(&iv);

@@ -26,9 +26,8 @@ impl Key32 {
 
     /// Copies a key from a slice, which must be 32 bytes long.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, CryptoError> {
-        let array: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| CryptoError::new(CryptoErrorKind::Malformed("key length")))?;
+        let array: [u8; 32] =
+            bytes.try_into().map_err(|_| CryptoError::new(CryptoErrorKind::Malformed("key length")))?;
         Ok(Key32(array))
     }
 

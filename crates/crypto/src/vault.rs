@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use lanyard_core::{Compartment, Field, PersonId};
 use zeroize::Zeroizing;
 
-use crate::aead::{open, open_field, push_part, seal, seal_field, FieldSlot};
+use crate::aead::{FieldSlot, open, open_field, push_part, seal, seal_field};
 use crate::blind::BlindIndexer;
 use crate::error::{CryptoError, CryptoErrorKind};
 use crate::secret::Key32;
@@ -92,22 +92,15 @@ impl Vault {
     }
 
     fn compartment_key(&self, compartment: Compartment, version: u32) -> Result<&Key32, CryptoError> {
-        self.compartments
-            .get(&compartment)
-            .and_then(|k| k.versions.get(&version))
-            .ok_or_else(|| {
-                CryptoError::new(CryptoErrorKind::UnknownKeyVersion { compartment: compartment.as_str(), version })
-            })
+        self.compartments.get(&compartment).and_then(|k| k.versions.get(&version)).ok_or_else(|| {
+            CryptoError::new(CryptoErrorKind::UnknownKeyVersion { compartment: compartment.as_str(), version })
+        })
     }
 
     fn current(&self, compartment: Compartment) -> Result<(u32, &Key32), CryptoError> {
-        let version = self
-            .compartments
-            .get(&compartment)
-            .and_then(CompartmentKeyring::current)
-            .ok_or_else(|| {
-                CryptoError::new(CryptoErrorKind::UnknownKeyVersion { compartment: compartment.as_str(), version: 0 })
-            })?;
+        let version = self.compartments.get(&compartment).and_then(CompartmentKeyring::current).ok_or_else(|| {
+            CryptoError::new(CryptoErrorKind::UnknownKeyVersion { compartment: compartment.as_str(), version: 0 })
+        })?;
         Ok((version, self.compartment_key(compartment, version)?))
     }
 
@@ -170,7 +163,8 @@ impl Vault {
     pub fn rewrap(&self, person: PersonId, sealed: &SealedCompartment) -> Result<(u32, Vec<u8>), CryptoError> {
         let key = self.person_key(person, sealed)?;
         let (ck_version, ck) = self.current(sealed.compartment)?;
-        let wrapped = seal(ck, &person_key_ad(person, sealed.compartment, ck_version, sealed.key_version), key.expose())?;
+        let wrapped =
+            seal(ck, &person_key_ad(person, sealed.compartment, ck_version, sealed.key_version), key.expose())?;
         Ok((ck_version, wrapped))
     }
 }
@@ -203,7 +197,9 @@ mod tests {
     fn swapped_rows_and_fields_fail_with_the_field_named() {
         let v = vault();
         let (a, b) = (PersonId::new(), PersonId::new());
-        let sa = v.seal_compartment(a, Compartment::Identity, 1, &[(Field::Surname, b"A"), (Field::Forenames, b"F")]).unwrap();
+        let sa = v
+            .seal_compartment(a, Compartment::Identity, 1, &[(Field::Surname, b"A"), (Field::Forenames, b"F")])
+            .unwrap();
         assert!(v.open_compartment(b, &sa, &[Field::Surname]).unwrap_err().field.is_none());
         let mut swapped = sa.clone();
         swapped.fields[0].0 = Field::Forenames;

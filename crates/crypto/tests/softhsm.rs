@@ -25,7 +25,8 @@ fn softhsm_root_key_wraps_and_never_leaves_the_token() {
         let tokens = dir.path().join("tokens");
         std::fs::create_dir(&tokens).unwrap();
         let conf = dir.path().join("softhsm2.conf");
-        std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display())).unwrap();
+        std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display()))
+            .unwrap();
         let out = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "softhsm_root_key_wraps_and_never_leaves_the_token", "--nocapture", "--test-threads=1"])
             .env("SOFTHSM2_CONF", &conf)
@@ -78,7 +79,20 @@ fn softhsm_root_key_wraps_and_never_leaves_the_token() {
     // The key is non-extractable and sensitive: pkcs11-tool cannot read its value.
     if Path::new("/usr/bin/pkcs11-tool").exists() {
         let out = Command::new("pkcs11-tool")
-            .args(["--module", MODULE, "--token-label", "lanyard-test", "--login", "--pin", "1234", "--read-object", "--type", "secrkey", "--label", "lanyard-root"])
+            .args([
+                "--module",
+                MODULE,
+                "--token-label",
+                "lanyard-test",
+                "--login",
+                "--pin",
+                "1234",
+                "--read-object",
+                "--type",
+                "secrkey",
+                "--label",
+                "lanyard-root",
+            ])
             .env("SOFTHSM2_CONF", &conf)
             .output()
             .unwrap();

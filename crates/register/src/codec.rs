@@ -8,10 +8,7 @@ use lanyard_core::Field;
 /// Encodes `(field, ciphertext)` pairs.
 pub fn encode_fields(fields: &[(Field, Vec<u8>)]) -> Vec<u8> {
     let map = Value::Map(
-        fields
-            .iter()
-            .map(|(f, ct)| (Value::Text(f.as_str().to_owned()), Value::Bytes(ct.clone())))
-            .collect(),
+        fields.iter().map(|(f, ct)| (Value::Text(f.as_str().to_owned()), Value::Bytes(ct.clone()))).collect(),
     );
     let mut out = Vec::with_capacity(fields.iter().map(|(_, c)| c.len() + 16).sum());
     // Writing to a Vec cannot fail.

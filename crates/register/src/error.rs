@@ -116,10 +116,9 @@ impl fmt::Display for RegisterError {
             ErrorKind::Erased(id) => write!(f, "person {id} was erased"),
             ErrorKind::DuplicateServiceNumber => f.write_str("service number is already registered"),
             ErrorKind::Tampered { person, compartment, field } => match field {
-                Some(field) => write!(
-                    f,
-                    "ciphertext of person {person}, field {field} failed authentication: tampered or moved"
-                ),
+                Some(field) => {
+                    write!(f, "ciphertext of person {person}, field {field} failed authentication: tampered or moved")
+                }
                 None => write!(
                     f,
                     "key of person {person}, compartment {compartment} failed authentication: tampered, moved or wrong keys"

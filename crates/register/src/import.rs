@@ -12,7 +12,7 @@ use std::path::Path;
 
 use lanyard_core::{Field, PersonRecord, RankTable};
 
-use crate::photo::{normalise_photo, MAX_PHOTO_BYTES};
+use crate::photo::{MAX_PHOTO_BYTES, normalise_photo};
 
 /// The columns a register CSV may have: DESIGN §8's, in its order, then the
 /// two fields it leaves out (so that an export imports again).
@@ -91,10 +91,8 @@ fn field_of(column: &str) -> Option<Field> {
 /// Parses a register CSV.
 pub fn parse(reader: impl Read, ranks: &RankTable, options: Options<'_>) -> Result<Parsed, FileError> {
     let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(reader);
-    let headers = csv
-        .headers()
-        .map_err(|e| FileError(format!("cannot read the CSV header: {}", csv_reason(&e))))?
-        .clone();
+    let headers =
+        csv.headers().map_err(|e| FileError(format!("cannot read the CSV header: {}", csv_reason(&e))))?.clone();
     let mut columns: Vec<Option<(String, Field)>> = Vec::new();
     let mut seen = HashMap::new();
     for (i, name) in headers.iter().enumerate() {
@@ -150,20 +148,23 @@ pub fn parse(reader: impl Read, ranks: &RankTable, options: Options<'_>) -> Resu
                 break;
             }
         }
-        if bad.is_none() {
-            if let Err(e) = person.check_complete() {
-                bad = Some(RowError { line, column: e.field().map(|f| f.to_string()), reason: e.kind().to_string() });
-            }
+        if bad.is_none()
+            && let Err(e) = person.check_complete()
+        {
+            bad = Some(RowError { line, column: e.field().map(|f| f.to_string()), reason: e.kind().to_string() });
         }
-        if bad.is_none() {
-            if let Some(sn) = &person.service_number {
-                if let Some(first) = first_line_of.get(sn) {
+        if bad.is_none()
+            && let Some(sn) = &person.service_number
+        {
+            match first_line_of.get(sn) {
+                Some(first) => {
                     bad = Some(RowError {
                         line,
                         column: Some("service_number".into()),
                         reason: format!("duplicate service number (first on line {first})"),
-                    });
-                } else {
+                    })
+                }
+                None => {
                     first_line_of.insert(sn.clone(), line);
                 }
             }
@@ -192,10 +193,7 @@ fn load_photo(name: &str, dir: Option<&Path>) -> Result<Option<Vec<u8>>, String>
         return Ok(None);
     }
     let Some(dir) = dir else { return Err("no --photos folder given".into()) };
-    let plain = Path::new(name).components().count() == 1
-        && !name.contains(['/', '\\'])
-        && name != ".."
-        && name != ".";
+    let plain = Path::new(name).components().count() == 1 && !name.contains(['/', '\\']) && name != ".." && name != ".";
     if !plain {
         return Err("photo must be a plain file name inside the --photos folder".into());
     }
@@ -267,7 +265,12 @@ mod tests {
     fn photo_names_cannot_escape_the_folder() {
         let dir = tempfile::tempdir().unwrap();
         let text = "service_number,forenames,surname,rank,photo\nPC1,A,B,Inspector,../etc/passwd\nPC2,A,B,Inspector,missing.jpg\n";
-        let p = parse(text.as_bytes(), &RankTable::default_ranks(), Options { photos_dir: Some(dir.path()), ignore_unknown: false }).unwrap();
+        let p = parse(
+            text.as_bytes(),
+            &RankTable::default_ranks(),
+            Options { photos_dir: Some(dir.path()), ignore_unknown: false },
+        )
+        .unwrap();
         assert_eq!(p.errors.len(), 2);
         assert!(p.errors[0].reason.contains("plain file name"));
         assert_eq!(p.errors[1].reason, "photo file not found");

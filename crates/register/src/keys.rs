@@ -15,7 +15,7 @@ use lanyard_store::{Store, WrappedKeyRow};
 use serde::Serialize;
 
 use crate::error::{ErrorKind, RegisterError};
-use crate::register::{from_row, Operator, Register};
+use crate::register::{Operator, Register, from_row};
 
 const PURPOSE_COMPARTMENT: &str = "compartment";
 const PURPOSE_INDEX: &str = "blind-index";
@@ -64,7 +64,11 @@ fn ctx(purpose: &'static str, name: &'static str, version: u32) -> WrapContext<'
     WrapContext { purpose, name, version }
 }
 
-fn unwrap_or_mismatch(provider: &dyn KeyProvider, row: &WrappedKeyRow, c: WrapContext<'_>) -> Result<Key32, RegisterError> {
+fn unwrap_or_mismatch(
+    provider: &dyn KeyProvider,
+    row: &WrappedKeyRow,
+    c: WrapContext<'_>,
+) -> Result<Key32, RegisterError> {
     provider.unwrap(&row.wrapped, &c).map_err(|e| match e.kind() {
         CryptoErrorKind::Authentication => RegisterError::new(ErrorKind::KeyMismatch),
         _ => RegisterError::from(e),
@@ -134,7 +138,8 @@ impl Register {
             .filter(|r| r.purpose == PURPOSE_INDEX && r.name == INDEX_NAME)
             .max_by_key(|r| r.version)
             .ok_or_else(|| RegisterError::new(ErrorKind::Internal("no blind-index key in the store")))?;
-        let index_key = unwrap_or_mismatch(provider.as_ref(), index_row, ctx(PURPOSE_INDEX, INDEX_NAME, version_of(index_row)?))?;
+        let index_key =
+            unwrap_or_mismatch(provider.as_ref(), index_row, ctx(PURPOSE_INDEX, INDEX_NAME, version_of(index_row)?))?;
         let mut vault = Vault::new(BlindIndexer::new(&index_key)?);
         for c in Compartment::ALL {
             for r in rows.iter().filter(|r| r.purpose == PURPOSE_COMPARTMENT && r.name == c.as_str()) {
@@ -195,9 +200,8 @@ impl Register {
         progress: &dyn Fn(u64),
     ) -> Result<RotateReport, RegisterError> {
         let current = self.vault().keyring(compartment).and_then(|k| k.current()).unwrap_or(0);
-        let new_version = current
-            .checked_add(1)
-            .ok_or_else(|| RegisterError::new(ErrorKind::Internal("key version overflow")))?;
+        let new_version =
+            current.checked_add(1).ok_or_else(|| RegisterError::new(ErrorKind::Internal("key version overflow")))?;
         let key = Key32::random();
         let row = WrappedKeyRow {
             purpose: PURPOSE_COMPARTMENT.into(),
@@ -226,9 +230,10 @@ impl Register {
             for r in &rows {
                 let id = PersonId::from_uuid(r.person_id);
                 let sealed = from_row(id, r, compartment)?;
-                let (v, wrapped) = self.vault().rewrap(id, &sealed).map_err(|_| {
-                    RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: None })
-                })?;
+                let (v, wrapped) = self
+                    .vault()
+                    .rewrap(id, &sealed)
+                    .map_err(|_| RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: None }))?;
                 updates.push((r.person_id, r.ck_version, i64::from(v), wrapped));
             }
             let mut event = Event::new(now_ms, op.actor.clone(), "key.rewrap", Outcome::Ok);

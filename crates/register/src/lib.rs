@@ -12,10 +12,7 @@
 //!   by line, column and reason without repeating its values.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod codec;
 mod error;
@@ -27,7 +24,5 @@ mod register;
 pub use codec::{decode_fields, encode_fields};
 pub use error::{ErrorKind, RegisterError};
 pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};
-pub use photo::{normalise_photo, MAX_PHOTO_BYTES};
-pub use register::{
-    state_digest, ImportOutcome, Lookup, Operator, PersonSummary, Register, Revealed, PROTECTED_MARK,
-};
+pub use photo::{MAX_PHOTO_BYTES, normalise_photo};
+pub use register::{ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, Register, Revealed, state_digest};

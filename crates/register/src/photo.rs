@@ -19,9 +19,8 @@ pub fn normalise_photo(bytes: &[u8]) -> Result<Vec<u8>, String> {
     if bytes.len() > MAX_PHOTO_BYTES {
         return Err(format!("larger than {} MiB", MAX_PHOTO_BYTES / (1024 * 1024)));
     }
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|_| "unreadable image".to_owned())?;
+    let mut reader =
+        ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|_| "unreadable image".to_owned())?;
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_PHOTO_SIDE);
     limits.max_image_height = Some(MAX_PHOTO_SIDE);

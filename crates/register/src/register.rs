@@ -3,10 +3,10 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use lanyard_audit::{leaf_hash, Actor, Event, Outcome};
+use lanyard_audit::{Actor, Event, Outcome, leaf_hash};
 use lanyard_core::{
-    normalise_email, normalise_name, normalise_service_number, Compartment, Field, PersonId,
-    PersonRecord, PersonStatus, RankTable,
+    Compartment, Field, PersonId, PersonRecord, PersonStatus, RankTable, normalise_email, normalise_name,
+    normalise_service_number,
 };
 use lanyard_crypto::{KeyProvider, SealedCompartment, Vault};
 use lanyard_store::{IndexColumn, PersonRow, SealedRow, Store, Tx};
@@ -103,6 +103,13 @@ pub struct Register {
     ranks: RankTable,
 }
 
+/// The blind indexes of one person's identity.
+struct BlindIndexes {
+    service_number: Option<Vec<u8>>,
+    surname: Option<Vec<u8>>,
+    email: Option<Vec<u8>>,
+}
+
 pub(crate) struct SealedPerson {
     pub(crate) row: PersonRow,
     pub(crate) sealed: Vec<SealedRow>,
@@ -160,20 +167,17 @@ fn check_purpose(purpose: Option<&str>) -> Result<String, RegisterError> {
 
 fn to_status(row: &PersonRow) -> Result<PersonStatus, RegisterError> {
     row.status.parse().map_err(|_| {
-        RegisterError::new(ErrorKind::Corrupt {
-            person: PersonId::from_uuid(row.id),
-            what: "unknown status".into(),
-        })
+        RegisterError::new(ErrorKind::Corrupt { person: PersonId::from_uuid(row.id), what: "unknown status".into() })
     })
 }
 
 fn parse_compartment(person: PersonId, name: &str) -> Result<Compartment, RegisterError> {
-    name.parse()
-        .map_err(|_| RegisterError::new(ErrorKind::Corrupt { person, what: "unknown compartment".into() }))
+    name.parse().map_err(|_| RegisterError::new(ErrorKind::Corrupt { person, what: "unknown compartment".into() }))
 }
 
 fn to_u32(person: PersonId, v: i64) -> Result<u32, RegisterError> {
-    u32::try_from(v).map_err(|_| RegisterError::new(ErrorKind::Corrupt { person, what: "key version out of range".into() }))
+    u32::try_from(v)
+        .map_err(|_| RegisterError::new(ErrorKind::Corrupt { person, what: "key version out of range".into() }))
 }
 
 impl Register {
@@ -203,14 +207,14 @@ impl Register {
         &self.ranks
     }
 
-    fn indexes(&self, record: &PersonRecord) -> (Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>) {
+    fn indexes(&self, record: &PersonRecord) -> BlindIndexes {
         let ix = self.vault.indexer();
         let idx = |field: Field, value: Option<String>| value.and_then(|v| ix.index(field, &v)).map(|h| h.to_vec());
-        (
-            idx(Field::ServiceNumber, record.service_number.clone()),
-            idx(Field::Surname, record.surname.as_deref().map(normalise_name)),
-            idx(Field::Email, record.email.as_deref().map(normalise_email)),
-        )
+        BlindIndexes {
+            service_number: idx(Field::ServiceNumber, record.service_number.clone()),
+            surname: idx(Field::Surname, record.surname.as_deref().map(normalise_name)),
+            email: idx(Field::Email, record.email.as_deref().map(normalise_email)),
+        }
     }
 
     /// Seals every compartment `record` holds, with person keys of version 1.
@@ -221,7 +225,7 @@ impl Register {
         protected: bool,
         now_s: i64,
     ) -> Result<SealedPerson, RegisterError> {
-        let (sn_index, surname_index, email_index) = self.indexes(record);
+        let indexes = self.indexes(record);
         let row = PersonRow {
             id: *id.as_uuid(),
             status: PersonStatus::Active.as_str().to_owned(),
@@ -229,19 +233,16 @@ impl Register {
             created_at: now_s,
             updated_at: now_s,
             row_version: 1,
-            sn_index,
-            surname_index,
-            email_index,
+            sn_index: indexes.service_number,
+            surname_index: indexes.surname,
+            email_index: indexes.email,
         };
         let mut sealed = Vec::new();
         let mut compartments = Vec::new();
         let mut fields = Vec::new();
         for compartment in Compartment::ALL {
-            let values: Vec<(Field, Vec<u8>)> = compartment
-                .fields()
-                .iter()
-                .filter_map(|f| record.field_bytes(*f).map(|b| (*f, b)))
-                .collect();
+            let values: Vec<(Field, Vec<u8>)> =
+                compartment.fields().iter().filter_map(|f| record.field_bytes(*f).map(|b| (*f, b))).collect();
             if values.is_empty() {
                 continue;
             }
@@ -319,7 +320,8 @@ impl Register {
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ImportOutcome, RegisterError> {
         let mut outcome = ImportOutcome::default();
-        let indexes: Vec<Vec<u8>> = records.iter().map(|(_, r)| self.indexes(r).0.unwrap_or_default()).collect();
+        let indexes: Vec<Vec<u8>> =
+            records.iter().map(|(_, r)| self.indexes(r).service_number.unwrap_or_default()).collect();
         let taken: HashSet<Vec<u8>> = self.store.taken_service_indexes(&indexes).await?.into_iter().collect();
         let mut fresh = Vec::with_capacity(records.len());
         for ((line, record), index) in records.into_iter().zip(indexes) {
@@ -371,7 +373,9 @@ impl Register {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(RegisterError::new(ErrorKind::Internal("a sealing thread failed")))))
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| Err(RegisterError::new(ErrorKind::Internal("a sealing thread failed"))))
+                })
                 .collect()
         });
         let mut all = Vec::with_capacity(records.len());
@@ -426,7 +430,9 @@ impl Register {
         let purpose = check_purpose(purpose)?;
         let ix = self.vault.indexer();
         let (column, index) = match lookup {
-            Lookup::ServiceNumber(v) => (IndexColumn::ServiceNumber, ix.index(Field::ServiceNumber, &normalise_service_number(v)?)),
+            Lookup::ServiceNumber(v) => {
+                (IndexColumn::ServiceNumber, ix.index(Field::ServiceNumber, &normalise_service_number(v)?))
+            }
             Lookup::Surname(v) => (IndexColumn::Surname, ix.index(Field::Surname, &normalise_name(v))),
             Lookup::Email(v) => (IndexColumn::Email, ix.index(Field::Email, &normalise_email(v))),
         };
@@ -476,9 +482,8 @@ impl Register {
         for row in &rows {
             let id = PersonId::from_uuid(row.id);
             let status = to_status(row)?;
-            let (allowed, withheld): (Vec<Compartment>, Vec<Compartment>) = compartments
-                .iter()
-                .partition(|c| may_reveal(op, row.protected, **c));
+            let (allowed, withheld): (Vec<Compartment>, Vec<Compartment>) =
+                compartments.iter().partition(|c| may_reveal(op, row.protected, **c));
             if status == PersonStatus::Active && !allowed.is_empty() {
                 revealed_people.push(id);
             }
@@ -527,9 +532,10 @@ impl Register {
         record: &mut PersonRecord,
     ) -> Result<(), RegisterError> {
         let sealed = from_row(id, row, compartment)?;
-        let opened = self.vault.open_compartment(id, &sealed, wanted).map_err(|f| {
-            RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: f.field })
-        })?;
+        let opened = self
+            .vault
+            .open_compartment(id, &sealed, wanted)
+            .map_err(|f| RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: f.field }))?;
         for (field, bytes) in opened {
             record.set_field_bytes(field, bytes).map_err(|_| {
                 RegisterError::new(ErrorKind::Corrupt { person: id, what: format!("field {field} does not decode") })
@@ -555,8 +561,7 @@ impl Register {
         if to_status(&old)? == PersonStatus::Erased {
             return Err(RegisterError::new(ErrorKind::Erased(id)));
         }
-        let touched: Vec<Compartment> =
-            Compartment::ALL.into_iter().filter(|c| changes.has_compartment(*c)).collect();
+        let touched: Vec<Compartment> = Compartment::ALL.into_iter().filter(|c| changes.has_compartment(*c)).collect();
         let changed_fields: Vec<Field> = Field::ALL.into_iter().filter(|f| changes.has(*f)).collect();
         let all_names: Vec<&str> = Compartment::ALL.iter().map(|c| c.as_str()).collect();
         let current = self.store.sealed(&[*id.as_uuid()], &all_names).await?;
@@ -585,10 +590,10 @@ impl Register {
         }
         let mut row = old.clone();
         if touched.contains(&Compartment::Identity) {
-            let (sn, surname, email) = self.indexes(&merged);
-            row.sn_index = sn;
-            row.surname_index = surname;
-            row.email_index = email;
+            let indexes = self.indexes(&merged);
+            row.sn_index = indexes.service_number;
+            row.surname_index = indexes.surname;
+            row.email_index = indexes.email;
         }
         if let Some(p) = protected {
             row.protected = p;
@@ -648,9 +653,7 @@ impl Register {
 /// DESIGN §2: a protected person's identity (and, by the same reasoning,
 /// photo) is readable only with the `protected` clearance.
 fn may_reveal(op: &Operator, protected: bool, compartment: Compartment) -> bool {
-    !(protected
-        && !op.protected_clearance
-        && matches!(compartment, Compartment::Identity | Compartment::Photo))
+    !(protected && !op.protected_clearance && matches!(compartment, Compartment::Identity | Compartment::Photo))
 }
 
 fn summary_of(row: &PersonRow) -> Result<PersonSummary, RegisterError> {
@@ -683,8 +686,13 @@ pub(crate) fn to_row(id: PersonId, s: &SealedCompartment) -> SealedRow {
     }
 }
 
-pub(crate) fn from_row(id: PersonId, row: &SealedRow, compartment: Compartment) -> Result<SealedCompartment, RegisterError> {
-    let fields = decode_fields(&row.fields).map_err(|what| RegisterError::new(ErrorKind::Corrupt { person: id, what }))?;
+pub(crate) fn from_row(
+    id: PersonId,
+    row: &SealedRow,
+    compartment: Compartment,
+) -> Result<SealedCompartment, RegisterError> {
+    let fields =
+        decode_fields(&row.fields).map_err(|what| RegisterError::new(ErrorKind::Corrupt { person: id, what }))?;
     Ok(SealedCompartment {
         compartment,
         ck_version: to_u32(id, row.ck_version)?,

@@ -39,8 +39,9 @@ async fn envs() -> Vec<Env> {
     let path = dir.path().join("t.db");
     let store = Store::open_sqlite(&path, true).await.unwrap();
     let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display())).await.unwrap());
-    let provider: Arc<dyn KeyProvider> =
-        Arc::new(KeyringProvider::create(&dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap());
+    let provider: Arc<dyn KeyProvider> = Arc::new(
+        KeyringProvider::create(&dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
+    );
     out.push(Env { name: "sqlite", store, provider, raw, _dir: dir });
     match std::env::var("LANYARD_TEST_PG") {
         Ok(url) => {
@@ -51,8 +52,9 @@ async fn envs() -> Vec<Env> {
             let raw = Raw::Postgres(
                 sqlx::PgPool::connect_with(opts.options([("search_path", schema.as_str())])).await.unwrap(),
             );
-            let provider: Arc<dyn KeyProvider> =
-                Arc::new(KeyringProvider::create(&dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap());
+            let provider: Arc<dyn KeyProvider> = Arc::new(
+                KeyringProvider::create(&dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
+            );
             out.push(Env { name: "postgres", store, provider, raw, _dir: dir });
         }
         Err(_) => eprintln!("SKIP postgres: LANYARD_TEST_PG is not set"),
@@ -102,9 +104,12 @@ async fn write_read_find_update_with_audit() {
         assert_eq!(p.record.salary.unwrap().pence(), 5_123_400);
         assert!(p.record.surname.is_none(), "only the pay compartment is revealed");
 
-        let found = reg.find(&op(), Lookup::Surname("SMITH"), &[Compartment::Identity], Some("lookup"), 4_000).await.unwrap();
+        let found =
+            reg.find(&op(), Lookup::Surname("SMITH"), &[Compartment::Identity], Some("lookup"), 4_000).await.unwrap();
         assert_eq!(found.len(), 1);
-        assert!(reg.find(&op(), Lookup::Email("pc1@FORCE.example"), &ALL, Some("lookup"), 4_000).await.unwrap().len() == 1);
+        assert!(
+            reg.find(&op(), Lookup::Email("pc1@FORCE.example"), &ALL, Some("lookup"), 4_000).await.unwrap().len() == 1
+        );
         assert!(reg.find(&op(), Lookup::ServiceNumber("pc 1"), &ALL, Some("lookup"), 4_000).await.unwrap().len() == 1);
 
         let mut change = PersonRecord::default();
@@ -123,7 +128,17 @@ async fn write_read_find_update_with_audit() {
         let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
             actions,
-            ["register.init", "person.create", "person.read", "person.find", "person.find", "person.find", "person.update", "person.find", "person.find"],
+            [
+                "register.init",
+                "person.create",
+                "person.read",
+                "person.find",
+                "person.find",
+                "person.find",
+                "person.update",
+                "person.find",
+                "person.find"
+            ],
             "{}",
             env.name
         );
@@ -229,7 +244,9 @@ async fn tampered_and_moved_ciphertexts_fail_naming_record_and_field() {
             Raw::Sqlite(_) => format!("x'{hex}'"),
             Raw::Postgres(_) => format!("'\\x{hex}'::bytea"),
         };
-        env.raw.exec(&format!("UPDATE sealed SET fields = {literal} WHERE person_id = {id_a} AND compartment = 'pay'")).await;
+        env.raw
+            .exec(&format!("UPDATE sealed SET fields = {literal} WHERE person_id = {id_a} AND compartment = 'pay'"))
+            .await;
         let err = reg.show(&op(), a, &[Compartment::Pay], Some("check"), 3_000).await.unwrap_err();
         assert!(err.to_string().contains("field salary"), "{}: {err}", env.name);
     }
@@ -241,13 +258,18 @@ async fn erase_destroys_keys_and_indexes() {
         let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
         let id = reg.add(&op(), person("PC20", "Erasable"), false, 2_000).await.unwrap();
         reg.erase(&op(), id, 3_000).await.unwrap();
-        assert!(reg.store().sealed(&[*id.as_uuid()], &["identity", "photo", "vetting", "pay"]).await.unwrap().is_empty());
+        assert!(
+            reg.store().sealed(&[*id.as_uuid()], &["identity", "photo", "vetting", "pay"]).await.unwrap().is_empty()
+        );
         assert!(reg.find(&op(), Lookup::ServiceNumber("PC20"), &ALL, Some("check"), 4_000).await.unwrap().is_empty());
         let p = reg.show(&op(), id, &ALL, Some("check"), 4_000).await.unwrap();
         assert_eq!(p.status, lanyard_core::PersonStatus::Erased);
         assert_eq!(p.record, PersonRecord::default());
         assert!(matches!(reg.erase(&op(), id, 5_000).await.unwrap_err().kind(), ErrorKind::Erased(_)));
-        assert!(matches!(reg.update(&op(), id, person("PC21", "X"), None, 5_000).await.unwrap_err().kind(), ErrorKind::Erased(_)));
+        assert!(matches!(
+            reg.update(&op(), id, person("PC21", "X"), None, 5_000).await.unwrap_err().kind(),
+            ErrorKind::Erased(_)
+        ));
         // The service number is free again.
         reg.add(&op(), person("PC20", "Newcomer"), false, 6_000).await.unwrap();
     }
@@ -265,7 +287,10 @@ async fn import_is_one_transaction_and_idempotent() {
         assert!(again.imported.is_empty());
         assert_eq!(again.already_registered.len(), 1200);
         assert_eq!(reg.counts().await.unwrap(), vec![("active".to_owned(), 1200)]);
-        let p = reg.find(&op(), Lookup::ServiceNumber("PC777"), &[Compartment::Identity], Some("spot check"), 4_000).await.unwrap();
+        let p = reg
+            .find(&op(), Lookup::ServiceNumber("PC777"), &[Compartment::Identity], Some("spot check"), 4_000)
+            .await
+            .unwrap();
         assert_eq!(p[0].record.surname.as_deref(), Some("Surname777"));
     }
 }

@@ -10,10 +10,7 @@
 //! `on_pool!` and `on_tx!` macros expand each body once per backend.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
-#![cfg_attr(
-    not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
-)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 /// Expands `$body` once per backend with `$pool` bound to that backend's pool.
 macro_rules! on_pool {
@@ -50,4 +47,4 @@ mod tx;
 pub use error::{StoreError, StoreErrorKind};
 pub use rows::{AuditRow, PersonRow, SealedRow, WrappedKeyRow};
 pub use store::{Backend, IndexColumn, Store};
-pub use tx::Tx;
+pub use tx::{AuditEntry, Tx};

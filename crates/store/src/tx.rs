@@ -18,6 +18,9 @@ pub struct Tx {
     pub(crate) inner: TxInner,
 }
 
+/// An audit event's canonical bytes and its leaf hash.
+pub type AuditEntry = (Vec<u8>, [u8; 32]);
+
 /// Rows per multi-row INSERT; well under SQLite's 32,766 bound variables.
 const BATCH: usize = 400;
 
@@ -44,7 +47,8 @@ impl Tx {
 
     /// Sets one metadata value.
     pub async fn set_meta(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        let sql = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        let sql =
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
         on_tx!(self, c => sqlx::query(sql).bind(key).bind(value).execute(c).await.map(|r| r.rows_affected()))?;
         Ok(())
     }
@@ -189,13 +193,13 @@ impl Tx {
     /// Appends audit events (bytes and leaf hash) in order; returns the index
     /// of the first. Appends are serialised: SQLite holds the write lock for
     /// the whole transaction, PostgreSQL takes a transaction advisory lock.
-    pub async fn append_audit(&mut self, events: &[(Vec<u8>, [u8; 32])]) -> Result<i64, StoreError> {
+    pub async fn append_audit(&mut self, events: &[AuditEntry]) -> Result<i64, StoreError> {
         if let TxInner::Postgres(t) = &mut self.inner {
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK_KEY).execute(&mut **t).await?;
         }
         let next_sql = "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_log";
         let first: i64 = on_tx!(self, c => sqlx::query_scalar(next_sql).fetch_one(c).await)?;
-        let numbered: Vec<(i64, &(Vec<u8>, [u8; 32]))> = (first..).zip(events.iter()).collect();
+        let numbered: Vec<(i64, &AuditEntry)> = (first..).zip(events.iter()).collect();
         for chunk in numbered.chunks(BATCH) {
             on_tx!(self, c => {
                 let mut q = QueryBuilder::new("INSERT INTO audit_log (idx, event, leaf_hash) ");

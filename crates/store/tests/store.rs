@@ -129,7 +129,10 @@ async fn optimistic_update_rewrap_and_audit_order() {
         tx.commit().await.unwrap();
         assert_eq!(store.sealed_counts().await.unwrap(), vec![("vetting".to_owned(), 2, 1)]);
         let log = store.audit_rows(0, 10).await.unwrap();
-        assert_eq!(log.iter().map(|r| r.event.clone()).collect::<Vec<_>>(), vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
+        assert_eq!(
+            log.iter().map(|r| r.event.clone()).collect::<Vec<_>>(),
+            vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]
+        );
         assert_eq!(store.wrapped_keys().await.unwrap().len(), 1);
 
         let mut tx = store.begin().await.unwrap();

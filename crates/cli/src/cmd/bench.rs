@@ -9,12 +9,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use lanyard_audit::{leaf_hash, Event, Outcome};
-use lanyard_core::{normalise_email, normalise_name, Compartment, Field, PersonId};
+use anyhow::{Context, Result, bail};
+use lanyard_audit::{Event, Outcome, leaf_hash};
+use lanyard_core::{Compartment, Field, PersonId, normalise_email, normalise_name};
 use lanyard_crypto::{KdfParams, KeyringProvider};
 use lanyard_register::import::{self, Options};
-use lanyard_register::{encode_fields, state_digest, Operator, Register};
+use lanyard_register::{Operator, Register, encode_fields, state_digest};
 use lanyard_store::{PersonRow, SealedRow, Store};
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +72,8 @@ pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
             report(cli, *people, &results)
         }
         BenchCommand::ImportPhase { csv, db_dir, plaintext } => {
-            let phase = if *plaintext { phase_plaintext(csv, db_dir).await? } else { phase_sealed(csv, db_dir).await? };
+            let phase =
+                if *plaintext { phase_plaintext(csv, db_dir).await? } else { phase_sealed(csv, db_dir).await? };
             println!("{}", serde_json::to_string(&phase)?);
             Ok(())
         }
@@ -91,7 +92,8 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn report(cli: &Cli, people: usize, results: &[Phase]) -> Result<()> {
-    let pick = |mode: &str, f: &dyn Fn(&Phase) -> f64| median(results.iter().filter(|p| p.mode == mode).map(f).collect());
+    let pick =
+        |mode: &str, f: &dyn Fn(&Phase) -> f64| median(results.iter().filter(|p| p.mode == mode).map(f).collect());
     let plain_rate = pick("plaintext", &|p| p.people_per_s);
     let sealed_rate = pick("sealed", &|p| p.people_per_s);
     let plain_rss = pick("plaintext", &|p| p.peak_rss_kib as f64);
@@ -148,7 +150,8 @@ fn finish(mode: &str, people: usize, started: Instant) -> Phase {
 
 async fn phase_sealed(csv: &Path, db_dir: &Path) -> Result<Phase> {
     context::ensure_dir(db_dir)?;
-    let provider = Arc::new(KeyringProvider::create(&db_dir.join("keyring.json"), b"bench passphrase", KdfParams::recommended())?);
+    let provider =
+        Arc::new(KeyringProvider::create(&db_dir.join("keyring.json"), b"bench passphrase", KdfParams::recommended())?);
     let store = Store::open_sqlite(&db_dir.join("lanyard.db"), true).await?;
     let op = Operator::local(lanyard_audit::Actor::operator("bench"), false);
     let register = Register::init(store, provider, &op, context::now_ms()).await?;

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use lanyard_core::Compartment;
 use lanyard_crypto::{KdfParams, KeyringProvider};
 use lanyard_register::import::{self, Options};
 use lanyard_register::{Lookup, Register};
 
 use crate::cmd::init;
-use crate::config::{ProviderSettings, Settings, KEYRING_FILE};
+use crate::config::{KEYRING_FILE, ProviderSettings, Settings};
 use crate::context;
 use crate::opts::{Cli, DemoArgs};
 use crate::synth;
@@ -42,7 +42,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         provider: ProviderSettings::Keyring { path: dir.join(KEYRING_FILE) },
     };
     let started = Instant::now();
-    let provider = Arc::new(KeyringProvider::create(&dir.join(KEYRING_FILE), passphrase.as_bytes(), KdfParams::recommended())?);
+    let provider =
+        Arc::new(KeyringProvider::create(&dir.join(KEYRING_FILE), passphrase.as_bytes(), KdfParams::recommended())?);
     init::init_with(cli, &settings, provider.clone()).await?;
     println!("1. created a register in {} (SQLite, keyring provider, Argon2id-sealed root key)", dir.display());
 
@@ -79,15 +80,30 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let some = outcome.imported.get(1).copied().context("the demo force is empty")?;
     let viewer = context::operator(cli.operator.as_deref(), false)?;
     let shown = register
-        .show(&viewer, some, &[Compartment::Identity, Compartment::Vetting], Some("demo walkthrough"), context::now_ms())
+        .show(
+            &viewer,
+            some,
+            &[Compartment::Identity, Compartment::Vetting],
+            Some("demo walkthrough"),
+            context::now_ms(),
+        )
         .await?;
     let sn = shown.record.service_number.clone().unwrap_or_default();
     println!("5. one person, read with a purpose (and audited):");
     crate::output::print_revealed(&shown, &[Compartment::Identity, Compartment::Vetting]);
     let found = register
-        .find(&viewer, Lookup::Surname("o'brien"), &[Compartment::Identity], Some("demo walkthrough"), context::now_ms())
+        .find(
+            &viewer,
+            Lookup::Surname("o'brien"),
+            &[Compartment::Identity],
+            Some("demo walkthrough"),
+            context::now_ms(),
+        )
         .await?;
-    println!("6. found {} people with surname O'Brien through the blind index (no plaintext in the database)", found.len());
+    println!(
+        "6. found {} people with surname O'Brien through the blind index (no plaintext in the database)",
+        found.len()
+    );
     let status = register.keys_status().await?;
     let audit = register.store().audit_len().await?;
     println!("7. {} audit events so far; key provider: {}", audit, status.provider);
@@ -98,7 +114,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  export LANYARD_DATA_DIR={d} LANYARD_PASSPHRASE='{passphrase}'");
     println!("  lanyard person list --limit 5");
     println!("  lanyard person find --service-number {sn} --compartments identity,vetting --purpose 'card check'");
-    println!("  lanyard person show {} --compartments identity --purpose 'card check'", protected.first().map(|p| p.to_string()).unwrap_or_default());
+    println!(
+        "  lanyard person show {} --compartments identity --purpose 'card check'",
+        protected.first().map(|p| p.to_string()).unwrap_or_default()
+    );
     println!("  lanyard person show {some} --compartments photo --purpose 'card print' --photo-out photo.jpg");
     println!("  lanyard keys status");
     println!("  lanyard keys rotate pay");

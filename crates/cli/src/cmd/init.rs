@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use lanyard_crypto::KeyProvider;
 
-use crate::config::{self, FileConfig, ProviderConfig, ProviderSettings, Settings, CONFIG_FILE, DEFAULT_KEY_LABEL, KEYRING_FILE};
+use crate::config::{
+    self, CONFIG_FILE, DEFAULT_KEY_LABEL, FileConfig, KEYRING_FILE, ProviderConfig, ProviderSettings, Settings,
+};
 use crate::context;
 use crate::opts::{Cli, InitArgs, ProviderKind};
 use crate::output;

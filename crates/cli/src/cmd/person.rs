@@ -3,16 +3,16 @@
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result, bail};
 use lanyard_core::{Compartment, Field, PersonId, PersonRecord};
 use lanyard_register::import::{self, Options};
-use lanyard_register::{Lookup, Operator, Register, Revealed, PROTECTED_MARK};
+use lanyard_register::{Lookup, Operator, PROTECTED_MARK, Register, Revealed};
 
+use crate::Negative;
 use crate::config;
 use crate::context;
-use crate::opts::{Cli, Clearance, FieldArgs, PersonCommand, RevealArgs};
+use crate::opts::{Clearance, Cli, FieldArgs, PersonCommand, RevealArgs};
 use crate::output;
-use crate::Negative;
 
 pub async fn run(cli: &Cli, cmd: &PersonCommand) -> Result<()> {
     // Check what can be checked before asking for a passphrase.
@@ -97,7 +97,11 @@ fn record_from(args: &FieldArgs, register: &Register) -> Result<PersonRecord> {
     if let Some(path) = &args.photo {
         let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read the photo", path.display()))?;
         if meta.len() > lanyard_register::MAX_PHOTO_BYTES as u64 {
-            bail!("{}: photo refused: larger than {} MiB", path.display(), lanyard_register::MAX_PHOTO_BYTES / (1024 * 1024));
+            bail!(
+                "{}: photo refused: larger than {} MiB",
+                path.display(),
+                lanyard_register::MAX_PHOTO_BYTES / (1024 * 1024)
+            );
         }
         record.photo = Some(std::fs::read(path).with_context(|| format!("{}: cannot read the photo", path.display()))?);
     }
@@ -238,8 +242,12 @@ async fn import_file(
     ignore_unknown: bool,
 ) -> Result<()> {
     let reader = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let parsed = import::parse(std::io::BufReader::new(reader), register.ranks(), Options { photos_dir: photos, ignore_unknown })
-        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let parsed = import::parse(
+        std::io::BufReader::new(reader),
+        register.ranks(),
+        Options { photos_dir: photos, ignore_unknown },
+    )
+    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let invalid = parsed.errors.len();
     for e in &parsed.errors {
         eprintln!("{}: {e}", file.display());
@@ -283,7 +291,13 @@ fn export_columns(comps: &[Compartment]) -> Vec<&'static str> {
         .collect()
 }
 
-async fn export(cli: &Cli, register: &Register, reveal: &RevealArgs, out: Option<&Path>, photos_out: Option<&Path>) -> Result<()> {
+async fn export(
+    cli: &Cli,
+    register: &Register,
+    reveal: &RevealArgs,
+    out: Option<&Path>,
+    photos_out: Option<&Path>,
+) -> Result<()> {
     let comps = compartments(reveal)?;
     if comps.contains(&Compartment::Photo) {
         let dir = photos_out.context("exporting the photo compartment needs --photos-out DIR")?;
@@ -299,29 +313,29 @@ async fn export(cli: &Cli, register: &Register, reveal: &RevealArgs, out: Option
     writer.write_record(&columns)?;
     let photos_out = photos_out.map(Path::to_owned);
     let n = {
-    let mut write_row = |p: Revealed| -> Result<(), lanyard_register::RegisterError> {
-        let mut row = Vec::with_capacity(columns.len());
-        for c in &columns {
-            let field = if *c == "photo" { Field::Photo } else { c.parse::<Field>().unwrap_or(Field::Photo) };
-            let value = if p.withheld.contains(&field.compartment()) {
-                PROTECTED_MARK.to_owned()
-            } else if field == Field::Photo {
-                match (&p.record.photo, &photos_out) {
-                    (Some(bytes), Some(dir)) => {
-                        let name = format!("{}.jpg", p.id);
-                        std::fs::write(dir.join(&name), bytes).map_err(|_| export_io())?;
-                        name
+        let mut write_row = |p: Revealed| -> Result<(), lanyard_register::RegisterError> {
+            let mut row = Vec::with_capacity(columns.len());
+            for c in &columns {
+                let field = if *c == "photo" { Field::Photo } else { c.parse::<Field>().unwrap_or(Field::Photo) };
+                let value = if p.withheld.contains(&field.compartment()) {
+                    PROTECTED_MARK.to_owned()
+                } else if field == Field::Photo {
+                    match (&p.record.photo, &photos_out) {
+                        (Some(bytes), Some(dir)) => {
+                            let name = format!("{}.jpg", p.id);
+                            std::fs::write(dir.join(&name), bytes).map_err(|_| export_io())?;
+                            name
+                        }
+                        _ => String::new(),
                     }
-                    _ => String::new(),
-                }
-            } else {
-                p.record.field_text(field).unwrap_or_default()
-            };
-            row.push(value);
-        }
-        writer.write_record(&row).map_err(|_| export_io())
-    };
-    register.export(&op, &comps, reveal.purpose.as_deref(), context::now_ms(), &mut write_row).await?
+                } else {
+                    p.record.field_text(field).unwrap_or_default()
+                };
+                row.push(value);
+            }
+            writer.write_record(&row).map_err(|_| export_io())
+        };
+        register.export(&op, &comps, reveal.purpose.as_deref(), context::now_ms(), &mut write_row).await?
     };
     writer.flush()?;
     if out.is_some() || cli.json {

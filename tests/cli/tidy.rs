@@ -1,0 +1,47 @@
+//! House rules checked as an ordinary test: every Rust file opens with a
+//! module doc, and no test hides behind `should_panic` or `ignore`.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if path.is_dir() {
+            if name != "target" && !name.starts_with('.') {
+                rust_files(&path, out);
+            }
+        } else if name.ends_with(".rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_file_has_a_module_doc_and_no_test_is_skipped() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["crates", "tests", "fuzz"] {
+        if root.join(dir).exists() {
+            rust_files(&root.join(dir), &mut files);
+        }
+    }
+    assert!(files.len() > 20);
+    let mut problems = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        if !text.trim_start().starts_with("//!") && !text.starts_with("#![no_main]") {
+            problems.push(format!("{}: no //! module doc at the top", f.display()));
+        }
+        let banned = [concat!("#[should", "_panic"), concat!("#[ig", "nore]")];
+        for b in banned {
+            if text.contains(b) {
+                problems.push(format!("{}: uses {b}", f.display()));
+            }
+        }
+        if text.lines().any(|l| l.ends_with(' ') || l.ends_with('\t')) {
+            problems.push(format!("{}: trailing whitespace", f.display()));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
