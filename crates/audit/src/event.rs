@@ -38,38 +38,39 @@ pub enum Outcome {
     Error,
 }
 
-/// One audit event (DESIGN §4).
+/// One audit event (DESIGN §4). Fields are declared in alphabetical order,
+/// which is what makes the derived JSON canonical (sorted keys).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
-    /// Unix milliseconds.
-    pub time_ms: i64,
-    /// Who.
-    pub actor: Actor,
     /// What, as `subject.verb`: `person.read`, `person.create`, `key.rotate`, …
     pub action: String,
-    /// Whose data.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub people: Vec<PersonId>,
+    /// Who.
+    pub actor: Actor,
     /// Which compartments were revealed or written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub compartments: Vec<Compartment>,
+    /// Extra non-personal detail (counts, key versions, reasons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
+    /// For writes: hex SHA-256 of the record's new sealed state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
     /// Which fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<Field>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Whose data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<PersonId>,
     /// Why, as the operator stated it (required for reads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     /// Correlates the events of one request or command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
-    /// How it ended.
-    pub outcome: Outcome,
-    /// For writes: hex SHA-256 of the record's new sealed state.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<String>,
-    /// Extra non-personal detail (counts, key versions, reasons).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<serde_json::Value>,
+    /// Unix milliseconds.
+    pub time_ms: i64,
 }
 
 impl Event {
@@ -91,15 +92,12 @@ impl Event {
     }
 
     /// Canonical bytes: JSON with keys sorted at every level and no spaces.
+    /// Struct fields are declared in sorted order, and `detail` is a `Value`,
+    /// whose maps are sorted (serde_json's `preserve_order` is off).
     pub fn to_bytes(&self) -> Vec<u8> {
-        // serde_json's Value keeps object keys in a BTreeMap (the
-        // `preserve_order` feature is off), so going through it sorts them.
-        match serde_json::to_value(self).and_then(|v| serde_json::to_vec(&v)) {
-            Ok(bytes) => bytes,
-            // Serialising plain data to a Value cannot fail; an empty object
-            // would still be an honest, if useless, record.
-            Err(_) => b"{}".to_vec(),
-        }
+        // Serialising plain data cannot fail; an empty object would still be
+        // an honest, if useless, record.
+        serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec())
     }
 
     /// Parses stored event bytes.
@@ -131,6 +129,20 @@ mod tests {
             r#"{"action":"person.read","actor":{"id":"operator:bob","role":"local_operator"},"compartments":["pay"],"outcome":"ok","purpose":"payroll check","time_ms":5}"#
         );
         assert_eq!(Event::from_bytes(text.as_bytes()).unwrap(), e);
+    }
+
+    #[test]
+    fn derived_order_is_the_sorted_order() {
+        let mut e = Event::new(9, Actor::os_user("root"), "key.rotate", Outcome::Denied);
+        e.people = vec![PersonId::new()];
+        e.compartments = vec![Compartment::Identity, Compartment::Pay];
+        e.fields = vec![Field::Surname];
+        e.purpose = Some("p".into());
+        e.request_id = Some("r".into());
+        e.digest = Some("00".into());
+        e.detail = Some(serde_json::json!({ "z": 1, "a": { "y": 2, "b": 3 } }));
+        let via_value = serde_json::to_vec(&serde_json::to_value(&e).unwrap()).unwrap();
+        assert_eq!(e.to_bytes(), via_value);
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub struct FieldSlot {
 }
 
 impl FieldSlot {
-    fn associated_data(&self) -> Vec<u8> {
+    pub(crate) fn associated_data(&self) -> Vec<u8> {
         let mut ad = Vec::with_capacity(64);
         push_part(&mut ad, b"lanyard/field/v1");
         push_part(&mut ad, self.person.as_uuid().as_bytes());
@@ -43,8 +43,16 @@ pub(crate) fn push_part(out: &mut Vec<u8>, part: &[u8]) {
     out.extend_from_slice(part);
 }
 
+/// A cipher keyed once, for sealing several values under one key.
+pub(crate) fn cipher(key: &Key32) -> Aes256GcmSiv {
+    Aes256GcmSiv::new(key.expose().into())
+}
+
 pub(crate) fn seal(key: &Key32, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    let cipher = Aes256GcmSiv::new(key.expose().into());
+    seal_with(&cipher(key), aad, plaintext)
+}
+
+pub(crate) fn seal_with(cipher: &Aes256GcmSiv, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let nonce = random_nonce();
     let ct = cipher
         .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad })
@@ -56,9 +64,12 @@ pub(crate) fn seal(key: &Key32, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>,
 }
 
 pub(crate) fn open(key: &Key32, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    open_with(&cipher(key), aad, sealed)
+}
+
+pub(crate) fn open_with(cipher: &Aes256GcmSiv, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let (nonce, ct) =
         sealed.split_first_chunk::<NONCE_LEN>().ok_or_else(|| CryptoError::new(CryptoErrorKind::Authentication))?;
-    let cipher = Aes256GcmSiv::new(key.expose().into());
     cipher
         .decrypt(&Nonce::from(*nonce), Payload { msg: ct, aad })
         .map_err(|_| CryptoError::new(CryptoErrorKind::Authentication))

@@ -218,7 +218,7 @@ impl Register {
         tx.insert_wrapped_key(&row).await?;
         Register::append(&mut tx, &[event]).await?;
         tx.commit().await?;
-        self.vault_mut().add_compartment_key(compartment, new_version, key);
+        self.vault_mut()?.add_compartment_key(compartment, new_version, key);
 
         let mut rewrapped = 0u64;
         loop {

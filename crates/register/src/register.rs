@@ -9,7 +9,7 @@ use lanyard_core::{
     normalise_service_number,
 };
 use lanyard_crypto::{KeyProvider, SealedCompartment, Vault};
-use lanyard_store::{IndexColumn, PersonRow, SealedRow, Store, Tx};
+use lanyard_store::{AuditEntry, IndexColumn, PersonRow, SealedRow, Store, Tx};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -98,7 +98,8 @@ pub struct ImportOutcome {
 /// The register service.
 pub struct Register {
     store: Store,
-    vault: Vault,
+    // Shared with import's sealing thread; rotation needs it unshared.
+    vault: Arc<Vault>,
     provider: Arc<dyn KeyProvider>,
     ranks: RankTable,
 }
@@ -108,6 +109,64 @@ struct BlindIndexes {
     service_number: Option<Vec<u8>>,
     surname: Option<Vec<u8>>,
     email: Option<Vec<u8>>,
+}
+
+/// People per unit of import work: sealed together, written together.
+const IMPORT_CHUNK: usize = 2000;
+
+/// One chunk of an import, sealed and ready to write.
+struct SealedChunk {
+    people: Vec<PersonRow>,
+    sealed: Vec<SealedRow>,
+    events: Vec<AuditEntry>,
+}
+
+/// Seals a chunk of records on all cores, with their audit events.
+fn seal_chunk(
+    vault: &Vault,
+    op: &Operator,
+    records: &[PersonRecord],
+    now_ms: i64,
+) -> Result<SealedChunk, RegisterError> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let per_thread = records.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<(SealedPerson, AuditEntry)>, RegisterError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = records
+            .chunks(per_thread)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|r| {
+                            let sp = seal_new(vault, PersonId::new(), r, false, now_ms / 1000)?;
+                            let event = encode_event(&write_event(op, "person.create", now_ms, &sp));
+                            Ok((sp, event))
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| Err(RegisterError::new(ErrorKind::Internal("a sealing thread failed"))))
+            })
+            .collect()
+    });
+    let mut chunk = SealedChunk { people: Vec::new(), sealed: Vec::new(), events: Vec::new() };
+    for part in parts {
+        for (sp, event) in part? {
+            chunk.people.push(sp.row);
+            chunk.sealed.extend(sp.sealed);
+            chunk.events.push(event);
+        }
+    }
+    Ok(chunk)
+}
+
+fn encode_event(e: &Event) -> AuditEntry {
+    let bytes = e.to_bytes();
+    let hash = leaf_hash(&bytes);
+    (bytes, hash)
 }
 
 pub(crate) struct SealedPerson {
@@ -154,7 +213,13 @@ pub fn state_digest(row: &PersonRow, sealed: &[SealedRow]) -> [u8; 32] {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        // Both nibbles are below 16, so from_digit always succeeds.
+        out.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
+        out.push(char::from_digit(u32::from(b & 0x0f), 16).unwrap_or('0'));
+    }
+    out
 }
 
 fn check_purpose(purpose: Option<&str>) -> Result<String, RegisterError> {
@@ -182,7 +247,7 @@ fn to_u32(person: PersonId, v: i64) -> Result<u32, RegisterError> {
 
 impl Register {
     pub(crate) fn from_parts(store: Store, vault: Vault, provider: Arc<dyn KeyProvider>) -> Self {
-        Register { store, vault, provider, ranks: RankTable::default_ranks() }
+        Register { store, vault: Arc::new(vault), provider, ranks: RankTable::default_ranks() }
     }
 
     /// The store.
@@ -194,8 +259,9 @@ impl Register {
         &self.vault
     }
 
-    pub(crate) fn vault_mut(&mut self) -> &mut Vault {
-        &mut self.vault
+    pub(crate) fn vault_mut(&mut self) -> Result<&mut Vault, RegisterError> {
+        Arc::get_mut(&mut self.vault)
+            .ok_or_else(|| RegisterError::new(ErrorKind::Internal("keys are in use by an import")))
     }
 
     pub(crate) fn provider(&self) -> &Arc<dyn KeyProvider> {
@@ -207,73 +273,8 @@ impl Register {
         &self.ranks
     }
 
-    fn indexes(&self, record: &PersonRecord) -> BlindIndexes {
-        let ix = self.vault.indexer();
-        let idx = |field: Field, value: Option<String>| value.and_then(|v| ix.index(field, &v)).map(|h| h.to_vec());
-        BlindIndexes {
-            service_number: idx(Field::ServiceNumber, record.service_number.clone()),
-            surname: idx(Field::Surname, record.surname.as_deref().map(normalise_name)),
-            email: idx(Field::Email, record.email.as_deref().map(normalise_email)),
-        }
-    }
-
-    /// Seals every compartment `record` holds, with person keys of version 1.
-    pub(crate) fn seal_new(
-        &self,
-        id: PersonId,
-        record: &PersonRecord,
-        protected: bool,
-        now_s: i64,
-    ) -> Result<SealedPerson, RegisterError> {
-        let indexes = self.indexes(record);
-        let row = PersonRow {
-            id: *id.as_uuid(),
-            status: PersonStatus::Active.as_str().to_owned(),
-            protected,
-            created_at: now_s,
-            updated_at: now_s,
-            row_version: 1,
-            sn_index: indexes.service_number,
-            surname_index: indexes.surname,
-            email_index: indexes.email,
-        };
-        let mut sealed = Vec::new();
-        let mut compartments = Vec::new();
-        let mut fields = Vec::new();
-        for compartment in Compartment::ALL {
-            let values: Vec<(Field, Vec<u8>)> =
-                compartment.fields().iter().filter_map(|f| record.field_bytes(*f).map(|b| (*f, b))).collect();
-            if values.is_empty() {
-                continue;
-            }
-            let refs: Vec<(Field, &[u8])> = values.iter().map(|(f, b)| (*f, b.as_slice())).collect();
-            let s = self.vault.seal_compartment(id, compartment, 1, &refs)?;
-            fields.extend(values.iter().map(|(f, _)| *f));
-            compartments.push(compartment);
-            sealed.push(to_row(id, &s));
-        }
-        Ok(SealedPerson { row, sealed, compartments, fields })
-    }
-
-    fn write_event(&self, op: &Operator, action: &str, now_ms: i64, sp: &SealedPerson) -> Event {
-        let mut e = Event::new(now_ms, op.actor.clone(), action, Outcome::Ok);
-        e.people = vec![PersonId::from_uuid(sp.row.id)];
-        e.compartments = sp.compartments.clone();
-        e.fields = sp.fields.clone();
-        e.request_id = Some(op.request_id.clone());
-        e.digest = Some(hex(&state_digest(&sp.row, &sp.sealed)));
-        e
-    }
-
     pub(crate) async fn append(tx: &mut Tx, events: &[Event]) -> Result<i64, RegisterError> {
-        let encoded: Vec<(Vec<u8>, [u8; 32])> = events
-            .iter()
-            .map(|e| {
-                let b = e.to_bytes();
-                let h = leaf_hash(&b);
-                (b, h)
-            })
-            .collect();
+        let encoded: Vec<AuditEntry> = events.iter().map(encode_event).collect();
         Ok(tx.append_audit(&encoded).await?)
     }
 
@@ -299,8 +300,8 @@ impl Register {
             record.photo = Some(normalise_photo(&raw).map_err(|e| RegisterError::new(ErrorKind::Photo(e)))?);
         }
         let id = PersonId::new();
-        let sp = self.seal_new(id, &record, protected, now_ms / 1000)?;
-        let event = self.write_event(op, "person.create", now_ms, &sp);
+        let sp = seal_new(&self.vault, id, &record, protected, now_ms / 1000)?;
+        let event = write_event(op, "person.create", now_ms, &sp);
         let mut tx = self.store.begin().await?;
         tx.insert_people(std::slice::from_ref(&sp.row)).await.map_err(duplicate_or)?;
         tx.insert_sealed(&sp.sealed).await?;
@@ -321,7 +322,7 @@ impl Register {
     ) -> Result<ImportOutcome, RegisterError> {
         let mut outcome = ImportOutcome::default();
         let indexes: Vec<Vec<u8>> =
-            records.iter().map(|(_, r)| self.indexes(r).service_number.unwrap_or_default()).collect();
+            records.iter().map(|(_, r)| indexes(&self.vault, r).service_number.unwrap_or_default()).collect();
         let taken: HashSet<Vec<u8>> = self.store.taken_service_indexes(&indexes).await?.into_iter().collect();
         let mut fresh = Vec::with_capacity(records.len());
         for ((line, record), index) in records.into_iter().zip(indexes) {
@@ -332,57 +333,32 @@ impl Register {
             }
         }
         progress(outcome.already_registered.len() as u64);
-        let sealed = self.seal_many(&fresh, now_ms / 1000, progress)?;
-        let events: Vec<Event> = sealed.iter().map(|sp| self.write_event(op, "person.create", now_ms, sp)).collect();
-        let rows: Vec<PersonRow> = sealed.iter().map(|sp| sp.row.clone()).collect();
-        let compartments: Vec<SealedRow> = sealed.iter().flat_map(|sp| sp.sealed.iter().cloned()).collect();
-        let mut tx = self.store.begin().await?;
-        tx.insert_people(&rows).await.map_err(duplicate_or)?;
-        tx.insert_sealed(&compartments).await?;
-        Register::append(&mut tx, &events).await?;
-        tx.commit().await?;
-        outcome.imported = rows.iter().map(|r| PersonId::from_uuid(r.id)).collect();
-        Ok(outcome)
-    }
-
-    /// Seals many records, spread over the machine's cores.
-    fn seal_many(
-        &self,
-        records: &[PersonRecord],
-        now_s: i64,
-        progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<Vec<SealedPerson>, RegisterError> {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
-        let chunk = records.len().div_ceil(threads).max(1);
-        let results: Vec<Result<Vec<SealedPerson>, RegisterError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = records
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || {
-                        let mut out = Vec::with_capacity(part.len());
-                        for (i, r) in part.iter().enumerate() {
-                            out.push(self.seal_new(PersonId::new(), r, false, now_s)?);
-                            if i % 256 == 255 {
-                                progress(256);
-                            }
-                        }
-                        progress((part.len() % 256) as u64);
-                        Ok(out)
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| Err(RegisterError::new(ErrorKind::Internal("a sealing thread failed"))))
-                })
-                .collect()
+        // Seal on worker threads while this task writes what is ready: the
+        // database writer is one thread, so sealing hides behind it.
+        let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<SealedChunk, RegisterError>>(4);
+        let vault = self.vault.clone();
+        let worker_op = op.clone();
+        let worker = std::thread::spawn(move || {
+            for part in fresh.chunks(IMPORT_CHUNK) {
+                let chunk = seal_chunk(&vault, &worker_op, part, now_ms);
+                let failed = chunk.is_err();
+                if sender.blocking_send(chunk).is_err() || failed {
+                    return;
+                }
+            }
         });
-        let mut all = Vec::with_capacity(records.len());
-        for r in results {
-            all.extend(r?);
+        let mut tx = self.store.begin().await?;
+        while let Some(chunk) = receiver.recv().await {
+            let chunk = chunk?;
+            tx.insert_people(&chunk.people).await.map_err(duplicate_or)?;
+            tx.insert_sealed(&chunk.sealed).await?;
+            tx.append_audit(&chunk.events).await?;
+            outcome.imported.extend(chunk.people.iter().map(|r| PersonId::from_uuid(r.id)));
+            progress(chunk.people.len() as u64);
         }
-        Ok(all)
+        worker.join().map_err(|_| RegisterError::new(ErrorKind::Internal("the sealing thread failed")))?;
+        tx.commit().await?;
+        Ok(outcome)
     }
 
     /// Metadata of one person, no personal data.
@@ -590,7 +566,7 @@ impl Register {
         }
         let mut row = old.clone();
         if touched.contains(&Compartment::Identity) {
-            let indexes = self.indexes(&merged);
+            let indexes = indexes(&self.vault, &merged);
             row.sn_index = indexes.service_number;
             row.surname_index = indexes.surname;
             row.email_index = indexes.email;
@@ -605,7 +581,7 @@ impl Register {
         state.extend(new_rows.iter().cloned());
 
         let sp = SealedPerson { row, sealed: state, compartments: touched, fields: changed_fields };
-        let mut event = self.write_event(op, "person.update", now_ms, &sp);
+        let mut event = write_event(op, "person.update", now_ms, &sp);
         if let Some(p) = protected {
             event.detail = Some(serde_json::json!({ "protected": p }));
         }
@@ -638,7 +614,7 @@ impl Register {
             ..old.clone()
         };
         let sp = SealedPerson { row, sealed: Vec::new(), compartments: Compartment::ALL.to_vec(), fields: Vec::new() };
-        let event = self.write_event(op, "person.erase", now_ms, &sp);
+        let event = write_event(op, "person.erase", now_ms, &sp);
         let names: Vec<&str> = Compartment::ALL.iter().map(|c| c.as_str()).collect();
         let mut tx = self.store.begin().await?;
         tx.update_person(&sp.row, old.row_version).await?;
@@ -648,6 +624,64 @@ impl Register {
         self.store.purge_deleted().await?;
         Ok(())
     }
+}
+
+fn indexes(vault: &Vault, record: &PersonRecord) -> BlindIndexes {
+    let ix = vault.indexer();
+    let idx = |field: Field, value: Option<String>| value.and_then(|v| ix.index(field, &v)).map(|h| h.to_vec());
+    BlindIndexes {
+        service_number: idx(Field::ServiceNumber, record.service_number.clone()),
+        surname: idx(Field::Surname, record.surname.as_deref().map(normalise_name)),
+        email: idx(Field::Email, record.email.as_deref().map(normalise_email)),
+    }
+}
+
+/// Seals every compartment `record` holds, with person keys of version 1.
+pub(crate) fn seal_new(
+    vault: &Vault,
+    id: PersonId,
+    record: &PersonRecord,
+    protected: bool,
+    now_s: i64,
+) -> Result<SealedPerson, RegisterError> {
+    let indexes = indexes(vault, record);
+    let row = PersonRow {
+        id: *id.as_uuid(),
+        status: PersonStatus::Active.as_str().to_owned(),
+        protected,
+        created_at: now_s,
+        updated_at: now_s,
+        row_version: 1,
+        sn_index: indexes.service_number,
+        surname_index: indexes.surname,
+        email_index: indexes.email,
+    };
+    let mut sealed = Vec::new();
+    let mut compartments = Vec::new();
+    let mut fields = Vec::new();
+    for compartment in Compartment::ALL {
+        let values: Vec<(Field, Vec<u8>)> =
+            compartment.fields().iter().filter_map(|f| record.field_bytes(*f).map(|b| (*f, b))).collect();
+        if values.is_empty() {
+            continue;
+        }
+        let refs: Vec<(Field, &[u8])> = values.iter().map(|(f, b)| (*f, b.as_slice())).collect();
+        let s = vault.seal_compartment(id, compartment, 1, &refs)?;
+        fields.extend(values.iter().map(|(f, _)| *f));
+        compartments.push(compartment);
+        sealed.push(to_row(id, &s));
+    }
+    Ok(SealedPerson { row, sealed, compartments, fields })
+}
+
+fn write_event(op: &Operator, action: &str, now_ms: i64, sp: &SealedPerson) -> Event {
+    let mut e = Event::new(now_ms, op.actor.clone(), action, Outcome::Ok);
+    e.people = vec![PersonId::from_uuid(sp.row.id)];
+    e.compartments = sp.compartments.clone();
+    e.fields = sp.fields.clone();
+    e.request_id = Some(op.request_id.clone());
+    e.digest = Some(hex(&state_digest(&sp.row, &sp.sealed)));
+    e
 }
 
 /// DESIGN §2: a protected person's identity (and, by the same reasoning,

@@ -175,6 +175,7 @@ async fn phase_plaintext(csv: &Path, db_dir: &Path) -> Result<Phase> {
     let op = Operator::local(lanyard_audit::Actor::operator("bench"), false);
     let started = Instant::now();
     let records = parse(csv, &ranks)?;
+    tracing::debug!(parsed = ?started.elapsed(), "plaintext phase");
     let now_ms = context::now_ms();
     let mut people = Vec::with_capacity(records.len());
     let mut sealed = Vec::with_capacity(records.len() * 3);
@@ -221,10 +222,15 @@ async fn phase_plaintext(csv: &Path, db_dir: &Path) -> Result<Phase> {
         people.push(row);
         sealed.extend(rows);
     }
+    let prepared = started.elapsed();
     let mut tx = store.begin().await?;
     tx.insert_people(&people).await?;
+    let t1 = started.elapsed();
     tx.insert_sealed(&sealed).await?;
+    let t2 = started.elapsed();
     tx.append_audit(&events).await?;
+    let t3 = started.elapsed();
     tx.commit().await?;
+    tracing::debug!(?prepared, ?t1, ?t2, ?t3, total = ?started.elapsed(), "plaintext phase");
     Ok(finish("plaintext", records.len(), started))
 }

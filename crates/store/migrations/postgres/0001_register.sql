@@ -40,7 +40,6 @@ CREATE TABLE sealed (
     fields      BYTEA    NOT NULL,
     PRIMARY KEY (person_id, compartment)
 );
-CREATE INDEX sealed_ck_version ON sealed (compartment, ck_version);
 
 -- Audit events, in append order. The Merkle tree over them is derived.
 CREATE TABLE audit_log (
