@@ -135,6 +135,19 @@ impl FromStr for VettingLevel {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RankTable {
     ranks: Vec<String>,
+    /// Lower-case, single-spaced spelling → index into `ranks`.
+    lookup: std::collections::HashMap<String, usize>,
+}
+
+fn rank_key(rank: &str) -> String {
+    let mut key = String::with_capacity(rank.len());
+    for word in rank.split_whitespace() {
+        if !key.is_empty() {
+            key.push(' ');
+        }
+        key.extend(word.chars().map(|c| c.to_ascii_lowercase()));
+    }
+    key
 }
 
 impl RankTable {
@@ -168,12 +181,13 @@ impl RankTable {
         .map(str::to_owned)
         .collect();
         ranks.extend(('A'..='G').map(|band| format!("Police Staff Band {band}")));
-        RankTable { ranks }
+        RankTable::new(ranks)
     }
 
     /// A table of the given ranks.
     pub fn new(ranks: Vec<String>) -> Self {
-        RankTable { ranks }
+        let lookup = ranks.iter().enumerate().map(|(i, r)| (rank_key(r), i)).collect();
+        RankTable { ranks, lookup }
     }
 
     /// Every rank, in order.
@@ -184,16 +198,13 @@ impl RankTable {
     /// The canonical spelling of `rank`, matched ignoring case and repeated
     /// spaces.
     pub fn canonical(&self, rank: &str) -> Result<&str, ValidationError> {
-        let wanted: Vec<&str> = rank.split_whitespace().collect();
-        if wanted.is_empty() {
+        let key = rank_key(rank);
+        if key.is_empty() {
             return Err(ValidationError::new(Some(Field::Rank), ValidationErrorKind::Missing));
         }
-        self.ranks
-            .iter()
-            .find(|r| {
-                let words: Vec<&str> = r.split_whitespace().collect();
-                words.len() == wanted.len() && words.iter().zip(&wanted).all(|(a, b)| a.eq_ignore_ascii_case(b))
-            })
+        self.lookup
+            .get(&key)
+            .and_then(|i| self.ranks.get(*i))
             .map(String::as_str)
             .ok_or_else(|| ValidationError::new(Some(Field::Rank), ValidationErrorKind::UnknownRank))
     }

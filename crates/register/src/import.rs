@@ -122,59 +122,94 @@ pub fn parse(reader: impl Read, ranks: &RankTable, options: Options<'_>) -> Resu
         return Err(FileError("the CSV has a photo column; name the photo folder with --photos DIR".into()));
     }
 
+    // Reading CSV is sequential and cheap; validating rows (and decoding
+    // photos) is not, so it runs on every core, then results are put back in
+    // file order for the duplicate check.
+    let mut rows: Vec<Result<(u64, csv::StringRecord), RowError>> = Vec::new();
+    for result in csv.records() {
+        rows.push(match result {
+            Ok(r) => Ok((r.position().map(|p| p.line()).unwrap_or(0), r)),
+            Err(e) => Err(RowError {
+                line: e.position().map(|p| p.line()).unwrap_or(0),
+                column: None,
+                reason: csv_reason(&e),
+            }),
+        });
+    }
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+    let per_thread = rows.len().div_ceil(threads).max(1);
+    let columns = &columns;
+    let validated: Vec<Result<(u64, PersonRecord), RowError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = rows
+            .chunks(per_thread)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|row| match row {
+                            Ok((line, record)) => validate_row(*line, record, columns, ranks, options),
+                            Err(e) => Err(e.clone()),
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(RowError { line: 0, column: None, reason: "could not be validated".into() })]
+                })
+            })
+            .collect()
+    });
+
     let mut parsed = Parsed::default();
     let mut first_line_of: HashMap<String, u64> = HashMap::new();
-    for result in csv.records() {
-        let record = match result {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                parsed.errors.push(RowError { line, column: None, reason: csv_reason(&e) });
-                continue;
-            }
-        };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let mut person = PersonRecord::default();
-        let mut bad = None;
-        for (value, column) in record.iter().zip(&columns) {
-            let Some((name, field)) = column else { continue };
-            let outcome = if *field == Field::Photo {
-                load_photo(value, options.photos_dir).map(|p| person.photo = p)
-            } else {
-                person.set_from_text(*field, value, ranks).map_err(|e| e.kind().to_string())
-            };
-            if let Err(reason) = outcome {
-                bad = Some(RowError { line, column: Some(name.clone()), reason });
-                break;
-            }
-        }
-        if bad.is_none()
-            && let Err(e) = person.check_complete()
-        {
-            bad = Some(RowError { line, column: e.field().map(|f| f.to_string()), reason: e.kind().to_string() });
-        }
-        if bad.is_none()
-            && let Some(sn) = &person.service_number
-        {
-            match first_line_of.get(sn) {
-                Some(first) => {
-                    bad = Some(RowError {
+    for row in validated {
+        match row {
+            Err(e) => parsed.errors.push(e),
+            Ok((line, person)) => {
+                let sn = person.service_number.clone().unwrap_or_default();
+                match first_line_of.get(&sn) {
+                    Some(first) => parsed.errors.push(RowError {
                         line,
                         column: Some("service_number".into()),
                         reason: format!("duplicate service number (first on line {first})"),
-                    })
-                }
-                None => {
-                    first_line_of.insert(sn.clone(), line);
+                    }),
+                    None => {
+                        first_line_of.insert(sn, line);
+                        parsed.records.push((line as usize, person));
+                    }
                 }
             }
         }
-        match bad {
-            Some(e) => parsed.errors.push(e),
-            None => parsed.records.push((line as usize, person)),
-        }
     }
     Ok(parsed)
+}
+
+fn validate_row(
+    line: u64,
+    record: &csv::StringRecord,
+    columns: &[Option<(String, Field)>],
+    ranks: &RankTable,
+    options: Options<'_>,
+) -> Result<(u64, PersonRecord), RowError> {
+    let mut person = PersonRecord::default();
+    for (value, column) in record.iter().zip(columns) {
+        let Some((name, field)) = column else { continue };
+        let outcome = if *field == Field::Photo {
+            load_photo(value, options.photos_dir).map(|p| person.photo = p)
+        } else {
+            person.set_from_text(*field, value, ranks).map_err(|e| e.kind().to_string())
+        };
+        outcome.map_err(|reason| RowError { line, column: Some(name.clone()), reason })?;
+    }
+    person.check_complete().map_err(|e| RowError {
+        line,
+        column: e.field().map(|f| f.to_string()),
+        reason: e.kind().to_string(),
+    })?;
+    Ok((line, person))
 }
 
 fn csv_reason(e: &csv::Error) -> String {
