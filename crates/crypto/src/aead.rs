@@ -1,10 +1,16 @@
-//! Field sealing: AES-256-GCM-SIV with associated data that pins a ciphertext
-//! to its place.
+//! Authenticated encryption, with associated data that pins a ciphertext to
+//! its place. Two modes, each where it fits:
 //!
-//! GCM-SIV is chosen over GCM because it stays safe if a random nonce ever
-//! repeats, and we seal millions of small values under long-lived keys.
-//! Layout of a sealed value: `nonce (12) ‖ ciphertext ‖ tag (16)`.
+//! - **Key wrapping** (root, compartment keys: long-lived, many messages)
+//!   uses AES-256-GCM-SIV, which stays safe even if a random nonce repeats.
+//! - **Field values** use AES-256-GCM under the person key. A person key is
+//!   made fresh for every write of a compartment and seals at most a handful
+//!   of fields, so a nonce collision is out of reach, and GCM avoids the
+//!   per-message key derivation that made GCM-SIV the largest cost of an import.
+//!
+//! Layout of a sealed value, either mode: `nonce (12) ‖ ciphertext ‖ tag (16)`.
 
+use aes_gcm::Aes256Gcm;
 use aes_gcm_siv::aead::{Aead, KeyInit, Payload};
 use aes_gcm_siv::{Aes256GcmSiv, Nonce};
 use lanyard_core::{Field, PersonId};
@@ -43,16 +49,20 @@ pub(crate) fn push_part(out: &mut Vec<u8>, part: &[u8]) {
     out.extend_from_slice(part);
 }
 
-/// A cipher keyed once, for sealing several values under one key.
-pub(crate) fn cipher(key: &Key32) -> Aes256GcmSiv {
-    Aes256GcmSiv::new(key.expose().into())
+/// A field cipher keyed once with a person key, for that person's fields.
+pub(crate) fn field_cipher(person_key: &Key32) -> Aes256Gcm {
+    Aes256Gcm::new(person_key.expose().into())
 }
 
+/// Wraps (seals) under a long-lived key.
 pub(crate) fn seal(key: &Key32, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    seal_with(&cipher(key), aad, plaintext)
+    seal_with(&Aes256GcmSiv::new(key.expose().into()), aad, plaintext)
 }
 
-pub(crate) fn seal_with(cipher: &Aes256GcmSiv, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn seal_with<C>(cipher: &C, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError>
+where
+    C: Aead + aes_gcm_siv::aead::AeadCore<NonceSize = aes_gcm_siv::aead::consts::U12>,
+{
     let nonce = random_nonce();
     let ct = cipher
         .encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad })
@@ -63,11 +73,15 @@ pub(crate) fn seal_with(cipher: &Aes256GcmSiv, aad: &[u8], plaintext: &[u8]) -> 
     Ok(out)
 }
 
+/// Unwraps (opens) under a long-lived key.
 pub(crate) fn open(key: &Key32, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    open_with(&cipher(key), aad, sealed)
+    open_with(&Aes256GcmSiv::new(key.expose().into()), aad, sealed)
 }
 
-pub(crate) fn open_with(cipher: &Aes256GcmSiv, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+pub(crate) fn open_with<C>(cipher: &C, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError>
+where
+    C: Aead + aes_gcm_siv::aead::AeadCore<NonceSize = aes_gcm_siv::aead::consts::U12>,
+{
     let (nonce, ct) =
         sealed.split_first_chunk::<NONCE_LEN>().ok_or_else(|| CryptoError::new(CryptoErrorKind::Authentication))?;
     cipher
@@ -77,12 +91,12 @@ pub(crate) fn open_with(cipher: &Aes256GcmSiv, aad: &[u8], sealed: &[u8]) -> Res
 
 /// Seals one field value under a person key.
 pub fn seal_field(person_key: &Key32, slot: &FieldSlot, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    seal(person_key, &slot.associated_data(), plaintext)
+    seal_with(&field_cipher(person_key), &slot.associated_data(), plaintext)
 }
 
 /// Opens one field value; fails if the key, the place or the bytes differ.
 pub fn open_field(person_key: &Key32, slot: &FieldSlot, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
-    open(person_key, &slot.associated_data(), sealed)
+    open_with(&field_cipher(person_key), &slot.associated_data(), sealed)
 }
 
 #[cfg(test)]

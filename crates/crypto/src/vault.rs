@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use lanyard_core::{Compartment, Field, PersonId};
 use zeroize::Zeroizing;
 
-use crate::aead::{FieldSlot, cipher, open, open_with, push_part, seal, seal_with};
+use crate::aead::{FieldSlot, field_cipher, open, open_with, push_part, seal, seal_with};
 use crate::blind::BlindIndexer;
 use crate::error::{CryptoError, CryptoErrorKind};
 use crate::secret::Key32;
@@ -116,14 +116,14 @@ impl Vault {
         let (ck_version, ck) = self.current(compartment)?;
         let person_key = Key32::random();
         let wrapped_key = seal(ck, &person_key_ad(person, compartment, ck_version, key_version), person_key.expose())?;
-        let field_cipher = cipher(&person_key);
+        let cipher = field_cipher(&person_key);
         let mut sealed = Vec::with_capacity(fields.len());
         for (field, value) in fields {
             if field.compartment() != compartment {
                 return Err(CryptoError::new(CryptoErrorKind::Malformed("field outside its compartment")));
             }
             let slot = FieldSlot { person, field: *field, key_version };
-            sealed.push((*field, seal_with(&field_cipher, &slot.associated_data(), value)?));
+            sealed.push((*field, seal_with(&cipher, &slot.associated_data(), value)?));
         }
         Ok(SealedCompartment { compartment, ck_version, wrapped_key, key_version, fields: sealed })
     }
@@ -143,7 +143,7 @@ impl Vault {
         wanted: &[Field],
     ) -> Result<Vec<(Field, Vec<u8>)>, OpenFailure> {
         let key = self.person_key(person, sealed).map_err(|error| OpenFailure { field: None, error })?;
-        let field_cipher = cipher(&key);
+        let cipher = field_cipher(&key);
         let mut out = Vec::new();
         for (field, ct) in sealed.fields.iter().filter(|(f, _)| wanted.contains(f)) {
             if field.compartment() != sealed.compartment {
@@ -153,7 +153,7 @@ impl Vault {
                 });
             }
             let slot = FieldSlot { person, field: *field, key_version: sealed.key_version };
-            let plain = open_with(&field_cipher, &slot.associated_data(), ct)
+            let plain = open_with(&cipher, &slot.associated_data(), ct)
                 .map_err(|error| OpenFailure { field: Some(*field), error })?;
             out.push((*field, plain));
         }

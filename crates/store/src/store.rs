@@ -76,6 +76,7 @@ impl Store {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("secure_delete", "ON")
+            .pragma("page_size", "8192")
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "MEMORY");
         let pool = SqlitePoolOptions::new()

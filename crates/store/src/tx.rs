@@ -22,7 +22,7 @@ pub struct Tx {
 pub type AuditEntry = (Vec<u8>, [u8; 32]);
 
 /// Rows per multi-row INSERT; well under SQLite's 32,766 bound variables.
-const BATCH: usize = 400;
+const BATCH: usize = 1000;
 
 /// Any fixed key serialises audit appends across PostgreSQL servers.
 const AUDIT_LOCK_KEY: i64 = 0x6c61_6e79_6172_6401;
