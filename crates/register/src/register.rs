@@ -348,16 +348,30 @@ impl Register {
             }
         });
         let mut tx = self.store.begin().await?;
-        while let Some(chunk) = receiver.recv().await {
+        let (mut waited, mut wrote) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
+        loop {
+            let t = std::time::Instant::now();
+            let Some(chunk) = receiver.recv().await else { break };
+            waited += t.elapsed();
+            let t = std::time::Instant::now();
             let chunk = chunk?;
             tx.insert_people(&chunk.people).await.map_err(duplicate_or)?;
             tx.insert_sealed(&chunk.sealed).await?;
             tx.append_audit(&chunk.events).await?;
             outcome.imported.extend(chunk.people.iter().map(|r| PersonId::from_uuid(r.id)));
             progress(chunk.people.len() as u64);
+            wrote += t.elapsed();
         }
         worker.join().map_err(|_| RegisterError::new(ErrorKind::Internal("the sealing thread failed")))?;
+        let t = std::time::Instant::now();
         tx.commit().await?;
+        tracing::debug!(
+            people = outcome.imported.len(),
+            waited_for_sealing_ms = waited.as_millis() as u64,
+            writing_ms = wrote.as_millis() as u64,
+            commit_ms = t.elapsed().as_millis() as u64,
+            "import committed"
+        );
         Ok(outcome)
     }
 
