@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use lanyard_core::{Field, PersonRecord, RankTable};
 
@@ -88,58 +88,145 @@ fn field_of(column: &str) -> Option<Field> {
     }
 }
 
-/// Parses a register CSV.
+/// Parses a whole register CSV into memory. For large files, use [`Parser`],
+/// which reads it chunk by chunk.
 pub fn parse(reader: impl Read, ranks: &RankTable, options: Options<'_>) -> Result<Parsed, FileError> {
-    let mut csv = csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(reader);
-    let headers =
-        csv.headers().map_err(|e| FileError(format!("cannot read the CSV header: {}", csv_reason(&e))))?.clone();
-    let mut columns: Vec<Option<(String, Field)>> = Vec::new();
-    let mut seen = HashMap::new();
-    for (i, name) in headers.iter().enumerate() {
-        let name = name.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
-        if let Some(first) = seen.insert(name.clone(), i) {
-            return Err(FileError(format!("column '{name}' appears twice (columns {} and {})", first + 1, i + 1)));
-        }
-        match COLUMNS.contains(&name.as_str()).then(|| field_of(&name)).flatten() {
-            Some(field) => columns.push(Some((name, field))),
-            None if options.ignore_unknown => columns.push(None),
-            None => {
-                return Err(FileError(format!(
-                    "unknown column '{}' (column {}); expected some of {} (or pass --ignore-unknown)",
-                    name.chars().filter(|c| !c.is_control()).take(40).collect::<String>(),
-                    i + 1,
-                    COLUMNS.join(",")
-                )));
+    let mut parser = Parser::new(reader, ranks, options)?;
+    let mut records = Vec::new();
+    while let Some(chunk) = parser.next_chunk(4096) {
+        records.extend(chunk);
+    }
+    Ok(Parsed { records, errors: parser.into_errors() })
+}
+
+/// A register CSV read a chunk at a time, so that an import of any size runs
+/// in bounded memory and can seal and write while it reads.
+pub struct Parser<R: Read> {
+    csv: csv::Reader<R>,
+    columns: Vec<Option<(String, Field)>>,
+    ranks: RankTable,
+    photos_dir: Option<PathBuf>,
+    first_line_of: HashMap<String, u64>,
+    errors: Vec<RowError>,
+    done: bool,
+}
+
+impl<R: Read> Parser<R> {
+    /// Reads and checks the header; a bad header refuses the whole file.
+    pub fn new(reader: R, ranks: &RankTable, options: Options<'_>) -> Result<Self, FileError> {
+        let mut csv =
+            csv::ReaderBuilder::new().has_headers(true).flexible(false).trim(csv::Trim::All).from_reader(reader);
+        let headers =
+            csv.headers().map_err(|e| FileError(format!("cannot read the CSV header: {}", csv_reason(&e))))?.clone();
+        let mut columns: Vec<Option<(String, Field)>> = Vec::new();
+        let mut seen = HashMap::new();
+        for (i, name) in headers.iter().enumerate() {
+            let name = name.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+            if let Some(first) = seen.insert(name.clone(), i) {
+                return Err(FileError(format!("column '{name}' appears twice (columns {} and {})", first + 1, i + 1)));
+            }
+            match COLUMNS.contains(&name.as_str()).then(|| field_of(&name)).flatten() {
+                Some(field) => columns.push(Some((name, field))),
+                None if options.ignore_unknown => columns.push(None),
+                None => {
+                    return Err(FileError(format!(
+                        "unknown column '{}' (column {}); expected some of {} (or pass --ignore-unknown)",
+                        name.chars().filter(|c| !c.is_control()).take(40).collect::<String>(),
+                        i + 1,
+                        COLUMNS.join(",")
+                    )));
+                }
             }
         }
-    }
-    for required in REQUIRED {
-        if !seen.contains_key(required) {
-            return Err(FileError(format!("the CSV header has no '{required}' column")));
+        for required in REQUIRED {
+            if !seen.contains_key(required) {
+                return Err(FileError(format!("the CSV header has no '{required}' column")));
+            }
         }
-    }
-    if seen.contains_key("photo") && options.photos_dir.is_none() {
-        return Err(FileError("the CSV has a photo column; name the photo folder with --photos DIR".into()));
+        if seen.contains_key("photo") && options.photos_dir.is_none() {
+            return Err(FileError("the CSV has a photo column; name the photo folder with --photos DIR".into()));
+        }
+        Ok(Parser {
+            csv,
+            columns,
+            ranks: ranks.clone(),
+            photos_dir: options.photos_dir.map(Path::to_owned),
+            first_line_of: HashMap::new(),
+            errors: Vec::new(),
+            done: false,
+        })
     }
 
-    // Reading CSV is sequential and cheap; validating rows (and decoding
-    // photos) is not, so it runs on every core, then results are put back in
-    // file order for the duplicate check.
-    let mut rows: Vec<Result<(u64, csv::StringRecord), RowError>> = Vec::new();
-    for result in csv.records() {
-        rows.push(match result {
-            Ok(r) => Ok((r.position().map(|p| p.line()).unwrap_or(0), r)),
-            Err(e) => Err(RowError {
-                line: e.position().map(|p| p.line()).unwrap_or(0),
-                column: None,
-                reason: csv_reason(&e),
-            }),
-        });
+    /// Up to `max` valid records, in file order; `None` once the file is read.
+    /// Invalid rows are kept aside (see [`Parser::errors`]).
+    pub fn next_chunk(&mut self, max: usize) -> Option<Vec<(usize, PersonRecord)>> {
+        if self.done {
+            return None;
+        }
+        // Reading CSV is sequential and cheap; validating rows (and decoding
+        // photos) is not, so it runs on every core, then results are put back
+        // in file order for the duplicate check.
+        let mut rows: Vec<Result<(u64, csv::StringRecord), RowError>> = Vec::with_capacity(max);
+        let mut record = csv::StringRecord::new();
+        while rows.len() < max.max(1) {
+            match self.csv.read_record(&mut record) {
+                Ok(true) => rows.push(Ok((record.position().map(|p| p.line()).unwrap_or(0), record.clone()))),
+                Ok(false) => {
+                    self.done = true;
+                    break;
+                }
+                Err(e) => rows.push(Err(RowError {
+                    line: e.position().map(|p| p.line()).unwrap_or(0),
+                    column: None,
+                    reason: csv_reason(&e),
+                })),
+            }
+        }
+        let options = Options { photos_dir: self.photos_dir.as_deref(), ignore_unknown: true };
+        let validated = validate_all(&rows, &self.columns, &self.ranks, options);
+        let mut out = Vec::with_capacity(validated.len());
+        for row in validated {
+            match row {
+                Err(e) => self.errors.push(e),
+                Ok((line, person)) => {
+                    let sn = person.service_number.clone().unwrap_or_default();
+                    match self.first_line_of.get(&sn) {
+                        Some(first) => self.errors.push(RowError {
+                            line,
+                            column: Some("service_number".into()),
+                            reason: format!("duplicate service number (first on line {first})"),
+                        }),
+                        None => {
+                            self.first_line_of.insert(sn, line);
+                            out.push((line as usize, person));
+                        }
+                    }
+                }
+            }
+        }
+        Some(out)
     }
+
+    /// Invalid rows found so far.
+    pub fn errors(&self) -> &[RowError] {
+        &self.errors
+    }
+
+    /// Invalid rows found, by value.
+    pub fn into_errors(self) -> Vec<RowError> {
+        self.errors
+    }
+}
+
+fn validate_all(
+    rows: &[Result<(u64, csv::StringRecord), RowError>],
+    columns: &[Option<(String, Field)>],
+    ranks: &RankTable,
+    options: Options<'_>,
+) -> Vec<Result<(u64, PersonRecord), RowError>> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let per_thread = rows.len().div_ceil(threads).max(1);
-    let columns = &columns;
-    let validated: Vec<Result<(u64, PersonRecord), RowError>> = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let handles: Vec<_> = rows
             .chunks(per_thread)
             .map(|part| {
@@ -161,30 +248,7 @@ pub fn parse(reader: impl Read, ranks: &RankTable, options: Options<'_>) -> Resu
                 })
             })
             .collect()
-    });
-
-    let mut parsed = Parsed::default();
-    let mut first_line_of: HashMap<String, u64> = HashMap::new();
-    for row in validated {
-        match row {
-            Err(e) => parsed.errors.push(e),
-            Ok((line, person)) => {
-                let sn = person.service_number.clone().unwrap_or_default();
-                match first_line_of.get(&sn) {
-                    Some(first) => parsed.errors.push(RowError {
-                        line,
-                        column: Some("service_number".into()),
-                        reason: format!("duplicate service number (first on line {first})"),
-                    }),
-                    None => {
-                        first_line_of.insert(sn, line);
-                        parsed.records.push((line as usize, person));
-                    }
-                }
-            }
-        }
-    }
-    Ok(parsed)
+    })
 }
 
 fn validate_row(

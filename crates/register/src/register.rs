@@ -93,6 +93,8 @@ pub struct ImportOutcome {
     pub imported: Vec<PersonId>,
     /// Input lines whose service number was already registered; left as they were.
     pub already_registered: Vec<usize>,
+    /// A strict import that met invalid rows: nothing was committed.
+    pub rolled_back: bool,
 }
 
 /// The register service.
@@ -114,32 +116,57 @@ struct BlindIndexes {
 /// People per unit of import work: sealed together, written together.
 const IMPORT_CHUNK: usize = 2000;
 
-/// One chunk of an import, sealed and ready to write.
-struct SealedChunk {
-    people: Vec<PersonRow>,
-    sealed: Vec<SealedRow>,
-    events: Vec<AuditEntry>,
+/// One chunk of an import, sealed and ready to write: input line, sealed
+/// person, audit event.
+type SealedChunk = Vec<(usize, SealedPerson, AuditEntry)>;
+
+/// Where an import's records come from, a chunk at a time.
+pub trait RecordSource: Send {
+    /// Up to `max` records with their input lines; `None` when there are no more.
+    fn next_chunk(&mut self, max: usize) -> Option<Vec<(usize, PersonRecord)>>;
+
+    /// How many input rows were refused so far.
+    fn refused(&self) -> usize {
+        0
+    }
+}
+
+impl RecordSource for std::vec::IntoIter<(usize, PersonRecord)> {
+    fn next_chunk(&mut self, max: usize) -> Option<Vec<(usize, PersonRecord)>> {
+        let chunk: Vec<_> = self.by_ref().take(max.max(1)).collect();
+        if chunk.is_empty() { None } else { Some(chunk) }
+    }
+}
+
+impl<R: std::io::Read + Send> RecordSource for crate::import::Parser<R> {
+    fn next_chunk(&mut self, max: usize) -> Option<Vec<(usize, PersonRecord)>> {
+        crate::import::Parser::next_chunk(self, max)
+    }
+
+    fn refused(&self) -> usize {
+        self.errors().len()
+    }
 }
 
 /// Seals a chunk of records on all cores, with their audit events.
 fn seal_chunk(
     vault: &Vault,
     op: &Operator,
-    records: &[PersonRecord],
+    records: &[(usize, PersonRecord)],
     now_ms: i64,
 ) -> Result<SealedChunk, RegisterError> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let per_thread = records.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<(SealedPerson, AuditEntry)>, RegisterError>> = std::thread::scope(|s| {
+    let parts: Vec<Result<SealedChunk, RegisterError>> = std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(per_thread)
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|r| {
+                        .map(|(line, r)| {
                             let sp = seal_new(vault, PersonId::new(), r, false, now_ms / 1000)?;
                             let event = encode_event(&write_event(op, "person.create", now_ms, &sp));
-                            Ok((sp, event))
+                            Ok((*line, sp, event))
                         })
                         .collect()
                 })
@@ -152,13 +179,9 @@ fn seal_chunk(
             })
             .collect()
     });
-    let mut chunk = SealedChunk { people: Vec::new(), sealed: Vec::new(), events: Vec::new() };
+    let mut chunk = SealedChunk::with_capacity(records.len());
     for part in parts {
-        for (sp, event) in part? {
-            chunk.people.push(sp.row);
-            chunk.sealed.extend(sp.sealed);
-            chunk.events.push(event);
-        }
+        chunk.extend(part?);
     }
     Ok(chunk)
 }
@@ -320,32 +343,37 @@ impl Register {
         now_ms: i64,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<ImportOutcome, RegisterError> {
+        let (outcome, _) = self.import_from(op, records.into_iter(), false, now_ms, progress).await?;
+        Ok(outcome)
+    }
+
+    /// Imports from a source read chunk by chunk, in one transaction: a
+    /// worker thread reads and seals the next chunk while this task writes
+    /// the last one (the database writer is one thread, so that is where the
+    /// time goes). With `strict`, a source that refused any row rolls the
+    /// whole import back. The source is handed back for its error list.
+    pub async fn import_from<S: RecordSource + 'static>(
+        &self,
+        op: &Operator,
+        source: S,
+        strict: bool,
+        now_ms: i64,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(ImportOutcome, S), RegisterError> {
         let mut outcome = ImportOutcome::default();
-        let indexes: Vec<Vec<u8>> =
-            records.iter().map(|(_, r)| indexes(&self.vault, r).service_number.unwrap_or_default()).collect();
-        let taken: HashSet<Vec<u8>> = self.store.taken_service_indexes(&indexes).await?.into_iter().collect();
-        let mut fresh = Vec::with_capacity(records.len());
-        for ((line, record), index) in records.into_iter().zip(indexes) {
-            if taken.contains(&index) {
-                outcome.already_registered.push(line);
-            } else {
-                fresh.push(record);
-            }
-        }
-        progress(outcome.already_registered.len() as u64);
-        // Seal on worker threads while this task writes what is ready: the
-        // database writer is one thread, so sealing hides behind it.
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<SealedChunk, RegisterError>>(4);
         let vault = self.vault.clone();
         let worker_op = op.clone();
         let worker = std::thread::spawn(move || {
-            for part in fresh.chunks(IMPORT_CHUNK) {
-                let chunk = seal_chunk(&vault, &worker_op, part, now_ms);
+            let mut source = source;
+            while let Some(part) = source.next_chunk(IMPORT_CHUNK) {
+                let chunk = seal_chunk(&vault, &worker_op, &part, now_ms);
                 let failed = chunk.is_err();
                 if sender.blocking_send(chunk).is_err() || failed {
-                    return;
+                    break;
                 }
             }
+            source
         });
         let mut tx = self.store.begin().await?;
         let (mut waited, mut wrote) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
@@ -355,14 +383,32 @@ impl Register {
             waited += t.elapsed();
             let t = std::time::Instant::now();
             let chunk = chunk?;
-            tx.insert_people(&chunk.people).await.map_err(duplicate_or)?;
-            tx.insert_sealed(&chunk.sealed).await?;
-            tx.append_audit(&chunk.events).await?;
-            outcome.imported.extend(chunk.people.iter().map(|r| PersonId::from_uuid(r.id)));
-            progress(chunk.people.len() as u64);
+            let in_chunk = chunk.len() as u64;
+            let indexes: Vec<Vec<u8>> =
+                chunk.iter().map(|(_, sp, _)| sp.row.sn_index.clone().unwrap_or_default()).collect();
+            let taken: HashSet<Vec<u8>> = tx.taken_service_indexes(&indexes).await?.into_iter().collect();
+            let (mut people, mut sealed, mut events) = (Vec::new(), Vec::new(), Vec::new());
+            for ((line, sp, event), index) in chunk.into_iter().zip(indexes) {
+                if taken.contains(&index) {
+                    outcome.already_registered.push(line);
+                    continue;
+                }
+                outcome.imported.push(PersonId::from_uuid(sp.row.id));
+                people.push(sp.row);
+                sealed.extend(sp.sealed);
+                events.push(event);
+            }
+            tx.insert_people(&people).await.map_err(duplicate_or)?;
+            tx.insert_sealed(&sealed).await?;
+            tx.append_audit(&events).await?;
+            progress(in_chunk);
             wrote += t.elapsed();
         }
-        worker.join().map_err(|_| RegisterError::new(ErrorKind::Internal("the sealing thread failed")))?;
+        let source = worker.join().map_err(|_| RegisterError::new(ErrorKind::Internal("the sealing thread failed")))?;
+        if strict && source.refused() > 0 {
+            drop(tx);
+            return Ok((ImportOutcome { rolled_back: true, ..outcome }, source));
+        }
         let t = std::time::Instant::now();
         tx.commit().await?;
         tracing::debug!(
@@ -372,7 +418,7 @@ impl Register {
             commit_ms = t.elapsed().as_millis() as u64,
             "import committed"
         );
-        Ok(outcome)
+        Ok((outcome, source))
     }
 
     /// Metadata of one person, no personal data.

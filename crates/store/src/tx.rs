@@ -179,6 +179,26 @@ impl Tx {
         Ok(done == 1)
     }
 
+    /// Which of `indexes` are already taken in `sn_index`, as this
+    /// transaction sees it.
+    pub async fn taken_service_indexes(&mut self, indexes: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in indexes.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql =
+                sqlx::AssertSqlSafe(format!("SELECT sn_index FROM people WHERE sn_index IN ({})", marks.join(",")));
+            let rows: Vec<Vec<u8>> = on_tx!(self, c => {
+                let mut q = sqlx::query_scalar(sql);
+                for ix in chunk {
+                    q = q.bind(ix.as_slice());
+                }
+                q.fetch_all(c).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
     /// Deletes the sealed compartments of `person`; returns how many.
     pub async fn delete_sealed(&mut self, person: Uuid, compartments: &[&str]) -> Result<u64, StoreError> {
         let mut n = 0;

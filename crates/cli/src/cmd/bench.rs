@@ -156,13 +156,17 @@ async fn phase_sealed(csv: &Path, db_dir: &Path) -> Result<Phase> {
     let op = Operator::local(lanyard_audit::Actor::operator("bench"), false);
     let register = Register::init(store, provider, &op, context::now_ms()).await?;
     let started = Instant::now();
-    let records = parse(csv, register.ranks())?;
-    let n = records.len();
-    let outcome = register.import(&op, records, context::now_ms(), &|_| {}).await?;
-    if outcome.imported.len() != n {
-        bail!("imported {} of {n}", outcome.imported.len());
+    let parser = import::Parser::new(
+        std::io::BufReader::new(std::fs::File::open(csv)?),
+        register.ranks(),
+        Options { photos_dir: None, ignore_unknown: false },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (outcome, parser) = register.import_from(&op, parser, true, context::now_ms(), &|_| {}).await?;
+    if outcome.rolled_back || !parser.errors().is_empty() {
+        bail!("synthetic CSV has {} invalid rows", parser.errors().len());
     }
-    Ok(finish("sealed", n, started))
+    Ok(finish("sealed", outcome.imported.len(), started))
 }
 
 /// The same rows through the same store and the same audit events, with the

@@ -242,28 +242,29 @@ async fn import_file(
     ignore_unknown: bool,
 ) -> Result<()> {
     let reader = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
-    let parsed = import::parse(
+    let parser = import::Parser::new(
         std::io::BufReader::new(reader),
         register.ranks(),
         Options { photos_dir: photos, ignore_unknown },
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    let invalid = parsed.errors.len();
-    for e in &parsed.errors {
+    let op = operator(cli, None)?;
+    let bar = output::progress(None, "importing");
+    let (outcome, parser) = register.import_from(&op, parser, strict, context::now_ms(), &|n| bar.inc(n)).await?;
+    bar.finish_and_clear();
+    let errors = parser.into_errors();
+    for e in &errors {
         eprintln!("{}: {e}", file.display());
     }
-    if strict && invalid > 0 {
+    let invalid = errors.len();
+    if outcome.rolled_back {
         bail!("{}: {invalid} invalid rows; --strict imports nothing", file.display());
     }
-    let op = operator(cli, None)?;
-    let bar = output::progress(Some(parsed.records.len() as u64), "importing");
-    let outcome = register.import(&op, parsed.records, context::now_ms(), &|n| bar.inc(n)).await?;
-    bar.finish_and_clear();
     if cli.json {
         output::json(&serde_json::json!({
             "imported": outcome.imported.len(),
             "already_registered": outcome.already_registered.len(),
-            "invalid": parsed.errors,
+            "invalid": errors,
         }))?;
     } else {
         println!(
