@@ -360,6 +360,50 @@ mod tests {
         assert_eq!(p.records.len(), 1);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = parse(bytes.as_slice(), &RankTable::default_ranks(), Options { photos_dir: None, ignore_unknown: true });
+        }
+
+        #[test]
+        fn written_rows_parse_back(
+            people in proptest::collection::vec(
+                ("[A-Z]{1,3}[0-9]{1,6}", "[A-Za-z][A-Za-z' -]{0,18}[a-z]", "[A-Za-z][A-Za-z'-]{0,18}", 0usize..29, 0u64..10_000_000),
+                1..40,
+            )
+        ) {
+            let ranks = RankTable::default_ranks();
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(["salary", "rank", "surname", "forenames", "service_number"]).unwrap();
+            let mut unique = std::collections::HashSet::new();
+            let mut expected = Vec::new();
+            for (sn, forenames, surname, rank, salary) in &people {
+                if !unique.insert(sn.clone()) {
+                    continue;
+                }
+                let rank = &ranks.ranks()[*rank];
+                w.write_record([salary.to_string(), rank.clone(), surname.clone(), forenames.clone(), sn.clone()]).unwrap();
+                expected.push((sn.clone(), forenames.split_whitespace().collect::<Vec<_>>().join(" "), surname.clone(), rank.clone(), *salary * 100));
+            }
+            let bytes = w.into_inner().unwrap();
+            let parsed = parse(bytes.as_slice(), &ranks, Options { photos_dir: None, ignore_unknown: false }).unwrap();
+            proptest::prop_assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+            let got: Vec<_> = parsed
+                .records
+                .iter()
+                .map(|(_, p)| (
+                    p.service_number.clone().unwrap(),
+                    p.forenames.clone().unwrap(),
+                    p.surname.clone().unwrap(),
+                    p.rank.clone().unwrap(),
+                    p.salary.unwrap().pence(),
+                ))
+                .collect();
+            proptest::prop_assert_eq!(got, expected);
+        }
+    }
+
     #[test]
     fn photo_names_cannot_escape_the_folder() {
         let dir = tempfile::tempdir().unwrap();
