@@ -110,7 +110,9 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("done in {:.1} s.\n", started.elapsed().as_secs_f64());
 
     let d = dir.display();
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "lanyard".into());
     println!("Try next (the passphrase of this demo keyring is '{passphrase}'):");
+    println!("  alias lanyard='{exe}'");
     println!("  export LANYARD_DATA_DIR={d} LANYARD_PASSPHRASE='{passphrase}'");
     println!("  lanyard person list --limit 5");
     println!("  lanyard person find --service-number {sn} --compartments identity,vetting --purpose 'card check'");
