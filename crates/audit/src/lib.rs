@@ -18,5 +18,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod event;
+pub mod merkle;
 
 pub use event::{Actor, Event, Outcome, leaf_hash};
