@@ -236,25 +236,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Which of `indexes` are already taken in `sn_index`.
-    pub async fn taken_service_indexes(&self, indexes: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in indexes.chunks(500) {
-            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT sn_index FROM people WHERE sn_index IN ({})", marks.join(","));
-            let sql = sqlx::AssertSqlSafe(sql);
-            let rows: Vec<Vec<u8>> = on_pool!(self, p => {
-                let mut q = sqlx::query_scalar(sql);
-                for ix in chunk {
-                    q = q.bind(ix.as_slice());
-                }
-                q.fetch_all(p).await
-            })?;
-            out.extend(rows);
-        }
-        Ok(out)
-    }
-
     /// Count of sealed compartments per (compartment, compartment-key version).
     pub async fn sealed_counts(&self) -> Result<Vec<(String, i64, i64)>, StoreError> {
         let sql = "SELECT compartment, ck_version, COUNT(*) FROM sealed GROUP BY compartment, ck_version ORDER BY compartment, ck_version";

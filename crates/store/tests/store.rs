@@ -75,7 +75,9 @@ async fn people_round_trip_and_lookups() {
         let got = store.sealed(&[people[1].id, people[2].id], &["pay"]).await.unwrap();
         assert_eq!(got.len(), 2);
         assert!(got.iter().all(|r| r.compartment == "pay"));
-        let taken = store.taken_service_indexes(&[5u32.to_be_bytes().to_vec(), vec![9, 9]]).await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let taken = tx.taken_service_indexes(&[5u32.to_be_bytes().to_vec(), vec![9, 9]]).await.unwrap();
+        drop(tx);
         assert_eq!(taken, vec![5u32.to_be_bytes().to_vec()]);
         assert_eq!(store.count_by_status().await.unwrap(), vec![("active".to_owned(), 1000)]);
     }
