@@ -19,6 +19,7 @@
 
 pub mod checkpoint;
 mod event;
+pub mod log;
 pub mod merkle;
 
 pub use event::{Actor, Event, Outcome, leaf_hash};

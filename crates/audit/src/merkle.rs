@@ -211,6 +211,93 @@ pub fn verify_consistency(old_size: u64, new_size: u64, old_root: &Hash, new_roo
     sn == 0 && fr == *old_root && sr == *new_root
 }
 
+/// The perfect subtrees on the right edge of a tree: what an append needs to
+/// compute the nodes its new leaves complete.
+#[derive(Clone, Debug, Default)]
+pub struct Frontier {
+    size: u64,
+    /// `(level, hash)`, highest level first.
+    stack: Vec<(u32, Hash)>,
+}
+
+impl Frontier {
+    /// Positions `(level, index)` of the frontier of a tree of `size`.
+    pub fn positions(size: u64) -> Vec<(u32, u64)> {
+        (0..64u32).rev().filter(|l| size >> l & 1 == 1).map(|l| (l, (size >> l) - 1)).collect()
+    }
+
+    /// The frontier of a tree of `size`, from the hashes at [`Frontier::positions`].
+    pub fn new(size: u64, hashes: Vec<Hash>) -> Option<Self> {
+        let positions = Frontier::positions(size);
+        if positions.len() != hashes.len() {
+            return None;
+        }
+        Some(Frontier { size, stack: positions.into_iter().map(|(l, _)| l).zip(hashes).collect() })
+    }
+
+    /// Adds a leaf; returns the nodes above level 0 that it completes, as
+    /// `(level, index, hash)`.
+    pub fn push(&mut self, leaf: Hash) -> Vec<(u32, u64, Hash)> {
+        let index = self.size;
+        self.size += 1;
+        let mut made = Vec::new();
+        let (mut level, mut hash) = (0u32, leaf);
+        while let Some(&(top_level, left)) = self.stack.last() {
+            if top_level != level {
+                break;
+            }
+            self.stack.pop();
+            hash = hash_children(&left, &hash);
+            level += 1;
+            made.push((level, index >> level, hash));
+        }
+        self.stack.push((level, hash));
+        made
+    }
+
+    /// Leaves so far.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+}
+
+/// A node source that answers with zeros and remembers what was asked: run a
+/// proof against it to learn which nodes the real proof needs.
+#[derive(Default)]
+pub struct Recorder {
+    asked: std::cell::RefCell<Vec<(u32, u64)>>,
+}
+
+impl Recorder {
+    /// The positions asked for, in order, without repeats.
+    pub fn positions(self) -> Vec<(u32, u64)> {
+        let mut v = self.asked.into_inner();
+        let mut seen = std::collections::HashSet::new();
+        v.retain(|p| seen.insert(*p));
+        v
+    }
+}
+
+impl NodeSource for Recorder {
+    type Error = std::convert::Infallible;
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash, Self::Error> {
+        self.asked.borrow_mut().push((level, index));
+        Ok([0; 32])
+    }
+}
+
+/// A node source over a map of fetched nodes.
+pub struct Fetched(pub std::collections::HashMap<(u32, u64), Hash>);
+
+impl NodeSource for Fetched {
+    type Error = MissingNode;
+
+    fn node(&self, level: u32, index: u64) -> Result<Hash, MissingNode> {
+        self.0.get(&(level, index)).copied().ok_or(MissingNode)
+    }
+}
+
 /// Every perfect-subtree hash of a list of leaves, kept in memory: for tests,
 /// and for verifying a whole exported log.
 #[derive(Clone, Debug, Default)]
@@ -357,6 +444,34 @@ mod tests {
             for old in 1..=size {
                 let proof = consistency_proof(&t, old, size).unwrap();
                 assert!(verify_consistency(old, size, &root(&t, old).unwrap(), &r, &proof), "{old}->{size}");
+            }
+        }
+    }
+
+    #[test]
+    fn frontier_makes_exactly_the_perfect_nodes() {
+        for start in 0..40u64 {
+            let full = tree(start + 37);
+            let hashes: Vec<Hash> =
+                Frontier::positions(start).iter().map(|(l, i)| full.node(*l, *i).unwrap()).collect();
+            let mut f = Frontier::new(start, hashes).unwrap();
+            let mut made = std::collections::HashMap::new();
+            for i in start..start + 37 {
+                for (l, idx, h) in f.push(full.node(0, i).unwrap()) {
+                    made.insert((l, idx), h);
+                }
+            }
+            for ((l, idx), h) in &made {
+                assert_eq!(full.node(*l, *idx).unwrap(), *h, "start {start}: node {l}/{idx}");
+            }
+            // Every perfect node that ends in the appended range was made.
+            for l in 1..8u32 {
+                for idx in 0..((start + 37) >> l) {
+                    let end = (idx + 1) << l;
+                    if end > start {
+                        assert!(made.contains_key(&(l, idx)), "start {start}: missing {l}/{idx}");
+                    }
+                }
             }
         }
     }

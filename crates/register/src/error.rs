@@ -59,6 +59,8 @@ pub enum ErrorKind {
     Internal(&'static str),
     /// Writing output (an export) failed.
     Output(&'static str),
+    /// The audit log could not be appended to or read.
+    Audit(lanyard_audit::log::LogError),
 }
 
 impl RegisterError {
@@ -94,6 +96,7 @@ impl RegisterError {
             ErrorKind::KeyMismatch => "REG-013",
             ErrorKind::Internal(_) => "REG-014",
             ErrorKind::Output(_) => "REG-015",
+            ErrorKind::Audit(_) => "REG-016",
         }
     }
 
@@ -133,6 +136,7 @@ impl fmt::Display for RegisterError {
             }
             ErrorKind::Internal(what) => write!(f, "internal error: {what}"),
             ErrorKind::Output(what) => f.write_str(what),
+            ErrorKind::Audit(e) => write!(f, "audit log: {e}"),
         }
     }
 }
@@ -151,6 +155,12 @@ impl std::error::Error for RegisterError {
 impl From<StoreError> for RegisterError {
     fn from(e: StoreError) -> Self {
         RegisterError::new(ErrorKind::Store(e))
+    }
+}
+
+impl From<lanyard_audit::log::LogError> for RegisterError {
+    fn from(e: lanyard_audit::log::LogError) -> Self {
+        RegisterError::new(ErrorKind::Audit(e))
     }
 }
 

@@ -298,7 +298,8 @@ impl Register {
 
     pub(crate) async fn append(tx: &mut Tx, events: &[Event]) -> Result<i64, RegisterError> {
         let encoded: Vec<AuditEntry> = events.iter().map(encode_event).collect();
-        Ok(tx.append_audit(&encoded).await?)
+        let first = lanyard_audit::log::append(tx, &encoded).await?;
+        i64::try_from(first).map_err(|_| RegisterError::new(ErrorKind::Internal("audit log index out of range")))
     }
 
     /// Appends events in their own transaction and waits until durable.
@@ -400,7 +401,7 @@ impl Register {
             }
             tx.insert_people(&people).await.map_err(duplicate_or)?;
             tx.insert_sealed(&sealed).await?;
-            tx.append_audit(&events).await?;
+            lanyard_audit::log::append(&mut tx, &events).await?;
             progress(in_chunk);
             wrote += t.elapsed();
         }

@@ -257,6 +257,23 @@ impl Store {
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(compartment).bind(current).bind(limit).fetch_all(p).await)?)
     }
 
+    /// Audit tree node hashes at `(level, index)` (level 0 reads leaf
+    /// hashes); missing nodes are `None`.
+    pub async fn audit_nodes(&self, positions: &[(u32, u64)]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut out = Vec::with_capacity(positions.len());
+        for (level, idx) in positions {
+            let (sql, args): (&'static str, (i64, i64)) = if *level == 0 {
+                ("SELECT leaf_hash FROM audit_log WHERE idx = $1 AND $2 = 0", (*idx as i64, 0))
+            } else {
+                ("SELECT hash FROM audit_nodes WHERE idx = $1 AND level = $2", (*idx as i64, i64::from(*level)))
+            };
+            let row: Option<Vec<u8>> =
+                on_pool!(self, p => sqlx::query_scalar(sql).bind(args.0).bind(args.1).fetch_optional(p).await)?;
+            out.push(row);
+        }
+        Ok(out)
+    }
+
     /// Number of audit events.
     pub async fn audit_len(&self) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM audit_log";

@@ -179,6 +179,37 @@ impl Tx {
         Ok(done == 1)
     }
 
+    /// Stores perfect-subtree hashes of the audit tree: `(level ≥ 1, index, hash)`.
+    pub async fn insert_audit_nodes(&mut self, nodes: &[(u32, u64, [u8; 32])]) -> Result<(), StoreError> {
+        for chunk in nodes.chunks(BATCH) {
+            on_tx!(self, c => {
+                let mut q = QueryBuilder::new("INSERT INTO audit_nodes (level, idx, hash) ");
+                q.push_values(chunk, |mut b, (level, idx, hash)| {
+                    b.push_bind(i64::from(*level)).push_bind(*idx as i64).push_bind(hash.as_slice());
+                });
+                q.build().execute(c).await.map(|r| r.rows_affected())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Audit tree node hashes at `(level, index)` as this transaction sees
+    /// them (level 0 reads leaf hashes); missing nodes are `None`.
+    pub async fn audit_nodes(&mut self, positions: &[(u32, u64)]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut out = Vec::with_capacity(positions.len());
+        for (level, idx) in positions {
+            let (sql, args): (&'static str, (i64, i64)) = if *level == 0 {
+                ("SELECT leaf_hash FROM audit_log WHERE idx = $1 AND $2 = 0", (*idx as i64, 0))
+            } else {
+                ("SELECT hash FROM audit_nodes WHERE idx = $1 AND level = $2", (*idx as i64, i64::from(*level)))
+            };
+            let row: Option<Vec<u8>> =
+                on_tx!(self, c => sqlx::query_scalar(sql).bind(args.0).bind(args.1).fetch_optional(c).await)?;
+            out.push(row);
+        }
+        Ok(out)
+    }
+
     /// Which of `indexes` are already taken in `sn_index`, as this
     /// transaction sees it.
     pub async fn taken_service_indexes(&mut self, indexes: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, StoreError> {

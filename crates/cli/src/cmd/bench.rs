@@ -232,7 +232,7 @@ async fn phase_plaintext(csv: &Path, db_dir: &Path) -> Result<Phase> {
     let t1 = started.elapsed();
     tx.insert_sealed(&sealed).await?;
     let t2 = started.elapsed();
-    tx.append_audit(&events).await?;
+    lanyard_audit::log::append(&mut tx, &events).await?;
     let t3 = started.elapsed();
     tx.commit().await?;
     tracing::debug!(?prepared, ?t1, ?t2, ?t3, total = ?started.elapsed(), "plaintext phase");

@@ -47,3 +47,10 @@ CREATE TABLE audit_log (
     event     BYTEA    NOT NULL,
     leaf_hash BYTEA    NOT NULL
 );
+
+CREATE TABLE audit_nodes (
+    level INTEGER NOT NULL,
+    idx   BIGINT  NOT NULL,
+    hash  BYTEA   NOT NULL,
+    PRIMARY KEY (level, idx)
+);

@@ -50,3 +50,12 @@ CREATE TABLE audit_log (
     event     BLOB    NOT NULL,
     leaf_hash BLOB    NOT NULL
 );
+
+-- Perfect-subtree hashes of the Merkle tree over audit_log (level >= 1;
+-- level 0 is audit_log.leaf_hash), so proofs cost O(log n) reads.
+CREATE TABLE audit_nodes (
+    level INTEGER NOT NULL,
+    idx   INTEGER NOT NULL,
+    hash  BLOB    NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;

@@ -1,0 +1,125 @@
+//! The audit log on the store: appends that keep the Merkle tree's interior
+//! nodes beside the events, and proofs that read O(log n) nodes.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use lanyard_store::{AuditEntry, Store, StoreError, Tx};
+
+use crate::merkle::{self, Fetched, Frontier, Hash, ProofError, Recorder};
+
+/// A log operation failed.
+#[derive(Debug)]
+pub enum LogError {
+    /// The store failed.
+    Store(StoreError),
+    /// An index or size beyond the log.
+    OutOfRange,
+    /// A node the tree needs is missing or malformed: the log was damaged.
+    MissingNode {
+        /// Level of the node.
+        level: u32,
+        /// Index of the node at that level.
+        index: u64,
+    },
+}
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogError::Store(e) => write!(f, "{e}"),
+            LogError::OutOfRange => f.write_str("index or size beyond the audit log"),
+            LogError::MissingNode { level, index } => {
+                write!(f, "audit tree node {index} at level {level} is missing or damaged")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LogError {}
+
+impl From<StoreError> for LogError {
+    fn from(e: StoreError) -> Self {
+        LogError::Store(e)
+    }
+}
+
+fn to_hashes(positions: &[(u32, u64)], rows: Vec<Option<Vec<u8>>>) -> Result<Vec<Hash>, LogError> {
+    positions
+        .iter()
+        .zip(rows)
+        .map(|(&(level, index), row)| {
+            row.and_then(|b| <[u8; 32]>::try_from(b).ok()).ok_or(LogError::MissingNode { level, index })
+        })
+        .collect()
+}
+
+/// Appends events and the tree nodes they complete, in the caller's
+/// transaction; returns the index of the first event.
+pub async fn append(tx: &mut Tx, entries: &[AuditEntry]) -> Result<u64, LogError> {
+    let first = tx.append_audit(entries).await?;
+    let size = u64::try_from(first).map_err(|_| LogError::OutOfRange)?;
+    let positions = Frontier::positions(size);
+    let hashes = to_hashes(&positions, tx.audit_nodes(&positions).await?)?;
+    let mut frontier = Frontier::new(size, hashes).ok_or(LogError::OutOfRange)?;
+    let mut nodes = Vec::new();
+    for (_, leaf) in entries {
+        nodes.extend(frontier.push(*leaf));
+    }
+    tx.insert_audit_nodes(&nodes).await?;
+    Ok(size)
+}
+
+/// Number of events in the log.
+pub async fn size(store: &Store) -> Result<u64, LogError> {
+    u64::try_from(store.audit_len().await?).map_err(|_| LogError::OutOfRange)
+}
+
+async fn fetched(store: &Store, positions: Vec<(u32, u64)>) -> Result<Fetched, LogError> {
+    let hashes = to_hashes(&positions, store.audit_nodes(&positions).await?)?;
+    Ok(Fetched(positions.into_iter().zip(hashes).collect::<HashMap<_, _>>()))
+}
+
+fn missing<E>(e: ProofError<E>) -> LogError {
+    match e {
+        ProofError::OutOfRange => LogError::OutOfRange,
+        ProofError::Source(_) => LogError::MissingNode { level: 0, index: 0 },
+    }
+}
+
+/// The root of the first `size` events.
+pub async fn root(store: &Store, size: u64) -> Result<Hash, LogError> {
+    if size > self::size(store).await? {
+        return Err(LogError::OutOfRange);
+    }
+    let recorder = Recorder::default();
+    let _ = merkle::root(&recorder, size);
+    let nodes = fetched(store, recorder.positions()).await?;
+    merkle::root(&nodes, size).map_err(|_| LogError::MissingNode { level: 0, index: 0 })
+}
+
+/// The inclusion proof of event `index` in the tree of `size`, and its leaf hash.
+pub async fn inclusion(store: &Store, index: u64, size: u64) -> Result<(Hash, Vec<Hash>), LogError> {
+    if size > self::size(store).await? {
+        return Err(LogError::OutOfRange);
+    }
+    let recorder = Recorder::default();
+    merkle::inclusion_proof(&recorder, index, size).map_err(missing)?;
+    let mut positions = recorder.positions();
+    positions.push((0, index));
+    let nodes = fetched(store, positions).await?;
+    let proof = merkle::inclusion_proof(&nodes, index, size).map_err(missing)?;
+    let leaf = nodes.0.get(&(0, index)).copied().ok_or(LogError::MissingNode { level: 0, index })?;
+    Ok((leaf, proof))
+}
+
+/// The consistency proof from `old_size` to `new_size`.
+pub async fn consistency(store: &Store, old_size: u64, new_size: u64) -> Result<Vec<Hash>, LogError> {
+    if new_size > self::size(store).await? {
+        return Err(LogError::OutOfRange);
+    }
+    let recorder = Recorder::default();
+    merkle::consistency_proof(&recorder, old_size, new_size).map_err(missing)?;
+    let nodes = fetched(store, recorder.positions()).await?;
+    merkle::consistency_proof(&nodes, old_size, new_size).map_err(missing)
+}
