@@ -11,7 +11,10 @@ const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 #[test]
 fn register_on_a_softhsm_token() {
     if !Path::new(MODULE).exists() {
-        eprintln!("SKIP pkcs11: SoftHSM2 not installed ({MODULE} missing)");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("SKIP pkcs11: SoftHSM2 not installed ({MODULE} missing)\n").as_bytes(),
+        );
         return;
     }
     for env in Env::all() {

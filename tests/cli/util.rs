@@ -26,7 +26,7 @@ impl Env {
     /// printed reason) when `LANYARD_TEST_PG` is not set.
     pub fn postgres() -> Option<Env> {
         let Ok(url) = std::env::var("LANYARD_TEST_PG") else {
-            eprintln!("SKIP postgres: LANYARD_TEST_PG is not set");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP postgres: LANYARD_TEST_PG is not set\n");
             return None;
         };
         let schema = format!("cli_{}", uuid_simple());

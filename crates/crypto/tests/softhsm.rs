@@ -14,7 +14,10 @@ const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 #[test]
 fn softhsm_root_key_wraps_and_never_leaves_the_token() {
     if !Path::new(MODULE).exists() {
-        eprintln!("SKIP: SoftHSM2 not installed ({MODULE} missing); apt-get install softhsm2");
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            format!("SKIP: SoftHSM2 not installed ({MODULE} missing); apt-get install softhsm2\n").as_bytes(),
+        );
         return;
     }
     // SoftHSM2 reads SOFTHSM2_CONF when the module is initialised. Rather than

@@ -57,7 +57,10 @@ async fn envs() -> Vec<Env> {
             );
             out.push(Env { name: "postgres", store, provider, raw, _dir: dir });
         }
-        Err(_) => eprintln!("SKIP postgres: LANYARD_TEST_PG is not set"),
+        Err(_) => {
+            // Written past the test harness, which would swallow an eprintln.
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP postgres: LANYARD_TEST_PG is not set\n");
+        }
     }
     out
 }
