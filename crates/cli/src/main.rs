@@ -80,6 +80,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Init(args) => cmd::init::run(&cli, args).await,
         Command::Person(c) => cmd::person::run(&cli, c).await,
         Command::Keys(c) => cmd::keys::run(&cli, c).await,
+        Command::Audit(c) => cmd::audit::run(&cli, c).await,
         Command::Demo(args) => cmd::demo::run(&cli, args).await,
         Command::Bench(c) => cmd::bench::run(&cli, c).await,
     }

@@ -39,6 +39,9 @@ pub enum Command {
     /// Key provider, key versions and rotation.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The tamper-evident audit log: checkpoints, events, proofs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Build a synthetic force of people in a fresh data directory and show it.
     Demo(DemoArgs),
     /// Measure lanyard's own performance.
@@ -228,6 +231,45 @@ pub enum KeysCommand {
         /// Rows re-wrapped per transaction.
         #[arg(long, default_value_t = 1000)]
         batch: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the signed checkpoint of the log (signing a new one if it grew).
+    Checkpoint {
+        /// A checkpoint of this many events instead of the whole log.
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// Print the verifier key string that checks this log's checkpoints.
+    VerifierKey,
+    /// Print one stored event and its leaf hash.
+    Event {
+        /// Event index, from 0.
+        index: u64,
+    },
+    /// Prove what the log holds.
+    #[command(subcommand)]
+    Prove(ProveCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProveCommand {
+    /// That event N is in the log (RFC 9162 inclusion proof).
+    Inclusion {
+        /// Event index.
+        #[arg(long)]
+        index: u64,
+        /// Tree size to prove against (default: the whole log).
+        #[arg(long)]
+        size: Option<u64>,
+    },
+    /// That the log only grew since an old checkpoint (RFC 9162 consistency proof).
+    Consistency {
+        /// A file holding an earlier signed checkpoint of this log.
+        #[arg(long, value_name = "OLD_CHECKPOINT_FILE")]
+        from: PathBuf,
     },
 }
 

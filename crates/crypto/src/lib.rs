@@ -36,6 +36,7 @@ mod keyring;
 mod pkcs11;
 mod provider;
 mod secret;
+mod signing;
 mod vault;
 
 pub use aead::{FieldSlot, open_field, seal_field};
@@ -45,4 +46,5 @@ pub use keyring::{KdfParams, KeyringProvider};
 pub use pkcs11::{Pkcs11Config, Pkcs11Provider};
 pub use provider::{KeyProvider, WrapContext};
 pub use secret::Key32;
+pub use signing::Ed25519Key;
 pub use vault::{CompartmentKeyring, OpenFailure, SealedCompartment, Vault};

@@ -61,6 +61,8 @@ pub enum ErrorKind {
     Output(&'static str),
     /// The audit log could not be appended to or read.
     Audit(lanyard_audit::log::LogError),
+    /// A checkpoint or proof was refused or cannot be made.
+    Proof(String),
 }
 
 impl RegisterError {
@@ -97,6 +99,7 @@ impl RegisterError {
             ErrorKind::Internal(_) => "REG-014",
             ErrorKind::Output(_) => "REG-015",
             ErrorKind::Audit(_) => "REG-016",
+            ErrorKind::Proof(_) => "REG-017",
         }
     }
 
@@ -137,6 +140,7 @@ impl fmt::Display for RegisterError {
             ErrorKind::Internal(what) => write!(f, "internal error: {what}"),
             ErrorKind::Output(what) => f.write_str(what),
             ErrorKind::Audit(e) => write!(f, "audit log: {e}"),
+            ErrorKind::Proof(why) => write!(f, "{why}"),
         }
     }
 }

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
+mod auditlog;
 mod codec;
 mod error;
 pub mod import;
@@ -21,6 +22,7 @@ mod keys;
 mod photo;
 mod register;
 
+pub use auditlog::{ConsistencyProof, DEFAULT_ORIGIN, InclusionProof, SignedCheckpoint};
 pub use codec::{decode_fields, encode_fields};
 pub use error::{ErrorKind, RegisterError};
 pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};

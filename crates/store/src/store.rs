@@ -274,6 +274,18 @@ impl Store {
         Ok(out)
     }
 
+    /// The signed checkpoint stored for `size`, if any.
+    pub async fn checkpoint_at(&self, size: i64) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT note FROM audit_checkpoints WHERE size = $1";
+        Ok(on_pool!(self, p => sqlx::query_scalar(sql).bind(size).fetch_optional(p).await)?)
+    }
+
+    /// Every stored checkpoint, `(size, note)`, smallest first.
+    pub async fn checkpoints(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        let sql = "SELECT size, note FROM audit_checkpoints ORDER BY size";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+
     /// Number of audit events.
     pub async fn audit_len(&self) -> Result<i64, StoreError> {
         let sql = "SELECT COUNT(*) FROM audit_log";

@@ -179,6 +179,14 @@ impl Tx {
         Ok(done == 1)
     }
 
+    /// Stores a signed checkpoint for a log size (once per size).
+    pub async fn insert_checkpoint(&mut self, size: i64, note: &str, created_at: i64) -> Result<(), StoreError> {
+        let sql =
+            "INSERT INTO audit_checkpoints (size, note, created_at) VALUES ($1, $2, $3) ON CONFLICT (size) DO NOTHING";
+        on_tx!(self, c => sqlx::query(sql).bind(size).bind(note).bind(created_at).execute(c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// Stores perfect-subtree hashes of the audit tree: `(level ≥ 1, index, hash)`.
     pub async fn insert_audit_nodes(&mut self, nodes: &[(u32, u64, [u8; 32])]) -> Result<(), StoreError> {
         for chunk in nodes.chunks(BATCH) {

@@ -1,5 +1,6 @@
 //! One module per top-level subcommand.
 
+pub mod audit;
 pub mod bench;
 pub mod demo;
 pub mod init;

@@ -1,0 +1,206 @@
+//! The register's face of the audit log: its signing key (an Ed25519 seed
+//! wrapped by the key provider), signed checkpoints, and proofs that anyone
+//! holding the verifier key can check.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use lanyard_audit::checkpoint::{Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint};
+use lanyard_audit::{Event, Outcome, log};
+use lanyard_crypto::{Ed25519Key, Key32, WrapContext};
+use lanyard_store::WrappedKeyRow;
+use serde::Serialize;
+
+use crate::error::{ErrorKind, RegisterError};
+use crate::register::{Operator, Register};
+
+const PURPOSE_SIGNING: &str = "signing";
+const LOG_KEY_NAME: &str = "audit-log";
+const ORIGIN_META: &str = "audit_origin";
+/// The log's name when none is configured.
+pub const DEFAULT_ORIGIN: &str = "lanyard.local/force-audit";
+
+struct LogSigner<'a> {
+    name: &'a str,
+    key: &'a Ed25519Key,
+}
+
+impl NoteSigner for LogSigner<'_> {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn public_key(&self) -> [u8; 32] {
+        self.key.public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+        Ok(self.key.sign(message))
+    }
+}
+
+/// A signed tree head.
+#[derive(Clone, Debug, Serialize)]
+pub struct SignedCheckpoint {
+    /// Log name.
+    pub origin: String,
+    /// Number of events covered.
+    pub tree_size: u64,
+    /// Base64 root hash.
+    pub root: String,
+    /// The C2SP signed note.
+    pub checkpoint: String,
+}
+
+/// `lanyard audit prove inclusion --json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct InclusionProof {
+    /// Leaf index.
+    pub index: u64,
+    /// Tree size the proof is for.
+    pub tree_size: u64,
+    /// Base64 leaf hash.
+    pub leaf_hash: String,
+    /// Base64 audit path.
+    pub hashes: Vec<String>,
+    /// Signed checkpoint of `tree_size`.
+    pub checkpoint: String,
+}
+
+/// `lanyard audit prove consistency --json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConsistencyProof {
+    /// Size of the old checkpoint.
+    pub old_size: u64,
+    /// Size of the new one.
+    pub new_size: u64,
+    /// Base64 proof hashes.
+    pub hashes: Vec<String>,
+    /// Signed checkpoint of `new_size`.
+    pub checkpoint: String,
+}
+
+fn refused(e: impl std::fmt::Display) -> RegisterError {
+    RegisterError::new(ErrorKind::Proof(e.to_string()))
+}
+
+impl Register {
+    /// The log's name (the checkpoint origin and key name).
+    pub async fn audit_origin(&self) -> Result<String, RegisterError> {
+        Ok(self.store().meta(ORIGIN_META).await?.unwrap_or_else(|| DEFAULT_ORIGIN.to_owned()))
+    }
+
+    /// Loads the log's signing key, making it on first use.
+    async fn log_key(&self, op: &Operator, now_ms: i64) -> Result<Ed25519Key, RegisterError> {
+        let ctx = WrapContext { purpose: PURPOSE_SIGNING, name: LOG_KEY_NAME, version: 1 };
+        let rows = self.store().wrapped_keys().await?;
+        if let Some(row) = rows.iter().find(|r| r.purpose == PURPOSE_SIGNING && r.name == LOG_KEY_NAME) {
+            let seed = self.provider().unwrap(&row.wrapped, &ctx)?;
+            return Ok(Ed25519Key::from_seed(&seed));
+        }
+        let seed = Key32::random();
+        let row = WrappedKeyRow {
+            purpose: PURPOSE_SIGNING.into(),
+            name: LOG_KEY_NAME.into(),
+            version: 1,
+            wrapped: self.provider().wrap(&seed, &ctx)?,
+            created_at: now_ms / 1000,
+        };
+        let key = Ed25519Key::from_seed(&seed);
+        let mut event = Event::new(now_ms, op.actor.clone(), "key.create", Outcome::Ok);
+        event.request_id = Some(op.request_id.clone());
+        event.detail = Some(serde_json::json!({ "key": LOG_KEY_NAME, "public_key": B64.encode(key.public_key()) }));
+        let mut tx = self.store().begin().await?;
+        tx.insert_wrapped_key(&row).await?;
+        Register::append(&mut tx, &[event]).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// The verifier key string: `<name>+<hex key hash>+<base64 key>`.
+    pub async fn verifier_key(&self, op: &Operator, now_ms: i64) -> Result<String, RegisterError> {
+        let key = self.log_key(op, now_ms).await?;
+        let origin = self.audit_origin().await?;
+        Ok(NoteVerifier::new(&origin, &key.public_key()).map_err(refused)?.to_key_string())
+    }
+
+    /// The signed checkpoint of `size` (default: the whole log), signing and
+    /// storing it if it is new.
+    pub async fn checkpoint(
+        &self,
+        op: &Operator,
+        size: Option<u64>,
+        now_ms: i64,
+    ) -> Result<SignedCheckpoint, RegisterError> {
+        let key = self.log_key(op, now_ms).await?;
+        let current = log::size(self.store()).await?;
+        let size = size.unwrap_or(current);
+        if size == 0 || size > current {
+            return Err(refused(format!("no checkpoint of size {size}: the log holds {current} events")));
+        }
+        let origin = self.audit_origin().await?;
+        let stored_size = i64::try_from(size).map_err(refused)?;
+        let note = match self.store().checkpoint_at(stored_size).await? {
+            Some(note) => note,
+            None => {
+                let root = log::root(self.store(), size).await?;
+                let cp = Checkpoint { origin: origin.clone(), size, root };
+                let note = sign_checkpoint(&cp, &LogSigner { name: &origin, key: &key }).map_err(refused)?;
+                let mut tx = self.store().begin().await?;
+                tx.insert_checkpoint(stored_size, &note, now_ms / 1000).await?;
+                tx.commit().await?;
+                note
+            }
+        };
+        let verified =
+            NoteVerifier::new(&origin, &key.public_key()).map_err(refused)?.verify(&note).map_err(refused)?;
+        Ok(SignedCheckpoint { origin, tree_size: verified.size, root: B64.encode(verified.root), checkpoint: note })
+    }
+
+    /// The inclusion proof of event `index` in the tree of `size` (default:
+    /// the whole log), with the signed checkpoint it verifies against.
+    pub async fn prove_inclusion(
+        &self,
+        op: &Operator,
+        index: u64,
+        size: Option<u64>,
+        now_ms: i64,
+    ) -> Result<InclusionProof, RegisterError> {
+        let cp = self.checkpoint(op, size, now_ms).await?;
+        let (leaf, hashes) = log::inclusion(self.store(), index, cp.tree_size).await?;
+        Ok(InclusionProof {
+            index,
+            tree_size: cp.tree_size,
+            leaf_hash: B64.encode(leaf),
+            hashes: hashes.iter().map(|h| B64.encode(h)).collect(),
+            checkpoint: cp.checkpoint,
+        })
+    }
+
+    /// The consistency proof from an old checkpoint of this log (whose
+    /// signature is checked first) to the current one.
+    pub async fn prove_consistency(
+        &self,
+        op: &Operator,
+        old_note: &str,
+        now_ms: i64,
+    ) -> Result<ConsistencyProof, RegisterError> {
+        let key = self.log_key(op, now_ms).await?;
+        let origin = self.audit_origin().await?;
+        let old = NoteVerifier::new(&origin, &key.public_key()).map_err(refused)?.verify(old_note).map_err(refused)?;
+        let cp = self.checkpoint(op, None, now_ms).await?;
+        let hashes = log::consistency(self.store(), old.size, cp.tree_size).await?;
+        Ok(ConsistencyProof {
+            old_size: old.size,
+            new_size: cp.tree_size,
+            hashes: hashes.iter().map(|h| B64.encode(h)).collect(),
+            checkpoint: cp.checkpoint,
+        })
+    }
+
+    /// The stored bytes and leaf hash of event `index`.
+    pub async fn audit_event(&self, index: u64) -> Result<(Vec<u8>, [u8; 32]), RegisterError> {
+        let at = i64::try_from(index).map_err(refused)?;
+        let row = self.store().audit_rows(at, 1).await?.into_iter().find(|r| r.idx == at);
+        let row = row.ok_or_else(|| refused(format!("no audit event {index}")))?;
+        let hash: [u8; 32] = row.leaf_hash.try_into().map_err(|_| refused("stored leaf hash is not 32 bytes"))?;
+        Ok((row.event, hash))
+    }
+}
