@@ -120,8 +120,9 @@ impl NoteVerifier {
 
     /// Parses a verifier key string, checking that its hash matches.
     pub fn parse(text: &str) -> Result<Self, NoteError> {
-        let mut parts = text.trim().split('+');
-        let (Some(name), Some(hash), Some(key), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        // The base64 key may itself contain '+': split at the first two only.
+        let mut parts = text.trim().splitn(3, '+');
+        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(NoteError("verifier key must be name+hash+key"));
         };
         let raw = B64.decode(key).map_err(|_| NoteError("verifier key is not base64"))?;
@@ -263,6 +264,20 @@ mod tests {
                 assert!(v.verify(&text).is_err(), "bit {i} flipped still verifies");
             }
         }
+    }
+
+    #[test]
+    fn key_strings_round_trip_whatever_the_key() {
+        // Standard base64 uses '+', so some keys put one in the key part.
+        let mut plus = 0;
+        for seed in 0..200u8 {
+            let key = SigningKey::from_bytes(&[seed; 32]).verifying_key().to_bytes();
+            let v = NoteVerifier::new("lanyard.example/force-audit", &key).unwrap();
+            let text = v.to_key_string();
+            plus += usize::from(text.matches('+').count() > 2);
+            assert_eq!(NoteVerifier::parse(&text).unwrap(), v, "{text}");
+        }
+        assert!(plus > 0, "the loop must include keys whose base64 has a '+'");
     }
 
     #[test]
