@@ -53,6 +53,18 @@ const PERSON_COLUMNS: &str =
     "id, status, protected, created_at, updated_at, row_version, sn_index, surname_index, email_index";
 const SEALED_COLUMNS: &str = "person_id, compartment, ck_version, key_version, wrapped_key, fields";
 
+/// The query that reads one audit tree node, and its two binds. Level 0 is
+/// the leaf hash in `audit_log`; its query binds the level too (and checks it
+/// is 0) so that both shapes take the same arguments.
+pub(crate) fn node_query(level: u32, idx: u64) -> (&'static str, (i64, i64)) {
+    let idx = i64::try_from(idx).unwrap_or(i64::MAX);
+    if level == 0 {
+        ("SELECT leaf_hash FROM audit_log WHERE idx = $1 AND $2 = 0", (idx, 0))
+    } else {
+        ("SELECT hash FROM audit_nodes WHERE idx = $1 AND level = $2", (idx, i64::from(level)))
+    }
+}
+
 /// A connection pool to one store.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -262,11 +274,7 @@ impl Store {
     pub async fn audit_nodes(&self, positions: &[(u32, u64)]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let mut out = Vec::with_capacity(positions.len());
         for (level, idx) in positions {
-            let (sql, args): (&'static str, (i64, i64)) = if *level == 0 {
-                ("SELECT leaf_hash FROM audit_log WHERE idx = $1 AND $2 = 0", (*idx as i64, 0))
-            } else {
-                ("SELECT hash FROM audit_nodes WHERE idx = $1 AND level = $2", (*idx as i64, i64::from(*level)))
-            };
+            let (sql, args) = node_query(*level, *idx);
             let row: Option<Vec<u8>> =
                 on_pool!(self, p => sqlx::query_scalar(sql).bind(args.0).bind(args.1).fetch_optional(p).await)?;
             out.push(row);

@@ -206,11 +206,7 @@ impl Tx {
     pub async fn audit_nodes(&mut self, positions: &[(u32, u64)]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let mut out = Vec::with_capacity(positions.len());
         for (level, idx) in positions {
-            let (sql, args): (&'static str, (i64, i64)) = if *level == 0 {
-                ("SELECT leaf_hash FROM audit_log WHERE idx = $1 AND $2 = 0", (*idx as i64, 0))
-            } else {
-                ("SELECT hash FROM audit_nodes WHERE idx = $1 AND level = $2", (*idx as i64, i64::from(*level)))
-            };
+            let (sql, args) = crate::store::node_query(*level, *idx);
             let row: Option<Vec<u8>> =
                 on_tx!(self, c => sqlx::query_scalar(sql).bind(args.0).bind(args.1).fetch_optional(c).await)?;
             out.push(row);
