@@ -58,6 +58,42 @@ fn checkpoints_and_proofs_verify_with_only_the_verifier_key() {
         std::fs::write(&old_file, forged).unwrap();
         let err = env.fails(2, &["audit", "prove", "consistency", "--from", old_file.to_str().unwrap()]);
         assert!(err.contains("bad signature"), "{err}");
+        // The standalone verifier: no data directory, just files.
+        let key_file = env.path("log.key");
+        std::fs::write(&key_file, &key).unwrap();
+        let proof_file = env.path("inclusion.json");
+        std::fs::write(&proof_file, serde_json::to_string(&p).unwrap()).unwrap();
+        let event_file = env.path("event.json");
+        std::fs::write(&event_file, serde_json::to_string(&event).unwrap()).unwrap();
+        let verify = |args: &[&str]| {
+            let mut c = assert_cmd::Command::cargo_bin("lanyard").unwrap();
+            c.env_clear().args(["audit", "verify-proof", "--verifier-key", key_file.to_str().unwrap()]).args(args);
+            c.output().unwrap()
+        };
+        let out = verify(&["--proof", proof_file.to_str().unwrap(), "--event", event_file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "valid");
+        let mut bad = p.clone();
+        let h = bad["hashes"][0].as_str().unwrap().to_owned();
+        let flipped = if h.starts_with('A') { h.replacen('A', "B", 1) } else { format!("A{}", &h[1..]) };
+        bad["hashes"][0] = flipped.into();
+        std::fs::write(&proof_file, serde_json::to_string(&bad).unwrap()).unwrap();
+        let out = verify(&["--proof", proof_file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "a tampered proof is invalid");
+        let other_event = env.json(&["audit", "event", "2"]);
+        std::fs::write(&event_file, serde_json::to_string(&other_event).unwrap()).unwrap();
+        std::fs::write(&proof_file, serde_json::to_string(&p).unwrap()).unwrap();
+        let out = verify(&["--proof", proof_file.to_str().unwrap(), "--event", event_file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "another event is not the proven leaf");
+        std::fs::write(&old_file, &old).unwrap();
+        let cons_file = env.path("consistency.json");
+        std::fs::write(&cons_file, serde_json::to_string(&c).unwrap()).unwrap();
+        let out = verify(&["--proof", cons_file.to_str().unwrap(), "--old-checkpoint", old_file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = verify(&["--proof", cons_file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "a consistency proof needs the old checkpoint");
+        let out = verify(&["--proof", event_file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "not a proof");
         env.fails(2, &["audit", "prove", "inclusion", "--index", "100000"]);
         env.fails(2, &["audit", "event", "100000"]);
     }

@@ -21,5 +21,6 @@ pub mod checkpoint;
 mod event;
 pub mod log;
 pub mod merkle;
+pub mod proof;
 
 pub use event::{Actor, Event, Outcome, leaf_hash};

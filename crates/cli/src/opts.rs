@@ -252,6 +252,23 @@ pub enum AuditCommand {
     /// Prove what the log holds.
     #[command(subcommand)]
     Prove(ProveCommand),
+    /// Check a proof with nothing but it, its checkpoints and the verifier
+    /// key (no data directory needed). Exits 0 valid, 1 invalid, 2 unreadable.
+    VerifyProof {
+        /// The verifier key string, or a file holding it.
+        #[arg(long)]
+        verifier_key: String,
+        /// The JSON of `lanyard audit prove inclusion|consistency`.
+        #[arg(long, value_name = "FILE")]
+        proof: PathBuf,
+        /// For an inclusion proof: the JSON of `lanyard audit event N --json`,
+        /// to check that the event is the proven leaf.
+        #[arg(long, value_name = "FILE")]
+        event: Option<PathBuf>,
+        /// For a consistency proof: the old checkpoint you kept.
+        #[arg(long, value_name = "FILE")]
+        old_checkpoint: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,12 +4,21 @@ use anyhow::{Context, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
+use std::path::Path;
+
+use lanyard_audit::checkpoint::NoteVerifier;
+use lanyard_audit::proof::{ConsistencyJson, InclusionJson, check_consistency, check_inclusion};
+
+use crate::Negative;
 use crate::config;
 use crate::context;
 use crate::opts::{AuditCommand, Cli, ProveCommand};
 use crate::output;
 
 pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
+    if let AuditCommand::VerifyProof { verifier_key, proof, event, old_checkpoint } = cmd {
+        return verify_proof(cli, verifier_key, proof, event.as_deref(), old_checkpoint.as_deref());
+    }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let register = context::open_register(&settings).await?;
     let op = context::operator(cli.operator.as_deref(), false)?;
@@ -51,6 +60,54 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
             let proof = register.prove_consistency(&op, &old, now).await?;
             output::json(&proof)?;
         }
+        AuditCommand::VerifyProof { .. } => {}
     }
     Ok(())
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn verify_proof(cli: &Cli, key: &str, proof: &Path, event: Option<&Path>, old: Option<&Path>) -> Result<()> {
+    let key_text = if Path::new(key).is_file() { read(Path::new(key))? } else { key.to_owned() };
+    let verifier = NoteVerifier::parse(&key_text).map_err(|e| anyhow::anyhow!("verifier key: {e}"))?;
+    let text = read(proof)?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}: not JSON", proof.display()))?;
+    let verdict = if value.get("old_size").is_some() {
+        let p: ConsistencyJson =
+            serde_json::from_value(value).with_context(|| format!("{}: not a consistency proof", proof.display()))?;
+        let old = old.context("a consistency proof needs --old-checkpoint FILE")?;
+        check_consistency(&p, &verifier, &read(old)?)
+    } else {
+        let p: InclusionJson =
+            serde_json::from_value(value).with_context(|| format!("{}: not an inclusion proof", proof.display()))?;
+        let bytes = match event {
+            Some(path) => {
+                let e: serde_json::Value = serde_json::from_str(&read(path)?)
+                    .with_context(|| format!("{}: not the JSON of 'lanyard audit event'", path.display()))?;
+                let b64 = e["event_base64"].as_str().context("the event file has no event_base64")?;
+                Some(B64.decode(b64).context("event_base64 is not base64")?)
+            }
+            None => None,
+        };
+        check_inclusion(&p, &verifier, bytes.as_deref())
+    };
+    match verdict {
+        Ok(()) => {
+            if cli.json {
+                output::json(&serde_json::json!({ "verdict": "valid" }))?;
+            } else {
+                println!("valid");
+            }
+            Ok(())
+        }
+        Err(why) => {
+            if cli.json {
+                output::json(&serde_json::json!({ "verdict": "invalid", "reason": why }))?;
+            }
+            Err(Negative(format!("invalid: {why}")).into())
+        }
+    }
 }
