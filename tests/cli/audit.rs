@@ -98,3 +98,88 @@ fn checkpoints_and_proofs_verify_with_only_the_verifier_key() {
         env.fails(2, &["audit", "event", "100000"]);
     }
 }
+
+/// Runs SQL behind lanyard's back, as someone with a database shell would.
+fn tamper(env: &Env, statements: &[String]) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        match &env.database_url {
+            Some(url) => {
+                let pool = sqlx::PgPool::connect(url).await.unwrap();
+                for s in statements {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone())).execute(&pool).await.unwrap();
+                }
+                pool.close().await;
+            }
+            None => {
+                let path = env.data.join("lanyard.db");
+                let pool = sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+                for s in statements {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(s.clone())).execute(&pool).await.unwrap();
+                }
+                pool.close().await;
+            }
+        }
+    });
+}
+
+#[test]
+fn verify_names_rows_changed_deleted_and_inserted_behind_lanyards_back() {
+    for env in Env::all() {
+        env.init();
+        let changed = env.add("TV1", "Changed");
+        let deleted = env.add("TV2", "Deleted");
+        let kept = env.add("TV3", "Kept");
+        env.ok(&["person", "update", &kept, "--rank", "Inspector"]);
+        env.ok(&["keys", "rotate", "identity"]);
+        env.ok(&["audit", "checkpoint"]);
+        let out = env.ok(&["audit", "verify"]);
+        assert!(out.contains("0 findings"), "[{}] {out}", env.backend);
+
+        let pg = env.database_url.is_some();
+        let id = |s: &str| if pg { format!("'{s}'") } else { format!("x'{}'", s.replace('-', "")) };
+        let fake = "01234567-89ab-7cde-8f01-23456789abcd";
+        let blob = if pg { "'\\x00'::bytea" } else { "x'00'" };
+        tamper(
+            &env,
+            &[
+                format!("UPDATE sealed SET fields = {blob} WHERE person_id = {} AND compartment = 'pay'", id(&changed)),
+                format!("DELETE FROM sealed WHERE person_id = {}", id(&deleted)),
+                format!("DELETE FROM people WHERE id = {}", id(&deleted)),
+                format!(
+                    "INSERT INTO people (id, status, protected, created_at, updated_at, row_version) VALUES ({}, 'active', {}, 1, 1, 1)",
+                    id(fake),
+                    if pg { "FALSE" } else { "0" }
+                ),
+            ],
+        );
+        let out = env.run(&["--json", "audit", "verify"]);
+        assert_eq!(out.status.code(), Some(1), "[{}] findings exit 1", env.backend);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut findings: Vec<(String, String)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["kind"].as_str().unwrap().to_owned(), f["person"].as_str().unwrap_or("").to_owned()))
+            .collect();
+        findings.sort();
+        let mut expected = vec![
+            ("row_changed".to_owned(), changed.clone()),
+            ("row_deleted".to_owned(), deleted.clone()),
+            ("row_inserted".to_owned(), fake.to_owned()),
+        ];
+        expected.sort();
+        assert_eq!(findings, expected, "[{}]", env.backend);
+
+        // An altered event is found too, and the checkpoint over it no longer matches.
+        tamper(
+            &env,
+            &["UPDATE audit_log SET event = event || ' ' WHERE idx = 1"
+                .replace("event || ' '", if pg { "event || '\\x20'::bytea" } else { "CAST(event || ' ' AS BLOB)" })],
+        );
+        let out = env.run(&["audit", "verify"]);
+        assert_eq!(out.status.code(), Some(1));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("audit event 1: bytes do not match its leaf hash"), "[{}] {text}", env.backend);
+    }
+}

@@ -259,6 +259,17 @@ impl Frontier {
     pub fn size(&self) -> u64 {
         self.size
     }
+
+    /// The root of the tree so far: the right-edge subtrees folded from the
+    /// smallest up, which is the RFC's split at the largest power of two.
+    pub fn root(&self) -> Hash {
+        let mut stack = self.stack.iter().rev();
+        let Some(&(_, mut acc)) = stack.next() else { return empty_root() };
+        for (_, left) in stack {
+            acc = hash_children(left, &acc);
+        }
+        acc
+    }
 }
 
 /// A node source that answers with zeros and remembers what was asked: run a
@@ -464,6 +475,7 @@ mod tests {
             for ((l, idx), h) in &made {
                 assert_eq!(full.node(*l, *idx).unwrap(), *h, "start {start}: node {l}/{idx}");
             }
+            assert_eq!(f.root(), root(&full, start + 37).unwrap(), "start {start}: frontier root");
             // Every perfect node that ends in the appended range was made.
             for l in 1..8u32 {
                 for idx in 0..((start + 37) >> l) {

@@ -244,6 +244,10 @@ pub enum AuditCommand {
     },
     /// Print the verifier key string that checks this log's checkpoints.
     VerifierKey,
+    /// Check the whole log and reconcile the store against it; exits 1 on
+    /// any finding (a row changed, deleted or inserted outside lanyard, an
+    /// altered event, a bad checkpoint).
+    Verify,
     /// Print one stored event and its leaf hash.
     Event {
         /// Event index, from 0.

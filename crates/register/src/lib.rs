@@ -21,6 +21,7 @@ pub mod import;
 mod keys;
 mod photo;
 mod register;
+mod verify;
 
 pub use auditlog::{ConsistencyProof, DEFAULT_ORIGIN, InclusionProof, SignedCheckpoint};
 pub use codec::{decode_fields, encode_fields};
@@ -28,3 +29,4 @@ pub use error::{ErrorKind, RegisterError};
 pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};
 pub use photo::{MAX_PHOTO_BYTES, normalise_photo};
 pub use register::{ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, Register, Revealed, state_digest};
+pub use verify::{Finding, VerifyReport};

@@ -60,6 +60,26 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
             let proof = register.prove_consistency(&op, &old, now).await?;
             output::json(&proof)?;
         }
+        AuditCommand::Verify => {
+            let report = register.verify_log(&op, now).await?;
+            if cli.json {
+                output::json(&report)?;
+            } else {
+                for f in &report.findings {
+                    println!("{f}");
+                }
+                println!(
+                    "checked {} events, {} checkpoints, {} people: {} findings",
+                    report.events,
+                    report.checkpoints,
+                    report.people,
+                    report.findings.len()
+                );
+            }
+            if !report.findings.is_empty() {
+                return Err(Negative(String::new()).into());
+            }
+        }
         AuditCommand::VerifyProof { .. } => {}
     }
     Ok(())

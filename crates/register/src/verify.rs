@@ -1,0 +1,186 @@
+//! `lanyard audit verify`: the whole log, checked end to end, and the store
+//! reconciled against it.
+//!
+//! - Every stored event hashes to its stored leaf hash.
+//! - The tree recomputed from the leaves has the root the stored nodes give,
+//!   and the root of every stored checkpoint, whose signatures all verify.
+//! - Reconciliation: each person's current rows must have the state digest
+//!   that the last write event about them recorded. A row changed, deleted or
+//!   inserted outside lanyard is named, with the kind of change.
+//!
+//! Memory is bounded by the number of people (one digest each), not by the
+//! number of events: the log is streamed a page at a time.
+
+use std::collections::HashMap;
+
+use lanyard_audit::checkpoint::NoteVerifier;
+use lanyard_audit::merkle::{Frontier, Hash};
+use lanyard_audit::{Event, leaf_hash, log};
+use lanyard_core::{Compartment, PersonId};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::error::{ErrorKind, RegisterError};
+use crate::register::{Operator, Register, state_digest};
+
+/// One thing found wrong.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Finding {
+    /// A stored event's bytes do not hash to its stored leaf hash.
+    EventAltered {
+        /// Event index.
+        index: u64,
+    },
+    /// A stored event is not a readable event.
+    EventUnreadable {
+        /// Event index.
+        index: u64,
+    },
+    /// The stored tree nodes do not give the root the leaves give.
+    TreeNodesAltered,
+    /// A stored checkpoint's signature does not verify.
+    CheckpointBadSignature {
+        /// Its size.
+        size: u64,
+    },
+    /// A stored checkpoint's root is not the root of the log at its size.
+    CheckpointRootMismatch {
+        /// Its size.
+        size: u64,
+    },
+    /// A person's rows differ from what the log says was last written.
+    RowChanged {
+        /// Whose.
+        person: PersonId,
+    },
+    /// A person the log wrote has no row any more.
+    RowDeleted {
+        /// Whose.
+        person: PersonId,
+    },
+    /// A person's row exists that no event in the log wrote.
+    RowInserted {
+        /// Whose.
+        person: PersonId,
+    },
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::EventAltered { index } => write!(f, "audit event {index}: bytes do not match its leaf hash"),
+            Finding::EventUnreadable { index } => write!(f, "audit event {index}: not a readable event"),
+            Finding::TreeNodesAltered => f.write_str("audit tree: stored nodes do not match the events"),
+            Finding::CheckpointBadSignature { size } => write!(f, "checkpoint {size}: bad signature"),
+            Finding::CheckpointRootMismatch { size } => write!(f, "checkpoint {size}: root does not match the log"),
+            Finding::RowChanged { person } => write!(f, "person {person}: changed outside lanyard"),
+            Finding::RowDeleted { person } => write!(f, "person {person}: deleted outside lanyard"),
+            Finding::RowInserted { person } => write!(f, "person {person}: inserted outside lanyard"),
+        }
+    }
+}
+
+/// What `audit verify` found.
+#[derive(Clone, Debug, Serialize)]
+pub struct VerifyReport {
+    /// Events checked.
+    pub events: u64,
+    /// Checkpoints checked.
+    pub checkpoints: u64,
+    /// People reconciled.
+    pub people: u64,
+    /// Everything found wrong; empty means the store and the log agree.
+    pub findings: Vec<Finding>,
+}
+
+const PAGE: i64 = 2000;
+const WRITE_ACTIONS: [&str; 3] = ["person.create", "person.update", "person.erase"];
+
+impl Register {
+    /// Checks the whole log and reconciles the store against it.
+    pub async fn verify_log(&self, op: &Operator, now_ms: i64) -> Result<VerifyReport, RegisterError> {
+        let mut findings = Vec::new();
+        let checkpoints = self.store().checkpoints().await?;
+        let mut checkpoint_at: HashMap<u64, String> = HashMap::new();
+        for (size, note) in checkpoints {
+            checkpoint_at.insert(u64::try_from(size).unwrap_or(0), note);
+        }
+        let key = self.verifier_key(op, now_ms).await?;
+        let verifier = NoteVerifier::parse(&key).map_err(|e| RegisterError::new(ErrorKind::Proof(e.to_string())))?;
+
+        // Stream the log: leaf hashes, the tree, and the last digest per person.
+        let mut frontier = Frontier::default();
+        let mut last_digest: HashMap<Uuid, Option<String>> = HashMap::new();
+        let mut from = 0i64;
+        loop {
+            let rows = self.store().audit_rows(from, PAGE).await?;
+            let Some(last) = rows.last() else { break };
+            from = last.idx + 1;
+            for row in rows {
+                let index = u64::try_from(row.idx).unwrap_or(0);
+                let stored: Option<Hash> = row.leaf_hash.clone().try_into().ok();
+                let computed = leaf_hash(&row.event);
+                if stored != Some(computed) {
+                    findings.push(Finding::EventAltered { index });
+                }
+                frontier.push(stored.unwrap_or(computed));
+                if let Some(note) = checkpoint_at.get(&frontier.size()) {
+                    match verifier.verify(note) {
+                        Err(_) => findings.push(Finding::CheckpointBadSignature { size: frontier.size() }),
+                        Ok(cp) if cp.root != frontier.root() || cp.size != frontier.size() => {
+                            findings.push(Finding::CheckpointRootMismatch { size: frontier.size() })
+                        }
+                        Ok(_) => {}
+                    }
+                }
+                match Event::from_bytes(&row.event) {
+                    Ok(e) if WRITE_ACTIONS.contains(&e.action.as_str()) => {
+                        for p in e.people {
+                            last_digest.insert(*p.as_uuid(), e.digest.clone());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => findings.push(Finding::EventUnreadable { index }),
+                }
+            }
+        }
+        let events = frontier.size();
+        if events > 0 && log::root(self.store(), events).await.ok() != Some(frontier.root()) {
+            findings.push(Finding::TreeNodesAltered);
+        }
+        for size in checkpoint_at.keys() {
+            if *size == 0 || *size > events {
+                findings.push(Finding::CheckpointRootMismatch { size: *size });
+            }
+        }
+
+        // Reconcile the people rows against the log.
+        let names: Vec<&str> = Compartment::ALL.iter().map(|c| c.as_str()).collect();
+        let mut after = None;
+        let mut people = 0u64;
+        loop {
+            let page = self.store().people_page(after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let ids: Vec<Uuid> = page.iter().map(|p| p.id).collect();
+            let sealed = self.store().sealed(&ids, &names).await?;
+            for row in &page {
+                people += 1;
+                let mine: Vec<_> = sealed.iter().filter(|s| s.person_id == row.id).cloned().collect();
+                let digest: String = state_digest(row, &mine).iter().map(|b| format!("{b:02x}")).collect();
+                match last_digest.remove(&row.id) {
+                    None => findings.push(Finding::RowInserted { person: PersonId::from_uuid(row.id) }),
+                    Some(expected) if expected.as_deref() != Some(digest.as_str()) => {
+                        findings.push(Finding::RowChanged { person: PersonId::from_uuid(row.id) })
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let mut deleted: Vec<Uuid> = last_digest.into_keys().collect();
+        deleted.sort();
+        findings.extend(deleted.into_iter().map(|id| Finding::RowDeleted { person: PersonId::from_uuid(id) }));
+        Ok(VerifyReport { events, checkpoints: checkpoint_at.len() as u64, people, findings })
+    }
+}
