@@ -6,6 +6,7 @@ mod util;
 
 mod audit;
 mod bad_input;
+mod breach;
 mod demo;
 mod erase;
 mod import;

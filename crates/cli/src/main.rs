@@ -81,6 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Person(c) => cmd::person::run(&cli, c).await,
         Command::Keys(c) => cmd::keys::run(&cli, c).await,
         Command::Audit(c) => cmd::audit::run(&cli, c).await,
+        Command::Breach(c) => cmd::breach::run(&cli, c).await,
         Command::Demo(args) => cmd::demo::run(&cli, args).await,
         Command::Bench(c) => cmd::bench::run(&cli, c).await,
     }

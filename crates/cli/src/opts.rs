@@ -42,6 +42,9 @@ pub enum Command {
     /// The tamper-evident audit log: checkpoints, events, proofs.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Scope a breach from the audit log: who was exposed, what, when.
+    #[command(subcommand)]
+    Breach(BreachCommand),
     /// Build a synthetic force of people in a fresh data directory and show it.
     Demo(DemoArgs),
     /// Measure lanyard's own performance.
@@ -272,6 +275,25 @@ pub enum AuditCommand {
         /// For a consistency proof: the old checkpoint you kept.
         #[arg(long, value_name = "FILE")]
         old_checkpoint: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BreachCommand {
+    /// Which people's data was revealed, from the log alone.
+    Scope {
+        /// An actor id (operator:NAME, os:USER, token:…) or bare name.
+        #[arg(long)]
+        actor: Option<String>,
+        /// From this time (RFC 3339, or YYYY-MM-DD for midnight UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Up to (not including) this time.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only revelations of this compartment.
+        #[arg(long)]
+        compartment: Option<String>,
     },
 }
 

@@ -15,6 +15,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod auditlog;
+mod breach;
 mod codec;
 mod error;
 pub mod import;
@@ -24,6 +25,7 @@ mod register;
 mod verify;
 
 pub use auditlog::{ConsistencyProof, DEFAULT_ORIGIN, InclusionProof, SignedCheckpoint};
+pub use breach::{Exposure, REVEALING_ACTIONS, ScopeQuery, ScopeReport};
 pub use codec::{decode_fields, encode_fields};
 pub use error::{ErrorKind, RegisterError};
 pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};

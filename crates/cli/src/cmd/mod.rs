@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod breach;
 pub mod demo;
 pub mod init;
 pub mod keys;

@@ -1,0 +1,82 @@
+//! `lanyard breach scope`: the exposed people, by actor, time window and
+//! compartment, from the log alone, with a checkpoint proving completeness.
+
+use lanyard_audit::checkpoint::NoteVerifier;
+
+use crate::util::Env;
+
+fn people(v: &serde_json::Value) -> Vec<String> {
+    let mut p: Vec<String> =
+        v["people"].as_array().unwrap().iter().map(|x| x["person"].as_str().unwrap().to_owned()).collect();
+    p.sort();
+    p
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn scope_by_actor_window_and_compartment() {
+    for env in Env::all() {
+        env.init();
+        let ids: Vec<String> = (1..=4).map(|i| env.add(&format!("BR{i}"), &format!("Breach{i}"))).collect();
+        let read = |who: &str, id: &str, comps: &str| {
+            env.ok(&["--operator", who, "person", "show", id, "--compartments", comps, "--purpose", "casework"]);
+        };
+        read("alice", &ids[0], "identity");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let between = time::OffsetDateTime::now_utc();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        read("bob", &ids[1], "pay");
+        read("bob", &ids[2], "identity");
+        env.ok(&[
+            "--operator",
+            "alice",
+            "person",
+            "find",
+            "--surname",
+            "breach4",
+            "--compartments",
+            "identity",
+            "--purpose",
+            "casework",
+        ]);
+        let t = between.format(&time::format_description::well_known::Rfc3339).unwrap();
+
+        let v = env.json(&["breach", "scope", "--actor", "alice"]);
+        assert_eq!(people(&v), sorted(vec![ids[0].clone(), ids[3].clone()]), "[{}]", env.backend);
+        assert_eq!(v["actors"], serde_json::json!(["operator:alice"]));
+        assert_eq!(v["people_per_compartment"]["identity"], 2);
+        assert!(v["people"][0]["fields"].as_array().unwrap().iter().any(|f| f == "surname"));
+
+        let v = env.json(&["breach", "scope", "--actor", "operator:bob", "--compartment", "pay"]);
+        assert_eq!(people(&v), vec![ids[1].clone()]);
+        assert_eq!(v["people"][0]["fields"], serde_json::json!(["salary", "pay_grade"]));
+
+        let v = env.json(&["breach", "scope", "--from", &t]);
+        assert_eq!(people(&v), sorted(vec![ids[1].clone(), ids[2].clone(), ids[3].clone()]));
+        let v = env.json(&["breach", "scope", "--from", &t, "--actor", "alice"]);
+        assert_eq!(people(&v), vec![ids[3].clone()]);
+        let v = env.json(&["breach", "scope", "--to", &t]);
+        assert_eq!(people(&v), vec![ids[0].clone()]);
+
+        // Writes are not revelations: the clerk who added everyone exposed no one.
+        let v = env.json(&["breach", "scope", "--actor", "clerk1"]);
+        assert!(people(&v).is_empty());
+
+        // The answer is provably complete up to a signed checkpoint.
+        let key = NoteVerifier::parse(env.ok(&["audit", "verifier-key"]).trim()).unwrap();
+        let cp = key.verify(v["checkpoint"].as_str().unwrap()).unwrap();
+        assert_eq!(cp.size, v["tree_size"].as_u64().unwrap());
+        // Scoping is itself audited, and names nobody's data.
+        assert!(env.ok(&["audit", "event", &cp.size.to_string()]).contains("breach.scope"));
+
+        let human = env.ok(&["breach", "scope", "--actor", "bob"]);
+        assert!(human.contains("2 people revealed") && human.contains(&ids[1]), "{human}");
+        env.fails(2, &["breach", "scope", "--from", "yesterday"]);
+        env.fails(2, &["breach", "scope", "--compartment", "salary"]);
+        env.fails(2, &["breach", "scope", "--from", "2026-01-02", "--to", "2026-01-01"]);
+    }
+}
