@@ -123,6 +123,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  lanyard person show {some} --compartments photo --purpose 'card print' --photo-out photo.jpg");
     println!("  lanyard keys status");
     println!("  lanyard keys rotate pay");
+    println!("  lanyard audit checkpoint && lanyard audit verify");
+    println!("  lanyard breach scope --actor {}", op.actor.id);
     println!("  strings {d}/lanyard.db | grep -i obrien    # finds nothing: values are sealed");
     Ok(())
 }
