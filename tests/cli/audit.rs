@@ -183,3 +183,39 @@ fn verify_names_rows_changed_deleted_and_inserted_behind_lanyards_back() {
         assert!(text.contains("audit event 1: bytes do not match its leaf hash"), "[{}] {text}", env.backend);
     }
 }
+
+#[test]
+fn export_gives_a_reviewer_everything_to_check_a_window() {
+    let env = Env::sqlite();
+    env.init();
+    let a = env.add("EX1", "Exportable");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let between = time::OffsetDateTime::now_utc();
+    let from_ms = (between.unix_timestamp_nanos() / 1_000_000) as i64;
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    env.ok(&["person", "show", &a, "--compartments", "identity,pay", "--purpose", "review"]);
+    env.add("EX2", "Later");
+    let out = env.path("export.json");
+    let t = between.format(&time::format_description::well_known::Rfc3339).unwrap();
+    env.ok(&["audit", "export", "--from", &t, "--out", out.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let key = NoteVerifier::parse(v["verifier_key"].as_str().unwrap()).unwrap();
+    assert_eq!(v["verifier_key"].as_str().unwrap(), env.ok(&["audit", "verifier-key"]).trim());
+    let cp = key.verify(v["checkpoint"].as_str().unwrap()).unwrap();
+    let events = v["events"].as_array().unwrap();
+    assert!(events.len() >= 2, "the read and the second add");
+    for e in events {
+        let bytes = B64.decode(e["event_base64"].as_str().unwrap()).unwrap();
+        let leaf = lanyard_audit::leaf_hash(&bytes);
+        assert_eq!(leaf, hash(&e["leaf_hash"]));
+        let path: Vec<Hash> = e["hashes"].as_array().unwrap().iter().map(hash).collect();
+        assert!(verify_inclusion(&leaf, e["index"].as_u64().unwrap(), cp.size, &path, &cp.root));
+        let event = lanyard_audit::Event::from_bytes(&bytes).unwrap();
+        assert!(event.time_ms >= from_ms, "the window is respected");
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.contains("Exportable") && !text.contains("EX1"));
+    }
+    // The export itself is audited.
+    let last = env.json(&["audit", "event", &cp.size.to_string()]);
+    assert!(last["event"].as_str().unwrap().contains("audit.export"));
+}

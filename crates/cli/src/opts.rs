@@ -247,6 +247,19 @@ pub enum AuditCommand {
     },
     /// Print the verifier key string that checks this log's checkpoints.
     VerifierKey,
+    /// Write the events of a time window with their proofs and checkpoint,
+    /// for an outside reviewer (audited).
+    Export {
+        /// From this time (RFC 3339, or YYYY-MM-DD for midnight UTC).
+        #[arg(long)]
+        from: Option<String>,
+        /// Up to (not including) this time.
+        #[arg(long)]
+        to: Option<String>,
+        /// The JSON file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Check the whole log and reconcile the store against it; exits 1 on
     /// any finding (a row changed, deleted or inserted outside lanyard, an
     /// altered event, a bad checkpoint).

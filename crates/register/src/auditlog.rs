@@ -77,6 +77,36 @@ pub struct ConsistencyProof {
     pub checkpoint: String,
 }
 
+/// One event of an export, with its proof.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExportedEvent {
+    /// Index in the log.
+    pub index: u64,
+    /// The stored bytes.
+    pub event_base64: String,
+    /// Base64 leaf hash.
+    pub leaf_hash: String,
+    /// Base64 inclusion path against the export's checkpoint.
+    pub hashes: Vec<String>,
+}
+
+/// `lanyard audit export`: a window of events, provable offline.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditExport {
+    /// Checks the checkpoint.
+    pub verifier_key: String,
+    /// Size of the checkpoint every proof is against.
+    pub tree_size: u64,
+    /// The signed checkpoint.
+    pub checkpoint: String,
+    /// Window start (unix ms, inclusive), if any.
+    pub from_ms: Option<i64>,
+    /// Window end (unix ms, exclusive), if any.
+    pub to_ms: Option<i64>,
+    /// The events, in log order.
+    pub events: Vec<ExportedEvent>,
+}
+
 fn refused(e: impl std::fmt::Display) -> RegisterError {
     RegisterError::new(ErrorKind::Proof(e.to_string()))
 }
@@ -193,6 +223,46 @@ impl Register {
             hashes: hashes.iter().map(|h| B64.encode(h)).collect(),
             checkpoint: cp.checkpoint,
         })
+    }
+
+    /// The events of a time window, each with its inclusion proof against one
+    /// signed checkpoint, and the verifier key: everything an outside
+    /// reviewer needs to check them (DESIGN §4). `from_ms` inclusive,
+    /// `to_ms` exclusive.
+    pub async fn export_window(
+        &self,
+        op: &Operator,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        now_ms: i64,
+    ) -> Result<AuditExport, RegisterError> {
+        let verifier_key = self.verifier_key(op, now_ms).await?;
+        let cp = self.checkpoint(op, None, now_ms).await?;
+        let end = i64::try_from(cp.tree_size).map_err(refused)?;
+        let mut events = Vec::new();
+        let mut from = 0i64;
+        while from < end {
+            let rows = self.store().audit_rows(from, 2000.min(end - from)).await?;
+            let Some(last) = rows.last() else { break };
+            from = last.idx + 1;
+            for row in rows {
+                let Ok(e) = Event::from_bytes(&row.event) else {
+                    return Err(refused(format!("audit event {} is unreadable; run 'lanyard audit verify'", row.idx)));
+                };
+                if from_ms.is_some_and(|t| e.time_ms < t) || to_ms.is_some_and(|t| e.time_ms >= t) {
+                    continue;
+                }
+                let index = u64::try_from(row.idx).map_err(refused)?;
+                let (leaf, hashes) = log::inclusion(self.store(), index, cp.tree_size).await?;
+                events.push(ExportedEvent {
+                    index,
+                    event_base64: B64.encode(&row.event),
+                    leaf_hash: B64.encode(leaf),
+                    hashes: hashes.iter().map(|h| B64.encode(h)).collect(),
+                });
+            }
+        }
+        Ok(AuditExport { verifier_key, tree_size: cp.tree_size, checkpoint: cp.checkpoint, from_ms, to_ms, events })
     }
 
     /// The stored bytes and leaf hash of event `index`.

@@ -60,6 +60,29 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
             let proof = register.prove_consistency(&op, &old, now).await?;
             output::json(&proof)?;
         }
+        AuditCommand::Export { from, to, out } => {
+            let from_ms = from.as_deref().map(|t| crate::cmd::breach::parse_time("from", t)).transpose()?;
+            let to_ms = to.as_deref().map(|t| crate::cmd::breach::parse_time("to", t)).transpose()?;
+            let export = register.export_window(&op, from_ms, to_ms, now).await?;
+            let text = serde_json::to_string_pretty(&export)?;
+            std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+            let mut event =
+                lanyard_audit::Event::new(now, op.actor.clone(), "audit.export", lanyard_audit::Outcome::Ok);
+            event.request_id = Some(op.request_id.clone());
+            event.detail = Some(serde_json::json!({ "events": export.events.len(), "tree_size": export.tree_size }));
+            register.record(&[event]).await?;
+            if cli.json {
+                return output::json(
+                    &serde_json::json!({ "events": export.events.len(), "tree_size": export.tree_size }),
+                );
+            }
+            println!(
+                "wrote {} events with proofs against checkpoint {} to {}",
+                export.events.len(),
+                export.tree_size,
+                out.display()
+            );
+        }
         AuditCommand::Verify => {
             let report = register.verify_log(&op, now).await?;
             if cli.json {

@@ -13,7 +13,7 @@ use crate::opts::{BreachCommand, Cli};
 use crate::output;
 
 /// RFC 3339, or a bare date taken as midnight UTC; unix milliseconds.
-fn parse_time(flag: &str, text: &str) -> Result<i64> {
+pub fn parse_time(flag: &str, text: &str) -> Result<i64> {
     let t = match OffsetDateTime::parse(text, &Rfc3339) {
         Ok(t) => t,
         Err(_) => time::Date::parse(text, format_description!("[year]-[month]-[day]"))
