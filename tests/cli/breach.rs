@@ -73,6 +73,15 @@ fn scope_by_actor_window_and_compartment() {
         // Scoping is itself audited, and names nobody's data.
         assert!(env.ok(&["audit", "event", &cp.size.to_string()]).contains("breach.scope"));
 
+        let report = env.path("art33.html");
+        env.ok(&["breach", "scope", "--actor", "bob", "--report", report.to_str().unwrap()]);
+        let html = std::fs::read_to_string(&report).unwrap();
+        assert!(html.contains("Article 33") && html.contains("Number affected: <strong>2</strong>"), "{html}");
+        assert!(html.contains("<td>identity</td><td>1</td>") && html.contains("<td>pay</td><td>1</td>"), "{html}");
+        assert!(html.contains("operator:bob") && html.contains("to complete") && html.contains("force-audit"));
+        for i in 1..=4 {
+            assert!(!html.contains(&format!("Breach{i}")) && !html.contains(&ids[i - 1]), "the report names nobody");
+        }
         let human = env.ok(&["breach", "scope", "--actor", "bob"]);
         assert!(human.contains("2 people revealed") && human.contains(&ids[1]), "{human}");
         env.fails(2, &["breach", "scope", "--from", "yesterday"]);

@@ -307,6 +307,9 @@ pub enum BreachCommand {
         /// Only revelations of this compartment.
         #[arg(long)]
         compartment: Option<String>,
+        /// Also write a draft UK GDPR Art. 33 breach report (HTML) here.
+        #[arg(long, value_name = "FILE.html")]
+        report: Option<PathBuf>,
     },
 }
 

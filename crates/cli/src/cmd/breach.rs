@@ -24,7 +24,7 @@ pub fn parse_time(flag: &str, text: &str) -> Result<i64> {
 }
 
 pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
-    let BreachCommand::Scope { actor, from, to, compartment } = cmd;
+    let BreachCommand::Scope { actor, from, to, compartment, report: report_file } = cmd;
     let query = ScopeQuery {
         actor: actor.clone(),
         from_ms: from.as_deref().map(|t| parse_time("from", t)).transpose()?,
@@ -40,6 +40,11 @@ pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
     let register = context::open_register(&settings).await?;
     let op = context::operator(cli.operator.as_deref(), false)?;
     let report = register.breach_scope(&op, query, context::now_ms()).await?;
+    if let Some(path) = report_file {
+        std::fs::write(path, ico_report(&report).into_string())
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("wrote a draft Art. 33 report to {}", path.display());
+    }
     if cli.json {
         return output::json(&report);
     }
@@ -69,4 +74,72 @@ pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
     }
     print!("\n{}", report.checkpoint);
     Ok(())
+}
+
+fn consequence(c: Compartment) -> &'static str {
+    match c {
+        Compartment::Identity => {
+            "Names, ranks, units and service numbers of police officers and staff can be used to locate, \
+             target or impersonate them; for officers in sensitive roles the risk to safety is serious."
+        }
+        Compartment::Photo => "Photographs allow officers and staff to be recognised, including off duty.",
+        Compartment::Vetting => {
+            "Vetting levels show who holds security clearances, which helps anyone seeking to target or \
+             approach them."
+        }
+        Compartment::Pay => {
+            "Salary and pay grade expose financial circumstances and can be used for fraud or pressure."
+        }
+    }
+}
+
+/// A draft for the ICO (UK GDPR Art. 33): what the log can state is filled
+/// in; what only people can write is left as marked fields. Names nobody.
+fn ico_report(r: &lanyard_register::ScopeReport) -> maud::Markup {
+    let window = |ms: Option<i64>| ms.map(|m| output::date_time(m / 1000)).unwrap_or_else(|| "—".into());
+    let first = r.people.iter().map(|x| x.first_ms).min();
+    let last = r.people.iter().map(|x| x.last_ms).max();
+    maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "Personal data breach report (draft)" }
+                style { "body{font-family:sans-serif;max-width:50em;margin:2em auto}td,th{border:1px solid #999;padding:.3em}table{border-collapse:collapse}.todo{background:#fff3b0}" }
+            }
+            body {
+                h1 { "Personal data breach report — draft under UK GDPR Article 33" }
+                p { "Prepared by lanyard from its tamper-evident audit log. Sections marked " span.todo { "to complete" } " need a person." }
+                h2 { "1. Contact point" }
+                p.todo { "Name and contact details of the data protection officer or other contact point: to complete." }
+                h2 { "2. Nature of the breach" }
+                table {
+                    tr { th { "Actor(s) in scope" } td { @if r.actors.is_empty() { "none found" } @else { (r.actors.iter().cloned().collect::<Vec<_>>().join(", ")) } } }
+                    tr { th { "Window asked" } td { (window(r.query.from_ms)) " to " (window(r.query.to_ms)) } }
+                    tr { th { "First and last access found" } td { (window(first)) " to " (window(last)) } }
+                    tr { th { "Audited accesses" } td { (r.events_matched) } }
+                    tr { th { "Evidence" } td { "Audit log checkpoint of " (r.tree_size) " events (signed); the answer is complete up to it." } }
+                }
+                p.todo { "Narrative: how the breach happened and was discovered: to complete." }
+                h2 { "3. Categories and approximate numbers" }
+                p { "Data subjects: police officers and staff. Number affected: " strong { (r.people.len()) } "." }
+                table {
+                    tr { th { "Category of personal data" } th { "People affected" } }
+                    @for (c, n) in &r.people_per_compartment {
+                        tr { td { (c.as_str()) } td { (n) } }
+                    }
+                }
+                h2 { "4. Likely consequences" }
+                ul {
+                    @for c in r.people_per_compartment.keys() {
+                        li { (consequence(*c)) }
+                    }
+                }
+                h2 { "5. Measures taken or proposed" }
+                p.todo { "Containment (credentials revoked, supplier access stopped), notification of affected people (Art. 34), and steps to prevent recurrence: to complete." }
+                h2 { "Signed checkpoint" }
+                pre { (r.checkpoint) }
+            }
+        }
+    }
 }
