@@ -5,31 +5,10 @@
 use lanyard_audit::leaf_hash;
 use lanyard_audit::log;
 use lanyard_audit::merkle::{self, MemoryTree, NodeSource, verify_consistency, verify_inclusion};
-use lanyard_store::Store;
-
-async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::open_sqlite(&dir.path().join("t.db"), true).await.unwrap();
-    sqlite.migrate().await.unwrap();
-    let mut out = vec![("sqlite", sqlite, Some(dir))];
-    match std::env::var("LANYARD_TEST_PG") {
-        Ok(url) => {
-            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let pg = Store::open_postgres(&url, Some(&schema)).await.unwrap();
-            pg.migrate().await.unwrap();
-            out.push(("postgres", pg, None));
-        }
-        Err(_) => {
-            // Written past the test harness, which would swallow an eprintln.
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP postgres: LANYARD_TEST_PG is not set\n");
-        }
-    }
-    out
-}
 
 #[tokio::test]
 async fn batched_appends_give_the_same_tree_and_proofs_verify() {
-    for (name, store, _dir) in stores().await {
+    for lanyard_testkit::TestStore { name, store, .. } in lanyard_testkit::stores().await {
         let mut memory = MemoryTree::default();
         let mut n = 0u64;
         for batch in [1usize, 1, 5, 16, 3, 64, 7, 130] {

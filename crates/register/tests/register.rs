@@ -35,32 +35,23 @@ impl Raw {
 
 async fn envs() -> Vec<Env> {
     let mut out = Vec::new();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let store = Store::open_sqlite(&path, true).await.unwrap();
-    let raw = Raw::Sqlite(sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display())).await.unwrap());
-    let provider: Arc<dyn KeyProvider> = Arc::new(
-        KeyringProvider::create(&dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
-    );
-    out.push(Env { name: "sqlite", store, provider, raw, _dir: dir });
-    match std::env::var("LANYARD_TEST_PG") {
-        Ok(url) => {
-            let dir = tempfile::tempdir().unwrap();
-            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-            let store = Store::open_postgres(&url, Some(&schema)).await.unwrap();
-            let opts: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
-            let raw = Raw::Postgres(
-                sqlx::PgPool::connect_with(opts.options([("search_path", schema.as_str())])).await.unwrap(),
-            );
-            let provider: Arc<dyn KeyProvider> = Arc::new(
-                KeyringProvider::create(&dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
-            );
-            out.push(Env { name: "postgres", store, provider, raw, _dir: dir });
-        }
-        Err(_) => {
-            // Written past the test harness, which would swallow an eprintln.
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP postgres: LANYARD_TEST_PG is not set\n");
-        }
+    for t in lanyard_testkit::stores().await {
+        let raw = match (&t.sqlite_path, &t.postgres) {
+            (Some(path), _) => {
+                Raw::Sqlite(sqlx::SqlitePool::connect(&format!("sqlite:{}", path.display())).await.unwrap())
+            }
+            (None, Some((url, schema))) => {
+                let opts: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
+                Raw::Postgres(
+                    sqlx::PgPool::connect_with(opts.options([("search_path", schema.as_str())])).await.unwrap(),
+                )
+            }
+            (None, None) => unreachable!("a test store is on one backend"),
+        };
+        let provider: Arc<dyn KeyProvider> = Arc::new(
+            KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
+        );
+        out.push(Env { name: t.name, store: t.store, provider, raw, _dir: t.dir });
     }
     out
 }

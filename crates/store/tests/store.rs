@@ -4,26 +4,6 @@
 use lanyard_store::{IndexColumn, PersonRow, SealedRow, Store, StoreErrorKind, WrappedKeyRow};
 use uuid::Uuid;
 
-async fn stores() -> Vec<(&'static str, Store, Option<tempfile::TempDir>)> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = Store::open_sqlite(&dir.path().join("t.db"), true).await.unwrap();
-    sqlite.migrate().await.unwrap();
-    let mut out = vec![("sqlite", sqlite, Some(dir))];
-    match std::env::var("LANYARD_TEST_PG") {
-        Ok(url) => {
-            let schema = format!("t_{}", Uuid::new_v4().simple());
-            let pg = Store::open_postgres(&url, Some(&schema)).await.unwrap();
-            pg.migrate().await.unwrap();
-            out.push(("postgres", pg, None));
-        }
-        Err(_) => {
-            // Written past the test harness, which would swallow an eprintln.
-            let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP postgres: LANYARD_TEST_PG is not set\n");
-        }
-    }
-    out
-}
-
 fn person(sn: u8) -> PersonRow {
     PersonRow {
         id: Uuid::now_v7(),
@@ -51,7 +31,7 @@ fn sealed(p: &PersonRow, c: &str) -> SealedRow {
 
 #[tokio::test]
 async fn people_round_trip_and_lookups() {
-    for (name, store, _dir) in stores().await {
+    for lanyard_testkit::TestStore { name, store, .. } in lanyard_testkit::stores().await {
         assert!(store.is_initialised().await.unwrap(), "{name}");
         let people: Vec<PersonRow> = (0..1000u32).map(|i| person((i % 250) as u8)).collect();
         // sn_index must be unique, so give each its own.
@@ -88,7 +68,7 @@ async fn people_round_trip_and_lookups() {
 
 #[tokio::test]
 async fn duplicate_service_index_conflicts_and_rolls_back_everything() {
-    for (name, store, _dir) in stores().await {
+    for lanyard_testkit::TestStore { name, store, .. } in lanyard_testkit::stores().await {
         let a = person(1);
         let mut b = person(1);
         b.surname_index = None;
@@ -103,7 +83,7 @@ async fn duplicate_service_index_conflicts_and_rolls_back_everything() {
 
 #[tokio::test]
 async fn optimistic_update_rewrap_and_audit_order() {
-    for (name, store, _dir) in stores().await {
+    for lanyard_testkit::TestStore { name, store, .. } in lanyard_testkit::stores().await {
         let mut p = person(3);
         let mut tx = store.begin().await.unwrap();
         tx.insert_people(std::slice::from_ref(&p)).await.unwrap();

@@ -1,0 +1,48 @@
+//! Test support shared by the crates' integration tests: a fresh, migrated
+//! store on SQLite always, and on PostgreSQL when `LANYARD_TEST_PG` holds a
+//! connection URL (each in a schema of its own). Without it, the PostgreSQL
+//! case is skipped with a printed reason.
+
+use std::path::PathBuf;
+
+use lanyard_store::Store;
+
+/// One fresh store for a test.
+pub struct TestStore {
+    /// `sqlite` or `postgres`, for assertion messages.
+    pub name: &'static str,
+    /// The migrated store.
+    pub store: Store,
+    /// The SQLite file, for tests that act behind lanyard's back.
+    pub sqlite_path: Option<PathBuf>,
+    /// The PostgreSQL URL and schema, for the same.
+    pub postgres: Option<(String, String)>,
+    /// Keeps the SQLite directory alive for the test.
+    pub dir: tempfile::TempDir,
+}
+
+/// Writes past the test harness, which would swallow an `eprintln!`.
+pub fn skip(reason: &str) {
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("SKIP {reason}\n").as_bytes());
+}
+
+/// A fresh migrated store on every backend available.
+pub async fn stores() -> Vec<TestStore> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("t.db");
+    let store = Store::open_sqlite(&path, true).await.expect("open SQLite");
+    store.migrate().await.expect("migrate SQLite");
+    out.push(TestStore { name: "sqlite", store, sqlite_path: Some(path), postgres: None, dir });
+    match std::env::var("LANYARD_TEST_PG") {
+        Ok(url) => {
+            let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+            let store = Store::open_postgres(&url, Some(&schema)).await.expect("open PostgreSQL");
+            store.migrate().await.expect("migrate PostgreSQL");
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            out.push(TestStore { name: "postgres", store, sqlite_path: None, postgres: Some((url, schema)), dir });
+        }
+        Err(_) => skip("postgres: LANYARD_TEST_PG is not set"),
+    }
+    out
+}
