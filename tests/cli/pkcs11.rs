@@ -67,6 +67,59 @@ fn register_on_a_softhsm_token() {
         assert_eq!(v["provider"], "pkcs11");
         let out = run("4321", &["keys", "rotate", "identity"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        // The audit log signs in the token: the checkpoint verifies against
+        // the verifier key, and the key was made there, not wrapped.
+        let out = run("4321", &["--json", "audit", "prove", "inclusion", "--index", "0"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(env.path("proof.json"), &out.stdout).unwrap();
+        let key = run("4321", &["audit", "verifier-key"]);
+        let key = String::from_utf8(key.stdout).unwrap();
+        let out = run(
+            "4321",
+            &[
+                "audit",
+                "verify-proof",
+                "--verifier-key",
+                key.trim(),
+                "--proof",
+                env.path("proof.json").to_str().unwrap(),
+            ],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = run("4321", &["--json", "audit", "verify"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        let listing = Command::new("pkcs11-tool")
+            .args(["--module", MODULE, "--token-label", "lanyard", "--login", "--pin", "4321", "--list-objects"])
+            .args(["--type", "privkey"])
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&listing.stdout);
+        assert!(listing.contains("lanyard-root/audit-log") && listing.contains("never extractable"), "{listing}");
+        let key_event = (0..20)
+            .map(|i| run("4321", &["--json", "audit", "event", &i.to_string()]))
+            .take_while(|out| out.status.success())
+            .map(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["event"].to_string())
+            .find(|e| e.contains("key.create"))
+            .expect("a key.create event");
+        assert!(key_event.contains(r#"\"held\":\"hsm\""#), "{key_event}");
+
+        // A log key gone from the token is refused, never silently replaced.
+        let deleted = Command::new("pkcs11-tool")
+            .args(["--module", MODULE, "--token-label", "lanyard", "--login", "--pin", "4321"])
+            .args(["--delete-object", "--type", "privkey", "--label", "lanyard-root/audit-log"])
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap();
+        assert!(deleted.status.success(), "{}", String::from_utf8_lossy(&deleted.stderr));
+        let out = run("4321", &["audit", "checkpoint"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("missing from the token"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+
         let out = run("0000", &["person", "list"]);
         assert_eq!(out.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&out.stderr).contains("PKCS#11"), "{}", String::from_utf8_lossy(&out.stderr));

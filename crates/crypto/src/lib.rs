@@ -44,7 +44,7 @@ pub use blind::BlindIndexer;
 pub use error::{CryptoError, CryptoErrorKind};
 pub use keyring::{KdfParams, KeyringProvider};
 pub use pkcs11::{Pkcs11Config, Pkcs11Provider};
-pub use provider::{KeyProvider, WrapContext};
+pub use provider::{KeyProvider, NativeSigning, SigningKey, WrapContext};
 pub use secret::Key32;
 pub use signing::Ed25519Key;
 pub use vault::{CompartmentKeyring, OpenFailure, SealedCompartment, Vault};

@@ -3,19 +3,20 @@
 //! token, so the root key never enters this process.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
-use cryptoki::object::{Attribute, KeyType, ObjectClass, ObjectHandle};
+use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
+use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use zeroize::Zeroizing;
 
 use crate::error::{CryptoError, CryptoErrorKind};
-use crate::provider::{KeyProvider, WrapContext};
+use crate::provider::{KeyProvider, NativeSigning, SigningKey, WrapContext};
 use crate::secret::{Key32, random_nonce};
 
 /// Where to find the token and the root key in it.
@@ -47,9 +48,13 @@ impl std::fmt::Debug for Pkcs11Config {
 
 /// A root key inside a PKCS#11 token.
 pub struct Pkcs11Provider {
-    // Sessions are not Sync; one mutex serialises calls into the token.
-    session: Mutex<Session>,
+    // Sessions are not Sync; one mutex serialises calls into the token. The
+    // signing keys share it.
+    session: Arc<Mutex<Session>>,
     key: ObjectHandle,
+    // Signing keys are labelled under the root key's label, so that several
+    // registers can share one token without meeting each other's keys.
+    key_label: String,
     description: String,
     _context: Pkcs11,
 }
@@ -127,7 +132,13 @@ impl Pkcs11Provider {
             Attribute::Decrypt(true),
         ]);
         let key = session.generate_key(&Mechanism::AesKeyGen, &template).map_err(p11("generating the root key"))?;
-        Ok(Pkcs11Provider { session: Mutex::new(session), key, description, _context: context })
+        Ok(Pkcs11Provider {
+            session: Arc::new(Mutex::new(session)),
+            key,
+            key_label: config.key_label.clone(),
+            description,
+            _context: context,
+        })
     }
 
     /// Logs in and finds the existing root key.
@@ -149,15 +160,143 @@ impl Pkcs11Provider {
                 ))));
             }
         };
-        Ok(Pkcs11Provider { session: Mutex::new(session), key, description, _context: context })
+        Ok(Pkcs11Provider {
+            session: Arc::new(Mutex::new(session)),
+            key,
+            key_label: config.key_label.clone(),
+            description,
+            _context: context,
+        })
     }
 
     fn with_session<T>(&self, f: impl FnOnce(&Session) -> Result<T, CryptoError>) -> Result<T, CryptoError> {
-        let guard = self
-            .session
-            .lock()
-            .map_err(|_| CryptoError::new(CryptoErrorKind::Pkcs11("session lock poisoned".to_owned())))?;
-        f(&guard)
+        with_session(&self.session, f)
+    }
+}
+
+fn with_session<T>(
+    session: &Mutex<Session>,
+    f: impl FnOnce(&Session) -> Result<T, CryptoError>,
+) -> Result<T, CryptoError> {
+    let guard =
+        session.lock().map_err(|_| CryptoError::new(CryptoErrorKind::Pkcs11("session lock poisoned".to_owned())))?;
+    f(&guard)
+}
+
+/// DER of the curve OID 1.3.101.112 (Ed25519), as CKA_EC_PARAMS wants it.
+const ED25519_PARAMS: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
+
+/// An Ed25519 private key inside the token; only its handle is held here.
+struct TokenSigningKey {
+    session: Arc<Mutex<Session>>,
+    private: ObjectHandle,
+    public: [u8; 32],
+}
+
+impl SigningKey for TokenSigningKey {
+    fn public_key(&self) -> [u8; 32] {
+        self.public
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], CryptoError> {
+        let mechanism = Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure));
+        let signature = with_session(&self.session, |s| {
+            s.sign(&mechanism, self.private, message).map_err(p11("signing in the token"))
+        })?;
+        <[u8; 64]>::try_from(signature.as_slice())
+            .map_err(|_| CryptoError::new(CryptoErrorKind::Malformed("signature")))
+    }
+}
+
+/// CKA_EC_POINT of an Ed25519 key: a DER OCTET STRING of the 32 bytes, or
+/// (in some tokens) the bare 32 bytes.
+fn ed25519_point(point: &[u8]) -> Result<[u8; 32], CryptoError> {
+    let bare = match point {
+        [0x04, 0x20, rest @ ..] if rest.len() == 32 => rest,
+        bare => bare,
+    };
+    <[u8; 32]>::try_from(bare).map_err(|_| CryptoError::new(CryptoErrorKind::Malformed("Ed25519 public key")))
+}
+
+fn pair_template(class: ObjectClass, label: &str) -> Vec<Attribute> {
+    vec![Attribute::Class(class), Attribute::KeyType(KeyType::EC_EDWARDS), Attribute::Label(label.as_bytes().to_vec())]
+}
+
+impl Pkcs11Provider {
+    fn signing_label(&self, name: &str) -> String {
+        format!("{}/{name}", self.key_label)
+    }
+
+    fn public_point(session: &Session, public: ObjectHandle) -> Result<[u8; 32], CryptoError> {
+        let attrs = session.get_attributes(public, &[AttributeType::EcPoint]).map_err(p11("reading the public key"))?;
+        match attrs.first() {
+            Some(Attribute::EcPoint(point)) => ed25519_point(point),
+            _ => Err(CryptoError::new(CryptoErrorKind::Malformed("Ed25519 public key"))),
+        }
+    }
+
+    fn find_one(session: &Session, template: &[Attribute], label: &str) -> Result<Option<ObjectHandle>, CryptoError> {
+        let found = session.find_objects(template).map_err(p11("searching keys"))?;
+        match found.as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            _ => {
+                Err(CryptoError::new(CryptoErrorKind::Pkcs11(format!("several keys labelled '{label}' in the token"))))
+            }
+        }
+    }
+}
+
+impl NativeSigning for Pkcs11Provider {
+    fn find_signing_key(&self, name: &str) -> Result<Option<Arc<dyn SigningKey>>, CryptoError> {
+        let label = &self.signing_label(name);
+        let found = self.with_session(|s| {
+            let private = Self::find_one(s, &pair_template(ObjectClass::PRIVATE_KEY, label), label)?;
+            let public = Self::find_one(s, &pair_template(ObjectClass::PUBLIC_KEY, label), label)?;
+            match (private, public) {
+                (None, None) => Ok(None),
+                (Some(private), Some(public)) => Ok(Some((private, Self::public_point(s, public)?))),
+                (None, Some(_)) => Err(CryptoError::new(CryptoErrorKind::Pkcs11(format!(
+                    "the private key '{label}' is missing from the token (its public half remains)"
+                )))),
+                (Some(_), None) => Err(CryptoError::new(CryptoErrorKind::Pkcs11(format!(
+                    "the public key '{label}' is missing from the token"
+                )))),
+            }
+        })?;
+        Ok(found.map(|(private, public)| {
+            Arc::new(TokenSigningKey { session: Arc::clone(&self.session), private, public }) as Arc<dyn SigningKey>
+        }))
+    }
+
+    fn create_signing_key(&self, name: &str) -> Result<Arc<dyn SigningKey>, CryptoError> {
+        let label = &self.signing_label(name);
+        if self.find_signing_key(name)?.is_some() {
+            return Err(CryptoError::new(CryptoErrorKind::Pkcs11(format!(
+                "a key labelled '{label}' already exists in the token"
+            ))));
+        }
+        let (private, public) = self.with_session(|s| {
+            let mut public_template = pair_template(ObjectClass::PUBLIC_KEY, label);
+            public_template.extend([
+                Attribute::Token(true),
+                Attribute::Verify(true),
+                Attribute::EcParams(ED25519_PARAMS.to_vec()),
+            ]);
+            let mut private_template = pair_template(ObjectClass::PRIVATE_KEY, label);
+            private_template.extend([
+                Attribute::Token(true),
+                Attribute::Private(true),
+                Attribute::Sensitive(true),
+                Attribute::Extractable(false),
+                Attribute::Sign(true),
+            ]);
+            let (public, private) = s
+                .generate_key_pair(&Mechanism::EccEdwardsKeyPairGen, &public_template, &private_template)
+                .map_err(p11("generating an Ed25519 key pair"))?;
+            Ok((private, Self::public_point(s, public)?))
+        })?;
+        Ok(Arc::new(TokenSigningKey { session: Arc::clone(&self.session), private, public }))
     }
 }
 
@@ -199,5 +338,9 @@ impl KeyProvider for Pkcs11Provider {
                 .map_err(|_| CryptoError::new(CryptoErrorKind::Authentication))
         })?;
         Key32::from_slice(&plain)
+    }
+
+    fn native_signing(&self) -> Option<&dyn NativeSigning> {
+        Some(self)
     }
 }

@@ -1,6 +1,8 @@
 //! The key-provider interface: something that holds the root key and can wrap
 //! and unwrap other keys with it, without ever handing the root key out.
 
+use std::sync::Arc;
+
 use crate::aead::push_part;
 use crate::error::CryptoError;
 use crate::secret::Key32;
@@ -43,4 +45,30 @@ pub trait KeyProvider: Send + Sync {
 
     /// Unwraps a key made by [`KeyProvider::wrap`] with the same context.
     fn unwrap(&self, wrapped: &[u8], context: &WrapContext<'_>) -> Result<Key32, CryptoError>;
+
+    /// The provider's own signing keys, if it can hold them (an HSM can).
+    fn native_signing(&self) -> Option<&dyn NativeSigning> {
+        None
+    }
+}
+
+/// An Ed25519 signing key: in this process, or inside the token where only
+/// its handle is held.
+pub trait SigningKey: Send + Sync {
+    /// The 32-byte public key.
+    fn public_key(&self) -> [u8; 32];
+    /// An Ed25519 (pure) signature of `message`.
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], CryptoError>;
+}
+
+/// Where a provider can keep signing keys itself (an HSM), the key never
+/// leaves it; a provider that cannot answers `Ok(None)`, and the caller keeps
+/// a seed wrapped under the root key instead.
+pub trait NativeSigning {
+    /// The signing key called `name`, if the provider holds one. Names are
+    /// the provider's own: a token labels them under its root key's label.
+    fn find_signing_key(&self, name: &str) -> Result<Option<Arc<dyn SigningKey>>, CryptoError>;
+    /// Generates a non-extractable signing key called `name`; refuses if one
+    /// exists.
+    fn create_signing_key(&self, name: &str) -> Result<Arc<dyn SigningKey>, CryptoError>;
 }

@@ -4,6 +4,8 @@
 
 use ed25519_dalek::Signer;
 
+use crate::error::CryptoError;
+use crate::provider::SigningKey;
 use crate::secret::Key32;
 
 /// An Ed25519 key pair held in memory.
@@ -31,6 +33,16 @@ impl Ed25519Key {
     /// An Ed25519 signature of `message`.
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.key.sign(message).to_bytes()
+    }
+}
+
+impl SigningKey for Ed25519Key {
+    fn public_key(&self) -> [u8; 32] {
+        Ed25519Key::public_key(self)
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<[u8; 64], CryptoError> {
+        Ok(Ed25519Key::sign(self, message))
     }
 }
 

@@ -76,6 +76,25 @@ fn softhsm_root_key_wraps_and_never_leaves_the_token() {
         let p = Pkcs11Provider::open(&config).unwrap();
         assert_eq!(p.unwrap(&wrapped, &ctx).unwrap(), dek);
     }
+    // Ed25519 signing keys made and used inside the token.
+    let public = {
+        let p = Pkcs11Provider::open(&config).unwrap();
+        let native = p.native_signing().expect("PKCS#11 signs natively");
+        assert!(native.find_signing_key("audit-log").unwrap().is_none());
+        let key = native.create_signing_key("audit-log").unwrap();
+        assert!(native.create_signing_key("audit-log").is_err(), "a second key of one label is refused");
+        let signature = key.sign(b"a checkpoint body\n").unwrap();
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&key.public_key()).unwrap();
+        let sig = ed25519_dalek::Signature::from_bytes(&signature);
+        assert!(vk.verify_strict(b"a checkpoint body\n", &sig).is_ok(), "a standard verifier accepts it");
+        assert!(vk.verify_strict(b"another body\n", &sig).is_err());
+        key.public_key()
+    };
+    {
+        let p = Pkcs11Provider::open(&config).unwrap();
+        let key = p.native_signing().unwrap().find_signing_key("audit-log").unwrap().expect("found again");
+        assert_eq!(key.public_key(), public);
+    }
     // Wrong PIN is refused.
     let bad = Pkcs11Config { pin: Zeroizing::new("0000".into()), ..config.clone() };
     assert!(Pkcs11Provider::open(&bad).is_err());
@@ -100,5 +119,16 @@ fn softhsm_root_key_wraps_and_never_leaves_the_token() {
             .output()
             .unwrap();
         assert!(!out.status.success(), "the root key value must not be readable");
+        // pkcs11-tool cannot read private keys at all, so ask the token what
+        // it allows instead.
+        let out = Command::new("pkcs11-tool")
+            .args(["--module", MODULE, "--token-label", "lanyard-test", "--login", "--pin", "1234"])
+            .args(["--list-objects", "--type", "privkey", "--label", "lanyard-root/audit-log"])
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&out.stdout);
+        assert!(listing.contains("EC_EDWARDS"), "{listing}");
+        assert!(listing.contains("sensitive") && listing.contains("never extractable"), "{listing}");
     }
 }

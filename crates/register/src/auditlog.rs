@@ -1,12 +1,19 @@
-//! The register's face of the audit log: its signing key (an Ed25519 seed
-//! wrapped by the key provider), signed checkpoints, and proofs that anyone
-//! holding the verifier key can check.
+//! The register's face of the audit log: its signing key, signed
+//! checkpoints, and proofs that anyone holding the verifier key can check.
+//!
+//! The signing key is an Ed25519 key inside the HSM when the key provider is
+//! one (it signs there and never leaves), and otherwise a seed wrapped under
+//! the provider's root key. The store records which, with the public key, so
+//! that a missing or substituted HSM key is refused, never silently
+//! replaced: a new key would break the chain of checkpoints.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use lanyard_audit::checkpoint::{Checkpoint, NoteSigner, NoteVerifier, sign_checkpoint};
 use lanyard_audit::{Event, Outcome, log};
-use lanyard_crypto::{Ed25519Key, Key32, WrapContext};
+use std::sync::Arc;
+
+use lanyard_crypto::{Ed25519Key, Key32, SigningKey, WrapContext};
 use lanyard_store::WrappedKeyRow;
 use serde::Serialize;
 
@@ -16,12 +23,15 @@ use crate::register::{Operator, Register};
 const PURPOSE_SIGNING: &str = "signing";
 const LOG_KEY_NAME: &str = "audit-log";
 const ORIGIN_META: &str = "audit_origin";
+/// Stored in place of a wrapped seed when the key lives in the HSM, followed
+/// by its public key.
+const NATIVE_MARK: &[u8] = b"native-ed25519:";
 /// The log's name when none is configured.
 pub const DEFAULT_ORIGIN: &str = "lanyard.local/force-audit";
 
 struct LogSigner<'a> {
     name: &'a str,
-    key: &'a Ed25519Key,
+    key: &'a dyn SigningKey,
 }
 
 impl NoteSigner for LogSigner<'_> {
@@ -32,7 +42,7 @@ impl NoteSigner for LogSigner<'_> {
         self.key.public_key()
     }
     fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
-        Ok(self.key.sign(message))
+        self.key.sign(message).map_err(|e| e.to_string())
     }
 }
 
@@ -118,29 +128,60 @@ impl Register {
     }
 
     /// Loads the log's signing key, making it on first use.
-    async fn log_key(&self, op: &Operator, now_ms: i64) -> Result<Ed25519Key, RegisterError> {
+    async fn log_key(&self, op: &Operator, now_ms: i64) -> Result<Arc<dyn SigningKey>, RegisterError> {
         let ctx = WrapContext { purpose: PURPOSE_SIGNING, name: LOG_KEY_NAME, version: 1 };
         let rows = self.store().wrapped_keys().await?;
         if let Some(row) = rows.iter().find(|r| r.purpose == PURPOSE_SIGNING && r.name == LOG_KEY_NAME) {
+            if let Some(public) = row.wrapped.strip_prefix(NATIVE_MARK) {
+                return self.native_log_key(public);
+            }
             let seed = self.provider().unwrap(&row.wrapped, &ctx)?;
-            return Ok(Ed25519Key::from_seed(&seed));
+            return Ok(Arc::new(Ed25519Key::from_seed(&seed)));
         }
-        let seed = Key32::random();
+        let (key, stored, held): (Arc<dyn SigningKey>, Vec<u8>, &str) = match self.provider().native_signing() {
+            Some(native) => {
+                let key = native.create_signing_key(LOG_KEY_NAME)?;
+                let mut stored = NATIVE_MARK.to_vec();
+                stored.extend_from_slice(&key.public_key());
+                (key, stored, "hsm")
+            }
+            None => {
+                let seed = Key32::random();
+                let wrapped = self.provider().wrap(&seed, &ctx)?;
+                (Arc::new(Ed25519Key::from_seed(&seed)), wrapped, "wrapped")
+            }
+        };
         let row = WrappedKeyRow {
             purpose: PURPOSE_SIGNING.into(),
             name: LOG_KEY_NAME.into(),
             version: 1,
-            wrapped: self.provider().wrap(&seed, &ctx)?,
+            wrapped: stored,
             created_at: now_ms / 1000,
         };
-        let key = Ed25519Key::from_seed(&seed);
         let mut event = Event::new(now_ms, op.actor.clone(), "key.create", Outcome::Ok);
         event.request_id = Some(op.request_id.clone());
-        event.detail = Some(serde_json::json!({ "key": LOG_KEY_NAME, "public_key": B64.encode(key.public_key()) }));
+        event.detail = Some(serde_json::json!({
+            "key": LOG_KEY_NAME,
+            "held": held,
+            "public_key": B64.encode(key.public_key()),
+        }));
         let mut tx = self.store().begin().await?;
         tx.insert_wrapped_key(&row).await?;
         Register::append(&mut tx, &[event]).await?;
         tx.commit().await?;
+        Ok(key)
+    }
+
+    fn native_log_key(&self, public: &[u8]) -> Result<Arc<dyn SigningKey>, RegisterError> {
+        let native = self.provider().native_signing().ok_or_else(|| {
+            refused("the audit log key is held in an HSM, but the configured key provider is not one")
+        })?;
+        let key = native
+            .find_signing_key(LOG_KEY_NAME)?
+            .ok_or_else(|| refused("the audit log signing key is missing from the HSM"))?;
+        if key.public_key().as_slice() != public {
+            return Err(refused("the HSM holds a different audit log key from the one this log was signed with"));
+        }
         Ok(key)
     }
 
@@ -172,7 +213,7 @@ impl Register {
             None => {
                 let root = log::root(self.store(), size).await?;
                 let cp = Checkpoint { origin: origin.clone(), size, root };
-                let note = sign_checkpoint(&cp, &LogSigner { name: &origin, key: &key }).map_err(refused)?;
+                let note = sign_checkpoint(&cp, &LogSigner { name: &origin, key: key.as_ref() }).map_err(refused)?;
                 let mut tx = self.store().begin().await?;
                 tx.insert_checkpoint(stored_size, &note, now_ms / 1000).await?;
                 tx.commit().await?;

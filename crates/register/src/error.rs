@@ -60,7 +60,7 @@ pub enum ErrorKind {
     /// Writing output (an export) failed.
     Output(&'static str),
     /// The audit log could not be appended to or read.
-    Audit(lanyard_audit::log::LogError),
+    Audit(std::sync::Arc<lanyard_audit::log::LogError>),
     /// A checkpoint or proof was refused or cannot be made.
     Proof(String),
 }
@@ -145,16 +145,9 @@ impl fmt::Display for RegisterError {
     }
 }
 
-impl std::error::Error for RegisterError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match &self.kind {
-            ErrorKind::Invalid(e) => Some(e),
-            ErrorKind::Keys(e) => Some(e),
-            ErrorKind::Store(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+// No `source()`: the message already carries the cause's, and `{:#}` would
+// print it twice.
+impl std::error::Error for RegisterError {}
 
 impl From<StoreError> for RegisterError {
     fn from(e: StoreError) -> Self {
@@ -164,6 +157,12 @@ impl From<StoreError> for RegisterError {
 
 impl From<lanyard_audit::log::LogError> for RegisterError {
     fn from(e: lanyard_audit::log::LogError) -> Self {
+        RegisterError::new(ErrorKind::Audit(std::sync::Arc::new(e)))
+    }
+}
+
+impl From<std::sync::Arc<lanyard_audit::log::LogError>> for RegisterError {
+    fn from(e: std::sync::Arc<lanyard_audit::log::LogError>) -> Self {
         RegisterError::new(ErrorKind::Audit(e))
     }
 }
