@@ -19,6 +19,7 @@
 
 pub mod checkpoint;
 mod event;
+pub mod group;
 pub mod log;
 pub mod merkle;
 pub mod proof;

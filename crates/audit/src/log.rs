@@ -22,6 +22,10 @@ pub enum LogError {
         /// Index of the node at that level.
         index: u64,
     },
+    /// The transaction carrying these events was abandoned before it
+    /// reported; whether it committed is unknown, so the caller must not
+    /// proceed as if it had.
+    Abandoned,
 }
 
 impl fmt::Display for LogError {
@@ -32,6 +36,7 @@ impl fmt::Display for LogError {
             LogError::MissingNode { level, index } => {
                 write!(f, "audit tree node {index} at level {level} is missing or damaged")
             }
+            LogError::Abandoned => f.write_str("the audit append was abandoned before it was known to be durable"),
         }
     }
 }

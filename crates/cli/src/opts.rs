@@ -350,6 +350,17 @@ pub enum BenchCommand {
         #[arg(long)]
         work_dir: Option<PathBuf>,
     },
+    /// The audit log: appends/s with group commit beside raw SHA-256,
+    /// append latency, verify at 1M events, inclusion proofs and breach
+    /// scoping at 10M.
+    Audit(AuditBenchArgs),
+    /// Internal: one measured audit phase, run in a child process.
+    #[command(hide = true)]
+    AuditPhase {
+        phase: String,
+        #[arg(long)]
+        dir: PathBuf,
+    },
     /// Internal: one measured phase, run in a child process.
     #[command(hide = true)]
     ImportPhase {
@@ -360,4 +371,30 @@ pub enum BenchCommand {
         #[arg(long)]
         plaintext: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct AuditBenchArgs {
+    /// Events appended by the group-commit runs (and hashed for the ceiling).
+    #[arg(long, default_value_t = 200_000)]
+    pub append_events: usize,
+    /// Concurrent callers in the group-commit runs.
+    #[arg(long, default_value_t = 512)]
+    pub callers: usize,
+    /// Also measure group commit on this PostgreSQL database (in a scratch
+    /// schema, dropped afterwards).
+    #[arg(long)]
+    pub postgres: Option<String>,
+    /// People in the register whose log is grown; 0 events skips that part.
+    #[arg(long, default_value_t = 10_000)]
+    pub people: usize,
+    /// Log size at which `audit verify` is measured.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub verify_events: u64,
+    /// Log size at which proofs and breach scoping are measured.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub events: u64,
+    /// Keep the work directory here instead of a temporary one.
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
 }

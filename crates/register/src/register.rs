@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use lanyard_audit::group::GroupCommitter;
 use lanyard_audit::{Actor, Event, Outcome, leaf_hash};
 use lanyard_core::{
     Compartment, Field, PersonId, PersonRecord, PersonStatus, RankTable, normalise_email, normalise_name,
@@ -104,6 +105,8 @@ pub struct Register {
     vault: Arc<Vault>,
     provider: Arc<dyn KeyProvider>,
     ranks: RankTable,
+    // Events not tied to a data write (reads, finds, exports) share commits.
+    committer: Arc<GroupCommitter>,
 }
 
 /// The blind indexes of one person's identity.
@@ -270,7 +273,8 @@ fn to_u32(person: PersonId, v: i64) -> Result<u32, RegisterError> {
 
 impl Register {
     pub(crate) fn from_parts(store: Store, vault: Vault, provider: Arc<dyn KeyProvider>) -> Self {
-        Register { store, vault: Arc::new(vault), provider, ranks: RankTable::default_ranks() }
+        let committer = Arc::new(GroupCommitter::new(store.clone()));
+        Register { store, vault: Arc::new(vault), provider, ranks: RankTable::default_ranks(), committer }
     }
 
     /// The store.
@@ -302,12 +306,10 @@ impl Register {
         i64::try_from(first).map_err(|_| RegisterError::new(ErrorKind::Internal("audit log index out of range")))
     }
 
-    /// Appends events in their own transaction and waits until durable.
-    pub async fn record(&self, events: &[Event]) -> Result<(), RegisterError> {
-        let mut tx = self.store.begin().await?;
-        Register::append(&mut tx, events).await?;
-        tx.commit().await?;
-        Ok(())
+    /// Appends events, group-committed with any concurrent ones, and
+    /// returns the leaf index of the first once it is durable.
+    pub async fn record(&self, events: &[Event]) -> Result<u64, RegisterError> {
+        Ok(self.committer.append(events.iter().map(encode_event).collect()).await?)
     }
 
     /// Adds one person. `record.photo`, if present, is the raw upload; it is

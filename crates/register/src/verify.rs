@@ -20,6 +20,8 @@ use lanyard_core::{Compartment, PersonId};
 use serde::Serialize;
 use uuid::Uuid;
 
+use lanyard_store::SealedRow;
+
 use crate::error::{ErrorKind, RegisterError};
 use crate::register::{Operator, Register, state_digest};
 
@@ -90,8 +92,32 @@ pub struct VerifyReport {
     pub checkpoints: u64,
     /// People reconciled.
     pub people: u64,
-    /// Everything found wrong; empty means the store and the log agree.
+    /// What was found wrong, up to [`MAX_FINDINGS`]; empty means the store
+    /// and the log agree.
     pub findings: Vec<Finding>,
+    /// Findings beyond [`MAX_FINDINGS`], counted but not listed, so that a
+    /// wholly rewritten log cannot exhaust memory.
+    pub findings_omitted: u64,
+}
+
+/// The most findings listed one by one.
+pub const MAX_FINDINGS: usize = 10_000;
+
+/// Findings, listed up to a bound and counted beyond it.
+#[derive(Default)]
+struct Findings {
+    listed: Vec<Finding>,
+    omitted: u64,
+}
+
+impl Findings {
+    fn push(&mut self, f: Finding) {
+        if self.listed.len() < MAX_FINDINGS {
+            self.listed.push(f);
+        } else {
+            self.omitted += 1;
+        }
+    }
 }
 
 const PAGE: i64 = 2000;
@@ -100,7 +126,7 @@ const WRITE_ACTIONS: [&str; 3] = ["person.create", "person.update", "person.eras
 impl Register {
     /// Checks the whole log and reconciles the store against it.
     pub async fn verify_log(&self, op: &Operator, now_ms: i64) -> Result<VerifyReport, RegisterError> {
-        let mut findings = Vec::new();
+        let mut findings = Findings::default();
         let checkpoints = self.store().checkpoints().await?;
         let mut checkpoint_at: HashMap<u64, String> = HashMap::new();
         for (size, note) in checkpoints {
@@ -164,10 +190,13 @@ impl Register {
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             let ids: Vec<Uuid> = page.iter().map(|p| p.id).collect();
-            let sealed = self.store().sealed(&ids, &names).await?;
+            let mut sealed: HashMap<Uuid, Vec<SealedRow>> = HashMap::new();
+            for s in self.store().sealed(&ids, &names).await? {
+                sealed.entry(s.person_id).or_default().push(s);
+            }
             for row in &page {
                 people += 1;
-                let mine: Vec<_> = sealed.iter().filter(|s| s.person_id == row.id).cloned().collect();
+                let mine = sealed.remove(&row.id).unwrap_or_default();
                 let digest: String = state_digest(row, &mine).iter().map(|b| format!("{b:02x}")).collect();
                 match last_digest.remove(&row.id) {
                     None => findings.push(Finding::RowInserted { person: PersonId::from_uuid(row.id) }),
@@ -180,7 +209,31 @@ impl Register {
         }
         let mut deleted: Vec<Uuid> = last_digest.into_keys().collect();
         deleted.sort();
-        findings.extend(deleted.into_iter().map(|id| Finding::RowDeleted { person: PersonId::from_uuid(id) }));
-        Ok(VerifyReport { events, checkpoints: checkpoint_at.len() as u64, people, findings })
+        for id in deleted {
+            findings.push(Finding::RowDeleted { person: PersonId::from_uuid(id) });
+        }
+        Ok(VerifyReport {
+            events,
+            checkpoints: checkpoint_at.len() as u64,
+            people,
+            findings: findings.listed,
+            findings_omitted: findings.omitted,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_are_listed_up_to_the_bound_and_counted_beyond_it() {
+        let mut f = Findings::default();
+        for index in 0..MAX_FINDINGS as u64 + 5 {
+            f.push(Finding::EventAltered { index });
+        }
+        assert_eq!(f.listed.len(), MAX_FINDINGS);
+        assert_eq!(f.omitted, 5);
+        assert_eq!(f.listed.last(), Some(&Finding::EventAltered { index: MAX_FINDINGS as u64 - 1 }));
     }
 }

@@ -130,6 +130,21 @@ impl Store {
         Ok(Store { pool: Pool::Postgres(pool) })
     }
 
+    /// Drops a schema that `open_postgres` made for a test or benchmark, with
+    /// everything in it.
+    pub async fn drop_postgres_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+        if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(StoreError::new(StoreErrorKind::Unreachable("bad schema name".into())));
+        }
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::new(StoreErrorKind::Unreachable(format!("bad PostgreSQL URL: {e}"))))?;
+        let pool = PgPoolOptions::new().max_connections(1).connect_with(options).await.map_err(unreachable)?;
+        let dropped =
+            sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(&pool).await;
+        pool.close().await;
+        dropped.map(|_| ()).map_err(Into::into)
+    }
+
     /// Opens a store from a URL: `postgres://…`/`postgresql://…`, or
     /// `sqlite:PATH`.
     pub async fn open_url(url: &str, create: bool) -> Result<Store, StoreError> {

@@ -96,8 +96,15 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
                     report.events,
                     report.checkpoints,
                     report.people,
-                    report.findings.len()
+                    report.findings.len() as u64 + report.findings_omitted
                 );
+                if report.findings_omitted > 0 {
+                    println!(
+                        "({} findings beyond the first {} not listed)",
+                        report.findings_omitted,
+                        report.findings.len()
+                    );
+                }
             }
             if !report.findings.is_empty() {
                 return Err(Negative(String::new()).into());

@@ -71,6 +71,8 @@ pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
             }
             report(cli, *people, &results)
         }
+        BenchCommand::Audit(args) => crate::cmd::bench_audit::run(cli, args).await,
+        BenchCommand::AuditPhase { phase, dir } => crate::cmd::bench_audit::phase(phase, dir).await,
         BenchCommand::ImportPhase { csv, db_dir, plaintext } => {
             let phase =
                 if *plaintext { phase_plaintext(csv, db_dir).await? } else { phase_sealed(csv, db_dir).await? };
@@ -80,13 +82,13 @@ pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
     }
 }
 
-fn tempdir() -> Result<std::path::PathBuf> {
+pub(crate) fn tempdir() -> Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("lanyard-bench-{}", uuid::Uuid::new_v4().simple()));
     context::ensure_dir(&dir)?;
     Ok(dir)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
@@ -118,7 +120,7 @@ fn report(cli: &Cli, people: usize, results: &[Phase]) -> Result<()> {
     Ok(())
 }
 
-fn peak_rss_kib() -> u64 {
+pub(crate) fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
