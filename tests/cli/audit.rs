@@ -181,6 +181,15 @@ fn verify_names_rows_changed_deleted_and_inserted_behind_lanyards_back() {
         assert_eq!(out.status.code(), Some(1));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("audit event 1: bytes do not match its leaf hash"), "[{}] {text}", env.backend);
+
+        // An event deleted from the middle is named, and the tree no longer
+        // matches its stored nodes.
+        tamper(&env, &["DELETE FROM audit_log WHERE idx = 2".to_owned()]);
+        let out = env.run(&["audit", "verify"]);
+        assert_eq!(out.status.code(), Some(1));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("audit event 2: missing"), "[{}] {text}", env.backend);
+        assert!(text.contains("stored nodes do not match"), "[{}] {text}", env.backend);
     }
 }
 

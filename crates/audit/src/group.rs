@@ -1,8 +1,9 @@
 //! Group commit: concurrent appenders share one durable transaction.
 //!
-//! Each caller queues its events and then takes the commit lock. Whoever
-//! holds the lock drains the whole queue into one transaction, so while one
-//! batch is being made durable the next one gathers behind it. A caller
+//! Each caller queues its events and then waits for its answer or the
+//! commit lock, whichever comes first. Whoever holds the lock drains the
+//! whole queue into one transaction, so while one batch is being made
+//! durable the next one gathers behind it. A caller
 //! learns its leaf index only after the transaction holding its events has
 //! committed; if the commit fails, every caller in that batch gets the error
 //! and nothing it asked for is readable (fail closed).
@@ -58,20 +59,26 @@ impl GroupCommitter {
         if entries.is_empty() {
             return log::size(&self.store).await.map_err(Arc::new);
         }
-        let (reply, done) = oneshot::channel();
+        let (reply, mut done) = oneshot::channel();
         self.lock_queue().push(Pending { entries, reply });
-        {
-            // Our events are either still queued, and we commit them now, or
-            // a previous leader has already committed them and replied.
-            let _leader = self.commit.lock().await;
-            loop {
-                let batch = self.take_batch();
-                if batch.is_empty() {
-                    break;
-                }
-                self.commit_batch(batch).await;
+        // Wait for whichever comes first: our answer (a leader committed our
+        // events) or the commit lock. Waiting for the lock alone would make
+        // every answered caller queue behind the lock just to learn it is
+        // done, and commits would shrink to one event each.
+        let leader = tokio::select! {
+            biased;
+            answer = &mut done => return answer.unwrap_or_else(|_| Err(Arc::new(LogError::Abandoned))),
+            guard = self.commit.lock() => guard,
+        };
+        loop {
+            let batch = self.take_batch();
+            if batch.is_empty() {
+                break;
             }
+            self.commit_batch(batch).await;
         }
+        drop(leader);
+        // Ours was in a batch this leader or an earlier one committed.
         done.await.unwrap_or_else(|_| Err(Arc::new(LogError::Abandoned)))
     }
 

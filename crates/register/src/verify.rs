@@ -34,6 +34,11 @@ pub enum Finding {
         /// Event index.
         index: u64,
     },
+    /// An event is missing from the middle of the log.
+    EventMissing {
+        /// Event index.
+        index: u64,
+    },
     /// A stored event is not a readable event.
     EventUnreadable {
         /// Event index.
@@ -72,6 +77,7 @@ impl std::fmt::Display for Finding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Finding::EventAltered { index } => write!(f, "audit event {index}: bytes do not match its leaf hash"),
+            Finding::EventMissing { index } => write!(f, "audit event {index}: missing"),
             Finding::EventUnreadable { index } => write!(f, "audit event {index}: not a readable event"),
             Finding::TreeNodesAltered => f.write_str("audit tree: stored nodes do not match the events"),
             Finding::CheckpointBadSignature { size } => write!(f, "checkpoint {size}: bad signature"),
@@ -139,12 +145,17 @@ impl Register {
         let mut frontier = Frontier::default();
         let mut last_digest: HashMap<Uuid, Option<String>> = HashMap::new();
         let mut from = 0i64;
+        let mut expected = 0u64;
         loop {
             let rows = self.store().audit_rows(from, PAGE).await?;
             let Some(last) = rows.last() else { break };
             from = last.idx + 1;
             for row in rows {
                 let index = u64::try_from(row.idx).unwrap_or(0);
+                for gap in expected..index {
+                    findings.push(Finding::EventMissing { index: gap });
+                }
+                expected = index + 1;
                 let stored: Option<Hash> = row.leaf_hash.clone().try_into().ok();
                 let computed = leaf_hash(&row.event);
                 if stored != Some(computed) {

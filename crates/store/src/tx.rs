@@ -204,14 +204,13 @@ impl Tx {
     /// Audit tree node hashes at `(level, index)` as this transaction sees
     /// them (level 0 reads leaf hashes); missing nodes are `None`.
     pub async fn audit_nodes(&mut self, positions: &[(u32, u64)]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        let mut out = Vec::with_capacity(positions.len());
-        for (level, idx) in positions {
-            let (sql, args) = crate::store::node_query(*level, *idx);
-            let row: Option<Vec<u8>> =
-                on_tx!(self, c => sqlx::query_scalar(sql).bind(args.0).bind(args.1).fetch_optional(c).await)?;
-            out.push(row);
+        if positions.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let sql = crate::store::nodes_sql(positions);
+        let rows: Vec<(i64, i64, Vec<u8>)> =
+            on_tx!(self, c => sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).fetch_all(c).await)?;
+        Ok(crate::store::order_nodes(positions, rows))
     }
 
     /// Which of `indexes` are already taken in `sn_index`, as this
