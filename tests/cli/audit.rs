@@ -228,3 +228,26 @@ fn export_gives_a_reviewer_everything_to_check_a_window() {
     let last = env.json(&["audit", "event", &cp.size.to_string()]);
     assert!(last["event"].as_str().unwrap().contains("audit.export"));
 }
+
+#[test]
+fn checkpoint_every_signs_until_interrupted() {
+    let env = Env::sqlite();
+    env.init();
+    env.add("CE1", "Every");
+    let child = env
+        .std_cmd()
+        .args(["audit", "checkpoint", "--every", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("lanyard.local/force-audit\n"), "{stdout}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("signed 1 checkpoints"), "the log did not grow again");
+    env.fails(2, &["audit", "checkpoint", "--every", "0"]);
+}

@@ -82,6 +82,29 @@ fn scope_by_actor_window_and_compartment() {
         for i in 1..=4 {
             assert!(!html.contains(&format!("Breach{i}")) && !html.contains(&ids[i - 1]), "the report names nobody");
         }
+        // Art. 34 notices: one per person, addressed by name, naming only
+        // their own data; reading the names is an audited read.
+        let letters = env.path("letters");
+        env.ok(&["--operator", "dpo", "breach", "scope", "--actor", "bob", "--letters", letters.to_str().unwrap()]);
+        let mut files: Vec<String> =
+            std::fs::read_dir(&letters).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        files.sort();
+        assert_eq!(files, sorted(vec![format!("{}.html", ids[1]), format!("{}.html", ids[2])]));
+        let pay_letter = std::fs::read_to_string(letters.join(format!("{}.html", ids[1]))).unwrap();
+        assert!(pay_letter.contains("Dear Robin Breach2,"), "{pay_letter}");
+        assert!(pay_letter.contains("<strong>pay</strong>: salary, pay grade"), "{pay_letter}");
+        assert!(!pay_letter.contains("Breach3") && !pay_letter.contains("identity</strong>"), "only their own data");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(letters.join(format!("{}.html", ids[1]))).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "notices are readable by their owner only");
+        }
+        let v = env.json(&["breach", "scope", "--actor", "dpo"]);
+        assert_eq!(people(&v), sorted(vec![ids[1].clone(), ids[2].clone()]), "addressing was audited");
+        // Never overwritten.
+        env.fails(2, &["breach", "scope", "--actor", "bob", "--letters", letters.to_str().unwrap()]);
+
         let human = env.ok(&["breach", "scope", "--actor", "bob"]);
         assert!(human.contains("2 people revealed") && human.contains(&ids[1]), "{human}");
         env.fails(2, &["breach", "scope", "--from", "yesterday"]);

@@ -50,7 +50,12 @@ impl Env {
     }
 
     pub fn cmd(&self) -> Command {
-        let mut c = Command::cargo_bin("lanyard").unwrap();
+        Command::from_std(self.std_cmd())
+    }
+
+    /// The same, as a plain command, for a test that drives the process.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("lanyard"));
         for (k, _) in std::env::vars() {
             if k.starts_with("LANYARD_") {
                 c.env_remove(k);

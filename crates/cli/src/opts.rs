@@ -242,8 +242,12 @@ pub enum AuditCommand {
     /// Print the signed checkpoint of the log (signing a new one if it grew).
     Checkpoint {
         /// A checkpoint of this many events instead of the whole log.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "every")]
         size: Option<u64>,
+        /// Keep running, and every SECONDS sign a checkpoint if the log grew
+        /// (until interrupted). `lanyard serve` does this itself.
+        #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        every: Option<u64>,
     },
     /// Print the verifier key string that checks this log's checkpoints.
     VerifierKey,
@@ -310,6 +314,11 @@ pub enum BreachCommand {
         /// Also write a draft UK GDPR Art. 33 breach report (HTML) here.
         #[arg(long, value_name = "FILE.html")]
         report: Option<PathBuf>,
+        /// Also write one draft Art. 34 notice per person revealed into this
+        /// directory. Addressing them reads each person's name, which is
+        /// itself an audited read.
+        #[arg(long, value_name = "DIR")]
+        letters: Option<PathBuf>,
     },
 }
 

@@ -225,6 +225,54 @@ impl Register {
         Ok(SignedCheckpoint { origin, tree_size: verified.size, root: B64.encode(verified.root), checkpoint: note })
     }
 
+    /// Signs a checkpoint of the whole log if it has grown since the last
+    /// one. Run on a timer, this gives a checkpoint at least every interval
+    /// while the log changes, and none while it does not.
+    pub async fn checkpoint_if_grown(
+        &self,
+        op: &Operator,
+        now_ms: i64,
+    ) -> Result<Option<SignedCheckpoint>, RegisterError> {
+        let size = log::size(self.store()).await?;
+        let last = self.store().latest_checkpoint().await?.map(|(s, _)| u64::try_from(s).unwrap_or(0));
+        if size == 0 || last.is_some_and(|l| l >= size) {
+            return Ok(None);
+        }
+        self.checkpoint(op, None, now_ms).await.map(Some)
+    }
+
+    /// Every `interval` until `stop` completes, signs a checkpoint if the log
+    /// grew. A failure is reported through `on_error` and retried at the next
+    /// tick, so a passing fault does not end the checkpoints. Returns how
+    /// many were signed.
+    pub async fn run_checkpointer(
+        &self,
+        op: &Operator,
+        interval: std::time::Duration,
+        stop: impl std::future::Future<Output = ()>,
+        now_ms: &(dyn Fn() -> i64 + Sync),
+        on_signed: &(dyn Fn(&SignedCheckpoint) + Sync),
+        on_error: &(dyn Fn(&RegisterError) + Sync),
+    ) -> u64 {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(stop);
+        let mut signed = 0;
+        loop {
+            tokio::select! {
+                _ = &mut stop => return signed,
+                _ = ticks.tick() => match self.checkpoint_if_grown(op, now_ms()).await {
+                    Ok(Some(cp)) => {
+                        signed += 1;
+                        on_signed(&cp);
+                    }
+                    Ok(None) => {}
+                    Err(e) => on_error(&e),
+                },
+            }
+        }
+    }
+
     /// The inclusion proof of event `index` in the tree of `size` (default:
     /// the whole log), with the signed checkpoint it verifies against.
     pub async fn prove_inclusion(

@@ -3,13 +3,17 @@
 //! fields, when first and last, and how many, with the signed checkpoint that
 //! makes the answer provably complete up to its tree size.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use lanyard_audit::{Event, Outcome};
 use lanyard_core::{Compartment, Field, PersonId};
-use serde::Serialize;
+use memchr::memmem;
+use serde::{Deserialize, Serialize};
 
-use crate::error::RegisterError;
+use lanyard_store::{AuditPages, AuditRow};
+
+use crate::error::{ErrorKind, RegisterError};
 use crate::register::{Operator, Register};
 
 /// Actions that reveal personal data to their actor.
@@ -68,6 +72,227 @@ fn actor_matches(wanted: &str, id: &str) -> bool {
     id == wanted || id.split_once(':').is_some_and(|(_, name)| name == wanted)
 }
 
+/// One person's exposure while scanning: sets as bit masks, which keeps the
+/// per-event work to a few instructions.
+struct Tally {
+    compartments: u8,
+    fields: u16,
+    first_ms: i64,
+    last_ms: i64,
+    reads: u64,
+}
+
+fn compartment_bit(c: Compartment) -> u8 {
+    Compartment::ALL.iter().position(|x| *x == c).map_or(0, |i| 1 << i)
+}
+
+fn field_bit(f: Field) -> u16 {
+    Field::ALL.iter().position(|x| *x == f).map_or(0, |i| 1 << i)
+}
+
+impl Tally {
+    fn exposure(self, person: PersonId) -> Exposure {
+        Exposure {
+            person,
+            compartments: Compartment::ALL
+                .iter()
+                .copied()
+                .filter(|c| self.compartments & compartment_bit(*c) != 0)
+                .collect(),
+            fields: Field::ALL.iter().copied().filter(|f| self.fields & field_bit(*f) != 0).collect(),
+            first_ms: self.first_ms,
+            last_ms: self.last_ms,
+            reads: self.reads,
+        }
+    }
+}
+
+// Both sets must fit their masks.
+const _: () = assert!(Compartment::ALL.len() <= 8 && Field::ALL.len() <= 16);
+
+/// The parts of an event scoping reads, borrowed from its bytes: parsing
+/// only these, without copying, is most of what makes a scan of millions of
+/// events fast.
+#[derive(Deserialize)]
+struct ActorView<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct AccessView<'a> {
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: ActorView<'a>,
+    time_ms: i64,
+    outcome: Outcome,
+    #[serde(default)]
+    people: Vec<PersonId>,
+    #[serde(default)]
+    compartments: Vec<Compartment>,
+    #[serde(default)]
+    fields: Vec<Field>,
+}
+
+/// Cheap byte tests that pass every event that could match, so that most
+/// others are never parsed. They look for the JSON text the event must
+/// contain: a revealing action, and the actor's name as JSON writes it.
+struct Prefilter {
+    actions: Vec<memmem::Finder<'static>>,
+    actor: Option<memmem::Finder<'static>>,
+}
+
+impl Prefilter {
+    fn new(query: &ScopeQuery) -> Self {
+        let actions =
+            REVEALING_ACTIONS.iter().map(|a| memmem::Finder::new(format!("\"{a}\"").as_bytes()).into_owned()).collect();
+        // The name as it appears inside a JSON string (escaped, no quotes).
+        let actor = query.actor.as_deref().and_then(|a| {
+            let quoted = serde_json::to_string(a).ok()?;
+            let inner = quoted.strip_prefix('"')?.strip_suffix('"')?.to_owned();
+            Some(memmem::Finder::new(inner.as_bytes()).into_owned())
+        });
+        Prefilter { actions, actor }
+    }
+
+    fn may_match(&self, bytes: &[u8]) -> bool {
+        self.actions.iter().any(|f| f.find(bytes).is_some())
+            && self.actor.as_ref().is_none_or(|f| f.find(bytes).is_some())
+    }
+}
+
+/// A revealing event that matches the query, reduced to what the tally
+/// needs.
+struct Access<'a> {
+    actor: Cow<'a, str>,
+    time_ms: i64,
+    compartments: u8,
+    fields: u16,
+    people: Vec<PersonId>,
+}
+
+fn matching<'a>(rows: &'a [AuditRow], query: &ScopeQuery, prefilter: &Prefilter) -> Vec<Access<'a>> {
+    let mut out = Vec::new();
+    for row in rows {
+        if !prefilter.may_match(&row.event) {
+            continue;
+        }
+        let Ok(e) = serde_json::from_slice::<AccessView<'_>>(&row.event) else { continue };
+        if !REVEALING_ACTIONS.contains(&e.action.as_ref()) || e.outcome != Outcome::Ok {
+            continue;
+        }
+        if query.actor.as_deref().is_some_and(|a| !actor_matches(a, &e.actor.id))
+            || query.from_ms.is_some_and(|t| e.time_ms < t)
+            || query.to_ms.is_some_and(|t| e.time_ms >= t)
+            || query.compartment.is_some_and(|c| !e.compartments.contains(&c))
+        {
+            continue;
+        }
+        let compartments = match query.compartment {
+            Some(c) => compartment_bit(c),
+            None => e.compartments.iter().fold(0, |m, c| m | compartment_bit(*c)),
+        };
+        let fields = e
+            .fields
+            .iter()
+            .filter(|f| compartments & compartment_bit(f.compartment()) != 0)
+            .fold(0, |m, f| m | field_bit(*f));
+        out.push(Access { actor: e.actor.id, time_ms: e.time_ms, compartments, fields, people: e.people });
+    }
+    out
+}
+
+/// What one scanning thread found.
+#[derive(Default)]
+struct Partial {
+    people: HashMap<PersonId, Tally>,
+    actors: BTreeSet<String>,
+    matched: u64,
+}
+
+impl Partial {
+    fn add(&mut self, e: Access<'_>) {
+        self.matched += 1;
+        if !self.actors.contains(e.actor.as_ref()) {
+            self.actors.insert(e.actor.into_owned());
+        }
+        for person in &e.people {
+            let x = self.people.entry(*person).or_insert(Tally {
+                compartments: 0,
+                fields: 0,
+                first_ms: e.time_ms,
+                last_ms: e.time_ms,
+                reads: 0,
+            });
+            x.compartments |= e.compartments;
+            x.fields |= e.fields;
+            x.first_ms = x.first_ms.min(e.time_ms);
+            x.last_ms = x.last_ms.max(e.time_ms);
+            x.reads += 1;
+        }
+    }
+
+    fn merge(&mut self, other: Partial) {
+        self.matched += other.matched;
+        self.actors.extend(other.actors);
+        for (person, t) in other.people {
+            match self.people.entry(person) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(t);
+                }
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let x = o.get_mut();
+                    x.compartments |= t.compartments;
+                    x.fields |= t.fields;
+                    x.first_ms = x.first_ms.min(t.first_ms);
+                    x.last_ms = x.last_ms.max(t.last_ms);
+                    x.reads += t.reads;
+                }
+            }
+        }
+    }
+}
+
+/// Parsing is most of the cost of a scan, so two threads take pages as the
+/// reader fills them, each keeping its own tally, merged at the end.
+fn tally_pages(pages: AuditPages, query: &ScopeQuery) -> Result<Partial, RegisterError> {
+    const THREADS: usize = 2;
+    let prefilter = Prefilter::new(query);
+    let pages = std::sync::Mutex::new(pages);
+    let work = || -> Result<Partial, RegisterError> {
+        let mut part = Partial::default();
+        loop {
+            let next = pages
+                .lock()
+                .map_err(|_| RegisterError::new(ErrorKind::Internal("breach scan lock poisoned")))?
+                .blocking_next();
+            match next {
+                None => return Ok(part),
+                Some(page) => {
+                    for e in matching(&page?, query, &prefilter) {
+                        part.add(e);
+                    }
+                }
+            }
+        }
+    };
+    let results: Vec<Result<Partial, RegisterError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..THREADS).map(|_| s.spawn(work)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| Err(RegisterError::new(ErrorKind::Internal("breach scan thread failed"))))
+            })
+            .collect()
+    });
+    let mut total = Partial::default();
+    for r in results {
+        total.merge(r?);
+    }
+    Ok(total)
+}
+
 impl Register {
     /// Scopes a breach from the log, streaming it a page at a time.
     pub async fn breach_scope(
@@ -77,54 +302,16 @@ impl Register {
         now_ms: i64,
     ) -> Result<ScopeReport, RegisterError> {
         let cp = self.checkpoint(op, None, now_ms).await?;
-        let mut people: BTreeMap<PersonId, Exposure> = BTreeMap::new();
-        let mut actors = BTreeSet::new();
-        let mut matched = 0u64;
-        let mut from = 0i64;
         let end = i64::try_from(cp.tree_size).unwrap_or(i64::MAX);
-        while from < end {
-            let rows = self.store().audit_rows(from, 2000.min(end - from)).await?;
-            let Some(last) = rows.last() else { break };
-            from = last.idx + 1;
-            for row in rows {
-                let Ok(e) = Event::from_bytes(&row.event) else { continue };
-                if !REVEALING_ACTIONS.contains(&e.action.as_str()) || e.outcome != Outcome::Ok {
-                    continue;
-                }
-                if query.actor.as_deref().is_some_and(|a| !actor_matches(a, &e.actor.id))
-                    || query.from_ms.is_some_and(|t| e.time_ms < t)
-                    || query.to_ms.is_some_and(|t| e.time_ms >= t)
-                    || query.compartment.is_some_and(|c| !e.compartments.contains(&c))
-                {
-                    continue;
-                }
-                matched += 1;
-                actors.insert(e.actor.id.clone());
-                let compartments: Vec<Compartment> = match query.compartment {
-                    Some(c) => vec![c],
-                    None => e.compartments.clone(),
-                };
-                let fields: Vec<Field> =
-                    e.fields.iter().copied().filter(|f| compartments.contains(&f.compartment())).collect();
-                for person in &e.people {
-                    let x = people.entry(*person).or_insert_with(|| Exposure {
-                        person: *person,
-                        compartments: BTreeSet::new(),
-                        fields: BTreeSet::new(),
-                        first_ms: e.time_ms,
-                        last_ms: e.time_ms,
-                        reads: 0,
-                    });
-                    x.compartments.extend(compartments.iter().copied());
-                    x.fields.extend(fields.iter().copied());
-                    x.first_ms = x.first_ms.min(e.time_ms);
-                    x.last_ms = x.last_ms.max(e.time_ms);
-                    x.reads += 1;
-                }
-            }
-        }
+        let pages = self.store().audit_pages(0, end, false);
+        let scan_query = query.clone();
+        let Partial { people, actors, matched } = tokio::task::spawn_blocking(move || tally_pages(pages, &scan_query))
+            .await
+            .map_err(|_| RegisterError::new(ErrorKind::Internal("breach scan failed")))??;
+        let mut people: Vec<Exposure> = people.into_iter().map(|(person, t)| t.exposure(person)).collect();
+        people.sort_by_key(|x| x.person);
         let mut per_compartment = BTreeMap::new();
-        for x in people.values() {
+        for x in &people {
             for c in &x.compartments {
                 *per_compartment.entry(*c).or_insert(0u64) += 1;
             }
@@ -143,8 +330,59 @@ impl Register {
             checkpoint: cp.checkpoint,
             events_matched: matched,
             actors,
-            people: people.into_values().collect(),
+            people,
             people_per_compartment: per_compartment,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lanyard_audit::Actor;
+
+    use super::*;
+
+    fn read_by(actor: Actor) -> Vec<u8> {
+        let mut e = Event::new(1, actor, "person.read", Outcome::Ok);
+        e.people = vec![PersonId::new()];
+        e.compartments = vec![Compartment::Pay];
+        e.to_bytes()
+    }
+
+    #[test]
+    fn the_prefilter_passes_every_event_that_could_match() {
+        for name in ["alice", "o\"brien", "back\\slash", "zoë", "tab\there", "a/b"] {
+            let bytes = read_by(Actor::operator(name));
+            for wanted in [name.to_owned(), format!("operator:{name}")] {
+                let query = ScopeQuery { actor: Some(wanted.clone()), ..ScopeQuery::default() };
+                assert!(Prefilter::new(&query).may_match(&bytes), "{wanted}");
+                let rows = [AuditRow { idx: 0, event: bytes.clone(), leaf_hash: Vec::new() }];
+                assert_eq!(matching(&rows, &query, &Prefilter::new(&query)).len(), 1, "{wanted}");
+            }
+        }
+        let query = ScopeQuery { actor: Some("mallory".into()), ..ScopeQuery::default() };
+        assert!(!Prefilter::new(&query).may_match(&read_by(Actor::operator("alice"))));
+        let write = Event::new(1, Actor::operator("alice"), "person.create", Outcome::Ok).to_bytes();
+        assert!(!Prefilter::new(&ScopeQuery::default()).may_match(&write), "writes reveal nothing");
+    }
+
+    #[test]
+    fn partial_tallies_merge_to_the_whole() {
+        let person = PersonId::new();
+        let access = |t: i64, c: Compartment| Access {
+            actor: Cow::Borrowed("operator:a"),
+            time_ms: t,
+            compartments: compartment_bit(c),
+            fields: 0,
+            people: vec![person],
+        };
+        let (mut a, mut b) = (Partial::default(), Partial::default());
+        a.add(access(5, Compartment::Pay));
+        b.add(access(2, Compartment::Identity));
+        b.add(access(9, Compartment::Identity));
+        a.merge(b);
+        let x = a.people.remove(&person).unwrap().exposure(person);
+        assert_eq!((x.first_ms, x.last_ms, x.reads, a.matched), (2, 9, 3, 3));
+        assert_eq!(x.compartments.into_iter().collect::<Vec<_>>(), vec![Compartment::Identity, Compartment::Pay]);
     }
 }

@@ -144,19 +144,17 @@ impl Register {
         // Stream the log: leaf hashes, the tree, and the last digest per person.
         let mut frontier = Frontier::default();
         let mut last_digest: HashMap<Uuid, Option<String>> = HashMap::new();
-        let mut from = 0i64;
         let mut expected = 0u64;
-        loop {
-            let rows = self.store().audit_rows(from, PAGE).await?;
-            let Some(last) = rows.last() else { break };
-            from = last.idx + 1;
-            for row in rows {
+        let end = i64::try_from(log::size(self.store()).await?).unwrap_or(i64::MAX);
+        let mut pages = self.store().audit_pages(0, end, true);
+        while let Some(page) = pages.next().await {
+            for row in page? {
                 let index = u64::try_from(row.idx).unwrap_or(0);
                 for gap in expected..index {
                     findings.push(Finding::EventMissing { index: gap });
                 }
                 expected = index + 1;
-                let stored: Option<Hash> = row.leaf_hash.clone().try_into().ok();
+                let stored: Option<Hash> = row.leaf_hash.as_slice().try_into().ok();
                 let computed = leaf_hash(&row.event);
                 if stored != Some(computed) {
                     findings.push(Finding::EventAltered { index });

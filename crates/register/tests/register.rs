@@ -335,3 +335,52 @@ async fn a_different_root_key_cannot_open_the_register() {
         assert!(matches!(err.kind(), ErrorKind::AlreadyInitialised));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkpointer_signs_while_the_log_grows_and_only_then() {
+    for env in envs().await {
+        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let signed = std::sync::Mutex::new(Vec::new());
+        let errors = std::sync::Mutex::new(0);
+        let now = || 5_000i64;
+        let checker = async {
+            // Until a checkpoint covers the whole log (signing the first one
+            // makes the log key, which is itself an event).
+            let covered = || {
+                let store = env.store.clone();
+                async move {
+                    for _ in 0..500 {
+                        let size = lanyard_audit::log::size(&store).await.unwrap();
+                        if store.latest_checkpoint().await.unwrap().map(|c| c.0 as u64) == Some(size) {
+                            return;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                    panic!("no checkpoint covers the log");
+                }
+            };
+            covered().await;
+            reg.add(&op(), person("CP1", "Tick"), false, 2_000).await.unwrap();
+            covered().await;
+            // Nothing new: several ticks pass without a checkpoint.
+            tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+            let _ = stop_tx.send(());
+        };
+        let stop = async {
+            let _ = stop_rx.await;
+        };
+        let operator = op();
+        let on_signed = |cp: &lanyard_register::SignedCheckpoint| signed.lock().unwrap().push(cp.tree_size);
+        let on_error = |_: &lanyard_register::RegisterError| *errors.lock().unwrap() += 1;
+        let (count, ()) = tokio::join!(
+            reg.run_checkpointer(&operator, std::time::Duration::from_millis(20), stop, &now, &on_signed, &on_error),
+            checker
+        );
+        let signed = signed.into_inner().unwrap();
+        assert_eq!(count, 2, "{}: {signed:?}", env.name);
+        assert!(signed[0] < signed[1], "{}", env.name);
+        assert_eq!(*errors.lock().unwrap(), 0);
+        assert_eq!(env.store.checkpoints().await.unwrap().len(), 2, "{}", env.name);
+    }
+}

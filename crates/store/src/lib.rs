@@ -41,10 +41,12 @@ macro_rules! on_tx {
 
 mod error;
 mod rows;
+mod scan;
 mod store;
 mod tx;
 
 pub use error::{StoreError, StoreErrorKind};
 pub use rows::{AuditRow, PersonRow, SealedRow, WrappedKeyRow};
+pub use scan::AuditPages;
 pub use store::{Backend, IndexColumn, Store};
 pub use tx::{AuditEntry, Tx};

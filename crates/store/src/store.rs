@@ -53,9 +53,6 @@ const PERSON_COLUMNS: &str =
     "id, status, protected, created_at, updated_at, row_version, sn_index, surname_index, email_index";
 const SEALED_COLUMNS: &str = "person_id, compartment, ck_version, key_version, wrapped_key, fields";
 
-/// The query that reads one audit tree node, and its two binds. Level 0 is
-/// the leaf hash in `audit_log`; its query binds the level too (and checks it
-/// is 0) so that both shapes take the same arguments.
 /// One query for all the tree nodes at `positions` (level 0 is the leaf hash
 /// in `audit_log`), so a proof costs one round trip, not one per node. The
 /// positions are integers we format ourselves; nothing from outside reaches
@@ -91,6 +88,8 @@ pub(crate) fn order_nodes(positions: &[(u32, u64)], rows: Vec<(i64, i64, Vec<u8>
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: Pool,
+    // Whole-log scans read the SQLite file directly (see `scan`).
+    pub(crate) sqlite_path: Option<std::path::PathBuf>,
 }
 
 fn unreachable(e: sqlx::Error) -> StoreError {
@@ -119,7 +118,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(unreachable)?;
-        Ok(Store { pool: Pool::Sqlite(pool) })
+        Ok(Store { pool: Pool::Sqlite(pool), sqlite_path: Some(path.to_path_buf()) })
     }
 
     /// Connects to PostgreSQL. With `schema`, every connection uses that
@@ -149,7 +148,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(unreachable)?;
-        Ok(Store { pool: Pool::Postgres(pool) })
+        Ok(Store { pool: Pool::Postgres(pool), sqlite_path: None })
     }
 
     /// Drops a schema that `open_postgres` made for a test or benchmark, with
@@ -234,6 +233,25 @@ impl Store {
         let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id = $1");
         let sql = sqlx::AssertSqlSafe(sql);
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?)
+    }
+
+    /// The people with these ids, in id order; ids not found are left out.
+    pub async fn people_by_id(&self, ids: &[Uuid]) -> Result<Vec<PersonRow>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT {PERSON_COLUMNS} FROM people WHERE id IN ({}) ORDER BY id", marks.join(","));
+            let sql = sqlx::AssertSqlSafe(sql);
+            let rows: Vec<PersonRow> = on_pool!(self, p => {
+                let mut q = sqlx::query_as(sql);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                q.fetch_all(p).await
+            })?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// People whose blind index in `column` equals `index`.
@@ -322,6 +340,12 @@ impl Store {
     pub async fn checkpoint_at(&self, size: i64) -> Result<Option<String>, StoreError> {
         let sql = "SELECT note FROM audit_checkpoints WHERE size = $1";
         Ok(on_pool!(self, p => sqlx::query_scalar(sql).bind(size).fetch_optional(p).await)?)
+    }
+
+    /// The largest stored checkpoint, `(size, created_at)`.
+    pub async fn latest_checkpoint(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        let sql = "SELECT size, created_at FROM audit_checkpoints ORDER BY size DESC LIMIT 1";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_optional(p).await)?)
     }
 
     /// Every stored checkpoint, `(size, note)`, smallest first.

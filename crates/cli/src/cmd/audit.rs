@@ -24,7 +24,33 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
     let op = context::operator(cli.operator.as_deref(), false)?;
     let now = context::now_ms();
     match cmd {
-        AuditCommand::Checkpoint { size } => {
+        AuditCommand::Checkpoint { size: _, every: Some(seconds) } => {
+            let stop = async {
+                // If the handler cannot be installed, run until killed.
+                if tokio::signal::ctrl_c().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            let json = cli.json;
+            let signed = register
+                .run_checkpointer(
+                    &op,
+                    std::time::Duration::from_secs(*seconds),
+                    stop,
+                    &context::now_ms,
+                    &|cp| {
+                        if json {
+                            let _ = output::json(cp);
+                        } else {
+                            print!("{}", cp.checkpoint);
+                        }
+                    },
+                    &|e| eprintln!("error: checkpoint failed, retrying at the next tick: {e}"),
+                )
+                .await;
+            eprintln!("signed {signed} checkpoints");
+        }
+        AuditCommand::Checkpoint { size, every: None } => {
             let cp = register.checkpoint(&op, *size, now).await?;
             if cli.json {
                 return output::json(&cp);

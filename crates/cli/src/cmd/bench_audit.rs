@@ -264,6 +264,22 @@ pub async fn phase(name: &str, dir: &Path) -> Result<()> {
             let report = register.breach_scope(&op, query, context::now_ms()).await?;
             json!({ "tree_size": report.tree_size, "events_matched": report.events_matched, "people": report.people.len() })
         }
+        "scan-fetch" | "scan-parse" => {
+            // Ceilings for breach scoping: reading the log, and reading and
+            // parsing it, with nothing else.
+            let store = register.store();
+            let end = i64::try_from(lanyard_audit::log::size(store).await?)?;
+            let (mut rows_read, mut parsed) = (0u64, 0u64);
+            let mut pages = store.audit_pages(0, end, false);
+            while let Some(page) = pages.next().await {
+                let rows = page?;
+                rows_read += rows.len() as u64;
+                if name == "scan-parse" {
+                    parsed += rows.iter().filter(|r| Event::from_bytes(&r.event).is_ok()).count() as u64;
+                }
+            }
+            json!({ "rows": rows_read, "parsed": parsed })
+        }
         other => bail!("no benchmark phase {other}"),
     };
     let result = ChildResult { seconds: started.elapsed().as_secs_f64(), peak_rss_kib: peak_rss_kib(), detail };

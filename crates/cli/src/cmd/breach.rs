@@ -24,7 +24,7 @@ pub fn parse_time(flag: &str, text: &str) -> Result<i64> {
 }
 
 pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
-    let BreachCommand::Scope { actor, from, to, compartment, report: report_file } = cmd;
+    let BreachCommand::Scope { actor, from, to, compartment, report: report_file, letters } = cmd;
     let query = ScopeQuery {
         actor: actor.clone(),
         from_ms: from.as_deref().map(|t| parse_time("from", t)).transpose()?,
@@ -44,6 +44,10 @@ pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
         std::fs::write(path, ico_report(&report).into_string())
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote a draft Art. 33 report to {}", path.display());
+    }
+    if let Some(dir) = letters {
+        let written = write_letters(&register, &op, &report, dir).await?;
+        eprintln!("wrote {written} draft Art. 34 notices to {}", dir.display());
     }
     if cli.json {
         return output::json(&report);
@@ -74,6 +78,101 @@ pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
     }
     print!("\n{}", report.checkpoint);
     Ok(())
+}
+
+/// One notice per person revealed. Names are read through the register, so
+/// the reading is audited with its purpose; a protected person's name stays
+/// withheld from an operator without that clearance, and their notice is
+/// addressed by id for the protected-persons officer to route.
+async fn write_letters(
+    register: &lanyard_register::Register,
+    op: &lanyard_register::Operator,
+    report: &lanyard_register::ScopeReport,
+    dir: &std::path::Path,
+) -> Result<usize> {
+    context::ensure_dir(dir)?;
+    let ids: Vec<_> = report.people.iter().map(|x| x.person).collect();
+    let revealed = register
+        .show_many(op, &ids, &[Compartment::Identity], Some("breach notification (UK GDPR Art. 34)"), context::now_ms())
+        .await?;
+    let names: std::collections::HashMap<_, _> = revealed.into_iter().map(|r| (r.id, r)).collect();
+    for exposure in &report.people {
+        let addressee = names.get(&exposure.person).and_then(|r| {
+            let rec = &r.record;
+            match (&rec.forenames, &rec.surname) {
+                (Some(f), Some(s)) => Some(format!("{f} {s}")),
+                _ => None,
+            }
+        });
+        let letter = notice(exposure, addressee.as_deref(), &report.checkpoint).into_string();
+        let path = dir.join(format!("{}.html", exposure.person));
+        write_private(&path, letter.as_bytes())?;
+    }
+    Ok(report.people.len())
+}
+
+/// Creates `path` readable by its owner only; never overwrites.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).with_context(|| format!("creating {} (it must not exist)", path.display()))?;
+    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+fn plain(name: &str) -> String {
+    name.replace('_', " ")
+}
+
+/// A draft notice to one person under UK GDPR Art. 34: what the log shows
+/// about their data, with the parts only people can write left marked.
+fn notice(x: &lanyard_register::Exposure, addressee: Option<&str>, checkpoint: &str) -> maud::Markup {
+    maud::html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "Notice of a personal data breach (draft)" }
+                style { "body{font-family:sans-serif;max-width:45em;margin:2em auto}.todo{background:#fff3b0}" }
+            }
+            body {
+                p { "Reference: " code { (x.person) } }
+                @match addressee {
+                    Some(name) => p { "Dear " (name) "," },
+                    None => p.todo { "Addressee withheld (protected person or erased record): route through the protected-persons officer." },
+                }
+                p { "We are writing to tell you about a breach of security affecting personal data we hold about you in the force's ID-card register." }
+                h2 { "What happened" }
+                p.todo { "Narrative: to complete." }
+                p { "Our audit log shows that your data was accessed between "
+                    (output::date_time(x.first_ms / 1000)) " and " (output::date_time(x.last_ms / 1000))
+                    " (" (x.reads) " recorded access" @if x.reads != 1 { "es" } ")." }
+                h2 { "What data of yours was involved" }
+                ul {
+                    @for c in &x.compartments {
+                        li {
+                            strong { (c.as_str()) } ": "
+                            (x.fields.iter().filter(|f| f.compartment() == *c).map(|f| plain(f.as_str())).collect::<Vec<_>>().join(", "))
+                        }
+                    }
+                }
+                h2 { "Likely consequences" }
+                ul { @for c in &x.compartments { li { (consequence(*c)) } } }
+                h2 { "What we have done and what you can do" }
+                p.todo { "Measures taken, advice (e.g. on personal security and fraud), and support offered: to complete." }
+                h2 { "Contact" }
+                p.todo { "Data protection officer's name and contact details: to complete." }
+                h2 { "Evidence" }
+                p { "This notice was prepared from the register's tamper-evident audit log, complete up to this signed checkpoint:" }
+                pre { (checkpoint) }
+            }
+        }
+    }
 }
 
 fn consequence(c: Compartment) -> &'static str {
