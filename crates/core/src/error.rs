@@ -47,6 +47,8 @@ pub enum ValidationErrorKind {
     UnknownCardType(String),
     /// A person id that is not a UUID.
     BadPersonId,
+    /// A role name that does not exist (operator input, safe to echo).
+    UnknownRole(String),
 }
 
 impl ValidationError {
@@ -89,6 +91,10 @@ impl fmt::Display for ValidationErrorKind {
                 "unknown card type '{name}' (expected warrant_card, staff_pass, contractor_pass or visitor_pass)"
             ),
             ValidationErrorKind::BadPersonId => f.write_str("is not a person id (a UUID)"),
+            ValidationErrorKind::UnknownRole(name) => write!(
+                f,
+                "unknown role '{name}' (expected id_officer, approver, vetting_officer, hr_payroll, auditor, admin, print_supplier or verifier)"
+            ),
         }
     }
 }

@@ -20,6 +20,7 @@
 mod compartment;
 mod error;
 mod person;
+pub mod policy;
 mod reference;
 
 pub use compartment::{Compartment, Field};
@@ -27,4 +28,5 @@ pub use error::{ValidationError, ValidationErrorKind};
 pub use person::{
     PersonId, PersonRecord, PersonStatus, Salary, normalise_email, normalise_name, normalise_service_number,
 };
+pub use policy::{Action, Decision, Role};
 pub use reference::{CardType, Ladder, RankTable, VettingLevel};

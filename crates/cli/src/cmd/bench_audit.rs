@@ -9,7 +9,8 @@
 //! - On a register log grown to `--verify-events`: `audit verify` time and
 //!   peak RSS, in a child process so the RSS is its own.
 //! - Grown on to `--events`: inclusion proof time, and `breach scope` time and
-//!   peak RSS (child processes again).
+//!   peak RSS (child processes again), beside the time to read the log
+//!   alone (`scan-fetch`), the floor for any pass over it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -361,7 +362,7 @@ pub async fn run(cli: &Cli, args: &AuditBenchArgs) -> Result<()> {
         }
         out.insert("inclusion_proof".into(), inclusion);
         register.store().close().await;
-        for phase in ["breach-actor", "breach-all"] {
+        for phase in ["scan-fetch", "breach-actor", "breach-all"] {
             eprintln!("{phase} over {size} events");
             let r = child(phase, &reg_dir)?;
             out.insert(phase.replace('-', "_"), child_json(&r));

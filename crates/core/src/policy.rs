@@ -1,0 +1,224 @@
+//! Roles and the one place that decides what each may do (DESIGN §3).
+//!
+//! Every request handler, and every CLI command run on a principal's behalf,
+//! asks [`decide`]; none carries its own rule. The matrix is small enough to
+//! read in full below, and the authorization matrix test walks it route by
+//! route.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::compartment::Compartment;
+use crate::error::{ValidationError, ValidationErrorKind};
+
+/// What a user or token is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// ID-card office: identity and photo, card requests.
+    IdOfficer,
+    /// Approves card requests (never their own); reads identity and photo.
+    Approver,
+    /// Vetting: reads identity, reads and writes vetting.
+    VettingOfficer,
+    /// HR and payroll: reads identity, reads and writes pay.
+    HrPayroll,
+    /// Data protection and security: the log, breach scoping, people by id only.
+    Auditor,
+    /// Users, zones, card types, suppliers; never personal data.
+    Admin,
+    /// A print supplier's service token: its own print batches only.
+    PrintSupplier,
+    /// A gate or door device's token: status lists and access checks.
+    Verifier,
+}
+
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 8] = [
+        Role::IdOfficer,
+        Role::Approver,
+        Role::VettingOfficer,
+        Role::HrPayroll,
+        Role::Auditor,
+        Role::Admin,
+        Role::PrintSupplier,
+        Role::Verifier,
+    ];
+
+    /// The stable name, as in DESIGN §3.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::IdOfficer => "id_officer",
+            Role::Approver => "approver",
+            Role::VettingOfficer => "vetting_officer",
+            Role::HrPayroll => "hr_payroll",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+            Role::PrintSupplier => "print_supplier",
+            Role::Verifier => "verifier",
+        }
+    }
+
+    /// Roles held by service tokens rather than people.
+    pub fn is_service(self) -> bool {
+        matches!(self, Role::PrintSupplier | Role::Verifier)
+    }
+
+    /// Whether the role can read any personal data, which makes a second
+    /// factor mandatory for its users.
+    pub fn reads_personal_data(self) -> bool {
+        Compartment::ALL.iter().any(|c| may_read(self, *c)) || self == Role::Auditor
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| ValidationError::new(None, ValidationErrorKind::UnknownRole(s.to_owned())))
+    }
+}
+
+/// Something a principal asks to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Read these compartments of people.
+    ReadPeople(Vec<Compartment>),
+    /// Create or change these compartments of people.
+    WritePeople(Vec<Compartment>),
+    /// List or look up people by id and status, decrypting nothing.
+    ListPeople,
+    /// Erase a person (crypto-shred).
+    ErasePerson,
+    /// Read audit events, checkpoints and proofs.
+    ReadAudit,
+    /// Scope a breach from the log.
+    ScopeBreach,
+    /// Manage users and tokens.
+    ManageUsers,
+    /// Read register statistics and key status (no personal data).
+    ReadStatus,
+}
+
+/// The answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// Refused, with a stable reason code for the audit event and the error.
+    Deny(&'static str),
+}
+
+/// Who may read which compartment.
+pub fn may_read(role: Role, c: Compartment) -> bool {
+    use Compartment::*;
+    use Role::*;
+    matches!(
+        (role, c),
+        (IdOfficer, Identity | Photo)
+            | (Approver, Identity | Photo)
+            | (VettingOfficer, Identity | Vetting)
+            | (HrPayroll, Identity | Pay)
+    )
+}
+
+/// Who may write which compartment.
+pub fn may_write(role: Role, c: Compartment) -> bool {
+    use Compartment::*;
+    use Role::*;
+    matches!((role, c), (IdOfficer, Identity | Photo) | (VettingOfficer, Vetting) | (HrPayroll, Pay))
+}
+
+/// The decision for `role` asking for `action`.
+pub fn decide(role: Role, action: &Action) -> Decision {
+    use Role::*;
+    let allowed = match action {
+        Action::ReadPeople(cs) => !cs.is_empty() && cs.iter().all(|c| may_read(role, *c)),
+        Action::WritePeople(cs) => !cs.is_empty() && cs.iter().all(|c| may_write(role, *c)),
+        Action::ListPeople => matches!(role, IdOfficer | Approver | VettingOfficer | HrPayroll | Auditor),
+        Action::ErasePerson => role == IdOfficer,
+        Action::ReadAudit => matches!(role, Auditor | Admin),
+        Action::ScopeBreach => role == Auditor,
+        Action::ManageUsers => role == Admin,
+        Action::ReadStatus => matches!(role, Auditor | Admin),
+    };
+    if allowed { Decision::Allow } else { Decision::Deny(deny_code(action)) }
+}
+
+fn deny_code(action: &Action) -> &'static str {
+    match action {
+        Action::ReadPeople(_) => "compartment_not_readable",
+        Action::WritePeople(_) => "compartment_not_writable",
+        Action::ListPeople => "people_not_listable",
+        Action::ErasePerson => "erase_not_allowed",
+        Action::ReadAudit => "audit_not_readable",
+        Action::ScopeBreach => "breach_scope_not_allowed",
+        Action::ManageUsers => "users_not_manageable",
+        Action::ReadStatus => "status_not_readable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matrix_of_design_section_3() {
+        use Compartment::*;
+        // (role, identity, photo, vetting, pay) as r/w/rw/-.
+        let table = [
+            (Role::IdOfficer, "rw", "rw", "-", "-"),
+            (Role::Approver, "r", "r", "-", "-"),
+            (Role::VettingOfficer, "r", "-", "rw", "-"),
+            (Role::HrPayroll, "r", "-", "-", "rw"),
+            (Role::Auditor, "-", "-", "-", "-"),
+            (Role::Admin, "-", "-", "-", "-"),
+            (Role::PrintSupplier, "-", "-", "-", "-"),
+            (Role::Verifier, "-", "-", "-", "-"),
+        ];
+        for (role, identity, photo, vetting, pay) in table {
+            for (c, cell) in [(Identity, identity), (Photo, photo), (Vetting, vetting), (Pay, pay)] {
+                assert_eq!(may_read(role, c), cell.contains('r'), "{role} read {c:?}");
+                assert_eq!(may_write(role, c), cell.contains('w'), "{role} write {c:?}");
+                let read = decide(role, &Action::ReadPeople(vec![c]));
+                assert_eq!(read == Decision::Allow, cell.contains('r'), "{role} {c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_is_allowed_only_if_every_compartment_is() {
+        let mixed = Action::ReadPeople(vec![Compartment::Identity, Compartment::Pay]);
+        assert_eq!(decide(Role::IdOfficer, &mixed), Decision::Deny("compartment_not_readable"));
+        assert_eq!(decide(Role::HrPayroll, &mixed), Decision::Allow);
+        assert_ne!(decide(Role::HrPayroll, &Action::ReadPeople(vec![])), Decision::Allow);
+    }
+
+    #[test]
+    fn admin_never_reads_personal_data_and_services_read_nothing_here() {
+        for c in Compartment::ALL {
+            for role in [Role::Admin, Role::Auditor, Role::PrintSupplier, Role::Verifier] {
+                assert!(!may_read(role, c) && !may_write(role, c), "{role} {c:?}");
+            }
+        }
+        assert_eq!(decide(Role::Admin, &Action::ManageUsers), Decision::Allow);
+        assert!(!Role::Admin.reads_personal_data());
+        assert!(Role::Auditor.reads_personal_data(), "ids of exposed people are personal data too");
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}
