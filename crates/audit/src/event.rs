@@ -24,6 +24,22 @@ impl Actor {
     pub fn os_user(name: &str) -> Self {
         Actor { id: format!("os:{name}"), role: "local_operator".to_owned() }
     }
+
+    /// A server user acting in `role`.
+    pub fn user(name: &str, role: &str) -> Self {
+        Actor { id: format!("user:{name}"), role: role.to_owned() }
+    }
+
+    /// A print supplier's service token. The id names the supplier first,
+    /// so scoping a breach by supplier covers every token it held.
+    pub fn supplier_token(supplier: &str, token_id: &str) -> Self {
+        Actor { id: format!("supplier:{supplier}:{token_id}"), role: "print_supplier".to_owned() }
+    }
+
+    /// A gate or door device's token.
+    pub fn device_token(device: &str, token_id: &str) -> Self {
+        Actor { id: format!("device:{device}:{token_id}"), role: "verifier".to_owned() }
+    }
 }
 
 /// How the audited action ended.

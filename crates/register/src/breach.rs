@@ -16,8 +16,11 @@ use lanyard_store::{AuditPages, AuditRow};
 use crate::error::{ErrorKind, RegisterError};
 use crate::register::{Operator, Register};
 
-/// Actions that reveal personal data to their actor.
-pub const REVEALING_ACTIONS: [&str; 3] = ["person.read", "person.find", "person.export"];
+/// Actions that reveal personal data to their actor. A print batch's
+/// download or out-of-band export reveals what is printed on its cards to
+/// the supplier (issue 6 emits those events, naming the people).
+pub const REVEALING_ACTIONS: [&str; 5] =
+    ["person.read", "person.find", "person.export", "batch.download", "batch.export"];
 
 /// What to scope. Every part is optional; all given parts must match.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -68,8 +71,12 @@ pub struct ScopeReport {
     pub people_per_compartment: BTreeMap<Compartment, u64>,
 }
 
+/// `wanted` is a whole actor id (`operator:alice`), a bare name (`alice`),
+/// or a prefix ending at a `:` (`supplier:acme` or `acme` covers every token
+/// `supplier:acme:…` the supplier held; `supplier` covers every supplier).
 fn actor_matches(wanted: &str, id: &str) -> bool {
-    id == wanted || id.split_once(':').is_some_and(|(_, name)| name == wanted)
+    let covers = |id: &str| id == wanted || id.strip_prefix(wanted).is_some_and(|rest| rest.starts_with(':'));
+    covers(id) || id.split_once(':').is_some_and(|(_, name)| covers(name))
 }
 
 /// One person's exposure while scanning: sets as bit masks, which keeps the
@@ -364,6 +371,20 @@ mod tests {
         assert!(!Prefilter::new(&query).may_match(&read_by(Actor::operator("alice"))));
         let write = Event::new(1, Actor::operator("alice"), "person.create", Outcome::Ok).to_bytes();
         assert!(!Prefilter::new(&ScopeQuery::default()).may_match(&write), "writes reveal nothing");
+    }
+
+    #[test]
+    fn actors_match_by_id_name_or_supplier() {
+        let token = Actor::supplier_token("acme", "tok1").id;
+        for wanted in ["supplier:acme", "acme", "supplier:acme:tok1"] {
+            assert!(actor_matches(wanted, &token), "{wanted}");
+        }
+        // A kind covers all its actors: `supplier` is every supplier's token.
+        assert!(actor_matches("supplier", &token));
+        for wanted in ["acm", "supplier:acm", "tok1", "acme:tok", "operator"] {
+            assert!(!actor_matches(wanted, &token), "{wanted}");
+        }
+        assert!(actor_matches("alice", "operator:alice") && !actor_matches("alice", "operator:alicea"));
     }
 
     #[test]

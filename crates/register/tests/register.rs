@@ -384,3 +384,55 @@ async fn the_checkpointer_signs_while_the_log_grows_and_only_then() {
         assert_eq!(env.store.checkpoints().await.unwrap().len(), 2, "{}", env.name);
     }
 }
+
+#[tokio::test]
+async fn breach_scope_for_a_supplier_token_a_user_and_a_window() {
+    use lanyard_audit::Outcome;
+    use lanyard_register::ScopeQuery;
+    for env in envs().await {
+        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let mut ids = Vec::new();
+        for i in 0..4 {
+            ids.push(reg.add(&op(), person(&format!("SC{i}"), "Scope"), false, 2_000).await.unwrap());
+        }
+        // A supplier's token downloads a batch holding two people's printed data.
+        let mut download =
+            Event::new(10_000, Actor::supplier_token("acme", "tok9"), "batch.download", lanyard_audit::Outcome::Ok);
+        download.people = vec![ids[0], ids[1]];
+        download.compartments = vec![Compartment::Identity, Compartment::Photo];
+        download.fields = vec![Field::Forenames, Field::Surname, Field::Photo];
+        // A user reads one person's pay later; a denied attempt reveals nothing.
+        let mut read = Event::new(20_000, Actor::user("harriet", "hr_payroll"), "person.read", Outcome::Ok);
+        read.people = vec![ids[2]];
+        read.compartments = vec![Compartment::Pay];
+        read.fields = vec![Field::Salary, Field::PayGrade];
+        let mut denied = read.clone();
+        denied.outcome = Outcome::Denied;
+        denied.people = vec![ids[3]];
+        reg.record(&[download, read, denied]).await.unwrap();
+
+        let scope = |actor: Option<&str>, from_ms: Option<i64>, to_ms: Option<i64>| {
+            let query = ScopeQuery { actor: actor.map(str::to_owned), from_ms, to_ms, compartment: None };
+            let reg = &reg;
+            async move {
+                let r = reg.breach_scope(&op(), query, 30_000).await.unwrap();
+                r.people.iter().map(|x| x.person).collect::<Vec<_>>()
+            }
+        };
+        let mut supplier = vec![ids[0], ids[1]];
+        supplier.sort();
+        assert_eq!(scope(Some("supplier:acme"), None, None).await, supplier, "{}", env.name);
+        assert_eq!(scope(Some("acme"), None, None).await, supplier, "{}", env.name);
+        assert!(scope(Some("supplier:other"), None, None).await.is_empty());
+        assert_eq!(scope(Some("harriet"), None, None).await, vec![ids[2]], "{}: denied reveals nothing", env.name);
+        assert_eq!(scope(None, Some(15_000), Some(25_000)).await, vec![ids[2]], "{}", env.name);
+        assert_eq!(scope(None, None, Some(15_000)).await, supplier, "{}", env.name);
+        let r = reg
+            .breach_scope(&op(), ScopeQuery { actor: Some("acme".into()), ..ScopeQuery::default() }, 30_000)
+            .await
+            .unwrap();
+        assert_eq!(r.people_per_compartment.get(&Compartment::Photo), Some(&2));
+        assert!(!r.people_per_compartment.contains_key(&Compartment::Pay));
+        assert_eq!(r.actors.iter().collect::<Vec<_>>(), vec!["supplier:acme:tok9"]);
+    }
+}
