@@ -39,12 +39,14 @@ macro_rules! on_tx {
     };
 }
 
+mod access;
 mod error;
 mod rows;
 mod scan;
 mod store;
 mod tx;
 
+pub use access::{SessionRow, TokenRow, UserRow};
 pub use error::{StoreError, StoreErrorKind};
 pub use rows::{AuditRow, PersonRow, SealedRow, WrappedKeyRow};
 pub use scan::AuditPages;

@@ -1,0 +1,116 @@
+//! Users, logins, lockout, sessions and tokens on every backend.
+
+use std::sync::Arc;
+
+use lanyard_access::{Access, AccessErrorKind, SessionPolicy};
+use lanyard_audit::{Actor, Event};
+use lanyard_core::Role;
+use lanyard_crypto::{KdfParams, KeyProvider, KeyringProvider};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn code(secret_b32: &str, now_s: i64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret_b32).unwrap();
+    let t = totp_rs::Builder::new().with_secret(secret.as_ref().to_vec()).with_account_name("x").build().unwrap();
+    t.generate(now_s as u64).to_string()
+}
+
+async fn events(store: &lanyard_store::Store) -> Vec<(Event, String)> {
+    let rows = store.audit_rows(0, 10_000).await.unwrap();
+    rows.into_iter().map(|r| (Event::from_bytes(&r.event).unwrap(), String::from_utf8(r.event).unwrap())).collect()
+}
+
+#[tokio::test]
+async fn login_lockout_sessions_and_tokens() {
+    for t in lanyard_testkit::stores().await {
+        let provider: Arc<dyn KeyProvider> = Arc::new(
+            KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
+        );
+        let policy = SessionPolicy { idle_s: 600, absolute_s: 3600 };
+        let access = Access::new(t.store.clone(), provider, policy);
+        let admin = Actor::operator("admin");
+        let now = 1_800_000_000i64;
+        let e = access.create_user(&admin, "ida", Role::IdOfficer, PASSWORD, false, now).await.unwrap();
+        assert!(e.otpauth_uri.starts_with("otpauth://totp/lanyard:ida?"), "{}", t.name);
+        let err = access.create_user(&admin, "ida", Role::Approver, PASSWORD, false, now).await.unwrap_err();
+        assert!(matches!(err.kind(), AccessErrorKind::Conflict(_)), "{}", t.name);
+        assert!(access.create_user(&admin, "p", Role::PrintSupplier, PASSWORD, false, now).await.is_err());
+        assert!(access.create_user(&admin, "short", Role::Approver, "too short", false, now).await.is_err());
+        // The TOTP secret is stored wrapped only.
+        let row = t.store.user_by_name("ida").await.unwrap().unwrap();
+        let raw = totp_rs::Secret::try_from_base32(e.totp_secret.as_str()).unwrap();
+        let wrapped = row.totp_wrapped.clone().unwrap();
+        assert!(!wrapped.windows(raw.as_ref().len()).any(|w| w == raw.as_ref()), "{}", t.name);
+        assert!(row.password_hash.starts_with("$argon2id$"));
+
+        // A good login, and the principal its cookie stands for.
+        let (cookie, p) = access.login("ida", PASSWORD, &code(&e.totp_secret, now), "10.0.0.1", now).await.unwrap();
+        assert_eq!((p.role, p.actor.id.as_str()), (Role::IdOfficer, "user:ida"));
+        assert_eq!(access.session(&cookie, now + 10).await.unwrap(), p);
+        // The same code twice is refused, even with the right password.
+        let again = access.login("ida", PASSWORD, &code(&e.totp_secret, now), "10.0.0.1", now + 1).await;
+        assert!(matches!(again.unwrap_err().kind(), AccessErrorKind::BadCredentials), "{}", t.name);
+
+        // Repeated failures lock the account, with growing waits (the reused
+        // code above was the first failure).
+        let later = now + 100;
+        for i in 0..2 {
+            let r = access.login("ida", "wrong password!!", "000000", &format!("10.0.1.{i}"), later).await;
+            assert!(matches!(r.unwrap_err().kind(), AccessErrorKind::BadCredentials));
+        }
+        let locked = access.login("ida", PASSWORD, &code(&e.totp_secret, later), "10.0.2.1", later).await;
+        assert!(matches!(locked.unwrap_err().kind(), AccessErrorKind::Locked { retry_after_s: 1 }), "{}", t.name);
+        // After the wait, the right credentials work and clear the count.
+        let ok = access.login("ida", PASSWORD, &code(&e.totp_secret, later + 30), "10.0.2.1", later + 30).await;
+        assert!(ok.is_ok(), "{}", t.name);
+
+        // One address guessing at many names is throttled too, and unknown
+        // names never reach the log.
+        for name in ["ghost1", "my password is hunter2", "ghost3"] {
+            let _ = access.login(name, "whatever password", "1", "192.0.2.9", later).await;
+        }
+        let throttled = access.login("ida", PASSWORD, &code(&e.totp_secret, later), "192.0.2.9", later).await;
+        assert!(matches!(throttled.unwrap_err().kind(), AccessErrorKind::Throttled { .. }), "{}", t.name);
+        let log = events(&t.store).await;
+        assert!(log.iter().all(|(_, text)| !text.contains("ghost") && !text.contains("hunter2")), "{}", t.name);
+        assert!(log.iter().any(|(e, _)| e.action == "login.failed" && e.actor.id == "anonymous"));
+        assert!(log.iter().any(|(e, _)| e.action == "login.ok" && e.actor.id == "user:ida"));
+
+        // Sessions end when idle or too old, and when the user is disabled.
+        assert!(matches!(
+            access.session(&cookie, now + 10 + 601).await.unwrap_err().kind(),
+            AccessErrorKind::NoSession
+        ));
+        let (cookie2, _) = ok.unwrap();
+        assert!(access.session(&cookie2, later + 40).await.is_ok());
+        access.disable_user(&admin, "ida", later + 50).await.unwrap();
+        assert!(access.session(&cookie2, later + 51).await.is_err(), "{}", t.name);
+        let reset = access.reset_user(&admin, "ida", "a new long password", later + 60).await.unwrap();
+        assert_ne!(*reset.totp_secret, *e.totp_secret);
+        let relog = access
+            .login("ida", "a new long password", &code(&reset.totp_secret, later + 90), "10.0.3.1", later + 90)
+            .await;
+        assert!(relog.is_ok(), "{}", t.name);
+
+        // Service tokens: scoped to a subject, expiring, revocable.
+        let issued = access.create_token(&admin, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
+        assert!(issued.secret.starts_with("lyt_"));
+        let p = access.token(&issued.secret, now + 10).await.unwrap();
+        assert_eq!(p.role, Role::PrintSupplier);
+        assert_eq!(p.actor.id, format!("supplier:acme:{}", issued.row.id));
+        assert!(matches!(
+            access.token(&issued.secret, now + 3600).await.unwrap_err().kind(),
+            AccessErrorKind::TokenExpired
+        ));
+        access.revoke_token(&admin, issued.row.id, now + 20).await.unwrap();
+        assert!(matches!(
+            access.token(&issued.secret, now + 30).await.unwrap_err().kind(),
+            AccessErrorKind::TokenRevoked
+        ));
+        assert!(access.token("lyt_not-a-token", now).await.is_err());
+        assert!(access.create_token(&admin, Role::Admin, "x", 3600, now).await.is_err());
+        let tokens = access.tokens().await.unwrap();
+        assert_eq!(tokens.len(), 1);
+        assert!(!format!("{tokens:?}").contains(issued.secret.as_str()));
+    }
+}

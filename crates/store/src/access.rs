@@ -1,0 +1,200 @@
+//! Users, sessions, service tokens and login throttling. Every secret here
+//! arrives already hashed or wrapped; the store never sees one in the clear.
+
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::store::Store;
+use crate::tx::Tx;
+
+/// A server user.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    /// User id.
+    pub id: Uuid,
+    /// Login name (not register data).
+    pub name: String,
+    /// Role name.
+    pub role: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// TOTP secret wrapped by the key provider; absent for roles without it.
+    pub totp_wrapped: Option<Vec<u8>>,
+    /// Last TOTP time step accepted, so a code is never accepted twice.
+    pub totp_last_step: i64,
+    /// Holds the `protected` clearance.
+    pub protected: bool,
+    /// Disabled users cannot log in, and their sessions stop working.
+    pub disabled: bool,
+    /// Consecutive failed logins.
+    pub failures: i64,
+    /// Unix seconds until which logins are refused.
+    pub locked_until: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow").field("id", &self.id).field("name", &self.name).field("role", &self.role).finish()
+    }
+}
+
+/// A login session, found by the hash of its cookie.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRow {
+    /// SHA-256 of the cookie value.
+    pub token_hash: Vec<u8>,
+    /// Whose.
+    pub user_id: Uuid,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds of the last request.
+    pub last_seen: i64,
+}
+
+/// A service token for a supplier or a device.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct TokenRow {
+    /// Token id (not secret; shown in lists and audit events).
+    pub id: Uuid,
+    /// SHA-256 of the secret.
+    pub token_hash: Vec<u8>,
+    /// Role name.
+    pub role: String,
+    /// The supplier or device it belongs to.
+    pub subject: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Unix seconds, when revoked.
+    pub revoked_at: Option<i64>,
+}
+
+const USER_COLUMNS: &str = "id, name, role, password_hash, totp_wrapped, totp_last_step, protected, disabled, failures, locked_until, created_at";
+const TOKEN_COLUMNS: &str = "id, token_hash, role, subject, created_at, expires_at, revoked_at";
+
+impl Store {
+    /// The user called `name`.
+    pub async fn user_by_name(&self, name: &str) -> Result<Option<UserRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE name = $1"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(name).fetch_optional(p).await)?)
+    }
+
+    /// The user with this id.
+    pub async fn user(&self, id: Uuid) -> Result<Option<UserRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?)
+    }
+
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<UserRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users ORDER BY name"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+
+    /// The session whose cookie hashes to `token_hash`.
+    pub async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
+        let sql = "SELECT token_hash, user_id, created_at, last_seen FROM sessions WHERE token_hash = $1";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(token_hash).fetch_optional(p).await)?)
+    }
+
+    /// The service token whose secret hashes to `token_hash`.
+    pub async fn service_token(&self, token_hash: &[u8]) -> Result<Option<TokenRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM service_tokens WHERE token_hash = $1"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(token_hash).fetch_optional(p).await)?)
+    }
+
+    /// Every service token, newest first.
+    pub async fn service_tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
+        let sql =
+            sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM service_tokens ORDER BY created_at DESC, id"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+
+    /// `(failures, locked_until)` of a client address.
+    pub async fn throttle(&self, client: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        let sql = "SELECT failures, locked_until FROM login_throttle WHERE client = $1";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(client).fetch_optional(p).await)?)
+    }
+}
+
+impl Tx {
+    /// Adds a user; a taken name is a conflict.
+    pub async fn insert_user(&mut self, u: &UserRow) -> Result<(), StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ));
+        on_tx!(self, c => sqlx::query(sql)
+            .bind(u.id).bind(&u.name).bind(&u.role).bind(&u.password_hash).bind(&u.totp_wrapped)
+            .bind(u.totp_last_step).bind(u.protected).bind(u.disabled).bind(u.failures).bind(u.locked_until)
+            .bind(u.created_at)
+            .execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Writes back a user's mutable state (credentials, flags, counters).
+    pub async fn update_user(&mut self, u: &UserRow) -> Result<u64, StoreError> {
+        let sql = "UPDATE users SET role = $2, password_hash = $3, totp_wrapped = $4, totp_last_step = $5, \
+                   protected = $6, disabled = $7, failures = $8, locked_until = $9 WHERE id = $1";
+        Ok(on_tx!(self, c => sqlx::query(sql)
+            .bind(u.id).bind(&u.role).bind(&u.password_hash).bind(&u.totp_wrapped).bind(u.totp_last_step)
+            .bind(u.protected).bind(u.disabled).bind(u.failures).bind(u.locked_until)
+            .execute(c).await.map(|r| r.rows_affected()))?)
+    }
+
+    /// Starts a session.
+    pub async fn insert_session(&mut self, s: &SessionRow) -> Result<(), StoreError> {
+        let sql = "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) VALUES ($1, $2, $3, $4)";
+        on_tx!(self, c => sqlx::query(sql).bind(&s.token_hash).bind(s.user_id).bind(s.created_at).bind(s.last_seen)
+            .execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Records activity on a session.
+    pub async fn touch_session(&mut self, token_hash: &[u8], now: i64) -> Result<(), StoreError> {
+        let sql = "UPDATE sessions SET last_seen = $2 WHERE token_hash = $1";
+        on_tx!(self, c => sqlx::query(sql).bind(token_hash).bind(now).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Ends one session.
+    pub async fn delete_session(&mut self, token_hash: &[u8]) -> Result<(), StoreError> {
+        let sql = "DELETE FROM sessions WHERE token_hash = $1";
+        on_tx!(self, c => sqlx::query(sql).bind(token_hash).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Ends every session of a user (disable, reset).
+    pub async fn delete_sessions_of(&mut self, user_id: Uuid) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM sessions WHERE user_id = $1";
+        Ok(on_tx!(self, c => sqlx::query(sql).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?)
+    }
+
+    /// Adds a service token.
+    pub async fn insert_service_token(&mut self, t: &TokenRow) -> Result<(), StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO service_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        ));
+        on_tx!(self, c => sqlx::query(sql)
+            .bind(t.id).bind(&t.token_hash).bind(&t.role).bind(&t.subject).bind(t.created_at).bind(t.expires_at)
+            .bind(t.revoked_at)
+            .execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Revokes a token; false if there is no such unrevoked token.
+    pub async fn revoke_service_token(&mut self, id: Uuid, now: i64) -> Result<bool, StoreError> {
+        let sql = "UPDATE service_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+        Ok(on_tx!(self, c => sqlx::query(sql).bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))? == 1)
+    }
+
+    /// Sets a client address's throttle state.
+    pub async fn set_throttle(&mut self, client: &str, failures: i64, locked_until: i64) -> Result<(), StoreError> {
+        let sql = "INSERT INTO login_throttle (client, failures, locked_until) VALUES ($1, $2, $3) \
+                   ON CONFLICT (client) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until";
+        on_tx!(self, c => sqlx::query(sql).bind(client).bind(failures).bind(locked_until).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+}
