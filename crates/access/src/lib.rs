@@ -135,7 +135,7 @@ fn totp(secret: &Key32, account: &str) -> Result<totp_rs::Totp, AccessError> {
 
 fn check_password(password: &str) -> Result<(), AccessError> {
     let n = password.chars().count();
-    if n < MIN_PASSWORD || n > 1024 {
+    if !(MIN_PASSWORD..=1024).contains(&n) {
         return Err(AccessError::invalid(format!("the password must be {MIN_PASSWORD} to 1024 characters")));
     }
     Ok(())
