@@ -13,4 +13,5 @@ mod import;
 mod keys;
 mod person;
 mod pkcs11;
+mod serve;
 mod tidy;

@@ -107,6 +107,15 @@ pub async fn open_register(settings: &Settings) -> Result<Register> {
     Ok(Register::open(store, provider).await?)
 }
 
+/// Opens the register and the access service on one provider and store.
+pub async fn open_services(settings: &Settings) -> Result<(Register, lanyard_access::Access)> {
+    let provider = open_provider(settings)?;
+    let store = open_store(settings, false).await?;
+    let register = Register::open(store.clone(), Arc::clone(&provider)).await?;
+    let access = lanyard_access::Access::new(store, provider, lanyard_access::SessionPolicy::default());
+    Ok((register, access))
+}
+
 /// The acting operator: `--operator NAME`, else the OS user.
 pub fn operator(flag: Option<&str>, protected: bool) -> Result<Operator> {
     let actor = match flag {

@@ -82,6 +82,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Keys(c) => cmd::keys::run(&cli, c).await,
         Command::Audit(c) => cmd::audit::run(&cli, c).await,
         Command::Breach(c) => cmd::breach::run(&cli, c).await,
+        Command::Serve(args) => cmd::serve::run(&cli, args).await,
+        Command::User(c) => cmd::user::run(&cli, c).await,
+        Command::Token(c) => cmd::token::run(&cli, c).await,
         Command::Demo(args) => cmd::demo::run(&cli, args).await,
         Command::Bench(c) => cmd::bench::run(&cli, c).await,
     }

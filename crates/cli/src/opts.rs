@@ -45,6 +45,14 @@ pub enum Command {
     /// Scope a breach from the audit log: who was exposed, what, when.
     #[command(subcommand)]
     Breach(BreachCommand),
+    /// Run the HTTP API server.
+    Serve(ServeArgs),
+    /// Server users: add, list, disable, reset.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Service tokens for print suppliers and verifier devices.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Build a synthetic force of people in a fresh data directory and show it.
     Demo(DemoArgs),
     /// Measure lanyard's own performance.
@@ -406,4 +414,75 @@ pub struct AuditBenchArgs {
     /// Keep the work directory here instead of a temporary one.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on (port 0 picks a free one).
+    #[arg(long, env = "LANYARD_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: String,
+    /// Serve plain HTTP on a non-loopback address (only behind a TLS proxy).
+    #[arg(long)]
+    pub insecure_http: bool,
+    /// Mark session cookies Secure and send HSTS: set when a TLS proxy sits
+    /// in front.
+    #[arg(long)]
+    pub behind_tls_proxy: bool,
+    /// Seconds between periodic audit checkpoints (while the log grows).
+    #[arg(long, env = "LANYARD_CHECKPOINT_EVERY", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub checkpoint_every: u64,
+    /// Print the OpenAPI document and exit.
+    #[arg(long)]
+    pub openapi: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; prints their TOTP secret and otpauth URI once.
+    Add {
+        name: String,
+        /// id_officer, approver, vetting_officer, hr_payroll, auditor or admin.
+        #[arg(long)]
+        role: String,
+        /// Read the password from standard input (for scripts).
+        #[arg(long)]
+        password_stdin: bool,
+        /// May see protected persons' identities.
+        #[arg(long)]
+        protected: bool,
+    },
+    /// List users (no secrets).
+    List,
+    /// Disable a user and end their sessions.
+    Disable { name: String },
+    /// New password and TOTP secret; clears lockout, ends sessions, enables.
+    Reset {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints its secret once.
+    Create {
+        /// print_supplier or verifier.
+        #[arg(long)]
+        role: String,
+        /// The supplier (for print_supplier).
+        #[arg(long, conflicts_with = "device")]
+        supplier: Option<String>,
+        /// The device (for verifier).
+        #[arg(long)]
+        device: Option<String>,
+        /// Lifetime: 90m, 12h, 30d.
+        #[arg(long, default_value = "30d")]
+        expires: String,
+    },
+    /// List tokens (no secrets).
+    List,
+    /// Revoke a token at once.
+    Revoke { id: String },
 }

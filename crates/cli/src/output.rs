@@ -5,10 +5,10 @@ use std::io::IsTerminal;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
-use lanyard_core::{Compartment, Field};
+use lanyard_core::Compartment;
 use lanyard_register::{PROTECTED_MARK, Revealed};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 pub fn json<T: Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
@@ -41,26 +41,7 @@ pub fn date_time(unix_s: i64) -> String {
 /// The JSON form of a revealed person: one object per revealed compartment,
 /// `"[protected]"` for a withheld one.
 pub fn revealed_json(p: &Revealed, compartments: &[Compartment]) -> Value {
-    let mut obj = Map::new();
-    obj.insert("id".into(), json!(p.id));
-    obj.insert("status".into(), json!(p.status));
-    obj.insert("protected".into(), json!(p.protected));
-    for c in compartments {
-        if p.withheld.contains(c) {
-            obj.insert(c.as_str().into(), json!(PROTECTED_MARK));
-            continue;
-        }
-        let mut fields = Map::new();
-        for f in c.fields() {
-            let value = match f {
-                Field::Photo => p.record.photo.as_ref().map(|b| json!({ "jpeg_bytes": b.len() })),
-                _ => p.record.field_text(*f).map(Value::String),
-            };
-            fields.insert(f.as_str().into(), value.unwrap_or(Value::Null));
-        }
-        obj.insert(c.as_str().into(), Value::Object(fields));
-    }
-    Value::Object(obj)
+    p.to_json(compartments, lanyard_register::PhotoJson::Size)
 }
 
 pub fn print_revealed(p: &Revealed, compartments: &[Compartment]) {

@@ -126,6 +126,19 @@ impl Register {
         Ok(Register::from_parts(store, vault, provider))
     }
 
+    /// Whether the store answers and the key provider wraps and unwraps
+    /// (for readiness probes). Touches no personal data.
+    pub async fn check_ready(&self) -> Result<(), RegisterError> {
+        self.store().audit_len().await?;
+        let probe = lanyard_crypto::Key32::random();
+        let ctx = WrapContext { purpose: "probe", name: "readiness", version: 1 };
+        let wrapped = self.provider().wrap(&probe, &ctx)?;
+        if self.provider().unwrap(&wrapped, &ctx)? != probe {
+            return Err(RegisterError::new(ErrorKind::KeyMismatch));
+        }
+        Ok(())
+    }
+
     /// Opens an existing register, unwrapping its keys with `provider`.
     pub async fn open(store: Store, provider: Arc<dyn KeyProvider>) -> Result<Register, RegisterError> {
         if !store.is_initialised().await? || store.meta(FORMAT_KEY).await?.is_none() {

@@ -30,5 +30,7 @@ pub use codec::{decode_fields, encode_fields};
 pub use error::{ErrorKind, RegisterError};
 pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};
 pub use photo::{MAX_PHOTO_BYTES, normalise_photo};
-pub use register::{ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, Register, Revealed, state_digest};
+pub use register::{
+    ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, PhotoJson, Register, Revealed, state_digest,
+};
 pub use verify::{Finding, VerifyReport};

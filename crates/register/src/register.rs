@@ -61,6 +61,51 @@ pub struct Revealed {
     pub withheld: Vec<Compartment>,
 }
 
+/// How a revealed photo appears in JSON.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhotoJson {
+    /// Only its size, for terminals.
+    Size,
+    /// The JPEG, base64, for API clients that show it.
+    Base64,
+}
+
+impl Revealed {
+    /// The revealed compartments as JSON: each compartment a map of its
+    /// fields, or `"[protected]"` where withheld.
+    pub fn to_json(&self, compartments: &[Compartment], photo: PhotoJson) -> serde_json::Value {
+        use base64::Engine;
+        use serde_json::{Map, Value, json};
+        let mut obj = Map::new();
+        obj.insert("id".into(), json!(self.id));
+        obj.insert("status".into(), json!(self.status));
+        obj.insert("protected".into(), json!(self.protected));
+        for c in compartments {
+            if self.withheld.contains(c) {
+                obj.insert(c.as_str().into(), json!(PROTECTED_MARK));
+                continue;
+            }
+            let mut fields = Map::new();
+            for f in c.fields() {
+                let value = match (f, photo) {
+                    (Field::Photo, PhotoJson::Size) => {
+                        self.record.photo.as_ref().map(|b| json!({ "jpeg_bytes": b.len() }))
+                    }
+                    (Field::Photo, PhotoJson::Base64) => self
+                        .record
+                        .photo
+                        .as_ref()
+                        .map(|b| json!({ "jpeg_base64": base64::engine::general_purpose::STANDARD.encode(b) })),
+                    _ => self.record.field_text(*f).map(Value::String),
+                };
+                fields.insert(f.as_str().into(), value.unwrap_or(Value::Null));
+            }
+            obj.insert(c.as_str().into(), Value::Object(fields));
+        }
+        Value::Object(obj)
+    }
+}
+
 /// A person without any personal data: what `person list` shows.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct PersonSummary {

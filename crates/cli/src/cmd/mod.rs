@@ -8,3 +8,6 @@ pub mod demo;
 pub mod init;
 pub mod keys;
 pub mod person;
+pub mod serve;
+pub mod token;
+pub mod user;

@@ -1,0 +1,73 @@
+//! `lanyard serve`: the HTTP API, with the periodic audit checkpointer
+//! beside it. Plain HTTP is for loopback, or behind a TLS proxy when asked
+//! for in so many words.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use lanyard_server::{AppState, Metrics};
+
+use crate::config;
+use crate::context;
+use crate::opts::{Cli, ServeArgs};
+
+pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
+    if args.openapi {
+        println!("{}", lanyard_server::openapi_json());
+        return Ok(());
+    }
+    let addr: SocketAddr =
+        args.listen.parse().with_context(|| format!("--listen: '{}' is not ADDRESS:PORT", args.listen))?;
+    if !addr.ip().is_loopback() && !args.insecure_http {
+        bail!(
+            "refusing plain HTTP on {addr}: personal data and session cookies would cross the network in the clear. \
+             Listen on 127.0.0.1 behind a TLS proxy, or pass --insecure-http if a proxy on this host terminates TLS"
+        );
+    }
+    let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
+    let (register, access) = context::open_services(&settings).await?;
+    let register = Arc::new(register);
+    let state = Arc::new(AppState {
+        register: Arc::clone(&register),
+        access: Arc::new(access),
+        metrics: Metrics::default(),
+        secure_cookies: args.behind_tls_proxy,
+    });
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    let local = listener.local_addr()?;
+    // The first line of stdout is the address, for scripts and tests.
+    println!("listening on http://{local}");
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let checkpointer = {
+        let register = Arc::clone(&register);
+        let op = context::operator(Some("checkpointer"), false)?;
+        let every = std::time::Duration::from_secs(args.checkpoint_every);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            register
+                .run_checkpointer(
+                    &op,
+                    every,
+                    async move {
+                        let _ = stop.changed().await;
+                    },
+                    &context::now_ms,
+                    &|cp| tracing::info!(size = cp.tree_size, "signed a checkpoint"),
+                    &|e| tracing::error!(error = %e, "checkpoint failed; retrying at the next tick"),
+                )
+                .await
+        })
+    };
+    let shutdown = async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let served = lanyard_server::serve(listener, state, shutdown).await;
+    let _ = stop_tx.send(true);
+    let _ = checkpointer.await;
+    served.context("serving")?;
+    eprintln!("stopped");
+    Ok(())
+}

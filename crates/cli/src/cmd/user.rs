@@ -1,0 +1,94 @@
+//! `lanyard user`: server users. Secrets are read from standard input or the
+//! terminal, and the TOTP secret is printed once.
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::{Context, Result, bail};
+use lanyard_core::Role;
+use zeroize::Zeroizing;
+
+use crate::config;
+use crate::context;
+use crate::opts::{Cli, UserCommand};
+use crate::output;
+
+fn password(from_stdin: bool) -> Result<Zeroizing<String>> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut text = Zeroizing::new(String::new());
+        std::io::stdin().read_to_string(&mut text).context("reading the password from standard input")?;
+        let trimmed = Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned());
+        return Ok(trimmed);
+    }
+    let first = Zeroizing::new(rpassword::prompt_password("New user's password: ")?);
+    let again = Zeroizing::new(rpassword::prompt_password("Repeat: ")?);
+    if *first != *again {
+        bail!("the passwords differ");
+    }
+    Ok(first)
+}
+
+fn print_enrolment(cli: &Cli, name: &str, e: &lanyard_access::Enrolment) -> Result<()> {
+    if cli.json {
+        return output::json(&serde_json::json!({
+            "user": name,
+            "id": e.user_id,
+            "totp_secret": e.totp_secret.as_str(),
+            "otpauth_uri": e.otpauth_uri.as_str(),
+        }));
+    }
+    println!("user {name} ({})", e.user_id);
+    println!("TOTP secret (enter it in an authenticator app; it is not shown again):");
+    println!("  {}", e.totp_secret.as_str());
+    println!("  {}", e.otpauth_uri.as_str());
+    Ok(())
+}
+
+pub async fn run(cli: &Cli, cmd: &UserCommand) -> Result<()> {
+    let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
+    let (_register, access) = context::open_services(&settings).await?;
+    let by = context::operator(cli.operator.as_deref(), false)?.actor;
+    let now = context::now_ms() / 1000;
+    match cmd {
+        UserCommand::Add { name, role, password_stdin, protected } => {
+            let role: Role = role.parse()?;
+            let password = password(*password_stdin)?;
+            let e = access.create_user(&by, name, role, &password, *protected, now).await?;
+            print_enrolment(cli, name, &e)?;
+        }
+        UserCommand::List => {
+            let users = access.users().await?;
+            if cli.json {
+                let list: Vec<_> = users
+                    .iter()
+                    .map(|u| {
+                        serde_json::json!({
+                            "id": u.id, "name": u.name, "role": u.role, "protected": u.protected,
+                            "disabled": u.disabled, "locked_until": u.locked_until, "created_at": u.created_at,
+                        })
+                    })
+                    .collect();
+                return output::json(&list);
+            }
+            for u in users {
+                let state = if u.disabled {
+                    "disabled"
+                } else if u.locked_until > now {
+                    "locked"
+                } else {
+                    "active"
+                };
+                println!("{:<24} {:<16} {state}{}", u.name, u.role, if u.protected { "  protected" } else { "" });
+            }
+        }
+        UserCommand::Disable { name } => {
+            access.disable_user(&by, name, now).await?;
+            eprintln!("disabled {name}; their sessions have ended");
+        }
+        UserCommand::Reset { name, password_stdin } => {
+            let password = password(*password_stdin)?;
+            let e = access.reset_user(&by, name, &password, now).await?;
+            print_enrolment(cli, name, &e)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! Who is calling (a session cookie or a bearer token), and the one gate
+//! every handler passes: [`authorize`], which asks `lanyard_core::policy`
+//! and audits a refusal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::header;
+use axum::http::request::Parts;
+use lanyard_access::Principal;
+use lanyard_audit::{Event, Outcome};
+use lanyard_core::policy::{self, Action, Decision};
+use lanyard_register::Operator;
+
+use crate::problem::Problem;
+use crate::{AppState, now_s};
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "lanyard_session";
+
+/// An authenticated caller, and the request id that ties its events.
+pub struct Caller {
+    /// Who.
+    pub principal: Principal,
+    /// Fresh per request.
+    pub request_id: String,
+    /// The client address, for audit details.
+    pub client: String,
+}
+
+impl Caller {
+    /// The register's view of this caller.
+    pub fn operator(&self) -> Operator {
+        Operator {
+            actor: self.principal.actor.clone(),
+            protected_clearance: self.principal.protected_clearance,
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|line| line.split(';').map(str::trim).find_map(|kv| kv.strip_prefix(name)?.strip_prefix('=')))
+}
+
+/// The client's address as the server saw it.
+pub fn client_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let now = now_s();
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let principal = match (bearer, cookie_value(parts, SESSION_COOKIE)) {
+            (Some(token), _) => state.access.token(token.trim(), now).await?,
+            (None, Some(cookie)) => state.access.session(cookie, now).await?,
+            (None, None) => return Err(Problem::unauthenticated("log in, or present a bearer token")),
+        };
+        Ok(Caller { principal, request_id: uuid::Uuid::new_v4().to_string(), client: client_of(parts) })
+    }
+}
+
+/// Allows `action` for `caller`, or records the refusal and answers 403.
+/// A refusal that cannot be recorded is still a refusal.
+pub async fn authorize(state: &AppState, caller: &Caller, action: Action, route: &str) -> Result<(), Problem> {
+    match policy::decide(caller.principal.role, &action) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(reason) => {
+            let mut event =
+                Event::new(now_s() * 1000, caller.principal.actor.clone(), "access.denied", Outcome::Denied);
+            event.request_id = Some(caller.request_id.clone());
+            if let Action::ReadPeople(cs) | Action::WritePeople(cs) = &action {
+                event.compartments = cs.clone();
+            }
+            event.detail = Some(serde_json::json!({ "route": route, "reason": reason }));
+            if let Err(e) = state.register.record(&[event]).await {
+                tracing::error!(error = %e, "a refusal could not be audited");
+            }
+            state.metrics.denied();
+            Err(Problem::forbidden(reason))
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! `lanyard serve`: the register over HTTP. A JSON API under `/v1`, with
+//! its OpenAPI 3.1 document at `/v1/openapi.json`; `/healthz`, `/readyz` and
+//! Prometheus `/metrics` beside it.
+//!
+//! Every `/v1` request passes two gates: [`auth::Caller`] (who: a session
+//! cookie or a bearer token) and [`auth::authorize`] (may they: the one
+//! policy module, with refusals audited). Handlers then call one service
+//! method; the services audit what they reveal.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod auth;
+mod metrics;
+pub mod problem;
+mod routes;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use lanyard_access::Access;
+use lanyard_register::Register;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use metrics::Metrics;
+
+/// What every handler shares.
+pub struct AppState {
+    /// The register service.
+    pub register: Arc<Register>,
+    /// Users, sessions, tokens.
+    pub access: Arc<Access>,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Mark cookies `Secure` (served over TLS, or behind a TLS proxy).
+    pub secure_cookies: bool,
+}
+
+/// Request bodies larger than this are refused (413).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Requests taking longer than this are cut off (503).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(crate) fn now_s() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(now.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The whole application: routes, limits and security headers.
+pub fn router(state: Arc<AppState>) -> Router {
+    let hsts = state.secure_cookies;
+    let mut app = routes::routes()
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    if hsts {
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
+    app.layer(SetResponseHeaderLayer::overriding(
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    ))
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The OpenAPI document.
+pub fn openapi_json() -> String {
+    routes::openapi_json()
+}

@@ -1,0 +1,136 @@
+//! RFC 9457 problem details: every error the API returns. The `type` is a
+//! stable code; `detail` is written for people and never carries personal
+//! data, SQL or a stack trace.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lanyard_access::{AccessError, AccessErrorKind};
+use lanyard_register::{ErrorKind, RegisterError};
+use serde::Serialize;
+
+/// Where the problem types are documented.
+const TYPE_BASE: &str = "https://lanyard.invalid/problems/";
+
+/// An API error.
+#[derive(Debug)]
+pub struct Problem {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    retry_after_s: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ProblemBody {
+    /// A URI naming the kind of problem (stable).
+    #[serde(rename = "type")]
+    kind: String,
+    /// A short summary of the kind.
+    title: &'static str,
+    /// The HTTP status.
+    status: u16,
+    /// What went wrong in this case.
+    detail: String,
+}
+
+impl Problem {
+    /// A problem of `status` and stable `code`.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Problem { status, code, detail: detail.into(), retry_after_s: None }
+    }
+
+    /// 400.
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    /// 401.
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthenticated", detail)
+    }
+
+    /// 403, with the policy's reason code.
+    pub fn forbidden(code: &'static str) -> Self {
+        Problem::new(StatusCode::FORBIDDEN, code, "your role may not do this")
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    fn title(&self) -> &'static str {
+        self.status.canonical_reason().unwrap_or("Error")
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = ProblemBody {
+            kind: format!("{TYPE_BASE}{}", self.code),
+            title: self.title(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(s) = self.retry_after_s
+            && let Ok(v) = HeaderValue::from_str(&s.max(1).to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+impl From<RegisterError> for Problem {
+    fn from(e: RegisterError) -> Self {
+        let (status, code) = match e.kind() {
+            ErrorKind::Invalid(_) | ErrorKind::Photo(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            ErrorKind::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::Erased(_) => (StatusCode::GONE, "erased"),
+            ErrorKind::DuplicateServiceNumber => (StatusCode::CONFLICT, "duplicate_service_number"),
+            ErrorKind::Audit(_) => (StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        // Server-side faults are logged with their message (ids and reasons,
+        // never values) and answered without it.
+        let detail = if status.is_server_error() {
+            tracing::error!(code = e.code(), error = %e, "request failed");
+            format!("the request failed (error {})", e.code())
+        } else {
+            e.to_string()
+        };
+        Problem::new(status, code, detail)
+    }
+}
+
+impl From<AccessError> for Problem {
+    fn from(e: AccessError) -> Self {
+        match e.kind() {
+            AccessErrorKind::Invalid(why) => Problem::bad_request("invalid", why.clone()),
+            AccessErrorKind::Conflict(_) => Problem::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            AccessErrorKind::BadCredentials => Problem::unauthenticated(e.to_string()),
+            AccessErrorKind::Locked { retry_after_s } | AccessErrorKind::Throttled { retry_after_s } => {
+                let mut p = Problem::new(StatusCode::TOO_MANY_REQUESTS, "login_locked", e.to_string());
+                p.retry_after_s = Some(*retry_after_s);
+                p
+            }
+            AccessErrorKind::NoSession => Problem::unauthenticated(e.to_string()),
+            AccessErrorKind::TokenExpired => Problem::new(StatusCode::UNAUTHORIZED, "token_expired", e.to_string()),
+            AccessErrorKind::TokenRevoked => Problem::new(StatusCode::UNAUTHORIZED, "token_revoked", e.to_string()),
+            AccessErrorKind::NoSuchUser | AccessErrorKind::NoSuchToken => {
+                Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            AccessErrorKind::Audit(_) => {
+                tracing::error!(error = %e, "audit unavailable");
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable", "the audit log is unavailable")
+            }
+            _ => {
+                tracing::error!(error = %e, "request failed");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed")
+            }
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! The routes and their OpenAPI description. Each handler: authenticate,
+//! authorize, call one service method, answer.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use lanyard_core::policy::Action;
+use lanyard_core::{Compartment, PersonId};
+use lanyard_register::{PersonSummary, PhotoJson};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+use crate::auth::{Caller, SESSION_COOKIE, authorize};
+use crate::problem::{Problem, ProblemBody};
+use crate::{AppState, now_s};
+
+/// The header naming why personal data is read.
+pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "lanyard", description = "The personnel register behind police ID cards and permits."),
+    paths(healthz, readyz, login, logout, list_people, get_person),
+    components(schemas(LoginRequest, LoginResponse, PersonSummaryJson, ProblemBody))
+)]
+struct ApiDoc;
+
+pub(crate) fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/login", post(login))
+        .route("/v1/logout", post(logout))
+        .route("/v1/people", get(list_people))
+        .route("/v1/people/{id}", get(get_person))
+        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the store answers and the key provider wraps and unwraps.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "not ready", body = ProblemBody)))]
+async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, Problem> {
+    state.register.check_ready().await.map_err(|e| {
+        tracing::warn!(error = %e, "not ready");
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the store or the key provider is unreachable")
+    })?;
+    Ok("ready\n")
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let mut r = state.metrics.render().into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    r
+}
+
+async fn openapi() -> Response {
+    let mut r = openapi_json().into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+struct LoginRequest {
+    name: String,
+    password: String,
+    /// The current code from the user's authenticator.
+    code: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct LoginResponse {
+    actor: String,
+    role: String,
+}
+
+/// Password and TOTP code for a session cookie (Secure when served over
+/// TLS; HttpOnly; SameSite=Strict).
+#[utoipa::path(post, path = "/v1/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ProblemBody), (status = 429, body = ProblemBody)))]
+async fn login(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Response, Problem> {
+    let client = addr.ip().to_string();
+    let result = state.access.login(&req.name, &req.password, &req.code, &client, now_s()).await;
+    let (cookie, principal) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            state.metrics.login("failed");
+            return Err(e.into());
+        }
+    };
+    state.metrics.login("ok");
+    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let set = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}", cookie.as_str());
+    let mut r =
+        Json(LoginResponse { actor: principal.actor.id, role: principal.role.as_str().to_owned() }).into_response();
+    let value = HeaderValue::from_str(&set)
+        .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed"))?;
+    r.headers_mut().insert(header::SET_COOKIE, value);
+    Ok(r)
+}
+
+/// Ends the session.
+#[utoipa::path(post, path = "/v1/logout", responses((status = 204), (status = 401, body = ProblemBody)))]
+async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, Problem> {
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|l| l.split(';').map(str::trim).map(str::to_owned).collect::<Vec<_>>())
+        .find_map(|kv| kv.strip_prefix(SESSION_COOKIE).and_then(|r| r.strip_prefix('=')).map(str::to_owned))
+        .ok_or_else(|| Problem::unauthenticated("not logged in"))?;
+    state.access.logout(&cookie, now_s()).await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct PersonSummaryJson {
+    id: String,
+    status: String,
+    protected: bool,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl From<PersonSummary> for PersonSummaryJson {
+    fn from(p: PersonSummary) -> Self {
+        PersonSummaryJson {
+            id: p.id.to_string(),
+            status: p.status.as_str().to_owned(),
+            protected: p.protected,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+fn person_id(text: &str) -> Result<PersonId, Problem> {
+    text.parse::<PersonId>().map_err(|_| Problem::bad_request("bad_person_id", "not a person id (a UUID)"))
+}
+
+/// People by id and status, decrypting nothing (no purpose needed).
+#[utoipa::path(get, path = "/v1/people", params(("after" = Option<String>, Query), ("limit" = Option<i64>, Query)),
+    responses((status = 200, body = [PersonSummaryJson]), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
+async fn list_people(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<PersonSummaryJson>>, Problem> {
+    authorize(&state, &caller, Action::ListPeople, "GET /v1/people").await?;
+    let after = q.after.as_deref().map(person_id).transpose()?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let people = state.register.list(after, limit).await?;
+    Ok(Json(people.into_iter().map(Into::into).collect()))
+}
+
+#[derive(Deserialize)]
+struct ReadQuery {
+    compartments: Option<String>,
+    purpose: Option<String>,
+}
+
+/// Reveals compartments of one person. Needs a purpose (the
+/// `X-Lanyard-Purpose` header or `purpose`), which the audit event records;
+/// the event is durable before anything is decrypted.
+#[utoipa::path(get, path = "/v1/people/{id}",
+    params(("id" = String, Path), ("compartments" = String, Query, example = "identity,photo"),
+           ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
+    responses((status = 200, description = "the compartments asked for; `[protected]` where withheld"),
+              (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
+              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+async fn get_person(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let id = person_id(&id)?;
+    let compartments = Compartment::parse_list(q.compartments.as_deref().unwrap_or(""))
+        .map_err(|e| Problem::bad_request("bad_compartments", e.to_string()))?;
+    if compartments.is_empty() {
+        return Err(Problem::bad_request("no_compartments", "name the compartments to read (compartments=identity,…)"));
+    }
+    authorize(&state, &caller, Action::ReadPeople(compartments.clone()), "GET /v1/people/{id}").await?;
+    let purpose = headers
+        .get(PURPOSE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(q.purpose)
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| {
+            Problem::bad_request("purpose_required", "a read of personal data needs a purpose (X-Lanyard-Purpose)")
+        })?;
+    let person = state.register.show(&caller.operator(), id, &compartments, Some(&purpose), now_s() * 1000).await?;
+    state.metrics.person_read(1);
+    Ok(Json(person.to_json(&compartments, PhotoJson::Base64)))
+}

@@ -1,0 +1,152 @@
+//! The server end to end over real HTTP: log in with password and TOTP, read
+//! a person with a purpose, be refused what the role may not read, and find
+//! each of those in the audit log afterwards.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Stdio};
+
+use crate::util::Env;
+
+const PASSWORD: &str = "a long test password";
+
+fn add_user(env: &Env, name: &str, role: &str) -> String {
+    let mut child = env
+        .std_cmd()
+        .args(["--json", "user", "add", name, "--role", role, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["totp_secret"].as_str().unwrap().to_owned()
+}
+
+fn code(secret: &str) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret).unwrap();
+    let t = totp_rs::Builder::new().with_secret(secret.as_ref().to_vec()).with_account_name("t").build().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    t.generate(now).to_string()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(env: &Env) -> Server {
+        let mut child = env
+            .std_cmd()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
+        Server { child, base }
+    }
+
+    fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "the server stops cleanly on SIGINT");
+    }
+}
+
+#[test]
+fn login_read_with_purpose_refusals_and_the_log() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for env in Env::all() {
+        env.init();
+        let person = env.add("SV1", "Served");
+        let ida = add_user(&env, "ida", "id_officer");
+        let server = Server::start(&env);
+        let base = server.base.clone();
+        rt.block_on(async {
+            let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+            let anon = reqwest::Client::new();
+            // Health, readiness, metrics and the OpenAPI document.
+            assert_eq!(anon.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+            assert_eq!(anon.get(format!("{base}/readyz")).send().await.unwrap().status(), 200);
+            let spec: serde_json::Value =
+                anon.get(format!("{base}/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+            assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"), "{spec}");
+            assert!(spec["paths"]["/v1/people/{id}"]["get"].is_object());
+
+            // No credentials: 401, as problem+json.
+            let r = anon.get(format!("{base}/v1/people/{person}?compartments=identity")).send().await.unwrap();
+            assert_eq!(r.status(), 401);
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+            assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+            assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+
+            // A wrong code is refused; the right one logs in.
+            let bad = serde_json::json!({ "name": "ida", "password": PASSWORD, "code": "000000" });
+            let r = client.post(format!("{base}/v1/login")).json(&bad).send().await.unwrap();
+            assert_eq!(r.status(), 401);
+            let good = serde_json::json!({ "name": "ida", "password": PASSWORD, "code": code(&ida) });
+            let r = client.post(format!("{base}/v1/login")).json(&good).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+            let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+            assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+
+            // A read needs a purpose.
+            let url = format!("{base}/v1/people/{person}?compartments=identity");
+            let r = client.get(&url).send().await.unwrap();
+            assert_eq!(r.status(), 400);
+            let p: serde_json::Value = r.json().await.unwrap();
+            assert!(p["type"].as_str().unwrap().ends_with("/purpose_required"), "{p}");
+            let r = client.get(&url).header("X-Lanyard-Purpose", "card renewal").send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let v: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(v["identity"]["surname"], "Served");
+
+            // Pay is not an ID officer's: 403, and nothing revealed.
+            let r = client
+                .get(format!("{base}/v1/people/{person}?compartments=pay"))
+                .header("X-Lanyard-Purpose", "curiosity")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403);
+            let text = r.text().await.unwrap();
+            assert!(text.contains("compartment_not_readable") && !text.contains("Served"), "{text}");
+
+            let metrics = anon.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+            assert!(metrics.contains("lanyard_logins_total"), "{metrics}");
+            assert!(!metrics.contains("Served") && !metrics.contains(&person));
+
+            let r = client.post(format!("{base}/v1/logout")).send().await.unwrap();
+            assert_eq!(r.status(), 204);
+            assert_eq!(client.get(&url).header("X-Lanyard-Purpose", "again").send().await.unwrap().status(), 401);
+        });
+        server.stop();
+
+        // The log has the read, with its purpose, and the refusal.
+        let v = env.json(&["breach", "scope", "--actor", "user:ida"]);
+        assert_eq!(v["people"][0]["person"], person.as_str(), "[{}] {v}", env.backend);
+        assert_eq!(v["people_per_compartment"]["identity"], 1);
+        assert!(v["people_per_compartment"].get("pay").is_none(), "the refused read revealed nothing");
+        let size = v["tree_size"].as_u64().unwrap();
+        let events: Vec<String> = (0..size).map(|i| env.ok(&["audit", "event", &i.to_string()])).collect();
+        assert!(events.iter().any(|e| e.contains("access.denied") && e.contains("compartment_not_readable")));
+        assert!(events.iter().any(|e| e.contains("person.read") && e.contains("card renewal")));
+        assert!(events.iter().any(|e| e.contains("login.ok")) && events.iter().any(|e| e.contains("login.failed")));
+        assert!(env.ok(&["audit", "verify"]).contains("0 findings"));
+    }
+}
+
+#[test]
+fn plain_http_beyond_loopback_is_refused() {
+    let env = Env::sqlite();
+    env.init();
+    let err = env.fails(2, &["serve", "--listen", "0.0.0.0:0"]);
+    assert!(err.contains("refusing plain HTTP"), "{err}");
+}
