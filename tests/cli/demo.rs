@@ -5,7 +5,8 @@ use crate::util::Env;
 #[test]
 fn demo_builds_a_force_and_replaces_only_demos() {
     let env = Env::sqlite();
-    let out = env.cmd().env_remove("LANYARD_PASSPHRASE").args(["demo", "--people", "120"]).output().unwrap();
+    let out =
+        env.cmd().env_remove("LANYARD_PASSPHRASE").args(["demo", "--people", "120", "--no-serve"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("imported 120 people") && text.contains("Try next"), "{text}");
@@ -14,12 +15,13 @@ fn demo_builds_a_force_and_replaces_only_demos() {
         env.cmd().env("LANYARD_PASSPHRASE", "lanyard demo passphrase").args(["person", "list"]).output().unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains("total: 120 active"));
     // A second run replaces the earlier demo.
-    let again = env.cmd().env_remove("LANYARD_PASSPHRASE").args(["demo", "--people", "30"]).output().unwrap();
+    let again =
+        env.cmd().env_remove("LANYARD_PASSPHRASE").args(["demo", "--people", "30", "--no-serve"]).output().unwrap();
     assert!(again.status.success());
     // A real register is never replaced.
     let real = Env::sqlite();
     real.init();
-    let err = real.fails(2, &["demo", "--people", "10"]);
+    let err = real.fails(2, &["demo", "--people", "10", "--no-serve"]);
     assert!(err.contains("not an earlier demo"), "{err}");
     assert!(real.ok(&["person", "list"]).contains("total: 0"));
 }
@@ -32,4 +34,37 @@ fn bench_import_runs_and_reports_both_modes() {
     assert!(v["sealed"]["median_people_per_s"].as_f64().unwrap() > 0.0);
     assert!(v["plaintext_baseline"]["median_people_per_s"].as_f64().unwrap() > 0.0);
     assert_eq!(v["runs"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn demo_serves_with_a_login_per_role() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::sqlite();
+    let mut child = env
+        .std_cmd()
+        .env_remove("LANYARD_PASSPHRASE")
+        .args(["demo", "--people", "50", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let base = loop {
+        let line = lines.next().expect("the demo printed its address").unwrap();
+        seen.push(line.clone());
+        if let Some(base) = line.strip_prefix("listening on ") {
+            break base.to_owned();
+        }
+    };
+    let logins: Vec<String> = lines.by_ref().take(7).map(|l| l.unwrap()).collect();
+    for role in ["id_officer", "approver", "vetting_officer", "hr_payroll", "auditor", "admin"] {
+        assert!(logins.iter().any(|l| l.contains(role)), "{logins:?}");
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async { reqwest::get(format!("{base}/readyz")).await.unwrap().status() });
+    assert_eq!(status, 200);
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
 }

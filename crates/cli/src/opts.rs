@@ -354,6 +354,12 @@ pub struct DemoArgs {
     /// How many synthetic people.
     #[arg(long, default_value_t = 2000)]
     pub people: usize,
+    /// Build the demo and stop, without starting the server.
+    #[arg(long)]
+    pub no_serve: bool,
+    /// Where the demo server listens.
+    #[arg(long, default_value = "127.0.0.1:8443")]
+    pub listen: String,
 }
 
 #[derive(Debug, Subcommand)]

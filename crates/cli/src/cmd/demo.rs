@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use lanyard_core::Compartment;
+use lanyard_core::{Compartment, Role};
 use lanyard_crypto::{KdfParams, KeyringProvider};
 use lanyard_register::import::{self, Options};
 use lanyard_register::{Lookup, Register};
@@ -18,6 +18,16 @@ use crate::synth;
 
 const MARKER: &str = ".lanyard-demo";
 const DEMO_PASSPHRASE: &str = "lanyard demo passphrase";
+const DEMO_PASSWORD: &str = "lanyard demo password";
+/// One demo login per role that people hold.
+const DEMO_USERS: [(&str, Role); 6] = [
+    ("ida", Role::IdOfficer),
+    ("alex", Role::Approver),
+    ("val", Role::VettingOfficer),
+    ("harriet", Role::HrPayroll),
+    ("audrey", Role::Auditor),
+    ("adam", Role::Admin),
+];
 
 pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let dir = &cli.data_dir;
@@ -55,7 +65,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("2. generated {} synthetic people with placeholder portraits in {}", args.people, input.display());
 
     let store = context::open_store(&settings, false).await?;
-    let register = Register::open(store, provider).await?;
+    let register = Register::open(store.clone(), provider.clone()).await?;
     let op = context::operator(cli.operator.as_deref(), false)?;
     let parsed = import::parse(
         std::io::BufReader::new(std::fs::File::open(&csv_path)?),
@@ -126,5 +136,42 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  lanyard audit checkpoint && lanyard audit verify");
     println!("  lanyard breach scope --actor {}", op.actor.id);
     println!("  strings {d}/lanyard.db | grep -i obrien    # finds nothing: values are sealed");
-    Ok(())
+    if args.no_serve {
+        return Ok(());
+    }
+
+    let access = lanyard_access::Access::new(store, provider, lanyard_access::SessionPolicy::default());
+    let now = context::now_ms() / 1000;
+    let mut logins = Vec::new();
+    for (name, role) in DEMO_USERS {
+        let e = access.create_user(&op.actor, name, role, DEMO_PASSWORD, false, now).await?;
+        logins.push((name, role, e.totp_secret.to_string()));
+    }
+    let addr: std::net::SocketAddr = args.listen.parse().with_context(|| format!("--listen: '{}'", args.listen))?;
+    if !addr.ip().is_loopback() {
+        bail!("the demo server listens on loopback only");
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    let base = format!("http://{}", listener.local_addr()?);
+    println!("\nThe server (Ctrl-C stops it):");
+    println!("listening on {base}");
+    println!(
+        "Demo logins, password '{DEMO_PASSWORD}', each with a TOTP secret (oathtool --totp -b SECRET gives the code):"
+    );
+    for (name, role, secret) in &logins {
+        println!("  {name:<8} {:<16} {secret}", role.as_str());
+    }
+    println!(
+        "  curl -c jar -H 'content-type: application/json' -d '{{\"name\":\"ida\",\"password\":\"{DEMO_PASSWORD}\",\"code\":\"CODE\"}}' {base}/v1/login"
+    );
+    println!("  curl -b jar -H 'X-Lanyard-Purpose: demo' '{base}/v1/people/{some}?compartments=identity'");
+    println!("  curl {base}/v1/openapi.json");
+    let serve = crate::opts::ServeArgs {
+        listen: args.listen.clone(),
+        insecure_http: false,
+        behind_tls_proxy: false,
+        checkpoint_every: 60,
+        openapi: false,
+    };
+    crate::cmd::serve::serve_until_interrupted(register, access, listener, &serve).await
 }

@@ -27,6 +27,19 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (register, access) = context::open_services(&settings).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    // The first line of stdout is the address, for scripts and tests.
+    println!("listening on http://{}", listener.local_addr()?);
+    serve_until_interrupted(register, access, listener, args).await
+}
+
+/// Serves on `listener` with the checkpointer beside it, until Ctrl-C.
+pub async fn serve_until_interrupted(
+    register: lanyard_register::Register,
+    access: lanyard_access::Access,
+    listener: tokio::net::TcpListener,
+    args: &ServeArgs,
+) -> Result<()> {
     let register = Arc::new(register);
     let state = Arc::new(AppState {
         register: Arc::clone(&register),
@@ -34,10 +47,6 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
         metrics: Metrics::default(),
         secure_cookies: args.behind_tls_proxy,
     });
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
-    let local = listener.local_addr()?;
-    // The first line of stdout is the address, for scripts and tests.
-    println!("listening on http://{local}");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let checkpointer = {
         let register = Arc::clone(&register);
