@@ -1,0 +1,174 @@
+//! The authorization matrix: every route, with every role and with no
+//! credentials, an expired token and a revoked token, over real HTTP on every
+//! backend. Each row states the exact status and the audit event it leaves.
+//! The table is the reviewer's view of DESIGN §3 as the server enforces it.
+
+use std::sync::Arc;
+
+use lanyard_access::{Access, SessionPolicy};
+use lanyard_audit::{Actor, Event};
+use lanyard_core::{Field, PersonRecord, RankTable, Role};
+use lanyard_crypto::{KdfParams, KeyProvider, KeyringProvider};
+use lanyard_register::{Operator, Register};
+use lanyard_server::{AppState, Metrics};
+
+const PASSWORD: &str = "matrix test password";
+
+/// Who calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Who {
+    User(Role),
+    Supplier,
+    Device,
+    Nobody,
+    ExpiredToken,
+    RevokedToken,
+}
+
+use Who::*;
+
+const ID: Who = User(Role::IdOfficer);
+const APPROVER: Who = User(Role::Approver);
+const VETTING: Who = User(Role::VettingOfficer);
+const HR: Who = User(Role::HrPayroll);
+const AUDITOR: Who = User(Role::Auditor);
+const ADMIN: Who = User(Role::Admin);
+const EVERYONE: [Who; 11] =
+    [ID, APPROVER, VETTING, HR, AUDITOR, ADMIN, Supplier, Device, Nobody, ExpiredToken, RevokedToken];
+
+/// One route: method, path (`{id}` is the test person), and who gets 200.
+/// Everyone else authenticated gets 403 and an `access.denied` event;
+/// nobody, expired and revoked get 401 and no event.
+const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
+    ("GET", "/v1/people", &[ID, APPROVER, VETTING, HR, AUDITOR], None),
+    ("GET", "/v1/people/{id}?compartments=identity", &[ID, APPROVER, VETTING, HR], Some("person.read")),
+    ("GET", "/v1/people/{id}?compartments=photo", &[ID, APPROVER], Some("person.read")),
+    ("GET", "/v1/people/{id}?compartments=vetting", &[VETTING], Some("person.read")),
+    ("GET", "/v1/people/{id}?compartments=pay", &[HR], Some("person.read")),
+    ("GET", "/v1/people/{id}?compartments=identity,pay", &[HR], Some("person.read")),
+];
+
+fn code(secret: &str, now: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret).unwrap();
+    let t = totp_rs::Builder::new().with_secret(secret.as_ref().to_vec()).with_account_name("m").build().unwrap();
+    t.generate(now).to_string()
+}
+
+fn now_s() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+fn person() -> PersonRecord {
+    let ranks = RankTable::default_ranks();
+    let mut p = PersonRecord::default();
+    for (f, v) in [
+        (Field::ServiceNumber, "MX1"),
+        (Field::Forenames, "Matrix"),
+        (Field::Surname, "Person"),
+        (Field::Rank, "Inspector"),
+        (Field::VettingLevel, "SC"),
+        (Field::Salary, "50000"),
+    ] {
+        p.set_from_text(f, v, &ranks).unwrap();
+    }
+    p
+}
+
+async fn new_events(store: &lanyard_store::Store, from: &mut i64) -> Vec<Event> {
+    let rows = store.audit_rows(*from, 1000).await.unwrap();
+    if let Some(last) = rows.last() {
+        *from = last.idx + 1;
+    }
+    rows.iter().map(|r| Event::from_bytes(&r.event).unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_with_every_caller() {
+    for t in lanyard_testkit::stores().await {
+        let provider: Arc<dyn KeyProvider> = Arc::new(
+            KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
+        );
+        let setup = Operator::local(Actor::operator("setup"), false);
+        let register = Register::init(t.store.clone(), Arc::clone(&provider), &setup, now_s() * 1000).await.unwrap();
+        let id = register.add(&setup, person(), false, now_s() * 1000).await.unwrap();
+        let access = Access::new(t.store.clone(), provider, SessionPolicy::default());
+
+        // A client per caller: users log in; tokens are presented as bearers.
+        let now = now_s();
+        let mut secrets = Vec::new();
+        for role in [Role::IdOfficer, Role::Approver, Role::VettingOfficer, Role::HrPayroll, Role::Auditor, Role::Admin]
+        {
+            let e = access.create_user(&setup.actor, role.as_str(), role, PASSWORD, false, now).await.unwrap();
+            secrets.push((role, e.totp_secret.to_string()));
+        }
+        let supplier = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
+        let device = access.create_token(&setup.actor, Role::Verifier, "gate-1", 3600, now).await.unwrap();
+        let expired = access.create_token(&setup.actor, Role::Verifier, "gate-2", 60, now - 120).await.unwrap();
+        let revoked = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
+        access.revoke_token(&setup.actor, revoked.row.id, now).await.unwrap();
+
+        let state = Arc::new(AppState {
+            register: Arc::new(register),
+            access: Arc::new(access),
+            metrics: Metrics::default(),
+            secure_cookies: false,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(lanyard_server::serve(listener, Arc::clone(&state), async {
+            let _ = stopped.await;
+        }));
+
+        let mut clients = Vec::new();
+        for who in EVERYONE {
+            let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+            if let User(role) = who {
+                let secret = &secrets.iter().find(|(r, _)| *r == role).unwrap().1;
+                let body = serde_json::json!({ "name": role.as_str(), "password": PASSWORD, "code": code(secret, now as u64) });
+                let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
+                assert_eq!(r.status(), 200, "[{}] login {role}", t.name);
+            }
+            let bearer = match who {
+                Supplier => Some(supplier.secret.to_string()),
+                Device => Some(device.secret.to_string()),
+                ExpiredToken => Some(expired.secret.to_string()),
+                RevokedToken => Some(revoked.secret.to_string()),
+                _ => None,
+            };
+            clients.push((who, client, bearer));
+        }
+
+        let mut cursor = t.store.audit_len().await.unwrap();
+        for (method, path, allowed, read_action) in ROUTES {
+            for (who, client, bearer) in &clients {
+                let url = format!("{base}{}", path.replace("{id}", &id.to_string()));
+                let mut req = client.request(method.parse().unwrap(), &url).header("X-Lanyard-Purpose", "matrix test");
+                if let Some(b) = bearer {
+                    req = req.bearer_auth(b);
+                }
+                let status = req.send().await.unwrap().status().as_u16();
+                let events = new_events(&t.store, &mut cursor).await;
+                let authenticated = !matches!(who, Nobody | ExpiredToken | RevokedToken);
+                let (want, want_event) = if allowed.contains(who) {
+                    (200, *read_action)
+                } else if authenticated {
+                    (403, Some("access.denied"))
+                } else {
+                    (401, None)
+                };
+                assert_eq!(status, want, "[{}] {method} {path} as {who:?}", t.name);
+                let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+                match want_event {
+                    Some(action) => assert_eq!(actions, vec![action], "[{}] {method} {path} as {who:?}", t.name),
+                    None => assert!(actions.is_empty(), "[{}] {method} {path} as {who:?}: {actions:?}", t.name),
+                }
+                if let (Some(e), User(role)) = (events.first(), who) {
+                    assert_eq!(e.actor.id, format!("user:{}", role.as_str()));
+                }
+            }
+        }
+        let _ = stop.send(());
+        server.await.unwrap().unwrap();
+    }
+}
