@@ -438,6 +438,14 @@ pub struct ServeArgs {
     #[arg(long, env = "LANYARD_CHECKPOINT_EVERY", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub checkpoint_every: u64,
+    /// Personal-data reads allowed per user or token per minute (sustained).
+    #[arg(long, env = "LANYARD_READS_PER_MINUTE", default_value_t = 120,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub reads_per_minute: u32,
+    /// Reads allowed in a burst.
+    #[arg(long, env = "LANYARD_READ_BURST", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub read_burst: u32,
     /// Print the OpenAPI document and exit.
     #[arg(long)]
     pub openapi: bool,

@@ -83,18 +83,35 @@ pub async fn authorize(state: &AppState, caller: &Caller, action: Action, route:
     match policy::decide(caller.principal.role, &action) {
         Decision::Allow => Ok(()),
         Decision::Deny(reason) => {
-            let mut event =
-                Event::new(now_s() * 1000, caller.principal.actor.clone(), "access.denied", Outcome::Denied);
-            event.request_id = Some(caller.request_id.clone());
-            if let Action::ReadPeople(cs) | Action::WritePeople(cs) = &action {
-                event.compartments = cs.clone();
-            }
-            event.detail = Some(serde_json::json!({ "route": route, "reason": reason }));
-            if let Err(e) = state.register.record(&[event]).await {
-                tracing::error!(error = %e, "a refusal could not be audited");
-            }
-            state.metrics.denied();
+            record_refusal(state, caller, &action, route, reason).await;
             Err(Problem::forbidden(reason))
         }
     }
+}
+
+/// Applies the caller's read limit before personal data is read; a refusal
+/// is audited and answered 429 with Retry-After.
+pub async fn limit_reads(state: &AppState, caller: &Caller, action: &Action, route: &str) -> Result<(), Problem> {
+    match state.reads.check(caller.principal.id) {
+        Ok(()) => Ok(()),
+        Err(wait) => {
+            record_refusal(state, caller, action, route, "rate_limited").await;
+            Err(Problem::rate_limited(wait.as_secs().saturating_add(1)))
+        }
+    }
+}
+
+/// An audit event for a refused request. The refusal stands even if the
+/// event cannot be written.
+async fn record_refusal(state: &AppState, caller: &Caller, action: &Action, route: &str, reason: &str) {
+    let mut event = Event::new(now_s() * 1000, caller.principal.actor.clone(), "access.denied", Outcome::Denied);
+    event.request_id = Some(caller.request_id.clone());
+    if let Action::ReadPeople(cs) | Action::WritePeople(cs) = action {
+        event.compartments = cs.clone();
+    }
+    event.detail = Some(serde_json::json!({ "route": route, "reason": reason }));
+    if let Err(e) = state.register.record(&[event]).await {
+        tracing::error!(error = %e, "a refusal could not be audited");
+    }
+    state.metrics.denied();
 }

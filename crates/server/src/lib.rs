@@ -11,6 +11,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod auth;
+pub mod limits;
 mod metrics;
 pub mod problem;
 mod routes;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Mark cookies `Secure` (served over TLS, or behind a TLS proxy).
     pub secure_cookies: bool,
+    /// Per-principal limits on personal-data reads.
+    pub reads: limits::ReadLimiter,
 }
 
 /// Request bodies larger than this are refused (413).

@@ -54,6 +54,14 @@ impl Problem {
         Problem::new(StatusCode::FORBIDDEN, code, "your role may not do this")
     }
 
+    /// 429 with Retry-After.
+    pub fn rate_limited(retry_after_s: u64) -> Self {
+        let mut p =
+            Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many reads of personal data; slow down");
+        p.retry_after_s = Some(i64::try_from(retry_after_s).unwrap_or(i64::MAX));
+        p
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status

@@ -15,7 +15,7 @@ use lanyard_register::{PersonSummary, PhotoJson};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
-use crate::auth::{Caller, SESSION_COOKIE, authorize};
+use crate::auth::{Caller, SESSION_COOKIE, authorize, limit_reads};
 use crate::problem::{Problem, ProblemBody};
 use crate::{AppState, now_s};
 
@@ -197,7 +197,8 @@ struct ReadQuery {
            ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
     responses((status = 200, description = "the compartments asked for; `[protected]` where withheld"),
               (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
-              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+              (status = 429, description = "read limit reached; see Retry-After", body = ProblemBody)))]
 async fn get_person(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -211,7 +212,8 @@ async fn get_person(
     if compartments.is_empty() {
         return Err(Problem::bad_request("no_compartments", "name the compartments to read (compartments=identity,…)"));
     }
-    authorize(&state, &caller, Action::ReadPeople(compartments.clone()), "GET /v1/people/{id}").await?;
+    let action = Action::ReadPeople(compartments.clone());
+    authorize(&state, &caller, action.clone(), "GET /v1/people/{id}").await?;
     let purpose = headers
         .get(PURPOSE_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -221,6 +223,7 @@ async fn get_person(
         .ok_or_else(|| {
             Problem::bad_request("purpose_required", "a read of personal data needs a purpose (X-Lanyard-Purpose)")
         })?;
+    limit_reads(&state, &caller, &action, "GET /v1/people/{id}").await?;
     let person = state.register.show(&caller.operator(), id, &compartments, Some(&purpose), now_s() * 1000).await?;
     state.metrics.person_read(1);
     Ok(Json(person.to_json(&compartments, PhotoJson::Base64)))

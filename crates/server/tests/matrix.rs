@@ -10,6 +10,9 @@ use lanyard_audit::{Actor, Event};
 use lanyard_core::{Field, PersonRecord, RankTable, Role};
 use lanyard_crypto::{KdfParams, KeyProvider, KeyringProvider};
 use lanyard_register::{Operator, Register};
+use std::num::NonZeroU32;
+
+use lanyard_server::limits::{ReadLimiter, ReadQuota};
 use lanyard_server::{AppState, Metrics};
 
 const PASSWORD: &str = "matrix test password";
@@ -82,67 +85,92 @@ async fn new_events(store: &lanyard_store::Store, from: &mut i64) -> Vec<Event> 
     rows.iter().map(|r| Event::from_bytes(&r.event).unwrap()).collect()
 }
 
+/// A running server on one test store, with a logged-in client per caller.
+struct Fixture {
+    base: String,
+    person: lanyard_core::PersonId,
+    clients: Vec<(Who, reqwest::Client, Option<String>)>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
+    let provider: Arc<dyn KeyProvider> = Arc::new(
+        KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
+    );
+    let setup = Operator::local(Actor::operator("setup"), false);
+    let register = Register::init(t.store.clone(), Arc::clone(&provider), &setup, now_s() * 1000).await.unwrap();
+    let person = register.add(&setup, person(), false, now_s() * 1000).await.unwrap();
+    let access = Access::new(t.store.clone(), provider, SessionPolicy::default());
+
+    // A client per caller: users log in; tokens are presented as bearers.
+    let now = now_s();
+    let mut secrets = Vec::new();
+    for role in [Role::IdOfficer, Role::Approver, Role::VettingOfficer, Role::HrPayroll, Role::Auditor, Role::Admin] {
+        let e = access.create_user(&setup.actor, role.as_str(), role, PASSWORD, false, now).await.unwrap();
+        secrets.push((role, e.totp_secret.to_string()));
+    }
+    let supplier = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
+    let device = access.create_token(&setup.actor, Role::Verifier, "gate-1", 3600, now).await.unwrap();
+    let expired = access.create_token(&setup.actor, Role::Verifier, "gate-2", 60, now - 120).await.unwrap();
+    let revoked = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
+    access.revoke_token(&setup.actor, revoked.row.id, now).await.unwrap();
+
+    let state = Arc::new(AppState {
+        register: Arc::new(register),
+        access: Arc::new(access),
+        metrics: Metrics::default(),
+        secure_cookies: false,
+        reads: ReadLimiter::new(reads),
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(lanyard_server::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+
+    let mut clients = Vec::new();
+    for who in EVERYONE {
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        if let User(role) = who {
+            let secret = &secrets.iter().find(|(r, _)| *r == role).unwrap().1;
+            let body =
+                serde_json::json!({ "name": role.as_str(), "password": PASSWORD, "code": code(secret, now as u64) });
+            let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 200, "[{}] login {role}", t.name);
+        }
+        let bearer = match who {
+            Supplier => Some(supplier.secret.to_string()),
+            Device => Some(device.secret.to_string()),
+            ExpiredToken => Some(expired.secret.to_string()),
+            RevokedToken => Some(revoked.secret.to_string()),
+            _ => None,
+        };
+        clients.push((who, client, bearer));
+    }
+    Fixture { base, person, clients, stop, server }
+}
+
+impl Fixture {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.server.await.unwrap().unwrap();
+    }
+
+    fn client(&self, who: Who) -> &reqwest::Client {
+        &self.clients.iter().find(|c| c.0 == who).unwrap().1
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_with_every_caller() {
     for t in lanyard_testkit::stores().await {
-        let provider: Arc<dyn KeyProvider> = Arc::new(
-            KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
-        );
-        let setup = Operator::local(Actor::operator("setup"), false);
-        let register = Register::init(t.store.clone(), Arc::clone(&provider), &setup, now_s() * 1000).await.unwrap();
-        let id = register.add(&setup, person(), false, now_s() * 1000).await.unwrap();
-        let access = Access::new(t.store.clone(), provider, SessionPolicy::default());
-
-        // A client per caller: users log in; tokens are presented as bearers.
-        let now = now_s();
-        let mut secrets = Vec::new();
-        for role in [Role::IdOfficer, Role::Approver, Role::VettingOfficer, Role::HrPayroll, Role::Auditor, Role::Admin]
-        {
-            let e = access.create_user(&setup.actor, role.as_str(), role, PASSWORD, false, now).await.unwrap();
-            secrets.push((role, e.totp_secret.to_string()));
-        }
-        let supplier = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
-        let device = access.create_token(&setup.actor, Role::Verifier, "gate-1", 3600, now).await.unwrap();
-        let expired = access.create_token(&setup.actor, Role::Verifier, "gate-2", 60, now - 120).await.unwrap();
-        let revoked = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
-        access.revoke_token(&setup.actor, revoked.row.id, now).await.unwrap();
-
-        let state = Arc::new(AppState {
-            register: Arc::new(register),
-            access: Arc::new(access),
-            metrics: Metrics::default(),
-            secure_cookies: false,
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(lanyard_server::serve(listener, Arc::clone(&state), async {
-            let _ = stopped.await;
-        }));
-
-        let mut clients = Vec::new();
-        for who in EVERYONE {
-            let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-            if let User(role) = who {
-                let secret = &secrets.iter().find(|(r, _)| *r == role).unwrap().1;
-                let body = serde_json::json!({ "name": role.as_str(), "password": PASSWORD, "code": code(secret, now as u64) });
-                let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
-                assert_eq!(r.status(), 200, "[{}] login {role}", t.name);
-            }
-            let bearer = match who {
-                Supplier => Some(supplier.secret.to_string()),
-                Device => Some(device.secret.to_string()),
-                ExpiredToken => Some(expired.secret.to_string()),
-                RevokedToken => Some(revoked.secret.to_string()),
-                _ => None,
-            };
-            clients.push((who, client, bearer));
-        }
-
+        let f = start(&t, ReadQuota::default()).await;
         let mut cursor = t.store.audit_len().await.unwrap();
         for (method, path, allowed, read_action) in ROUTES {
-            for (who, client, bearer) in &clients {
-                let url = format!("{base}{}", path.replace("{id}", &id.to_string()));
+            for (who, client, bearer) in &f.clients {
+                let url = format!("{}{}", f.base, path.replace("{id}", &f.person.to_string()));
                 let mut req = client.request(method.parse().unwrap(), &url).header("X-Lanyard-Purpose", "matrix test");
                 if let Some(b) = bearer {
                     req = req.bearer_auth(b);
@@ -168,7 +196,32 @@ async fn every_route_with_every_caller() {
                 }
             }
         }
-        let _ = stop.send(());
-        server.await.unwrap().unwrap();
+        f.stop().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_beyond_the_limit_are_refused_and_audited() {
+    let t = lanyard_testkit::stores().await.remove(0);
+    let quota = ReadQuota { per_minute: NonZeroU32::new(1).unwrap(), burst: NonZeroU32::new(3).unwrap() };
+    let f = start(&t, quota).await;
+    let url = format!("{}/v1/people/{}?compartments=identity", f.base, f.person);
+    let read = |who| f.client(who).get(&url).header("X-Lanyard-Purpose", "bulk").send();
+    for _ in 0..3 {
+        assert_eq!(read(ID).await.unwrap().status(), 200);
+    }
+    let mut cursor = t.store.audit_len().await.unwrap();
+    let r = read(ID).await.unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=61).contains(&wait), "{wait}");
+    assert!(r.text().await.unwrap().contains("rate_limited"));
+    let events = new_events(&t.store, &mut cursor).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, "access.denied");
+    assert!(events[0].people.is_empty(), "nobody was revealed");
+    assert_eq!(events[0].detail.as_ref().unwrap()["reason"], "rate_limited");
+    // Another user's allowance is their own.
+    assert_eq!(read(APPROVER).await.unwrap().status(), 200);
+    f.stop().await;
 }

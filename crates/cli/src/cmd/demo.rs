@@ -171,6 +171,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         insecure_http: false,
         behind_tls_proxy: false,
         checkpoint_every: 60,
+        reads_per_minute: 120,
+        read_burst: 30,
         openapi: false,
     };
     crate::cmd::serve::serve_until_interrupted(register, access, listener, &serve).await

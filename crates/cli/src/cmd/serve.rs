@@ -46,6 +46,10 @@ pub async fn serve_until_interrupted(
         access: Arc::new(access),
         metrics: Metrics::default(),
         secure_cookies: args.behind_tls_proxy,
+        reads: lanyard_server::limits::ReadLimiter::new(lanyard_server::limits::ReadQuota {
+            per_minute: std::num::NonZeroU32::new(args.reads_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
+            burst: std::num::NonZeroU32::new(args.read_burst).unwrap_or(std::num::NonZeroU32::MIN),
+        }),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let checkpointer = {
