@@ -33,9 +33,13 @@ struct Pending {
 
 /// Appends events to the log on `store`, batching concurrent callers.
 pub struct GroupCommitter {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     store: Store,
     queue: Mutex<Vec<Pending>>,
-    commit: AsyncMutex<()>,
+    commit: Arc<AsyncMutex<()>>,
 }
 
 /// Figures for one committer, for metrics and benchmarks.
@@ -50,17 +54,18 @@ pub struct GroupStats {
 impl GroupCommitter {
     /// A committer for the log on `store`.
     pub fn new(store: Store) -> Self {
-        GroupCommitter { store, queue: Mutex::new(Vec::new()), commit: AsyncMutex::new(()) }
+        let inner = Inner { store, queue: Mutex::new(Vec::new()), commit: Arc::new(AsyncMutex::new(())) };
+        GroupCommitter { inner: Arc::new(inner) }
     }
 
     /// Appends `entries` and returns the leaf index of the first once the
     /// batch that holds them is durable.
     pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<u64, Arc<LogError>> {
         if entries.is_empty() {
-            return log::size(&self.store).await.map_err(Arc::new);
+            return log::size(&self.inner.store).await.map_err(Arc::new);
         }
         let (reply, mut done) = oneshot::channel();
-        self.lock_queue().push(Pending { entries, reply });
+        self.inner.lock_queue().push(Pending { entries, reply });
         // Wait for whichever comes first: our answer (a leader committed our
         // events) or the commit lock. Waiting for the lock alone would make
         // every answered caller queue behind the lock just to learn it is
@@ -68,20 +73,34 @@ impl GroupCommitter {
         let leader = tokio::select! {
             biased;
             answer = &mut done => return answer.unwrap_or_else(|_| Err(Arc::new(LogError::Abandoned))),
-            guard = self.commit.lock() => guard,
+            guard = Arc::clone(&self.inner.commit).lock_owned() => guard,
         };
-        loop {
-            let batch = self.take_batch();
-            if batch.is_empty() {
-                break;
+        // The commit runs in a task of its own: if this caller goes away (a
+        // client disconnects), the batch it leads still commits and every
+        // other caller in it still gets its answer.
+        let inner = Arc::clone(&self.inner);
+        let committing = tokio::spawn(async move {
+            let _leader = leader;
+            loop {
+                let batch = inner.take_batch();
+                if batch.is_empty() {
+                    break;
+                }
+                inner.commit_batch(batch).await;
             }
-            self.commit_batch(batch).await;
-        }
-        drop(leader);
+        });
+        let _ = committing.await;
         // Ours was in a batch this leader or an earlier one committed.
         done.await.unwrap_or_else(|_| Err(Arc::new(LogError::Abandoned)))
     }
 
+    #[cfg(test)]
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
+        self.inner.lock_queue()
+    }
+}
+
+impl Inner {
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<Pending>> {
         // The queue holds plain data; a panic elsewhere cannot leave it torn.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
@@ -199,6 +218,29 @@ mod tests {
             done.await.unwrap().unwrap();
         }
         assert_eq!(t.store.audit_len().await.unwrap() as usize, 3 * (MAX_BATCH_EVENTS - 1) + 1);
+    }
+
+    #[tokio::test]
+    async fn a_leader_that_goes_away_does_not_fail_its_batch() {
+        for t in lanyard_testkit::stores().await {
+            let committer = GroupCommitter::new(t.store.clone());
+            let mut waiting = Vec::new();
+            for n in 0..20 {
+                let (reply, done) = oneshot::channel();
+                committer.lock_queue().push(Pending { entries: vec![entry(n)], reply });
+                waiting.push(done);
+            }
+            // The leader's caller is dropped while its commit is in flight,
+            // as when an HTTP client disconnects.
+            tokio::select! {
+                _ = committer.append(vec![entry(99)]) => panic!("a commit cannot finish within one yield"),
+                _ = tokio::task::yield_now() => {}
+            }
+            for done in waiting {
+                assert!(done.await.unwrap().is_ok(), "{}", t.name);
+            }
+            assert_eq!(t.store.audit_len().await.unwrap(), 21, "{}: the leader's own event committed too", t.name);
+        }
     }
 
     #[tokio::test]
