@@ -150,3 +150,60 @@ fn plain_http_beyond_loopback_is_refused() {
     let err = env.fails(2, &["serve", "--listen", "0.0.0.0:0"]);
     assert!(err.contains("refusing plain HTTP"), "{err}");
 }
+
+#[test]
+fn https_with_a_certificate_and_secure_cookies() {
+    if std::process::Command::new("openssl").arg("version").output().is_err() {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP tls: openssl CLI not installed\n");
+        return;
+    }
+    let env = Env::sqlite();
+    env.init();
+    let ida = add_user(&env, "ida", "id_officer");
+    let (cert, key) = (env.path("cert.pem"), env.path("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=serverAuth"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+
+    // A key that is not a key is one clear line, exit 2.
+    let err = env.fails(2, &["serve", "--tls-cert", cert.to_str().unwrap(), "--tls-key", cert.to_str().unwrap()]);
+    assert!(err.contains("key") && err.lines().count() == 1, "{err}");
+
+    let mut child = env
+        .std_cmd()
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert", cert.to_str().unwrap(), "--tls-key"])
+        .arg(&key)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let base = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
+        let r = client.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["strict-transport-security"].to_str().unwrap().contains("max-age="));
+        let body = serde_json::json!({ "name": "ida", "password": PASSWORD, "code": code(&ida) });
+        let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["set-cookie"].to_str().unwrap().contains("; Secure"));
+        // A client that does not trust the certificate gets nowhere.
+        assert!(reqwest::get(format!("{base}/healthz")).await.is_err());
+    });
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+}

@@ -427,6 +427,12 @@ pub struct ServeArgs {
     /// Address and port to listen on (port 0 picks a free one).
     #[arg(long, env = "LANYARD_LISTEN", default_value = "127.0.0.1:8443")]
     pub listen: String,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, env = "LANYARD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the certificate.
+    #[arg(long, env = "LANYARD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Serve plain HTTP on a non-loopback address (only behind a TLS proxy).
     #[arg(long)]
     pub insecure_http: bool,

@@ -15,6 +15,7 @@ pub mod limits;
 mod metrics;
 pub mod problem;
 mod routes;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

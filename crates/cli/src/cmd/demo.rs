@@ -168,6 +168,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  curl {base}/v1/openapi.json");
     let serve = crate::opts::ServeArgs {
         listen: args.listen.clone(),
+        tls_cert: None,
+        tls_key: None,
         insecure_http: false,
         behind_tls_proxy: false,
         checkpoint_every: 60,
@@ -175,5 +177,5 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         read_burst: 30,
         openapi: false,
     };
-    crate::cmd::serve::serve_until_interrupted(register, access, listener, &serve).await
+    crate::cmd::serve::serve_until_interrupted(register, access, listener, &serve, None).await
 }

@@ -19,18 +19,24 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     }
     let addr: SocketAddr =
         args.listen.parse().with_context(|| format!("--listen: '{}' is not ADDRESS:PORT", args.listen))?;
-    if !addr.ip().is_loopback() && !args.insecure_http {
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(lanyard_server::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    if tls.is_none() && !addr.ip().is_loopback() && !args.insecure_http {
         bail!(
             "refusing plain HTTP on {addr}: personal data and session cookies would cross the network in the clear. \
-             Listen on 127.0.0.1 behind a TLS proxy, or pass --insecure-http if a proxy on this host terminates TLS"
+             Give --tls-cert and --tls-key, or listen on 127.0.0.1 behind a TLS proxy, or pass --insecure-http \
+             if a proxy on this host terminates TLS"
         );
     }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (register, access) = context::open_services(&settings).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     // The first line of stdout is the address, for scripts and tests.
-    println!("listening on http://{}", listener.local_addr()?);
-    serve_until_interrupted(register, access, listener, args).await
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("listening on {scheme}://{}", listener.local_addr()?);
+    serve_until_interrupted(register, access, listener, args, tls).await
 }
 
 /// Serves on `listener` with the checkpointer beside it, until Ctrl-C.
@@ -39,13 +45,14 @@ pub async fn serve_until_interrupted(
     access: lanyard_access::Access,
     listener: tokio::net::TcpListener,
     args: &ServeArgs,
+    tls: Option<Arc<lanyard_server::tls::ServerConfig>>,
 ) -> Result<()> {
     let register = Arc::new(register);
     let state = Arc::new(AppState {
         register: Arc::clone(&register),
         access: Arc::new(access),
         metrics: Metrics::default(),
-        secure_cookies: args.behind_tls_proxy,
+        secure_cookies: args.behind_tls_proxy || tls.is_some(),
         reads: lanyard_server::limits::ReadLimiter::new(lanyard_server::limits::ReadQuota {
             per_minute: std::num::NonZeroU32::new(args.reads_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
             burst: std::num::NonZeroU32::new(args.read_burst).unwrap_or(std::num::NonZeroU32::MIN),
@@ -77,7 +84,10 @@ pub async fn serve_until_interrupted(
             std::future::pending::<()>().await;
         }
     };
-    let served = lanyard_server::serve(listener, state, shutdown).await;
+    let served = match tls {
+        Some(tls) => lanyard_server::tls::serve_tls(listener, state, tls, shutdown).await,
+        None => lanyard_server::serve(listener, state, shutdown).await,
+    };
     let _ = stop_tx.send(true);
     let _ = checkpointer.await;
     served.context("serving")?;
