@@ -207,3 +207,44 @@ fn https_with_a_certificate_and_secure_cookies() {
     assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn two_servers_share_one_postgresql_store_and_one_log() {
+    let Some(env) = Env::postgres() else { return };
+    env.init();
+    let person = env.add("MS1", "Shared");
+    let secrets = [add_user(&env, "ida", "id_officer"), add_user(&env, "ian", "id_officer")];
+    let servers = [Server::start(&env), Server::start(&env)];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Within the default burst of 30 reads per user.
+    let reads_per_server = 25;
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for (server, (name, secret)) in servers.iter().zip(["ida", "ian"].into_iter().zip(&secrets)) {
+            let base = server.base.clone();
+            let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+            let body = serde_json::json!({ "name": name, "password": PASSWORD, "code": code(secret) });
+            let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            for _ in 0..reads_per_server {
+                let (client, url) = (client.clone(), format!("{base}/v1/people/{person}?compartments=identity"));
+                tasks.push(tokio::spawn(async move {
+                    client.get(url).header("X-Lanyard-Purpose", "shared store").send().await.unwrap().status()
+                }));
+            }
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 200);
+        }
+    });
+    for s in servers {
+        s.stop();
+    }
+    // One log, appended to by both, whole and consistent.
+    let out = env.ok(&["audit", "verify"]);
+    assert!(out.contains("0 findings"), "{out}");
+    for name in ["ida", "ian"] {
+        let v = env.json(&["breach", "scope", "--actor", &format!("user:{name}")]);
+        assert_eq!(v["events_matched"], reads_per_server, "{name}: {v}");
+    }
+}
