@@ -236,10 +236,22 @@ impl Access {
     pub async fn disable_user(&self, by: &Actor, name: &str, now_s: i64) -> Result<(), AccessError> {
         let mut user = self.user_named(name).await?;
         user.disabled = true;
-        let mut event = Event::new(now_s * 1000, by.clone(), "user.disable", Outcome::Ok);
-        event.detail = Some(serde_json::json!({ "user": name }));
+        self.save_and_end_sessions(&user, by, "user.disable", now_s).await
+    }
+
+    /// Writes a changed user, ends their sessions and records `action`, in
+    /// one transaction.
+    async fn save_and_end_sessions(
+        &self,
+        user: &UserRow,
+        by: &Actor,
+        action: &str,
+        now_s: i64,
+    ) -> Result<(), AccessError> {
+        let mut event = Event::new(now_s * 1000, by.clone(), action, Outcome::Ok);
+        event.detail = Some(serde_json::json!({ "user": user.name }));
         let mut tx = self.store.begin().await?;
-        tx.update_user(&user).await?;
+        tx.update_user(user).await?;
         tx.delete_sessions_of(user.id).await?;
         append_in(&mut tx, &event).await?;
         tx.commit().await?;
@@ -264,13 +276,7 @@ impl Access {
         user.failures = 0;
         user.locked_until = 0;
         user.disabled = false;
-        let mut event = Event::new(now_s * 1000, by.clone(), "user.reset", Outcome::Ok);
-        event.detail = Some(serde_json::json!({ "user": name }));
-        let mut tx = self.store.begin().await?;
-        tx.update_user(&user).await?;
-        tx.delete_sessions_of(user.id).await?;
-        append_in(&mut tx, &event).await?;
-        tx.commit().await?;
+        self.save_and_end_sessions(&user, by, "user.reset", now_s).await?;
         Ok(enrolment)
     }
 

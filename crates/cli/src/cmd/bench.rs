@@ -34,17 +34,7 @@ struct Phase {
 pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Import { people, work_dir } => {
-            let tmp;
-            let dir = match work_dir {
-                Some(d) => {
-                    context::ensure_dir(d)?;
-                    d.clone()
-                }
-                None => {
-                    tmp = tempdir()?;
-                    tmp.clone()
-                }
-            };
+            let dir = work_dir_or_temp(work_dir.as_ref())?;
             let csv = dir.join("bench.csv");
             synth::write_force(&csv, *people, None, 7)?;
             let exe = std::env::current_exe()?;
@@ -79,6 +69,17 @@ pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
             println!("{}", serde_json::to_string(&phase)?);
             Ok(())
         }
+    }
+}
+
+/// The given work directory, or a fresh temporary one.
+pub(crate) fn work_dir_or_temp(work_dir: Option<&std::path::PathBuf>) -> Result<std::path::PathBuf> {
+    match work_dir {
+        Some(d) => {
+            context::ensure_dir(d)?;
+            Ok(d.clone())
+        }
+        None => tempdir(),
     }
 }
 

@@ -32,7 +32,7 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cmd::bench::{median, peak_rss_kib, tempdir};
+use crate::cmd::bench::{median, peak_rss_kib, work_dir_or_temp};
 use crate::context;
 use crate::opts::{AuditBenchArgs, Cli};
 use crate::synth;
@@ -294,17 +294,7 @@ fn child_json(r: &ChildResult) -> serde_json::Value {
 
 /// Runs the whole benchmark and prints its figures.
 pub async fn run(cli: &Cli, args: &AuditBenchArgs) -> Result<()> {
-    let tmp;
-    let dir = match &args.work_dir {
-        Some(d) => {
-            context::ensure_dir(d)?;
-            d.clone()
-        }
-        None => {
-            tmp = tempdir()?;
-            tmp.clone()
-        }
-    };
+    let dir = work_dir_or_temp(args.work_dir.as_ref())?;
     let mut out = serde_json::Map::new();
     eprintln!("ceiling: SHA-256 and the in-memory tree");
     out.insert("ceiling".into(), ceiling(args.append_events));
