@@ -25,8 +25,8 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
 #[derive(OpenApi)]
 #[openapi(
     info(title = "lanyard", description = "The personnel register behind police ID cards and permits."),
-    paths(healthz, readyz, login, logout, list_people, get_person),
-    components(schemas(LoginRequest, LoginResponse, PersonSummaryJson, ProblemBody))
+    paths(healthz, readyz, login, logout, list_people, get_person, create_person, erase_person, keys_status),
+    components(schemas(LoginRequest, LoginResponse, PersonSummaryJson, NewPerson, Created, ProblemBody))
 )]
 struct ApiDoc;
 
@@ -42,8 +42,9 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/login", post(login))
         .route("/v1/logout", post(logout))
-        .route("/v1/people", get(list_people))
-        .route("/v1/people/{id}", get(get_person))
+        .route("/v1/people", get(list_people).post(create_person))
+        .route("/v1/people/{id}", get(get_person).delete(erase_person))
+        .route("/v1/keys", get(keys_status))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
 }
 
@@ -227,4 +228,87 @@ async fn get_person(
     let person = state.register.show(&caller.operator(), id, &compartments, Some(&purpose), now_s() * 1000).await?;
     state.metrics.person_read(1);
     Ok(Json(person.to_json(&compartments, PhotoJson::Base64)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewPerson {
+    /// Field name to text value (DESIGN §2 fields; `photo` as base64 JPEG/PNG).
+    fields: std::collections::BTreeMap<String, String>,
+    /// Shield the identity and photo (DESIGN §2).
+    #[serde(default)]
+    protected: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct Created {
+    id: String,
+}
+
+/// Adds a person. The caller's role must be able to write every
+/// compartment the fields fall in; the write and its audit event commit
+/// together.
+#[utoipa::path(post, path = "/v1/people", request_body = NewPerson,
+    responses((status = 201, body = Created), (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
+              (status = 403, body = ProblemBody), (status = 409, body = ProblemBody)))]
+async fn create_person(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<NewPerson>,
+) -> Result<(StatusCode, Json<Created>), Problem> {
+    use base64::Engine;
+    if body.fields.is_empty() {
+        return Err(Problem::bad_request("no_fields", "give the person's fields"));
+    }
+    let mut record = lanyard_core::PersonRecord::default();
+    let mut compartments = Vec::new();
+    for (name, value) in &body.fields {
+        let field: lanyard_core::Field = name
+            .parse()
+            .map_err(|e: lanyard_core::ValidationError| Problem::bad_request("bad_field", e.to_string()))?;
+        if !compartments.contains(&field.compartment()) {
+            compartments.push(field.compartment());
+        }
+        if field == lanyard_core::Field::Photo {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(value.trim())
+                .map_err(|_| Problem::bad_request("bad_photo", "photo is not base64"))?;
+            record.photo = Some(raw);
+        } else {
+            record
+                .set_from_text(field, value, state.register.ranks())
+                .map_err(|e| Problem::bad_request("invalid", e.to_string()))?;
+        }
+    }
+    authorize(&state, &caller, Action::WritePeople(compartments), "POST /v1/people").await?;
+    let id = state.register.add(&caller.operator(), record, body.protected, now_s() * 1000).await?;
+    Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
+}
+
+/// Erases a person: their keys are destroyed, so nothing of them can be
+/// decrypted again.
+#[utoipa::path(delete, path = "/v1/people/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
+async fn erase_person(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let id = person_id(&id)?;
+    authorize(&state, &caller, Action::ErasePerson, "DELETE /v1/people/{id}").await?;
+    state.register.erase(&caller.operator(), id, now_s() * 1000).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Key provider, key versions and counts; no personal data.
+#[utoipa::path(get, path = "/v1/keys",
+    responses((status = 200, description = "key status"), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
+async fn keys_status(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<serde_json::Value>, Problem> {
+    authorize(&state, &caller, Action::ReadStatus, "GET /v1/keys").await?;
+    let status = state.register.keys_status().await?;
+    Ok(Json(
+        serde_json::to_value(status)
+            .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed"))?,
+    ))
 }

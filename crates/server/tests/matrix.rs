@@ -43,12 +43,16 @@ const EVERYONE: [Who; 11] =
 /// Everyone else authenticated gets 403 and an `access.denied` event;
 /// nobody, expired and revoked get 401 and no event.
 const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
+    ("POST", "/v1/people", &[ID], Some("person.create")),
+    ("GET", "/v1/keys", &[AUDITOR, ADMIN], None),
     ("GET", "/v1/people", &[ID, APPROVER, VETTING, HR, AUDITOR], None),
     ("GET", "/v1/people/{id}?compartments=identity", &[ID, APPROVER, VETTING, HR], Some("person.read")),
     ("GET", "/v1/people/{id}?compartments=photo", &[ID, APPROVER], Some("person.read")),
     ("GET", "/v1/people/{id}?compartments=vetting", &[VETTING], Some("person.read")),
     ("GET", "/v1/people/{id}?compartments=pay", &[HR], Some("person.read")),
     ("GET", "/v1/people/{id}?compartments=identity,pay", &[HR], Some("person.read")),
+    // Last: the person is gone afterwards.
+    ("DELETE", "/v1/people/{id}", &[ID], Some("person.erase")),
 ];
 
 fn code(secret: &str, now: u64) -> String {
@@ -172,14 +176,25 @@ async fn every_route_with_every_caller() {
             for (who, client, bearer) in &f.clients {
                 let url = format!("{}{}", f.base, path.replace("{id}", &f.person.to_string()));
                 let mut req = client.request(method.parse().unwrap(), &url).header("X-Lanyard-Purpose", "matrix test");
+                if *method == "POST" {
+                    req = req.json(&serde_json::json!({ "fields": {
+                        "service_number": format!("NEW{}", cursor), "forenames": "New", "surname": "Starter",
+                        "rank": "Police Constable"
+                    }}));
+                }
                 if let Some(b) = bearer {
                     req = req.bearer_auth(b);
                 }
                 let status = req.send().await.unwrap().status().as_u16();
                 let events = new_events(&t.store, &mut cursor).await;
                 let authenticated = !matches!(who, Nobody | ExpiredToken | RevokedToken);
+                let ok = match *method {
+                    "POST" => 201,
+                    "DELETE" => 204,
+                    _ => 200,
+                };
                 let (want, want_event) = if allowed.contains(who) {
-                    (200, *read_action)
+                    (ok, *read_action)
                 } else if authenticated {
                     (403, Some("access.denied"))
                 } else {
