@@ -25,8 +25,29 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
 #[derive(OpenApi)]
 #[openapi(
     info(title = "lanyard", description = "The personnel register behind police ID cards and permits."),
-    paths(healthz, readyz, login, logout, list_people, get_person, create_person, erase_person, keys_status),
-    components(schemas(LoginRequest, LoginResponse, PersonSummaryJson, NewPerson, Created, ProblemBody))
+    paths(
+        healthz,
+        readyz,
+        login,
+        logout,
+        list_people,
+        get_person,
+        create_person,
+        erase_person,
+        keys_status,
+        audit_checkpoint,
+        audit_inclusion,
+        breach_scope
+    ),
+    components(schemas(
+        LoginRequest,
+        LoginResponse,
+        PersonSummaryJson,
+        NewPerson,
+        Created,
+        ScopeRequest,
+        ProblemBody
+    ))
 )]
 struct ApiDoc;
 
@@ -45,6 +66,9 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/people", get(list_people).post(create_person))
         .route("/v1/people/{id}", get(get_person).delete(erase_person))
         .route("/v1/keys", get(keys_status))
+        .route("/v1/audit/checkpoint", get(audit_checkpoint))
+        .route("/v1/audit/proofs/inclusion", get(audit_inclusion))
+        .route("/v1/breach/scope", post(breach_scope))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
 }
 
@@ -311,4 +335,91 @@ async fn keys_status(State(state): State<Arc<AppState>>, caller: Caller) -> Resu
         serde_json::to_value(status)
             .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed"))?,
     ))
+}
+
+fn json_of<T: Serialize>(value: &T) -> Result<Json<serde_json::Value>, Problem> {
+    serde_json::to_value(value)
+        .map(Json)
+        .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed"))
+}
+
+/// The signed checkpoint of the whole log (signed now if the log grew), with
+/// the verifier key that checks it.
+#[utoipa::path(get, path = "/v1/audit/checkpoint",
+    responses((status = 200, description = "C2SP signed checkpoint and verifier key"),
+              (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
+async fn audit_checkpoint(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, Problem> {
+    authorize(&state, &caller, Action::ReadAudit, "GET /v1/audit/checkpoint").await?;
+    let op = caller.operator();
+    let now = now_s() * 1000;
+    let cp = state.register.checkpoint(&op, None, now).await?;
+    let key = state.register.verifier_key(&op, now).await?;
+    let mut v = json_of(&cp)?.0;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("verifier_key".into(), serde_json::Value::String(key));
+    }
+    Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+struct InclusionQuery {
+    index: u64,
+    size: Option<u64>,
+}
+
+/// RFC 9162 inclusion proof of event `index`, against a signed checkpoint.
+#[utoipa::path(get, path = "/v1/audit/proofs/inclusion",
+    params(("index" = u64, Query), ("size" = Option<u64>, Query)),
+    responses((status = 200, description = "the proof, as `lanyard audit prove inclusion --json`"),
+              (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
+async fn audit_inclusion(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<InclusionQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    authorize(&state, &caller, Action::ReadAudit, "GET /v1/audit/proofs/inclusion").await?;
+    let proof = state.register.prove_inclusion(&caller.operator(), q.index, q.size, now_s() * 1000).await?;
+    json_of(&proof)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ScopeRequest {
+    /// An actor id or name (`user:ida`, `acme` for every token of supplier acme).
+    actor: Option<String>,
+    /// Unix milliseconds, inclusive.
+    from_ms: Option<i64>,
+    /// Unix milliseconds, exclusive.
+    to_ms: Option<i64>,
+    /// Only revelations of this compartment.
+    compartment: Option<String>,
+}
+
+/// Who was exposed, from the log alone, complete up to a signed checkpoint.
+#[utoipa::path(post, path = "/v1/breach/scope", request_body = ScopeRequest,
+    responses((status = 200, description = "the scope report, as `lanyard breach scope --json`"),
+              (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
+async fn breach_scope(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(req): Json<ScopeRequest>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    authorize(&state, &caller, Action::ScopeBreach, "POST /v1/breach/scope").await?;
+    let compartment = req
+        .compartment
+        .as_deref()
+        .map(str::parse::<Compartment>)
+        .transpose()
+        .map_err(|e| Problem::bad_request("bad_compartment", e.to_string()))?;
+    if let (Some(a), Some(b)) = (req.from_ms, req.to_ms)
+        && a >= b
+    {
+        return Err(Problem::bad_request("bad_window", "from_ms must be before to_ms"));
+    }
+    let query = lanyard_register::ScopeQuery { actor: req.actor, from_ms: req.from_ms, to_ms: req.to_ms, compartment };
+    let report = state.register.breach_scope(&caller.operator(), query, now_s() * 1000).await?;
+    json_of(&report)
 }
