@@ -64,7 +64,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/login", post(login))
         .route("/v1/logout", post(logout))
         .route("/v1/people", get(list_people).post(create_person))
-        .route("/v1/people/{id}", get(get_person).delete(erase_person))
+        .route("/v1/people/{id}", get(get_person).patch(update_person).delete(erase_person))
         .route("/v1/keys", get(keys_status))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/proofs/inclusion", get(audit_inclusion))
@@ -280,13 +280,24 @@ async fn create_person(
     caller: Caller,
     Json(body): Json<NewPerson>,
 ) -> Result<(StatusCode, Json<Created>), Problem> {
-    use base64::Engine;
     if body.fields.is_empty() {
         return Err(Problem::bad_request("no_fields", "give the person's fields"));
     }
+    let (record, compartments) = parse_fields(&body.fields, &state)?;
+    authorize(&state, &caller, Action::WritePeople(compartments), "POST /v1/people").await?;
+    let id = state.register.add(&caller.operator(), record, body.protected, now_s() * 1000).await?;
+    Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
+}
+
+/// Field texts to a record, and the compartments they fall in.
+fn parse_fields(
+    fields: &std::collections::BTreeMap<String, String>,
+    state: &AppState,
+) -> Result<(lanyard_core::PersonRecord, Vec<Compartment>), Problem> {
+    use base64::Engine;
     let mut record = lanyard_core::PersonRecord::default();
     let mut compartments = Vec::new();
-    for (name, value) in &body.fields {
+    for (name, value) in fields {
         let field: lanyard_core::Field = name
             .parse()
             .map_err(|e: lanyard_core::ValidationError| Problem::bad_request("bad_field", e.to_string()))?;
@@ -304,9 +315,42 @@ async fn create_person(
                 .map_err(|e| Problem::bad_request("invalid", e.to_string()))?;
         }
     }
-    authorize(&state, &caller, Action::WritePeople(compartments), "POST /v1/people").await?;
-    let id = state.register.add(&caller.operator(), record, body.protected, now_s() * 1000).await?;
-    Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
+    Ok((record, compartments))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PersonChanges {
+    /// Fields to change, as for a new person.
+    #[serde(default)]
+    fields: std::collections::BTreeMap<String, String>,
+    /// Set or clear the protected flag (an identity change).
+    protected: Option<bool>,
+}
+
+/// Changes fields of a person. The role must be able to write every
+/// compartment touched; changing the protected flag counts as writing
+/// identity.
+#[utoipa::path(patch, path = "/v1/people/{id}", params(("id" = String, Path)), request_body = PersonChanges,
+    responses((status = 204), (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
+              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
+async fn update_person(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<PersonChanges>,
+) -> Result<StatusCode, Problem> {
+    let id = person_id(&id)?;
+    let (changes, mut compartments) = parse_fields(&body.fields, &state)?;
+    if body.protected.is_some() && !compartments.contains(&Compartment::Identity) {
+        compartments.push(Compartment::Identity);
+    }
+    if compartments.is_empty() {
+        return Err(Problem::bad_request("no_changes", "give fields to change, or the protected flag"));
+    }
+    authorize(&state, &caller, Action::WritePeople(compartments), "PATCH /v1/people/{id}").await?;
+    state.register.update(&caller.operator(), id, changes, body.protected, now_s() * 1000).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Erases a person: their keys are destroyed, so nothing of them can be

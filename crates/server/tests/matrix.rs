@@ -54,6 +54,9 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("GET", "/v1/people/{id}?compartments=vetting", &[VETTING], Some("person.read")),
     ("GET", "/v1/people/{id}?compartments=pay", &[HR], Some("person.read")),
     ("GET", "/v1/people/{id}?compartments=identity,pay", &[HR], Some("person.read")),
+    ("PATCH", "/v1/people/{id}#pay", &[HR], Some("person.update")),
+    ("PATCH", "/v1/people/{id}#vetting", &[VETTING], Some("person.update")),
+    ("PATCH", "/v1/people/{id}#rank", &[ID], Some("person.update")),
     // Last: the person is gone afterwards.
     ("DELETE", "/v1/people/{id}", &[ID], Some("person.erase")),
 ];
@@ -179,9 +182,17 @@ async fn every_route_with_every_caller() {
         let mut cursor = t.store.audit_len().await.unwrap();
         for (method, path, allowed, read_action) in ROUTES {
             for (who, client, bearer) in &f.clients {
-                let url = format!("{}{}", f.base, path.replace("{id}", &f.person.to_string()));
+                let (route, variant) = path.split_once('#').unwrap_or((path, ""));
+                let url = format!("{}{}", f.base, route.replace("{id}", &f.person.to_string()));
                 let mut req = client.request(method.parse().unwrap(), &url).header("X-Lanyard-Purpose", "matrix test");
-                if *path == "/v1/breach/scope" {
+                if *method == "PATCH" {
+                    let fields = match variant {
+                        "pay" => serde_json::json!({ "salary": "51000" }),
+                        "vetting" => serde_json::json!({ "vetting_level": "DV" }),
+                        _ => serde_json::json!({ "rank": "Chief Inspector" }),
+                    };
+                    req = req.json(&serde_json::json!({ "fields": fields }));
+                } else if *path == "/v1/breach/scope" {
                     req = req.json(&serde_json::json!({ "actor": "user:hr_payroll" }));
                 } else if *method == "POST" {
                     req = req.json(&serde_json::json!({ "fields": {
@@ -198,7 +209,7 @@ async fn every_route_with_every_caller() {
                 let ok = match (*method, *path) {
                     (_, "/v1/breach/scope") => 200,
                     ("POST", _) => 201,
-                    ("DELETE", _) => 204,
+                    ("DELETE" | "PATCH", _) => 204,
                     _ => 200,
                 };
                 let (want, want_event) = if allowed.contains(who) {
