@@ -39,9 +39,14 @@ struct Server {
 
 impl Server {
     fn start(env: &Env) -> Server {
+        Server::start_with(env, &[])
+    }
+
+    fn start_with(env: &Env, extra: &[&str]) -> Server {
         let mut child = env
             .std_cmd()
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -177,17 +182,8 @@ fn https_with_a_certificate_and_secure_cookies() {
     let err = env.fails(2, &["serve", "--tls-cert", cert.to_str().unwrap(), "--tls-key", cert.to_str().unwrap()]);
     assert!(err.contains("key") && err.lines().count() == 1, "{err}");
 
-    let mut child = env
-        .std_cmd()
-        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert", cert.to_str().unwrap(), "--tls-key"])
-        .arg(&key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = line.trim().strip_prefix("listening on ").unwrap().to_owned();
+    let server = Server::start_with(&env, &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()]);
+    let base = server.base.clone();
     assert!(base.starts_with("https://127.0.0.1:"), "{base}");
     let ca = reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -203,9 +199,7 @@ fn https_with_a_certificate_and_secure_cookies() {
         // A client that does not trust the certificate gets nowhere.
         assert!(reqwest::get(format!("{base}/healthz")).await.is_err());
     });
-    let pid = child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
+    server.stop();
 }
 
 #[test]

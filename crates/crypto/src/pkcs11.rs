@@ -132,13 +132,23 @@ impl Pkcs11Provider {
             Attribute::Decrypt(true),
         ]);
         let key = session.generate_key(&Mechanism::AesKeyGen, &template).map_err(p11("generating the root key"))?;
-        Ok(Pkcs11Provider {
+        Ok(Self::assemble(context, session, key, config, description))
+    }
+
+    fn assemble(
+        context: Pkcs11,
+        session: Session,
+        key: ObjectHandle,
+        config: &Pkcs11Config,
+        description: String,
+    ) -> Self {
+        Pkcs11Provider {
             session: Arc::new(Mutex::new(session)),
             key,
             key_label: config.key_label.clone(),
             description,
             _context: context,
-        })
+        }
     }
 
     /// Logs in and finds the existing root key.
@@ -160,13 +170,7 @@ impl Pkcs11Provider {
                 ))));
             }
         };
-        Ok(Pkcs11Provider {
-            session: Arc::new(Mutex::new(session)),
-            key,
-            key_label: config.key_label.clone(),
-            description,
-            _context: context,
-        })
+        Ok(Self::assemble(context, session, key, config, description))
     }
 
     fn with_session<T>(&self, f: impl FnOnce(&Session) -> Result<T, CryptoError>) -> Result<T, CryptoError> {
