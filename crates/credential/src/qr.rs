@@ -1,0 +1,131 @@
+//! The QR text of a card, `LY1:` + base45(zlib(COSE_Sign1)), as the EU
+//! Digital COVID Certificate does with `HC1:`, and its QR symbol: every
+//! character is in the QR alphanumeric set, and ECC level Q survives a
+//! scratched card.
+
+use std::io::{Read, Write};
+
+use flate2::Compression;
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
+use qrcode::{EcLevel, QrCode};
+
+use crate::error::CredentialError;
+
+/// The prefix naming lanyard's credential format, version 1.
+pub const PREFIX: &str = "LY1:";
+/// The longest QR text accepted: a version-40 symbol's alphanumeric capacity.
+pub const MAX_TEXT: usize = 4296;
+/// The largest credential accepted after decompression; a card's is a few
+/// hundred bytes, so anything bigger is a decompression bomb or not ours.
+pub const MAX_COSE: usize = 8 * 1024;
+
+/// The QR text of a signed credential.
+pub fn encode_text(cose: &[u8]) -> Result<String, CredentialError> {
+    let mut z = ZlibEncoder::new(Vec::with_capacity(cose.len()), Compression::best());
+    z.write_all(cose).map_err(|e| CredentialError::Qr(e.to_string()))?;
+    let compressed = z.finish().map_err(|e| CredentialError::Qr(e.to_string()))?;
+    Ok(format!("{PREFIX}{}", base45::encode(compressed)))
+}
+
+/// The COSE bytes inside a QR text, refusing anything that is not exactly
+/// `LY1:` + base45 + a bounded zlib stream.
+pub fn decode_text(text: &str) -> Result<Vec<u8>, CredentialError> {
+    let text = text.trim_end_matches(['\r', '\n']);
+    if text.len() > MAX_TEXT {
+        return Err(CredentialError::malformed(format!("QR text: longer than {MAX_TEXT} characters")));
+    }
+    let body = text
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| CredentialError::malformed(format!("QR text: does not start with {PREFIX}")))?;
+    let compressed = base45::decode(body).map_err(|_| CredentialError::malformed("QR text: not base45"))?;
+    let mut out = Vec::with_capacity(512);
+    let read = ZlibDecoder::new(compressed.as_slice())
+        .take(MAX_COSE as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|_| CredentialError::malformed("QR text: not a zlib stream"))?;
+    if read > MAX_COSE {
+        return Err(CredentialError::malformed(format!("QR text: credential larger than {MAX_COSE} bytes")));
+    }
+    Ok(out)
+}
+
+/// A QR symbol as a square of dark (`true`) and light modules, without the
+/// quiet zone.
+#[derive(Clone, Debug)]
+pub struct QrMatrix {
+    /// Modules per side.
+    pub width: usize,
+    /// Row-major modules.
+    pub modules: Vec<bool>,
+}
+
+impl QrMatrix {
+    /// Whether the module at column `x`, row `y` is dark.
+    pub fn dark(&self, x: usize, y: usize) -> bool {
+        x < self.width
+            && y < self.width
+            && y.checked_mul(self.width).and_then(|r| self.modules.get(r + x)).copied().unwrap_or(false)
+    }
+}
+
+/// The QR symbol of `text` at ECC level Q. The encoder picks alphanumeric
+/// mode by itself for an `LY1:` text, since base45 is that alphabet.
+pub fn symbol(text: &str) -> Result<QrMatrix, CredentialError> {
+    let code = QrCode::with_error_correction_level(text, EcLevel::Q).map_err(|e| CredentialError::Qr(e.to_string()))?;
+    Ok(QrMatrix {
+        width: code.width(),
+        modules: code.to_colors().into_iter().map(|c| c == qrcode::Color::Dark).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_foreign_text() {
+        let text = encode_text(b"\xd2\x84cose bytes").unwrap();
+        assert!(text.starts_with(PREFIX));
+        assert_eq!(decode_text(&text).unwrap(), b"\xd2\x84cose bytes");
+        assert_eq!(decode_text(&format!("{text}\n")).unwrap(), b"\xd2\x84cose bytes");
+        assert!(decode_text("HC1:ABC").unwrap_err().to_string().contains("LY1:"));
+        assert!(decode_text("LY1:abc").unwrap_err().to_string().contains("base45"));
+        assert!(decode_text("LY1:").is_err());
+    }
+
+    #[test]
+    fn refuses_decompression_bombs() {
+        let bomb = vec![0u8; 1 << 20];
+        let text = encode_text(&bomb).unwrap();
+        assert!(text.len() < MAX_TEXT);
+        assert!(decode_text(&text).unwrap_err().to_string().contains("larger than"));
+    }
+
+    #[test]
+    fn symbol_is_alphanumeric_level_q_and_decodes() {
+        let text = encode_text(&[7u8; 200]).unwrap();
+        let m = symbol(&text).unwrap();
+        // Render at 4 px per module with a 4-module quiet zone and read it back.
+        let scale = 4;
+        let side = (m.width + 8) * scale;
+        let img = image::GrayImage::from_fn(side as u32, side as u32, |x, y| {
+            let (mx, my) = ((x as usize / scale).wrapping_sub(4), (y as usize / scale).wrapping_sub(4));
+            image::Luma([if m.dark(mx, my) { 0 } else { 255 }])
+        });
+        let mut prepared = rqrr::PreparedImage::prepare(img);
+        let grids = prepared.detect_grids();
+        let (meta, content) = grids[0].decode().unwrap();
+        assert_eq!(content, text);
+        assert_eq!(meta.ecc_level, 3, "ECC level Q");
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_decodes_or_refuses_without_panic(s in "LY1:[0-9A-Z $%*+./:-]{0,300}") {
+            let _ = decode_text(&s);
+        }
+    }
+}
