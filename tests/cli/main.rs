@@ -7,6 +7,7 @@ mod util;
 mod audit;
 mod bad_input;
 mod breach;
+mod cards;
 mod demo;
 mod erase;
 mod import;

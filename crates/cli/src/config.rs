@@ -20,6 +20,23 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     #[serde(default)]
     pub key_provider: ProviderConfig,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<IssuerFileConfig>,
+}
+
+/// `[issuer]`: who the force is to card verifiers.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerFileConfig {
+    /// `iss` of every credential: keep it short, it is in every QR code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The public URL of the status list, `https://HOST/v1/status-lists/1`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_list_uri: Option<String>,
+    /// Seconds a verifier may cache the status list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_list_ttl_s: Option<u64>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -50,6 +67,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub provider: ProviderSettings,
+    pub issuer: lanyard_cards::IssuerConfig,
 }
 
 pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
@@ -95,9 +113,22 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
         },
         other => bail!("unknown key provider '{other}' (expected keyring or pkcs11)"),
     };
+    let mut issuer = lanyard_cards::IssuerConfig::default();
+    if let Some(i) = &file.issuer {
+        if let Some(id) = &i.id {
+            issuer.issuer = id.clone();
+        }
+        if let Some(uri) = &i.status_list_uri {
+            issuer.status_list_uri = uri.clone();
+        }
+        if let Some(ttl) = i.status_list_ttl_s {
+            issuer.list_ttl_s = ttl;
+        }
+    }
     Ok(Settings {
         data_dir: data_dir.to_owned(),
         database_url: database_url_flag.map(str::to_owned).or(file.database_url),
         provider,
+        issuer,
     })
 }

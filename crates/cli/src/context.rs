@@ -116,6 +116,13 @@ pub async fn open_services(settings: &Settings) -> Result<(Register, lanyard_acc
     Ok((register, access))
 }
 
+/// Opens the register and the cards service over it.
+pub async fn open_cards(settings: &Settings) -> Result<(Arc<Register>, lanyard_cards::Cards)> {
+    let register = Arc::new(open_register(settings).await?);
+    let cards = lanyard_cards::Cards::new(Arc::clone(&register), settings.issuer.clone());
+    Ok((register, cards))
+}
+
 /// The acting operator: `--operator NAME`, else the OS user.
 pub fn operator(flag: Option<&str>, protected: bool) -> Result<Operator> {
     let actor = match flag {

@@ -85,6 +85,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => cmd::serve::run(&cli, args).await,
         Command::User(c) => cmd::user::run(&cli, c).await,
         Command::Token(c) => cmd::token::run(&cli, c).await,
+        Command::Card(c) => cmd::card::run(&cli, c).await,
+        Command::StatusList(c) => cmd::card::status_list(&cli, c).await,
+        Command::Verify(args) => cmd::verify::run(&cli, args),
         Command::Demo(args) => cmd::demo::run(&cli, args).await,
         Command::Bench(c) => cmd::bench::run(&cli, c).await,
     }

@@ -53,6 +53,15 @@ pub enum Command {
     /// Service tokens for print suppliers and verifier devices.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Cards: request, approve (dual control), print, issue, suspend,
+    /// revoke, reissue; their signed QR credentials.
+    #[command(subcommand)]
+    Card(CardCommand),
+    /// The signed status list of every card (IETF Token Status List, CWT).
+    #[command(subcommand, name = "status-list")]
+    StatusList(StatusListCommand),
+    /// Check a card's QR credential offline against a trust bundle.
+    Verify(VerifyArgs),
     /// Build a synthetic force of people in a fresh data directory and show it.
     Demo(DemoArgs),
     /// Measure lanyard's own performance.
@@ -235,9 +244,17 @@ pub enum PersonCommand {
 pub enum KeysCommand {
     /// Show the key provider, compartments, key versions and counts.
     Status,
-    /// Add a key version to a compartment and re-wrap its person keys.
+    /// Write the trust bundle verifiers need: issuer id, public keys by kid
+    /// (JWK), status list URI.
+    ExportVerifier {
+        /// Output file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Add a key version to a compartment and re-wrap its person keys; or,
+    /// with `issuer`, add a new card signing key.
     Rotate {
-        /// identity, photo, vetting or pay.
+        /// identity, photo, vetting, pay, or issuer.
         compartment: String,
         /// Rows re-wrapped per transaction.
         #[arg(long, default_value_t = 1000)]
@@ -505,4 +522,97 @@ pub enum TokenCommand {
     List,
     /// Revoke a token at once.
     Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Ask for a card; another person must approve it.
+    Request {
+        /// The holder: a person id or a service number.
+        #[arg(long)]
+        person: String,
+        /// warrant_card, staff_pass, contractor_pass or visitor_pass.
+        #[arg(long = "type")]
+        card_type: String,
+    },
+    /// Approve a request (never your own).
+    Approve { card: String },
+    /// Refuse a request.
+    Reject {
+        card: String,
+        #[arg(long, default_value = "not_justified")]
+        reason: String,
+    },
+    /// Record that an approved card was printed (in-house printing; a
+    /// supplier's confirmation does this for batches).
+    Print { card: String },
+    /// Hand a printed card to its holder.
+    Issue { card: String },
+    /// Suspend an issued card (it shows as suspended at every door).
+    Suspend {
+        card: String,
+        #[arg(long, default_value = "investigation")]
+        reason: String,
+    },
+    /// Lift a suspension.
+    Resume { card: String },
+    /// Revoke a card for good: lost, stolen, damaged, details_changed, left,
+    /// investigation, replaced, spoiled, other.
+    Revoke {
+        card: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Revoke a card and request its replacement under a new card id.
+    Reissue {
+        card: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Record that a revoked, expired or rejected card was destroyed.
+    Destroy { card: String },
+    /// One card's state and dates (no personal data).
+    Show { card: String },
+    /// Cards, optionally of one person or in one state.
+    List {
+        #[arg(long)]
+        person: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Sign the card's credential and print its QR text (reads the holder's
+    /// identity: audited, with a purpose).
+    Qr {
+        card: String,
+        #[arg(long)]
+        purpose: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StatusListCommand {
+    /// Sign the current status list and write it (CWT bytes).
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The trust bundle (from `lanyard keys export-verifier`).
+    #[arg(long)]
+    pub bundle: PathBuf,
+    /// A status list (from `lanyard status-list export` or the server).
+    #[arg(long)]
+    pub status_list: Option<PathBuf>,
+    /// The QR text (`LY1:…`).
+    #[arg(long, conflicts_with = "image", required_unless_present = "image")]
+    pub qr: Option<String>,
+    /// A photo or render of the card (PNG or JPEG) to read the QR code from.
+    #[arg(long)]
+    pub image: Option<PathBuf>,
+    /// Verify as of this time (RFC 3339) instead of now.
+    #[arg(long)]
+    pub at: Option<String>,
 }

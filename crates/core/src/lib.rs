@@ -17,12 +17,14 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod card;
 mod compartment;
 mod error;
 mod person;
 pub mod policy;
 mod reference;
 
+pub use card::{CardAction, CardState, ListStatus, Reason};
 pub use compartment::{Compartment, Field};
 pub use error::{ValidationError, ValidationErrorKind};
 pub use person::{

@@ -110,6 +110,21 @@ pub enum Action {
     ManageUsers,
     /// Read register statistics and key status (no personal data).
     ReadStatus,
+    /// Ask for a new card or a reissue.
+    RequestCard,
+    /// Approve or reject a card request (dual control is checked against
+    /// the request itself, by the cards service).
+    ApproveCard,
+    /// Move a card on: print, issue, suspend, resume, revoke, destroy.
+    ManageCard,
+    /// List and show cards (states and ids, no personal data).
+    ReadCards,
+    /// Sign a card's credential or render its artwork (reads identity).
+    RenderCard,
+    /// Rotate the issuer key, export the trust bundle.
+    ManageIssuer,
+    /// Fetch status lists and verify credentials (devices at doors).
+    VerifyCards,
 }
 
 /// The answer.
@@ -153,6 +168,11 @@ pub fn decide(role: Role, action: &Action) -> Decision {
         Action::ScopeBreach => role == Auditor,
         Action::ManageUsers => role == Admin,
         Action::ReadStatus => matches!(role, Auditor | Admin),
+        Action::RequestCard | Action::ManageCard | Action::RenderCard => role == IdOfficer,
+        Action::ApproveCard => role == Approver,
+        Action::ReadCards => matches!(role, IdOfficer | Approver | Auditor),
+        Action::ManageIssuer => role == Admin,
+        Action::VerifyCards => matches!(role, Verifier | IdOfficer | Approver | Auditor),
     };
     if allowed { Decision::Allow } else { Decision::Deny(deny_code(action)) }
 }
@@ -167,6 +187,13 @@ fn deny_code(action: &Action) -> &'static str {
         Action::ScopeBreach => "breach_scope_not_allowed",
         Action::ManageUsers => "users_not_manageable",
         Action::ReadStatus => "status_not_readable",
+        Action::RequestCard => "card_request_not_allowed",
+        Action::ApproveCard => "card_approval_not_allowed",
+        Action::ManageCard => "card_change_not_allowed",
+        Action::ReadCards => "cards_not_readable",
+        Action::RenderCard => "card_render_not_allowed",
+        Action::ManageIssuer => "issuer_not_manageable",
+        Action::VerifyCards => "verify_not_allowed",
     }
 }
 
@@ -194,6 +221,25 @@ mod tests {
                 assert_eq!(may_write(role, c), cell.contains('w'), "{role} write {c:?}");
                 let read = decide(role, &Action::ReadPeople(vec![c]));
                 assert_eq!(read == Decision::Allow, cell.contains('r'), "{role} {c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_cards_column_of_design_section_3() {
+        // (action, roles allowed); every other role is denied.
+        let table: [(Action, &[Role]); 7] = [
+            (Action::RequestCard, &[Role::IdOfficer]),
+            (Action::ApproveCard, &[Role::Approver]),
+            (Action::ManageCard, &[Role::IdOfficer]),
+            (Action::RenderCard, &[Role::IdOfficer]),
+            (Action::ReadCards, &[Role::IdOfficer, Role::Approver, Role::Auditor]),
+            (Action::ManageIssuer, &[Role::Admin]),
+            (Action::VerifyCards, &[Role::Verifier, Role::IdOfficer, Role::Approver, Role::Auditor]),
+        ];
+        for (action, allowed) in table {
+            for role in Role::ALL {
+                assert_eq!(decide(role, &action) == Decision::Allow, allowed.contains(&role), "{role} {action:?}");
             }
         }
     }

@@ -117,6 +117,12 @@ pub struct AuditExport {
     pub events: Vec<ExportedEvent>,
 }
 
+/// The key's label in the HSM: the log key keeps its first name; other keys
+/// carry their version.
+fn native_name(name: &str, version: u32) -> String {
+    if name == LOG_KEY_NAME { name.to_owned() } else { format!("{name}-v{version}") }
+}
+
 fn refused(e: impl std::fmt::Display) -> RegisterError {
     RegisterError::new(ErrorKind::Proof(e.to_string()))
 }
@@ -129,18 +135,56 @@ impl Register {
 
     /// Loads the log's signing key, making it on first use.
     async fn log_key(&self, op: &Operator, now_ms: i64) -> Result<Arc<dyn SigningKey>, RegisterError> {
-        let ctx = WrapContext { purpose: PURPOSE_SIGNING, name: LOG_KEY_NAME, version: 1 };
-        let rows = self.store().wrapped_keys().await?;
-        if let Some(row) = rows.iter().find(|r| r.purpose == PURPOSE_SIGNING && r.name == LOG_KEY_NAME) {
-            if let Some(public) = row.wrapped.strip_prefix(NATIVE_MARK) {
-                return self.native_log_key(public);
-            }
-            let seed = self.provider().unwrap(&row.wrapped, &ctx)?;
-            return Ok(Arc::new(Ed25519Key::from_seed(&seed)));
+        match self.signing_key(LOG_KEY_NAME, 1).await? {
+            Some(key) => Ok(key),
+            None => self.create_signing_key(op, now_ms, LOG_KEY_NAME, 1).await,
         }
+    }
+
+    /// The Ed25519 key `name` at `version`, if it exists: in the HSM when
+    /// the store marks it native (refusing a missing or different key), else
+    /// unwrapped from its stored seed.
+    pub async fn signing_key(&self, name: &str, version: u32) -> Result<Option<Arc<dyn SigningKey>>, RegisterError> {
+        let ctx = WrapContext { purpose: PURPOSE_SIGNING, name, version };
+        let rows = self.store().wrapped_keys().await?;
+        let Some(row) =
+            rows.iter().find(|r| r.purpose == PURPOSE_SIGNING && r.name == name && r.version == i64::from(version))
+        else {
+            return Ok(None);
+        };
+        if let Some(public) = row.wrapped.strip_prefix(NATIVE_MARK) {
+            return self.native_key(&native_name(name, version), public).map(Some);
+        }
+        let seed = self.provider().unwrap(&row.wrapped, &ctx)?;
+        Ok(Some(Arc::new(Ed25519Key::from_seed(&seed))))
+    }
+
+    /// Versions of signing key `name` in the store, oldest first.
+    pub async fn signing_key_versions(&self, name: &str) -> Result<Vec<(u32, i64)>, RegisterError> {
+        let rows = self.store().wrapped_keys().await?;
+        let mut out: Vec<(u32, i64)> = rows
+            .iter()
+            .filter(|r| r.purpose == PURPOSE_SIGNING && r.name == name)
+            .filter_map(|r| u32::try_from(r.version).ok().map(|v| (v, r.created_at)))
+            .collect();
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Makes signing key `name` at `version`: in the HSM if the provider is
+    /// one, else a fresh seed wrapped under the root key. Recorded with a
+    /// `key.create` event in the same transaction.
+    pub async fn create_signing_key(
+        &self,
+        op: &Operator,
+        now_ms: i64,
+        name: &str,
+        version: u32,
+    ) -> Result<Arc<dyn SigningKey>, RegisterError> {
+        let ctx = WrapContext { purpose: PURPOSE_SIGNING, name, version };
         let (key, stored, held): (Arc<dyn SigningKey>, Vec<u8>, &str) = match self.provider().native_signing() {
             Some(native) => {
-                let key = native.create_signing_key(LOG_KEY_NAME)?;
+                let key = native.create_signing_key(&native_name(name, version))?;
                 let mut stored = NATIVE_MARK.to_vec();
                 stored.extend_from_slice(&key.public_key());
                 (key, stored, "hsm")
@@ -153,15 +197,16 @@ impl Register {
         };
         let row = WrappedKeyRow {
             purpose: PURPOSE_SIGNING.into(),
-            name: LOG_KEY_NAME.into(),
-            version: 1,
+            name: name.into(),
+            version: i64::from(version),
             wrapped: stored,
             created_at: now_ms / 1000,
         };
         let mut event = Event::new(now_ms, op.actor.clone(), "key.create", Outcome::Ok);
         event.request_id = Some(op.request_id.clone());
         event.detail = Some(serde_json::json!({
-            "key": LOG_KEY_NAME,
+            "key": name,
+            "version": version,
             "held": held,
             "public_key": B64.encode(key.public_key()),
         }));
@@ -172,15 +217,15 @@ impl Register {
         Ok(key)
     }
 
-    fn native_log_key(&self, public: &[u8]) -> Result<Arc<dyn SigningKey>, RegisterError> {
+    fn native_key(&self, label: &str, public: &[u8]) -> Result<Arc<dyn SigningKey>, RegisterError> {
         let native = self.provider().native_signing().ok_or_else(|| {
-            refused("the audit log key is held in an HSM, but the configured key provider is not one")
+            refused(format!("the {label} key is held in an HSM, but the configured key provider is not one"))
         })?;
         let key = native
-            .find_signing_key(LOG_KEY_NAME)?
-            .ok_or_else(|| refused("the audit log signing key is missing from the HSM"))?;
+            .find_signing_key(label)?
+            .ok_or_else(|| refused(format!("the {label} key is missing from the HSM")))?;
         if key.public_key().as_slice() != public {
-            return Err(refused("the HSM holds a different audit log key from the one this log was signed with"));
+            return Err(refused(format!("the HSM holds a different {label} key from the one recorded")));
         }
         Ok(key)
     }

@@ -345,7 +345,9 @@ impl Register {
         &self.ranks
     }
 
-    pub(crate) async fn append(tx: &mut Tx, events: &[Event]) -> Result<i64, RegisterError> {
+    /// Appends events inside `tx`, so a change and its audit events commit
+    /// together or not at all. Returns the first leaf index.
+    pub async fn append(tx: &mut Tx, events: &[Event]) -> Result<i64, RegisterError> {
         let encoded: Vec<AuditEntry> = events.iter().map(encode_event).collect();
         let first = lanyard_audit::log::append(tx, &encoded).await?;
         i64::try_from(first).map_err(|_| RegisterError::new(ErrorKind::Internal("audit log index out of range")))

@@ -40,6 +40,7 @@ macro_rules! on_tx {
 }
 
 mod access;
+mod cards;
 mod error;
 mod rows;
 mod scan;
@@ -47,6 +48,7 @@ mod store;
 mod tx;
 
 pub use access::{SessionRow, TokenRow, UserRow};
+pub use cards::{CardFilter, CardRow};
 pub use error::{StoreError, StoreErrorKind};
 pub use rows::{AuditRow, PersonRow, SealedRow, WrappedKeyRow};
 pub use scan::AuditPages;

@@ -50,6 +50,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         data_dir: dir.clone(),
         database_url: None,
         provider: ProviderSettings::Keyring { path: dir.join(KEYRING_FILE) },
+        issuer: lanyard_cards::IssuerConfig::default(),
     };
     let started = Instant::now();
     let provider =

@@ -46,7 +46,12 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
     if let ProviderSettings::Pkcs11 { token: None, slot: None, .. } = provider {
         bail!("--key-provider pkcs11 needs --pkcs11-token or --pkcs11-slot");
     }
-    Ok(Settings { data_dir: cli.data_dir.clone(), database_url: cli.database_url.clone(), provider })
+    Ok(Settings {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        provider,
+        issuer: lanyard_cards::IssuerConfig::default(),
+    })
 }
 
 /// Creates the data directory, root key, schema and keys, then writes the
@@ -71,6 +76,12 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
                 pkcs11_key_label: Some(key_label.clone()),
             },
         },
+        // Written out so the operator sees what verifiers will be told.
+        issuer: Some(crate::config::IssuerFileConfig {
+            id: Some(settings.issuer.issuer.clone()),
+            status_list_uri: Some(settings.issuer.status_list_uri.clone()),
+            status_list_ttl_s: Some(settings.issuer.list_ttl_s),
+        }),
     };
     let text = toml::to_string(&file).context("writing the configuration")?;
     let path = settings.data_dir.join(CONFIG_FILE);

@@ -1,6 +1,6 @@
-//! `lanyard keys status | rotate`.
+//! `lanyard keys status | rotate | export-verifier`.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use lanyard_core::Compartment;
 
 use crate::config;
@@ -10,6 +10,38 @@ use crate::output;
 
 pub async fn run(cli: &Cli, cmd: &KeysCommand) -> Result<()> {
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
+    // The issuer's keys belong to the cards service; they open the register
+    // through it, once.
+    match cmd {
+        KeysCommand::Rotate { compartment, .. } if compartment == "issuer" => {
+            let (_register, cards) = context::open_cards(&settings).await?;
+            let op = context::operator(cli.operator.as_deref(), false)?;
+            let version = cards.rotate_issuer(&op, context::now_ms()).await?;
+            if cli.json {
+                return output::json(&serde_json::json!({ "key": "issuer", "new_version": version }));
+            }
+            println!("issuer: now signing with key version {version} (kid k{version}); export the trust bundle again");
+            return Ok(());
+        }
+        KeysCommand::ExportVerifier { out } => {
+            let (_register, cards) = context::open_cards(&settings).await?;
+            let op = context::operator(cli.operator.as_deref(), false)?;
+            let bundle = cards.trust_bundle(&op, context::now_ms()).await?;
+            let json = serde_json::to_vec_pretty(&bundle)?;
+            std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
+            if cli.json {
+                return output::json(&bundle);
+            }
+            println!(
+                "trust bundle for {} with {} key(s) written to {}",
+                bundle.issuer,
+                bundle.keys.len(),
+                out.display()
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
     let mut register = context::open_register(&settings).await?;
     match cmd {
         KeysCommand::Status => {
@@ -29,6 +61,7 @@ pub async fn run(cli: &Cli, cmd: &KeysCommand) -> Result<()> {
             println!("people: {}", if people.is_empty() { "none".to_owned() } else { people.join(", ") });
             Ok(())
         }
+        KeysCommand::ExportVerifier { .. } => Ok(()),
         KeysCommand::Rotate { compartment, batch } => {
             let compartment: Compartment = compartment.parse()?;
             let op = context::operator(cli.operator.as_deref(), false)?;

@@ -1,0 +1,51 @@
+//! Errors of the cards service. They name cards by id and states by name,
+//! never a holder's details.
+
+use lanyard_core::{CardAction, CardState};
+use lanyard_credential::CredentialError;
+use lanyard_register::RegisterError;
+use lanyard_store::StoreError;
+
+/// Why a card operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum CardError {
+    /// No card with this id.
+    #[error("no card {0}")]
+    NotFound(String),
+    /// The move is not legal from the card's state.
+    #[error("card {card} is {state}; it cannot {action}")]
+    IllegalTransition {
+        /// Card id.
+        card: String,
+        /// Its current state.
+        state: CardState,
+        /// The verb refused.
+        action: &'static str,
+    },
+    /// The approver asked for the card themselves.
+    #[error(
+        "dual control: card {0} was requested by the same person who is approving it; another approver must decide"
+    )]
+    DualControl(String),
+    /// The person cannot have a card (erased, or not found).
+    #[error("{0}")]
+    Person(String),
+    /// Input refused (a card type, a reason); says which.
+    #[error("{0}")]
+    Invalid(String),
+    /// The register refused (reads, keys, audit log).
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Signing or encoding a credential failed.
+    #[error("credential: {0}")]
+    Credential(#[from] CredentialError),
+}
+
+impl CardError {
+    pub(crate) fn illegal(card: &str, state: CardState, action: CardAction) -> Self {
+        CardError::IllegalTransition { card: card.to_owned(), state, action: action.as_str() }
+    }
+}

@@ -1,0 +1,543 @@
+//! The [`Cards`] service.
+
+use std::sync::Arc;
+
+use lanyard_audit::{Event, Outcome};
+use lanyard_core::{CardAction, CardState, CardType, Compartment, ListStatus, PersonId, PersonStatus, Reason};
+use lanyard_credential::claims::StatusRef;
+use lanyard_credential::{
+    CardClaims, CardStatus, IssuerSigner, ListTimes, StatusList, StatusListToken, TrustBundle, issue_qr, key_id,
+};
+use lanyard_register::{Lookup, Operator, Register};
+use lanyard_store::{CardFilter, CardRow};
+use rand::RngExt;
+use serde::Serialize;
+
+use crate::error::CardError;
+
+/// The signing key name of the card issuer.
+const ISSUER_KEY: &str = "issuer";
+/// Crockford's base32: no I, L, O or U, so an id read out over a radio is
+/// not misheard.
+const ID_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Who the force is to verifiers.
+#[derive(Clone, Debug)]
+pub struct IssuerConfig {
+    /// `iss` of every credential.
+    pub issuer: String,
+    /// The status list URI cards name (served at `/v1/status-lists/1`).
+    pub status_list_uri: String,
+    /// How long verifiers may cache the list, in seconds.
+    pub list_ttl_s: u64,
+    /// How long a signed list stays acceptable, in seconds.
+    pub list_validity_s: i64,
+}
+
+impl Default for IssuerConfig {
+    fn default() -> Self {
+        IssuerConfig {
+            issuer: "lanyard.local".into(),
+            status_list_uri: "https://lanyard.local/v1/status-lists/1".into(),
+            list_ttl_s: 300,
+            list_validity_s: 24 * 3600,
+        }
+    }
+}
+
+/// Which person a request is for.
+#[derive(Clone, Copy, Debug)]
+pub enum PersonRef<'a> {
+    /// By id.
+    Id(PersonId),
+    /// By service number (looked up through the blind index).
+    ServiceNumber(&'a str),
+}
+
+/// A card as callers see it: no personal data, only ids and states.
+#[derive(Clone, Debug, Serialize)]
+pub struct Card {
+    /// Card id.
+    pub id: String,
+    /// Whose card.
+    pub person: String,
+    /// Card type.
+    pub card_type: String,
+    /// State.
+    pub state: String,
+    /// Printed card number.
+    pub number: String,
+    /// Status list index.
+    pub status_idx: i64,
+    /// Who asked for it.
+    pub requested_by: String,
+    /// Who approved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+    /// The card it replaces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<String>,
+    /// Issuer key version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_version: Option<i64>,
+    /// Valid from (unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<i64>,
+    /// Valid until (unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// Reason code of the last move.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl From<CardRow> for Card {
+    fn from(r: CardRow) -> Self {
+        Card {
+            id: r.id,
+            person: r.person_id.to_string(),
+            card_type: r.card_type,
+            state: r.state,
+            number: r.number,
+            status_idx: r.status_idx,
+            requested_by: r.requested_by,
+            approved_by: r.approved_by,
+            supersedes: r.supersedes,
+            key_version: r.key_version,
+            valid_from: r.issued_at,
+            expires_at: r.expires_at,
+            reason: r.reason,
+        }
+    }
+}
+
+/// A signed credential and the claims in it (personal data: for the card
+/// and its holder's own eyes, never a log).
+#[derive(Clone, Debug)]
+pub struct Credential {
+    /// The `LY1:` QR text.
+    pub qr_text: String,
+    /// What it says.
+    pub claims: CardClaims,
+}
+
+/// Whether two actors are the same person: `operator:alice` at the CLI and
+/// `user:alice` at the server are, whatever roles they hold.
+pub fn same_person(a: &str, b: &str) -> bool {
+    fn name(id: &str) -> &str {
+        ["operator:", "user:", "os:"].iter().find_map(|p| id.strip_prefix(p)).unwrap_or(id)
+    }
+    name(a).eq_ignore_ascii_case(name(b))
+}
+
+/// The cards service.
+#[derive(Clone)]
+pub struct Cards {
+    register: Arc<Register>,
+    config: IssuerConfig,
+}
+
+fn new_card_id() -> String {
+    // 50 random bits; a clash is refused by the primary key, never merged.
+    let mut rng = rand::rng();
+    let bits: u64 = rng.random::<u64>() >> 14;
+    (0..10).rev().filter_map(|i| ID_ALPHABET.get(((bits >> (5 * i)) & 31) as usize).map(|b| char::from(*b))).collect()
+}
+
+fn state_of(row: &CardRow) -> Result<CardState, CardError> {
+    row.state.parse().map_err(|_| CardError::Invalid(format!("card {} has an unknown state in the store", row.id)))
+}
+
+impl Cards {
+    /// The service over `register`.
+    pub fn new(register: Arc<Register>, config: IssuerConfig) -> Self {
+        Cards { register, config }
+    }
+
+    /// The issuer configuration.
+    pub fn config(&self) -> &IssuerConfig {
+        &self.config
+    }
+
+    fn event(op: &Operator, now_ms: i64, action: &str, row: &CardRow, detail: serde_json::Value) -> Event {
+        let mut e = Event::new(now_ms, op.actor.clone(), action, Outcome::Ok);
+        e.request_id = Some(op.request_id.clone());
+        e.people = vec![PersonId::from_uuid(row.person_id)];
+        e.detail = Some(detail);
+        e
+    }
+
+    /// One card.
+    pub async fn card(&self, id: &str) -> Result<CardRow, CardError> {
+        self.register.store().card(id).await?.ok_or_else(|| CardError::NotFound(short(id)))
+    }
+
+    /// Cards of a person, or in a state.
+    pub async fn list(&self, person: Option<PersonId>, state: Option<CardState>) -> Result<Vec<CardRow>, CardError> {
+        let filter = CardFilter { person: person.map(|p| *p.as_uuid()), state: state.map(|s| s.as_str().to_owned()) };
+        Ok(self.register.store().cards(&filter).await?)
+    }
+
+    async fn resolve(&self, op: &Operator, person: PersonRef<'_>, now_ms: i64) -> Result<PersonId, CardError> {
+        let id = match person {
+            PersonRef::Id(id) => id,
+            PersonRef::ServiceNumber(sn) => {
+                let found = self
+                    .register
+                    .find(op, Lookup::ServiceNumber(sn), &[], Some("card request: find the holder"), now_ms)
+                    .await?;
+                match found.as_slice() {
+                    [one] => one.id,
+                    [] => return Err(CardError::Person("no person has that service number".into())),
+                    _ => return Err(CardError::Person("several people share that service number".into())),
+                }
+            }
+        };
+        let summary = self.register.summary(id).await?;
+        if summary.status != PersonStatus::Active {
+            return Err(CardError::Person(format!("person {id} was erased and cannot have a card")));
+        }
+        Ok(id)
+    }
+
+    /// Asks for a new card; it waits for a second person's approval.
+    pub async fn request(
+        &self,
+        op: &Operator,
+        person: PersonRef<'_>,
+        card_type: CardType,
+        now_ms: i64,
+    ) -> Result<CardRow, CardError> {
+        let person = self.resolve(op, person, now_ms).await?;
+        let mut tx = self.register.store().begin().await?;
+        let row = self.new_row(&mut tx, op, person, card_type, None, now_ms).await?;
+        let ev = Self::event(
+            op,
+            now_ms,
+            "card.request",
+            &row,
+            serde_json::json!({
+                "card": row.id, "type": row.card_type, "to": "requested",
+            }),
+        );
+        tx.insert_card(&row).await?;
+        Register::append(&mut tx, &[ev]).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn new_row(
+        &self,
+        tx: &mut lanyard_store::Tx,
+        op: &Operator,
+        person: PersonId,
+        card_type: CardType,
+        supersedes: Option<String>,
+        now_ms: i64,
+    ) -> Result<CardRow, CardError> {
+        let idx = tx.next_status_idx().await?;
+        Ok(CardRow {
+            id: new_card_id(),
+            person_id: *person.as_uuid(),
+            card_type: card_type.as_str().to_owned(),
+            state: CardState::Requested.as_str().to_owned(),
+            number: format!("{:08}", idx + 1),
+            status_idx: idx,
+            requested_by: op.actor.id.clone(),
+            approved_by: None,
+            supersedes,
+            key_version: None,
+            issued_at: None,
+            expires_at: None,
+            reason: None,
+            created_at: now_ms / 1000,
+            updated_at: now_ms / 1000,
+            row_version: 1,
+        })
+    }
+
+    /// Moves a card on. Approval checks dual control and fixes the
+    /// credential's validity and signing key.
+    pub async fn transition(
+        &self,
+        op: &Operator,
+        id: &str,
+        action: CardAction,
+        reason: Option<Reason>,
+        now_ms: i64,
+    ) -> Result<CardRow, CardError> {
+        let mut row = self.card(id).await?;
+        let from = state_of(&row)?;
+        let to = from.after(action).ok_or_else(|| CardError::illegal(&row.id, from, action))?;
+        if action == CardAction::Approve {
+            if same_person(&op.actor.id, &row.requested_by) {
+                self.record_refusal(op, &row, action, "dual_control", now_ms).await?;
+                return Err(CardError::DualControl(row.id));
+            }
+            let card_type: CardType =
+                row.card_type.parse().map_err(|_| CardError::Invalid("unknown card type in the store".into()))?;
+            let signer_version = self.current_issuer(op, now_ms).await?.0;
+            let now_s = now_ms / 1000;
+            row.approved_by = Some(op.actor.id.clone());
+            row.key_version = Some(i64::from(signer_version));
+            row.issued_at = Some(now_s);
+            row.expires_at = Some(now_s + card_type.validity_days() * 86_400);
+        }
+        let expected = row.row_version;
+        row.state = to.as_str().to_owned();
+        row.reason = reason.map(|r| r.as_str().to_owned());
+        row.updated_at = now_ms / 1000;
+        row.row_version += 1;
+        let ev = Self::event(
+            op,
+            now_ms,
+            &format!("card.{}", action.as_str()),
+            &row,
+            serde_json::json!({
+                "card": row.id, "from": from.as_str(), "to": to.as_str(), "reason": row.reason,
+            }),
+        );
+        let mut tx = self.register.store().begin().await?;
+        tx.update_card(&row, expected).await?;
+        Register::append(&mut tx, &[ev]).await?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    async fn record_refusal(
+        &self,
+        op: &Operator,
+        row: &CardRow,
+        action: CardAction,
+        code: &str,
+        now_ms: i64,
+    ) -> Result<(), CardError> {
+        let mut ev = Self::event(
+            op,
+            now_ms,
+            &format!("card.{}", action.as_str()),
+            row,
+            serde_json::json!({
+                "card": row.id, "refused": code,
+            }),
+        );
+        ev.outcome = Outcome::Denied;
+        self.register.record(&[ev]).await?;
+        Ok(())
+    }
+
+    /// Replaces a card: the old one is revoked with `reason` (at once, for a
+    /// lost or stolen card) and a new card, with a new id, is requested in
+    /// the same transaction. The new card needs approval like any other.
+    pub async fn reissue(
+        &self,
+        op: &Operator,
+        id: &str,
+        reason: Reason,
+        now_ms: i64,
+    ) -> Result<(CardRow, CardRow), CardError> {
+        let mut old = self.card(id).await?;
+        let from = state_of(&old)?;
+        let card_type: CardType =
+            old.card_type.parse().map_err(|_| CardError::Invalid("unknown card type in the store".into()))?;
+        let mut events = Vec::new();
+        let expected = old.row_version;
+        if from.after(CardAction::Revoke).is_some() {
+            old.state = CardState::Revoked.as_str().to_owned();
+            old.reason = Some(reason.as_str().to_owned());
+            old.updated_at = now_ms / 1000;
+            old.row_version += 1;
+            events.push(Self::event(
+                op,
+                now_ms,
+                "card.revoke",
+                &old,
+                serde_json::json!({
+                    "card": old.id, "from": from.as_str(), "to": "revoked", "reason": reason.as_str(),
+                }),
+            ));
+        } else if !matches!(from, CardState::Revoked | CardState::Expired | CardState::Destroyed) {
+            return Err(CardError::illegal(&old.id, from, CardAction::Revoke));
+        }
+        let mut tx = self.register.store().begin().await?;
+        let new = self
+            .new_row(&mut tx, op, PersonId::from_uuid(old.person_id), card_type, Some(old.id.clone()), now_ms)
+            .await?;
+        events.push(Self::event(op, now_ms, "card.request", &new, serde_json::json!({
+            "card": new.id, "type": new.card_type, "to": "requested", "supersedes": old.id, "reason": reason.as_str(),
+        })));
+        if old.row_version != expected {
+            tx.update_card(&old, expected).await?;
+        }
+        tx.insert_card(&new).await?;
+        Register::append(&mut tx, &events).await?;
+        tx.commit().await?;
+        Ok((old, new))
+    }
+
+    /// Expires every issued or suspended card past its expiry; returns how
+    /// many. Run before each status list is signed.
+    pub async fn expire_due(&self, op: &Operator, now_ms: i64) -> Result<usize, CardError> {
+        let now_s = now_ms / 1000;
+        let mut n = 0;
+        for state in [CardState::Issued, CardState::Suspended] {
+            for row in self.list(None, Some(state)).await? {
+                if row.expires_at.is_some_and(|e| e <= now_s) {
+                    self.transition(op, &row.id, CardAction::Expire, None, now_ms).await?;
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// The current issuer key and its version, made on first use.
+    async fn current_issuer(&self, op: &Operator, now_ms: i64) -> Result<(u32, IssuerSigner), CardError> {
+        let versions = self.register.signing_key_versions(ISSUER_KEY).await?;
+        let version = match versions.last() {
+            Some((v, _)) => *v,
+            None => {
+                self.register.create_signing_key(op, now_ms, ISSUER_KEY, 1).await?;
+                1
+            }
+        };
+        Ok((version, self.signer(version).await?))
+    }
+
+    async fn signer(&self, version: u32) -> Result<IssuerSigner, CardError> {
+        let key = self
+            .register
+            .signing_key(ISSUER_KEY, version)
+            .await?
+            .ok_or_else(|| CardError::Invalid(format!("issuer key version {version} is missing")))?;
+        Ok(IssuerSigner { kid: key_id(version), key })
+    }
+
+    /// Adds a new issuer key; new approvals sign with it. Returns its version.
+    pub async fn rotate_issuer(&self, op: &Operator, now_ms: i64) -> Result<u32, CardError> {
+        let next = self.register.signing_key_versions(ISSUER_KEY).await?.last().map_or(1, |(v, _)| v + 1);
+        self.register.create_signing_key(op, now_ms, ISSUER_KEY, next).await?;
+        Ok(next)
+    }
+
+    /// The trust bundle: the current key, and every older key that signed a
+    /// card not yet expired.
+    pub async fn trust_bundle(&self, op: &Operator, now_ms: i64) -> Result<TrustBundle, CardError> {
+        let (current, _) = self.current_issuer(op, now_ms).await?;
+        let horizons = self.register.store().issuer_key_horizons().await?;
+        let now_s = now_ms / 1000;
+        let mut keys = Vec::new();
+        for (version, _) in self.register.signing_key_versions(ISSUER_KEY).await? {
+            let still_needed = horizons.iter().any(|(v, exp)| *v == i64::from(version) && *exp > now_s);
+            if version == current || still_needed {
+                keys.push(self.signer(version).await?.jwk());
+            }
+        }
+        Ok(TrustBundle {
+            issuer: self.config.issuer.clone(),
+            keys,
+            status_list_uri: self.config.status_list_uri.clone(),
+        })
+    }
+
+    /// Signs a card's credential from its holder's identity compartment.
+    /// The identity read is audited with `purpose`.
+    pub async fn credential(
+        &self,
+        op: &Operator,
+        id: &str,
+        purpose: Option<&str>,
+        zones: Vec<String>,
+        now_ms: i64,
+    ) -> Result<Credential, CardError> {
+        let row = self.card(id).await?;
+        let state = state_of(&row)?;
+        let (Some(version), Some(issued_at), Some(expires_at)) = (row.key_version, row.issued_at, row.expires_at)
+        else {
+            return Err(CardError::illegal(&row.id, state, CardAction::Print));
+        };
+        if !state.has_credential() {
+            return Err(CardError::illegal(&row.id, state, CardAction::Print));
+        }
+        let card_type: CardType =
+            row.card_type.parse().map_err(|_| CardError::Invalid("unknown card type in the store".into()))?;
+        let person = PersonId::from_uuid(row.person_id);
+        let revealed = self.register.show(op, person, &[Compartment::Identity], purpose, now_ms).await?;
+        if !revealed.withheld.is_empty() {
+            return Err(CardError::Person(format!(
+                "person {person} is protected; their card needs an operator with the protected clearance"
+            )));
+        }
+        let r = revealed.record;
+        let name = [r.forenames.as_deref(), r.surname.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        let claims = CardClaims {
+            issuer: self.config.issuer.clone(),
+            card_id: row.id.clone(),
+            issued_at,
+            not_before: issued_at,
+            expires_at,
+            name,
+            rank: if card_type.shows_rank() { r.rank } else { None },
+            number: r.service_number.unwrap_or_default(),
+            card_type: row.card_type.clone(),
+            zones,
+            status: Some(StatusRef {
+                idx: u64::try_from(row.status_idx).unwrap_or_default(),
+                uri: self.config.status_list_uri.clone(),
+            }),
+        };
+        let version = u32::try_from(version).map_err(|_| CardError::Invalid("bad key version".into()))?;
+        let qr_text = issue_qr(&claims, &self.signer(version).await?)?;
+        Ok(Credential { qr_text, claims })
+    }
+
+    /// Expires due cards, then signs the status list of every card.
+    pub async fn status_list(&self, op: &Operator, now_ms: i64) -> Result<Vec<u8>, CardError> {
+        self.expire_due(op, now_ms).await?;
+        let states = self.register.store().card_states().await?;
+        let mut list = StatusList::new(states.last().map_or(0, |(i, _)| u64::try_from(*i + 1).unwrap_or(0)));
+        for (idx, state) in states {
+            let state: CardState =
+                state.parse().map_err(|_| CardError::Invalid("unknown card state in the store".into()))?;
+            let status = match state.list_status() {
+                ListStatus::Valid => CardStatus::Valid,
+                ListStatus::Invalid => CardStatus::Invalid,
+                ListStatus::Suspended => CardStatus::Suspended,
+            };
+            list.set(u64::try_from(idx).unwrap_or_default(), status);
+        }
+        let (_, signer) = self.current_issuer(op, now_ms).await?;
+        let now_s = now_ms / 1000;
+        let times = ListTimes {
+            issued_at: now_s,
+            expires_at: now_s + self.config.list_validity_s,
+            ttl: self.config.list_ttl_s,
+        };
+        Ok(StatusListToken::sign(&list, &self.config.status_list_uri, &times, &signer)?)
+    }
+}
+
+/// A card id as echoed in errors: ids are ours, but input may be anything.
+fn short(id: &str) -> String {
+    id.chars().filter(|c| c.is_ascii_alphanumeric()).take(16).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn card_ids_are_crockford_base32() {
+        let id = new_card_id();
+        assert_eq!(id.len(), 10);
+        assert!(id.bytes().all(|b| ID_ALPHABET.contains(&b)));
+        assert_ne!(new_card_id(), new_card_id());
+    }
+
+    #[test]
+    fn dual_control_compares_people_not_roles() {
+        assert!(same_person("operator:alice", "user:alice"));
+        assert!(same_person("operator:Alice", "operator:alice"));
+        assert!(!same_person("operator:alice", "operator:bob"));
+    }
+}

@@ -1,0 +1,211 @@
+//! The cards service on every backend (SQLite always, PostgreSQL when
+//! `LANYARD_TEST_PG` is set), with time passed in so expiry and key
+//! retirement can be tested without waiting.
+
+use std::sync::Arc;
+
+use lanyard_audit::{Actor, Event, Outcome};
+use lanyard_cards::{CardError, Cards, IssuerConfig, PersonRef};
+use lanyard_core::{CardAction, CardType, Field, PersonRecord, RankTable, Reason};
+use lanyard_credential::{StatusListToken, Verdict, verify_qr};
+use lanyard_crypto::{KdfParams, KeyProvider, KeyringProvider};
+use lanyard_register::{Operator, Register};
+
+const T0: i64 = 1_800_000_000_000;
+const DAY: i64 = 86_400_000;
+
+struct Env {
+    name: &'static str,
+    register: Arc<Register>,
+    cards: Cards,
+    _dir: tempfile::TempDir,
+}
+
+async fn envs() -> Vec<Env> {
+    let mut out = Vec::new();
+    for t in lanyard_testkit::stores().await {
+        let provider: Arc<dyn KeyProvider> = Arc::new(
+            KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
+        );
+        let register = Arc::new(Register::init(t.store.clone(), provider, &op("setup"), T0).await.unwrap());
+        let cards = Cards::new(Arc::clone(&register), IssuerConfig::default());
+        out.push(Env { name: t.name, register, cards, _dir: t.dir });
+    }
+    out
+}
+
+fn op(name: &str) -> Operator {
+    Operator::local(Actor::operator(name), false)
+}
+
+async fn person(reg: &Register, sn: &str) -> lanyard_core::PersonId {
+    let ranks = RankTable::default_ranks();
+    let mut p = PersonRecord::default();
+    for (f, v) in [
+        (Field::ServiceNumber, sn),
+        (Field::Forenames, "Ada"),
+        (Field::Surname, "Quayle"),
+        (Field::Rank, "Inspector"),
+        (Field::Email, "ada@force.example"),
+        (Field::VettingLevel, "SC"),
+        (Field::Salary, "51234"),
+    ] {
+        p.set_from_text(f, v, &ranks).unwrap();
+    }
+    reg.add(&op("clerk"), p, false, T0).await.unwrap()
+}
+
+async fn events(reg: &Register) -> Vec<Event> {
+    let rows = reg.store().audit_rows(0, 100_000).await.unwrap();
+    rows.iter().map(|r| Event::from_bytes(&r.event).unwrap()).collect()
+}
+
+#[tokio::test]
+async fn lifecycle_dual_control_and_audit() {
+    for env in envs().await {
+        let n = env.name;
+        let (alice, bob) = (op("alice"), op("bob"));
+        person(&env.register, "900001").await;
+        let card =
+            env.cards.request(&alice, PersonRef::ServiceNumber("900001"), CardType::WarrantCard, T0).await.unwrap();
+        assert_eq!(card.state, "requested", "{n}");
+
+        // Dual control: the requester cannot approve, whatever role they hold.
+        let err = env.cards.transition(&alice, &card.id, CardAction::Approve, None, T0).await.unwrap_err();
+        assert!(matches!(err, CardError::DualControl(_)), "{n}: {err}");
+        let as_user = Operator::local(Actor::user("alice", "approver"), false);
+        assert!(matches!(
+            env.cards.transition(&as_user, &card.id, CardAction::Approve, None, T0).await,
+            Err(CardError::DualControl(_))
+        ));
+        assert_eq!(env.cards.card(&card.id).await.unwrap().state, "requested");
+
+        // An illegal move names the current state.
+        let err = env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap_err();
+        assert_eq!(err.to_string(), format!("card {} is requested; it cannot issue", card.id), "{n}");
+
+        let approved = env.cards.transition(&bob, &card.id, CardAction::Approve, None, T0).await.unwrap();
+        assert_eq!(approved.approved_by.as_deref(), Some("operator:bob"));
+        assert_eq!(approved.expires_at, Some(T0 / 1000 + 5 * 365 * 86_400));
+        for action in [CardAction::Print, CardAction::Issue, CardAction::Suspend, CardAction::Resume] {
+            env.cards.transition(&alice, &card.id, action, Some(Reason::Investigation), T0).await.unwrap();
+        }
+        assert_eq!(env.cards.card(&card.id).await.unwrap().state, "issued");
+
+        // Lost: reissue revokes at once and requests a new card id.
+        let (old, new) = env.cards.reissue(&alice, &card.id, Reason::Lost, T0).await.unwrap();
+        assert_eq!((old.state.as_str(), old.reason.as_deref()), ("revoked", Some("lost")));
+        assert_ne!(new.id, old.id);
+        assert_eq!((new.state.as_str(), new.supersedes.as_deref()), ("requested", Some(old.id.as_str())));
+
+        let evs = events(&env.register).await;
+        let card_events: Vec<&Event> = evs.iter().filter(|e| e.action.starts_with("card.")).collect();
+        let actions: Vec<&str> = card_events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "card.request",
+                "card.approve",
+                "card.approve",
+                "card.approve",
+                "card.print",
+                "card.issue",
+                "card.suspend",
+                "card.resume",
+                "card.revoke",
+                "card.request"
+            ],
+            "{n}"
+        );
+        assert_eq!(card_events[1].outcome, Outcome::Denied);
+        assert_eq!(card_events[6].detail.as_ref().unwrap()["reason"], "investigation");
+        assert_eq!(card_events[8].detail.as_ref().unwrap()["reason"], "lost");
+        assert!(card_events.iter().all(|e| e.people.len() == 1));
+        let all = serde_json::to_string(&card_events).unwrap();
+        assert!(!all.contains("Quayle") && !all.contains("900001"), "{n}: no personal data in card events");
+    }
+}
+
+#[tokio::test]
+async fn revocation_and_suspension_reach_the_status_list() {
+    for env in envs().await {
+        let n = env.name;
+        let (alice, bob) = (op("alice"), op("bob"));
+        let who = person(&env.register, "900002").await;
+        let card = env.cards.request(&alice, PersonRef::Id(who), CardType::StaffPass, T0).await.unwrap();
+        env.cards.transition(&bob, &card.id, CardAction::Approve, None, T0).await.unwrap();
+        env.cards.transition(&alice, &card.id, CardAction::Print, None, T0).await.unwrap();
+        env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap();
+        let cred = env.cards.credential(&alice, &card.id, Some("print card"), vec![], T0).await.unwrap();
+        assert_eq!(cred.claims.rank.as_deref(), Some("Inspector"));
+        assert!(
+            events(&env.register)
+                .await
+                .iter()
+                .any(|e| e.action == "person.read" && e.purpose.as_deref() == Some("print card"))
+        );
+        let bundle = env.cards.trust_bundle(&alice, T0).await.unwrap();
+        let verdict = |t: i64| {
+            let (cards, alice, bundle, qr) = (env.cards.clone(), alice.clone(), bundle.clone(), cred.qr_text.clone());
+            async move {
+                let list = cards.status_list(&alice, t).await.unwrap();
+                let list = StatusListToken::verify(&list, &bundle, t / 1000).unwrap();
+                verify_qr(&qr, &bundle, Some(&list), t / 1000).unwrap().verdict
+            }
+        };
+        assert_eq!(verdict(T0).await, Verdict::Valid, "{n}");
+        env.cards.transition(&alice, &card.id, CardAction::Suspend, Some(Reason::Investigation), T0).await.unwrap();
+        assert_eq!(verdict(T0).await, Verdict::Suspended, "{n}");
+        env.cards.transition(&alice, &card.id, CardAction::Resume, None, T0).await.unwrap();
+        assert_eq!(verdict(T0).await, Verdict::Valid, "{n}");
+        env.cards.transition(&alice, &card.id, CardAction::Revoke, Some(Reason::Stolen), T0).await.unwrap();
+        assert_eq!(verdict(T0).await, Verdict::Revoked, "{n}");
+    }
+}
+
+#[tokio::test]
+async fn rotated_keys_verify_until_their_last_card_expires() {
+    for env in envs().await {
+        let n = env.name;
+        let (alice, bob) = (op("alice"), op("bob"));
+        let who = person(&env.register, "900003").await;
+        // A visitor pass (one day) signed by key 1.
+        let old = env.cards.request(&alice, PersonRef::Id(who), CardType::VisitorPass, T0).await.unwrap();
+        env.cards.transition(&bob, &old.id, CardAction::Approve, None, T0).await.unwrap();
+        assert_eq!(env.cards.rotate_issuer(&alice, T0).await.unwrap(), 2);
+        let new = env.cards.request(&alice, PersonRef::Id(who), CardType::WarrantCard, T0).await.unwrap();
+        let new = env.cards.transition(&bob, &new.id, CardAction::Approve, None, T0).await.unwrap();
+        assert_eq!(new.key_version, Some(2));
+
+        let bundle = env.cards.trust_bundle(&alice, T0).await.unwrap();
+        let kids: Vec<&str> = bundle.keys.iter().map(|k| k.kid.as_str()).collect();
+        assert_eq!(kids, ["azE", "azI"], "{n}: k1 and k2, base64url");
+        for card in [&old.id, &new.id] {
+            let cred = env.cards.credential(&alice, card, Some("check"), vec![], T0).await.unwrap();
+            assert_eq!(verify_qr(&cred.qr_text, &bundle, None, T0 / 1000).unwrap().verdict, Verdict::Valid, "{n}");
+        }
+        // The visitor pass lapses; key 1 leaves the bundle, key 2 stays.
+        let later = env.cards.trust_bundle(&alice, T0 + 2 * DAY).await.unwrap();
+        let kids: Vec<&str> = later.keys.iter().map(|k| k.kid.as_str()).collect();
+        assert_eq!(kids, ["azI"], "{n}");
+        let cred = env.cards.credential(&alice, &old.id, Some("check"), vec![], T0).await.unwrap();
+        assert_eq!(verify_qr(&cred.qr_text, &later, None, T0 / 1000 + 1).unwrap().verdict, Verdict::UnknownIssuer);
+    }
+}
+
+#[tokio::test]
+async fn issued_cards_expire_when_their_time_is_up() {
+    for env in envs().await {
+        let (alice, bob) = (op("alice"), op("bob"));
+        let who = person(&env.register, "900004").await;
+        let card = env.cards.request(&alice, PersonRef::Id(who), CardType::VisitorPass, T0).await.unwrap();
+        env.cards.transition(&bob, &card.id, CardAction::Approve, None, T0).await.unwrap();
+        env.cards.transition(&alice, &card.id, CardAction::Print, None, T0).await.unwrap();
+        env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap();
+        assert_eq!(env.cards.expire_due(&alice, T0 + DAY / 2).await.unwrap(), 0);
+        assert_eq!(env.cards.expire_due(&alice, T0 + DAY).await.unwrap(), 1);
+        assert_eq!(env.cards.card(&card.id).await.unwrap().state, "expired", "{}", env.name);
+        let err = env.cards.card("NOSUCHCARD").await.unwrap_err();
+        assert_eq!(err.to_string(), "no card NOSUCHCARD");
+    }
+}

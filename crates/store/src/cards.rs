@@ -1,0 +1,128 @@
+//! Card rows: lifecycle state and the clear metadata of each card. Updates
+//! are optimistic (`row_version`), so two servers changing one card cannot
+//! both win.
+
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreErrorKind};
+use crate::store::Store;
+use crate::tx::Tx;
+
+/// One card.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct CardRow {
+    /// Card id (short, printable).
+    pub id: String,
+    /// Whose card.
+    pub person_id: Uuid,
+    /// Card type name.
+    pub card_type: String,
+    /// Lifecycle state name.
+    pub state: String,
+    /// The number printed on the card.
+    pub number: String,
+    /// Index in the status list.
+    pub status_idx: i64,
+    /// Actor who requested it.
+    pub requested_by: String,
+    /// Actor who approved it.
+    pub approved_by: Option<String>,
+    /// The card this one replaces.
+    pub supersedes: Option<String>,
+    /// Issuer key version that signs its credential (set at approval).
+    pub key_version: Option<i64>,
+    /// Credential `iat`/`nbf`, unix seconds (set at approval).
+    pub issued_at: Option<i64>,
+    /// Credential `exp`, unix seconds (set at approval).
+    pub expires_at: Option<i64>,
+    /// Reason code of the last transition.
+    pub reason: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Optimistic concurrency counter.
+    pub row_version: i64,
+}
+
+const CARD_COLUMNS: &str = "id, person_id, card_type, state, number, status_idx, requested_by, approved_by, \
+                            supersedes, key_version, issued_at, expires_at, reason, created_at, updated_at, row_version";
+
+/// Which cards to list.
+#[derive(Clone, Debug, Default)]
+pub struct CardFilter {
+    /// Only this person's.
+    pub person: Option<Uuid>,
+    /// Only in this state.
+    pub state: Option<String>,
+}
+
+impl Store {
+    /// The card with this id.
+    pub async fn card(&self, id: &str) -> Result<Option<CardRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CARD_COLUMNS} FROM cards WHERE id = $1"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?)
+    }
+
+    /// Cards matching `filter`, oldest first.
+    pub async fn cards(&self, filter: &CardFilter) -> Result<Vec<CardRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CARD_COLUMNS} FROM cards WHERE ($1 IS NULL OR person_id = $1) AND ($2 IS NULL OR state = $2) \
+             ORDER BY created_at, id"
+        ));
+        Ok(
+            on_pool!(self, p => sqlx::query_as(sql).bind(filter.person).bind(filter.state.as_deref()).fetch_all(p).await)?,
+        )
+    }
+
+    /// `(status_idx, state)` of every card: what a status list is built from.
+    pub async fn card_states(&self) -> Result<Vec<(i64, String)>, StoreError> {
+        let sql = "SELECT status_idx, state FROM cards ORDER BY status_idx";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+
+    /// `(key_version, latest expiry)` of the cards each issuer key signed and
+    /// that have not left service for good: how long each key must stay in
+    /// the trust bundle.
+    pub async fn issuer_key_horizons(&self) -> Result<Vec<(i64, i64)>, StoreError> {
+        let sql = "SELECT key_version, MAX(expires_at) FROM cards \
+                   WHERE key_version IS NOT NULL AND expires_at IS NOT NULL GROUP BY key_version";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+}
+
+impl Tx {
+    /// The next free status list index.
+    pub async fn next_status_idx(&mut self) -> Result<i64, StoreError> {
+        let sql = "SELECT COALESCE(MAX(status_idx) + 1, 0) FROM cards";
+        let (n,): (i64,) = on_tx!(self, c => sqlx::query_as(sql).fetch_one(c).await)?;
+        Ok(n)
+    }
+
+    /// Adds a card; a taken id, number or index is a conflict.
+    pub async fn insert_card(&mut self, r: &CardRow) -> Result<(), StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        ));
+        on_tx!(self, c => sqlx::query(sql)
+            .bind(&r.id).bind(r.person_id).bind(&r.card_type).bind(&r.state).bind(&r.number).bind(r.status_idx)
+            .bind(&r.requested_by).bind(&r.approved_by).bind(&r.supersedes).bind(r.key_version).bind(r.issued_at)
+            .bind(r.expires_at).bind(&r.reason).bind(r.created_at).bind(r.updated_at).bind(r.row_version)
+            .execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Writes back a card's state if nobody changed it since `expected_version`.
+    pub async fn update_card(&mut self, r: &CardRow, expected_version: i64) -> Result<(), StoreError> {
+        let sql = "UPDATE cards SET state = $2, approved_by = $3, key_version = $4, issued_at = $5, expires_at = $6, \
+                   reason = $7, updated_at = $8, row_version = $9 WHERE id = $1 AND row_version = $10";
+        let done = on_tx!(self, c => sqlx::query(sql)
+            .bind(&r.id).bind(&r.state).bind(&r.approved_by).bind(r.key_version).bind(r.issued_at)
+            .bind(r.expires_at).bind(&r.reason).bind(r.updated_at).bind(r.row_version).bind(expected_version)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        if done != 1 {
+            return Err(StoreError::new(StoreErrorKind::Conflict("a newer version of this card".into())));
+        }
+        Ok(())
+    }
+}

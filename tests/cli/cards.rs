@@ -1,0 +1,117 @@
+//! `lanyard card`, `keys export-verifier`, `status-list export` and
+//! `verify`, as an ID office, an approver and a door would use them.
+
+use crate::util::Env;
+
+/// Requests (as alice) and approves (as bob) a warrant card; returns its id.
+fn approved_card(env: &Env, sn: &str) -> String {
+    let card = env.json(&["--operator", "alice", "card", "request", "--person", sn, "--type", "warrant_card"]);
+    let id = card["id"].as_str().unwrap().to_owned();
+    env.ok(&["--operator", "bob", "card", "approve", &id]);
+    id
+}
+
+fn verify(env: &Env, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut full = vec!["--json", "verify", "--bundle"];
+    let bundle = env.path("bundle.json");
+    full.push(bundle.to_str().unwrap());
+    full.extend_from_slice(args);
+    let out = env.run(&full);
+    (out.status.code(), serde_json::from_slice(&out.stdout).unwrap_or_default())
+}
+
+#[test]
+fn a_card_from_request_to_revocation_at_the_door() {
+    for env in Env::all() {
+        env.init();
+        env.add("CL900", "Quayle");
+        let id = approved_card(&env, "CL900");
+
+        // The requester cannot approve their own request.
+        let other = env.json(&["--operator", "alice", "card", "request", "--person", "CL900", "--type", "staff_pass"]);
+        let err = env.fails(2, &["--operator", "alice", "card", "approve", other["id"].as_str().unwrap()]);
+        assert!(err.contains("dual control"), "{err}");
+        // An illegal move names the state.
+        let err = env.fails(2, &["--operator", "alice", "card", "issue", &id]);
+        assert!(err.contains("is approved; it cannot issue"), "{err}");
+
+        env.ok(&["--operator", "alice", "card", "print", &id]);
+        let shown = env.json(&["--operator", "alice", "card", "issue", &id]);
+        assert_eq!(shown["state"], "issued");
+
+        env.ok(&["keys", "export-verifier", "--out", env.path("bundle.json").to_str().unwrap()]);
+        let qr = env.ok(&["--operator", "alice", "card", "qr", &id, "--purpose", "print the card"]);
+        let qr = qr.trim();
+        assert!(qr.starts_with("LY1:") && qr.len() <= 400, "{} characters", qr.len());
+
+        let list = env.path("list.cwt");
+        let list_arg = list.to_str().unwrap();
+        env.ok(&["status-list", "export", "--out", list_arg]);
+        let (code, v) = verify(&env, &["--status-list", list_arg, "--qr", qr]);
+        assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("valid")), "{v}");
+        assert_eq!(v["claims"]["name"], "Robin Quayle");
+        assert_eq!(v["claims"]["rank"], "Police Sergeant");
+        assert_eq!(v["claims"]["number"], "CL900");
+        assert!(v["claims"].get("unit").is_none() && !v.to_string().contains("Roads"), "only what is printed");
+
+        env.ok(&["--operator", "alice", "card", "suspend", &id]);
+        env.ok(&["status-list", "export", "--out", list_arg]);
+        assert_eq!(verify(&env, &["--status-list", list_arg, "--qr", qr]).1["verdict"], "suspended");
+        env.ok(&["--operator", "alice", "card", "resume", &id]);
+
+        // Reported lost: reissue revokes at once and requests a new id.
+        let re = env.json(&["--operator", "alice", "card", "reissue", &id, "--reason", "lost"]);
+        assert_eq!(re["revoked"]["state"], "revoked");
+        assert_ne!(re["requested"]["id"], id.as_str());
+        env.ok(&["status-list", "export", "--out", list_arg]);
+        let (code, v) = verify(&env, &["--status-list", list_arg, "--qr", qr]);
+        assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("revoked")));
+
+        let err = env.fails(2, &["--operator", "alice", "card", "revoke", &id, "--reason", "misplaced"]);
+        assert!(err.contains("unknown reason"), "{err}");
+        let listed = env.json(&["card", "list", "--state", "revoked"]);
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn verdicts_for_time_tampering_and_foreign_bundles() {
+    let env = Env::sqlite();
+    env.init();
+    env.add("CL901", "Okafor");
+    let id = approved_card(&env, "CL901");
+    env.ok(&["keys", "export-verifier", "--out", env.path("bundle.json").to_str().unwrap()]);
+    let qr = env.ok(&["--operator", "alice", "card", "qr", &id, "--purpose", "check"]).trim().to_owned();
+
+    let (code, v) = verify(&env, &["--qr", &qr, "--at", "2099-01-01"]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("expired")));
+    let (code, v) = verify(&env, &["--qr", &qr, "--at", "2001-01-01"]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("not_yet_valid")));
+
+    // One character changed in the base45 body.
+    let mut tampered: Vec<char> = qr.chars().collect();
+    let at = tampered.len() / 2;
+    tampered[at] = if tampered[at] == '0' { '1' } else { '0' };
+    let tampered: String = tampered.into_iter().collect();
+    let (code, v) = verify(&env, &["--qr", &tampered]);
+    assert_eq!(code, Some(1));
+    assert!(matches!(v["verdict"].as_str(), Some("bad_signature" | "malformed")), "{v}");
+    assert!(v.get("claims").is_none(), "nothing unsigned is shown");
+
+    let (code, v) = verify(&env, &["--qr", "HC1:NCFOXN"]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("malformed")));
+
+    // Another force's bundle.
+    let other = Env::sqlite();
+    other.init();
+    other.ok(&["keys", "export-verifier", "--out", env.path("bundle.json").to_str().unwrap()]);
+    let (code, v) = verify(&env, &["--qr", &qr]);
+    assert_eq!(code, Some(1));
+    assert!(matches!(v["verdict"].as_str(), Some("unknown_issuer" | "bad_signature")), "{v}");
+
+    // A bundle that is not one is an error (2), not a verdict.
+    std::fs::write(env.path("bundle.json"), "{\"issuer\": 7}").unwrap();
+    let out = env.run(&["verify", "--bundle", env.path("bundle.json").to_str().unwrap(), "--qr", &qr]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trust bundle: wrong fields or types at line 1"));
+}
