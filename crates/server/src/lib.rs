@@ -11,6 +11,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod auth;
+mod cards;
 pub mod limits;
 mod metrics;
 pub mod problem;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub register: Arc<Register>,
     /// Users, sessions, tokens.
     pub access: Arc<Access>,
+    /// Cards, credentials, status lists.
+    pub cards: lanyard_cards::Cards,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// Mark cookies `Secure` (served over TLS, or behind a TLS proxy).
@@ -69,7 +72,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
-        .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
+        // Handlers that may be cached (the status list) say so themselves.
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
     if hsts {
         app = app.layer(SetResponseHeaderLayer::overriding(
             header::STRICT_TRANSPORT_SECURITY,

@@ -114,6 +114,23 @@ impl From<RegisterError> for Problem {
     }
 }
 
+impl From<lanyard_cards::CardError> for Problem {
+    fn from(e: lanyard_cards::CardError) -> Self {
+        use lanyard_cards::CardError as E;
+        match e {
+            E::Register(r) => r.into(),
+            E::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            E::IllegalTransition { .. } => Problem::new(StatusCode::CONFLICT, "illegal_transition", e.to_string()),
+            E::DualControl(_) => Problem::new(StatusCode::CONFLICT, "dual_control", e.to_string()),
+            E::Person(_) | E::Invalid(_) => Problem::bad_request("invalid", e.to_string()),
+            E::Store(_) | E::Credential(_) => {
+                tracing::error!(error = %e, "card request failed");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed")
+            }
+        }
+    }
+}
+
 impl From<AccessError> for Problem {
     fn from(e: AccessError) -> Self {
         match e.kind() {

@@ -37,7 +37,15 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         keys_status,
         audit_checkpoint,
         audit_inclusion,
-        breach_scope
+        breach_scope,
+        crate::cards::request_card,
+        crate::cards::list_cards,
+        crate::cards::get_card,
+        crate::cards::card_step,
+        crate::cards::card_credential,
+        crate::cards::status_list,
+        crate::cards::trust_bundle,
+        crate::cards::verify
     ),
     components(schemas(
         LoginRequest,
@@ -46,7 +54,11 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         NewPerson,
         Created,
         ScopeRequest,
-        ProblemBody
+        ProblemBody,
+        crate::cards::CardRequest,
+        crate::cards::CardStep,
+        crate::cards::CardJson,
+        crate::cards::VerifyRequest
     ))
 )]
 struct ApiDoc;
@@ -69,6 +81,13 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/proofs/inclusion", get(audit_inclusion))
         .route("/v1/breach/scope", post(breach_scope))
+        .route("/v1/cards", get(crate::cards::list_cards).post(crate::cards::request_card))
+        .route("/v1/cards/{id}", get(crate::cards::get_card))
+        .route("/v1/cards/{id}/credential", get(crate::cards::card_credential))
+        .route("/v1/cards/{id}/{verb}", post(crate::cards::card_step))
+        .route("/v1/status-lists/{id}", get(crate::cards::status_list))
+        .route("/v1/trust-bundle", get(crate::cards::trust_bundle))
+        .route("/v1/verify", post(crate::cards::verify))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
 }
 

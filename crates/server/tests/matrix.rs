@@ -57,6 +57,24 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("PATCH", "/v1/people/{id}#pay", &[HR], Some("person.update")),
     ("PATCH", "/v1/people/{id}#vetting", &[VETTING], Some("person.update")),
     ("PATCH", "/v1/people/{id}#rank", &[ID], Some("person.update")),
+    // Cards: `{card}` is a card the setup operator requested, so the
+    // approver here is a second person (dual control holds). The steps run
+    // in this order and move it along its lifecycle.
+    ("POST", "/v1/cards", &[ID], Some("card.request")),
+    ("GET", "/v1/cards", &[ID, APPROVER, AUDITOR], None),
+    ("GET", "/v1/cards/{card}", &[ID, APPROVER, AUDITOR], None),
+    ("POST", "/v1/cards/{card}/approve", &[APPROVER], Some("card.approve")),
+    ("POST", "/v1/cards/{card}/print", &[ID], Some("card.print")),
+    ("POST", "/v1/cards/{card}/issue", &[ID], Some("card.issue")),
+    ("POST", "/v1/cards/{card}/suspend", &[ID], Some("card.suspend")),
+    ("POST", "/v1/cards/{card}/resume", &[ID], Some("card.resume")),
+    ("GET", "/v1/cards/{card}/credential", &[ID], Some("person.read")),
+    ("POST", "/v1/verify", &[Device, ID, APPROVER, AUDITOR], Some("card.verify")),
+    // Public: signed bits and public keys, no personal data.
+    ("GET", "/v1/status-lists/1", &EVERYONE, None),
+    ("GET", "/v1/trust-bundle", &EVERYONE, None),
+    ("POST", "/v1/cards/{card}/revoke", &[ID], Some("card.revoke")),
+    ("POST", "/v1/cards/{card}/reissue", &[ID], Some("card.request")),
     // Last: the person is gone afterwards.
     ("DELETE", "/v1/people/{id}", &[ID], Some("person.erase")),
 ];
@@ -99,6 +117,7 @@ async fn new_events(store: &lanyard_store::Store, from: &mut i64) -> Vec<Event> 
 struct Fixture {
     base: String,
     person: lanyard_core::PersonId,
+    card: String,
     clients: Vec<(Who, reqwest::Client, Option<String>)>,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -114,6 +133,15 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     // The log's signing key exists before the matrix runs (making it is an event).
     register.checkpoint(&setup, None, now_s() * 1000).await.unwrap();
     let access = Access::new(t.store.clone(), provider, SessionPolicy::default());
+    let register = Arc::new(register);
+    let cards = lanyard_cards::Cards::new(Arc::clone(&register), lanyard_cards::IssuerConfig::default());
+    let card = cards
+        .request(&setup, lanyard_cards::PersonRef::Id(person), lanyard_core::CardType::WarrantCard, now_s() * 1000)
+        .await
+        .unwrap()
+        .id;
+    // The issuer key exists before the matrix runs, as the log key does.
+    cards.trust_bundle(&setup, now_s() * 1000).await.unwrap();
 
     // A client per caller: users log in; tokens are presented as bearers.
     let now = now_s();
@@ -129,7 +157,8 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     access.revoke_token(&setup.actor, revoked.row.id, now).await.unwrap();
 
     let state = Arc::new(AppState {
-        register: Arc::new(register),
+        cards,
+        register,
         access: Arc::new(access),
         metrics: Metrics::default(),
         secure_cookies: false,
@@ -161,7 +190,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         };
         clients.push((who, client, bearer));
     }
-    Fixture { base, person, clients, stop, server }
+    Fixture { base, person, card, clients, stop, server }
 }
 
 impl Fixture {
@@ -183,7 +212,8 @@ async fn every_route_with_every_caller() {
         for (method, path, allowed, read_action) in ROUTES {
             for (who, client, bearer) in &f.clients {
                 let (route, variant) = path.split_once('#').unwrap_or((path, ""));
-                let url = format!("{}{}", f.base, route.replace("{id}", &f.person.to_string()));
+                let url =
+                    format!("{}{}", f.base, route.replace("{id}", &f.person.to_string()).replace("{card}", &f.card));
                 let mut req = client.request(method.parse().unwrap(), &url).header("X-Lanyard-Purpose", "matrix test");
                 if *method == "PATCH" {
                     let fields = match variant {
@@ -192,6 +222,14 @@ async fn every_route_with_every_caller() {
                         _ => serde_json::json!({ "rank": "Chief Inspector" }),
                     };
                     req = req.json(&serde_json::json!({ "fields": fields }));
+                } else if *path == "/v1/cards" {
+                    req = req.json(&serde_json::json!({ "person": f.person.to_string(), "type": "staff_pass" }));
+                } else if *path == "/v1/verify" {
+                    req = req.json(&serde_json::json!({ "qr": "LY1:NOT A CARD" }));
+                } else if path.starts_with("/v1/cards/") && *method == "POST" {
+                    let verb = path.rsplit('/').next().unwrap();
+                    let reason = matches!(verb, "suspend" | "revoke" | "reissue").then_some("lost");
+                    req = req.json(&serde_json::json!({ "reason": reason }));
                 } else if *path == "/v1/breach/scope" {
                     req = req.json(&serde_json::json!({ "actor": "user:hr_payroll" }));
                 } else if *method == "POST" {
@@ -203,11 +241,14 @@ async fn every_route_with_every_caller() {
                 if let Some(b) = bearer {
                     req = req.bearer_auth(b);
                 }
-                let status = req.send().await.unwrap().status().as_u16();
+                let resp = req.send().await.unwrap();
+                let status = resp.status().as_u16();
+                let body = resp.text().await.unwrap_or_default();
                 let events = new_events(&t.store, &mut cursor).await;
                 let authenticated = !matches!(who, Nobody | ExpiredToken | RevokedToken);
                 let ok = match (*method, *path) {
-                    (_, "/v1/breach/scope") => 200,
+                    (_, "/v1/breach/scope" | "/v1/verify") => 200,
+                    ("POST", p) if p.starts_with("/v1/cards/") => 200,
                     ("POST", _) => 201,
                     ("DELETE" | "PATCH", _) => 204,
                     _ => 200,
@@ -219,7 +260,7 @@ async fn every_route_with_every_caller() {
                 } else {
                     (401, None)
                 };
-                assert_eq!(status, want, "[{}] {method} {path} as {who:?}", t.name);
+                assert_eq!(status, want, "[{}] {method} {path} as {who:?}: {body}", t.name);
                 let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
                 match want_event {
                     Some(action) => assert_eq!(actions, vec![action], "[{}] {method} {path} as {who:?}", t.name),
@@ -257,5 +298,40 @@ async fn reads_beyond_the_limit_are_refused_and_audited() {
     assert_eq!(events[0].detail.as_ref().unwrap()["reason"], "rate_limited");
     // Another user's allowance is their own.
     assert_eq!(read(APPROVER).await.unwrap().status(), 200);
+    f.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approver_cannot_approve_their_own_request() {
+    let t = lanyard_testkit::stores().await.remove(0);
+    let f = start(&t, ReadQuota::default()).await;
+    // The same person asked for a card at the counter (CLI operator
+    // `approver`) and now approves it through the API as user `approver`.
+    let counter = Operator::local(Actor::operator("approver"), false);
+    let register = Register::open(
+        t.store.clone(),
+        Arc::new(KeyringProvider::open(&t.dir.path().join("k.json"), b"pass").unwrap()),
+    )
+    .await
+    .unwrap();
+    let cards = lanyard_cards::Cards::new(Arc::new(register), lanyard_cards::IssuerConfig::default());
+    let own = cards
+        .request(&counter, lanyard_cards::PersonRef::Id(f.person), lanyard_core::CardType::StaffPass, now_s() * 1000)
+        .await
+        .unwrap();
+    let mut cursor = t.store.audit_len().await.unwrap();
+    let r = f
+        .client(APPROVER)
+        .post(format!("{}/v1/cards/{}/approve", f.base, own.id))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    assert!(r.text().await.unwrap().contains("dual_control"));
+    let events = new_events(&t.store, &mut cursor).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!((events[0].action.as_str(), events[0].outcome), ("card.approve", lanyard_audit::Outcome::Denied));
+    assert_eq!(cards.card(&own.id).await.unwrap().state, "requested");
     f.stop().await;
 }

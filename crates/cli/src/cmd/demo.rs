@@ -178,5 +178,5 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         read_burst: 30,
         openapi: false,
     };
-    crate::cmd::serve::serve_until_interrupted(register, access, listener, &serve, None).await
+    crate::cmd::serve::serve_until_interrupted(register, access, settings.issuer.clone(), listener, &serve, None).await
 }

@@ -1,0 +1,288 @@
+//! Card routes: requests and their lifecycle (dual control enforced by the
+//! cards service, roles by the policy module), credentials, the status list
+//! and trust bundle that verifiers fetch, and online verification.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lanyard_audit::{Event, Outcome};
+use lanyard_cards::{Card, PersonRef};
+use lanyard_core::policy::Action;
+use lanyard_core::{CardAction, CardState, CardType, PersonId, Reason};
+use lanyard_credential::{StatusListToken, TrustBundle, verify_qr};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Caller, authorize, limit_reads};
+use crate::problem::{Problem, ProblemBody};
+use crate::routes::PURPOSE_HEADER;
+use crate::{AppState, now_s};
+
+/// The media type of a status list token (draft-ietf-oauth-status-list).
+const STATUS_LIST_TYPE: &str = "application/statuslist+cwt";
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CardRequest {
+    /// A person id or a service number.
+    person: String,
+    /// warrant_card, staff_pass, contractor_pass or visitor_pass.
+    #[serde(rename = "type")]
+    card_type: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CardStep {
+    /// A reason code: lost, stolen, damaged, details_changed, left,
+    /// investigation, replaced, spoiled, not_justified, other.
+    reason: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CardJson {
+    id: String,
+    person: String,
+    #[serde(rename = "type")]
+    card_type: String,
+    state: String,
+    number: String,
+    requested_by: String,
+    approved_by: Option<String>,
+    supersedes: Option<String>,
+    valid_from: Option<i64>,
+    expires_at: Option<i64>,
+    reason: Option<String>,
+}
+
+impl From<lanyard_store::CardRow> for CardJson {
+    fn from(r: lanyard_store::CardRow) -> Self {
+        let c = Card::from(r);
+        CardJson {
+            id: c.id,
+            person: c.person,
+            card_type: c.card_type,
+            state: c.state,
+            number: c.number,
+            requested_by: c.requested_by,
+            approved_by: c.approved_by,
+            supersedes: c.supersedes,
+            valid_from: c.valid_from,
+            expires_at: c.expires_at,
+            reason: c.reason,
+        }
+    }
+}
+
+/// Asks for a card; a second person must approve it.
+#[utoipa::path(post, path = "/v1/cards", request_body = CardRequest,
+    responses((status = 201, body = CardJson), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 404, body = ProblemBody)))]
+pub(crate) async fn request_card(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<CardRequest>,
+) -> Result<(StatusCode, Json<CardJson>), Problem> {
+    authorize(&state, &caller, Action::RequestCard, "POST /v1/cards").await?;
+    let card_type: CardType = body
+        .card_type
+        .parse()
+        .map_err(|e: lanyard_core::ValidationError| Problem::bad_request("bad_type", e.to_string()))?;
+    let who = match body.person.parse::<PersonId>() {
+        Ok(id) => PersonRef::Id(id),
+        Err(_) => PersonRef::ServiceNumber(&body.person),
+    };
+    let row = state.cards.request(&caller.operator(), who, card_type, now_s() * 1000).await?;
+    Ok((StatusCode::CREATED, Json(row.into())))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct CardQuery {
+    person: Option<String>,
+    state: Option<String>,
+}
+
+/// Cards, by person or state (ids and states only).
+#[utoipa::path(get, path = "/v1/cards", params(("person" = Option<String>, Query), ("state" = Option<String>, Query)),
+    responses((status = 200, body = [CardJson]), (status = 403, body = ProblemBody)))]
+pub(crate) async fn list_cards(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<CardQuery>,
+) -> Result<Json<Vec<CardJson>>, Problem> {
+    authorize(&state, &caller, Action::ReadCards, "GET /v1/cards").await?;
+    let person = q
+        .person
+        .as_deref()
+        .map(|p| p.parse::<PersonId>().map_err(|_| Problem::bad_request("bad_person_id", "not a person id")))
+        .transpose()?;
+    let card_state = q
+        .state
+        .as_deref()
+        .map(|s| s.parse::<CardState>().map_err(|_| Problem::bad_request("bad_state", "unknown card state")))
+        .transpose()?;
+    let rows = state.cards.list(person, card_state).await?;
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// One card.
+#[utoipa::path(get, path = "/v1/cards/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = CardJson), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub(crate) async fn get_card(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CardJson>, Problem> {
+    authorize(&state, &caller, Action::ReadCards, "GET /v1/cards/{id}").await?;
+    Ok(Json(state.cards.card(&id).await?.into()))
+}
+
+fn step_of(verb: &str) -> Option<(CardAction, Action)> {
+    Some(match verb {
+        "approve" => (CardAction::Approve, Action::ApproveCard),
+        "reject" => (CardAction::Reject, Action::ApproveCard),
+        "print" => (CardAction::Print, Action::ManageCard),
+        "issue" => (CardAction::Issue, Action::ManageCard),
+        "suspend" => (CardAction::Suspend, Action::ManageCard),
+        "resume" => (CardAction::Resume, Action::ManageCard),
+        "revoke" => (CardAction::Revoke, Action::ManageCard),
+        "destroy" => (CardAction::Destroy, Action::ManageCard),
+        _ => return None,
+    })
+}
+
+fn reason(text: Option<&str>) -> Result<Option<Reason>, Problem> {
+    text.map(|r| r.parse::<Reason>().map_err(|_| Problem::bad_request("bad_reason", "unknown reason code"))).transpose()
+}
+
+/// Moves a card on: approve, reject, print, issue, suspend, resume, revoke,
+/// destroy; or reissue (revokes it and requests a replacement). Approval is
+/// dual control: never by the requester (409 `dual_control`).
+#[utoipa::path(post, path = "/v1/cards/{id}/{verb}", params(("id" = String, Path), ("verb" = String, Path)),
+    request_body = CardStep,
+    responses((status = 200, body = CardJson), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub(crate) async fn card_step(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path((id, verb)): Path<(String, String)>,
+    body: Option<Json<CardStep>>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let now = now_s() * 1000;
+    if verb == "reissue" {
+        authorize(&state, &caller, Action::RequestCard, "POST /v1/cards/{id}/reissue").await?;
+        let why = reason(body.reason.as_deref())?
+            .ok_or_else(|| Problem::bad_request("reason_required", "a reissue needs a reason"))?;
+        let (old, new) = state.cards.reissue(&caller.operator(), &id, why, now).await?;
+        let (old, new): (CardJson, CardJson) = (old.into(), new.into());
+        return Ok(Json(serde_json::json!({ "revoked": old, "requested": new })));
+    }
+    let (card_action, action) =
+        step_of(&verb).ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, "no_route", "no such card action"))?;
+    authorize(&state, &caller, action, "POST /v1/cards/{id}/{verb}").await?;
+    let row =
+        state.cards.transition(&caller.operator(), &id, card_action, reason(body.reason.as_deref())?, now).await?;
+    Ok(Json(serde_json::to_value(CardJson::from(row)).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct PurposeQuery {
+    purpose: Option<String>,
+}
+
+/// Signs the card's credential and answers its `LY1:` QR text and claims.
+/// Reads the holder's identity: needs a purpose, and is audited.
+#[utoipa::path(get, path = "/v1/cards/{id}/credential",
+    params(("id" = String, Path), ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
+    responses((status = 200, description = "qr and claims"), (status = 400, body = ProblemBody),
+              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub(crate) async fn card_credential(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<PurposeQuery>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let action = Action::RenderCard;
+    authorize(&state, &caller, action.clone(), "GET /v1/cards/{id}/credential").await?;
+    let purpose = headers
+        .get(PURPOSE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(q.purpose)
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| Problem::bad_request("purpose_required", "a credential reads identity; give a purpose"))?;
+    limit_reads(&state, &caller, &action, "GET /v1/cards/{id}/credential").await?;
+    let c = state.cards.credential(&caller.operator(), &id, Some(&purpose), Vec::new(), now_s() * 1000).await?;
+    Ok(Json(serde_json::json!({ "qr": c.qr_text, "claims": c.claims })))
+}
+
+/// The signed status list (CWT, `application/statuslist+cwt`), cacheable
+/// for its TTL. Public: it holds one 2-bit status per card index and no
+/// personal data, and relying parties must be able to refresh it.
+#[utoipa::path(get, path = "/v1/status-lists/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "the status list token", content_type = "application/statuslist+cwt"),
+              (status = 404, body = ProblemBody)))]
+pub(crate) async fn status_list(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    if id != "1" {
+        return Err(Problem::new(StatusCode::NOT_FOUND, "no_status_list", "no such status list"));
+    }
+    let op = lanyard_register::Operator::local(lanyard_audit::Actor::operator("status-list"), false);
+    let bytes = state.cards.status_list(&op, now_s() * 1000).await?;
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(STATUS_LIST_TYPE));
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", state.cards.config().list_ttl_s)) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    Ok(r)
+}
+
+/// The trust bundle verifiers need (public keys only; public).
+#[utoipa::path(get, path = "/v1/trust-bundle", responses((status = 200, description = "issuer, keys as JWK, status list URI")))]
+pub(crate) async fn trust_bundle(State(state): State<Arc<AppState>>) -> Result<Json<TrustBundle>, Problem> {
+    let op = lanyard_register::Operator::local(lanyard_audit::Actor::operator("trust-bundle"), false);
+    Ok(Json(state.cards.trust_bundle(&op, now_s() * 1000).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyRequest {
+    /// The `LY1:` QR text read from a card.
+    qr: String,
+}
+
+/// Verifies a card's QR text against the current keys and status list, for
+/// devices holding a `verifier` token. The verdict is audited (card id and
+/// verdict only).
+#[utoipa::path(post, path = "/v1/verify", request_body = VerifyRequest,
+    responses((status = 200, description = "verdict, reason and claims"), (status = 403, body = ProblemBody)))]
+pub(crate) async fn verify(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<VerifyRequest>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    authorize(&state, &caller, Action::VerifyCards, "POST /v1/verify").await?;
+    let now = now_s() * 1000;
+    let op = caller.operator();
+    let bundle = state.cards.trust_bundle(&op, now).await?;
+    let list = state.cards.status_list(&op, now).await?;
+    let list = StatusListToken::verify(&list, &bundle, now / 1000)
+        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let v = verify_qr(&body.qr, &bundle, Some(&list), now / 1000)
+        .map_err(|e| Problem::bad_request("status_unavailable", e.to_string()))?;
+    let mut event = Event::new(now, op.actor.clone(), "card.verify", Outcome::Ok);
+    event.request_id = Some(op.request_id.clone());
+    event.detail = Some(serde_json::json!({
+        "card": v.claims.as_ref().map(|c| c.card_id.clone()),
+        "verdict": v.verdict.as_str(),
+    }));
+    state.register.record(&[event]).await?;
+    Ok(Json(serde_json::to_value(&v).unwrap_or_default()))
+}
