@@ -115,3 +115,50 @@ fn verdicts_for_time_tampering_and_foreign_bundles() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("trust bundle: wrong fields or types at line 1"));
 }
+
+#[test]
+fn a_rendered_card_verifies_from_its_picture_until_it_is_revoked() {
+    let env = Env::sqlite();
+    env.init();
+    env.add("CL902", "Okonkwo-Fairweather");
+    let id = approved_card(&env, "CL902");
+    env.ok(&["keys", "export-verifier", "--out", env.path("bundle.json").to_str().unwrap()]);
+    let png = env.path("card.png");
+    let files =
+        env.json(&["--operator", "alice", "card", "render", &id, "--out", png.to_str().unwrap(), "--purpose", "print"]);
+    assert_eq!(files["files"].as_array().unwrap().len(), 2, "front and back");
+    let front = env.path("card-front.png");
+    let list = env.path("list.cwt");
+    env.ok(&["status-list", "export", "--out", list.to_str().unwrap()]);
+    for side in ["card-front.png", "card-back.png"] {
+        let (code, v) =
+            verify(&env, &["--status-list", list.to_str().unwrap(), "--image", env.path(side).to_str().unwrap()]);
+        assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("valid")), "{side}: {v}");
+    }
+    // An independent decoder reads the same text.
+    if let Ok(out) = std::process::Command::new("zbarimg").args(["--raw", "-q"]).arg(&front).output() {
+        let qr = env.ok(&["--operator", "alice", "card", "qr", &id, "--purpose", "compare"]);
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), qr.trim(), "zbarimg");
+    } else {
+        eprintln!("SKIP zbarimg cross-check: zbar-tools not installed");
+    }
+
+    env.ok(&["--operator", "alice", "card", "revoke", &id, "--reason", "stolen"]);
+    env.ok(&["status-list", "export", "--out", list.to_str().unwrap()]);
+    let (code, v) = verify(&env, &["--status-list", list.to_str().unwrap(), "--image", front.to_str().unwrap()]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("revoked")));
+
+    // A vector PDF with a page per side and the fonts inside.
+    let pdf = env.path("card.pdf");
+    env.ok(&["--operator", "alice", "card", "render", &id, "--out", pdf.to_str().unwrap(), "--purpose", "print"]);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-") && String::from_utf8_lossy(&bytes).contains("/FontFile2"));
+    if let Ok(out) = std::process::Command::new("pdftotext").arg(&pdf).arg("-").output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Okonkwo-Fairweather") && text.contains("If found, please return to"), "{text}");
+    } else {
+        eprintln!("SKIP pdftotext check: poppler-utils not installed");
+    }
+    let err = env.fails(2, &["--operator", "alice", "card", "render", &id, "--out", "x.svg", "--purpose", "p"]);
+    assert!(err.contains(".png or .pdf"), "{err}");
+}

@@ -18,4 +18,4 @@ mod error;
 mod service;
 
 pub use error::CardError;
-pub use service::{Card, Cards, Credential, IssuerConfig, PersonRef, same_person};
+pub use service::{Card, Cards, Credential, IssuerConfig, PersonRef, Printable, same_person};

@@ -32,6 +32,10 @@ pub struct IssuerConfig {
     pub list_ttl_s: u64,
     /// How long a signed list stays acceptable, in seconds.
     pub list_validity_s: i64,
+    /// The force's name, printed on every card.
+    pub force_name: String,
+    /// Printed on the back of every card.
+    pub return_address: Vec<String>,
 }
 
 impl Default for IssuerConfig {
@@ -41,6 +45,13 @@ impl Default for IssuerConfig {
             status_list_uri: "https://lanyard.local/v1/status-lists/1".into(),
             list_ttl_s: 300,
             list_validity_s: 24 * 3600,
+            force_name: "Lanyard Demo Constabulary".into(),
+            return_address: vec![
+                "ID Card Office".into(),
+                "Lanyard Demo Constabulary".into(),
+                "PO Box 0000".into(),
+                "Exampletown EX1 1AA".into(),
+            ],
         }
     }
 }
@@ -119,6 +130,15 @@ pub struct Credential {
     pub qr_text: String,
     /// What it says.
     pub claims: CardClaims,
+}
+
+/// What a card's artwork needs: its credential and the holder's photo.
+#[derive(Clone, Debug)]
+pub struct Printable {
+    /// The signed credential and its claims.
+    pub credential: Credential,
+    /// The photo, JPEG, if the holder has one.
+    pub photo: Option<Vec<u8>>,
 }
 
 /// Whether two actors are the same person: `operator:alice` at the CLI and
@@ -450,6 +470,31 @@ impl Cards {
         zones: Vec<String>,
         now_ms: i64,
     ) -> Result<Credential, CardError> {
+        Ok(self.printed(op, id, purpose, zones, false, now_ms).await?.credential)
+    }
+
+    /// The credential and the photo, in one audited read of identity and
+    /// photo: what a card's artwork is made from.
+    pub async fn printable(
+        &self,
+        op: &Operator,
+        id: &str,
+        purpose: Option<&str>,
+        zones: Vec<String>,
+        now_ms: i64,
+    ) -> Result<Printable, CardError> {
+        self.printed(op, id, purpose, zones, true, now_ms).await
+    }
+
+    async fn printed(
+        &self,
+        op: &Operator,
+        id: &str,
+        purpose: Option<&str>,
+        zones: Vec<String>,
+        with_photo: bool,
+        now_ms: i64,
+    ) -> Result<Printable, CardError> {
         let row = self.card(id).await?;
         let state = state_of(&row)?;
         let (Some(version), Some(issued_at), Some(expires_at)) = (row.key_version, row.issued_at, row.expires_at)
@@ -462,7 +507,9 @@ impl Cards {
         let card_type: CardType =
             row.card_type.parse().map_err(|_| CardError::Invalid("unknown card type in the store".into()))?;
         let person = PersonId::from_uuid(row.person_id);
-        let revealed = self.register.show(op, person, &[Compartment::Identity], purpose, now_ms).await?;
+        let compartments: &[Compartment] =
+            if with_photo { &[Compartment::Identity, Compartment::Photo] } else { &[Compartment::Identity] };
+        let revealed = self.register.show(op, person, compartments, purpose, now_ms).await?;
         if !revealed.withheld.is_empty() {
             return Err(CardError::Person(format!(
                 "person {person} is protected; their card needs an operator with the protected clearance"
@@ -488,7 +535,7 @@ impl Cards {
         };
         let version = u32::try_from(version).map_err(|_| CardError::Invalid("bad key version".into()))?;
         let qr_text = issue_qr(&claims, &self.signer(version).await?)?;
-        Ok(Credential { qr_text, claims })
+        Ok(Printable { credential: Credential { qr_text, claims }, photo: r.photo })
     }
 
     /// Expires due cards, then signs the status list of every card.

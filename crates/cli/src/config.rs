@@ -37,6 +37,12 @@ pub struct IssuerFileConfig {
     /// Seconds a verifier may cache the status list.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status_list_ttl_s: Option<u64>,
+    /// The force's name as printed on cards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_name: Option<String>,
+    /// Return address lines for the back of cards.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_address: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -123,6 +129,12 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
         }
         if let Some(ttl) = i.status_list_ttl_s {
             issuer.list_ttl_s = ttl;
+        }
+        if let Some(name) = &i.force_name {
+            issuer.force_name = name.clone();
+        }
+        if let Some(lines) = &i.return_address {
+            issuer.return_address = lines.clone();
         }
     }
     Ok(Settings {

@@ -580,6 +580,19 @@ pub enum CardCommand {
         #[arg(long)]
         state: Option<String>,
     },
+    /// Render the card's artwork: CR80, PNG at 300 dpi or vector PDF by the
+    /// file's extension (reads identity and photo: audited, with a purpose).
+    Render {
+        card: String,
+        /// FILE.png or FILE.pdf. With `--side both`, a PDF gets a page per
+        /// side and a PNG becomes FILE-front.png and FILE-back.png.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "both")]
+        side: SideArg,
+        #[arg(long)]
+        purpose: String,
+    },
     /// Sign the card's credential and print its QR text (reads the holder's
     /// identity: audited, with a purpose).
     Qr {
@@ -587,6 +600,13 @@ pub enum CardCommand {
         #[arg(long)]
         purpose: String,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SideArg {
+    Front,
+    Back,
+    Both,
 }
 
 #[derive(Debug, Subcommand)]

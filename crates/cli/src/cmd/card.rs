@@ -8,7 +8,7 @@ use lanyard_core::{CardAction, CardState, CardType, PersonId, Reason};
 
 use crate::config;
 use crate::context;
-use crate::opts::{CardCommand, Cli, StatusListCommand};
+use crate::opts::{CardCommand, Cli, SideArg, StatusListCommand};
 use crate::output;
 
 fn reason(text: &str) -> Result<Reason> {
@@ -91,6 +91,16 @@ pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
             }
             return Ok(());
         }
+        CardCommand::Render { card, out, side, purpose } => {
+            let written = render(&cards, &op, card, out, *side, purpose, now).await?;
+            if cli.json {
+                return output::json(&serde_json::json!({ "files": written }));
+            }
+            for path in written {
+                println!("{}", path.display());
+            }
+            return Ok(());
+        }
         CardCommand::Qr { card, purpose } => {
             let credential = cards.credential(&op, card, Some(purpose), Vec::new(), now).await?;
             if cli.json {
@@ -101,6 +111,65 @@ pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
         }
     };
     print_card(cli, row.into())
+}
+
+/// Renders a card to `out`; returns the files written.
+async fn render(
+    cards: &lanyard_cards::Cards,
+    op: &lanyard_register::Operator,
+    card: &str,
+    out: &std::path::Path,
+    side: SideArg,
+    purpose: &str,
+    now: i64,
+) -> Result<Vec<std::path::PathBuf>> {
+    use lanyard_render::{CardFace, FileMeta, Renderer, Side};
+    let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("png" | "pdf")) {
+        anyhow::bail!("--out: give a .png or .pdf file name");
+    }
+    let row = cards.card(card).await?;
+    let printable = cards.printable(op, card, Some(purpose), Vec::new(), now).await?;
+    let c = &printable.credential.claims;
+    let expiry = output::date_time(c.expires_at);
+    let face = CardFace {
+        card_type: &c.card_type,
+        force: &cards.config().force_name,
+        name: &c.name,
+        rank: c.rank.as_deref(),
+        number: &c.number,
+        card_number: &row.number,
+        card_id: &c.card_id,
+        expiry: expiry.get(..10).unwrap_or(&expiry),
+        photo_jpeg: printable.photo.as_deref(),
+        qr_text: &printable.credential.qr_text,
+        return_address: &cards.config().return_address,
+    };
+    let sides: &[Side] = match side {
+        SideArg::Front => &[Side::Front],
+        SideArg::Back => &[Side::Back],
+        SideArg::Both => &[Side::Front, Side::Back],
+    };
+    let renderer = Renderer::new();
+    let meta = FileMeta::default();
+    let mut written = Vec::new();
+    if ext.as_deref() == Some("pdf") {
+        std::fs::write(out, renderer.pdf(&face, sides, meta)?).with_context(|| format!("writing {}", out.display()))?;
+        written.push(out.to_owned());
+    } else {
+        for s in sides {
+            let path = if sides.len() == 1 {
+                out.to_owned()
+            } else {
+                let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("card");
+                out.with_file_name(format!("{stem}-{}.png", s.as_str()))
+            };
+            std::fs::write(&path, renderer.png(&face, *s, meta)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+            written.push(path);
+        }
+    }
+    Ok(written)
 }
 
 pub async fn status_list(cli: &Cli, cmd: &StatusListCommand) -> Result<()> {

@@ -81,6 +81,8 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
             id: Some(settings.issuer.issuer.clone()),
             status_list_uri: Some(settings.issuer.status_list_uri.clone()),
             status_list_ttl_s: Some(settings.issuer.list_ttl_s),
+            force_name: Some(settings.issuer.force_name.clone()),
+            return_address: Some(settings.issuer.return_address.clone()),
         }),
     };
     let text = toml::to_string(&file).context("writing the configuration")?;

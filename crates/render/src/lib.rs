@@ -1,0 +1,471 @@
+//! Card artwork (DESIGN §5): ISO/IEC 7810 ID-1 (CR80, 85.60 × 53.98 mm)
+//! front and back, from one SVG template per layout with a palette per card
+//! type, rendered to 300 dpi PNG (resvg) and vector PDF with embedded font
+//! subsets (svg2pdf). One parsed tree feeds both renderers.
+//!
+//! - Text that does not fit shrinks, then wraps to two lines, and only as a
+//!   last resort is cut short with an ellipsis; widths are measured by the
+//!   same text layout that renders them, not estimated.
+//! - The fonts (DejaVu Sans) ship inside the binary, so every machine
+//!   renders the same card.
+//! - Each file can carry a batch id in its metadata (PNG `tEXt`, PDF
+//!   document info), so a leaked card file names the batch it came from.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, TextStr};
+use resvg::tiny_skia::{Pixmap, Transform};
+use resvg::usvg::{Options, Tree};
+
+const FRONT: &str = include_str!("../templates/front.svg");
+const VISITOR_FRONT: &str = include_str!("../templates/visitor-front.svg");
+const BACK: &str = include_str!("../templates/back.svg");
+const FONT_REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+const FONT_BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
+
+/// Card width in millimetres.
+pub const WIDTH_MM: f32 = 85.6;
+/// Card height in millimetres.
+pub const HEIGHT_MM: f32 = 53.98;
+/// PNG resolution.
+pub const DPI: f32 = 300.0;
+/// usvg's CSS pixel: 1/96 inch.
+const CSS_DPI: f32 = 96.0;
+
+/// What goes on a card: everything printed, nothing else.
+#[derive(Clone, Debug)]
+pub struct CardFace<'a> {
+    /// Card type name (`warrant_card`, …): picks template and palette.
+    pub card_type: &'a str,
+    /// The force's name.
+    pub force: &'a str,
+    /// The holder's name as printed.
+    pub name: &'a str,
+    /// Rank, for card types that show one.
+    pub rank: Option<&'a str>,
+    /// Service number (visitors: their reference).
+    pub number: &'a str,
+    /// The card number.
+    pub card_number: &'a str,
+    /// The card id (also in the QR code).
+    pub card_id: &'a str,
+    /// Expiry date as printed (YYYY-MM-DD).
+    pub expiry: &'a str,
+    /// The photo, JPEG.
+    pub photo_jpeg: Option<&'a [u8]>,
+    /// The `LY1:` credential.
+    pub qr_text: &'a str,
+    /// Return address lines for the back.
+    pub return_address: &'a [String],
+}
+
+/// Which side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// Photo, name, rank, numbers, QR.
+    Front,
+    /// Return address and a larger QR.
+    Back,
+}
+
+impl Side {
+    /// `front` or `back`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Front => "front",
+            Side::Back => "back",
+        }
+    }
+}
+
+/// Metadata written into each file.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FileMeta<'a> {
+    /// The print batch the file belongs to.
+    pub batch_id: Option<&'a str>,
+}
+
+/// Why artwork could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The template with its values did not parse as SVG (a bug).
+    #[error("card template: {0}")]
+    Template(String),
+    /// The QR symbol could not be made.
+    #[error("QR code: {0}")]
+    Qr(String),
+    /// Encoding the PNG or PDF failed.
+    #[error("encoding: {0}")]
+    Encode(String),
+}
+
+struct Palette {
+    band: &'static str,
+    title: &'static str,
+}
+
+fn palette(card_type: &str) -> Palette {
+    match card_type {
+        "warrant_card" => Palette { band: "#0b2a5b", title: "WARRANT CARD" },
+        "staff_pass" => Palette { band: "#1d5c3a", title: "STAFF PASS" },
+        "contractor_pass" => Palette { band: "#b35900", title: "CONTRACTOR" },
+        _ => Palette { band: "#a4161a", title: "VISITOR" },
+    }
+}
+
+/// Escapes text for SVG character data and attribute values.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Renders cards; holds the parsed fonts.
+pub struct Renderer {
+    options: Options<'static>,
+}
+
+impl Default for Renderer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Renderer {
+    /// A renderer with the shipped fonts and nothing from the system.
+    pub fn new() -> Self {
+        let mut options = Options { dpi: CSS_DPI, font_family: "DejaVu Sans".into(), ..Options::default() };
+        let db = options.fontdb_mut();
+        db.load_font_data(FONT_REGULAR.to_vec());
+        db.load_font_data(FONT_BOLD.to_vec());
+        Renderer { options }
+    }
+
+    /// Width in millimetres of `text` set bold at `size` (mm), measured by
+    /// the text layout that renders it.
+    fn text_width(&self, text: &str, size: f32, bold: bool) -> f32 {
+        let weight = if bold { "bold" } else { "normal" };
+        let svg = format!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="100" viewBox="0 0 1000 100"><text id="t" x="0" y="50" font-family="DejaVu Sans" font-size="{size}" font-weight="{weight}">{}</text></svg>"#,
+            esc(text)
+        );
+        Tree::from_str(&svg, &self.options)
+            .ok()
+            .and_then(|t| t.node_by_id("t").map(|n| n.abs_bounding_box().width()))
+            .unwrap_or(f32::MAX)
+    }
+
+    /// One bold line shrunk from `start` down to 2.2 mm to fit, else cut
+    /// short with an ellipsis at the smallest size.
+    fn fit_line(&self, text: &str, x: f32, y: f32, max_width: f32, start: f32, attrs: &str) -> String {
+        let line =
+            |t: &str, size: f32| format!(r#"<text x="{x}" y="{y:.2}" font-size="{size:.2}" {attrs}>{}</text>"#, esc(t));
+        let mut size = start;
+        while size >= 2.2 {
+            if self.text_width(text, size, true) <= max_width {
+                return line(text, size);
+            }
+            size *= 0.92;
+        }
+        let mut chars: Vec<char> = text.chars().collect();
+        while !chars.is_empty() {
+            chars.pop();
+            let cut: String = chars.iter().collect::<String>() + "…";
+            if self.text_width(&cut, 2.2, true) <= max_width {
+                return line(&cut, 2.2);
+            }
+        }
+        String::new()
+    }
+
+    /// The name as one line, shrunk to fit; or two lines; or, past all
+    /// that, cut short. Returns SVG text elements.
+    fn fit_name(&self, name: &str, x: f32, y: f32, max_width: f32) -> String {
+        let line = |text: &str, y: f32, size: f32| {
+            format!(r#"<text x="{x}" y="{y:.2}" font-size="{size:.2}" font-weight="bold">{}</text>"#, esc(text))
+        };
+        let mut size = 4.2_f32;
+        while size >= 2.6 {
+            if self.text_width(name, size, true) <= max_width {
+                return line(name, y, size);
+            }
+            size *= 0.92;
+        }
+        // Wrapped onto up to three lines, at spaces and after hyphens.
+        let words = wrap_points(name);
+        let mut size = 3.4_f32;
+        while size >= 2.2 {
+            if let Some(lines) = self.wrap(&words, size, max_width)
+                && lines.len() <= 3
+            {
+                let step = size * 1.15;
+                let top = y - step * (lines.len() as f32 - 1.0) / 2.0;
+                return lines.iter().enumerate().map(|(i, l)| line(l, top + step * i as f32, size)).collect();
+            }
+            size *= 0.92;
+        }
+        // Last resort: one line at the smallest size, cut with an ellipsis.
+        self.fit_line(name, x, y, max_width, 2.2, r#"font-weight="bold""#)
+    }
+
+    /// Greedy word wrap of `words` at `size`; `None` if one word alone is
+    /// too wide.
+    fn wrap(&self, words: &[&str], size: f32, max_width: f32) -> Option<Vec<String>> {
+        let mut lines: Vec<String> = Vec::new();
+        let mut current = String::new();
+        for w in words {
+            let candidate = format!("{current}{w}");
+            if current.is_empty() || self.text_width(candidate.trim_end(), size, true) <= max_width {
+                current = candidate;
+            } else {
+                lines.push(current.trim_end().to_owned());
+                current = (*w).to_owned();
+            }
+            if self.text_width(current.trim_end(), size, true) > max_width {
+                return None;
+            }
+        }
+        if !current.trim().is_empty() {
+            lines.push(current.trim_end().to_owned());
+        }
+        Some(lines)
+    }
+
+    /// The side's SVG.
+    pub fn svg(&self, face: &CardFace<'_>, side: Side) -> Result<String, RenderError> {
+        let p = palette(face.card_type);
+        let visitor = face.card_type == "visitor_pass";
+        let mut values: HashMap<&str, String> = HashMap::new();
+        values.insert("band", p.band.into());
+        values.insert("title", p.title.into());
+        values.insert("force", esc(face.force));
+        let template = match side {
+            Side::Front => {
+                let photo_y = if visitor { 17.0 } else { 12.0 };
+                values.insert("photo", photo(face.photo_jpeg, 4.0, photo_y, 22.0, 28.0));
+                let name_y = if visitor { 24.0 } else { 18.0 };
+                values.insert("name", self.fit_name(face.name, 29.0, name_y, 53.6));
+                values.insert(
+                    "rank_line",
+                    self.fit_line(face.rank.unwrap_or_default(), 29.0, 25.5, 53.6, 3.0, r#"font-weight="normal""#),
+                );
+                values.insert("number", esc(face.number));
+                values.insert("card_number", esc(face.card_number));
+                values.insert("expiry", esc(face.expiry));
+                values.insert("qr", qr_path(face.qr_text, 59.6, 25.98, 24.0)?);
+                values.insert(
+                    "force_line",
+                    self.fit_line(face.force, 4.0, 6.0, 77.6, 3.4, r##"font-weight="bold" fill="#ffffff""##),
+                );
+                if visitor { VISITOR_FRONT } else { FRONT }
+            }
+            Side::Back => {
+                let mut address = String::new();
+                for (i, l) in face.return_address.iter().take(8).enumerate() {
+                    let _ = write!(
+                        address,
+                        r#"<text x="4" y="{:.1}" font-size="2.4">{}</text>"#,
+                        14.0 + i as f32 * 3.4,
+                        esc(l)
+                    );
+                }
+                values.insert("address", address);
+                values.insert("card_id", esc(face.card_id));
+                values.insert("qr", qr_path(face.qr_text, 44.6, 8.0, 38.0)?);
+                BACK
+            }
+        };
+        Ok(fill(template, &values))
+    }
+
+    fn tree(&self, face: &CardFace<'_>, side: Side) -> Result<Tree, RenderError> {
+        let svg = self.svg(face, side)?;
+        Tree::from_str(&svg, &self.options).map_err(|e| RenderError::Template(e.to_string()))
+    }
+
+    /// The side at 300 dpi as PNG (1011 × 638 pixels), with its resolution
+    /// and the batch id in the file.
+    pub fn png(&self, face: &CardFace<'_>, side: Side, meta: FileMeta<'_>) -> Result<Vec<u8>, RenderError> {
+        let tree = self.tree(face, side)?;
+        let scale = DPI / CSS_DPI;
+        let (w, h) = (px(WIDTH_MM), px(HEIGHT_MM));
+        let mut pixmap = Pixmap::new(w, h).ok_or_else(|| RenderError::Encode("pixmap".into()))?;
+        resvg::render(&tree, Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+        let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+        for p in pixmap.pixels() {
+            let c = p.demultiply();
+            rgba.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
+        }
+        let mut out = Vec::with_capacity(64 * 1024);
+        {
+            let mut enc = png::Encoder::new(&mut out, w, h);
+            enc.set_color(png::ColorType::Rgba);
+            enc.set_depth(png::BitDepth::Eight);
+            let ppm = (DPI / 0.0254).round() as u32;
+            enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
+            let enc_err = |e: png::EncodingError| RenderError::Encode(e.to_string());
+            enc.add_text_chunk("Software".into(), "lanyard".into()).map_err(enc_err)?;
+            enc.add_text_chunk("lanyard-card".into(), face.card_id.into()).map_err(enc_err)?;
+            if let Some(b) = meta.batch_id {
+                enc.add_text_chunk("lanyard-batch".into(), b.into()).map_err(enc_err)?;
+            }
+            let mut writer = enc.write_header().map_err(enc_err)?;
+            writer.write_image_data(&rgba).map_err(enc_err)?;
+            writer.finish().map_err(enc_err)?;
+        }
+        Ok(out)
+    }
+
+    /// The sides as a vector PDF, one CR80 page each, fonts embedded.
+    pub fn pdf(&self, face: &CardFace<'_>, sides: &[Side], meta: FileMeta<'_>) -> Result<Vec<u8>, RenderError> {
+        let mut alloc = Ref::new(1);
+        let catalog = alloc.bump();
+        let pages = alloc.bump();
+        let info = alloc.bump();
+        let mut pdf = Pdf::new();
+        let (w_pt, h_pt) = (WIDTH_MM / 25.4 * 72.0, HEIGHT_MM / 25.4 * 72.0);
+        let mut page_ids = Vec::new();
+        let mut chunks = Vec::new();
+        for side in sides {
+            let tree = self.tree(face, *side)?;
+            let (chunk, svg_id) = svg2pdf::to_chunk(&tree, svg2pdf::ConversionOptions::default())
+                .map_err(|e| RenderError::Encode(e.to_string()))?;
+            let mut map = HashMap::new();
+            let chunk = chunk.renumber(|old| *map.entry(old).or_insert_with(|| alloc.bump()));
+            let svg_id = map.get(&svg_id).copied().ok_or_else(|| RenderError::Encode("svg object".into()))?;
+            let (page_id, content_id) = (alloc.bump(), alloc.bump());
+            let name = Name(b"Card");
+            let mut page = pdf.page(page_id);
+            page.media_box(Rect::new(0.0, 0.0, w_pt, h_pt));
+            page.parent(pages);
+            page.contents(content_id);
+            page.resources().x_objects().pair(name, svg_id);
+            page.finish();
+            let mut content = Content::new();
+            content.transform([w_pt, 0.0, 0.0, h_pt, 0.0, 0.0]).x_object(name);
+            pdf.stream(content_id, &content.finish());
+            page_ids.push(page_id);
+            chunks.push(chunk);
+        }
+        pdf.catalog(catalog).pages(pages);
+        pdf.pages(pages).kids(page_ids.iter().copied()).count(i32::try_from(page_ids.len()).unwrap_or(0));
+        let subject = match meta.batch_id {
+            Some(b) => format!("lanyard card {} batch {b}", face.card_id),
+            None => format!("lanyard card {}", face.card_id),
+        };
+        pdf.document_info(info).producer(TextStr("lanyard")).subject(TextStr(&subject));
+        for chunk in &chunks {
+            pdf.extend(chunk);
+        }
+        Ok(pdf.finish())
+    }
+}
+
+/// The pieces a name may break between: after a space (kept with the word
+/// before) or after a hyphen.
+fn wrap_points(name: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in name.char_indices() {
+        if c == ' ' || c == '-' {
+            let end = i + c.len_utf8();
+            if let Some(piece) = name.get(start..end) {
+                out.push(piece);
+            }
+            start = end;
+        }
+    }
+    if let Some(rest) = name.get(start..).filter(|r| !r.is_empty()) {
+        out.push(rest);
+    }
+    out
+}
+
+fn px(mm: f32) -> u32 {
+    (mm / 25.4 * DPI).round() as u32
+}
+
+fn fill(template: &str, values: &HashMap<&str, String>) -> String {
+    let mut out = String::with_capacity(template.len() + 4096);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(rest.get(..start).unwrap_or_default());
+        let after = rest.get(start + 2..).unwrap_or_default();
+        match after.find("}}") {
+            Some(end) => {
+                let key = after.get(..end).unwrap_or_default();
+                out.push_str(values.get(key).map(String::as_str).unwrap_or_default());
+                rest = after.get(end + 2..).unwrap_or_default();
+            }
+            None => {
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn photo(jpeg: Option<&[u8]>, x: f32, y: f32, w: f32, h: f32) -> String {
+    match jpeg {
+        Some(bytes) => format!(
+            r#"<image x="{x}" y="{y}" width="{w}" height="{h}" preserveAspectRatio="xMidYMid slice" href="data:image/jpeg;base64,{}"/>"#,
+            B64.encode(bytes)
+        ),
+        None => format!(
+            r##"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="#e4e4e4"/><text x="{}" y="{}" font-size="2.2" fill="#777777" text-anchor="middle">NO PHOTO</text>"##,
+            x + w / 2.0,
+            y + h / 2.0
+        ),
+    }
+}
+
+/// The QR symbol as one SVG path, with its 4-module quiet zone inside the
+/// `size` square at (`x`, `y`).
+fn qr_path(text: &str, x: f32, y: f32, size: f32) -> Result<String, RenderError> {
+    let m = lanyard_credential::qr::symbol(text).map_err(|e| RenderError::Qr(e.to_string()))?;
+    let module = size / (m.width + 8) as f32;
+    let mut d = String::with_capacity(m.width * m.width * 4);
+    for row in 0..m.width {
+        let mut col = 0;
+        while col < m.width {
+            if m.dark(col, row) {
+                let start = col;
+                while col < m.width && m.dark(col, row) {
+                    col += 1;
+                }
+                let _ = write!(
+                    d,
+                    "M{:.3} {:.3}h{:.3}v{:.3}h-{:.3}z",
+                    x + (start + 4) as f32 * module,
+                    y + (row + 4) as f32 * module,
+                    (col - start) as f32 * module,
+                    module,
+                    (col - start) as f32 * module
+                );
+            } else {
+                col += 1;
+            }
+        }
+    }
+    Ok(format!(r##"<path fill="#000000" shape-rendering="crispEdges" d="{d}"/>"##))
+}
+
+#[cfg(test)]
+mod tests;
