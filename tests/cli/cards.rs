@@ -162,3 +162,46 @@ fn a_rendered_card_verifies_from_its_picture_until_it_is_revoked() {
     let err = env.fails(2, &["--operator", "alice", "card", "render", &id, "--out", "x.svg", "--purpose", "p"]);
     assert!(err.contains(".png or .pdf"), "{err}");
 }
+
+#[test]
+fn zones_permits_and_door_decisions() {
+    let env = Env::sqlite();
+    env.init();
+    let person = env.add("CL903", "Adeyemi"); // vetted MV
+    env.ok(&["--operator", "admin", "zone", "add", "HQ", "--name", "Headquarters", "--accepts", "MV"]);
+    env.ok(&["--operator", "admin", "zone", "add", "ARMOURY", "--name", "Armoury", "--accepts", "SC"]);
+    let grant = |zone: &str| {
+        env.run(&[
+            "--operator",
+            "alice",
+            "permit",
+            "grant",
+            "--person",
+            &person,
+            "--zone",
+            zone,
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2099-01-01",
+        ])
+    };
+    assert!(grant("HQ").status.success());
+    let refused = grant("ARMOURY");
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("permit refused: vetting_insufficient") && !err.contains("MV"), "{err}");
+
+    let id = approved_card(&env, "CL903");
+    env.ok(&["--operator", "alice", "card", "print", &id]);
+    env.ok(&["--operator", "alice", "card", "issue", &id]);
+    let qr = env.ok(&["--operator", "alice", "card", "qr", &id, "--purpose", "door test"]);
+    let allow = env.json(&["--operator", "gate-1", "access", "check", "--qr", qr.trim(), "--zone", "HQ"]);
+    assert_eq!((allow["allow"].as_bool(), allow["reason"].as_str()), (Some(true), Some("permit")));
+    let out = env.run(&["--json", "--operator", "gate-1", "access", "check", "--card", &id, "--zone", "ARMOURY"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["reason"], "no_permit");
+    let listed = env.json(&["permit", "list", "--person", &person]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}

@@ -30,6 +30,9 @@ pub enum CardError {
     /// The person cannot have a card (erased, or not found).
     #[error("{0}")]
     Person(String),
+    /// The person's vetting does not meet the zone; a reason code only.
+    #[error("permit refused: {0}")]
+    PermitRefused(&'static str),
     /// Input refused (a card type, a reason); says which.
     #[error("{0}")]
     Invalid(String),

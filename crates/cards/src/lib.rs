@@ -15,7 +15,9 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod error;
+mod permits;
 mod service;
 
 pub use error::CardError;
+pub use permits::{AccessDecision, AccessSubject, parse_levels};
 pub use service::{Card, Cards, Credential, IssuerConfig, PersonRef, Printable, same_person};

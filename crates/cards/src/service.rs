@@ -179,6 +179,10 @@ impl Cards {
         &self.config
     }
 
+    pub(crate) fn register(&self) -> &Register {
+        &self.register
+    }
+
     fn event(op: &Operator, now_ms: i64, action: &str, row: &CardRow, detail: serde_json::Value) -> Event {
         let mut e = Event::new(now_ms, op.actor.clone(), action, Outcome::Ok);
         e.request_id = Some(op.request_id.clone());
@@ -460,17 +464,16 @@ impl Cards {
         })
     }
 
-    /// Signs a card's credential from its holder's identity compartment.
-    /// The identity read is audited with `purpose`.
+    /// Signs a card's credential from its holder's identity compartment and
+    /// live permits. The identity read is audited with `purpose`.
     pub async fn credential(
         &self,
         op: &Operator,
         id: &str,
         purpose: Option<&str>,
-        zones: Vec<String>,
         now_ms: i64,
     ) -> Result<Credential, CardError> {
-        Ok(self.printed(op, id, purpose, zones, false, now_ms).await?.credential)
+        Ok(self.printed(op, id, purpose, false, now_ms).await?.credential)
     }
 
     /// The credential and the photo, in one audited read of identity and
@@ -480,10 +483,9 @@ impl Cards {
         op: &Operator,
         id: &str,
         purpose: Option<&str>,
-        zones: Vec<String>,
         now_ms: i64,
     ) -> Result<Printable, CardError> {
-        self.printed(op, id, purpose, zones, true, now_ms).await
+        self.printed(op, id, purpose, true, now_ms).await
     }
 
     async fn printed(
@@ -491,7 +493,6 @@ impl Cards {
         op: &Operator,
         id: &str,
         purpose: Option<&str>,
-        zones: Vec<String>,
         with_photo: bool,
         now_ms: i64,
     ) -> Result<Printable, CardError> {
@@ -516,6 +517,7 @@ impl Cards {
             )));
         }
         let r = revealed.record;
+        let zones = self.live_zones(person, now_ms / 1000).await?;
         let name = [r.forenames.as_deref(), r.surname.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         let claims = CardClaims {
             issuer: self.config.issuer.clone(),

@@ -39,6 +39,10 @@ fn op(name: &str) -> Operator {
 }
 
 async fn person(reg: &Register, sn: &str) -> lanyard_core::PersonId {
+    vetted(reg, sn, "SC").await
+}
+
+async fn vetted(reg: &Register, sn: &str, level: &str) -> lanyard_core::PersonId {
     let ranks = RankTable::default_ranks();
     let mut p = PersonRecord::default();
     for (f, v) in [
@@ -47,7 +51,7 @@ async fn person(reg: &Register, sn: &str) -> lanyard_core::PersonId {
         (Field::Surname, "Quayle"),
         (Field::Rank, "Inspector"),
         (Field::Email, "ada@force.example"),
-        (Field::VettingLevel, "SC"),
+        (Field::VettingLevel, level),
         (Field::Salary, "51234"),
     ] {
         p.set_from_text(f, v, &ranks).unwrap();
@@ -136,7 +140,7 @@ async fn revocation_and_suspension_reach_the_status_list() {
         env.cards.transition(&bob, &card.id, CardAction::Approve, None, T0).await.unwrap();
         env.cards.transition(&alice, &card.id, CardAction::Print, None, T0).await.unwrap();
         env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap();
-        let cred = env.cards.credential(&alice, &card.id, Some("print card"), vec![], T0).await.unwrap();
+        let cred = env.cards.credential(&alice, &card.id, Some("print card"), T0).await.unwrap();
         assert_eq!(cred.claims.rank.as_deref(), Some("Inspector"));
         assert!(
             events(&env.register)
@@ -181,14 +185,14 @@ async fn rotated_keys_verify_until_their_last_card_expires() {
         let kids: Vec<&str> = bundle.keys.iter().map(|k| k.kid.as_str()).collect();
         assert_eq!(kids, ["azE", "azI"], "{n}: k1 and k2, base64url");
         for card in [&old.id, &new.id] {
-            let cred = env.cards.credential(&alice, card, Some("check"), vec![], T0).await.unwrap();
+            let cred = env.cards.credential(&alice, card, Some("check"), T0).await.unwrap();
             assert_eq!(verify_qr(&cred.qr_text, &bundle, None, T0 / 1000).unwrap().verdict, Verdict::Valid, "{n}");
         }
         // The visitor pass lapses; key 1 leaves the bundle, key 2 stays.
         let later = env.cards.trust_bundle(&alice, T0 + 2 * DAY).await.unwrap();
         let kids: Vec<&str> = later.keys.iter().map(|k| k.kid.as_str()).collect();
         assert_eq!(kids, ["azI"], "{n}");
-        let cred = env.cards.credential(&alice, &old.id, Some("check"), vec![], T0).await.unwrap();
+        let cred = env.cards.credential(&alice, &old.id, Some("check"), T0).await.unwrap();
         assert_eq!(verify_qr(&cred.qr_text, &later, None, T0 / 1000 + 1).unwrap().verdict, Verdict::UnknownIssuer);
     }
 }
@@ -207,5 +211,56 @@ async fn issued_cards_expire_when_their_time_is_up() {
         assert_eq!(env.cards.card(&card.id).await.unwrap().state, "expired", "{}", env.name);
         let err = env.cards.card("NOSUCHCARD").await.unwrap_err();
         assert_eq!(err.to_string(), "no card NOSUCHCARD");
+    }
+}
+
+#[tokio::test]
+async fn permits_follow_vetting_and_doors_decide_with_reasons() {
+    for env in envs().await {
+        let n = env.name;
+        let (alice, bob, admin, door) = (op("alice"), op("bob"), op("admin"), op("gate-1"));
+        let sc = vetted(&env.register, "900010", "SC").await;
+        let mv = vetted(&env.register, "900011", "MV").await;
+        env.cards.add_zone(&admin, "ARMOURY", "Armoury", "SC", T0).await.unwrap();
+        env.cards.add_zone(&admin, "HQ", "Headquarters", "MV, CTC", T0).await.unwrap();
+        assert!(env.cards.add_zone(&admin, "bad code", "x", "SC", T0).await.is_err());
+
+        let (from, to) = (T0 / 1000, T0 / 1000 + 30 * 86_400);
+        env.cards.grant_permit(&alice, sc, "ARMOURY", from, to, T0).await.unwrap();
+        // SC is on the national security ladder: it satisfies CTC for HQ.
+        env.cards.grant_permit(&alice, sc, "HQ", from, to, T0).await.unwrap();
+        let err = env.cards.grant_permit(&alice, mv, "ARMOURY", from, to, T0).await.unwrap_err();
+        assert!(matches!(err, CardError::PermitRefused("vetting_insufficient")), "{n}: {err}");
+        assert!(!err.to_string().contains("MV"), "the level is never shown");
+
+        let card = env.cards.request(&alice, PersonRef::Id(sc), CardType::WarrantCard, T0).await.unwrap();
+        env.cards.transition(&bob, &card.id, CardAction::Approve, None, T0).await.unwrap();
+        let cred = env.cards.credential(&alice, &card.id, Some("print"), T0).await.unwrap();
+        assert_eq!(cred.claims.zones, ["ARMOURY", "HQ"], "{n}: offline doors see the zones");
+        use lanyard_cards::AccessSubject::{Card, Qr};
+        let at = from + 3600;
+        let check = |subject, zone: &'static str, at: i64| {
+            let (cards, door) = (env.cards.clone(), door.clone());
+            async move { cards.check_access(&door, subject, zone, at, T0).await.unwrap() }
+        };
+        assert_eq!(check(Card(&card.id), "ARMOURY", at).await.reason, "card_not_issued", "{n}");
+        env.cards.transition(&alice, &card.id, CardAction::Print, None, T0).await.unwrap();
+        env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap();
+        let d = check(Card(&card.id), "ARMOURY", at).await;
+        assert!(d.allow && d.reason == "permit", "{n}: {d:?}");
+        let d = check(Qr(&cred.qr_text), "ARMOURY", at).await;
+        assert!(d.allow, "{n}: {d:?}");
+        assert_eq!(check(Card(&card.id), "VAULT", at).await.reason, "unknown_zone");
+        assert_eq!(check(Card(&card.id), "ARMOURY", to + 1).await.reason, "no_permit");
+        env.cards.transition(&alice, &card.id, CardAction::Revoke, Some(Reason::Stolen), T0).await.unwrap();
+        assert_eq!(check(Qr(&cred.qr_text), "ARMOURY", at).await.reason, "card_revoked", "{n}");
+
+        let evs = events(&env.register).await;
+        let checks: Vec<&Event> = evs.iter().filter(|e| e.action == "access.check").collect();
+        assert_eq!(checks.len(), 6, "{n}: every decision is audited");
+        let vetting: Vec<&Event> = evs.iter().filter(|e| e.action == "vetting.check").collect();
+        assert!(!vetting.is_empty());
+        let text = serde_json::to_string(&vetting).unwrap() + &serde_json::to_string(&checks).unwrap();
+        assert!(!text.contains("\"SC\"") && !text.contains("\"MV\""), "{n}: no level in the log: {text}");
     }
 }

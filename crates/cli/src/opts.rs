@@ -57,6 +57,16 @@ pub enum Command {
     /// revoke, reissue; their signed QR credentials.
     #[command(subcommand)]
     Card(CardCommand),
+    /// Zones and the vetting levels they accept.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
+    /// Permits: a person, a zone, a time window (granted only if their
+    /// vetting meets the zone; the level is never shown).
+    #[command(subcommand)]
+    Permit(PermitCommand),
+    /// Door decisions: may this card open this zone?
+    #[command(subcommand)]
+    Access(AccessCommand),
     /// The signed status list of every card (IETF Token Status List, CWT).
     #[command(subcommand, name = "status-list")]
     StatusList(StatusListCommand),
@@ -635,4 +645,58 @@ pub struct VerifyArgs {
     /// Verify as of this time (RFC 3339) instead of now.
     #[arg(long)]
     pub at: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ZoneCommand {
+    /// Define a zone.
+    Add {
+        /// 1 to 16 of A-Z, 0-9 and -.
+        code: String,
+        #[arg(long)]
+        name: String,
+        /// Minimum vetting levels accepted, one per ladder: SC,NPPV3.
+        #[arg(long)]
+        accepts: String,
+    },
+    /// Every zone.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermitCommand {
+    /// Grant a person a zone from --from to --to (RFC 3339 or YYYY-MM-DD).
+    Grant {
+        #[arg(long)]
+        person: String,
+        #[arg(long)]
+        zone: String,
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Permits, of one person or all.
+    List {
+        #[arg(long)]
+        person: Option<String>,
+    },
+    /// Withdraw a permit.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccessCommand {
+    /// Allow or deny, with a reason code; audited. Exits 0 only on allow.
+    Check {
+        #[arg(long, conflicts_with = "qr", required_unless_present = "qr")]
+        card: Option<String>,
+        #[arg(long)]
+        qr: Option<String>,
+        #[arg(long)]
+        zone: String,
+        /// The time to decide for (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
 }

@@ -125,6 +125,12 @@ pub enum Action {
     ManageIssuer,
     /// Fetch status lists and verify credentials (devices at doors).
     VerifyCards,
+    /// Define zones and the vetting they accept.
+    ManageZones,
+    /// Grant or revoke a person's permit for a zone.
+    GrantPermit,
+    /// Ask whether a card opens a zone (doors).
+    CheckAccess,
 }
 
 /// The answer.
@@ -173,6 +179,9 @@ pub fn decide(role: Role, action: &Action) -> Decision {
         Action::ReadCards => matches!(role, IdOfficer | Approver | Auditor),
         Action::ManageIssuer => role == Admin,
         Action::VerifyCards => matches!(role, Verifier | IdOfficer | Approver | Auditor),
+        Action::ManageZones => role == Admin,
+        Action::GrantPermit => role == IdOfficer,
+        Action::CheckAccess => matches!(role, Verifier | IdOfficer),
     };
     if allowed { Decision::Allow } else { Decision::Deny(deny_code(action)) }
 }
@@ -194,6 +203,9 @@ fn deny_code(action: &Action) -> &'static str {
         Action::RenderCard => "card_render_not_allowed",
         Action::ManageIssuer => "issuer_not_manageable",
         Action::VerifyCards => "verify_not_allowed",
+        Action::ManageZones => "zones_not_manageable",
+        Action::GrantPermit => "permit_grant_not_allowed",
+        Action::CheckAccess => "access_check_not_allowed",
     }
 }
 
@@ -228,7 +240,10 @@ mod tests {
     #[test]
     fn the_cards_column_of_design_section_3() {
         // (action, roles allowed); every other role is denied.
-        let table: [(Action, &[Role]); 7] = [
+        let table: [(Action, &[Role]); 10] = [
+            (Action::ManageZones, &[Role::Admin]),
+            (Action::GrantPermit, &[Role::IdOfficer]),
+            (Action::CheckAccess, &[Role::Verifier, Role::IdOfficer]),
             (Action::RequestCard, &[Role::IdOfficer]),
             (Action::ApproveCard, &[Role::Approver]),
             (Action::ManageCard, &[Role::IdOfficer]),

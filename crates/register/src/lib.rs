@@ -31,6 +31,7 @@ pub use error::{ErrorKind, RegisterError};
 pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};
 pub use photo::{MAX_PHOTO_BYTES, normalise_photo};
 pub use register::{
-    ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, PhotoJson, Register, Revealed, state_digest,
+    ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, PhotoJson, Register, Revealed, VettingDecision,
+    state_digest,
 };
 pub use verify::{Finding, VerifyReport};

@@ -61,6 +61,19 @@ pub struct Revealed {
     pub withheld: Vec<Compartment>,
 }
 
+/// The answer of [`Register::vetting_satisfies`]: a decision, never a level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VettingDecision {
+    /// Meets one of the accepted levels and is in date.
+    Satisfied,
+    /// Vetted, but below every accepted level or on another ladder.
+    Insufficient,
+    /// Vetting has lapsed.
+    Expired,
+    /// No vetting recorded.
+    NotVetted,
+}
+
 /// How a revealed photo appears in JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PhotoJson {
@@ -521,6 +534,35 @@ impl Register {
             out.extend(self.reveal(op, rows, compartments, &purpose, now_ms, "person.read").await?);
         }
         Ok(out)
+    }
+
+    /// Whether the person's vetting meets any of `accepted` (minimum levels,
+    /// on any ladder) and has not expired by `today`. The level is decrypted
+    /// here and never leaves: the caller learns only yes or no. The read is
+    /// audited as `vetting.check` with `purpose`, before it happens.
+    pub async fn vetting_satisfies(
+        &self,
+        op: &Operator,
+        id: PersonId,
+        accepted: &[lanyard_core::VettingLevel],
+        today: time::Date,
+        purpose: &str,
+        now_ms: i64,
+    ) -> Result<VettingDecision, RegisterError> {
+        let purpose = check_purpose(Some(purpose))?;
+        let row = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        // The decision is the system's, so the protected flag does not hide
+        // vetting from it; the caller still sees no value.
+        let system = Operator { protected_clearance: true, ..op.clone() };
+        let mut out =
+            self.reveal(&system, vec![row], &[Compartment::Vetting], &purpose, now_ms, "vetting.check").await?;
+        let record = out.pop().map(|r| r.record).unwrap_or_default();
+        Ok(match (record.vetting_level, record.vetting_expiry) {
+            (None, _) => VettingDecision::NotVetted,
+            (Some(_), Some(expiry)) if expiry < today => VettingDecision::Expired,
+            (Some(level), _) if accepted.iter().any(|need| level.satisfies(*need)) => VettingDecision::Satisfied,
+            (Some(_), _) => VettingDecision::Insufficient,
+        })
     }
 
     /// Finds people by exact service number, surname or email, and reveals

@@ -216,7 +216,7 @@ pub(crate) async fn card_credential(
         .filter(|p| !p.trim().is_empty())
         .ok_or_else(|| Problem::bad_request("purpose_required", "a credential reads identity; give a purpose"))?;
     limit_reads(&state, &caller, &action, "GET /v1/cards/{id}/credential").await?;
-    let c = state.cards.credential(&caller.operator(), &id, Some(&purpose), Vec::new(), now_s() * 1000).await?;
+    let c = state.cards.credential(&caller.operator(), &id, Some(&purpose), now_s() * 1000).await?;
     Ok(Json(serde_json::json!({ "qr": c.qr_text, "claims": c.claims })))
 }
 
@@ -285,4 +285,95 @@ pub(crate) async fn verify(
     }));
     state.register.record(&[event]).await?;
     Ok(Json(serde_json::to_value(&v).unwrap_or_default()))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewZone {
+    /// 1 to 16 of A-Z, 0-9 and -.
+    code: String,
+    name: String,
+    /// Minimum vetting levels accepted, one per ladder: `["SC", "NPPV3"]`.
+    accepts: Vec<String>,
+}
+
+/// Defines a zone and the vetting it accepts.
+#[utoipa::path(post, path = "/v1/zones", request_body = NewZone,
+    responses((status = 201, description = "created"), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
+pub(crate) async fn create_zone(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<NewZone>,
+) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+    authorize(&state, &caller, Action::ManageZones, "POST /v1/zones").await?;
+    let z = state
+        .cards
+        .add_zone(&caller.operator(), &body.code, &body.name, &body.accepts.join(","), now_s() * 1000)
+        .await?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({ "code": z.code, "name": z.name, "accepts": z.accepts }))))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewPermit {
+    person: String,
+    zone: String,
+    /// Unix seconds.
+    from: i64,
+    /// Unix seconds.
+    to: i64,
+}
+
+/// Grants a person a zone for a window, if their vetting meets it. The
+/// answer is yes (201) or a reason code (409 `permit_refused`); the level
+/// is never shown.
+#[utoipa::path(post, path = "/v1/permits", request_body = NewPermit,
+    responses((status = 201, description = "granted"), (status = 403, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub(crate) async fn grant_permit(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<NewPermit>,
+) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+    authorize(&state, &caller, Action::GrantPermit, "POST /v1/permits").await?;
+    let person =
+        body.person.parse::<PersonId>().map_err(|_| Problem::bad_request("bad_person_id", "not a person id"))?;
+    let p =
+        state.cards.grant_permit(&caller.operator(), person, &body.zone, body.from, body.to, now_s() * 1000).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "id": p.id, "zone": p.zone, "from": p.valid_from, "to": p.valid_to })),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AccessCheck {
+    /// The QR text read from the card, or
+    qr: Option<String>,
+    /// the card id.
+    card: Option<String>,
+    zone: String,
+    /// Unix seconds; default now.
+    at: Option<i64>,
+}
+
+/// Does this card open this zone now? Allow or deny with a reason code;
+/// every decision is audited.
+#[utoipa::path(post, path = "/v1/access/check", request_body = AccessCheck,
+    responses((status = 200, description = "allow, reason, card"), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
+pub(crate) async fn access_check(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<AccessCheck>,
+) -> Result<Json<lanyard_cards::AccessDecision>, Problem> {
+    authorize(&state, &caller, Action::CheckAccess, "POST /v1/access/check").await?;
+    let subject = match (&body.qr, &body.card) {
+        (Some(q), None) => lanyard_cards::AccessSubject::Qr(q),
+        (None, Some(c)) => lanyard_cards::AccessSubject::Card(c),
+        _ => return Err(Problem::bad_request("bad_subject", "give exactly one of qr and card")),
+    };
+    let now = now_s() * 1000;
+    let d =
+        state.cards.check_access(&caller.operator(), subject, &body.zone, body.at.unwrap_or(now / 1000), now).await?;
+    Ok(Json(d))
 }

@@ -45,7 +45,10 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         crate::cards::card_credential,
         crate::cards::status_list,
         crate::cards::trust_bundle,
-        crate::cards::verify
+        crate::cards::verify,
+        crate::cards::create_zone,
+        crate::cards::grant_permit,
+        crate::cards::access_check
     ),
     components(schemas(
         LoginRequest,
@@ -58,7 +61,10 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         crate::cards::CardRequest,
         crate::cards::CardStep,
         crate::cards::CardJson,
-        crate::cards::VerifyRequest
+        crate::cards::VerifyRequest,
+        crate::cards::NewZone,
+        crate::cards::NewPermit,
+        crate::cards::AccessCheck
     ))
 )]
 struct ApiDoc;
@@ -88,6 +94,9 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/status-lists/{id}", get(crate::cards::status_list))
         .route("/v1/trust-bundle", get(crate::cards::trust_bundle))
         .route("/v1/verify", post(crate::cards::verify))
+        .route("/v1/zones", post(crate::cards::create_zone))
+        .route("/v1/permits", post(crate::cards::grant_permit))
+        .route("/v1/access/check", post(crate::cards::access_check))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
 }
 

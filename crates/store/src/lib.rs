@@ -42,6 +42,7 @@ macro_rules! on_tx {
 mod access;
 mod cards;
 mod error;
+mod permits;
 mod rows;
 mod scan;
 mod store;
@@ -50,6 +51,7 @@ mod tx;
 pub use access::{SessionRow, TokenRow, UserRow};
 pub use cards::{CardFilter, CardRow};
 pub use error::{StoreError, StoreErrorKind};
+pub use permits::{PermitRow, ZoneRow};
 pub use rows::{AuditRow, PersonRow, SealedRow, WrappedKeyRow};
 pub use scan::AuditPages;
 pub use store::{Backend, IndexColumn, Store};

@@ -102,7 +102,7 @@ pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
             return Ok(());
         }
         CardCommand::Qr { card, purpose } => {
-            let credential = cards.credential(&op, card, Some(purpose), Vec::new(), now).await?;
+            let credential = cards.credential(&op, card, Some(purpose), now).await?;
             if cli.json {
                 return output::json(&serde_json::json!({ "qr": credential.qr_text, "claims": credential.claims }));
             }
@@ -129,7 +129,7 @@ async fn render(
         anyhow::bail!("--out: give a .png or .pdf file name");
     }
     let row = cards.card(card).await?;
-    let printable = cards.printable(op, card, Some(purpose), Vec::new(), now).await?;
+    let printable = cards.printable(op, card, Some(purpose), now).await?;
     let c = &printable.credential.claims;
     let expiry = output::date_time(c.expires_at);
     let face = CardFace {

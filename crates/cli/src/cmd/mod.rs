@@ -8,6 +8,7 @@ pub mod card;
 pub mod demo;
 pub mod init;
 pub mod keys;
+pub mod permit;
 pub mod person;
 pub mod serve;
 pub mod token;

@@ -1,0 +1,100 @@
+//! Zones and permits: clear metadata only (codes, names, ids, windows).
+
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::store::Store;
+use crate::tx::Tx;
+
+/// A zone.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct ZoneRow {
+    /// Short code, as printed in credentials.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Comma-separated minimum vetting levels.
+    pub accepts: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A permit.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct PermitRow {
+    /// Permit id.
+    pub id: Uuid,
+    /// Whose.
+    pub person_id: Uuid,
+    /// Zone code.
+    pub zone: String,
+    /// Unix seconds, inclusive.
+    pub valid_from: i64,
+    /// Unix seconds, exclusive.
+    pub valid_to: i64,
+    /// Actor who granted it.
+    pub granted_by: String,
+    /// Unix seconds, when revoked.
+    pub revoked_at: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+const PERMIT_COLUMNS: &str = "id, person_id, zone, valid_from, valid_to, granted_by, revoked_at, created_at";
+
+impl Store {
+    /// One zone.
+    pub async fn zone(&self, code: &str) -> Result<Option<ZoneRow>, StoreError> {
+        let sql = "SELECT code, name, accepts, created_at FROM zones WHERE code = $1";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(code).fetch_optional(p).await)?)
+    }
+
+    /// Every zone, by code.
+    pub async fn zones(&self) -> Result<Vec<ZoneRow>, StoreError> {
+        let sql = "SELECT code, name, accepts, created_at FROM zones ORDER BY code";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+
+    /// A person's permits (all, or for one zone), oldest first.
+    pub async fn permits(&self, person: Option<Uuid>, zone: Option<&str>) -> Result<Vec<PermitRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {PERMIT_COLUMNS} FROM permits WHERE ($1 IS NULL OR person_id = $1) AND ($2 IS NULL OR zone = $2) \
+             ORDER BY created_at, id"
+        ));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(person).bind(zone).fetch_all(p).await)?)
+    }
+
+    /// One permit.
+    pub async fn permit(&self, id: Uuid) -> Result<Option<PermitRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {PERMIT_COLUMNS} FROM permits WHERE id = $1"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?)
+    }
+}
+
+impl Tx {
+    /// Adds a zone; a taken code is a conflict.
+    pub async fn insert_zone(&mut self, z: &ZoneRow) -> Result<(), StoreError> {
+        let sql = "INSERT INTO zones (code, name, accepts, created_at) VALUES ($1, $2, $3, $4)";
+        on_tx!(self, c => sqlx::query(sql).bind(&z.code).bind(&z.name).bind(&z.accepts).bind(z.created_at)
+            .execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Adds a permit.
+    pub async fn insert_permit(&mut self, r: &PermitRow) -> Result<(), StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO permits ({PERMIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        ));
+        on_tx!(self, c => sqlx::query(sql)
+            .bind(r.id).bind(r.person_id).bind(&r.zone).bind(r.valid_from).bind(r.valid_to).bind(&r.granted_by)
+            .bind(r.revoked_at).bind(r.created_at)
+            .execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Revokes a permit; false if there is no such live permit.
+    pub async fn revoke_permit(&mut self, id: Uuid, now: i64) -> Result<bool, StoreError> {
+        let sql = "UPDATE permits SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+        Ok(on_tx!(self, c => sqlx::query(sql).bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))? == 1)
+    }
+}
