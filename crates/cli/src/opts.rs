@@ -404,6 +404,9 @@ pub enum BenchCommand {
     /// append latency, verify at 1M events, inclusion proofs and breach
     /// scoping at 10M.
     Audit(AuditBenchArgs),
+    /// Cards: offline verifications/s beside raw Ed25519, artwork rendered
+    /// per second (PNG, PDF), status list size and build time.
+    Cards(CardsBenchArgs),
     /// Internal: one measured audit phase, run in a child process.
     #[command(hide = true)]
     AuditPhase {
@@ -421,6 +424,19 @@ pub enum BenchCommand {
         #[arg(long)]
         plaintext: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CardsBenchArgs {
+    /// Verifications per round.
+    #[arg(long, default_value_t = 20_000)]
+    pub verifies: usize,
+    /// Cards rendered per round.
+    #[arg(long, default_value_t = 20)]
+    pub renders: usize,
+    /// Cards in the status list.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub status_list_cards: u64,
 }
 
 #[derive(Debug, Args)]

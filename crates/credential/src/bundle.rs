@@ -31,7 +31,7 @@ impl IssuerKey {
         IssuerKey { kty: "OKP".into(), crv: "Ed25519".into(), kid: B64URL.encode(kid), x: B64URL.encode(public_key) }
     }
 
-    fn decode(&self) -> Result<(Vec<u8>, [u8; 32]), CredentialError> {
+    pub(crate) fn decode(&self) -> Result<(Vec<u8>, [u8; 32]), CredentialError> {
         if self.kty != "OKP" || self.crv != "Ed25519" {
             return Err(CredentialError::malformed("trust bundle: a key is not OKP/Ed25519"));
         }

@@ -67,6 +67,12 @@ impl Signed {
     /// Checks the signature under `public_key`.
     pub fn verify(&self, public_key: &[u8; 32]) -> Result<(), CredentialError> {
         let key = ed25519_dalek::VerifyingKey::from_bytes(public_key).map_err(|_| CredentialError::UnknownIssuer)?;
+        self.verify_with(&key)
+    }
+
+    /// Checks the signature under an already decoded key (a verifier that
+    /// checks many cards decodes each trusted key once).
+    pub fn verify_with(&self, key: &ed25519_dalek::VerifyingKey) -> Result<(), CredentialError> {
         self.sign1.verify_signature(b"", |sig, data| {
             let sig = ed25519_dalek::Signature::from_slice(sig).map_err(|_| CredentialError::BadSignature)?;
             key.verify_strict(data, &sig).map_err(|_| CredentialError::BadSignature)

@@ -27,4 +27,4 @@ pub use bundle::{IssuerKey, IssuerSigner, TrustBundle, key_id};
 pub use claims::{CardClaims, StatusRef};
 pub use error::CredentialError;
 pub use status::{CardStatus, ListTimes, StatusList, StatusListToken};
-pub use verify::{Verdict, Verification, issue_qr, verify_qr};
+pub use verify::{Verdict, Verification, Verifier, issue_qr, verify_qr};

@@ -72,68 +72,104 @@ impl Verification {
     }
 }
 
-/// Verifies `text` at `now` (seconds). An `Err` means the status list given
-/// cannot answer for this card (another list, or too short): a problem with
-/// the verifier's data, not a verdict on the card.
+/// A trust bundle made ready for many checks: every key decoded (and its
+/// curve point decompressed) once. What a door device holds between
+/// refreshes.
+#[derive(Clone, Debug)]
+pub struct Verifier {
+    issuer: String,
+    keys: Vec<(Vec<u8>, ed25519_dalek::VerifyingKey)>,
+}
+
+impl Verifier {
+    /// Prepares `bundle`; a key that is not a valid Ed25519 point is left
+    /// out (cards signed by it then read `unknown_issuer`).
+    pub fn new(bundle: &TrustBundle) -> Self {
+        let keys = bundle
+            .keys
+            .iter()
+            .filter_map(|k| {
+                let (kid, x) = k.decode().ok()?;
+                Some((kid, ed25519_dalek::VerifyingKey::from_bytes(&x).ok()?))
+            })
+            .collect();
+        Verifier { issuer: bundle.issuer.clone(), keys }
+    }
+
+    /// Verifies `text` at `now` (seconds). An `Err` means the status list
+    /// given cannot answer for this card (another list, or too short): a
+    /// problem with the verifier's data, not a verdict on the card.
+    pub fn verify(
+        &self,
+        text: &str,
+        status: Option<&StatusListToken>,
+        now: i64,
+    ) -> Result<Verification, CredentialError> {
+        let cose_bytes = match qr::decode_text(text) {
+            Ok(b) => b,
+            Err(e) => return Ok(Verification::refused(Verdict::Malformed, e.to_string())),
+        };
+        let signed = match cose::parse(&cose_bytes) {
+            Ok(s) => s,
+            Err(e) => return Ok(Verification::refused(Verdict::Malformed, e.to_string())),
+        };
+        let Some((_, key)) = self.keys.iter().find(|(kid, _)| *kid == signed.kid) else {
+            return Ok(Verification::refused(Verdict::UnknownIssuer, "its key id is not in the trust bundle"));
+        };
+        if signed.verify_with(key).is_err() {
+            return Ok(Verification::refused(Verdict::BadSignature, "the signature does not verify"));
+        }
+        let claims = match CardClaims::from_bytes(signed.payload()) {
+            Ok(c) => c,
+            Err(e) => return Ok(Verification::refused(Verdict::Malformed, e.to_string())),
+        };
+        if claims.issuer != self.issuer {
+            return Ok(Verification::refused(Verdict::UnknownIssuer, "its issuer is not the bundle's"));
+        }
+        let mut out = Verification { verdict: Verdict::Valid, reason: None, claims: None, status_checked: false };
+        if let (Some(list), Some(entry)) = (status, &claims.status) {
+            if list.uri != entry.uri {
+                return Err(CredentialError::StatusList("the card names a different status list".into()));
+            }
+            let s = list.list.get(entry.idx).ok_or_else(|| {
+                CredentialError::StatusList("the list is shorter than the card's index; fetch a fresh one".into())
+            })?;
+            out.status_checked = true;
+            match s {
+                CardStatus::Valid => {}
+                CardStatus::Invalid => {
+                    out.verdict = Verdict::Revoked;
+                    out.reason = Some("the status list marks it invalid".into());
+                }
+                CardStatus::Suspended => {
+                    out.verdict = Verdict::Suspended;
+                    out.reason = Some("the status list marks it suspended".into());
+                }
+            }
+        }
+        if out.verdict == Verdict::Valid {
+            if now >= claims.expires_at {
+                out.verdict = Verdict::Expired;
+                out.reason = Some("past its expiry".into());
+            } else if now < claims.not_before {
+                out.verdict = Verdict::NotYetValid;
+                out.reason = Some("before its start".into());
+            }
+        }
+        out.claims = Some(claims);
+        Ok(out)
+    }
+}
+
+/// Verifies `text` at `now` (seconds) against `bundle`, once. See
+/// [`Verifier::verify`]; a device checking many cards keeps a [`Verifier`].
 pub fn verify_qr(
     text: &str,
     bundle: &TrustBundle,
     status: Option<&StatusListToken>,
     now: i64,
 ) -> Result<Verification, CredentialError> {
-    let cose_bytes = match qr::decode_text(text) {
-        Ok(b) => b,
-        Err(e) => return Ok(Verification::refused(Verdict::Malformed, e.to_string())),
-    };
-    let signed = match cose::parse(&cose_bytes) {
-        Ok(s) => s,
-        Err(e) => return Ok(Verification::refused(Verdict::Malformed, e.to_string())),
-    };
-    let Some(key) = bundle.key(&signed.kid) else {
-        return Ok(Verification::refused(Verdict::UnknownIssuer, "its key id is not in the trust bundle"));
-    };
-    if signed.verify(&key).is_err() {
-        return Ok(Verification::refused(Verdict::BadSignature, "the signature does not verify"));
-    }
-    let claims = match CardClaims::from_bytes(signed.payload()) {
-        Ok(c) => c,
-        Err(e) => return Ok(Verification::refused(Verdict::Malformed, e.to_string())),
-    };
-    if claims.issuer != bundle.issuer {
-        return Ok(Verification::refused(Verdict::UnknownIssuer, "its issuer is not the bundle's"));
-    }
-    let mut out = Verification { verdict: Verdict::Valid, reason: None, claims: None, status_checked: false };
-    if let (Some(list), Some(entry)) = (status, &claims.status) {
-        if list.uri != entry.uri {
-            return Err(CredentialError::StatusList("the card names a different status list".into()));
-        }
-        let s = list.list.get(entry.idx).ok_or_else(|| {
-            CredentialError::StatusList("the list is shorter than the card's index; fetch a fresh one".into())
-        })?;
-        out.status_checked = true;
-        match s {
-            CardStatus::Valid => {}
-            CardStatus::Invalid => {
-                out.verdict = Verdict::Revoked;
-                out.reason = Some("the status list marks it invalid".into());
-            }
-            CardStatus::Suspended => {
-                out.verdict = Verdict::Suspended;
-                out.reason = Some("the status list marks it suspended".into());
-            }
-        }
-    }
-    if out.verdict == Verdict::Valid {
-        if now >= claims.expires_at {
-            out.verdict = Verdict::Expired;
-            out.reason = Some("past its expiry".into());
-        } else if now < claims.not_before {
-            out.verdict = Verdict::NotYetValid;
-            out.reason = Some("before its start".into());
-        }
-    }
-    out.claims = Some(claims);
-    Ok(out)
+    Verifier::new(bundle).verify(text, status, now)
 }
 
 /// Signs `claims` as a card credential and returns its QR text.

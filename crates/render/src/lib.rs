@@ -307,16 +307,21 @@ impl Renderer {
         let (w, h) = (px(WIDTH_MM), px(HEIGHT_MM));
         let mut pixmap = Pixmap::new(w, h).ok_or_else(|| RenderError::Encode("pixmap".into()))?;
         resvg::render(&tree, Transform::from_scale(scale, scale), &mut pixmap.as_mut());
-        let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+        // The card is opaque (its template paints a white ground), so RGB
+        // loses nothing and is a quarter smaller to compress.
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
         for p in pixmap.pixels() {
             let c = p.demultiply();
-            rgba.extend_from_slice(&[c.red(), c.green(), c.blue(), c.alpha()]);
+            rgb.extend_from_slice(&[c.red(), c.green(), c.blue()]);
         }
         let mut out = Vec::with_capacity(64 * 1024);
         {
             let mut enc = png::Encoder::new(&mut out, w, h);
-            enc.set_color(png::ColorType::Rgba);
+            enc.set_color(png::ColorType::Rgb);
             enc.set_depth(png::BitDepth::Eight);
+            // fdeflate: several times faster than zlib's default for a
+            // few percent more bytes; print files are transient.
+            enc.set_compression(png::Compression::Fast);
             let ppm = (DPI / 0.0254).round() as u32;
             enc.set_pixel_dims(Some(png::PixelDimensions { xppu: ppm, yppu: ppm, unit: png::Unit::Meter }));
             let enc_err = |e: png::EncodingError| RenderError::Encode(e.to_string());
@@ -326,7 +331,7 @@ impl Renderer {
                 enc.add_text_chunk("lanyard-batch".into(), b.into()).map_err(enc_err)?;
             }
             let mut writer = enc.write_header().map_err(enc_err)?;
-            writer.write_image_data(&rgba).map_err(enc_err)?;
+            writer.write_image_data(&rgb).map_err(enc_err)?;
             writer.finish().map_err(enc_err)?;
         }
         Ok(out)

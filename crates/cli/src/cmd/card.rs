@@ -114,7 +114,7 @@ pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
 }
 
 /// Renders a card to `out`; returns the files written.
-async fn render(
+pub(crate) async fn render(
     cards: &lanyard_cards::Cards,
     op: &lanyard_register::Operator,
     card: &str,

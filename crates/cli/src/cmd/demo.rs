@@ -116,8 +116,11 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         found.len()
     );
     let status = register.keys_status().await?;
+    let register = Arc::new(register);
+    let cards_dir = dir.join("cards");
+    let first_card = demo_cards(&register, &settings, &outcome.imported, &cards_dir).await?;
     let audit = register.store().audit_len().await?;
-    println!("7. {} audit events so far; key provider: {}", audit, status.provider);
+    println!("8. {} audit events so far; key provider: {}", audit, status.provider);
     println!("done in {:.1} s.\n", started.elapsed().as_secs_f64());
 
     let d = dir.display();
@@ -132,6 +135,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         protected.first().map(|p| p.to_string()).unwrap_or_default()
     );
     println!("  lanyard person show {some} --compartments photo --purpose 'card print' --photo-out photo.jpg");
+    println!("  lanyard card list && lanyard card show {first_card}");
+    println!(
+        "  lanyard verify --bundle {d}/cards/bundle.json --status-list {d}/cards/status-list.cwt --image {d}/cards/{first_card}-front.png"
+    );
     println!("  lanyard keys status");
     println!("  lanyard keys rotate pay");
     println!("  lanyard audit checkpoint && lanyard audit verify");
@@ -179,4 +186,73 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         openapi: false,
     };
     crate::cmd::serve::serve_until_interrupted(register, access, settings.issuer.clone(), listener, &serve, None).await
+}
+
+/// Step 7: three cards requested by one operator, approved by another,
+/// printed and issued; rendered to PNG and PDF; the trust bundle and status
+/// list exported; and one card verified from its picture alone.
+async fn demo_cards(
+    register: &Arc<Register>,
+    settings: &Settings,
+    people: &[lanyard_core::PersonId],
+    out: &std::path::Path,
+) -> Result<String> {
+    use lanyard_cards::{Cards, PersonRef};
+    use lanyard_core::{CardAction, CardType};
+    std::fs::create_dir_all(out)?;
+    let cards = Cards::new(Arc::clone(register), settings.issuer.clone());
+    let (clerk, approver) = (context::operator(Some("ida"), false)?, context::operator(Some("abe"), false)?);
+    let now = context::now_ms();
+    let mut ids = Vec::new();
+    // Warrant cards are for officers and staff passes for staff: choose
+    // holders by rank, through an audited read. Protected people (every
+    // hundredth) are left out: their cards need the protected clearance.
+    let candidates: Vec<_> = people.iter().skip(1).take(60).copied().collect();
+    let shown = register
+        .show_many(&clerk, &candidates, &[lanyard_core::Compartment::Identity], Some("demo: choose card holders"), now)
+        .await?;
+    let is_staff =
+        |r: &lanyard_register::Revealed| r.record.rank.as_deref().is_some_and(|k| k.starts_with("Police Staff"));
+    let live = |r: &&lanyard_register::Revealed| !r.protected && r.withheld.is_empty();
+    let officer = shown.iter().filter(live).find(|r| !is_staff(r)).map(|r| r.id);
+    let staff = shown.iter().filter(live).find(|r| is_staff(r)).map(|r| r.id);
+    let visitor = shown.iter().filter(live).rev().map(|r| r.id).next();
+    let chosen = [(officer, CardType::WarrantCard), (staff, CardType::StaffPass), (visitor, CardType::VisitorPass)];
+    for (person, kind) in chosen.iter().filter_map(|(p, k)| p.map(|p| (p, *k))) {
+        let person = &person;
+        let card = cards.request(&clerk, PersonRef::Id(*person), kind, now).await?;
+        for (who, step) in [(&approver, CardAction::Approve), (&clerk, CardAction::Print), (&clerk, CardAction::Issue)]
+        {
+            cards.transition(who, &card.id, step, None, now).await?;
+        }
+        for ext in ["png", "pdf"] {
+            let file = out.join(format!("{}.{ext}", card.id));
+            crate::cmd::card::render(
+                &cards,
+                &clerk,
+                &card.id,
+                &file,
+                crate::opts::SideArg::Both,
+                "demo card print",
+                now,
+            )
+            .await?;
+        }
+        ids.push(card.id);
+    }
+    let bundle = cards.trust_bundle(&clerk, now).await?;
+    std::fs::write(out.join("bundle.json"), serde_json::to_vec_pretty(&bundle)?)?;
+    let list = cards.status_list(&clerk, now).await?;
+    std::fs::write(out.join("status-list.cwt"), &list)?;
+    let first = ids.first().cloned().unwrap_or_default();
+    let status = lanyard_credential::StatusListToken::verify(&list, &bundle, now / 1000)?;
+    let text = crate::cmd::verify::read_qr(&out.join(format!("{first}-front.png")))?;
+    let verdict = lanyard_credential::verify_qr(&text, &bundle, Some(&status), now / 1000)?.verdict;
+    println!(
+        "7. issued {} cards (requested by ida, approved by abe: dual control) and rendered them to {}; card {first} read back from its PNG offline: {}",
+        ids.len(),
+        out.display(),
+        verdict.as_str()
+    );
+    Ok(first)
 }

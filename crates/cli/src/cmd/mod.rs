@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_audit;
+pub mod bench_cards;
 pub mod breach;
 pub mod card;
 pub mod demo;

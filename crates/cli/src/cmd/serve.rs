@@ -36,19 +36,18 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     // The first line of stdout is the address, for scripts and tests.
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{}", listener.local_addr()?);
-    serve_until_interrupted(register, access, settings.issuer.clone(), listener, args, tls).await
+    serve_until_interrupted(Arc::new(register), access, settings.issuer.clone(), listener, args, tls).await
 }
 
 /// Serves on `listener` with the checkpointer beside it, until Ctrl-C.
 pub async fn serve_until_interrupted(
-    register: lanyard_register::Register,
+    register: Arc<lanyard_register::Register>,
     access: lanyard_access::Access,
     issuer: lanyard_cards::IssuerConfig,
     listener: tokio::net::TcpListener,
     args: &ServeArgs,
     tls: Option<Arc<lanyard_server::tls::ServerConfig>>,
 ) -> Result<()> {
-    let register = Arc::new(register);
     let state = Arc::new(AppState {
         register: Arc::clone(&register),
         access: Arc::new(access),

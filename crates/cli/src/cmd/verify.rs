@@ -63,7 +63,7 @@ pub fn run(cli: &Cli, args: &VerifyArgs) -> Result<()> {
 }
 
 /// The text of the first QR code rqrr finds in an image.
-fn read_qr(path: &std::path::Path) -> Result<String> {
+pub(crate) fn read_qr(path: &std::path::Path) -> Result<String> {
     let len = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     if len > MAX_IMAGE_BYTES {
         bail!("{}: larger than 32 MiB", path.display());
