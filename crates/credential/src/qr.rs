@@ -3,10 +3,9 @@
 //! character is in the QR alphanumeric set, and ECC level Q survives a
 //! scratched card.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
 use flate2::Compression;
-use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 use qrcode::{EcLevel, QrCode};
 
@@ -39,15 +38,37 @@ pub fn decode_text(text: &str) -> Result<Vec<u8>, CredentialError> {
         .strip_prefix(PREFIX)
         .ok_or_else(|| CredentialError::malformed(format!("QR text: does not start with {PREFIX}")))?;
     let compressed = base45::decode(body).map_err(|_| CredentialError::malformed("QR text: not base45"))?;
-    let mut out = Vec::with_capacity(512);
-    let read = ZlibDecoder::new(compressed.as_slice())
-        .take(MAX_COSE as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|_| CredentialError::malformed("QR text: not a zlib stream"))?;
-    if read > MAX_COSE {
-        return Err(CredentialError::malformed(format!("QR text: credential larger than {MAX_COSE} bytes")));
-    }
-    Ok(out)
+    inflate_bounded(&compressed)
+}
+
+thread_local! {
+    // One inflater per thread, reset for each credential: setting up a
+    // zlib state (and its 32 KiB window) cost more than inflating a card.
+    static INFLATER: std::cell::RefCell<flate2::Decompress> = std::cell::RefCell::new(flate2::Decompress::new(true));
+}
+
+/// Inflates a zlib stream into at most [`MAX_COSE`] bytes; anything longer,
+/// truncated or not zlib is refused.
+fn inflate_bounded(compressed: &[u8]) -> Result<Vec<u8>, CredentialError> {
+    let bad = || CredentialError::malformed("QR text: not a zlib stream");
+    INFLATER.with(|cell| {
+        let mut z = cell.borrow_mut();
+        z.reset(true);
+        // One byte of room past the limit tells "exactly at" from "over".
+        let mut out = Vec::with_capacity(MAX_COSE + 1);
+        let status = z.decompress_vec(compressed, &mut out, flate2::FlushDecompress::Finish).map_err(|_| bad())?;
+        if out.len() > MAX_COSE {
+            return Err(CredentialError::malformed(format!("QR text: credential larger than {MAX_COSE} bytes")));
+        }
+        match status {
+            flate2::Status::StreamEnd => Ok(out),
+            // Output full before the stream ended: the credential is too big.
+            _ if out.len() == out.capacity() => {
+                Err(CredentialError::malformed(format!("QR text: credential larger than {MAX_COSE} bytes")))
+            }
+            _ => Err(bad()),
+        }
+    })
 }
 
 /// A QR symbol as a square of dark (`true`) and light modules, without the
