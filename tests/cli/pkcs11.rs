@@ -88,6 +88,23 @@ fn register_on_a_softhsm_token() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let out = run("4321", &["--json", "audit", "verify"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        // The card issuer key is made and used in the token too: a card
+        // approved and its credential signed there verifies with the bundle.
+        let card = run(
+            "4321",
+            &["--json", "--operator", "ida", "card", "request", "--person", "H1", "--type", "warrant_card"],
+        );
+        assert!(card.status.success(), "{}", String::from_utf8_lossy(&card.stderr));
+        let card: serde_json::Value = serde_json::from_slice(&card.stdout).unwrap();
+        let card = card["id"].as_str().unwrap();
+        assert!(run("4321", &["--operator", "abe", "card", "approve", card]).status.success());
+        let qr = run("4321", &["--operator", "ida", "card", "qr", card, "--purpose", "hsm check"]);
+        let qr = String::from_utf8(qr.stdout).unwrap();
+        let bundle = env.path("bundle.json");
+        assert!(run("4321", &["keys", "export-verifier", "--out", bundle.to_str().unwrap()]).status.success());
+        let out = run("4321", &["verify", "--bundle", bundle.to_str().unwrap(), "--qr", qr.trim()]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+
         let listing = Command::new("pkcs11-tool")
             .args(["--module", MODULE, "--token-label", "lanyard", "--login", "--pin", "4321", "--list-objects"])
             .args(["--type", "privkey"])
@@ -96,6 +113,7 @@ fn register_on_a_softhsm_token() {
             .unwrap();
         let listing = String::from_utf8_lossy(&listing.stdout);
         assert!(listing.contains("lanyard-root/audit-log") && listing.contains("never extractable"), "{listing}");
+        assert!(listing.contains("lanyard-root/issuer-v1"), "{listing}");
         let key_event = (0..20)
             .map(|i| run("4321", &["--json", "audit", "event", &i.to_string()]))
             .take_while(|out| out.status.success())
