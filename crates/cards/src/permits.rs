@@ -8,7 +8,7 @@
 
 use lanyard_audit::{Event, Outcome};
 use lanyard_core::{CardState, PersonId, VettingLevel};
-use lanyard_credential::{StatusListToken, Verdict, verify_qr};
+use lanyard_credential::Verdict;
 use lanyard_register::{Operator, VettingDecision};
 use lanyard_store::{PermitRow, ZoneRow};
 use serde::Serialize;
@@ -277,10 +277,7 @@ impl Cards {
         let card_id = match subject {
             AccessSubject::Card(id) => id.to_owned(),
             AccessSubject::Qr(text) => {
-                let bundle = self.trust_bundle(op, now_ms).await?;
-                let list = self.status_list(op, now_ms).await?;
-                let list = StatusListToken::verify(&list, &bundle, now_ms / 1000)?;
-                let v = verify_qr(text, &bundle, Some(&list), at_s)?;
+                let v = self.verify_online(op, text, at_s, now_ms).await?;
                 let card = v.claims.map(|c| c.card_id);
                 if v.verdict != Verdict::Valid {
                     return Ok((deny(format!("card_{}", v.verdict.as_str()), card), None));

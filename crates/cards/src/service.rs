@@ -6,7 +6,8 @@ use lanyard_audit::{Event, Outcome};
 use lanyard_core::{CardAction, CardState, CardType, Compartment, ListStatus, PersonId, PersonStatus, Reason};
 use lanyard_credential::claims::StatusRef;
 use lanyard_credential::{
-    CardClaims, CardStatus, IssuerSigner, ListTimes, StatusList, StatusListToken, TrustBundle, issue_qr, key_id,
+    CardClaims, CardStatus, IssuerSigner, ListTimes, StatusList, StatusListToken, TrustBundle, Verdict, Verification,
+    Verifier, issue_qr, key_id,
 };
 use lanyard_register::{Lookup, Operator, Register};
 use lanyard_store::{CardFilter, CardRow};
@@ -538,6 +539,41 @@ impl Cards {
         let version = u32::try_from(version).map_err(|_| CardError::Invalid("bad key version".into()))?;
         let qr_text = issue_qr(&claims, &self.signer(version).await?)?;
         Ok(Printable { credential: Credential { qr_text, claims }, photo: r.photo })
+    }
+
+    /// Verifies a QR text online: signature, issuer and time window against
+    /// the current trust bundle, then the card's live state from the store
+    /// in place of a status list (fresher, and no list is signed per
+    /// request).
+    pub async fn verify_online(
+        &self,
+        op: &Operator,
+        text: &str,
+        at_s: i64,
+        now_ms: i64,
+    ) -> Result<Verification, CardError> {
+        let bundle = self.trust_bundle(op, now_ms).await?;
+        let mut v = Verifier::new(&bundle).verify(text, None, at_s)?;
+        let Some(claims) = &v.claims else { return Ok(v) };
+        // A card whose credential verifies but which the register does not
+        // know, or knows as withdrawn, is not valid, whatever its window.
+        let status = match self.register.store().card(&claims.card_id).await? {
+            Some(row) => state_of(&row)?.list_status(),
+            None => ListStatus::Invalid,
+        };
+        v.status_checked = true;
+        match status {
+            ListStatus::Valid => {}
+            ListStatus::Invalid => {
+                v.verdict = Verdict::Revoked;
+                v.reason = Some("the register marks it invalid".into());
+            }
+            ListStatus::Suspended => {
+                v.verdict = Verdict::Suspended;
+                v.reason = Some("the register marks it suspended".into());
+            }
+        }
+        Ok(v)
     }
 
     /// Expires due cards, then signs the status list of every card.

@@ -162,8 +162,14 @@ async fn revocation_and_suspension_reach_the_status_list() {
         assert_eq!(verdict(T0).await, Verdict::Suspended, "{n}");
         env.cards.transition(&alice, &card.id, CardAction::Resume, None, T0).await.unwrap();
         assert_eq!(verdict(T0).await, Verdict::Valid, "{n}");
+        let online = |t: i64| {
+            let (cards, alice, qr) = (env.cards.clone(), alice.clone(), cred.qr_text.clone());
+            async move { cards.verify_online(&alice, &qr, t / 1000, t).await.unwrap().verdict }
+        };
+        assert_eq!(online(T0).await, Verdict::Valid, "{n}");
         env.cards.transition(&alice, &card.id, CardAction::Revoke, Some(Reason::Stolen), T0).await.unwrap();
         assert_eq!(verdict(T0).await, Verdict::Revoked, "{n}");
+        assert_eq!(online(T0).await, Verdict::Revoked, "{n}: online checks read the live state");
     }
 }
 

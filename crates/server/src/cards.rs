@@ -12,12 +12,12 @@ use lanyard_audit::{Event, Outcome};
 use lanyard_cards::{Card, PersonRef};
 use lanyard_core::policy::Action;
 use lanyard_core::{CardAction, CardState, CardType, PersonId, Reason};
-use lanyard_credential::{StatusListToken, TrustBundle, verify_qr};
+use lanyard_credential::TrustBundle;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Caller, authorize, limit_reads};
 use crate::problem::{Problem, ProblemBody};
-use crate::routes::PURPOSE_HEADER;
+use crate::routes::purpose_of;
 use crate::{AppState, now_s};
 
 /// The media type of a status list token (draft-ietf-oauth-status-list).
@@ -208,13 +208,7 @@ pub(crate) async fn card_credential(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let action = Action::RenderCard;
     authorize(&state, &caller, action.clone(), "GET /v1/cards/{id}/credential").await?;
-    let purpose = headers
-        .get(PURPOSE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or(q.purpose)
-        .filter(|p| !p.trim().is_empty())
-        .ok_or_else(|| Problem::bad_request("purpose_required", "a credential reads identity; give a purpose"))?;
+    let purpose = purpose_of(&headers, q.purpose, "a credential reads identity; give a purpose (X-Lanyard-Purpose)")?;
     limit_reads(&state, &caller, &action, "GET /v1/cards/{id}/credential").await?;
     let c = state.cards.credential(&caller.operator(), &id, Some(&purpose), now_s() * 1000).await?;
     Ok(Json(serde_json::json!({ "qr": c.qr_text, "claims": c.claims })))
@@ -258,8 +252,8 @@ pub(crate) struct VerifyRequest {
     qr: String,
 }
 
-/// Verifies a card's QR text against the current keys and status list, for
-/// devices holding a `verifier` token. The verdict is audited (card id and
+/// Verifies a card's QR text against the current keys and the card's live
+/// state, for devices holding a `verifier` token. The verdict is audited (card id and
 /// verdict only).
 #[utoipa::path(post, path = "/v1/verify", request_body = VerifyRequest,
     responses((status = 200, description = "verdict, reason and claims"), (status = 403, body = ProblemBody)))]
@@ -271,12 +265,7 @@ pub(crate) async fn verify(
     authorize(&state, &caller, Action::VerifyCards, "POST /v1/verify").await?;
     let now = now_s() * 1000;
     let op = caller.operator();
-    let bundle = state.cards.trust_bundle(&op, now).await?;
-    let list = state.cards.status_list(&op, now).await?;
-    let list = StatusListToken::verify(&list, &bundle, now / 1000)
-        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
-    let v = verify_qr(&body.qr, &bundle, Some(&list), now / 1000)
-        .map_err(|e| Problem::bad_request("status_unavailable", e.to_string()))?;
+    let v = state.cards.verify_online(&op, &body.qr, now / 1000, now).await?;
     let mut event = Event::new(now, op.actor.clone(), "card.verify", Outcome::Ok);
     event.request_id = Some(op.request_id.clone());
     event.detail = Some(serde_json::json!({

@@ -217,6 +217,18 @@ impl From<PersonSummary> for PersonSummaryJson {
     }
 }
 
+/// The stated purpose of a read: the `X-Lanyard-Purpose` header, else the
+/// `purpose` query field; none (or blank) is a 400 saying `why`.
+pub(crate) fn purpose_of(headers: &HeaderMap, query: Option<String>, why: &'static str) -> Result<String, Problem> {
+    headers
+        .get(PURPOSE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or(query)
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| Problem::bad_request("purpose_required", why))
+}
+
 fn person_id(text: &str) -> Result<PersonId, Problem> {
     text.parse::<PersonId>().map_err(|_| Problem::bad_request("bad_person_id", "not a person id (a UUID)"))
 }
@@ -267,15 +279,7 @@ async fn get_person(
     }
     let action = Action::ReadPeople(compartments.clone());
     authorize(&state, &caller, action.clone(), "GET /v1/people/{id}").await?;
-    let purpose = headers
-        .get(PURPOSE_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or(q.purpose)
-        .filter(|p| !p.trim().is_empty())
-        .ok_or_else(|| {
-            Problem::bad_request("purpose_required", "a read of personal data needs a purpose (X-Lanyard-Purpose)")
-        })?;
+    let purpose = purpose_of(&headers, q.purpose, "a read of personal data needs a purpose (X-Lanyard-Purpose)")?;
     limit_reads(&state, &caller, &action, "GET /v1/people/{id}").await?;
     let person = state.register.show(&caller.operator(), id, &compartments, Some(&purpose), now_s() * 1000).await?;
     state.metrics.person_read(1);
