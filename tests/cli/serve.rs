@@ -242,3 +242,48 @@ fn two_servers_share_one_postgresql_store_and_one_log() {
         assert_eq!(v["events_matched"], reads_per_server, "{name}: {v}");
     }
 }
+
+/// Enrolment shows the otpauth URI as a QR code on the terminal; read back
+/// from the characters, it is the URI.
+#[test]
+fn totp_enrolment_shows_a_scannable_qr_code() {
+    let env = Env::sqlite();
+    env.init();
+    let mut child = env
+        .std_cmd()
+        .args(["user", "add", "qr-user", "--role", "id_officer", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let uri = text.lines().find(|l| l.trim().starts_with("otpauth://")).unwrap().trim().to_owned();
+    let art: Vec<Vec<char>> = text
+        .lines()
+        .filter(|l| l.contains('█') || l.contains('▀') || l.contains('▄'))
+        .map(|l| l.chars().collect())
+        .collect();
+    assert!(!art.is_empty(), "no QR code in:\n{text}");
+    // Each character is two modules, top and bottom; try both polarities.
+    let (w, h) = (art.iter().map(Vec::len).max().unwrap(), art.len() * 2);
+    let decode = |block_is_dark: bool| {
+        let scale = 4u32;
+        let img = image::GrayImage::from_fn(((w + 8) as u32) * scale, ((h + 8) as u32) * scale, |x, y| {
+            let (cx, cy) = ((x / scale) as usize, (y / scale) as usize);
+            let block = cx >= 4
+                && cy >= 4
+                && art.get((cy - 4) / 2).and_then(|row| row.get(cx - 4)).is_some_and(|c| {
+                    if (cy - 4) % 2 == 0 { matches!(c, '█' | '▀') } else { matches!(c, '█' | '▄') }
+                });
+            image::Luma([if block == block_is_dark { 0 } else { 255 }])
+        });
+        let mut prepared = rqrr::PreparedImage::prepare(img);
+        prepared.detect_grids().first().and_then(|g| g.decode().ok()).map(|(_, t)| t)
+    };
+    let read = decode(true).or_else(|| decode(false));
+    assert_eq!(read.as_deref(), Some(uri.as_str()));
+}

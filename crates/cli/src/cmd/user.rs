@@ -40,6 +40,13 @@ fn print_enrolment(cli: &Cli, name: &str, e: &lanyard_access::Enrolment) -> Resu
     println!("TOTP secret (enter it in an authenticator app; it is not shown again):");
     println!("  {}", e.totp_secret.as_str());
     println!("  {}", e.otpauth_uri.as_str());
+    // The same URI as a QR code to scan from the screen, drawn for the usual
+    // light-on-dark terminal.
+    if let Ok(code) = qrcode::QrCode::new(e.otpauth_uri.as_str().as_bytes()) {
+        use qrcode::render::unicode::Dense1x2;
+        let art = code.render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).build();
+        println!("{art}");
+    }
     Ok(())
 }
 
