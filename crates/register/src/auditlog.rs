@@ -396,6 +396,13 @@ impl Register {
                 });
             }
         }
+        // The export itself is accounted for: who took which window.
+        let mut event = Event::new(now_ms, op.actor.clone(), "audit.export", Outcome::Ok);
+        event.request_id = Some(op.request_id.clone());
+        event.detail = Some(serde_json::json!({
+            "events": events.len(), "tree_size": cp.tree_size, "from_ms": from_ms, "to_ms": to_ms,
+        }));
+        self.record(&[event]).await?;
         Ok(AuditExport { verifier_key, tree_size: cp.tree_size, checkpoint: cp.checkpoint, from_ms, to_ms, events })
     }
 

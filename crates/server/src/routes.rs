@@ -37,6 +37,8 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         keys_status,
         audit_checkpoint,
         audit_inclusion,
+        audit_consistency,
+        audit_export,
         breach_scope,
         crate::cards::request_card,
         crate::cards::list_cards,
@@ -57,6 +59,7 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         NewPerson,
         Created,
         ScopeRequest,
+        ConsistencyRequest,
         ProblemBody,
         crate::cards::CardRequest,
         crate::cards::CardStep,
@@ -86,6 +89,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/keys", get(keys_status))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/proofs/inclusion", get(audit_inclusion))
+        .route("/v1/audit/proofs/consistency", post(audit_consistency))
+        .route("/v1/audit/export", get(audit_export))
         .route("/v1/breach/scope", post(breach_scope))
         .route("/v1/cards", get(crate::cards::list_cards).post(crate::cards::request_card))
         .route("/v1/cards/{id}", get(crate::cards::get_card))
@@ -459,6 +464,49 @@ async fn audit_inclusion(
     authorize(&state, &caller, Action::ReadAudit, "GET /v1/audit/proofs/inclusion").await?;
     let proof = state.register.prove_inclusion(&caller.operator(), q.index, q.size, now_s() * 1000).await?;
     json_of(&proof)
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ConsistencyRequest {
+    /// A checkpoint (C2SP signed note) the caller holds from earlier.
+    old_checkpoint: String,
+}
+
+/// RFC 9162 consistency proof from the caller's old checkpoint to the
+/// current one: the log only grew.
+#[utoipa::path(post, path = "/v1/audit/proofs/consistency", request_body = ConsistencyRequest,
+    responses((status = 200, description = "the proof, as `lanyard audit prove consistency --json`"),
+              (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
+async fn audit_consistency(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<ConsistencyRequest>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    authorize(&state, &caller, Action::ReadAudit, "POST /v1/audit/proofs/consistency").await?;
+    let proof = state.register.prove_consistency(&caller.operator(), &body.old_checkpoint, now_s() * 1000).await?;
+    json_of(&proof)
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+}
+
+/// The events of a time window, each with its inclusion proof against one
+/// signed checkpoint, for an outside reviewer. The export is audited.
+#[utoipa::path(get, path = "/v1/audit/export",
+    params(("from_ms" = Option<i64>, Query), ("to_ms" = Option<i64>, Query)),
+    responses((status = 200, description = "as `lanyard audit export`"), (status = 403, body = ProblemBody)))]
+async fn audit_export(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<ExportQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
+    authorize(&state, &caller, Action::ReadAudit, "GET /v1/audit/export").await?;
+    let export = state.register.export_window(&caller.operator(), q.from_ms, q.to_ms, now_s() * 1000).await?;
+    json_of(&export)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

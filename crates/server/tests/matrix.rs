@@ -47,6 +47,8 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("GET", "/v1/keys", &[AUDITOR, ADMIN], None),
     ("GET", "/v1/audit/checkpoint", &[AUDITOR, ADMIN], None),
     ("GET", "/v1/audit/proofs/inclusion?index=0", &[AUDITOR, ADMIN], None),
+    ("POST", "/v1/audit/proofs/consistency", &[AUDITOR, ADMIN], None),
+    ("GET", "/v1/audit/export", &[AUDITOR, ADMIN], Some("audit.export")),
     ("POST", "/v1/breach/scope", &[AUDITOR], Some("breach.scope")),
     ("GET", "/v1/people", &[ID, APPROVER, VETTING, HR, AUDITOR], None),
     ("GET", "/v1/people/{id}?compartments=identity", &[ID, APPROVER, VETTING, HR], Some("person.read")),
@@ -121,6 +123,7 @@ struct Fixture {
     base: String,
     person: lanyard_core::PersonId,
     card: String,
+    old_checkpoint: String,
     clients: Vec<(Who, reqwest::Client, Option<String>)>,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -134,7 +137,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     let register = Register::init(t.store.clone(), Arc::clone(&provider), &setup, now_s() * 1000).await.unwrap();
     let person = register.add(&setup, person(), false, now_s() * 1000).await.unwrap();
     // The log's signing key exists before the matrix runs (making it is an event).
-    register.checkpoint(&setup, None, now_s() * 1000).await.unwrap();
+    let old_checkpoint = register.checkpoint(&setup, None, now_s() * 1000).await.unwrap().checkpoint;
     let access = Access::new(t.store.clone(), provider, SessionPolicy::default());
     let register = Arc::new(register);
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), lanyard_cards::IssuerConfig::default());
@@ -193,7 +196,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         };
         clients.push((who, client, bearer));
     }
-    Fixture { base, person, card, clients, stop, server }
+    Fixture { base, person, card, old_checkpoint, clients, stop, server }
 }
 
 impl Fixture {
@@ -227,6 +230,8 @@ async fn every_route_with_every_caller() {
                     req = req.json(&serde_json::json!({ "fields": fields }));
                 } else if *path == "/v1/cards" {
                     req = req.json(&serde_json::json!({ "person": f.person.to_string(), "type": "staff_pass" }));
+                } else if *path == "/v1/audit/proofs/consistency" {
+                    req = req.json(&serde_json::json!({ "old_checkpoint": f.old_checkpoint }));
                 } else if *path == "/v1/zones" {
                     req = req.json(&serde_json::json!({ "code": "MX", "name": "Matrix zone", "accepts": ["SC"] }));
                 } else if *path == "/v1/permits" {
@@ -259,7 +264,7 @@ async fn every_route_with_every_caller() {
                 let events = new_events(&t.store, &mut cursor).await;
                 let authenticated = !matches!(who, Nobody | ExpiredToken | RevokedToken);
                 let ok = match (*method, *path) {
-                    (_, "/v1/breach/scope" | "/v1/verify" | "/v1/access/check") => 200,
+                    (_, "/v1/breach/scope" | "/v1/verify" | "/v1/access/check" | "/v1/audit/proofs/consistency") => 200,
                     ("POST", p) if p.starts_with("/v1/cards/") => 200,
                     ("POST", _) => 201,
                     ("DELETE" | "PATCH", _) => 204,

@@ -92,11 +92,6 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
             let export = register.export_window(&op, from_ms, to_ms, now).await?;
             let text = serde_json::to_string_pretty(&export)?;
             std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
-            let mut event =
-                lanyard_audit::Event::new(now, op.actor.clone(), "audit.export", lanyard_audit::Outcome::Ok);
-            event.request_id = Some(op.request_id.clone());
-            event.detail = Some(serde_json::json!({ "events": export.events.len(), "tree_size": export.tree_size }));
-            register.record(&[event]).await?;
             if cli.json {
                 return output::json(
                     &serde_json::json!({ "events": export.events.len(), "tree_size": export.tree_size }),
