@@ -35,6 +35,8 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         create_person,
         erase_person,
         keys_status,
+        find_people,
+        rotate_issuer,
         audit_checkpoint,
         audit_inclusion,
         audit_consistency,
@@ -85,8 +87,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/login", post(login))
         .route("/v1/logout", post(logout))
         .route("/v1/people", get(list_people).post(create_person))
+        .route("/v1/people/find", get(find_people))
         .route("/v1/people/{id}", get(get_person).patch(update_person).delete(erase_person))
         .route("/v1/keys", get(keys_status))
+        .route("/v1/keys/issuer/rotate", post(rotate_issuer))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/proofs/inclusion", get(audit_inclusion))
         .route("/v1/audit/proofs/consistency", post(audit_consistency))
@@ -404,6 +408,60 @@ async fn erase_person(
     authorize(&state, &caller, Action::ErasePerson, "DELETE /v1/people/{id}").await?;
     state.register.erase(&caller.operator(), id, now_s() * 1000).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct FindQuery {
+    service_number: Option<String>,
+    surname: Option<String>,
+    email: Option<String>,
+    compartments: Option<String>,
+    purpose: Option<String>,
+}
+
+/// Finds people by exact service number, surname or email (through the
+/// blind indexes) and reveals the compartments named, with a purpose; the
+/// find is audited before anything is decrypted.
+#[utoipa::path(get, path = "/v1/people/find",
+    params(("service_number" = Option<String>, Query), ("surname" = Option<String>, Query),
+           ("email" = Option<String>, Query), ("compartments" = String, Query, example = "identity"),
+           ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
+    responses((status = 200, description = "the people found, each as GET /v1/people/{id}"),
+              (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 429, body = ProblemBody)))]
+async fn find_people(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<FindQuery>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<serde_json::Value>>, Problem> {
+    let lookup = match (&q.service_number, &q.surname, &q.email) {
+        (Some(sn), None, None) => lanyard_register::Lookup::ServiceNumber(sn),
+        (None, Some(s), None) => lanyard_register::Lookup::Surname(s),
+        (None, None, Some(e)) => lanyard_register::Lookup::Email(e),
+        _ => return Err(Problem::bad_request("bad_lookup", "give exactly one of service_number, surname and email")),
+    };
+    let compartments = Compartment::parse_list(q.compartments.as_deref().unwrap_or(""))
+        .map_err(|e| Problem::bad_request("bad_compartments", e.to_string()))?;
+    if compartments.is_empty() {
+        return Err(Problem::bad_request("no_compartments", "name the compartments to read (compartments=identity,…)"));
+    }
+    let action = Action::ReadPeople(compartments.clone());
+    authorize(&state, &caller, action.clone(), "GET /v1/people/find").await?;
+    let purpose = purpose_of(&headers, q.purpose, "a read of personal data needs a purpose (X-Lanyard-Purpose)")?;
+    limit_reads(&state, &caller, &action, "GET /v1/people/find").await?;
+    let found = state.register.find(&caller.operator(), lookup, &compartments, Some(&purpose), now_s() * 1000).await?;
+    state.metrics.person_read(found.len());
+    Ok(Json(found.iter().map(|p| p.to_json(&compartments, PhotoJson::Base64)).collect()))
+}
+
+/// Adds a new card issuer key; approvals from now on sign with it, and the
+/// old key stays in the trust bundle until its last card expires.
+#[utoipa::path(post, path = "/v1/keys/issuer/rotate",
+    responses((status = 200, description = "the new key version"), (status = 403, body = ProblemBody)))]
+async fn rotate_issuer(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<serde_json::Value>, Problem> {
+    authorize(&state, &caller, Action::ManageIssuer, "POST /v1/keys/issuer/rotate").await?;
+    let version = state.cards.rotate_issuer(&caller.operator(), now_s() * 1000).await?;
+    Ok(Json(serde_json::json!({ "key": "issuer", "new_version": version })))
 }
 
 /// Key provider, key versions and counts; no personal data.

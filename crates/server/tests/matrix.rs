@@ -52,6 +52,13 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("POST", "/v1/breach/scope", &[AUDITOR], Some("breach.scope")),
     ("GET", "/v1/people", &[ID, APPROVER, VETTING, HR, AUDITOR], None),
     ("GET", "/v1/people/{id}?compartments=identity", &[ID, APPROVER, VETTING, HR], Some("person.read")),
+    (
+        "GET",
+        "/v1/people/find?service_number=MX1&compartments=identity",
+        &[ID, APPROVER, VETTING, HR],
+        Some("person.find"),
+    ),
+    ("GET", "/v1/people/find?surname=person&compartments=vetting", &[VETTING], Some("person.find")),
     ("GET", "/v1/people/{id}?compartments=photo", &[ID, APPROVER], Some("person.read")),
     ("GET", "/v1/people/{id}?compartments=vetting", &[VETTING], Some("person.read")),
     ("GET", "/v1/people/{id}?compartments=pay", &[HR], Some("person.read")),
@@ -78,6 +85,7 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     // Public: signed bits and public keys, no personal data.
     ("GET", "/v1/status-lists/1", &EVERYONE, None),
     ("GET", "/v1/trust-bundle", &EVERYONE, None),
+    ("POST", "/v1/keys/issuer/rotate", &[ADMIN], Some("key.create")),
     ("POST", "/v1/cards/{card}/revoke", &[ID], Some("card.revoke")),
     ("POST", "/v1/cards/{card}/reissue", &[ID], Some("card.request")),
     // Last: the person is gone afterwards.
@@ -265,6 +273,7 @@ async fn every_route_with_every_caller() {
                 let authenticated = !matches!(who, Nobody | ExpiredToken | RevokedToken);
                 let ok = match (*method, *path) {
                     (_, "/v1/breach/scope" | "/v1/verify" | "/v1/access/check" | "/v1/audit/proofs/consistency") => 200,
+                    (_, "/v1/keys/issuer/rotate") => 200,
                     ("POST", p) if p.starts_with("/v1/cards/") => 200,
                     ("POST", _) => 201,
                     ("DELETE" | "PATCH", _) => 204,
