@@ -9,19 +9,23 @@ use crate::util::Env;
 
 const PASSWORD: &str = "a long test password";
 
-fn add_user(env: &Env, name: &str, role: &str) -> String {
-    let mut child = env
-        .std_cmd()
-        .args(["--json", "user", "add", name, "--role", role, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+/// Runs `lanyard [--json] user add NAME --role ROLE --password-stdin`;
+/// returns its standard output.
+fn user_add(env: &Env, json: bool, name: &str, role: &str) -> String {
+    let mut args = vec!["user", "add", name, "--role", role, "--password-stdin"];
+    if json {
+        args.insert(0, "--json");
+    }
+    let mut child =
+        env.std_cmd().args(&args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn add_user(env: &Env, name: &str, role: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(&user_add(env, true, name, role)).unwrap();
     v["totp_secret"].as_str().unwrap().to_owned()
 }
 
@@ -249,18 +253,7 @@ fn two_servers_share_one_postgresql_store_and_one_log() {
 fn totp_enrolment_shows_a_scannable_qr_code() {
     let env = Env::sqlite();
     env.init();
-    let mut child = env
-        .std_cmd()
-        .args(["user", "add", "qr-user", "--role", "id_officer", "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = user_add(&env, false, "qr-user", "id_officer");
     let uri = text.lines().find(|l| l.trim().starts_with("otpauth://")).unwrap().trim().to_owned();
     let art: Vec<Vec<char>> = text
         .lines()
