@@ -151,11 +151,18 @@ pub fn same_person(a: &str, b: &str) -> bool {
     name(a).eq_ignore_ascii_case(name(b))
 }
 
+/// A signed status list and when it was signed (unix ms).
+type SignedList = (i64, Vec<u8>);
+
 /// The cards service.
 #[derive(Clone)]
 pub struct Cards {
     register: Arc<Register>,
     config: IssuerConfig,
+    /// The last signed status list and when it was signed (unix ms). The
+    /// list is served publicly, so it is rebuilt once per TTL, or sooner
+    /// when this instance changes a card, not on every request.
+    list_cache: Arc<std::sync::Mutex<Option<SignedList>>>,
 }
 
 fn new_card_id() -> String {
@@ -172,7 +179,7 @@ fn state_of(row: &CardRow) -> Result<CardState, CardError> {
 impl Cards {
     /// The service over `register`.
     pub fn new(register: Arc<Register>, config: IssuerConfig) -> Self {
-        Cards { register, config }
+        Cards { register, config, list_cache: Arc::default() }
     }
 
     /// The issuer configuration.
@@ -248,6 +255,7 @@ impl Cards {
         tx.insert_card(&row).await?;
         Register::append(&mut tx, &[ev]).await?;
         tx.commit().await?;
+        self.forget_status_list();
         Ok(row)
     }
 
@@ -326,6 +334,7 @@ impl Cards {
         tx.update_card(&row, expected).await?;
         Register::append(&mut tx, &[ev]).await?;
         tx.commit().await?;
+        self.forget_status_list();
         Ok(row)
     }
 
@@ -397,6 +406,7 @@ impl Cards {
         tx.insert_card(&new).await?;
         Register::append(&mut tx, &events).await?;
         tx.commit().await?;
+        self.forget_status_list();
         Ok((old, new))
     }
 
@@ -442,6 +452,7 @@ impl Cards {
     pub async fn rotate_issuer(&self, op: &Operator, now_ms: i64) -> Result<u32, CardError> {
         let next = self.register.signing_key_versions(ISSUER_KEY).await?.last().map_or(1, |(v, _)| v + 1);
         self.register.create_signing_key(op, now_ms, ISSUER_KEY, next).await?;
+        self.forget_status_list();
         Ok(next)
     }
 
@@ -576,8 +587,33 @@ impl Cards {
         Ok(v)
     }
 
-    /// Expires due cards, then signs the status list of every card.
+    /// Drops the cached status list: a card changed here.
+    pub(crate) fn forget_status_list(&self) {
+        if let Ok(mut cache) = self.list_cache.lock() {
+            *cache = None;
+        }
+    }
+
+    /// The signed status list: the cached one while it is younger than its
+    /// TTL and no card changed here since, else a fresh one. Other servers'
+    /// changes show within one TTL, as the list's own TTL promises.
     pub async fn status_list(&self, op: &Operator, now_ms: i64) -> Result<Vec<u8>, CardError> {
+        let ttl_ms = i64::try_from(self.config.list_ttl_s).unwrap_or(i64::MAX).saturating_mul(1000);
+        if let Ok(cache) = self.list_cache.lock()
+            && let Some((signed_at, bytes)) = cache.as_ref()
+            && (*signed_at..signed_at.saturating_add(ttl_ms)).contains(&now_ms)
+        {
+            return Ok(bytes.clone());
+        }
+        let bytes = self.sign_status_list(op, now_ms).await?;
+        if let Ok(mut cache) = self.list_cache.lock() {
+            *cache = Some((now_ms, bytes.clone()));
+        }
+        Ok(bytes)
+    }
+
+    /// Expires due cards, then signs the status list of every card.
+    async fn sign_status_list(&self, op: &Operator, now_ms: i64) -> Result<Vec<u8>, CardError> {
         self.expire_due(op, now_ms).await?;
         let states = self.register.store().card_states().await?;
         let mut list = StatusList::new(states.last().map_or(0, |(i, _)| u64::try_from(*i + 1).unwrap_or(0)));

@@ -270,3 +270,21 @@ async fn permits_follow_vetting_and_doors_decide_with_reasons() {
         assert!(!text.contains("\"SC\"") && !text.contains("\"MV\""), "{n}: no level in the log: {text}");
     }
 }
+
+#[tokio::test]
+async fn the_status_list_is_signed_once_per_ttl_unless_a_card_changes() {
+    let env = envs().await.remove(0);
+    let (alice, bob) = (op("alice"), op("bob"));
+    let who = person(&env.register, "900020").await;
+    let card = env.cards.request(&alice, PersonRef::Id(who), CardType::StaffPass, T0).await.unwrap();
+    let first = env.cards.status_list(&alice, T0).await.unwrap();
+    // A second later: the same signed list (its iat is still T0).
+    assert_eq!(env.cards.status_list(&alice, T0 + 1000).await.unwrap(), first);
+    // A card changed here: a fresh list at once.
+    env.cards.transition(&bob, &card.id, CardAction::Approve, None, T0 + 2000).await.unwrap();
+    let second = env.cards.status_list(&alice, T0 + 3000).await.unwrap();
+    assert_ne!(second, first);
+    // Past the TTL (300 s by default): fresh again.
+    assert_eq!(env.cards.status_list(&alice, T0 + 4000).await.unwrap(), second);
+    assert_ne!(env.cards.status_list(&alice, T0 + 3000 + 300_000).await.unwrap(), second);
+}
