@@ -10,6 +10,7 @@ fn demo_builds_a_force_and_replaces_only_demos() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("imported 120 people") && text.contains("Try next"), "{text}");
+    assert!(text.contains("batched 4 cards for print supplier") && text.contains("vetting 0, pay 0"), "{text}");
     // Its own instructions work.
     let list =
         env.cmd().env("LANYARD_PASSPHRASE", "lanyard demo passphrase").args(["person", "list"]).output().unwrap();

@@ -15,4 +15,5 @@ mod keys;
 mod person;
 mod pkcs11;
 mod serve;
+mod supply;
 mod tidy;

@@ -36,13 +36,13 @@ fn code(secret: &str) -> String {
     t.generate(now).to_string()
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl Server {
-    fn start(env: &Env) -> Server {
+    pub(crate) fn start(env: &Env) -> Server {
         Server::start_with(env, &[])
     }
 
@@ -61,7 +61,7 @@ impl Server {
         Server { child, base }
     }
 
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let pid = self.child.id().to_string();
         assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
         let status = self.child.wait().unwrap();

@@ -159,6 +159,22 @@ impl Env {
     }
 }
 
+impl Env {
+    /// Every audit event, read from the store.
+    pub fn events(&self) -> Vec<lanyard_audit::Event> {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let store = match &self.database_url {
+                Some(url) => lanyard_store::Store::open_url(url, false).await.unwrap(),
+                None => lanyard_store::Store::open_sqlite(&self.data.join("lanyard.db"), false).await.unwrap(),
+            };
+            let rows = store.audit_rows(0, 1_000_000).await.unwrap();
+            store.close().await;
+            rows.iter().map(|r| lanyard_audit::Event::from_bytes(&r.event).unwrap()).collect()
+        })
+    }
+}
+
 pub fn uuid_simple() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }

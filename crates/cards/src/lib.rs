@@ -20,4 +20,4 @@ mod service;
 
 pub use error::CardError;
 pub use permits::{AccessDecision, AccessSubject, parse_levels};
-pub use service::{Card, Cards, Credential, IssuerConfig, PersonRef, Printable, same_person};
+pub use service::{Card, Cards, Credential, IssuerConfig, PersonRef, Printable, StagedMove, new_id, same_person};

@@ -151,6 +151,17 @@ pub fn same_person(a: &str, b: &str) -> bool {
     name(a).eq_ignore_ascii_case(name(b))
 }
 
+/// A card move worked out but not yet written (see [`Cards::stage`]).
+#[derive(Clone, Debug)]
+pub struct StagedMove {
+    /// The card as it will be.
+    pub row: CardRow,
+    /// The version it must still have in the store.
+    pub expected_version: i64,
+    /// The move's audit event.
+    pub event: Event,
+}
+
 /// A signed status list and when it was signed (unix ms).
 type SignedList = (i64, Vec<u8>);
 
@@ -165,7 +176,8 @@ pub struct Cards {
     list_cache: Arc<std::sync::Mutex<Option<SignedList>>>,
 }
 
-fn new_card_id() -> String {
+/// A new 10-character Crockford base32 id (cards; print batches add a `B`).
+pub fn new_id() -> String {
     // 50 random bits; a clash is refused by the primary key, never merged.
     let mut rng = rand::rng();
     let bits: u64 = rng.random::<u64>() >> 14;
@@ -270,7 +282,7 @@ impl Cards {
     ) -> Result<CardRow, CardError> {
         let idx = tx.next_status_idx().await?;
         Ok(CardRow {
-            id: new_card_id(),
+            id: new_id(),
             person_id: *person.as_uuid(),
             card_type: card_type.as_str().to_owned(),
             state: CardState::Requested.as_str().to_owned(),
@@ -300,9 +312,11 @@ impl Cards {
         now_ms: i64,
     ) -> Result<CardRow, CardError> {
         let mut row = self.card(id).await?;
-        let from = state_of(&row)?;
-        let to = from.after(action).ok_or_else(|| CardError::illegal(&row.id, from, action))?;
         if action == CardAction::Approve {
+            let from = state_of(&row)?;
+            if from.after(action).is_none() {
+                return Err(CardError::illegal(&row.id, from, action));
+            }
             if same_person(&op.actor.id, &row.requested_by) {
                 self.record_refusal(op, &row, action, "dual_control", now_ms).await?;
                 return Err(CardError::DualControl(row.id));
@@ -316,12 +330,33 @@ impl Cards {
             row.issued_at = Some(now_s);
             row.expires_at = Some(now_s + card_type.validity_days() * 86_400);
         }
-        let expected = row.row_version;
+        let staged = Self::stage(op, row, action, reason, now_ms)?;
+        let mut tx = self.register.store().begin().await?;
+        let row = Self::apply_in(&mut tx, staged).await?;
+        tx.commit().await?;
+        self.forget_status_list();
+        Ok(row)
+    }
+
+    /// Works out a move without writing it, so that a caller can apply
+    /// several in one transaction (a print batch queues all its cards or
+    /// none). Approval goes through [`Cards::transition`], which checks dual
+    /// control first.
+    pub fn stage(
+        op: &Operator,
+        mut row: CardRow,
+        action: CardAction,
+        reason: Option<Reason>,
+        now_ms: i64,
+    ) -> Result<StagedMove, CardError> {
+        let from = state_of(&row)?;
+        let to = from.after(action).ok_or_else(|| CardError::illegal(&row.id, from, action))?;
+        let expected_version = row.row_version;
         row.state = to.as_str().to_owned();
         row.reason = reason.map(|r| r.as_str().to_owned());
         row.updated_at = now_ms / 1000;
         row.row_version += 1;
-        let ev = Self::event(
+        let event = Self::event(
             op,
             now_ms,
             &format!("card.{}", action.as_str()),
@@ -330,12 +365,15 @@ impl Cards {
                 "card": row.id, "from": from.as_str(), "to": to.as_str(), "reason": row.reason,
             }),
         );
-        let mut tx = self.register.store().begin().await?;
-        tx.update_card(&row, expected).await?;
-        Register::append(&mut tx, &[ev]).await?;
-        tx.commit().await?;
-        self.forget_status_list();
-        Ok(row)
+        Ok(StagedMove { row, expected_version, event })
+    }
+
+    /// Writes a staged move and its audit event in `tx`; a card changed
+    /// since it was staged is a conflict and nothing is written.
+    pub async fn apply_in(tx: &mut lanyard_store::Tx, staged: StagedMove) -> Result<CardRow, CardError> {
+        tx.update_card(&staged.row, staged.expected_version).await?;
+        Register::append(tx, &[staged.event]).await?;
+        Ok(staged.row)
     }
 
     async fn record_refusal(
@@ -649,10 +687,10 @@ mod tests {
 
     #[test]
     fn card_ids_are_crockford_base32() {
-        let id = new_card_id();
+        let id = new_id();
         assert_eq!(id.len(), 10);
         assert!(id.bytes().all(|b| ID_ALPHABET.contains(&b)));
-        assert_ne!(new_card_id(), new_card_id());
+        assert_ne!(new_id(), new_id());
     }
 
     #[test]

@@ -22,6 +22,33 @@ pub struct FileConfig {
     pub key_provider: ProviderConfig,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<IssuerFileConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply: Option<SupplyFileConfig>,
+}
+
+/// `[supply]`: print batches and the server's own batching.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupplyFileConfig {
+    /// Seconds an unconfirmed batch lives (default 259200, 72 h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_ttl_s: Option<i64>,
+    /// Cards per batch at most (default 250).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cards: Option<usize>,
+    /// `lanyard serve` batches approved cards for this supplier on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_supplier: Option<String>,
+    /// ... as soon as this many wait (default 50),
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_min_cards: Option<usize>,
+    /// ... or the oldest has waited this long (default 14400 s, 4 h).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_max_wait_s: Option<i64>,
+    /// How often the server expires batches and checks the policy
+    /// (default 60 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep_every_s: Option<u64>,
 }
 
 /// `[issuer]`: who the force is to card verifiers.
@@ -74,6 +101,9 @@ pub struct Settings {
     pub database_url: Option<String>,
     pub provider: ProviderSettings,
     pub issuer: lanyard_cards::IssuerConfig,
+    pub supply: lanyard_supply::SupplyConfig,
+    pub auto_batch: Option<lanyard_supply::AutoBatch>,
+    pub sweep_every_s: u64,
 }
 
 pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
@@ -137,10 +167,38 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
             issuer.return_address = lines.clone();
         }
     }
+    let mut supply = lanyard_supply::SupplyConfig::default();
+    let mut auto_batch = None;
+    let mut sweep_every_s = 60;
+    if let Some(s) = &file.supply {
+        if let Some(ttl) = s.batch_ttl_s {
+            if ttl < 1 {
+                bail!("[supply] batch_ttl_s must be at least 1");
+            }
+            supply.batch_ttl_s = ttl;
+        }
+        if let Some(n) = s.max_cards {
+            if n == 0 {
+                bail!("[supply] max_cards must be at least 1");
+            }
+            supply.max_cards = n;
+        }
+        if let Some(name) = &s.auto_supplier {
+            auto_batch = Some(lanyard_supply::AutoBatch {
+                supplier: name.clone(),
+                min_cards: s.auto_min_cards.unwrap_or(50).max(1),
+                max_wait_s: s.auto_max_wait_s.unwrap_or(4 * 3600),
+            });
+        }
+        sweep_every_s = s.sweep_every_s.unwrap_or(60).max(1);
+    }
     Ok(Settings {
         data_dir: data_dir.to_owned(),
         database_url: database_url_flag.map(str::to_owned).or(file.database_url),
         provider,
         issuer,
+        supply,
+        auto_batch,
+        sweep_every_s,
     })
 }

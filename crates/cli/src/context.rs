@@ -123,6 +123,13 @@ pub async fn open_cards(settings: &Settings) -> Result<(Arc<Register>, lanyard_c
     Ok((register, cards))
 }
 
+/// Opens the register, the cards service and the supplier exchange.
+pub async fn open_supply(settings: &Settings) -> Result<(lanyard_cards::Cards, lanyard_supply::Supply)> {
+    let (register, cards) = open_cards(settings).await?;
+    let supply = lanyard_supply::Supply::new(register, cards.clone(), settings.supply);
+    Ok((cards, supply))
+}
+
 /// The acting operator: `--operator NAME`, else the OS user.
 pub fn operator(flag: Option<&str>, protected: bool) -> Result<Operator> {
     let actor = match flag {

@@ -91,6 +91,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Access(c) => cmd::permit::access(&cli, c).await,
         Command::StatusList(c) => cmd::card::status_list(&cli, c).await,
         Command::Verify(args) => cmd::verify::run(&cli, args),
+        Command::Supplier(c) => cmd::supplier::run(&cli, c).await,
+        Command::Batch(c) => cmd::supplier::batch(&cli, c).await,
+        Command::Drill(c) => cmd::supplier::drill(&cli, c).await,
         Command::Demo(args) => cmd::demo::run(&cli, args).await,
         Command::Bench(c) => cmd::bench::run(&cli, c).await,
     }

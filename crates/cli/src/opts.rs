@@ -72,6 +72,16 @@ pub enum Command {
     StatusList(StatusListCommand),
     /// Check a card's QR credential offline against a trust bundle.
     Verify(VerifyArgs),
+    /// Print suppliers (the force's side) and the supplier agent (the
+    /// supplier's side: keygen, pull, open, confirm).
+    #[command(subcommand)]
+    Supplier(SupplierCommand),
+    /// Print batches: approved cards, sealed with age for one supplier.
+    #[command(subcommand)]
+    Batch(BatchCommand),
+    /// Exposure drills: what a compromise would yield right now.
+    #[command(subcommand)]
+    Drill(DrillCommand),
     /// Build a synthetic force of people in a fresh data directory and show it.
     Demo(DemoArgs),
     /// Measure lanyard's own performance.
@@ -407,6 +417,12 @@ pub enum BenchCommand {
     /// Cards: offline verifications/s beside raw Ed25519, artwork rendered
     /// per second (PNG, PDF), status list size and build time.
     Cards(CardsBenchArgs),
+    /// Print batches: cards batched per second (render, pack, seal) and
+    /// bytes per card.
+    Batch {
+        #[arg(long, default_value_t = 1000)]
+        cards: usize,
+    },
     /// Internal: one measured audit phase, run in a child process.
     #[command(hide = true)]
     AuditPhase {
@@ -715,4 +731,126 @@ pub enum AccessCommand {
         #[arg(long)]
         at: Option<String>,
     },
+}
+
+/// Where the supplier agent finds the server and its token.
+#[derive(Debug, Args, Clone)]
+pub struct AgentServer {
+    /// The lanyard server, https://HOST[:PORT] (http only on loopback).
+    #[arg(long, env = "LANYARD_SERVER")]
+    pub server: String,
+    /// A file holding the supplier's service token.
+    #[arg(long, env = "LANYARD_TOKEN_FILE")]
+    pub token_file: PathBuf,
+    /// A PEM certificate to trust for the server (a private CA).
+    #[arg(long)]
+    pub ca_cert: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SupplierCommand {
+    /// Register a supplier by its public age recipient.
+    Add {
+        name: String,
+        /// age1…, from the supplier's `age-keygen` or `lanyard supplier keygen`.
+        #[arg(long)]
+        recipient: String,
+    },
+    /// Every supplier.
+    List,
+    /// Stop a supplier: no more batches or downloads; its pending batches are
+    /// destroyed and their cards queued again.
+    Disable { name: String },
+    /// Give a supplier a new recipient; batches sealed to the old one are
+    /// destroyed and their cards queued again.
+    #[command(name = "rotate-recipient")]
+    RotateRecipient {
+        name: String,
+        #[arg(long)]
+        recipient: String,
+    },
+    /// (Supplier side) make an age identity; prints the recipient to send to
+    /// the force. The identity never leaves this machine.
+    Keygen {
+        /// Where to write the identity (created 0600; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// (Supplier side) download, decrypt and spool every pending batch.
+    Pull {
+        #[command(flatten)]
+        server: AgentServer,
+        /// The supplier's age identity file.
+        #[arg(long)]
+        identity: PathBuf,
+        /// Where print files go: SPOOL/BATCH/.
+        #[arg(long)]
+        spool: PathBuf,
+        /// Pipe each print file to this shell command instead of writing it
+        /// (LANYARD_BATCH, LANYARD_CARD, LANYARD_FILE are set).
+        #[arg(long)]
+        print_command: Option<String>,
+    },
+    /// (Supplier side) decrypt and spool a batch file that came out of band.
+    Open {
+        file: PathBuf,
+        #[arg(long)]
+        identity: PathBuf,
+        #[arg(long)]
+        spool: PathBuf,
+        #[arg(long)]
+        print_command: Option<String>,
+    },
+    /// (Supplier side) send the receipt for a batch, then wipe its spool.
+    Confirm {
+        batch: String,
+        /// Card ids printed, comma-separated, or `all` (all but --spoiled).
+        #[arg(long, default_value = "")]
+        printed: String,
+        /// Card ids spoiled, comma-separated; they return to the queue.
+        #[arg(long, default_value = "")]
+        spoiled: String,
+        #[command(flatten)]
+        server: AgentServer,
+        #[arg(long)]
+        spool: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchCommand {
+    /// Batch approved cards for a supplier.
+    Create {
+        #[arg(long)]
+        supplier: String,
+        #[arg(long)]
+        max_cards: Option<usize>,
+    },
+    /// Batches, by supplier or state (pending, confirmed, expired, destroyed).
+    List {
+        #[arg(long)]
+        supplier: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// One batch and its cards.
+    Show { id: String },
+    /// Write a pending batch's sealed file for delivery out of band
+    /// (audited as a download).
+    Export {
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Expire every pending batch past its time now (the server does this
+    /// on its own).
+    Expire,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DrillCommand {
+    /// Everything a full compromise of this supplier would yield now:
+    /// people, fields and counts per field.
+    #[command(name = "supplier-compromise")]
+    SupplierCompromise { name: String },
 }

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! requested ─approve─▶ approved ─queue─▶ queued ─print─▶ printed ─issue─▶ issued ⇄ suspended
-//!     │                    └──────print──────────▲                           │
+//!     │                    │  ◀──requeue─┘        ▲                          │
+//!     │                    └──────print───────────┘                          │
 //!     └─reject─▶ rejected           any live state ─revoke─▶ revoked ─destroy─▶ destroyed
 //!                                   issued/suspended ─expire─▶ expired ─destroy─▶ destroyed
 //! ```
@@ -52,6 +53,9 @@ pub enum CardAction {
     Reject,
     /// approved → queued.
     Queue,
+    /// queued → approved: spoiled in printing, or its batch expired or was
+    /// withdrawn, so it waits for the next batch.
+    Requeue,
     /// approved/queued → printed.
     Print,
     /// printed → issued.
@@ -107,6 +111,7 @@ impl CardState {
             (S::Requested, A::Approve) => S::Approved,
             (S::Requested, A::Reject) => S::Rejected,
             (S::Approved, A::Queue) => S::Queued,
+            (S::Queued, A::Requeue) => S::Approved,
             (S::Approved | S::Queued, A::Print) => S::Printed,
             (S::Printed, A::Issue) => S::Issued,
             (S::Issued, A::Suspend) => S::Suspended,
@@ -165,6 +170,7 @@ impl CardAction {
             CardAction::Approve => "approve",
             CardAction::Reject => "reject",
             CardAction::Queue => "queue",
+            CardAction::Requeue => "requeue",
             CardAction::Print => "print",
             CardAction::Issue => "issue",
             CardAction::Suspend => "suspend",
@@ -202,6 +208,10 @@ pub enum Reason {
     Replaced,
     /// Spoiled in printing.
     Spoiled,
+    /// Its print batch expired unconfirmed.
+    BatchExpired,
+    /// Its print batch was withdrawn (supplier disabled or rekeyed).
+    BatchWithdrawn,
     /// Refused at approval.
     NotJustified,
     /// Anything else the operator records elsewhere.
@@ -210,7 +220,7 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason.
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 12] = [
         Reason::Lost,
         Reason::Stolen,
         Reason::Damaged,
@@ -219,6 +229,8 @@ impl Reason {
         Reason::Investigation,
         Reason::Replaced,
         Reason::Spoiled,
+        Reason::BatchExpired,
+        Reason::BatchWithdrawn,
         Reason::NotJustified,
         Reason::Other,
     ];
@@ -234,6 +246,8 @@ impl Reason {
             Reason::Investigation => "investigation",
             Reason::Replaced => "replaced",
             Reason::Spoiled => "spoiled",
+            Reason::BatchExpired => "batch_expired",
+            Reason::BatchWithdrawn => "batch_withdrawn",
             Reason::NotJustified => "not_justified",
             Reason::Other => "other",
         }
@@ -268,10 +282,11 @@ impl CardType {
 mod tests {
     use super::*;
 
-    const ACTIONS: [CardAction; 10] = [
+    const ACTIONS: [CardAction; 11] = [
         CardAction::Approve,
         CardAction::Reject,
         CardAction::Queue,
+        CardAction::Requeue,
         CardAction::Print,
         CardAction::Issue,
         CardAction::Suspend,
@@ -289,6 +304,7 @@ mod tests {
             (S::Requested, CardAction::Approve, S::Approved),
             (S::Requested, CardAction::Reject, S::Rejected),
             (S::Approved, CardAction::Queue, S::Queued),
+            (S::Queued, CardAction::Requeue, S::Approved),
             (S::Approved, CardAction::Print, S::Printed),
             (S::Queued, CardAction::Print, S::Printed),
             (S::Printed, CardAction::Issue, S::Issued),

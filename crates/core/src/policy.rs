@@ -131,6 +131,16 @@ pub enum Action {
     GrantPermit,
     /// Ask whether a card opens a zone (doors).
     CheckAccess,
+    /// Register, disable and rekey print suppliers.
+    ManageSuppliers,
+    /// Batch approved cards for a supplier, list batches, export one for
+    /// out-of-band delivery.
+    ManageBatches,
+    /// A supplier's own exchange: list its pending batches, download one,
+    /// confirm it. Which batches are its own is checked by the service.
+    SupplierExchange,
+    /// Run the supplier-compromise drill (lists exposed people by id).
+    DrillSupplier,
 }
 
 /// The answer.
@@ -182,6 +192,10 @@ pub fn decide(role: Role, action: &Action) -> Decision {
         Action::ManageZones => role == Admin,
         Action::GrantPermit => role == IdOfficer,
         Action::CheckAccess => matches!(role, Verifier | IdOfficer),
+        Action::ManageSuppliers => role == Admin,
+        Action::ManageBatches => role == IdOfficer,
+        Action::SupplierExchange => role == PrintSupplier,
+        Action::DrillSupplier => role == Auditor,
     };
     if allowed { Decision::Allow } else { Decision::Deny(deny_code(action)) }
 }
@@ -206,6 +220,10 @@ fn deny_code(action: &Action) -> &'static str {
         Action::ManageZones => "zones_not_manageable",
         Action::GrantPermit => "permit_grant_not_allowed",
         Action::CheckAccess => "access_check_not_allowed",
+        Action::ManageSuppliers => "suppliers_not_manageable",
+        Action::ManageBatches => "batches_not_manageable",
+        Action::SupplierExchange => "supplier_exchange_only",
+        Action::DrillSupplier => "drill_not_allowed",
     }
 }
 
@@ -240,7 +258,11 @@ mod tests {
     #[test]
     fn the_cards_column_of_design_section_3() {
         // (action, roles allowed); every other role is denied.
-        let table: [(Action, &[Role]); 10] = [
+        let table: [(Action, &[Role]); 14] = [
+            (Action::ManageSuppliers, &[Role::Admin]),
+            (Action::ManageBatches, &[Role::IdOfficer]),
+            (Action::SupplierExchange, &[Role::PrintSupplier]),
+            (Action::DrillSupplier, &[Role::Auditor]),
             (Action::ManageZones, &[Role::Admin]),
             (Action::GrantPermit, &[Role::IdOfficer]),
             (Action::CheckAccess, &[Role::Verifier, Role::IdOfficer]),

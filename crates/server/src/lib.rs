@@ -16,6 +16,7 @@ pub mod limits;
 mod metrics;
 pub mod problem;
 mod routes;
+mod supply;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub access: Arc<Access>,
     /// Cards, credentials, status lists.
     pub cards: lanyard_cards::Cards,
+    /// Suppliers and print batches.
+    pub supply: lanyard_supply::Supply,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// Mark cookies `Secure` (served over TLS, or behind a TLS proxy).

@@ -52,7 +52,18 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         crate::cards::verify,
         crate::cards::create_zone,
         crate::cards::grant_permit,
-        crate::cards::access_check
+        crate::cards::access_check,
+        crate::supply::add_supplier,
+        crate::supply::list_suppliers,
+        crate::supply::disable_supplier,
+        crate::supply::rotate_recipient,
+        crate::supply::exposure,
+        crate::supply::create_batch,
+        crate::supply::list_batches,
+        crate::supply::export_batch,
+        crate::supply::own_batches,
+        crate::supply::download_batch,
+        crate::supply::confirm_batch
     ),
     components(schemas(
         LoginRequest,
@@ -69,7 +80,16 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         crate::cards::VerifyRequest,
         crate::cards::NewZone,
         crate::cards::NewPermit,
-        crate::cards::AccessCheck
+        crate::cards::AccessCheck,
+        crate::supply::NewSupplier,
+        crate::supply::NewRecipient,
+        crate::supply::SupplierJson,
+        crate::supply::SupplierChange,
+        crate::supply::BatchJson,
+        crate::supply::CreatedJson,
+        crate::supply::NewBatch,
+        crate::supply::Confirmation,
+        crate::supply::ReceiptJson
     ))
 )]
 struct ApiDoc;
@@ -106,6 +126,15 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/zones", post(crate::cards::create_zone))
         .route("/v1/permits", post(crate::cards::grant_permit))
         .route("/v1/access/check", post(crate::cards::access_check))
+        .route("/v1/suppliers", get(crate::supply::list_suppliers).post(crate::supply::add_supplier))
+        .route("/v1/suppliers/{name}/disable", post(crate::supply::disable_supplier))
+        .route("/v1/suppliers/{name}/recipient", post(crate::supply::rotate_recipient))
+        .route("/v1/suppliers/{name}/exposure", get(crate::supply::exposure))
+        .route("/v1/batches", get(crate::supply::list_batches).post(crate::supply::create_batch))
+        .route("/v1/batches/{id}/file", get(crate::supply::export_batch))
+        .route("/v1/supplier/batches", get(crate::supply::own_batches))
+        .route("/v1/supplier/batches/{id}", get(crate::supply::download_batch))
+        .route("/v1/supplier/batches/{id}/confirm", post(crate::supply::confirm_batch))
         .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
 }
 

@@ -22,6 +22,8 @@ const PASSWORD: &str = "matrix test password";
 enum Who {
     User(Role),
     Supplier,
+    /// A print_supplier token of another supplier.
+    WrongSupplier,
     Device,
     Nobody,
     ExpiredToken,
@@ -36,12 +38,15 @@ const VETTING: Who = User(Role::VettingOfficer);
 const HR: Who = User(Role::HrPayroll);
 const AUDITOR: Who = User(Role::Auditor);
 const ADMIN: Who = User(Role::Admin);
-const EVERYONE: [Who; 11] =
-    [ID, APPROVER, VETTING, HR, AUDITOR, ADMIN, Supplier, Device, Nobody, ExpiredToken, RevokedToken];
+const EVERYONE: [Who; 12] =
+    [ID, APPROVER, VETTING, HR, AUDITOR, ADMIN, Supplier, WrongSupplier, Device, Nobody, ExpiredToken, RevokedToken];
 
 /// One route: method, path (`{id}` is the test person), and who gets 200.
 /// Everyone else authenticated gets 403 and an `access.denied` event;
-/// nobody, expired and revoked get 401 and no event.
+/// nobody, expired and revoked get 401 and no event. The one exception is
+/// a supplier reaching for another supplier's batch: its role passes the
+/// policy, the batch's owner does not match, and it gets 403 with a denied
+/// `batch.download` or `batch.confirm` event naming nobody.
 const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("POST", "/v1/people", &[ID], Some("person.create")),
     ("GET", "/v1/keys", &[AUDITOR, ADMIN], None),
@@ -73,6 +78,19 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("GET", "/v1/cards", &[ID, APPROVER, AUDITOR], None),
     ("GET", "/v1/cards/{card}", &[ID, APPROVER, AUDITOR], None),
     ("POST", "/v1/cards/{card}/approve", &[APPROVER], Some("card.approve")),
+    // Suppliers and batches: `{batch}` is acme's, made in the setup from a
+    // second card; `acme` is the supplier token, `rival` the wrong one.
+    ("POST", "/v1/suppliers", &[ADMIN], Some("supplier.add")),
+    ("GET", "/v1/suppliers", &[ADMIN], None),
+    ("POST", "/v1/batches", &[ID], Some("person.read,card.queue,batch.create")),
+    ("GET", "/v1/batches", &[ID], None),
+    ("GET", "/v1/batches/{batch}/file", &[ID], Some("batch.export")),
+    ("GET", "/v1/supplier/batches", &[Supplier, WrongSupplier], None),
+    ("GET", "/v1/supplier/batches/{batch}", &[Supplier], Some("batch.download")),
+    ("GET", "/v1/suppliers/acme/exposure", &[AUDITOR], Some("drill.supplier_compromise")),
+    ("POST", "/v1/supplier/batches/{batch}/confirm", &[Supplier], Some("card.print,batch.confirm")),
+    ("POST", "/v1/suppliers/rival/recipient", &[ADMIN], Some("supplier.rotate_recipient")),
+    ("POST", "/v1/suppliers/rival/disable", &[ADMIN], Some("supplier.disable")),
     ("POST", "/v1/cards/{card}/print", &[ID], Some("card.print")),
     ("POST", "/v1/cards/{card}/issue", &[ID], Some("card.issue")),
     ("POST", "/v1/cards/{card}/suspend", &[ID], Some("card.suspend")),
@@ -131,6 +149,8 @@ struct Fixture {
     base: String,
     person: lanyard_core::PersonId,
     card: String,
+    batch: String,
+    batch_card: String,
     old_checkpoint: String,
     clients: Vec<(Who, reqwest::Client, Option<String>)>,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -156,6 +176,20 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         .id;
     // The issuer key exists before the matrix runs, as the log key does.
     cards.trust_bundle(&setup, now_s() * 1000).await.unwrap();
+    // Two suppliers, and a batch for acme holding a second card.
+    let supply = lanyard_supply::Supply::new(Arc::clone(&register), cards.clone(), Default::default());
+    for name in ["acme", "rival"] {
+        let (_, recipient) = lanyard_supply::package::keygen("matrix");
+        supply.add_supplier(&setup, name, &recipient, now_s() * 1000).await.unwrap();
+    }
+    let batch_card = cards
+        .request(&setup, lanyard_cards::PersonRef::Id(person), lanyard_core::CardType::StaffPass, now_s() * 1000)
+        .await
+        .unwrap()
+        .id;
+    let second = Operator::local(Actor::operator("second"), false);
+    cards.transition(&second, &batch_card, lanyard_core::CardAction::Approve, None, now_s() * 1000).await.unwrap();
+    let batch = supply.create_batch(&setup, "acme", None, now_s() * 1000).await.unwrap().batch.id;
 
     // A client per caller: users log in; tokens are presented as bearers.
     let now = now_s();
@@ -167,11 +201,13 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     let supplier = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
     let device = access.create_token(&setup.actor, Role::Verifier, "gate-1", 3600, now).await.unwrap();
     let expired = access.create_token(&setup.actor, Role::Verifier, "gate-2", 60, now - 120).await.unwrap();
+    let rival = access.create_token(&setup.actor, Role::PrintSupplier, "rival", 3600, now).await.unwrap();
     let revoked = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
     access.revoke_token(&setup.actor, revoked.row.id, now).await.unwrap();
 
     let state = Arc::new(AppState {
         cards,
+        supply,
         register,
         access: Arc::new(access),
         metrics: Metrics::default(),
@@ -197,6 +233,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         }
         let bearer = match who {
             Supplier => Some(supplier.secret.to_string()),
+            WrongSupplier => Some(rival.secret.to_string()),
             Device => Some(device.secret.to_string()),
             ExpiredToken => Some(expired.secret.to_string()),
             RevokedToken => Some(revoked.secret.to_string()),
@@ -204,7 +241,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         };
         clients.push((who, client, bearer));
     }
-    Fixture { base, person, card, old_checkpoint, clients, stop, server }
+    Fixture { base, person, card, batch, batch_card, old_checkpoint, clients, stop, server }
 }
 
 impl Fixture {
@@ -226,8 +263,11 @@ async fn every_route_with_every_caller() {
         for (method, path, allowed, read_action) in ROUTES {
             for (who, client, bearer) in &f.clients {
                 let (route, variant) = path.split_once('#').unwrap_or((path, ""));
-                let url =
-                    format!("{}{}", f.base, route.replace("{id}", &f.person.to_string()).replace("{card}", &f.card));
+                let route = route
+                    .replace("{id}", &f.person.to_string())
+                    .replace("{card}", &f.card)
+                    .replace("{batch}", &f.batch);
+                let url = format!("{}{route}", f.base);
                 let mut req = client.request(method.parse().unwrap(), &url).header("X-Lanyard-Purpose", "matrix test");
                 if *method == "PATCH" {
                     let fields = match variant {
@@ -249,6 +289,16 @@ async fn every_route_with_every_caller() {
                     }));
                 } else if *path == "/v1/access/check" {
                     req = req.json(&serde_json::json!({ "card": f.card, "zone": "MX" }));
+                } else if *path == "/v1/suppliers" {
+                    let (_, recipient) = lanyard_supply::package::keygen("matrix");
+                    req = req.json(&serde_json::json!({ "name": "matrix-new", "recipient": recipient }));
+                } else if path.ends_with("/recipient") {
+                    let (_, recipient) = lanyard_supply::package::keygen("matrix");
+                    req = req.json(&serde_json::json!({ "recipient": recipient }));
+                } else if *path == "/v1/batches" {
+                    req = req.json(&serde_json::json!({ "supplier": "acme" }));
+                } else if path.ends_with("/confirm") {
+                    req = req.json(&serde_json::json!({ "printed": [f.batch_card] }));
                 } else if *path == "/v1/verify" {
                     req = req.json(&serde_json::json!({ "qr": "LY1:NOT A CARD" }));
                 } else if path.starts_with("/v1/cards/") && *method == "POST" {
@@ -275,12 +325,16 @@ async fn every_route_with_every_caller() {
                     (_, "/v1/breach/scope" | "/v1/verify" | "/v1/access/check" | "/v1/audit/proofs/consistency") => 200,
                     (_, "/v1/keys/issuer/rotate") => 200,
                     ("POST", p) if p.starts_with("/v1/cards/") => 200,
+                    ("POST", p) if p.starts_with("/v1/supplier/") || p.starts_with("/v1/suppliers/") => 200,
                     ("POST", _) => 201,
                     ("DELETE" | "PATCH", _) => 204,
                     _ => 200,
                 };
+                let foreign_batch = *who == WrongSupplier && path.starts_with("/v1/supplier/batches/");
                 let (want, want_event) = if allowed.contains(who) {
                     (ok, *read_action)
+                } else if foreign_batch {
+                    (403, Some(if path.ends_with("/confirm") { "batch.confirm" } else { "batch.download" }))
                 } else if authenticated {
                     (403, Some("access.denied"))
                 } else {
@@ -297,6 +351,11 @@ async fn every_route_with_every_caller() {
                 }
                 if let (Some(e), User(role)) = (events.first(), who) {
                     assert_eq!(e.actor.id, format!("user:{}", role.as_str()));
+                }
+                if foreign_batch {
+                    let e = &events[0];
+                    assert_eq!(e.outcome, lanyard_audit::Outcome::Denied, "[{}] {method} {path}", t.name);
+                    assert!(e.people.is_empty() && e.actor.id.starts_with("supplier:rival:"));
                 }
             }
         }

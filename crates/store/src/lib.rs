@@ -46,6 +46,7 @@ mod permits;
 mod rows;
 mod scan;
 mod store;
+mod supply;
 mod tx;
 
 pub use access::{SessionRow, TokenRow, UserRow};
@@ -55,4 +56,5 @@ pub use permits::{PermitRow, ZoneRow};
 pub use rows::{AuditRow, PersonRow, SealedRow, WrappedKeyRow};
 pub use scan::AuditPages;
 pub use store::{Backend, IndexColumn, Store};
+pub use supply::{BatchCardRow, BatchRow, SupplierRow};
 pub use tx::{AuditEntry, Tx};

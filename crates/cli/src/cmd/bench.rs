@@ -34,6 +34,7 @@ struct Phase {
 pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Cards(args) => crate::cmd::bench_cards::run(cli, args),
+        BenchCommand::Batch { cards } => crate::cmd::bench_batch::run(cli, *cards).await,
         BenchCommand::Import { people, work_dir } => {
             let dir = work_dir_or_temp(work_dir.as_ref())?;
             let csv = dir.join("bench.csv");

@@ -123,28 +123,15 @@ pub(crate) async fn render(
     purpose: &str,
     now: i64,
 ) -> Result<Vec<std::path::PathBuf>> {
-    use lanyard_render::{CardFace, FileMeta, Renderer, Side};
+    use lanyard_render::{FileMeta, Renderer, Side};
     let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     if !matches!(ext.as_deref(), Some("png" | "pdf")) {
         anyhow::bail!("--out: give a .png or .pdf file name");
     }
     let row = cards.card(card).await?;
     let printable = cards.printable(op, card, Some(purpose), now).await?;
-    let c = &printable.credential.claims;
-    let expiry = output::date_time(c.expires_at);
-    let face = CardFace {
-        card_type: &c.card_type,
-        force: &cards.config().force_name,
-        name: &c.name,
-        rank: c.rank.as_deref(),
-        number: &c.number,
-        card_number: &row.number,
-        card_id: &c.card_id,
-        expiry: expiry.get(..10).unwrap_or(&expiry),
-        photo_jpeg: printable.photo.as_deref(),
-        qr_text: &printable.credential.qr_text,
-        return_address: &cards.config().return_address,
-    };
+    let print = lanyard_supply::CardPrint::new(&row, printable, cards.config());
+    let face = print.face();
     let sides: &[Side] = match side {
         SideArg::Front => &[Side::Front],
         SideArg::Back => &[Side::Back],

@@ -51,6 +51,9 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         database_url: None,
         provider: ProviderSettings::Keyring { path: dir.join(KEYRING_FILE) },
         issuer: lanyard_cards::IssuerConfig::default(),
+        supply: lanyard_supply::SupplyConfig::default(),
+        auto_batch: None,
+        sweep_every_s: 60,
     };
     let started = Instant::now();
     let provider =
@@ -119,8 +122,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let register = Arc::new(register);
     let cards_dir = dir.join("cards");
     let first_card = demo_cards(&register, &settings, &outcome.imported, &cards_dir).await?;
+    let supplier_dir = dir.join("supplier");
+    let batch = demo_supply(&register, &settings, &outcome.imported, &supplier_dir).await?;
     let audit = register.store().audit_len().await?;
-    println!("8. {} audit events so far; key provider: {}", audit, status.provider);
+    println!("9. {} audit events so far; key provider: {}", audit, status.provider);
     println!("done in {:.1} s.\n", started.elapsed().as_secs_f64());
 
     let d = dir.display();
@@ -139,6 +144,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!(
         "  lanyard verify --bundle {d}/cards/bundle.json --status-list {d}/cards/status-list.cwt --image {d}/cards/{first_card}-front.png"
     );
+    println!("  lanyard batch list && lanyard batch show {batch}");
+    println!("  lanyard drill supplier-compromise {DEMO_SUPPLIER}");
     println!("  lanyard keys status");
     println!("  lanyard keys rotate pay");
     println!("  lanyard audit checkpoint && lanyard audit verify");
@@ -174,6 +181,16 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     );
     println!("  curl -b jar -H 'X-Lanyard-Purpose: demo' '{base}/v1/people/{some}?compartments=identity'");
     println!("  curl {base}/v1/openapi.json");
+    let token = access.create_token(&op.actor, lanyard_core::Role::PrintSupplier, DEMO_SUPPLIER, 86_400, now).await?;
+    let token_file = supplier_dir.join("token");
+    std::fs::write(&token_file, format!("{}\n", token.secret.as_str()))?;
+    println!("The print supplier's agent (its token is in {}):", token_file.display());
+    println!(
+        "  lanyard supplier pull --server {base} --token-file {} --identity {} --spool {}",
+        token_file.display(),
+        supplier_dir.join("identity.txt").display(),
+        supplier_dir.join("spool").display()
+    );
     let serve = crate::opts::ServeArgs {
         listen: args.listen.clone(),
         tls_cert: None,
@@ -185,7 +202,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         read_burst: 30,
         openapi: false,
     };
-    crate::cmd::serve::serve_until_interrupted(register, access, settings.issuer.clone(), listener, &serve, None).await
+    crate::cmd::serve::serve_until_interrupted(register, access, &settings, listener, &serve, None).await
 }
 
 /// Step 7: three cards requested by one operator, approved by another,
@@ -255,4 +272,66 @@ async fn demo_cards(
         verdict.as_str()
     );
     Ok(first)
+}
+
+/// The demo's print supplier.
+const DEMO_SUPPLIER: &str = "demo-print";
+
+/// Step 8: a print supplier makes its own age key; the force registers only
+/// the public half, batches four approved cards for it, and hands the sealed
+/// batch over out of band; the supplier's agent opens it into its spool; and
+/// the drill says what a compromise of the supplier would yield now.
+async fn demo_supply(
+    register: &Arc<Register>,
+    settings: &Settings,
+    people: &[lanyard_core::PersonId],
+    dir: &std::path::Path,
+) -> Result<String> {
+    use lanyard_cards::{Cards, PersonRef};
+    use lanyard_core::{CardAction, CardType};
+    use zeroize::Zeroize;
+    context::ensure_dir(dir)?;
+    let (identity, recipient) = lanyard_supply::package::keygen("lanyard demo");
+    let identity_path = dir.join("identity.txt");
+    {
+        use age::secrecy::ExposeSecret;
+        let mut text = identity.expose_secret().to_owned();
+        std::fs::write(&identity_path, &text)?;
+        text.zeroize();
+    }
+    let cards = Cards::new(Arc::clone(register), settings.issuer.clone());
+    let supply = lanyard_supply::Supply::new(Arc::clone(register), cards.clone(), settings.supply);
+    let (clerk, approver, admin) = (
+        context::operator(Some("ida"), false)?,
+        context::operator(Some("abe"), false)?,
+        context::operator(Some("root"), false)?,
+    );
+    let now = context::now_ms();
+    supply.add_supplier(&admin, DEMO_SUPPLIER, &recipient, now).await?;
+    // The last four people (a protected one would be held back: never printed by a contractor).
+    for person in people.iter().rev().take(4) {
+        let card = cards.request(&clerk, PersonRef::Id(*person), CardType::WarrantCard, now).await?;
+        cards.transition(&approver, &card.id, CardAction::Approve, None, now).await?;
+    }
+    let created = supply.create_batch(&clerk, DEMO_SUPPLIER, None, now).await?;
+    let batch = created.batch.id.clone();
+    let sealed = dir.join(format!("{batch}.age"));
+    std::fs::write(&sealed, supply.export(&clerk, &batch, now).await?)?;
+    let manifest = crate::cmd::agent::spool_file(&sealed, &identity_path, &dir.join("spool"), None)?;
+    let drill = supply.drill(&admin, DEMO_SUPPLIER, now).await?;
+    let count = |f: &str| drill.fields.get(f).copied().unwrap_or_default();
+    println!(
+        "8. batched {} cards for print supplier {DEMO_SUPPLIER} ({} bytes, age-sealed to the supplier's own key; it expires unconfirmed in {} h); \
+         its agent opened it into {}. A compromise of the supplier now yields {} people: name {}, photo {}, vetting {}, pay {}",
+        manifest.cards.len(),
+        created.batch.size,
+        settings.supply.batch_ttl_s / 3600,
+        dir.join("spool").display(),
+        drill.people.len(),
+        count("name"),
+        count("photo"),
+        count("vetting"),
+        count("salary") + count("pay_grade"),
+    );
+    Ok(batch)
 }

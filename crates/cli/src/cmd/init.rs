@@ -51,6 +51,9 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
         database_url: cli.database_url.clone(),
         provider,
         issuer: lanyard_cards::IssuerConfig::default(),
+        supply: lanyard_supply::SupplyConfig::default(),
+        auto_batch: None,
+        sweep_every_s: 60,
     })
 }
 
@@ -83,6 +86,11 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
             status_list_ttl_s: Some(settings.issuer.list_ttl_s),
             force_name: Some(settings.issuer.force_name.clone()),
             return_address: Some(settings.issuer.return_address.clone()),
+        }),
+        supply: Some(crate::config::SupplyFileConfig {
+            batch_ttl_s: Some(settings.supply.batch_ttl_s),
+            max_cards: Some(settings.supply.max_cards),
+            ..Default::default()
         }),
     };
     let text = toml::to_string(&file).context("writing the configuration")?;

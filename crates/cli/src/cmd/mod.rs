@@ -1,8 +1,10 @@
 //! One module per top-level subcommand.
 
+pub mod agent;
 pub mod audit;
 pub mod bench;
 pub mod bench_audit;
+pub mod bench_batch;
 pub mod bench_cards;
 pub mod breach;
 pub mod card;
@@ -12,6 +14,7 @@ pub mod keys;
 pub mod permit;
 pub mod person;
 pub mod serve;
+pub mod supplier;
 pub mod token;
 pub mod user;
 pub mod verify;

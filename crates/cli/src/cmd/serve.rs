@@ -36,22 +36,25 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     // The first line of stdout is the address, for scripts and tests.
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{}", listener.local_addr()?);
-    serve_until_interrupted(Arc::new(register), access, settings.issuer.clone(), listener, args, tls).await
+    serve_until_interrupted(Arc::new(register), access, &settings, listener, args, tls).await
 }
 
 /// Serves on `listener` with the checkpointer beside it, until Ctrl-C.
 pub async fn serve_until_interrupted(
     register: Arc<lanyard_register::Register>,
     access: lanyard_access::Access,
-    issuer: lanyard_cards::IssuerConfig,
+    settings: &config::Settings,
     listener: tokio::net::TcpListener,
     args: &ServeArgs,
     tls: Option<Arc<lanyard_server::tls::ServerConfig>>,
 ) -> Result<()> {
+    let cards = lanyard_cards::Cards::new(Arc::clone(&register), settings.issuer.clone());
+    let supply = lanyard_supply::Supply::new(Arc::clone(&register), cards.clone(), settings.supply);
     let state = Arc::new(AppState {
         register: Arc::clone(&register),
         access: Arc::new(access),
-        cards: lanyard_cards::Cards::new(Arc::clone(&register), issuer),
+        cards,
+        supply: supply.clone(),
         metrics: Metrics::default(),
         secure_cookies: args.behind_tls_proxy || tls.is_some(),
         reads: lanyard_server::limits::ReadLimiter::new(lanyard_server::limits::ReadQuota {
@@ -80,6 +83,21 @@ pub async fn serve_until_interrupted(
                 .await
         })
     };
+    let sweeper = {
+        let op = context::operator(Some("print-scheduler"), false)?;
+        let every = std::time::Duration::from_secs(settings.sweep_every_s);
+        let auto = settings.auto_batch.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    () = tokio::time::sleep(every) => {}
+                }
+                sweep_batches(&supply, &op, auto.as_ref()).await;
+            }
+        })
+    };
     let shutdown = async move {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -91,7 +109,31 @@ pub async fn serve_until_interrupted(
     };
     let _ = stop_tx.send(true);
     let _ = checkpointer.await;
+    let _ = sweeper.await;
     served.context("serving")?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// One tick of the print scheduler: expire overdue batches (their cards go
+/// back to the queue), then batch for the automatic supplier if due. A
+/// failure is logged and retried at the next tick.
+async fn sweep_batches(
+    supply: &lanyard_supply::Supply,
+    op: &lanyard_register::Operator,
+    auto: Option<&lanyard_supply::AutoBatch>,
+) {
+    let now = context::now_ms();
+    match supply.expire_due(op, now).await {
+        Ok(expired) if !expired.is_empty() => tracing::info!(count = expired.len(), "expired print batches"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "expiring print batches failed"),
+    }
+    if let Some(policy) = auto {
+        match supply.auto_batch(op, policy, now).await {
+            Ok(Some(created)) => tracing::info!(batch = %created.batch.id, cards = created.cards.len(), "batched"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(error = %e, "automatic batching failed"),
+        }
+    }
 }

@@ -1,0 +1,151 @@
+//! `lanyard bench batch`: a print batch of N cards (default 1,000) built
+//! end to end through the supply service on SQLite: audited reads of
+//! identity and photo, credential signing, rendering (front and back PNG, a
+//! two-page PDF), packing, sealing with age and storing. Beside it, in the
+//! same run and on the same cards: rendering alone (the floor), and age
+//! sealing alone of the same archive.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Result, bail};
+use lanyard_cards::{Cards, PersonRef};
+use lanyard_core::{CardAction, CardType};
+use lanyard_crypto::{KdfParams, KeyringProvider};
+use lanyard_register::import::{self, Options};
+use lanyard_register::{Operator, Register};
+use lanyard_store::Store;
+use lanyard_supply::{CardPrint, Supply, SupplyConfig, package};
+use serde::Serialize;
+
+use crate::cmd::bench::tempdir;
+use crate::context;
+use crate::opts::Cli;
+use crate::output;
+use crate::synth;
+
+#[derive(Serialize)]
+struct Report {
+    cards: usize,
+    threads: usize,
+    batch_seconds: f64,
+    batch_cards_per_s: f64,
+    render_only_seconds: f64,
+    render_only_cards_per_s: f64,
+    seal_only_seconds: f64,
+    seal_mb_per_s: f64,
+    batch_vs_render: f64,
+    sealed_bytes: i64,
+    bytes_per_card: f64,
+    peak_rss_kib: u64,
+}
+
+pub async fn run(cli: &Cli, cards_wanted: usize) -> Result<()> {
+    if cards_wanted == 0 {
+        bail!("--cards must be at least 1");
+    }
+    let dir = tempdir()?;
+    let result = measure(cards_wanted, &dir).await;
+    std::fs::remove_dir_all(&dir).ok();
+    let report = result?;
+    if cli.json {
+        return output::json(&report);
+    }
+    println!("print batch of {} cards, {} render threads, SQLite:", report.cards, report.threads);
+    println!(
+        "  whole batch (read, sign, render, pack, seal, store): {:.1} s = {:.1} cards/s",
+        report.batch_seconds, report.batch_cards_per_s
+    );
+    println!(
+        "  rendering alone, same cards and threads:            {:.1} s = {:.1} cards/s (batch/render {:.2})",
+        report.render_only_seconds, report.render_only_cards_per_s, report.batch_vs_render
+    );
+    println!(
+        "  age sealing alone of the same archive:              {:.2} s = {:.0} MB/s",
+        report.seal_only_seconds, report.seal_mb_per_s
+    );
+    println!(
+        "  sealed batch {} bytes = {:.0} bytes per card (front PNG, back PNG, 2-page PDF); peak RSS {} MiB",
+        report.sealed_bytes,
+        report.bytes_per_card,
+        report.peak_rss_kib / 1024
+    );
+    Ok(())
+}
+
+async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
+    let csv = dir.join("force.csv");
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(&photos)?;
+    synth::write_force(&csv, n, Some(&photos), 11)?;
+    let provider =
+        Arc::new(KeyringProvider::create(&dir.join("keyring.json"), b"bench passphrase", KdfParams::recommended())?);
+    let store = Store::open_sqlite(&dir.join("lanyard.db"), true).await?;
+    let clerk = Operator::local(lanyard_audit::Actor::operator("bench-clerk"), false);
+    let approver = Operator::local(lanyard_audit::Actor::operator("bench-approver"), false);
+    let register = Arc::new(Register::init(store, provider, &clerk, context::now_ms()).await?);
+    let parsed = import::parse(
+        std::io::BufReader::new(std::fs::File::open(&csv)?),
+        register.ranks(),
+        Options { photos_dir: Some(&photos), ignore_unknown: false },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let outcome = register.import(&clerk, parsed.records, context::now_ms(), &|_| {}).await?;
+    let cards = Cards::new(Arc::clone(&register), lanyard_cards::IssuerConfig::default());
+    let now = context::now_ms();
+    for id in &outcome.imported {
+        let card = cards.request(&clerk, PersonRef::Id(*id), CardType::WarrantCard, now).await?;
+        cards.transition(&approver, &card.id, CardAction::Approve, None, now).await?;
+    }
+    let supply =
+        Supply::new(Arc::clone(&register), cards.clone(), SupplyConfig { max_cards: n, ..SupplyConfig::default() });
+    let (_, recipient) = package::keygen("bench");
+    supply.add_supplier(&clerk, "bench-print", &recipient, now).await?;
+
+    let t = Instant::now();
+    let created = supply.create_batch(&clerk, "bench-print", Some(n), context::now_ms()).await?;
+    let batch_seconds = t.elapsed().as_secs_f64();
+    if created.cards.len() != n {
+        bail!("batched {} of {n} cards", created.cards.len());
+    }
+
+    // The same cards' prints, read again (untimed), then rendered alone.
+    let mut prints = Vec::with_capacity(n);
+    for id in &created.cards {
+        let row = cards.card(id).await?;
+        let printable = cards.printable(&clerk, id, Some("bench: render alone"), context::now_ms()).await?;
+        prints.push(CardPrint::new(&row, printable, cards.config()));
+    }
+    let renderer = Arc::new(lanyard_render::Renderer::new());
+    let t = Instant::now();
+    let artwork =
+        lanyard_supply::artwork::render_all(&renderer, &prints, &created.batch.id).map_err(anyhow::Error::msg)?;
+    let render_only_seconds = t.elapsed().as_secs_f64();
+    let header = package::Manifest {
+        format: String::new(),
+        batch: created.batch.id.clone(),
+        supplier: "bench-print".into(),
+        created_at: String::new(),
+        expires_at: String::new(),
+        cards: vec![],
+    };
+    let (_, plain) = package::pack(&header, &artwork)?;
+    let t = Instant::now();
+    let sealed = package::seal(&plain, &package::parse_recipient(&recipient)?)?;
+    let seal_only_seconds = t.elapsed().as_secs_f64();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    Ok(Report {
+        cards: n,
+        threads,
+        batch_seconds,
+        batch_cards_per_s: n as f64 / batch_seconds,
+        render_only_seconds,
+        render_only_cards_per_s: n as f64 / render_only_seconds,
+        seal_only_seconds,
+        seal_mb_per_s: sealed.len() as f64 / 1e6 / seal_only_seconds,
+        batch_vs_render: render_only_seconds / batch_seconds,
+        sealed_bytes: created.batch.size,
+        bytes_per_card: created.batch.size as f64 / n as f64,
+        peak_rss_kib: crate::cmd::bench::peak_rss_kib(),
+    })
+}

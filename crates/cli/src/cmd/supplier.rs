@@ -1,0 +1,240 @@
+//! `lanyard supplier` (the force's side, and `keygen` for the supplier),
+//! `lanyard batch` and `lanyard drill`. The agent's commands (pull, open,
+//! confirm) are in `agent.rs`.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use lanyard_supply::Exposure;
+
+use crate::cmd::agent;
+use crate::config;
+use crate::context;
+use crate::opts::{BatchCommand, Cli, DrillCommand, SupplierCommand};
+use crate::output;
+
+async fn open(cli: &Cli) -> Result<(lanyard_supply::Supply, lanyard_register::Operator)> {
+    let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
+    let (_cards, supply) = context::open_supply(&settings).await?;
+    Ok((supply, context::operator(cli.operator.as_deref(), false)?))
+}
+
+pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
+    match cmd {
+        SupplierCommand::Keygen { out } => return keygen(cli, out),
+        SupplierCommand::Pull { server, identity, spool, print_command } => {
+            return agent::pull(cli, server, identity, spool, print_command.as_deref()).await;
+        }
+        SupplierCommand::Open { file, identity, spool, print_command } => {
+            return agent::open_file(cli, file, identity, spool, print_command.as_deref());
+        }
+        SupplierCommand::Confirm { batch, printed, spoiled, server, spool } => {
+            return agent::confirm(cli, batch, printed, spoiled, server, spool).await;
+        }
+        _ => {}
+    }
+    let (supply, op) = open(cli).await?;
+    let now = context::now_ms();
+    let (supplier, withdrawn) = match cmd {
+        SupplierCommand::Add { name, recipient } => (supply.add_supplier(&op, name, recipient, now).await?, vec![]),
+        SupplierCommand::List => {
+            let list = supply.suppliers().await?;
+            if cli.json {
+                return output::json(&list);
+            }
+            for s in list {
+                let state = if s.enabled { "enabled" } else { "disabled" };
+                println!("{:<24} {:<9} {}", s.name, state, s.recipient);
+            }
+            return Ok(());
+        }
+        SupplierCommand::Disable { name } => supply.disable_supplier(&op, name, now).await?,
+        SupplierCommand::RotateRecipient { name, recipient } => {
+            supply.rotate_recipient(&op, name, recipient, now).await?
+        }
+        SupplierCommand::Keygen { .. }
+        | SupplierCommand::Pull { .. }
+        | SupplierCommand::Open { .. }
+        | SupplierCommand::Confirm { .. } => return Ok(()),
+    };
+    if cli.json {
+        return output::json(&serde_json::json!({ "supplier": supplier, "withdrawn": withdrawn }));
+    }
+    let state = if supplier.enabled { "enabled" } else { "disabled" };
+    println!("supplier {} ({state}), recipient {}", supplier.name, supplier.recipient);
+    if !withdrawn.is_empty() {
+        println!(
+            "withdrew {} pending batch(es), their cards are queued again: {}",
+            withdrawn.len(),
+            withdrawn.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Writes a new age identity, 0600, never over an existing file.
+fn keygen(cli: &Cli, out: &std::path::Path) -> Result<()> {
+    use age::secrecy::ExposeSecret;
+    let now =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let (identity, recipient) = lanyard_supply::package::keygen(&now);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(out).with_context(|| format!("creating {} (it must not exist yet)", out.display()))?;
+    file.write_all(identity.expose_secret().as_bytes()).with_context(|| format!("writing {}", out.display()))?;
+    file.sync_all()?;
+    if cli.json {
+        return output::json(&serde_json::json!({ "identity": out, "recipient": recipient }));
+    }
+    println!("{recipient}");
+    eprintln!("identity written to {}; send the force only the recipient above", out.display());
+    Ok(())
+}
+
+pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
+    let (supply, op) = open(cli).await?;
+    let now = context::now_ms();
+    match cmd {
+        BatchCommand::Create { supplier, max_cards } => {
+            let created = supply.create_batch(&op, supplier, *max_cards, now).await?;
+            if cli.json {
+                return output::json(&created);
+            }
+            let b = &created.batch;
+            println!(
+                "batch {} for {}: {} card(s), {} bytes sealed, expires {}",
+                b.id,
+                b.supplier,
+                b.cards,
+                b.size,
+                output::date_time(b.expires_at)
+            );
+            if !created.held_back.is_empty() {
+                println!(
+                    "held back {} card(s) of protected persons (print them in-house): {}",
+                    created.held_back.len(),
+                    created.held_back.join(", ")
+                );
+            }
+        }
+        BatchCommand::List { supplier, state } => {
+            let list = supply.batches(supplier.as_deref(), state.as_deref()).await?;
+            if cli.json {
+                return output::json(&list);
+            }
+            for b in list {
+                println!(
+                    "{:<12} {:<16} {:<10} {:>5} cards  downloads {}  expires {}",
+                    b.id,
+                    b.supplier,
+                    b.state,
+                    b.cards,
+                    b.downloads,
+                    output::date_time(b.expires_at)
+                );
+            }
+        }
+        BatchCommand::Show { id } => {
+            let b: lanyard_supply::Batch = supply.batch(id).await?.into();
+            let cards = supply.batch_cards(id).await?;
+            if cli.json {
+                let cards: Vec<_> = cards
+                    .iter()
+                    .map(|c| serde_json::json!({ "card": c.card_id, "person": c.person_id, "outcome": c.outcome }))
+                    .collect();
+                return output::json(&serde_json::json!({ "batch": b, "cards": cards }));
+            }
+            println!("batch {} for {}: {} ({} cards, {} bytes)", b.id, b.supplier, b.state, b.cards, b.size);
+            for c in cards {
+                println!("  {}  {}  {}", c.card_id, c.person_id, c.outcome.as_deref().unwrap_or("-"));
+            }
+        }
+        BatchCommand::Export { id, out } => {
+            let bytes = supply.export(&op, id, now).await?;
+            write_new(out, &bytes)?;
+            if cli.json {
+                return output::json(&serde_json::json!({ "batch": id, "out": out, "bytes": bytes.len() }));
+            }
+            println!("batch {id} written to {} ({} bytes, sealed to the supplier)", out.display(), bytes.len());
+        }
+        BatchCommand::Expire => {
+            let expired = supply.expire_due(&op, now).await?;
+            if cli.json {
+                return output::json(&serde_json::json!({ "expired": expired }));
+            }
+            println!("expired {} batch(es){}", expired.len(), list_suffix(&expired));
+        }
+    }
+    Ok(())
+}
+
+fn list_suffix(ids: &[String]) -> String {
+    if ids.is_empty() { String::new() } else { format!(": {}", ids.join(", ")) }
+}
+
+/// Writes a file that must not exist yet.
+fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+pub async fn drill(cli: &Cli, cmd: &DrillCommand) -> Result<()> {
+    let DrillCommand::SupplierCompromise { name } = cmd;
+    let (supply, op) = open(cli).await?;
+    let report = supply.drill(&op, name, context::now_ms()).await?;
+    if cli.json {
+        return output::json(&report);
+    }
+    print_exposure(&report);
+    Ok(())
+}
+
+fn print_exposure(r: &Exposure) {
+    let state = if r.enabled { "enabled" } else { "disabled" };
+    println!("Supplier-compromise drill: {} ({state}) at {}", r.supplier, output::date_time(r.at));
+    println!();
+    println!("A full compromise of the supplier yields:");
+    println!("  its private key      held by the supplier alone (public half {})", r.recipient);
+    println!("  its tokens           {} live: each downloads every pending batch until revoked", r.tokens.len());
+    for t in &r.tokens {
+        println!("                       {} (expires {})", t.id, output::date_time(t.expires_at));
+    }
+    println!("  batches to download  {}", r.downloadable.len());
+    for b in &r.downloadable {
+        println!("                       {} ({} cards, expires {})", b.batch, b.cards, output::date_time(b.expires_at));
+    }
+    println!("  its spool            {} batch(es) downloaded, never confirmed, now closed", r.spool.len());
+    for b in &r.spool {
+        println!("                       {} ({} cards, {})", b.batch, b.cards, b.state);
+    }
+    println!();
+    println!("People exposed: {}", r.people.len());
+    println!("Fields, by people exposed:");
+    for (field, n) in &r.fields {
+        println!("  {field:<16} {n}");
+    }
+    if r.people.is_empty() {
+        return;
+    }
+    println!();
+    println!("People (ids), their cards and fields:");
+    for p in &r.people {
+        println!("  {}  {}  {}", p.person, p.cards.join(","), p.fields.join(","));
+    }
+    if r.tokens.is_empty() && r.downloadable.is_empty() {
+        return;
+    }
+    println!();
+    println!(
+        "To contain: `lanyard supplier disable {}` destroys its pending batches and stops its tokens;",
+        r.supplier
+    );
+    println!("revoke the tokens with `lanyard token revoke ID`; then scope with `lanyard breach scope`.");
+}

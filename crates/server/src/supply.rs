@@ -1,0 +1,340 @@
+//! Supplier routes. The force's side: suppliers (admin), print batches
+//! (ID-card office), the compromise drill (auditor). The supplier's side: a
+//! `print_supplier` token lists its own pending batches, downloads one and
+//! confirms it, and nothing else; which batches are its own is checked by
+//! the supply service against the token's supplier name.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use lanyard_core::policy::Action;
+use lanyard_supply::{Batch, Created, Exposure, Receipt, Supplier, SupplyError};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{Caller, authorize};
+use crate::problem::{Problem, ProblemBody};
+use crate::{AppState, now_s};
+
+impl From<SupplyError> for Problem {
+    fn from(e: SupplyError) -> Self {
+        use SupplyError as E;
+        match e {
+            E::Card(c) => c.into(),
+            E::Register(r) => r.into(),
+            E::NoSupplier(_) | E::NoBatch(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            E::SupplierDisabled(_) => Problem::new(StatusCode::FORBIDDEN, "supplier_disabled", e.to_string()),
+            E::NotYours(_) => Problem::new(StatusCode::FORBIDDEN, "not_your_batch", e.to_string()),
+            E::Gone { .. } => Problem::new(StatusCode::GONE, "batch_gone", e.to_string()),
+            E::AlreadyConfirmed(_) => Problem::new(StatusCode::CONFLICT, "already_confirmed", e.to_string()),
+            E::NothingToBatch => Problem::new(StatusCode::CONFLICT, "nothing_to_batch", e.to_string()),
+            E::Invalid(_) | E::Package(lanyard_supply::package::PackageError::Recipient) => {
+                Problem::bad_request("invalid", e.to_string())
+            }
+            E::Store(ref s) if matches!(s.kind(), lanyard_store::StoreErrorKind::Conflict(_)) => {
+                Problem::new(StatusCode::CONFLICT, "conflict", e.to_string())
+            }
+            E::Package(_) | E::Render(_) | E::Store(_) => {
+                tracing::error!(error = %e, "supplier request failed");
+                Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed")
+            }
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewSupplier {
+    /// 1 to 64 letters, digits or . _ - @; its tokens carry it.
+    name: String,
+    /// Its age X25519 recipient, `age1…`.
+    recipient: String,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewRecipient {
+    /// The supplier's new age recipient.
+    recipient: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SupplierJson {
+    name: String,
+    recipient: String,
+    enabled: bool,
+    created_at: i64,
+}
+
+impl From<Supplier> for SupplierJson {
+    fn from(s: Supplier) -> Self {
+        SupplierJson { name: s.name, recipient: s.recipient, enabled: s.enabled, created_at: s.created_at }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct SupplierChange {
+    supplier: SupplierJson,
+    /// Pending batches destroyed by the change; their cards are queued again.
+    withdrawn: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct BatchJson {
+    id: String,
+    supplier: String,
+    /// pending, confirmed, expired or destroyed.
+    state: String,
+    cards: i64,
+    size: i64,
+    sha256: String,
+    created_at: i64,
+    expires_at: i64,
+    downloads: i64,
+    closed_at: Option<i64>,
+}
+
+impl From<Batch> for BatchJson {
+    fn from(b: Batch) -> Self {
+        BatchJson {
+            id: b.id,
+            supplier: b.supplier,
+            state: b.state,
+            cards: b.cards,
+            size: b.size,
+            sha256: b.sha256,
+            created_at: b.created_at,
+            expires_at: b.expires_at,
+            downloads: b.downloads,
+            closed_at: b.closed_at,
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct CreatedJson {
+    batch: BatchJson,
+    cards: Vec<String>,
+    /// Protected persons' cards, printed in-house and never batched.
+    held_back: Vec<String>,
+}
+
+impl From<Created> for CreatedJson {
+    fn from(c: Created) -> Self {
+        CreatedJson { batch: c.batch.into(), cards: c.cards, held_back: c.held_back }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NewBatch {
+    supplier: String,
+    /// At most this many cards (capped by the server's limit).
+    max_cards: Option<usize>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Confirmation {
+    /// Cards printed.
+    #[serde(default)]
+    printed: Vec<String>,
+    /// Cards spoiled; they return to the queue.
+    #[serde(default)]
+    spoiled: Vec<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ReceiptJson {
+    batch: String,
+    printed: Vec<String>,
+    spoiled: Vec<String>,
+    /// Named printed, but left the queue meanwhile (revoked): unchanged.
+    skipped: Vec<String>,
+}
+
+impl From<Receipt> for ReceiptJson {
+    fn from(r: Receipt) -> Self {
+        ReceiptJson { batch: r.batch, printed: r.printed, spoiled: r.spoiled, skipped: r.skipped }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct BatchQuery {
+    supplier: Option<String>,
+    state: Option<String>,
+}
+
+fn sealed_file(id: &str, bytes: Vec<u8>) -> Response {
+    let mut resp = Body::from(bytes).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.age\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+/// The supplier name a `print_supplier` token carries.
+fn supplier_of(caller: &Caller) -> Result<&str, Problem> {
+    caller.principal.subject.as_deref().ok_or_else(|| Problem::forbidden("supplier_exchange_only"))
+}
+
+/// Registers a supplier by its public age recipient.
+#[utoipa::path(post, path = "/v1/suppliers", request_body = NewSupplier,
+    responses((status = 201, body = SupplierJson), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 409, body = ProblemBody)))]
+pub(crate) async fn add_supplier(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<NewSupplier>,
+) -> Result<(StatusCode, Json<SupplierJson>), Problem> {
+    authorize(&state, &caller, Action::ManageSuppliers, "POST /v1/suppliers").await?;
+    let s = state.supply.add_supplier(&caller.operator(), &body.name, &body.recipient, now_s() * 1000).await?;
+    Ok((StatusCode::CREATED, Json(s.into())))
+}
+
+/// Every supplier.
+#[utoipa::path(get, path = "/v1/suppliers",
+    responses((status = 200, body = [SupplierJson]), (status = 403, body = ProblemBody)))]
+pub(crate) async fn list_suppliers(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Vec<SupplierJson>>, Problem> {
+    authorize(&state, &caller, Action::ManageSuppliers, "GET /v1/suppliers").await?;
+    Ok(Json(state.supply.suppliers().await?.into_iter().map(Into::into).collect()))
+}
+
+/// Disables a supplier; its pending batches are destroyed.
+#[utoipa::path(post, path = "/v1/suppliers/{name}/disable", params(("name" = String, Path)),
+    responses((status = 200, body = SupplierChange), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub(crate) async fn disable_supplier(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<SupplierChange>, Problem> {
+    authorize(&state, &caller, Action::ManageSuppliers, "POST /v1/suppliers/{name}/disable").await?;
+    let (s, withdrawn) = state.supply.disable_supplier(&caller.operator(), &name, now_s() * 1000).await?;
+    Ok(Json(SupplierChange { supplier: s.into(), withdrawn }))
+}
+
+/// Gives a supplier a new recipient; pending batches sealed to the old one
+/// are destroyed and their cards queued again.
+#[utoipa::path(post, path = "/v1/suppliers/{name}/recipient", params(("name" = String, Path)), request_body = NewRecipient,
+    responses((status = 200, body = SupplierChange), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 404, body = ProblemBody)))]
+pub(crate) async fn rotate_recipient(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<NewRecipient>,
+) -> Result<Json<SupplierChange>, Problem> {
+    authorize(&state, &caller, Action::ManageSuppliers, "POST /v1/suppliers/{name}/recipient").await?;
+    let (s, withdrawn) =
+        state.supply.rotate_recipient(&caller.operator(), &name, &body.recipient, now_s() * 1000).await?;
+    Ok(Json(SupplierChange { supplier: s.into(), withdrawn }))
+}
+
+/// What a full compromise of the supplier would yield now.
+#[utoipa::path(get, path = "/v1/suppliers/{name}/exposure", params(("name" = String, Path)),
+    responses((status = 200, description = "the drill's report"), (status = 403, body = ProblemBody),
+              (status = 404, body = ProblemBody)))]
+pub(crate) async fn exposure(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Exposure>, Problem> {
+    authorize(&state, &caller, Action::DrillSupplier, "GET /v1/suppliers/{name}/exposure").await?;
+    Ok(Json(state.supply.drill(&caller.operator(), &name, now_s() * 1000).await?))
+}
+
+/// Batches approved cards for a supplier.
+#[utoipa::path(post, path = "/v1/batches", request_body = NewBatch,
+    responses((status = 201, body = CreatedJson), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+              (status = 409, body = ProblemBody)))]
+pub(crate) async fn create_batch(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Json(body): Json<NewBatch>,
+) -> Result<(StatusCode, Json<CreatedJson>), Problem> {
+    authorize(&state, &caller, Action::ManageBatches, "POST /v1/batches").await?;
+    let created = state.supply.create_batch(&caller.operator(), &body.supplier, body.max_cards, now_s() * 1000).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// Batches, by supplier or state.
+#[utoipa::path(get, path = "/v1/batches", params(("supplier" = Option<String>, Query), ("state" = Option<String>, Query)),
+    responses((status = 200, body = [BatchJson]), (status = 403, body = ProblemBody)))]
+pub(crate) async fn list_batches(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<BatchQuery>,
+) -> Result<Json<Vec<BatchJson>>, Problem> {
+    authorize(&state, &caller, Action::ManageBatches, "GET /v1/batches").await?;
+    let list = state.supply.batches(q.supplier.as_deref(), q.state.as_deref()).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// A pending batch's sealed file, for delivery out of band (audited as a
+/// download).
+#[utoipa::path(get, path = "/v1/batches/{id}/file", params(("id" = String, Path)),
+    responses((status = 200, description = "the age file", content_type = "application/octet-stream"),
+              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
+pub(crate) async fn export_batch(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    authorize(&state, &caller, Action::ManageBatches, "GET /v1/batches/{id}/file").await?;
+    let bytes = state.supply.export(&caller.operator(), &id, now_s() * 1000).await?;
+    Ok(sealed_file(&id, bytes))
+}
+
+/// The calling supplier's pending batches.
+#[utoipa::path(get, path = "/v1/supplier/batches",
+    responses((status = 200, body = [BatchJson]), (status = 403, body = ProblemBody)))]
+pub(crate) async fn own_batches(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Vec<BatchJson>>, Problem> {
+    authorize(&state, &caller, Action::SupplierExchange, "GET /v1/supplier/batches").await?;
+    let list = state.supply.pending_for(&caller.operator(), supplier_of(&caller)?, now_s() * 1000).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// One of the calling supplier's batches: the age file. 410 once confirmed,
+/// expired or destroyed.
+#[utoipa::path(get, path = "/v1/supplier/batches/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "the age file", content_type = "application/octet-stream"),
+              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
+pub(crate) async fn download_batch(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    authorize(&state, &caller, Action::SupplierExchange, "GET /v1/supplier/batches/{id}").await?;
+    let bytes = state.supply.download(&caller.operator(), supplier_of(&caller)?, &id, now_s() * 1000).await?;
+    Ok(sealed_file(&id, bytes))
+}
+
+/// The supplier's receipt: which cards printed and which spoiled. The batch
+/// and its file are destroyed.
+#[utoipa::path(post, path = "/v1/supplier/batches/{id}/confirm", params(("id" = String, Path)), request_body = Confirmation,
+    responses((status = 200, body = ReceiptJson), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 409, body = ProblemBody), (status = 410, body = ProblemBody)))]
+pub(crate) async fn confirm_batch(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<Confirmation>,
+) -> Result<Json<ReceiptJson>, Problem> {
+    authorize(&state, &caller, Action::SupplierExchange, "POST /v1/supplier/batches/{id}/confirm").await?;
+    let receipt = state
+        .supply
+        .confirm(&caller.operator(), supplier_of(&caller)?, &id, &body.printed, &body.spoiled, now_s() * 1000)
+        .await?;
+    Ok(Json(receipt.into()))
+}

@@ -1,0 +1,185 @@
+//! Print suppliers and batches: names, public recipients, states, card ids
+//! and the sealed batch files, which nobody here can open.
+
+use uuid::Uuid;
+
+use crate::error::{StoreError, StoreErrorKind};
+use crate::store::Store;
+use crate::tx::Tx;
+
+/// A print supplier.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct SupplierRow {
+    /// Name, as its service tokens carry it.
+    pub name: String,
+    /// Its age X25519 recipient (`age1…`), public.
+    pub recipient: String,
+    /// Unix seconds, when disabled.
+    pub disabled_at: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// A print batch, without its file.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct BatchRow {
+    /// Batch id.
+    pub id: String,
+    /// The supplier it is for.
+    pub supplier: String,
+    /// `pending`, `confirmed`, `expired` or `destroyed`.
+    pub state: String,
+    /// The recipient the file was sealed to.
+    pub recipient: String,
+    /// How many cards it holds.
+    pub card_count: i64,
+    /// Size of the sealed file in bytes.
+    pub sealed_size: i64,
+    /// SHA-256 of the sealed file.
+    pub sealed_sha256: Vec<u8>,
+    /// Actor who made it.
+    pub created_by: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; a pending batch past this is gone.
+    pub expires_at: i64,
+    /// How many times it was downloaded or exported.
+    pub downloads: i64,
+    /// Unix seconds, when confirmed, expired or destroyed.
+    pub closed_at: Option<i64>,
+    /// Optimistic concurrency counter.
+    pub row_version: i64,
+}
+
+/// A card in a batch.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct BatchCardRow {
+    /// Batch id.
+    pub batch_id: String,
+    /// Card id.
+    pub card_id: String,
+    /// Whose card.
+    pub person_id: Uuid,
+    /// Comma-separated names of the personal fields printed on it.
+    pub fields: String,
+    /// `printed`, `spoiled`, `returned` or `skipped`, once known.
+    pub outcome: Option<String>,
+}
+
+const BATCH_COLUMNS: &str = "id, supplier, state, recipient, card_count, sealed_size, sealed_sha256, created_by, \
+                             created_at, expires_at, downloads, closed_at, row_version";
+const SUPPLIER_COLUMNS: &str = "name, recipient, disabled_at, created_at, updated_at";
+
+impl Store {
+    /// One supplier.
+    pub async fn supplier(&self, name: &str) -> Result<Option<SupplierRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {SUPPLIER_COLUMNS} FROM suppliers WHERE name = $1"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(name).fetch_optional(p).await)?)
+    }
+
+    /// Every supplier, by name.
+    pub async fn suppliers(&self) -> Result<Vec<SupplierRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {SUPPLIER_COLUMNS} FROM suppliers ORDER BY name"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+    }
+
+    /// One batch.
+    pub async fn batch(&self, id: &str) -> Result<Option<BatchRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {BATCH_COLUMNS} FROM batches WHERE id = $1"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?)
+    }
+
+    /// Batches of a supplier and/or in a state, oldest first.
+    pub async fn batches(&self, supplier: Option<&str>, state: Option<&str>) -> Result<Vec<BatchRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {BATCH_COLUMNS} FROM batches WHERE ($1 IS NULL OR supplier = $1) AND ($2 IS NULL OR state = $2) \
+             ORDER BY created_at, id"
+        ));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(supplier).bind(state).fetch_all(p).await)?)
+    }
+
+    /// The sealed file of a batch, while it still exists.
+    pub async fn batch_file(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let sql = "SELECT sealed FROM batches WHERE id = $1";
+        let row: Option<(Option<Vec<u8>>,)> =
+            on_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?;
+        Ok(row.and_then(|(sealed,)| sealed))
+    }
+
+    /// The cards of a batch, by card id.
+    pub async fn batch_cards(&self, batch: &str) -> Result<Vec<BatchCardRow>, StoreError> {
+        let sql = "SELECT batch_id, card_id, person_id, fields, outcome FROM batch_cards WHERE batch_id = $1 \
+                   ORDER BY card_id";
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(batch).fetch_all(p).await)?)
+    }
+}
+
+impl Tx {
+    /// Adds a supplier; a taken name is a conflict.
+    pub async fn insert_supplier(&mut self, s: &SupplierRow) -> Result<(), StoreError> {
+        let sql =
+            sqlx::AssertSqlSafe(format!("INSERT INTO suppliers ({SUPPLIER_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"));
+        on_tx!(self, c => sqlx::query(sql).bind(&s.name).bind(&s.recipient).bind(s.disabled_at).bind(s.created_at)
+            .bind(s.updated_at).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Writes back a supplier's recipient and disabled time.
+    pub async fn update_supplier(&mut self, s: &SupplierRow) -> Result<(), StoreError> {
+        let sql = "UPDATE suppliers SET recipient = $2, disabled_at = $3, updated_at = $4 WHERE name = $1";
+        let done = on_tx!(self, c => sqlx::query(sql).bind(&s.name).bind(&s.recipient).bind(s.disabled_at)
+            .bind(s.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+        if done != 1 {
+            return Err(StoreError::new(StoreErrorKind::Corrupt("the supplier vanished during an update".into())));
+        }
+        Ok(())
+    }
+
+    /// Adds a batch with its sealed file, and its cards.
+    pub async fn insert_batch(
+        &mut self,
+        b: &BatchRow,
+        sealed: &[u8],
+        cards: &[BatchCardRow],
+    ) -> Result<(), StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO batches ({BATCH_COLUMNS}, sealed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ));
+        on_tx!(self, c => sqlx::query(sql)
+            .bind(&b.id).bind(&b.supplier).bind(&b.state).bind(&b.recipient).bind(b.card_count).bind(b.sealed_size)
+            .bind(&b.sealed_sha256).bind(&b.created_by).bind(b.created_at).bind(b.expires_at).bind(b.downloads)
+            .bind(b.closed_at).bind(b.row_version).bind(sealed)
+            .execute(c).await.map(|_| ()))?;
+        let sql = "INSERT INTO batch_cards (batch_id, card_id, person_id, fields, outcome) VALUES ($1, $2, $3, $4, $5)";
+        for card in cards {
+            on_tx!(self, c => sqlx::query(sql).bind(&card.batch_id).bind(&card.card_id).bind(card.person_id)
+                .bind(&card.fields).bind(&card.outcome).execute(c).await.map(|_| ()))?;
+        }
+        Ok(())
+    }
+
+    /// Writes back a batch's state, downloads and closing time if nobody
+    /// changed it since `expected_version`; a closed batch loses its file.
+    pub async fn update_batch(&mut self, b: &BatchRow, expected_version: i64) -> Result<(), StoreError> {
+        let sql = "UPDATE batches SET state = $2, downloads = $3, closed_at = $4, row_version = $5, \
+                   sealed = CASE WHEN $4 IS NULL THEN sealed ELSE NULL END \
+                   WHERE id = $1 AND row_version = $6";
+        let done = on_tx!(self, c => sqlx::query(sql).bind(&b.id).bind(&b.state).bind(b.downloads)
+            .bind(b.closed_at).bind(b.row_version).bind(expected_version)
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        if done != 1 {
+            return Err(StoreError::new(StoreErrorKind::Conflict("a newer version of this batch".into())));
+        }
+        Ok(())
+    }
+
+    /// Records what became of a card in a batch.
+    pub async fn set_batch_card_outcome(&mut self, batch: &str, card: &str, outcome: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE batch_cards SET outcome = $3 WHERE batch_id = $1 AND card_id = $2";
+        on_tx!(self, c => sqlx::query(sql).bind(batch).bind(card).bind(outcome).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+}

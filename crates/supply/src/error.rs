@@ -1,0 +1,57 @@
+//! Errors of the supplier exchange. They name suppliers, batches and cards
+//! by id, never a person.
+
+use lanyard_cards::CardError;
+use lanyard_register::RegisterError;
+use lanyard_store::StoreError;
+
+use crate::package::PackageError;
+
+/// Why a supplier or batch operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SupplyError {
+    /// No supplier by that name.
+    #[error("no supplier {0}")]
+    NoSupplier(String),
+    /// The supplier is disabled.
+    #[error("supplier {0} is disabled")]
+    SupplierDisabled(String),
+    /// No batch with that id.
+    #[error("no batch {0}")]
+    NoBatch(String),
+    /// The batch belongs to another supplier.
+    #[error("batch {0} is not for this supplier")]
+    NotYours(String),
+    /// The batch was confirmed, expired or destroyed: its file is gone.
+    #[error("batch {batch} is gone ({state}); its file was destroyed")]
+    Gone {
+        /// Batch id.
+        batch: String,
+        /// Why: `confirmed`, `expired` or `destroyed`.
+        state: String,
+    },
+    /// The batch was confirmed already.
+    #[error("batch {0} was confirmed already")]
+    AlreadyConfirmed(String),
+    /// Nothing waits to be batched.
+    #[error("no approved cards wait for printing")]
+    NothingToBatch,
+    /// Input refused; says what and where.
+    #[error("{0}")]
+    Invalid(String),
+    /// Packing, sealing or opening a batch file failed.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// Rendering artwork failed.
+    #[error("artwork: {0}")]
+    Render(String),
+    /// The cards service refused.
+    #[error(transparent)]
+    Card(#[from] CardError),
+    /// The register refused (reads, audit log).
+    #[error(transparent)]
+    Register(#[from] RegisterError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

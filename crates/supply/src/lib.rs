@@ -1,0 +1,30 @@
+//! The print supplier exchange (issue 6, DESIGN §6): the contractor prints
+//! cards without ever holding the force's data.
+//!
+//! - A supplier is registered by its public age recipient; lanyard never
+//!   sees its private key.
+//! - A print batch is one age-sealed ZIP ([`package`]): `manifest.json` (ids
+//!   and numbers) and each card's print files (front and back PNG, a
+//!   two-page PDF), each carrying the batch id in its metadata. It holds
+//!   what is printed and nothing else: never vetting, pay, unit or email.
+//! - Batch creation, downloads, exports, confirmations, expiries and
+//!   withdrawals are audit events naming every person whose data left, in
+//!   the same transaction as the change.
+//! - A batch lives until it is confirmed or expires (72 h by default); then
+//!   its file is destroyed and a download answers "gone".
+//! - The drill ([`Supply::drill`]) says what a full compromise of a supplier
+//!   would yield now, from the store alone.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+pub mod artwork;
+mod drill;
+mod error;
+pub mod package;
+mod service;
+
+pub use artwork::CardPrint;
+pub use drill::{ExposedBatch, ExposedPerson, ExposedToken, Exposure, NEVER_PACKED};
+pub use error::SupplyError;
+pub use service::{AutoBatch, Batch, Created, Receipt, Supplier, Supply, SupplyConfig, state};

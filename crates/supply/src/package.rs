@@ -1,0 +1,425 @@
+//! The print batch file: a ZIP archive with `manifest.json` at its root and
+//! the artwork of each card, sealed with age to the supplier's recipient.
+//!
+//! Pure (memory in, memory out), so the server that packs, the agent that
+//! unpacks and the compromise test that attacks all use the same code. The
+//! unpacking side treats its input as hostile: names, counts and sizes are
+//! bounded, every file must be listed in the manifest with its SHA-256, and
+//! nothing unlisted is accepted.
+
+use std::collections::BTreeMap;
+use std::io::{Cursor, Read, Write};
+use std::str::FromStr;
+
+use age::secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+
+/// The manifest's format tag.
+pub const FORMAT: &str = "lanyard-print-batch/1";
+/// The manifest's name at the archive root.
+pub const MANIFEST: &str = "manifest.json";
+
+/// Why a batch file could not be made or opened.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// Not an age X25519 recipient.
+    #[error("not an age X25519 recipient (expected age1…)")]
+    Recipient,
+    /// age refused to decrypt: not sealed to these identities.
+    #[error("the batch is not sealed to this identity")]
+    NotForThisIdentity,
+    /// age authentication failed: the file was altered or cut short.
+    #[error("age authentication failed: the batch file was altered or truncated, and nothing was used")]
+    Authentication,
+    /// Sealing failed (an age or I/O error; carries no data).
+    #[error("sealing the batch failed: {0}")]
+    Seal(String),
+    /// The archive inside is malformed.
+    #[error("batch archive: {0}")]
+    Archive(String),
+    /// The manifest is missing, malformed or does not match the files.
+    #[error("batch manifest: {0}")]
+    Manifest(String),
+    /// Over a size or count limit.
+    #[error("batch over a limit: {0}")]
+    Limit(String),
+}
+
+/// One artwork file as the manifest lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestFile {
+    /// File name at the archive root.
+    pub name: String,
+    /// `front_png`, `back_png` or `pdf` (front and back pages).
+    pub kind: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+}
+
+/// One card as the manifest lists it: ids and numbers, no personal data.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestCard {
+    /// Card id (also in the QR code).
+    pub card: String,
+    /// Card number (printed).
+    pub number: String,
+    /// Card type.
+    pub card_type: String,
+    /// Its artwork.
+    pub files: Vec<ManifestFile>,
+}
+
+/// `manifest.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// [`FORMAT`].
+    pub format: String,
+    /// Batch id.
+    pub batch: String,
+    /// The supplier it is for.
+    pub supplier: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339: confirm before this, or the batch is destroyed.
+    pub expires_at: String,
+    /// The cards.
+    pub cards: Vec<ManifestCard>,
+}
+
+impl Manifest {
+    /// Every card id.
+    pub fn card_ids(&self) -> impl Iterator<Item = &str> {
+        self.cards.iter().map(|c| c.card.as_str())
+    }
+}
+
+/// A card's artwork, ready to pack.
+#[derive(Clone, Debug)]
+pub struct CardArtwork {
+    /// Card id.
+    pub card: String,
+    /// Card number.
+    pub number: String,
+    /// Card type.
+    pub card_type: String,
+    /// `(kind, file name, bytes)`.
+    pub files: Vec<(&'static str, String, Vec<u8>)>,
+}
+
+/// An opened batch: its manifest and files, checked against each other.
+#[derive(Clone, Debug)]
+pub struct Package {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Every artwork file by name; each matched its manifest entry.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+/// Bounds on what an opened batch may hold.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Decrypted size.
+    pub max_total: u64,
+    /// Entries in the archive.
+    pub max_entries: usize,
+    /// One file.
+    pub max_file: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_total: 2 << 30, max_entries: 20_000, max_file: 64 << 20 }
+    }
+}
+
+/// SHA-256 as lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses an `age1…` recipient.
+pub fn parse_recipient(text: &str) -> Result<age::x25519::Recipient, PackageError> {
+    age::x25519::Recipient::from_str(text.trim()).map_err(|_| PackageError::Recipient)
+}
+
+/// A new supplier identity: `(identity file text, recipient)`. The identity
+/// is for the supplier alone; lanyard keeps only the recipient.
+pub fn keygen(now_rfc3339: &str) -> (SecretString, String) {
+    let identity = age::x25519::Identity::generate();
+    let recipient = identity.to_public().to_string();
+    let text =
+        format!("# created: {now_rfc3339}\n# public key: {recipient}\n{}\n", identity.to_string().expose_secret());
+    (SecretString::from(text), recipient)
+}
+
+/// Reads identities from an age identity file's text.
+pub fn parse_identities(text: &[u8]) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>, PackageError> {
+    let file = age::IdentityFile::from_buffer(text)
+        .map_err(|_| PackageError::Manifest("the identity file is not an age identity file".into()))?;
+    let ids = file
+        .into_identities()
+        .map_err(|_| PackageError::Manifest("the identity file holds an identity this build cannot use".into()))?;
+    if ids.is_empty() {
+        return Err(PackageError::Manifest("the identity file holds no identity".into()));
+    }
+    Ok(ids)
+}
+
+/// Packs the manifest and artwork into a ZIP archive, stored (PNG and PDF
+/// are compressed already) with fixed timestamps, so the same input packs
+/// to the same bytes.
+pub fn pack(header: &Manifest, cards: &[CardArtwork]) -> Result<(Manifest, Vec<u8>), PackageError> {
+    let mut manifest = header.clone();
+    manifest.format = FORMAT.to_owned();
+    manifest.cards = cards
+        .iter()
+        .map(|c| ManifestCard {
+            card: c.card.clone(),
+            number: c.number.clone(),
+            card_type: c.card_type.clone(),
+            files: c
+                .files
+                .iter()
+                .map(|(kind, name, bytes)| ManifestFile {
+                    name: name.clone(),
+                    kind: (*kind).to_owned(),
+                    size: bytes.len() as u64,
+                    sha256: sha256_hex(bytes),
+                })
+                .collect(),
+        })
+        .collect();
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored)
+        .last_modified_time(zip::DateTime::default())
+        .unix_permissions(0o600);
+    let archive_err = |e: zip::result::ZipError| PackageError::Archive(e.to_string());
+    let io_err = |e: std::io::Error| PackageError::Archive(e.to_string());
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(|e| PackageError::Manifest(e.to_string()))?;
+    zip.start_file(MANIFEST, options).map_err(archive_err)?;
+    zip.write_all(&manifest_json).map_err(io_err)?;
+    for card in cards {
+        for (_, name, bytes) in &card.files {
+            zip.start_file(name.as_str(), options).map_err(archive_err)?;
+            zip.write_all(bytes).map_err(io_err)?;
+        }
+    }
+    let bytes = zip.finish().map_err(archive_err)?.into_inner();
+    Ok((manifest, bytes))
+}
+
+/// Seals `plain` to `recipient` (binary age format).
+pub fn seal(plain: &[u8], recipient: &age::x25519::Recipient) -> Result<Vec<u8>, PackageError> {
+    age::encrypt(recipient, plain).map_err(|e| PackageError::Seal(e.to_string()))
+}
+
+/// Opens a sealed (binary or armored) batch with the supplier's identities,
+/// reading at most `limits.max_total` bytes.
+pub fn open(
+    sealed: &[u8],
+    identities: &[Box<dyn age::Identity + Send + Sync>],
+    limits: &Limits,
+) -> Result<Vec<u8>, PackageError> {
+    let decryptor = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(sealed))
+        .map_err(|_| PackageError::Authentication)?;
+    let mut reader =
+        decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)).map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => PackageError::NotForThisIdentity,
+            _ => PackageError::Authentication,
+        })?;
+    let mut plain = Vec::new();
+    (&mut reader).take(limits.max_total + 1).read_to_end(&mut plain).map_err(|_| PackageError::Authentication)?;
+    if plain.len() as u64 > limits.max_total {
+        return Err(PackageError::Limit(format!("more than {} bytes decrypted", limits.max_total)));
+    }
+    Ok(plain)
+}
+
+/// A name the agent may write into its spool: letters, digits, `.`, `_`
+/// and `-`, not starting with a dot, no directories.
+fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+}
+
+/// Unpacks an archive and checks every file against the manifest.
+pub fn unpack(plain: &[u8], limits: &Limits) -> Result<Package, PackageError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(plain)).map_err(|e| PackageError::Archive(e.to_string()))?;
+    if zip.len() > limits.max_entries {
+        return Err(PackageError::Limit(format!("{} entries (at most {})", zip.len(), limits.max_entries)));
+    }
+    let mut files = BTreeMap::new();
+    let mut manifest_bytes = None;
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|e| PackageError::Archive(e.to_string()))?;
+        let name = match entry.name() {
+            Ok(n) => n.into_owned(),
+            Err(_) => return Err(PackageError::Archive(format!("entry {i} has an unreadable name"))),
+        };
+        if !plain_name(&name) {
+            return Err(PackageError::Archive(format!("entry {i} has a name that is not a plain file name")));
+        }
+        let mut bytes = Vec::new();
+        (&mut entry)
+            .take(limits.max_file + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| PackageError::Archive(format!("{name}: {e}")))?;
+        if bytes.len() as u64 > limits.max_file {
+            return Err(PackageError::Limit(format!("{name} is over {} bytes", limits.max_file)));
+        }
+        total += bytes.len() as u64;
+        if total > limits.max_total {
+            return Err(PackageError::Limit(format!("more than {} bytes unpacked", limits.max_total)));
+        }
+        if name == MANIFEST {
+            manifest_bytes = Some(bytes);
+        } else if files.insert(name.clone(), bytes).is_some() {
+            return Err(PackageError::Archive(format!("{name} appears twice")));
+        }
+    }
+    let manifest_bytes = manifest_bytes.ok_or_else(|| PackageError::Manifest(format!("no {MANIFEST} at the root")))?;
+    let manifest: Manifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| PackageError::Manifest(e.to_string()))?;
+    if manifest.format != FORMAT {
+        return Err(PackageError::Manifest(format!("format is not {FORMAT}")));
+    }
+    let mut listed = 0usize;
+    for card in &manifest.cards {
+        for f in &card.files {
+            listed += 1;
+            let bytes = files
+                .get(&f.name)
+                .ok_or_else(|| PackageError::Manifest(format!("card {}: {} is missing", card.card, f.name)))?;
+            if bytes.len() as u64 != f.size || sha256_hex(bytes) != f.sha256 {
+                return Err(PackageError::Manifest(format!(
+                    "card {}: {} does not match its digest",
+                    card.card, f.name
+                )));
+            }
+        }
+    }
+    if listed != files.len() {
+        return Err(PackageError::Manifest("the archive holds files the manifest does not list".into()));
+    }
+    Ok(Package { manifest, files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Manifest {
+        Manifest {
+            format: String::new(),
+            batch: "B1".into(),
+            supplier: "acme".into(),
+            created_at: "2026-11-28T00:00:00Z".into(),
+            expires_at: "2026-12-01T00:00:00Z".into(),
+            cards: vec![],
+        }
+    }
+
+    fn artwork(card: &str) -> CardArtwork {
+        CardArtwork {
+            card: card.into(),
+            number: "00000001".into(),
+            card_type: "warrant_card".into(),
+            files: vec![
+                ("front_png", format!("{card}-front.png"), b"front".to_vec()),
+                ("pdf", format!("{card}.pdf"), b"pdf".to_vec()),
+            ],
+        }
+    }
+
+    fn identity() -> (Vec<Box<dyn age::Identity + Send + Sync>>, age::x25519::Recipient) {
+        let (text, recipient) = keygen("now");
+        (parse_identities(text.expose_secret().as_bytes()).unwrap(), parse_recipient(&recipient).unwrap())
+    }
+
+    #[test]
+    fn pack_seal_open_unpack_round_trips() {
+        let (ids, recipient) = identity();
+        let (manifest, plain) = pack(&header(), &[artwork("C1"), artwork("C2")]).unwrap();
+        assert_eq!(manifest.format, FORMAT);
+        let sealed = seal(&plain, &recipient).unwrap();
+        let opened = unpack(&open(&sealed, &ids, &Limits::default()).unwrap(), &Limits::default()).unwrap();
+        assert_eq!(opened.manifest, manifest);
+        assert_eq!(opened.files.len(), 4);
+        assert_eq!(opened.files["C2-front.png"], b"front");
+        // Same input, same archive.
+        assert_eq!(pack(&header(), &[artwork("C1"), artwork("C2")]).unwrap().1, plain);
+    }
+
+    #[test]
+    fn a_tampered_or_foreign_file_is_refused() {
+        let (ids, recipient) = identity();
+        let (_, plain) = pack(&header(), &[artwork("C1")]).unwrap();
+        let mut sealed = seal(&plain, &recipient).unwrap();
+        let last = sealed.len() - 20;
+        sealed[last] ^= 1;
+        assert!(matches!(open(&sealed, &ids, &Limits::default()), Err(PackageError::Authentication)));
+        let (other, _) = identity();
+        let sealed = seal(&plain, &recipient).unwrap();
+        assert!(matches!(open(&sealed, &other, &Limits::default()), Err(PackageError::NotForThisIdentity)));
+        assert!(matches!(open(b"not age at all", &ids, &Limits::default()), Err(PackageError::Authentication)));
+    }
+
+    #[test]
+    fn unlisted_renamed_and_oversized_files_are_refused() {
+        let (_, plain) = pack(&header(), &[artwork("C1")]).unwrap();
+        let small = Limits { max_file: 3, ..Limits::default() };
+        assert!(matches!(unpack(&plain, &small), Err(PackageError::Limit(_))));
+        // A file the manifest does not list.
+        let mut extra = artwork("C1");
+        let (manifest, _) = pack(&header(), &[extra.clone()]).unwrap();
+        extra.files.push(("pdf", "extra.pdf".into(), b"x".to_vec()));
+        let (_, with_extra) = pack(&header(), &[extra]).unwrap();
+        let mut zip = zip::ZipArchive::new(Cursor::new(with_extra.as_slice())).unwrap();
+        assert!(zip.by_name("extra.pdf").is_ok());
+        assert!(unpack(&rezip(&manifest, &with_extra), &Limits::default()).is_err());
+        // A path outside the spool.
+        let mut evil = artwork("C1");
+        evil.files[0].1 = "../evil.png".into();
+        let (_, plain) = pack(&header(), &[evil]).unwrap();
+        assert!(matches!(unpack(&plain, &Limits::default()), Err(PackageError::Archive(_))));
+        assert!(unpack(b"PK\x03\x04 junk", &Limits::default()).is_err());
+    }
+
+    /// The archive `plain` with its manifest replaced by `manifest`.
+    fn rezip(manifest: &Manifest, plain: &[u8]) -> Vec<u8> {
+        let mut src = zip::ZipArchive::new(Cursor::new(plain)).unwrap();
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for i in 0..src.len() {
+            let mut entry = src.by_index(i).unwrap();
+            let name = entry.name().unwrap().into_owned();
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            if name == MANIFEST {
+                bytes = serde_json::to_vec(manifest).unwrap();
+            }
+            out.start_file(name, options).unwrap();
+            out.write_all(&bytes).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn names_are_plain() {
+        for ok in ["manifest.json", "0ABC-front.png", "x_y.pdf"] {
+            assert!(plain_name(ok), "{ok}");
+        }
+        for bad in ["", ".hidden", "a/b", "../x", "a\\b", "é.png", &"x".repeat(129)] {
+            assert!(!plain_name(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The print supplier exchange as the force and the supplier run it: keygen,
+//! registration, batching, the agent pulling over real HTTP, the spool,
+//! confirmation, the drill, and the failures the issue names.
+
+use std::path::Path;
+
+use crate::serve::Server;
+use crate::util::Env;
+
+/// Requests (alice) and approves (bob) a card; returns its id.
+fn approved_card(env: &Env, sn: &str, kind: &str) -> String {
+    let card = env.json(&["--operator", "alice", "card", "request", "--person", sn, "--type", kind]);
+    let id = card["id"].as_str().unwrap().to_owned();
+    env.ok(&["--operator", "bob", "card", "approve", &id]);
+    id
+}
+
+/// The supplier's side: an identity (made with our keygen) and a token.
+struct SupplierSide {
+    identity: String,
+    token_file: String,
+    spool: String,
+}
+
+fn supplier(env: &Env, name: &str) -> SupplierSide {
+    let home = env.path(&format!("supplier-{name}"));
+    std::fs::create_dir_all(&home).unwrap();
+    let identity = home.join("identity.txt");
+    let recipient = env.ok(&["supplier", "keygen", "--out", identity.to_str().unwrap()]).trim().to_owned();
+    assert!(recipient.starts_with("age1"), "{recipient}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&identity).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let err = env.fails(2, &["supplier", "keygen", "--out", identity.to_str().unwrap()]);
+    assert!(err.contains("must not exist"), "keygen never overwrites an identity: {err}");
+    env.ok(&["--operator", "admin", "supplier", "add", name, "--recipient", &recipient]);
+    let token = env.json(&["token", "create", "--role", "print_supplier", "--supplier", name, "--expires", "1d"]);
+    let token_file = home.join("token");
+    std::fs::write(&token_file, token["secret"].as_str().unwrap()).unwrap();
+    SupplierSide {
+        identity: identity.to_str().unwrap().to_owned(),
+        token_file: token_file.to_str().unwrap().to_owned(),
+        spool: home.join("spool").to_str().unwrap().to_owned(),
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
+        Err(_) => vec![],
+    };
+    names.sort();
+    names
+}
+
+fn has_age_cli() -> bool {
+    std::process::Command::new("age").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_supplier_prints_from_an_encrypted_batch_and_keeps_nothing() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for env in Env::all() {
+        let b = env.backend;
+        env.init();
+        let side = supplier(&env, "acme");
+        let mut cards = Vec::new();
+        for (i, kind) in ["warrant_card", "staff_pass", "visitor_pass"].iter().enumerate() {
+            let sn = format!("SP{i}");
+            env.add(&sn, &format!("Printwell{i}"));
+            cards.push(approved_card(&env, &sn, kind));
+        }
+        let created = env.json(&["--operator", "alice", "batch", "create", "--supplier", "acme"]);
+        let batch = created["batch"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(created["cards"].as_array().unwrap().len(), 3, "{b}");
+        for c in &cards {
+            assert_eq!(env.json(&["card", "show", c])["state"], "queued", "{b}");
+        }
+
+        // The standard age CLI opens the batch with the supplier's identity.
+        if has_age_cli() {
+            let sealed = env.path("oob.age");
+            env.ok(&["--operator", "alice", "batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
+            let out = std::process::Command::new("age")
+                .args(["--decrypt", "--identity", &side.identity])
+                .arg(&sealed)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{b}: age: {}", String::from_utf8_lossy(&out.stderr));
+            let pkg = lanyard_supply::package::unpack(&out.stdout, &Default::default()).unwrap();
+            assert_eq!(pkg.manifest.batch, batch);
+            assert_eq!(pkg.files.len(), 9);
+        } else {
+            eprintln!("skipping the age CLI check: age is not installed");
+        }
+
+        let server = Server::start(&env);
+        let base = server.base.clone();
+        let agent = |extra: &[&str]| -> Vec<String> {
+            let mut args: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+            args.extend(
+                ["--server", &base, "--token-file", &side.token_file, "--spool", &side.spool].map(String::from),
+            );
+            args
+        };
+        let pull = agent(&["supplier", "pull", "--identity", &side.identity]);
+        let out = env.ok(&pull.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(out.contains(&format!("batch {batch}: 3 card(s) spooled")), "{b}: {out}");
+        let spooled = Path::new(&side.spool).join(&batch);
+        let files = files_in(&spooled);
+        assert_eq!(files.len(), 10, "{b}: three files per card and the manifest: {files:?}");
+        assert!(files.iter().any(|f| f.ends_with("-front.png")) && files.iter().any(|f| f.ends_with(".pdf")));
+        // Pulling again downloads nothing new.
+        let again = env.ok(&pull.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(again.contains("already in the spool"), "{again}");
+
+        // The drill, with the batch in the spool: these three people, no vetting or pay.
+        let drill = env.json(&["--operator", "dpo", "drill", "supplier-compromise", "acme"]);
+        assert_eq!(drill["people"].as_array().unwrap().len(), 3, "{b}: {drill}");
+        assert_eq!(drill["fields"]["name"], 3);
+        assert_eq!(drill["fields"]["rank"], 2, "visitor passes show no rank");
+        for never in ["vetting", "salary", "pay_grade", "unit", "email"] {
+            assert_eq!(drill["fields"][never], 0, "{never}");
+        }
+        assert_eq!(drill["tokens"].as_array().unwrap().len(), 1);
+
+        // The receipt: all printed but one spoiled. The spool is wiped.
+        let confirm = agent(&["supplier", "confirm", &batch, "--printed", "all", "--spoiled", &cards[2]]);
+        let out = env.ok(&confirm.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(out.contains("2 printed, 1 spoiled"), "{b}: {out}");
+        assert!(!spooled.exists(), "{b}: the spool is empty after confirmation");
+        assert!(files_in(Path::new(&side.spool)).is_empty());
+        assert_eq!(env.json(&["card", "show", &cards[0]])["state"], "printed");
+        assert_eq!(env.json(&["card", "show", &cards[2]])["state"], "approved");
+        let shown = env.json(&["batch", "show", &batch]);
+        assert_eq!(shown["batch"]["state"], "confirmed", "{b}");
+
+        // The server holds the batch no more: 410 Gone; a second receipt is refused.
+        let token = std::fs::read_to_string(&side.token_file).unwrap();
+        rt.block_on(async {
+            let client = reqwest::Client::new();
+            let r = client.get(format!("{base}/v1/supplier/batches/{batch}")).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(r.status(), 410, "{b}");
+            assert_eq!(r.headers()["content-type"], "application/problem+json");
+        });
+        let printed = format!("{},{}", cards[0], cards[1]);
+        let twice = agent(&["supplier", "confirm", &batch, "--printed", &printed, "--spoiled", &cards[2]]);
+        let err = env.fails(2, &twice.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(err.contains("confirmed already"), "{b}: {err}");
+
+        // The log names the people whose data left, at each step.
+        let evs = env.events();
+        for action in ["batch.create", "batch.export", "batch.download", "batch.confirm"] {
+            let e = evs.iter().find(|e| e.action == action);
+            let e = e.unwrap_or_else(|| panic!("{b}: no {action} event"));
+            assert_eq!(e.people.len(), 3, "{b}: {action}");
+        }
+        // After confirmation the drill finds nothing.
+        let drill = env.json(&["--operator", "dpo", "drill", "supplier-compromise", "acme"]);
+        assert!(drill["people"].as_array().unwrap().is_empty(), "{b}: {drill}");
+        server.stop();
+    }
+}
+
+#[test]
+fn tampered_foreign_expired_and_wrong_supplier_batches_are_refused() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = Env::sqlite();
+    env.init();
+    // Batches live two seconds here, so that expiry can be seen.
+    let config = env.data.join("lanyard.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("batch_ttl_s = 259200"), "init writes the 72 h default: {text}");
+    std::fs::write(&config, text.replace("batch_ttl_s = 259200", "batch_ttl_s = 2\nsweep_every_s = 1")).unwrap();
+    let acme = supplier(&env, "acme");
+    let rival = supplier(&env, "rival");
+    env.add("TB1", "Tamper");
+    env.add("TB2", "Tamper");
+    let c1 = approved_card(&env, "TB1", "warrant_card");
+    let c2 = approved_card(&env, "TB2", "warrant_card");
+    let batch = env.json(&["--operator", "alice", "batch", "create", "--supplier", "acme"])["batch"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A tampered batch file: age authentication fails, the agent says so and spools nothing.
+    let sealed = env.path("b.age");
+    env.ok(&["--operator", "alice", "batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
+    let mut bytes = std::fs::read(&sealed).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0x20;
+    let tampered = env.path("tampered.age");
+    std::fs::write(&tampered, &bytes).unwrap();
+    let open = |file: &Path, identity: &str| {
+        env.fails(2, &["supplier", "open", file.to_str().unwrap(), "--identity", identity, "--spool", &acme.spool])
+    };
+    let err = open(&tampered, &acme.identity);
+    assert!(err.contains("age authentication failed"), "{err}");
+    // The rival's identity cannot open acme's batch.
+    let err = open(&sealed, &rival.identity);
+    assert!(err.contains("not sealed to this identity"), "{err}");
+    assert!(files_in(Path::new(&acme.spool)).is_empty(), "nothing spooled");
+    // The untouched file opens (out-of-band delivery).
+    let out =
+        env.ok(&["supplier", "open", sealed.to_str().unwrap(), "--identity", &acme.identity, "--spool", &acme.spool]);
+    assert!(out.contains("2 card(s) spooled"), "{out}");
+
+    let server = Server::start(&env);
+    let base = server.base.clone();
+    let rival_token = std::fs::read_to_string(&rival.token_file).unwrap();
+    let acme_token = std::fs::read_to_string(&acme.token_file).unwrap();
+    rt.block_on(async {
+        let client = reqwest::Client::new();
+        // The wrong supplier: 403, and its own list is empty.
+        let r =
+            client.get(format!("{base}/v1/supplier/batches/{batch}")).bearer_auth(&rival_token).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        let r = client.get(format!("{base}/v1/supplier/batches")).bearer_auth(&rival_token).send().await.unwrap();
+        assert_eq!(r.json::<serde_json::Value>().await.unwrap(), serde_json::json!([]));
+        // A supplier token reaches nothing else.
+        let r = client.get(format!("{base}/v1/cards")).bearer_auth(&acme_token).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        // A receipt naming a card outside the batch changes nothing.
+        let body = serde_json::json!({ "printed": [c1, c2, "ZZZZZZZZZZ"] });
+        let r = client
+            .post(format!("{base}/v1/supplier/batches/{batch}/confirm"))
+            .bearer_auth(&acme_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains("is not in batch"));
+    });
+    let denied = env
+        .events()
+        .iter()
+        .filter(|e| e.action == "batch.download" && e.outcome == lanyard_audit::Outcome::Denied)
+        .count();
+    assert_eq!(denied, 1, "the wrong supplier's attempt is in the log");
+
+    // Past its two seconds, the server's sweep destroys the batch: 410, and
+    // the agent wipes its spool copy on the next pull.
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(format!("{base}/v1/supplier/batches/{batch}"))
+            .bearer_auth(&acme_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 410);
+    });
+    assert_eq!(env.json(&["card", "show", &c1])["state"], "approved", "its cards are queued again");
+    let out = env.ok(&[
+        "supplier",
+        "pull",
+        "--server",
+        &base,
+        "--token-file",
+        &acme.token_file,
+        "--identity",
+        &acme.identity,
+        "--spool",
+        &acme.spool,
+    ]);
+    assert!(out.contains("gone on the server") && out.contains("wiped"), "{out}");
+    assert!(files_in(Path::new(&acme.spool)).is_empty());
+    server.stop();
+}
+
+#[test]
+fn the_print_command_receives_each_file() {
+    let env = Env::sqlite();
+    env.init();
+    let acme = supplier(&env, "acme");
+    env.add("PC1", "Piper");
+    approved_card(&env, "PC1", "staff_pass");
+    let batch = env.json(&["--operator", "alice", "batch", "create", "--supplier", "acme"])["batch"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sealed = env.path("b.age");
+    env.ok(&["--operator", "alice", "batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
+    let printer = env.path("printer");
+    std::fs::create_dir_all(&printer).unwrap();
+    let cmd = format!("cat > '{}'/\"$LANYARD_BATCH-$LANYARD_FILE\"", printer.display());
+    env.ok(&[
+        "supplier",
+        "open",
+        sealed.to_str().unwrap(),
+        "--identity",
+        &acme.identity,
+        "--spool",
+        &acme.spool,
+        "--print-command",
+        &cmd,
+    ]);
+    let printed = files_in(&printer);
+    assert_eq!(printed.len(), 3, "{printed:?}");
+    assert!(printed.iter().all(|f| f.starts_with(&batch)));
+    // The spool holds only the manifest, for the receipt.
+    assert_eq!(files_in(&Path::new(&acme.spool).join(&batch)), vec!["manifest.json".to_owned()]);
+    // A failing print command spools nothing.
+    let again = env.path("again.age");
+    std::fs::copy(&sealed, &again).unwrap();
+    std::fs::remove_dir_all(Path::new(&acme.spool).join(&batch)).unwrap();
+    let err = env.fails(
+        2,
+        &[
+            "supplier",
+            "open",
+            again.to_str().unwrap(),
+            "--identity",
+            &acme.identity,
+            "--spool",
+            &acme.spool,
+            "--print-command",
+            "exit 3",
+        ],
+    );
+    assert!(err.contains("print command failed"), "{err}");
+    assert!(files_in(Path::new(&acme.spool)).is_empty());
+}
