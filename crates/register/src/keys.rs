@@ -79,6 +79,26 @@ fn version_of(row: &WrappedKeyRow) -> Result<u32, RegisterError> {
     u32::try_from(row.version).map_err(|_| RegisterError::new(ErrorKind::Internal("key version out of range")))
 }
 
+/// Every key version in the store, unwrapped.
+async fn load_vault(store: &Store, provider: &dyn KeyProvider) -> Result<Vault, RegisterError> {
+    let rows = store.wrapped_keys().await?;
+    let index_row = rows
+        .iter()
+        .filter(|r| r.purpose == PURPOSE_INDEX && r.name == INDEX_NAME)
+        .max_by_key(|r| r.version)
+        .ok_or_else(|| RegisterError::new(ErrorKind::Internal("no blind-index key in the store")))?;
+    let index_key = unwrap_or_mismatch(provider, index_row, ctx(PURPOSE_INDEX, INDEX_NAME, version_of(index_row)?))?;
+    let mut vault = Vault::new(BlindIndexer::new(&index_key)?);
+    for c in Compartment::ALL {
+        for r in rows.iter().filter(|r| r.purpose == PURPOSE_COMPARTMENT && r.name == c.as_str()) {
+            let v = version_of(r)?;
+            let key = unwrap_or_mismatch(provider, r, ctx(PURPOSE_COMPARTMENT, c.as_str(), v))?;
+            vault.add_compartment_key(c, v, key);
+        }
+    }
+    Ok(vault)
+}
+
 impl Register {
     /// Creates the schema and the keys of a new register.
     pub async fn init(
@@ -145,23 +165,16 @@ impl Register {
             return Err(RegisterError::new(ErrorKind::NotInitialised));
         }
         store.migrate().await?;
-        let rows = store.wrapped_keys().await?;
-        let index_row = rows
-            .iter()
-            .filter(|r| r.purpose == PURPOSE_INDEX && r.name == INDEX_NAME)
-            .max_by_key(|r| r.version)
-            .ok_or_else(|| RegisterError::new(ErrorKind::Internal("no blind-index key in the store")))?;
-        let index_key =
-            unwrap_or_mismatch(provider.as_ref(), index_row, ctx(PURPOSE_INDEX, INDEX_NAME, version_of(index_row)?))?;
-        let mut vault = Vault::new(BlindIndexer::new(&index_key)?);
-        for c in Compartment::ALL {
-            for r in rows.iter().filter(|r| r.purpose == PURPOSE_COMPARTMENT && r.name == c.as_str()) {
-                let v = version_of(r)?;
-                let key = unwrap_or_mismatch(provider.as_ref(), r, ctx(PURPOSE_COMPARTMENT, c.as_str(), v))?;
-                vault.add_compartment_key(c, v, key);
-            }
-        }
+        let vault = load_vault(&store, provider.as_ref()).await?;
         Ok(Register::from_parts(store, vault, provider))
+    }
+
+    /// Loads the keys from the store again: after a rotation here, or to
+    /// pick up one made by another process sharing the store.
+    pub async fn reload_keys(&self) -> Result<(), RegisterError> {
+        let vault = load_vault(self.store(), self.provider().as_ref()).await?;
+        self.set_vault(vault);
+        Ok(())
     }
 
     /// Providers, compartments, key versions and counts.
@@ -205,13 +218,28 @@ impl Register {
     /// Adds a key version to `compartment` and re-wraps every person key
     /// under it, `batch` rows per transaction. `progress` gets each batch's count.
     pub async fn rotate(
-        &mut self,
+        &self,
         op: &Operator,
         compartment: Compartment,
         now_ms: i64,
         batch: i64,
         progress: &dyn Fn(u64),
     ) -> Result<RotateReport, RegisterError> {
+        let new_version = self.add_compartment_key(op, compartment, now_ms).await?;
+        let rewrapped = self.rewrap(op, compartment, new_version, now_ms, batch, progress).await?;
+        Ok(RotateReport { compartment, new_version, rewrapped })
+    }
+
+    /// Adds a key version to `compartment` (event `key.rotate`); new seals
+    /// use it at once. Returns the version. Old rows stay readable under
+    /// their own version until [`Register::rewrap`] moves them.
+    pub async fn add_compartment_key(
+        &self,
+        op: &Operator,
+        compartment: Compartment,
+        now_ms: i64,
+    ) -> Result<u32, RegisterError> {
+        self.reload_keys().await?;
         let current = self.vault().keyring(compartment).and_then(|k| k.current()).unwrap_or(0);
         let new_version =
             current.checked_add(1).ok_or_else(|| RegisterError::new(ErrorKind::Internal("key version overflow")))?;
@@ -231,8 +259,23 @@ impl Register {
         tx.insert_wrapped_key(&row).await?;
         Register::append(&mut tx, &[event]).await?;
         tx.commit().await?;
-        self.vault_mut()?.add_compartment_key(compartment, new_version, key);
+        drop(key);
+        self.reload_keys().await?;
+        Ok(new_version)
+    }
 
+    /// Re-wraps every person key of `compartment` sealed under a version
+    /// older than `new_version`, `batch` rows per transaction, each batch
+    /// with a `key.rewrap` event. Returns how many rows moved.
+    pub async fn rewrap(
+        &self,
+        op: &Operator,
+        compartment: Compartment,
+        new_version: u32,
+        now_ms: i64,
+        batch: i64,
+        progress: &dyn Fn(u64),
+    ) -> Result<u64, RegisterError> {
         let mut rewrapped = 0u64;
         loop {
             let rows = self.store().sealed_older_than(compartment.as_str(), i64::from(new_version), batch).await?;
@@ -262,6 +305,6 @@ impl Register {
             rewrapped += updates.len() as u64;
             progress(updates.len() as u64);
         }
-        Ok(RotateReport { compartment, new_version, rewrapped })
+        Ok(rewrapped)
     }
 }

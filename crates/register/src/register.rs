@@ -159,8 +159,10 @@ pub struct ImportOutcome {
 /// The register service.
 pub struct Register {
     store: Store,
-    // Shared with import's sealing thread; rotation needs it unshared.
-    vault: Arc<Vault>,
+    // Replaced whole when keys change (a rotation here, or one another
+    // process made, found on reload). Readers and import's sealing thread
+    // hold their own `Arc`, so a rotation never waits for them.
+    vault: std::sync::RwLock<Arc<Vault>>,
     provider: Arc<dyn KeyProvider>,
     ranks: RankTable,
     // Events not tied to a data write (reads, finds, exports) share commits.
@@ -332,7 +334,13 @@ fn to_u32(person: PersonId, v: i64) -> Result<u32, RegisterError> {
 impl Register {
     pub(crate) fn from_parts(store: Store, vault: Vault, provider: Arc<dyn KeyProvider>) -> Self {
         let committer = Arc::new(GroupCommitter::new(store.clone()));
-        Register { store, vault: Arc::new(vault), provider, ranks: RankTable::default_ranks(), committer }
+        Register {
+            store,
+            vault: std::sync::RwLock::new(Arc::new(vault)),
+            provider,
+            ranks: RankTable::default_ranks(),
+            committer,
+        }
     }
 
     /// The store.
@@ -340,13 +348,20 @@ impl Register {
         &self.store
     }
 
-    pub(crate) fn vault(&self) -> &Vault {
-        &self.vault
+    /// The keys as they are now.
+    pub(crate) fn vault(&self) -> Arc<Vault> {
+        // A poisoned lock still holds a whole vault: it is only ever replaced.
+        match self.vault.read() {
+            Ok(v) => Arc::clone(&v),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
     }
 
-    pub(crate) fn vault_mut(&mut self) -> Result<&mut Vault, RegisterError> {
-        Arc::get_mut(&mut self.vault)
-            .ok_or_else(|| RegisterError::new(ErrorKind::Internal("keys are in use by an import")))
+    pub(crate) fn set_vault(&self, vault: Vault) {
+        match self.vault.write() {
+            Ok(mut v) => *v = Arc::new(vault),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(vault),
+        }
     }
 
     pub(crate) fn provider(&self) -> &Arc<dyn KeyProvider> {
@@ -386,7 +401,7 @@ impl Register {
             record.photo = Some(normalise_photo(&raw).map_err(|e| RegisterError::new(ErrorKind::Photo(e)))?);
         }
         let id = PersonId::new();
-        let sp = seal_new(&self.vault, id, &record, protected, now_ms / 1000)?;
+        let sp = seal_new(&self.vault(), id, &record, protected, now_ms / 1000)?;
         let event = write_event(op, "person.create", now_ms, &sp);
         let mut tx = self.store.begin().await?;
         tx.insert_people(std::slice::from_ref(&sp.row)).await.map_err(duplicate_or)?;
@@ -425,7 +440,7 @@ impl Register {
     ) -> Result<(ImportOutcome, S), RegisterError> {
         let mut outcome = ImportOutcome::default();
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<SealedChunk, RegisterError>>(4);
-        let vault = self.vault.clone();
+        let vault = self.vault();
         let worker_op = op.clone();
         let worker = std::thread::spawn(move || {
             let mut source = source;
@@ -576,7 +591,8 @@ impl Register {
         now_ms: i64,
     ) -> Result<Vec<Revealed>, RegisterError> {
         let purpose = check_purpose(purpose)?;
-        let ix = self.vault.indexer();
+        let vault = self.vault();
+        let ix = vault.indexer();
         let (column, index) = match lookup {
             Lookup::ServiceNumber(v) => {
                 (IndexColumn::ServiceNumber, ix.index(Field::ServiceNumber, &normalise_service_number(v)?))
@@ -654,6 +670,19 @@ impl Register {
         let ids: Vec<Uuid> = revealed_people.iter().map(|p| *p.as_uuid()).collect();
         let names: Vec<&str> = compartments.iter().map(|c| c.as_str()).collect();
         let sealed = self.store.sealed(&ids, &names).await?;
+        // A key version this process has not seen was made by a rotation
+        // elsewhere (another server, the CLI): load the keys again, once.
+        let vault = self.vault();
+        let unseen = sealed.iter().any(|s| {
+            s.compartment
+                .parse::<Compartment>()
+                .ok()
+                .and_then(|c| vault.keyring(c))
+                .is_none_or(|k| u32::try_from(s.ck_version).map_or(true, |v| !k.versions().contains(&v)))
+        });
+        if unseen {
+            self.reload_keys().await?;
+        }
         let mut out = Vec::with_capacity(plan.len());
         for (id, status, protected, allowed, withheld) in plan {
             let mut record = PersonRecord::default();
@@ -681,7 +710,7 @@ impl Register {
     ) -> Result<(), RegisterError> {
         let sealed = from_row(id, row, compartment)?;
         let opened = self
-            .vault
+            .vault()
             .open_compartment(id, &sealed, wanted)
             .map_err(|f| RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: f.field }))?;
         for (field, bytes) in opened {
@@ -734,11 +763,11 @@ impl Register {
             let values: Vec<(Field, Vec<u8>)> =
                 c.fields().iter().filter_map(|f| merged.field_bytes(*f).map(|b| (*f, b))).collect();
             let refs: Vec<(Field, &[u8])> = values.iter().map(|(f, b)| (*f, b.as_slice())).collect();
-            new_rows.push(to_row(id, &self.vault.seal_compartment(id, *c, next_version, &refs)?));
+            new_rows.push(to_row(id, &self.vault().seal_compartment(id, *c, next_version, &refs)?));
         }
         let mut row = old.clone();
         if touched.contains(&Compartment::Identity) {
-            let indexes = indexes(&self.vault, &merged);
+            let indexes = indexes(&self.vault(), &merged);
             row.sn_index = indexes.service_number;
             row.surname_index = indexes.surname;
             row.email_index = indexes.email;

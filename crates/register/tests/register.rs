@@ -292,7 +292,7 @@ async fn import_is_one_transaction_and_idempotent() {
 #[tokio::test]
 async fn rotation_is_safe_to_interrupt_and_resume() {
     for env in envs().await {
-        let mut reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
         let records: Vec<(usize, PersonRecord)> = (0..50).map(|i| (i, person(&format!("R{i}"), "Rota"))).collect();
         reg.import(&op(), records, 2_000, &|_| {}).await.unwrap();
         let before = reg.store().sealed_older_than("pay", 2, 1000).await.unwrap();
@@ -307,7 +307,7 @@ async fn rotation_is_safe_to_interrupt_and_resume() {
         }
         tx.commit().await.unwrap();
         // Reopen (a new process) and read everyone: mixed versions all open.
-        let mut reg = Register::open(env.store.clone(), env.provider.clone()).await.unwrap();
+        let reg = Register::open(env.store.clone(), env.provider.clone()).await.unwrap();
         let all = reg.find(&op(), Lookup::Surname("rota"), &[Compartment::Pay], Some("check"), 4_000).await.unwrap();
         assert_eq!(all.iter().filter(|p| p.record.salary.is_some()).count(), 50, "{}", env.name);
         // A later rotation finishes the job.
@@ -319,6 +319,25 @@ async fn rotation_is_safe_to_interrupt_and_resume() {
         assert_eq!(pay.versions.iter().map(|v| v.2).collect::<Vec<_>>(), vec![0, 0, 50]);
         let all = reg.find(&op(), Lookup::Surname("rota"), &[Compartment::Pay], Some("check"), 6_000).await.unwrap();
         assert_eq!(all.iter().filter(|p| p.record.salary.is_some()).count(), 50);
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_by_one_process_is_picked_up_by_another() {
+    for env in envs().await {
+        let a = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let records: Vec<(usize, PersonRecord)> = (0..5).map(|i| (i, person(&format!("S{i}"), "Shared"))).collect();
+        a.import(&op(), records, 2_000, &|_| {}).await.unwrap();
+        // A second server on the same store, opened before the rotation.
+        let b = Register::open(env.store.clone(), env.provider.clone()).await.unwrap();
+        let report = a.rotate(&op(), Compartment::Pay, 3_000, 100, &|_| {}).await.unwrap();
+        assert_eq!((report.new_version, report.rewrapped), (2, 5));
+        // b has never seen pay key 2; it loads it on meeting a row sealed under it.
+        let all = b.find(&op(), Lookup::Surname("shared"), &[Compartment::Pay], Some("check"), 4_000).await.unwrap();
+        assert_eq!(all.iter().filter(|p| p.record.salary.is_some()).count(), 5, "{}", env.name);
+        let pay = b.keys_status().await.unwrap();
+        let pay = pay.compartments.iter().find(|c| c.compartment == Compartment::Pay).unwrap();
+        assert_eq!(pay.current, 2, "{}: b now seals under the new key too", env.name);
     }
 }
 

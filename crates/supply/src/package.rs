@@ -413,6 +413,34 @@ mod tests {
         out.finish().unwrap().into_inner()
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_refused_cleanly(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096)) {
+            let _ = unpack(&data, &Limits::default());
+        }
+
+        #[test]
+        fn what_is_packed_unpacks_unchanged(
+            cards in proptest::collection::btree_map("[0-9A-Z]{10}", proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), 0..6)
+        ) {
+            let art: Vec<CardArtwork> = cards
+                .iter()
+                .map(|(id, bytes)| CardArtwork {
+                    card: id.clone(),
+                    number: "1".into(),
+                    card_type: "staff_pass".into(),
+                    files: vec![("pdf", format!("{id}.pdf"), bytes.clone())],
+                })
+                .collect();
+            let (manifest, plain) = pack(&header(), &art).unwrap();
+            let opened = unpack(&plain, &Limits::default()).unwrap();
+            proptest::prop_assert_eq!(opened.manifest, manifest);
+            for (id, bytes) in &cards {
+                proptest::prop_assert_eq!(&opened.files[&format!("{id}.pdf")], bytes);
+            }
+        }
+    }
+
     #[test]
     fn names_are_plain() {
         for ok in ["manifest.json", "0ABC-front.png", "x_y.pdf"] {

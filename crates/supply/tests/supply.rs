@@ -293,6 +293,8 @@ async fn protected_people_are_held_back_and_withdrawal_requeues() {
         // A new recipient: the batch sealed to the old one is destroyed.
         let (_, withdrawn) = env.supply.rotate_recipient(&op("admin"), "acme", &r2, T0).await.unwrap();
         assert_eq!(withdrawn, vec![created.batch.id.clone()]);
+        let err = env.supply.download(&supplier_op("acme"), "acme", &created.batch.id, T0).await.unwrap_err();
+        assert!(matches!(err, SupplyError::Gone { ref state, .. } if state == "destroyed"), "{n}: {err}");
         assert_eq!(state_of(&env, &c1).await, "approved");
         let again = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap();
         assert_eq!(env.supply.batch(&again.batch.id).await.unwrap().recipient, r2);

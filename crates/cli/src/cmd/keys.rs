@@ -42,7 +42,7 @@ pub async fn run(cli: &Cli, cmd: &KeysCommand) -> Result<()> {
         }
         _ => {}
     }
-    let mut register = context::open_register(&settings).await?;
+    let register = context::open_register(&settings).await?;
     match cmd {
         KeysCommand::Status => {
             let status = register.keys_status().await?;
