@@ -141,6 +141,9 @@ pub enum Action {
     SupplierExchange,
     /// Run the supplier-compromise drill (lists exposed people by id).
     DrillSupplier,
+    /// Add a compartment key version and re-wrap person keys (no data is
+    /// decrypted: only the keys that wrap it).
+    RotateKeys,
 }
 
 /// The answer.
@@ -196,6 +199,7 @@ pub fn decide(role: Role, action: &Action) -> Decision {
         Action::ManageBatches => role == IdOfficer,
         Action::SupplierExchange => role == PrintSupplier,
         Action::DrillSupplier => role == Auditor,
+        Action::RotateKeys => role == Admin,
     };
     if allowed { Decision::Allow } else { Decision::Deny(deny_code(action)) }
 }
@@ -224,6 +228,7 @@ fn deny_code(action: &Action) -> &'static str {
         Action::ManageBatches => "batches_not_manageable",
         Action::SupplierExchange => "supplier_exchange_only",
         Action::DrillSupplier => "drill_not_allowed",
+        Action::RotateKeys => "keys_not_rotatable",
     }
 }
 
@@ -258,7 +263,8 @@ mod tests {
     #[test]
     fn the_cards_column_of_design_section_3() {
         // (action, roles allowed); every other role is denied.
-        let table: [(Action, &[Role]); 14] = [
+        let table: [(Action, &[Role]); 15] = [
+            (Action::RotateKeys, &[Role::Admin]),
             (Action::ManageSuppliers, &[Role::Admin]),
             (Action::ManageBatches, &[Role::IdOfficer]),
             (Action::SupplierExchange, &[Role::PrintSupplier]),

@@ -223,7 +223,7 @@ impl Register {
         compartment: Compartment,
         now_ms: i64,
         batch: i64,
-        progress: &dyn Fn(u64),
+        progress: &(dyn Fn(u64) + Sync),
     ) -> Result<RotateReport, RegisterError> {
         let new_version = self.add_compartment_key(op, compartment, now_ms).await?;
         let rewrapped = self.rewrap(op, compartment, new_version, now_ms, batch, progress).await?;
@@ -274,7 +274,7 @@ impl Register {
         new_version: u32,
         now_ms: i64,
         batch: i64,
-        progress: &dyn Fn(u64),
+        progress: &(dyn Fn(u64) + Sync),
     ) -> Result<u64, RegisterError> {
         let mut rewrapped = 0u64;
         loop {

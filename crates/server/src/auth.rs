@@ -101,6 +101,35 @@ pub async fn limit_reads(state: &AppState, caller: &Caller, action: &Action, rou
     }
 }
 
+/// Charges a bulk read of `n` people against the caller's allowance. Past
+/// the burst it is refused for good (403), else it waits like any read (429).
+pub async fn limit_reads_n(
+    state: &AppState,
+    caller: &Caller,
+    action: &Action,
+    route: &str,
+    n: u32,
+) -> Result<(), Problem> {
+    match state.reads.check_n(caller.principal.id, n) {
+        Ok(()) => Ok(()),
+        Err(crate::limits::Refusal::Wait(wait)) => {
+            record_refusal(state, caller, action, route, "rate_limited").await;
+            Err(Problem::rate_limited(wait.as_secs().saturating_add(1)))
+        }
+        Err(crate::limits::Refusal::OverBurst) => {
+            record_refusal(state, caller, action, route, "over_read_allowance").await;
+            Err(Problem::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "over_read_allowance",
+                format!(
+                    "an export of {n} people is more than this server lets one user or token read at once; \
+                     export on the register host (lanyard person export), where it is audited the same way"
+                ),
+            ))
+        }
+    }
+}
+
 /// An audit event for a refused request. The refusal stands even if the
 /// event cannot be written.
 async fn record_refusal(state: &AppState, caller: &Caller, action: &Action, route: &str, reason: &str) {

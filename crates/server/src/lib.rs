@@ -11,6 +11,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod auth;
+mod bulk;
 mod cards;
 pub mod limits;
 mod metrics;
@@ -53,6 +54,8 @@ pub struct AppState {
 
 /// Request bodies larger than this are refused (413).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// A CSV import may be larger (about 100,000 people without photos).
+pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 /// Requests taking longer than this are cut off (503).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -64,9 +67,13 @@ pub(crate) fn now_s() -> i64 {
 /// The whole application: routes, limits and security headers.
 pub fn router(state: Arc<AppState>) -> Router {
     let hsts = state.secure_cookies;
+    let import = routes::import_routes()
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES));
     let mut app = routes::routes()
-        .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(import)
+        .with_state(state)
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

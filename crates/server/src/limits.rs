@@ -42,6 +42,26 @@ impl ReadLimiter {
     pub fn check(&self, principal: Uuid) -> Result<(), Duration> {
         self.limiter.check_key(&principal).map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
+
+    /// `Ok` if `principal` may read `n` people now. A bulk read larger than
+    /// the burst can never pass, however long the caller waits.
+    pub fn check_n(&self, principal: Uuid, n: u32) -> Result<(), Refusal> {
+        let Some(n) = NonZeroU32::new(n) else { return Ok(()) };
+        match self.limiter.check_key_n(&principal, n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(Refusal::Wait(not_until.wait_time_from(self.clock.now()))),
+            Err(_) => Err(Refusal::OverBurst),
+        }
+    }
+}
+
+/// Why a bulk read was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Allowed after this wait.
+    Wait(Duration),
+    /// More than the burst: never allowed here.
+    OverBurst,
 }
 
 #[cfg(test)]
@@ -59,5 +79,10 @@ mod tests {
         let wait = limiter.check(a).unwrap_err();
         assert!(wait > Duration::from_secs(20) && wait <= Duration::from_secs(30), "{wait:?}");
         assert!(limiter.check(b).is_ok(), "limits are per principal");
+        let c = Uuid::new_v4();
+        assert_eq!(limiter.check_n(c, 4), Err(Refusal::OverBurst));
+        assert_eq!(limiter.check_n(c, 2), Ok(()));
+        assert!(matches!(limiter.check_n(c, 2), Err(Refusal::Wait(_))), "one read left of the burst");
+        assert_eq!(limiter.check_n(c, 0), Ok(()));
     }
 }

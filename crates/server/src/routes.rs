@@ -37,6 +37,9 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         keys_status,
         find_people,
         rotate_issuer,
+        crate::bulk::export_people,
+        crate::bulk::import_people,
+        crate::bulk::rotate_compartment,
         audit_checkpoint,
         audit_inclusion,
         audit_consistency,
@@ -98,6 +101,12 @@ pub(crate) fn openapi_json() -> String {
     ApiDoc::openapi().to_pretty_json().unwrap_or_default()
 }
 
+/// Bulk import: larger bodies than every other route, so it is its own
+/// router with its own limit.
+pub(crate) fn import_routes() -> Router<Arc<AppState>> {
+    Router::new().route("/v1/people/import", post(crate::bulk::import_people))
+}
+
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/healthz", get(healthz))
@@ -111,6 +120,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/people/{id}", get(get_person).patch(update_person).delete(erase_person))
         .route("/v1/keys", get(keys_status))
         .route("/v1/keys/issuer/rotate", post(rotate_issuer))
+        .route("/v1/keys/{compartment}/rotate", post(crate::bulk::rotate_compartment))
+        .route("/v1/people/export", get(crate::bulk::export_people))
         .route("/v1/audit/checkpoint", get(audit_checkpoint))
         .route("/v1/audit/proofs/inclusion", get(audit_inclusion))
         .route("/v1/audit/proofs/consistency", post(audit_consistency))
@@ -287,9 +298,19 @@ async fn list_people(
 }
 
 #[derive(Deserialize)]
-struct ReadQuery {
-    compartments: Option<String>,
-    purpose: Option<String>,
+pub(crate) struct ReadQuery {
+    pub(crate) compartments: Option<String>,
+    pub(crate) purpose: Option<String>,
+}
+
+/// The compartments a read names; at least one.
+pub(crate) fn requested_compartments(text: Option<&str>) -> Result<Vec<Compartment>, Problem> {
+    let compartments = Compartment::parse_list(text.unwrap_or(""))
+        .map_err(|e| Problem::bad_request("bad_compartments", e.to_string()))?;
+    if compartments.is_empty() {
+        return Err(Problem::bad_request("no_compartments", "name the compartments to read (compartments=identity,…)"));
+    }
+    Ok(compartments)
 }
 
 /// Reveals compartments of one person. Needs a purpose (the
@@ -310,11 +331,7 @@ async fn get_person(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let id = person_id(&id)?;
-    let compartments = Compartment::parse_list(q.compartments.as_deref().unwrap_or(""))
-        .map_err(|e| Problem::bad_request("bad_compartments", e.to_string()))?;
-    if compartments.is_empty() {
-        return Err(Problem::bad_request("no_compartments", "name the compartments to read (compartments=identity,…)"));
-    }
+    let compartments = requested_compartments(q.compartments.as_deref())?;
     let action = Action::ReadPeople(compartments.clone());
     authorize(&state, &caller, action.clone(), "GET /v1/people/{id}").await?;
     let purpose = purpose_of(&headers, q.purpose, "a read of personal data needs a purpose (X-Lanyard-Purpose)")?;

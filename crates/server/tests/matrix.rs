@@ -71,6 +71,11 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("PATCH", "/v1/people/{id}#pay", &[HR], Some("person.update")),
     ("PATCH", "/v1/people/{id}#vetting", &[VETTING], Some("person.update")),
     ("PATCH", "/v1/people/{id}#rank", &[ID], Some("person.update")),
+    // Bulk: an export is charged per person against the read allowance; an
+    // import writes only what the role may write; a rotation re-wraps keys.
+    ("GET", "/v1/people/export?compartments=identity", &[ID, APPROVER, VETTING, HR], Some("person.export")),
+    ("POST", "/v1/people/import", &[ID], Some("person.create")),
+    ("POST", "/v1/keys/pay/rotate", &[ADMIN], Some("key.rotate,key.rewrap")),
     // Cards: `{card}` is a card the setup operator requested, so the
     // approver here is a second person (dual control holds). The steps run
     // in this order and move it along its lifecycle.
@@ -289,6 +294,10 @@ async fn every_route_with_every_caller() {
                     }));
                 } else if *path == "/v1/access/check" {
                     req = req.json(&serde_json::json!({ "card": f.card, "zone": "MX" }));
+                } else if *path == "/v1/people/import" {
+                    let csv =
+                        format!("service_number,forenames,surname,rank\nIMP{cursor},Imp,Orter,Police Constable\n");
+                    req = req.header("content-type", "text/csv").body(csv);
                 } else if *path == "/v1/suppliers" {
                     let (_, recipient) = lanyard_supply::package::keygen("matrix");
                     req = req.json(&serde_json::json!({ "name": "matrix-new", "recipient": recipient }));
@@ -323,7 +332,7 @@ async fn every_route_with_every_caller() {
                 let authenticated = !matches!(who, Nobody | ExpiredToken | RevokedToken);
                 let ok = match (*method, *path) {
                     (_, "/v1/breach/scope" | "/v1/verify" | "/v1/access/check" | "/v1/audit/proofs/consistency") => 200,
-                    (_, "/v1/keys/issuer/rotate") => 200,
+                    ("POST", p) if p.starts_with("/v1/keys/") => 200,
                     ("POST", p) if p.starts_with("/v1/cards/") => 200,
                     ("POST", p) if p.starts_with("/v1/supplier/") || p.starts_with("/v1/suppliers/") => 200,
                     ("POST", _) => 201,
@@ -421,5 +430,53 @@ async fn an_approver_cannot_approve_their_own_request() {
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].action.as_str(), events[0].outcome), ("card.approve", lanyard_audit::Outcome::Denied));
     assert_eq!(cards.card(&own.id).await.unwrap().state, "requested");
+    f.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_import_is_all_or_nothing_and_export_is_bounded_by_the_read_allowance() {
+    let t = lanyard_testkit::stores().await.remove(0);
+    let quota = ReadQuota { per_minute: NonZeroU32::new(1).unwrap(), burst: NonZeroU32::new(4).unwrap() };
+    let f = start(&t, quota).await;
+    let import = |csv: &'static str| {
+        f.client(ID).post(format!("{}/v1/people/import", f.base)).header("content-type", "text/csv").body(csv).send()
+    };
+    let people_before = t.store.count_by_status().await.unwrap();
+    // A bad row: nothing is imported, and the row is named without its value.
+    let r = import("service_number,forenames,surname,rank\nB1,Ok,Row,Police Constable\nB2,Bad,Row,Grand Vizier\n")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("line 3") && !body.contains("Vizier"), "{body}");
+    assert_eq!(t.store.count_by_status().await.unwrap(), people_before);
+    // Vetting is not the ID office's to write.
+    let r = import("service_number,forenames,surname,rank,vetting_level\nB3,A,B,Police Constable,SC\n").await.unwrap();
+    assert_eq!(r.status(), 403);
+    // Four good rows.
+    let r = import(
+        "service_number,forenames,surname,rank\nB4,A,B,Police Constable\nB5,A,B,Police Constable\n\
+         B6,A,B,Police Constable\nB7,A,B,Police Constable\n",
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["imported"].as_array().unwrap().len(), 4);
+    // Five people are more than a burst of four: refused for good, and audited.
+    let mut cursor = t.store.audit_len().await.unwrap();
+    let r = f
+        .client(APPROVER)
+        .get(format!("{}/v1/people/export?compartments=identity", f.base))
+        .header("X-Lanyard-Purpose", "bulk")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("over_read_allowance"));
+    let events = new_events(&t.store, &mut cursor).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].detail.as_ref().unwrap()["reason"], "over_read_allowance");
+    assert!(events[0].people.is_empty(), "nobody was revealed");
     f.stop().await;
 }

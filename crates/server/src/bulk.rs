@@ -1,0 +1,135 @@
+//! Bulk routes: export and import of people, and compartment key rotation.
+//!
+//! An export is charged against the caller's read allowance person by
+//! person, so a stolen session or token cannot dump the register through
+//! it: a whole-register export belongs on the register host (`lanyard
+//! person export`). An import writes only compartments the caller may
+//! write, and a file with any bad row imports nothing.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use lanyard_core::Compartment;
+use lanyard_core::policy::Action;
+use lanyard_register::PhotoJson;
+use lanyard_register::import::{self, Options};
+
+use crate::auth::{Caller, authorize, limit_reads_n};
+use crate::problem::{Problem, ProblemBody};
+use crate::routes::{ReadQuery, purpose_of, requested_compartments};
+use crate::{AppState, now_s};
+
+/// How long a rotation request waits for the re-wrap before answering 202
+/// and leaving it to run.
+const REWRAP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Every active person, revealing the compartments asked for. Audited page
+/// by page before each page is decrypted; charged one read per person.
+#[utoipa::path(get, path = "/v1/people/export",
+    params(("compartments" = String, Query, description = "identity, photo, vetting, pay"),
+           ("purpose" = Option<String>, Query),
+           ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
+    responses((status = 200, description = "`count` and `people`"), (status = 400, body = ProblemBody),
+              (status = 403, description = "not allowed, or more people than the read allowance", body = ProblemBody),
+              (status = 429, description = "read limit reached; see Retry-After", body = ProblemBody)))]
+pub(crate) async fn export_people(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Query(q): Query<ReadQuery>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let compartments = requested_compartments(q.compartments.as_deref())?;
+    let action = Action::ReadPeople(compartments.clone());
+    authorize(&state, &caller, action.clone(), "GET /v1/people/export").await?;
+    let purpose = purpose_of(&headers, q.purpose, "an export of personal data needs a purpose (X-Lanyard-Purpose)")?;
+    let active: i64 =
+        state.register.counts().await?.iter().filter(|(status, _)| status == "active").map(|(_, n)| n).sum();
+    limit_reads_n(&state, &caller, &action, "GET /v1/people/export", u32::try_from(active).unwrap_or(u32::MAX)).await?;
+    let mut people = Vec::new();
+    let n = state
+        .register
+        .export(&caller.operator(), &compartments, Some(&purpose), now_s() * 1000, &mut |p| {
+            people.push(p.to_json(&compartments, PhotoJson::Base64));
+            Ok(())
+        })
+        .await?;
+    state.metrics.person_read(usize::try_from(n).unwrap_or(usize::MAX));
+    Ok(Json(serde_json::json!({ "count": n, "people": people })))
+}
+
+/// Imports people from a register CSV (DESIGN §8 columns, no photos). The
+/// caller's role must be able to write every compartment the file fills;
+/// a file with any invalid row imports nothing and lists the rows.
+#[utoipa::path(post, path = "/v1/people/import", request_body(content = String, content_type = "text/csv"),
+    responses((status = 201, description = "`imported` ids and `already_registered` lines"),
+              (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 413, description = "over the import size limit")))]
+pub(crate) async fn import_people(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Bytes,
+) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+    let options = Options { photos_dir: None, ignore_unknown: false };
+    let parsed = import::parse(body.as_ref(), state.register.ranks(), options)
+        .map_err(|e| Problem::bad_request("bad_csv", e.to_string()))?;
+    if !parsed.errors.is_empty() {
+        let shown: Vec<String> = parsed.errors.iter().take(20).map(ToString::to_string).collect();
+        return Err(Problem::bad_request(
+            "invalid_rows",
+            format!("{} invalid row(s), nothing imported: {}", parsed.errors.len(), shown.join("; ")),
+        ));
+    }
+    if parsed.records.is_empty() {
+        return Err(Problem::bad_request("no_rows", "the file holds no people"));
+    }
+    let compartments: Vec<Compartment> =
+        Compartment::ALL.into_iter().filter(|c| parsed.records.iter().any(|(_, r)| r.has_compartment(*c))).collect();
+    authorize(&state, &caller, Action::WritePeople(compartments), "POST /v1/people/import").await?;
+    let outcome = state.register.import(&caller.operator(), parsed.records, now_s() * 1000, &|_| {}).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({
+            "imported": outcome.imported.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "already_registered": outcome.already_registered,
+        })),
+    ))
+}
+
+/// Adds a key version to a compartment (new seals use it at once) and
+/// re-wraps every person key under it: 200 when that is done within a few
+/// seconds, else 202 while it goes on (`GET /v1/keys` shows the counts per
+/// version; an interrupted re-wrap is finished by the next rotation).
+#[utoipa::path(post, path = "/v1/keys/{compartment}/rotate", params(("compartment" = String, Path)),
+    responses((status = 200, description = "rotated and re-wrapped"), (status = 202, description = "re-wrap running"),
+              (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
+pub(crate) async fn rotate_compartment(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
+    authorize(&state, &caller, Action::RotateKeys, "POST /v1/keys/{compartment}/rotate").await?;
+    let compartment: Compartment = name
+        .parse()
+        .map_err(|_| Problem::bad_request("bad_compartment", "not a compartment (identity, photo, vetting, pay)"))?;
+    let op = caller.operator();
+    let version = state.register.add_compartment_key(&op, compartment, now_s() * 1000).await?;
+    let register = Arc::clone(&state.register);
+    let job = tokio::spawn(async move {
+        let done = register.rewrap(&op, compartment, version, now_s() * 1000, 1000, &|_| {}).await;
+        match &done {
+            Ok(n) => tracing::info!(compartment = compartment.as_str(), version, rows = n, "re-wrapped"),
+            Err(e) => tracing::error!(error = %e, "re-wrap stopped; the next rotation finishes it"),
+        }
+        done
+    });
+    let body = |status: &str, rows: Option<u64>| serde_json::json!({ "compartment": compartment.as_str(), "new_version": version, "rewrap": status, "rewrapped": rows });
+    match tokio::time::timeout(REWRAP_WAIT, job).await {
+        Ok(Ok(Ok(rows))) => Ok((StatusCode::OK, Json(body("done", Some(rows))))),
+        Ok(Ok(Err(e))) => Err(e.into()),
+        Ok(Err(_)) => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the re-wrap task failed")),
+        Err(_) => Ok((StatusCode::ACCEPTED, Json(body("running", None)))),
+    }
+}
