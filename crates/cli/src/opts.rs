@@ -417,6 +417,17 @@ pub enum BenchCommand {
     /// Cards: offline verifications/s beside raw Ed25519, artwork rendered
     /// per second (PNG, PDF), status list size and build time.
     Cards(CardsBenchArgs),
+    /// Two servers on one PostgreSQL store (--database-url, empty) under
+    /// concurrent writes and reads; then every event must be in the log
+    /// and `audit verify` must pass.
+    #[command(name = "shared-store")]
+    SharedStore {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Concurrent clients per server.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+    },
     /// Print batches: cards batched per second (render, pack, seal) and
     /// bytes per card.
     Batch {
