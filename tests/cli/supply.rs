@@ -169,17 +169,18 @@ fn tampered_foreign_expired_and_wrong_supplier_batches_are_refused() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let env = Env::sqlite();
     env.init();
-    // Batches live two seconds here, so that expiry can be seen.
+    // Batches live ten seconds here, so that expiry can be seen.
     let config = env.data.join("lanyard.toml");
     let text = std::fs::read_to_string(&config).unwrap();
     assert!(text.contains("batch_ttl_s = 259200"), "init writes the 72 h default: {text}");
-    std::fs::write(&config, text.replace("batch_ttl_s = 259200", "batch_ttl_s = 2\nsweep_every_s = 1")).unwrap();
+    std::fs::write(&config, text.replace("batch_ttl_s = 259200", "batch_ttl_s = 10\nsweep_every_s = 1")).unwrap();
     let acme = supplier(&env, "acme");
     let rival = supplier(&env, "rival");
     env.add("TB1", "Tamper");
     env.add("TB2", "Tamper");
     let c1 = approved_card(&env, "TB1", "warrant_card");
     let c2 = approved_card(&env, "TB2", "warrant_card");
+    let made = std::time::Instant::now();
     let batch = env.json(&["--operator", "alice", "batch", "create", "--supplier", "acme"])["batch"]["id"]
         .as_str()
         .unwrap()
@@ -241,9 +242,9 @@ fn tampered_foreign_expired_and_wrong_supplier_batches_are_refused() {
         .count();
     assert_eq!(denied, 1, "the wrong supplier's attempt is in the log");
 
-    // Past its two seconds, the server's sweep destroys the batch: 410, and
+    // Past its ten seconds, the server's sweep destroys the batch: 410, and
     // the agent wipes its spool copy on the next pull.
-    std::thread::sleep(std::time::Duration::from_millis(3500));
+    std::thread::sleep(std::time::Duration::from_millis(12_500).saturating_sub(made.elapsed()));
     rt.block_on(async {
         let r = reqwest::Client::new()
             .get(format!("{base}/v1/supplier/batches/{batch}"))

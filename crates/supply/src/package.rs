@@ -170,48 +170,106 @@ pub fn parse_identities(text: &[u8]) -> Result<Vec<Box<dyn age::Identity + Send 
     Ok(ids)
 }
 
-/// Packs the manifest and artwork into a ZIP archive, stored (PNG and PDF
-/// are compressed already) with fixed timestamps, so the same input packs
-/// to the same bytes.
-pub fn pack(header: &Manifest, cards: &[CardArtwork]) -> Result<(Manifest, Vec<u8>), PackageError> {
-    let mut manifest = header.clone();
-    manifest.format = FORMAT.to_owned();
-    manifest.cards = cards
-        .iter()
-        .map(|c| ManifestCard {
-            card: c.card.clone(),
-            number: c.number.clone(),
-            card_type: c.card_type.clone(),
-            files: c
-                .files
-                .iter()
-                .map(|(kind, name, bytes)| ManifestFile {
-                    name: name.clone(),
-                    kind: (*kind).to_owned(),
-                    size: bytes.len() as u64,
-                    sha256: sha256_hex(bytes),
-                })
-                .collect(),
-        })
-        .collect();
-    let options = SimpleFileOptions::default()
+/// Writes a batch archive card by card, so that only the card in hand is
+/// held in memory: stored entries (PNG and PDF are compressed already) with
+/// fixed timestamps, and `manifest.json`, which lists every file's digest,
+/// last.
+pub struct ArchiveWriter<W: Write + std::io::Seek> {
+    zip: zip::ZipWriter<W>,
+    manifest: Manifest,
+}
+
+fn archive_err(e: zip::result::ZipError) -> PackageError {
+    PackageError::Archive(e.to_string())
+}
+
+fn io_err(e: std::io::Error) -> PackageError {
+    PackageError::Archive(e.to_string())
+}
+
+fn entry_options() -> SimpleFileOptions {
+    SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
         .last_modified_time(zip::DateTime::default())
-        .unix_permissions(0o600);
-    let archive_err = |e: zip::result::ZipError| PackageError::Archive(e.to_string());
-    let io_err = |e: std::io::Error| PackageError::Archive(e.to_string());
-    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(|e| PackageError::Manifest(e.to_string()))?;
-    zip.start_file(MANIFEST, options).map_err(archive_err)?;
-    zip.write_all(&manifest_json).map_err(io_err)?;
-    for card in cards {
-        for (_, name, bytes) in &card.files {
-            zip.start_file(name.as_str(), options).map_err(archive_err)?;
-            zip.write_all(bytes).map_err(io_err)?;
-        }
+        .unix_permissions(0o600)
+}
+
+impl<W: Write + std::io::Seek> ArchiveWriter<W> {
+    fn with(zip: zip::ZipWriter<W>, header: &Manifest) -> Self {
+        let mut manifest = header.clone();
+        manifest.format = FORMAT.to_owned();
+        manifest.cards.clear();
+        ArchiveWriter { zip, manifest }
     }
-    let bytes = zip.finish().map_err(archive_err)?.into_inner();
-    Ok((manifest, bytes))
+
+    /// Adds one card's files and its manifest entry.
+    pub fn add(&mut self, card: &CardArtwork) -> Result<(), PackageError> {
+        let mut files = Vec::with_capacity(card.files.len());
+        for (kind, name, bytes) in &card.files {
+            self.zip.start_file(name.as_str(), entry_options()).map_err(archive_err)?;
+            self.zip.write_all(bytes).map_err(io_err)?;
+            files.push(ManifestFile {
+                name: name.clone(),
+                kind: (*kind).to_owned(),
+                size: bytes.len() as u64,
+                sha256: sha256_hex(bytes),
+            });
+        }
+        self.manifest.cards.push(ManifestCard {
+            card: card.card.clone(),
+            number: card.number.clone(),
+            card_type: card.card_type.clone(),
+            files,
+        });
+        Ok(())
+    }
+
+    fn close(mut self) -> Result<(Manifest, W), PackageError> {
+        let json = serde_json::to_vec_pretty(&self.manifest).map_err(|e| PackageError::Manifest(e.to_string()))?;
+        self.zip.start_file(MANIFEST, entry_options()).map_err(archive_err)?;
+        self.zip.write_all(&json).map_err(io_err)?;
+        let inner = self.zip.finish().map_err(archive_err)?;
+        Ok((self.manifest, inner))
+    }
+}
+
+/// Packs the manifest and artwork into a ZIP archive in memory; the same
+/// input packs to the same bytes.
+pub fn pack(header: &Manifest, cards: &[CardArtwork]) -> Result<(Manifest, Vec<u8>), PackageError> {
+    let mut w = ArchiveWriter::with(zip::ZipWriter::new(Cursor::new(Vec::new())), header);
+    for card in cards {
+        w.add(card)?;
+    }
+    let (manifest, cursor) = w.close()?;
+    Ok((manifest, cursor.into_inner()))
+}
+
+type AgeOut = age::stream::StreamWriter<Vec<u8>>;
+
+/// A batch archive sealed with age as it is written: the plaintext archive
+/// never exists whole, and each card's artwork can be dropped once added.
+pub struct SealedArchive(ArchiveWriter<zip::write::StreamWriter<AgeOut>>);
+
+impl SealedArchive {
+    /// Starts an archive sealed to `recipient`.
+    pub fn new(header: &Manifest, recipient: &age::x25519::Recipient) -> Result<Self, PackageError> {
+        let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
+            .map_err(|e| PackageError::Seal(e.to_string()))?;
+        let out = encryptor.wrap_output(Vec::new()).map_err(|e| PackageError::Seal(e.to_string()))?;
+        Ok(SealedArchive(ArchiveWriter::with(zip::ZipWriter::new_stream(out), header)))
+    }
+
+    /// Adds one card.
+    pub fn add(&mut self, card: &CardArtwork) -> Result<(), PackageError> {
+        self.0.add(card)
+    }
+
+    /// Writes the manifest and closes the archive and the age stream.
+    pub fn finish(self) -> Result<(Manifest, Vec<u8>), PackageError> {
+        let (manifest, stream) = self.0.close()?;
+        let sealed = stream.into_inner().finish().map_err(|e| PackageError::Seal(e.to_string()))?;
+        Ok((manifest, sealed))
+    }
 }
 
 /// Seals `plain` to `recipient` (binary age format).
@@ -357,6 +415,21 @@ mod tests {
         assert_eq!(opened.files["C2-front.png"], b"front");
         // Same input, same archive.
         assert_eq!(pack(&header(), &[artwork("C1"), artwork("C2")]).unwrap().1, plain);
+    }
+
+    #[test]
+    fn a_sealed_archive_streams_to_what_pack_makes() {
+        let (ids, recipient) = identity();
+        let cards = [artwork("C1"), artwork("C2")];
+        let mut sealed = SealedArchive::new(&header(), &recipient).unwrap();
+        for c in &cards {
+            sealed.add(c).unwrap();
+        }
+        let (manifest, bytes) = sealed.finish().unwrap();
+        let opened = unpack(&open(&bytes, &ids, &Limits::default()).unwrap(), &Limits::default()).unwrap();
+        assert_eq!(opened.manifest, manifest);
+        assert_eq!(manifest, pack(&header(), &cards).unwrap().0);
+        assert_eq!(opened.files["C1.pdf"], b"pdf");
     }
 
     #[test]

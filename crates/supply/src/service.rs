@@ -13,7 +13,11 @@ use serde::Serialize;
 
 use crate::artwork::{CardPrint, render_all};
 use crate::error::SupplyError;
-use crate::package::{Manifest, pack, parse_recipient, seal, sha256_hex};
+use crate::package::{Manifest, SealedArchive, parse_recipient, sha256_hex};
+
+/// Cards rendered per step of a batch: enough to keep every core busy,
+/// few enough that the artwork in hand stays small.
+const RENDER_CHUNK: usize = 32;
 
 /// How batches are made and how long they live.
 #[derive(Clone, Copy, Debug)]
@@ -390,14 +394,15 @@ impl Supply {
             let renderer = Arc::clone(&self.renderer);
             let batch_id = batch_id.clone();
             tokio::task::spawn_blocking(move || -> Result<Vec<u8>, SupplyError> {
-                let artwork = render_all(&renderer, &prints, &batch_id).map_err(SupplyError::Render)?;
-                drop(prints);
-                let (_, plain) = pack(&header, &artwork)?;
-                drop(artwork);
-                let sealed = seal(&plain, &recipient)?;
-                // The plaintext archive is personal data: gone before we return.
-                zeroize::Zeroize::zeroize(&mut { plain });
-                Ok(sealed)
+                // A chunk of cards at a time: rendered on every core, added
+                // to the sealed archive, dropped.
+                let mut archive = SealedArchive::new(&header, &recipient)?;
+                for chunk in prints.chunks(RENDER_CHUNK) {
+                    for art in render_all(&renderer, chunk, &batch_id).map_err(SupplyError::Render)? {
+                        archive.add(&art)?;
+                    }
+                }
+                Ok(archive.finish()?.1)
             })
             .await
             .map_err(|_| SupplyError::Render("the render task failed".into()))??
