@@ -17,7 +17,7 @@ use crate::package::{Manifest, SealedArchive, parse_recipient, sha256_hex};
 
 /// Cards rendered per step of a batch: enough to keep every core busy,
 /// few enough that the artwork in hand stays small.
-const RENDER_CHUNK: usize = 32;
+const RENDER_CHUNK: usize = 128;
 
 /// How batches are made and how long they live.
 #[derive(Clone, Copy, Debug)]

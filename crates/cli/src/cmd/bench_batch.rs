@@ -35,6 +35,10 @@ struct Report {
     seal_only_seconds: f64,
     seal_mb_per_s: f64,
     batch_vs_render: f64,
+    /// High-water RSS after setup, before the batch.
+    setup_peak_rss_kib: u64,
+    /// High-water RSS right after the batch (before the baselines).
+    batch_peak_rss_kib: u64,
     sealed_bytes: i64,
     bytes_per_card: f64,
     peak_rss_kib: u64,
@@ -65,9 +69,13 @@ pub async fn run(cli: &Cli, cards_wanted: usize) -> Result<()> {
         report.seal_only_seconds, report.seal_mb_per_s
     );
     println!(
-        "  sealed batch {} bytes = {:.0} bytes per card (front PNG, back PNG, 2-page PDF); peak RSS {} MiB",
-        report.sealed_bytes,
-        report.bytes_per_card,
+        "  sealed batch {} bytes = {:.0} bytes per card (front PNG, back PNG, 2-page PDF)",
+        report.sealed_bytes, report.bytes_per_card
+    );
+    println!(
+        "  peak RSS: {} MiB after setup, {} MiB after the batch, {} MiB after the baselines",
+        report.setup_peak_rss_kib / 1024,
+        report.batch_peak_rss_kib / 1024,
         report.peak_rss_kib / 1024
     );
     Ok(())
@@ -102,9 +110,11 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
     let (_, recipient) = package::keygen("bench");
     supply.add_supplier(&clerk, "bench-print", &recipient, now).await?;
 
+    let setup_peak_rss_kib = crate::cmd::bench::peak_rss_kib();
     let t = Instant::now();
     let created = supply.create_batch(&clerk, "bench-print", Some(n), context::now_ms()).await?;
     let batch_seconds = t.elapsed().as_secs_f64();
+    let batch_peak_rss_kib = crate::cmd::bench::peak_rss_kib();
     if created.cards.len() != n {
         bail!("batched {} of {n} cards", created.cards.len());
     }
@@ -144,6 +154,8 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
         seal_only_seconds,
         seal_mb_per_s: sealed.len() as f64 / 1e6 / seal_only_seconds,
         batch_vs_render: render_only_seconds / batch_seconds,
+        setup_peak_rss_kib,
+        batch_peak_rss_kib,
         sealed_bytes: created.batch.size,
         bytes_per_card: created.batch.size as f64 / n as f64,
         peak_rss_kib: crate::cmd::bench::peak_rss_kib(),
