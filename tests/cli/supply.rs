@@ -46,6 +46,18 @@ fn supplier(env: &Env, name: &str) -> SupplierSide {
     }
 }
 
+/// Batches the approved cards for acme and exports the sealed file; returns
+/// the batch id and the file.
+fn exported_batch(env: &Env) -> (String, std::path::PathBuf) {
+    let batch = env.json(&["--operator", "alice", "batch", "create", "--supplier", "acme"])["batch"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sealed = env.path(&format!("{batch}.age"));
+    env.ok(&["--operator", "alice", "batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
+    (batch, sealed)
+}
+
 fn files_in(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = match std::fs::read_dir(dir) {
         Ok(rd) => rd.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect(),
@@ -181,14 +193,8 @@ fn tampered_foreign_expired_and_wrong_supplier_batches_are_refused() {
     let c1 = approved_card(&env, "TB1", "warrant_card");
     let c2 = approved_card(&env, "TB2", "warrant_card");
     let made = std::time::Instant::now();
-    let batch = env.json(&["--operator", "alice", "batch", "create", "--supplier", "acme"])["batch"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
     // A tampered batch file: age authentication fails, the agent says so and spools nothing.
-    let sealed = env.path("b.age");
-    env.ok(&["--operator", "alice", "batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
+    let (batch, sealed) = exported_batch(&env);
     let mut bytes = std::fs::read(&sealed).unwrap();
     let at = bytes.len() - 100;
     bytes[at] ^= 0x20;
@@ -279,12 +285,7 @@ fn the_print_command_receives_each_file() {
     let acme = supplier(&env, "acme");
     env.add("PC1", "Piper");
     approved_card(&env, "PC1", "staff_pass");
-    let batch = env.json(&["--operator", "alice", "batch", "create", "--supplier", "acme"])["batch"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let sealed = env.path("b.age");
-    env.ok(&["--operator", "alice", "batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
+    let (batch, sealed) = exported_batch(&env);
     let printer = env.path("printer");
     std::fs::create_dir_all(&printer).unwrap();
     let cmd = format!("cat > '{}'/\"$LANYARD_BATCH-$LANYARD_FILE\"", printer.display());

@@ -758,6 +758,21 @@ pub struct AgentServer {
     pub ca_cert: Option<PathBuf>,
 }
 
+/// Where the supplier agent's identity is and where print files go.
+#[derive(Debug, Args, Clone)]
+pub struct SpoolArgs {
+    /// The supplier's age identity file.
+    #[arg(long)]
+    pub identity: PathBuf,
+    /// Where print files go: SPOOL/BATCH/.
+    #[arg(long)]
+    pub spool: PathBuf,
+    /// Pipe each print file to this shell command instead of writing it
+    /// (LANYARD_BATCH, LANYARD_CARD, LANYARD_FILE are set).
+    #[arg(long)]
+    pub print_command: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SupplierCommand {
     /// Register a supplier by its public age recipient.
@@ -791,26 +806,14 @@ pub enum SupplierCommand {
     Pull {
         #[command(flatten)]
         server: AgentServer,
-        /// The supplier's age identity file.
-        #[arg(long)]
-        identity: PathBuf,
-        /// Where print files go: SPOOL/BATCH/.
-        #[arg(long)]
-        spool: PathBuf,
-        /// Pipe each print file to this shell command instead of writing it
-        /// (LANYARD_BATCH, LANYARD_CARD, LANYARD_FILE are set).
-        #[arg(long)]
-        print_command: Option<String>,
+        #[command(flatten)]
+        spool: SpoolArgs,
     },
     /// (Supplier side) decrypt and spool a batch file that came out of band.
     Open {
         file: PathBuf,
-        #[arg(long)]
-        identity: PathBuf,
-        #[arg(long)]
-        spool: PathBuf,
-        #[arg(long)]
-        print_command: Option<String>,
+        #[command(flatten)]
+        spool: SpoolArgs,
     },
     /// (Supplier side) send the receipt for a batch, then wipe its spool.
     Confirm {

@@ -22,11 +22,11 @@ async fn open(cli: &Cli) -> Result<(lanyard_supply::Supply, lanyard_register::Op
 pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
     match cmd {
         SupplierCommand::Keygen { out } => return keygen(cli, out),
-        SupplierCommand::Pull { server, identity, spool, print_command } => {
-            return agent::pull(cli, server, identity, spool, print_command.as_deref()).await;
+        SupplierCommand::Pull { server, spool } => {
+            return agent::pull(cli, server, &spool.identity, &spool.spool, spool.print_command.as_deref()).await;
         }
-        SupplierCommand::Open { file, identity, spool, print_command } => {
-            return agent::open_file(cli, file, identity, spool, print_command.as_deref());
+        SupplierCommand::Open { file, spool } => {
+            return agent::open_file(cli, file, &spool.identity, &spool.spool, spool.print_command.as_deref());
         }
         SupplierCommand::Confirm { batch, printed, spoiled, server, spool } => {
             return agent::confirm(cli, batch, printed, spoiled, server, spool).await;
