@@ -480,3 +480,25 @@ async fn bulk_import_is_all_or_nothing_and_export_is_bounded_by_the_read_allowan
     assert!(events[0].people.is_empty(), "nobody was revealed");
     f.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_changes_to_one_person_are_applied_or_refused_409_never_500() {
+    let t = lanyard_testkit::stores().await.remove(0);
+    let f = start(&t, ReadQuota::default()).await;
+    let url = format!("{}/v1/people/{}", f.base, f.person);
+    let ranks = ["Police Sergeant", "Inspector", "Chief Inspector", "Police Constable"];
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let (client, url) = (f.client(ID).clone(), url.clone());
+        let body = serde_json::json!({ "fields": { "rank": ranks[i % ranks.len()] } });
+        tasks.spawn(async move { client.patch(url).json(&body).send().await.unwrap().status().as_u16() });
+    }
+    let mut applied = 0;
+    while let Some(status) = tasks.join_next().await {
+        let status = status.unwrap();
+        assert!(status == 204 || status == 409, "{status}: a lost race is a conflict, not a fault");
+        applied += usize::from(status == 204);
+    }
+    assert!(applied >= 1);
+    f.stop().await;
+}
