@@ -127,6 +127,10 @@ pub enum Action {
     VerifyCards,
     /// Define zones and the vetting they accept.
     ManageZones,
+    /// List zones and what they accept (no personal data).
+    ReadZones,
+    /// List permits: which person id may enter which zone, when.
+    ReadPermits,
     /// Grant or revoke a person's permit for a zone.
     GrantPermit,
     /// Ask whether a card opens a zone (doors).
@@ -193,6 +197,8 @@ pub fn decide(role: Role, action: &Action) -> Decision {
         Action::ManageIssuer => role == Admin,
         Action::VerifyCards => matches!(role, Verifier | IdOfficer | Approver | Auditor),
         Action::ManageZones => role == Admin,
+        Action::ReadZones => matches!(role, Admin | IdOfficer | Auditor),
+        Action::ReadPermits => matches!(role, IdOfficer | Auditor),
         Action::GrantPermit => role == IdOfficer,
         Action::CheckAccess => matches!(role, Verifier | IdOfficer),
         Action::ManageSuppliers => role == Admin,
@@ -222,6 +228,8 @@ fn deny_code(action: &Action) -> &'static str {
         Action::ManageIssuer => "issuer_not_manageable",
         Action::VerifyCards => "verify_not_allowed",
         Action::ManageZones => "zones_not_manageable",
+        Action::ReadZones => "zones_not_readable",
+        Action::ReadPermits => "permits_not_readable",
         Action::GrantPermit => "permit_grant_not_allowed",
         Action::CheckAccess => "access_check_not_allowed",
         Action::ManageSuppliers => "suppliers_not_manageable",

@@ -410,7 +410,7 @@ impl Register {
     pub async fn audit_event(&self, index: u64) -> Result<(Vec<u8>, [u8; 32]), RegisterError> {
         let at = i64::try_from(index).map_err(refused)?;
         let row = self.store().audit_rows(at, 1).await?.into_iter().find(|r| r.idx == at);
-        let row = row.ok_or_else(|| refused(format!("no audit event {index}")))?;
+        let row = row.ok_or_else(|| RegisterError::new(ErrorKind::NoSuchEvent(index)))?;
         let hash: [u8; 32] = row.leaf_hash.try_into().map_err(|_| refused("stored leaf hash is not 32 bytes"))?;
         Ok((row.event, hash))
     }

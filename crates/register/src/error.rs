@@ -63,6 +63,8 @@ pub enum ErrorKind {
     Audit(std::sync::Arc<lanyard_audit::log::LogError>),
     /// A checkpoint or proof was refused or cannot be made.
     Proof(String),
+    /// The log holds no event at this index.
+    NoSuchEvent(u64),
 }
 
 impl RegisterError {
@@ -100,12 +102,13 @@ impl RegisterError {
             ErrorKind::Output(_) => "REG-015",
             ErrorKind::Audit(_) => "REG-016",
             ErrorKind::Proof(_) => "REG-017",
+            ErrorKind::NoSuchEvent(_) => "REG-018",
         }
     }
 
     /// True for a negative answer (not found, erased) rather than a fault.
     pub fn is_negative_answer(&self) -> bool {
-        matches!(self.kind, ErrorKind::NotFound(_) | ErrorKind::Erased(_))
+        matches!(self.kind, ErrorKind::NotFound(_) | ErrorKind::Erased(_) | ErrorKind::NoSuchEvent(_))
     }
 }
 
@@ -141,6 +144,7 @@ impl fmt::Display for RegisterError {
             ErrorKind::Output(what) => f.write_str(what),
             ErrorKind::Audit(e) => write!(f, "audit log: {e}"),
             ErrorKind::Proof(why) => write!(f, "{why}"),
+            ErrorKind::NoSuchEvent(index) => write!(f, "the log holds no event {index}"),
         }
     }
 }

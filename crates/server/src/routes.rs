@@ -66,7 +66,19 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         crate::supply::export_batch,
         crate::supply::own_batches,
         crate::supply::download_batch,
-        crate::supply::confirm_batch
+        crate::supply::confirm_batch,
+        crate::admin::add_user,
+        crate::admin::list_users,
+        crate::admin::disable_user,
+        crate::admin::reset_user,
+        crate::admin::create_token,
+        crate::admin::list_tokens,
+        crate::admin::revoke_token,
+        crate::admin::audit_verify,
+        crate::admin::audit_event,
+        crate::admin::list_zones,
+        crate::admin::list_permits,
+        crate::admin::revoke_permit
     ),
     components(schemas(
         LoginRequest,
@@ -92,7 +104,14 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         crate::supply::CreatedJson,
         crate::supply::NewBatch,
         crate::supply::Confirmation,
-        crate::supply::ReceiptJson
+        crate::supply::ReceiptJson,
+        crate::admin::UserJson,
+        crate::admin::NewUser,
+        crate::admin::NewPassword,
+        crate::admin::EnrolmentJson,
+        crate::admin::TokenJson,
+        crate::admin::NewToken,
+        crate::admin::IssuedTokenJson
     ))
 )]
 struct ApiDoc;
@@ -134,8 +153,16 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/v1/status-lists/{id}", get(crate::cards::status_list))
         .route("/v1/trust-bundle", get(crate::cards::trust_bundle))
         .route("/v1/verify", post(crate::cards::verify))
-        .route("/v1/zones", post(crate::cards::create_zone))
-        .route("/v1/permits", post(crate::cards::grant_permit))
+        .route("/v1/zones", get(crate::admin::list_zones).post(crate::cards::create_zone))
+        .route("/v1/permits", get(crate::admin::list_permits).post(crate::cards::grant_permit))
+        .route("/v1/permits/{id}/revoke", post(crate::admin::revoke_permit))
+        .route("/v1/users", get(crate::admin::list_users).post(crate::admin::add_user))
+        .route("/v1/users/{name}/disable", post(crate::admin::disable_user))
+        .route("/v1/users/{name}/reset", post(crate::admin::reset_user))
+        .route("/v1/tokens", get(crate::admin::list_tokens).post(crate::admin::create_token))
+        .route("/v1/tokens/{id}/revoke", post(crate::admin::revoke_token))
+        .route("/v1/audit/verify", post(crate::admin::audit_verify))
+        .route("/v1/audit/events/{index}", get(crate::admin::audit_event))
         .route("/v1/access/check", post(crate::cards::access_check))
         .route("/v1/suppliers", get(crate::supply::list_suppliers).post(crate::supply::add_supplier))
         .route("/v1/suppliers/{name}/disable", post(crate::supply::disable_supplier))

@@ -102,13 +102,27 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("POST", "/v1/cards/{card}/resume", &[ID], Some("card.resume")),
     ("GET", "/v1/cards/{card}/credential", &[ID], Some("person.read")),
     ("POST", "/v1/zones", &[ADMIN], Some("zone.create")),
+    ("GET", "/v1/zones", &[ID, AUDITOR, ADMIN], None),
     ("POST", "/v1/permits", &[ID], Some("vetting.check,permit.grant")),
+    ("GET", "/v1/permits", &[ID, AUDITOR], None),
+    ("GET", "/v1/permits?person={id}", &[ID, AUDITOR], None),
+    ("POST", "/v1/permits/{permit}/revoke", &[ID], Some("permit.revoke")),
     ("POST", "/v1/access/check", &[Device, ID], Some("vetting.check,access.check")),
     ("POST", "/v1/verify", &[Device, ID, APPROVER, AUDITOR], Some("card.verify")),
     // Public: signed bits and public keys, no personal data.
     ("GET", "/v1/status-lists/1", &EVERYONE, None),
     ("GET", "/v1/trust-bundle", &EVERYONE, None),
     ("POST", "/v1/keys/issuer/rotate", &[ADMIN], Some("key.create")),
+    // Users and tokens: admin only. `{token}` is a spare verifier token.
+    ("POST", "/v1/users", &[ADMIN], Some("user.create")),
+    ("GET", "/v1/users", &[ADMIN], None),
+    ("POST", "/v1/users/matrix-new/reset", &[ADMIN], Some("user.reset")),
+    ("POST", "/v1/users/matrix-new/disable", &[ADMIN], Some("user.disable")),
+    ("POST", "/v1/tokens", &[ADMIN], Some("token.create")),
+    ("GET", "/v1/tokens", &[ADMIN], None),
+    ("POST", "/v1/tokens/{token}/revoke", &[ADMIN], Some("token.revoke")),
+    ("POST", "/v1/audit/verify", &[AUDITOR, ADMIN], None),
+    ("GET", "/v1/audit/events/0", &[AUDITOR, ADMIN], None),
     ("POST", "/v1/cards/{card}/revoke", &[ID], Some("card.revoke")),
     ("POST", "/v1/cards/{card}/reissue", &[ID], Some("card.request")),
     // Last: the person is gone afterwards.
@@ -156,6 +170,8 @@ struct Fixture {
     card: String,
     batch: String,
     batch_card: String,
+    permit: String,
+    spare_token: String,
     old_checkpoint: String,
     clients: Vec<(Who, reqwest::Client, Option<String>)>,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -195,6 +211,14 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     let second = Operator::local(Actor::operator("second"), false);
     cards.transition(&second, &batch_card, lanyard_core::CardAction::Approve, None, now_s() * 1000).await.unwrap();
     let batch = supply.create_batch(&setup, "acme", None, now_s() * 1000).await.unwrap().batch.id;
+    // A zone and a permit to list and revoke.
+    cards.add_zone(&setup, "SETUP", "Setup zone", "SC", now_s() * 1000).await.unwrap();
+    let permit = cards
+        .grant_permit(&setup, person, "SETUP", now_s(), now_s() + 3600, now_s() * 1000)
+        .await
+        .unwrap()
+        .id
+        .to_string();
 
     // A client per caller: users log in; tokens are presented as bearers.
     let now = now_s();
@@ -209,6 +233,8 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     let rival = access.create_token(&setup.actor, Role::PrintSupplier, "rival", 3600, now).await.unwrap();
     let revoked = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
     access.revoke_token(&setup.actor, revoked.row.id, now).await.unwrap();
+    let spare_token =
+        access.create_token(&setup.actor, Role::Verifier, "gate-3", 3600, now).await.unwrap().row.id.to_string();
 
     let state = Arc::new(AppState {
         cards,
@@ -246,7 +272,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         };
         clients.push((who, client, bearer));
     }
-    Fixture { base, person, card, batch, batch_card, old_checkpoint, clients, stop, server }
+    Fixture { base, person, card, batch, batch_card, permit, spare_token, old_checkpoint, clients, stop, server }
 }
 
 impl Fixture {
@@ -271,7 +297,9 @@ async fn every_route_with_every_caller() {
                 let route = route
                     .replace("{id}", &f.person.to_string())
                     .replace("{card}", &f.card)
-                    .replace("{batch}", &f.batch);
+                    .replace("{batch}", &f.batch)
+                    .replace("{permit}", &f.permit)
+                    .replace("{token}", &f.spare_token);
                 let url = format!("{}{route}", f.base);
                 let mut req = client.request(method.parse().unwrap(), &url).header("X-Lanyard-Purpose", "matrix test");
                 if *method == "PATCH" {
@@ -298,6 +326,14 @@ async fn every_route_with_every_caller() {
                     let csv =
                         format!("service_number,forenames,surname,rank\nIMP{cursor},Imp,Orter,Police Constable\n");
                     req = req.header("content-type", "text/csv").body(csv);
+                } else if *path == "/v1/users" {
+                    req = req
+                        .json(&serde_json::json!({ "name": "matrix-new", "role": "approver", "password": PASSWORD }));
+                } else if path.ends_with("/reset") {
+                    req = req.json(&serde_json::json!({ "password": "another matrix password" }));
+                } else if *path == "/v1/tokens" {
+                    req =
+                        req.json(&serde_json::json!({ "role": "verifier", "device": "gate-9", "expires_in_s": 3600 }));
                 } else if *path == "/v1/suppliers" {
                     let (_, recipient) = lanyard_supply::package::keygen("matrix");
                     req = req.json(&serde_json::json!({ "name": "matrix-new", "recipient": recipient }));
@@ -335,6 +371,8 @@ async fn every_route_with_every_caller() {
                     ("POST", p) if p.starts_with("/v1/keys/") => 200,
                     ("POST", p) if p.starts_with("/v1/cards/") => 200,
                     ("POST", p) if p.starts_with("/v1/supplier/") || p.starts_with("/v1/suppliers/") => 200,
+                    ("POST", p) if p.ends_with("/reset") || p == "/v1/audit/verify" => 200,
+                    ("POST", p) if p.ends_with("/disable") || p.ends_with("/revoke") => 204,
                     ("POST", _) => 201,
                     ("DELETE" | "PATCH", _) => 204,
                     _ => 200,
@@ -500,5 +538,127 @@ async fn concurrent_changes_to_one_person_are_applied_or_refused_409_never_500()
         applied += usize::from(status == 204);
     }
     assert!(applied >= 1);
+    f.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_runs_users_and_tokens_over_the_api_and_the_auditor_checks_the_log() {
+    let t = lanyard_testkit::stores().await.remove(0);
+    let f = start(&t, ReadQuota::default()).await;
+    let admin = f.client(ADMIN);
+    // A new approver: the answer holds the second factor, and they log in with it.
+    let r = admin
+        .post(format!("{}/v1/users", f.base))
+        .json(&serde_json::json!({ "name": "new.approver", "role": "approver", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let enrolment: serde_json::Value = r.json().await.unwrap();
+    let secret = enrolment["totp_secret"].as_str().unwrap().to_owned();
+    assert!(enrolment["otpauth_uri"].as_str().unwrap().starts_with("otpauth://totp/"));
+    let login = |password: &'static str, secret: String| {
+        let base = f.base.clone();
+        async move {
+            let body = serde_json::json!({ "name": "new.approver", "password": password,
+                "code": code(&secret, now_s() as u64) });
+            reqwest::Client::new().post(format!("{base}/v1/login")).json(&body).send().await.unwrap().status()
+        }
+    };
+    assert_eq!(login(PASSWORD, secret.clone()).await, 200);
+    // The list shows the user, never a hash or a secret.
+    let list = admin.get(format!("{}/v1/users", f.base)).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("new.approver") && !list.contains("argon2") && !list.contains(&secret), "{list}");
+    // A bad role and a short password are refused, naming the field.
+    for (role, password) in [("wizard", PASSWORD), ("approver", "short")] {
+        let r = admin
+            .post(format!("{}/v1/users", f.base))
+            .json(&serde_json::json!({ "name": "x", "role": role, "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{role}");
+    }
+    // Reset: the old factor no longer works, the new one does; disable ends it.
+    let r = admin
+        .post(format!("{}/v1/users/new.approver/reset", f.base))
+        .json(&serde_json::json!({ "password": "a brand new password" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let fresh = r.json::<serde_json::Value>().await.unwrap()["totp_secret"].as_str().unwrap().to_owned();
+    assert_eq!(login(PASSWORD, secret).await, 401);
+    assert_eq!(login("a brand new password", fresh.clone()).await, 200);
+    let r = admin.post(format!("{}/v1/users/new.approver/disable", f.base)).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    // (Same step as the last login: the code is spent, and the user disabled.)
+    assert_eq!(login("a brand new password", fresh).await, 401);
+    let r = admin.post(format!("{}/v1/users/nobody.here/disable", f.base)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+
+    // A device token works until it is revoked.
+    let r = admin
+        .post(format!("{}/v1/tokens", f.base))
+        .json(&serde_json::json!({ "role": "verifier", "device": "gate-7", "expires_in_s": 3600 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let token: serde_json::Value = r.json().await.unwrap();
+    let (id, secret) = (token["id"].as_str().unwrap().to_owned(), token["secret"].as_str().unwrap().to_owned());
+    let check = || {
+        reqwest::Client::new()
+            .post(format!("{}/v1/verify", f.base))
+            .bearer_auth(&secret)
+            .json(&serde_json::json!({ "qr": "LY1:NOT A CARD" }))
+            .send()
+    };
+    assert_eq!(check().await.unwrap().status(), 200);
+    let list = admin.get(format!("{}/v1/tokens", f.base)).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains(&id) && !list.contains(&secret));
+    for bad in [
+        serde_json::json!({ "role": "verifier", "supplier": "acme", "expires_in_s": 3600 }),
+        serde_json::json!({ "role": "approver", "device": "x", "expires_in_s": 3600 }),
+        serde_json::json!({ "role": "verifier", "device": "x", "expires_in_s": 5 }),
+    ] {
+        let r = admin.post(format!("{}/v1/tokens", f.base)).json(&bad).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+    let r = admin.post(format!("{}/v1/tokens/{id}/revoke", f.base)).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(check().await.unwrap().status(), 401);
+
+    // The auditor: the log verifies, and an event reads back with its leaf hash.
+    let auditor = f.client(AUDITOR);
+    let report: serde_json::Value =
+        auditor.post(format!("{}/v1/audit/verify", f.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(report["events"].as_u64().unwrap() > 10);
+    let e: serde_json::Value =
+        auditor.get(format!("{}/v1/audit/events/1", f.base)).send().await.unwrap().json().await.unwrap();
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(e["event_base64"].as_str().unwrap()).unwrap();
+    let leaf = lanyard_audit::leaf_hash(&bytes);
+    assert_eq!(e["leaf_hash"], base64::engine::general_purpose::STANDARD.encode(leaf));
+    let r = auditor.get(format!("{}/v1/audit/events/999999", f.base)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = auditor.get(format!("{}/v1/audit/events/-1", f.base)).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+
+    // Permits: listed for the person, revoked once, then refused.
+    let id_office = f.client(ID);
+    let permits: serde_json::Value =
+        id_office.get(format!("{}/v1/permits?person={}", f.base, f.person)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(permits.as_array().unwrap().len(), 1);
+    assert_eq!(permits[0]["zone"], "SETUP");
+    let revoke = || id_office.post(format!("{}/v1/permits/{}/revoke", f.base, f.permit)).send();
+    assert_eq!(revoke().await.unwrap().status(), 204);
+    assert_eq!(revoke().await.unwrap().status(), 400);
+    let r = id_office.post(format!("{}/v1/permits/{}/revoke", f.base, uuid::Uuid::nil())).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let zones = id_office.get(format!("{}/v1/zones", f.base)).send().await.unwrap().text().await.unwrap();
+    assert!(zones.contains("SETUP"));
     f.stop().await;
 }
