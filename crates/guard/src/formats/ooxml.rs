@@ -1,0 +1,122 @@
+//! ZIP containers: Office Open XML (xlsx, xlsm, docx, docm), OpenDocument,
+//! and plain archives. Parts every OOXML file may carry are read here:
+//! document properties, custom XML, VBA and embedded files (scanned as
+//! files of their own, one container deeper).
+
+use super::xml::{Zip, texts_of};
+use crate::error::ScanError;
+use crate::report::{Hidden, Part};
+use crate::sink::Sink;
+
+pub(crate) fn scan(sink: &mut Sink<'_>, bytes: &[u8], depth: u32) -> Result<(), ScanError> {
+    let mut zip = Zip::open(bytes, sink)?;
+    if zip.has("xl/workbook.xml") {
+        super::xlsx::scan(sink, &mut zip)?;
+        common(sink, &mut zip, "xl/", depth)
+    } else if zip.has("word/document.xml") {
+        super::docx::scan(sink, &mut zip)?;
+        common(sink, &mut zip, "word/", depth)
+    } else if zip.has("mimetype") && zip.has("content.xml") {
+        Err(ScanError::Unsupported("OpenDocument (the ODS/ODT reader is not built yet)".into()))
+    } else if zip.has("[Content_Types].xml") {
+        Err(ScanError::Unsupported("an Office Open XML package other than a workbook or document".into()))
+    } else {
+        archive(sink, &mut zip, depth)
+    }
+}
+
+/// Document properties, custom XML, VBA and embedded objects.
+fn common(sink: &mut Sink<'_>, zip: &mut Zip<'_>, prefix: &str, depth: u32) -> Result<(), ScanError> {
+    for name in zip.names()? {
+        let lower = name.to_ascii_lowercase();
+        let part = Part::named(name.clone());
+        if lower.starts_with("docprops/") && lower.ends_with(".xml") {
+            let mut fields = Vec::new();
+            zip.with_member(sink, &name, |r, sink| {
+                texts_of(r, sink, |el, text| {
+                    if fields.len() < 10_000 {
+                        fields.push((el.to_owned(), text.to_owned()));
+                    }
+                })
+            })?;
+            for (field, value) in &fields {
+                // Application names and counts are not about people.
+                if matches!(
+                    field.as_str(),
+                    "creator"
+                        | "lastModifiedBy"
+                        | "Manager"
+                        | "Company"
+                        | "title"
+                        | "subject"
+                        | "description"
+                        | "keywords"
+                        | "category"
+                        | "lpwstr"
+                        | "HyperlinkBase"
+                ) {
+                    sink.metadata(&part, field, value);
+                }
+            }
+        } else if lower.starts_with("customxml/item") && !lower.contains("props") && lower.ends_with(".xml") {
+            let mut texts = Vec::new();
+            zip.with_member(sink, &name, |r, sink| {
+                texts_of(r, sink, |_, text| {
+                    if texts.len() < 100_000 {
+                        texts.push(text.to_owned());
+                    }
+                })
+            })?;
+            if !texts.is_empty() {
+                sink.hidden(&part, Hidden::CustomXml, texts.len() as u64, None, None);
+            }
+            for t in &texts {
+                sink.text(&part, None, t, "", true);
+            }
+        } else if lower.ends_with("vbaproject.bin") {
+            sink.hidden(&part, Hidden::Vba, 1, None, Some("VBA macros".into()));
+        } else if lower.starts_with(&format!("{prefix}embeddings/")) && !name.ends_with('/') {
+            sink.hidden(&part, Hidden::EmbeddedObject, 1, None, None);
+            let bytes = zip.read(sink, &name)?;
+            nested(sink, &name, &bytes, depth)?;
+        }
+    }
+    Ok(())
+}
+
+/// Scans a file found inside another; what cannot be read is a finding of
+/// the nested file, not a failure of the outer one.
+fn nested(sink: &mut Sink<'_>, name: &str, bytes: &[u8], depth: u32) -> Result<(), ScanError> {
+    let mut inner = sink.nested(name);
+    if let Err(e) = super::scan_bytes(&mut inner, bytes, name, depth + 1) {
+        // Limits on the whole file stop the whole file.
+        if matches!(e, ScanError::Timeout(_)) {
+            sink.absorb(inner);
+            return Err(e);
+        }
+        inner.uninspectable(&Part::named("(file)"), &e);
+    }
+    sink.absorb(inner);
+    Ok(())
+}
+
+/// A plain ZIP: every member scanned as a file.
+fn archive(sink: &mut Sink<'_>, zip: &mut Zip<'_>, depth: u32) -> Result<(), ScanError> {
+    for name in zip.names()? {
+        if name.ends_with('/') {
+            continue;
+        }
+        let bytes = match zip.read(sink, &name) {
+            Ok(b) => b,
+            Err(ScanError::Encrypted(why)) => {
+                let mut inner = sink.nested(&name);
+                inner.uninspectable(&Part::named("(file)"), &ScanError::Encrypted(why));
+                sink.absorb(inner);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        nested(sink, &name, &bytes, depth)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! XML and ZIP plumbing shared by the office formats: members read through a
+//! counter that enforces the decompressed-size and ratio limits as bytes
+//! arrive (headers are never trusted), and small helpers over quick-xml.
+//! quick-xml expands no custom entities, so entity bombs have nothing to
+//! expand.
+
+use std::cell::Cell;
+use std::io::{BufReader, Cursor, Read};
+use std::rc::Rc;
+
+use quick_xml::events::{BytesStart, Event};
+
+use crate::error::{LimitHit, ScanError};
+use crate::sink::Sink;
+
+/// A reader that counts what it inflates and stops at the limits.
+pub(crate) struct Counted<R> {
+    inner: R,
+    total: Rc<Cell<u64>>,
+    limit: u64,
+    read: u64,
+    compressed: u64,
+    max_ratio: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        self.total.set(self.total.get() + n as u64);
+        if self.total.get() > self.limit {
+            return Err(std::io::Error::other(LimitHit(format!(
+                "more than {} MiB decompressed (zip bomb?)",
+                self.limit >> 20
+            ))));
+        }
+        if self.read > (1 << 20) && self.read > self.compressed.saturating_mul(self.max_ratio) {
+            return Err(std::io::Error::other(LimitHit(format!(
+                "a member expands more than {}:1 (zip bomb?)",
+                self.max_ratio
+            ))));
+        }
+        Ok(n)
+    }
+}
+
+/// An opened ZIP (an office document or an archive) held in memory.
+pub(crate) struct Zip<'b> {
+    pub archive: zip::ZipArchive<Cursor<&'b [u8]>>,
+}
+
+impl<'b> Zip<'b> {
+    pub fn open(bytes: &'b [u8], sink: &Sink<'_>) -> Result<Self, ScanError> {
+        let archive = zip::ZipArchive::new(Cursor::new(bytes))?;
+        if archive.len() > sink.limits().max_entries {
+            return Err(ScanError::TooLarge(format!(
+                "{} members, more than the {} allowed",
+                archive.len(),
+                sink.limits().max_entries
+            )));
+        }
+        Ok(Zip { archive })
+    }
+
+    /// Member names, in archive order. A name that cannot be read makes
+    /// the file unreadable (nothing is skipped unseen).
+    pub fn names(&self) -> Result<Vec<String>, ScanError> {
+        let names: Result<Vec<String>, _> =
+            self.archive.file_names().map(|n| n.map(std::borrow::Cow::into_owned)).collect();
+        Ok(names?)
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.archive.index_for_name(name).is_some()
+    }
+
+    /// Streams member `name` through `f`, counting inflation against the
+    /// sink's limits.
+    pub fn with_member<T>(
+        &mut self,
+        sink: &mut Sink<'_>,
+        name: &str,
+        f: impl FnOnce(&mut dyn Read, &mut Sink<'_>) -> Result<T, ScanError>,
+    ) -> Result<T, ScanError> {
+        let file = self.archive.by_name(name)?;
+        if file.encrypted() {
+            return Err(ScanError::Encrypted(format!("member {name} is encrypted")));
+        }
+        let total = Rc::new(Cell::new(sink.inflated));
+        let mut counted = Counted {
+            compressed: file.compressed_size().max(1),
+            inner: file,
+            total: Rc::clone(&total),
+            limit: sink.limits().max_inflated_bytes,
+            read: 0,
+            max_ratio: sink.limits().max_ratio,
+        };
+        let out = f(&mut counted, sink);
+        sink.inflated = total.get();
+        out
+    }
+
+    /// Reads a whole member (for nested files), within the limits.
+    pub fn read(&mut self, sink: &mut Sink<'_>, name: &str) -> Result<Vec<u8>, ScanError> {
+        self.with_member(sink, name, |r, _| {
+            let mut v = Vec::new();
+            r.read_to_end(&mut v)?;
+            Ok(v)
+        })
+    }
+}
+
+/// A quick-xml reader over a member.
+pub(crate) fn reader(r: &mut dyn Read) -> quick_xml::Reader<BufReader<&mut dyn Read>> {
+    let mut x = quick_xml::Reader::from_reader(BufReader::with_capacity(64 * 1024, r));
+    x.config_mut().trim_text(false);
+    x
+}
+
+/// The local part of an element or attribute name.
+pub(crate) fn local(e: &BytesStart<'_>) -> String {
+    let n = e.name();
+    let s: &str = n.as_ref();
+    s.rsplit(':').next().unwrap_or(s).to_owned()
+}
+
+/// An attribute by local name, unescaped.
+pub(crate) fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
+    e.attributes().with_checks(false).flatten().find_map(|a| {
+        let key: &str = a.key.as_ref();
+        (key.rsplit(':').next() == Some(name))
+            .then(|| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map(|v| v.into_owned()).ok())
+            .flatten()
+    })
+}
+
+/// Appends the text an event carries (text, CDATA, entity and character
+/// references) to `out`, up to `cap` bytes.
+pub(crate) fn append_text(ev: &Event<'_>, out: &mut String, cap: usize) {
+    if out.len() >= cap {
+        return;
+    }
+    match ev {
+        Event::Text(t) => out.push_str(&t.xml10_content()),
+        Event::CData(t) => {
+            let s: &str = t.as_ref();
+            out.push_str(s);
+        }
+        Event::GeneralRef(r) => {
+            if let Ok(Some(c)) = r.resolve_char_ref() {
+                out.push(c);
+            } else if let Some(s) = quick_xml::escape::resolve_predefined_entity(&r.xml10_content()) {
+                out.push_str(s);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Maps an XML error, keeping limits as limits.
+pub(crate) fn xml_error(e: quick_xml::Error) -> ScanError {
+    ScanError::from(e)
+}
+
+/// Every text node of a member, in order, as one string per element with
+/// text, up to `cap` bytes each. For small parts (properties, comments).
+pub(crate) fn texts_of(
+    r: &mut dyn Read,
+    sink: &mut Sink<'_>,
+    mut each: impl FnMut(&str, &str),
+) -> Result<(), ScanError> {
+    let mut x = reader(r);
+    let mut buf = Vec::new();
+    let mut current = String::new();
+    let mut element = String::new();
+    loop {
+        sink.tick()?;
+        let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
+        match &ev {
+            Event::Start(e) => {
+                if !current.trim().is_empty() {
+                    each(&element, &current);
+                }
+                current.clear();
+                element = local(e);
+            }
+            Event::End(_) => {
+                if !current.trim().is_empty() {
+                    each(&element, &current);
+                }
+                current.clear();
+            }
+            Event::Eof => break,
+            other => append_text(other, &mut current, 1 << 20),
+        }
+        buf.clear();
+    }
+    Ok(())
+}

@@ -1,0 +1,714 @@
+//! The disclosure guard's test corpus, generated here: one file per kind
+//! of hidden content and per detector, the files that cannot be inspected,
+//! and clean controls (real statistical tables) that must pass. Sheets are
+//! written with rust_xlsxwriter; the parts it cannot write (pivot caches,
+//! threaded comments, data models…) are added to its output as raw OOXML,
+//! as Excel itself would write them.
+
+use std::io::{Cursor, Read, Write};
+
+use lanyard_guard::{Detector, Fingerprints, Hidden, PersonIdentifiers, Policy, Report, Scanner, Severity, Verdict};
+use rust_xlsxwriter::{Color, DocProperties, FilterCondition, Format, Note, Workbook, Worksheet};
+
+// ---------------------------------------------------------------- builders
+
+fn xlsx(build: impl FnOnce(&mut Workbook)) -> Vec<u8> {
+    let mut wb = Workbook::new();
+    build(&mut wb);
+    wb.save_to_buffer().unwrap()
+}
+
+/// The visible sheet of an FOI reply: headcount by rank.
+fn headcount(ws: &mut Worksheet) {
+    ws.set_name("Headcount").unwrap();
+    let rows = [
+        ("Rank", "Headcount", "FTE"),
+        ("Constable", "6803", "6512.4"),
+        ("Sergeant", "1034", "1021"),
+        ("Inspector", "312", "309.5"),
+        ("Chief Inspector", "96", "95"),
+        ("Total", "8245", "7937.9"),
+    ];
+    for (r, (a, b, c)) in rows.iter().enumerate() {
+        ws.write_string(r as u32, 0, *a).unwrap();
+        if r == 0 {
+            ws.write_string(0, 1, *b).unwrap();
+            ws.write_string(0, 2, *c).unwrap();
+        } else {
+            ws.write_number(r as u32, 1, b.parse::<f64>().unwrap()).unwrap();
+            ws.write_number(r as u32, 2, c.parse::<f64>().unwrap()).unwrap();
+        }
+    }
+}
+
+/// The hidden tab of the PSNI reply, with invented people.
+fn staff_list(ws: &mut Worksheet, start_row: u32) {
+    let header = ["Surname", "Initial", "Rank", "Role", "Unit", "Location", "Staff Number"];
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(start_row, c as u16, *h).unwrap();
+    }
+    for i in 0..40u32 {
+        let row = [
+            format!("Surname{i}"),
+            "J".to_owned(),
+            "Constable".to_owned(),
+            "Response".to_owned(),
+            "D District".to_owned(),
+            "Lisburn".to_owned(),
+            format!("{}", 40_000 + i),
+        ];
+        for (c, v) in row.iter().enumerate() {
+            ws.write_string(start_row + 1 + i, c as u16, v).unwrap();
+        }
+    }
+}
+
+/// Copies a ZIP, replacing or adding members.
+fn augment(zip_bytes: &[u8], changes: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut input = zip::ZipArchive::new(Cursor::new(zip_bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for i in 0..input.len() {
+        let mut f = input.by_index(i).unwrap();
+        let name = f.name().unwrap().into_owned();
+        if changes.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        out.start_file(name, opts).unwrap();
+        out.write_all(&data).unwrap();
+    }
+    for (name, data) in changes {
+        out.start_file(*name, opts).unwrap();
+        out.write_all(data).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+fn member(zip_bytes: &[u8], name: &str) -> String {
+    let mut a = zip::ZipArchive::new(Cursor::new(zip_bytes)).unwrap();
+    let mut s = String::new();
+    a.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+    s
+}
+
+fn zip_of(members: &[(&str, Vec<u8>)]) -> Vec<u8> {
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in members {
+        out.start_file(*name, opts).unwrap();
+        out.write_all(data).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
+const W: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
+
+/// A docx whose body is `body` (WordprocessingML inside `w:body`), plus
+/// extra parts.
+fn docx(body: &str, extra: &[(&str, String)]) -> Vec<u8> {
+    let content_types = r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#;
+    let rels = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>"#;
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W}"><w:body>{body}</w:body></w:document>"#
+    );
+    let mut members: Vec<(&str, Vec<u8>)> = vec![
+        ("[Content_Types].xml", content_types.as_bytes().to_vec()),
+        ("_rels/.rels", rels.as_bytes().to_vec()),
+        ("word/document.xml", document.into_bytes()),
+    ];
+    for (name, data) in extra {
+        members.push((name, data.clone().into_bytes()));
+    }
+    zip_of(&members)
+}
+
+fn para(text: &str) -> String {
+    format!("<w:p><w:r><w:t xml:space=\"preserve\">{text}</w:t></w:r></w:p>")
+}
+
+fn clean_letter() -> String {
+    [
+        para("Freedom of Information Request Reference 2023-0412"),
+        para("You asked for the number of officers by rank on 31 March 2023."),
+        "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Rank</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Headcount</w:t></w:r></w:p></w:tc></w:tr>\
+         <w:tr><w:tc><w:p><w:r><w:t>Constable</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>6803</w:t></w:r></w:p></w:tc></w:tr>\
+         <w:tr><w:tc><w:p><w:r><w:t>Sergeant</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>1034</w:t></w:r></w:p></w:tc></w:tr></w:tbl>"
+            .to_owned(),
+        para("Figures are rounded to the nearest whole officer. 12.5% are part-time."),
+    ]
+    .concat()
+}
+
+// ---------------------------------------------------------------- checks
+
+fn scan(name: &str, bytes: &[u8]) -> Report {
+    Scanner { explain: true, ..Scanner::default() }.scan_bytes(name, bytes)
+}
+
+fn has_hidden(r: &Report, kind: Hidden) -> bool {
+    r.findings.iter().any(|f| f.hidden == Some(kind))
+}
+
+fn has_detector(r: &Report, d: Detector) -> bool {
+    r.findings.iter().any(|f| f.detector == d)
+}
+
+#[track_caller]
+fn expect(name: &str, bytes: &[u8], verdict: Verdict, hidden: &[Hidden], detectors: &[Detector]) -> Report {
+    let r = scan(name, bytes);
+    let text = r.to_text(true);
+    assert_eq!(r.verdict, verdict, "{name}:\n{text}");
+    for h in hidden {
+        assert!(has_hidden(&r, *h), "{name}: no {h:?}\n{text}");
+    }
+    for d in detectors {
+        assert!(has_detector(&r, *d), "{name}: no {d:?}\n{text}");
+    }
+    r
+}
+
+// ---------------------------------------------------------------- xlsx
+
+/// Parts added to a workbook.
+type Parts<'a> = Vec<(&'a str, Vec<u8>)>;
+/// A document, its verdict, and what must be found in it.
+type DocCase = (&'static str, Vec<u8>, Verdict, Vec<Hidden>, Vec<Detector>);
+
+#[test]
+fn the_psni_reply_a_hidden_sheet_listing_staff_is_critical() {
+    let bytes = xlsx(|wb| {
+        headcount(wb.add_worksheet());
+        let ws = wb.add_worksheet().set_name("Sheet2").unwrap();
+        staff_list(ws, 0);
+        ws.set_hidden(true);
+    });
+    let r = expect("psni.xlsx", &bytes, Verdict::DoNotRelease, &[Hidden::HiddenSheet], &[Detector::PersonalDataTable]);
+    let table = r.findings.iter().find(|f| f.detector == Detector::PersonalDataTable).unwrap();
+    assert_eq!((table.count, table.severity, table.in_hidden), (40, Severity::Critical, true));
+    assert_eq!(table.part.name, "Sheet2");
+    assert_eq!(table.part.state.as_deref(), Some("hidden"));
+    assert_eq!(table.range.as_deref(), Some("A2:A41"));
+    assert_eq!(table.sample.as_deref(), Some("S*******"));
+    let sheet = r.findings.iter().find(|f| f.hidden == Some(Hidden::HiddenSheet)).unwrap();
+    assert_eq!(sheet.severity, Severity::Critical);
+    assert_eq!(r.findings[0].severity, Severity::Critical, "most serious first");
+    // Masked, never the value.
+    let json = serde_json::to_string(&r).unwrap();
+    assert!(!json.contains("Surname1") && !json.contains("40001"), "{json}");
+}
+
+#[test]
+fn a_very_hidden_sheet() {
+    let bytes = xlsx(|wb| {
+        headcount(wb.add_worksheet());
+        let ws = wb.add_worksheet().set_name("Data").unwrap();
+        ws.write_string(0, 0, "Contact 07700 900123").unwrap();
+        ws.set_very_hidden(true);
+    });
+    expect("very.xlsx", &bytes, Verdict::DoNotRelease, &[Hidden::VeryHiddenSheet], &[Detector::Phone]);
+}
+
+#[test]
+fn hidden_zero_height_and_collapsed_rows() {
+    for (name, hide) in [("hidden_rows.xlsx", 0), ("zero_height.xlsx", 1), ("collapsed_outline.xlsx", 2)] {
+        let bytes = xlsx(|wb| {
+            let ws = wb.add_worksheet();
+            headcount(ws);
+            ws.write_string(7, 0, "Victim NI number AB123456C").unwrap();
+            ws.write_string(8, 0, "Victim NI number CE654321A").unwrap();
+            match hide {
+                0 => {
+                    ws.set_row_hidden(7).unwrap();
+                    ws.set_row_hidden(8).unwrap();
+                }
+                1 => {
+                    ws.set_row_height(7, 0).unwrap();
+                    ws.set_row_height(8, 0).unwrap();
+                }
+                _ => {
+                    ws.group_rows_collapsed(7, 8).unwrap();
+                }
+            }
+        });
+        let r = expect(name, &bytes, Verdict::DoNotRelease, &[Hidden::HiddenRows], &[Detector::Nino]);
+        let rows = r.findings.iter().find(|f| f.hidden == Some(Hidden::HiddenRows)).unwrap();
+        assert_eq!((rows.count, rows.range.as_deref()), (2, Some("A8:A9")), "{name}");
+        assert!(r.findings.iter().any(|f| f.detector == Detector::Nino && f.in_hidden), "{name}");
+    }
+}
+
+#[test]
+fn hidden_and_zero_width_columns() {
+    for zero_width in [false, true] {
+        let bytes = xlsx(|wb| {
+            let ws = wb.add_worksheet();
+            headcount(ws);
+            ws.write_string(0, 5, "Email").unwrap();
+            ws.write_string(1, 5, "a.officer@example.police.uk").unwrap();
+            if zero_width {
+                ws.set_column_width(5, 0).unwrap();
+            } else {
+                ws.set_column_hidden(5).unwrap();
+            }
+        });
+        let r = expect("cols.xlsx", &bytes, Verdict::DoNotRelease, &[Hidden::HiddenColumns], &[Detector::Email]);
+        let cols = r.findings.iter().find(|f| f.hidden == Some(Hidden::HiddenColumns)).unwrap();
+        assert_eq!(cols.note.as_deref(), Some("columns F"));
+    }
+}
+
+#[test]
+fn rows_an_autofilter_hides() {
+    let bytes = xlsx(|wb| {
+        let ws = wb.add_worksheet();
+        let rows = [("Area", "Count"), ("North", "12"), ("South", "7"), ("Witness 07700 900456", "1")];
+        for (r, (a, b)) in rows.iter().enumerate() {
+            ws.write_string(r as u32, 0, *a).unwrap();
+            ws.write_string(r as u32, 1, *b).unwrap();
+        }
+        ws.autofilter(0, 0, 3, 1).unwrap();
+        let only = FilterCondition::new().add_list_filter("North").add_list_filter("South");
+        ws.filter_column(0, &only).unwrap();
+    });
+    expect("filtered.xlsx", &bytes, Verdict::DoNotRelease, &[Hidden::FilteredRows], &[Detector::Phone]);
+}
+
+#[test]
+fn invisible_formats_white_and_tiny_text() {
+    let cases = [
+        ("format.xlsx", Format::new().set_num_format(";;;"), Hidden::InvisibleFormat),
+        ("white.xlsx", Format::new().set_font_color(Color::White), Hidden::WhiteText),
+        ("tiny.xlsx", Format::new().set_font_size(1), Hidden::TinyText),
+    ];
+    for (name, format, kind) in cases {
+        let bytes = xlsx(|wb| {
+            let ws = wb.add_worksheet();
+            headcount(ws);
+            ws.write_string_with_format(9, 0, "NHS 943 476 5919", &format).unwrap();
+        });
+        expect(name, &bytes, Verdict::DoNotRelease, &[kind], &[Detector::NhsNumber]);
+    }
+}
+
+#[test]
+fn notes_and_threaded_comments() {
+    let bytes = xlsx(|wb| {
+        let ws = wb.add_worksheet();
+        headcount(ws);
+        ws.insert_note(1, 0, &Note::new("Call the victim on 07700 900789").set_author("Analyst")).unwrap();
+    });
+    expect("notes.xlsx", &bytes, Verdict::DoNotRelease, &[Hidden::Comments], &[Detector::Phone]);
+
+    let threaded = r#"<?xml version="1.0" encoding="UTF-8"?><ThreadedComments xmlns="http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments"><threadedComment ref="B2" id="{1}" personId="{2}"><text>Suspect lives at SW1A 2AA</text></threadedComment></ThreadedComments>"#;
+    let persons = r#"<?xml version="1.0" encoding="UTF-8"?><personList xmlns="http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments"><person displayName="Jane Analyst" id="{2}"/></personList>"#;
+    let bytes = augment(
+        &xlsx(|wb| headcount(wb.add_worksheet())),
+        &[("xl/threadedComments/threadedComment1.xml", threaded.into()), ("xl/persons/person.xml", persons.into())],
+    );
+    let r = expect("threaded.xlsx", &bytes, Verdict::DoNotRelease, &[Hidden::Comments], &[Detector::Postcode]);
+    assert!(has_detector(&r, Detector::Metadata), "the comment author is metadata");
+}
+
+#[test]
+fn defined_names_hidden_ones_included() {
+    let base = xlsx(|wb| {
+        headcount(wb.add_worksheet());
+        wb.define_name("Informant", "=\"AB123456C\"").unwrap();
+    });
+    let workbook = member(&base, "xl/workbook.xml")
+        .replace("<definedName name=\"Informant\"", "<definedName name=\"Informant\" hidden=\"1\"");
+    let bytes = augment(&base, &[("xl/workbook.xml", workbook.into_bytes())]);
+    let r = expect("names.xlsx", &bytes, Verdict::DoNotRelease, &[Hidden::DefinedNames], &[Detector::Nino]);
+    let names = r.findings.iter().find(|f| f.hidden == Some(Hidden::DefinedNames)).unwrap();
+    assert_eq!(names.note.as_deref(), Some("hidden names"));
+}
+
+const PIVOT_RELS: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/pivotCacheRecords" Target="pivotCacheRecords1.xml"/></Relationships>"#;
+
+#[test]
+fn a_pivot_cache_keeps_the_source_rows() {
+    // A headcount pivot whose cache holds the staff list it was made from.
+    let mut items = String::new();
+    for i in 0..25 {
+        items.push_str(&format!("<s v=\"Surname{i}\"/>"));
+    }
+    let definition = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><pivotCacheDefinition xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships" r:id="rId1" recordCount="25"><cacheSource type="worksheet"><worksheetSource ref="A1:C26" sheet="Staff"/></cacheSource><cacheFields count="3"><cacheField name="Surname"><sharedItems count="25">{items}</sharedItems></cacheField><cacheField name="Forename"><sharedItems/></cacheField><cacheField name="Rank"><sharedItems count="2"><s v="Constable"/><s v="Sergeant"/></sharedItems></cacheField></cacheFields></pivotCacheDefinition>"#
+    );
+    let mut records = String::new();
+    for i in 0..25 {
+        records.push_str(&format!("<r><x v=\"{i}\"/><s v=\"John\"/><x v=\"{}\"/></r>", i % 2));
+    }
+    let records = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><pivotCacheRecords xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="25">{records}</pivotCacheRecords>"#
+    );
+    let bytes = augment(
+        &xlsx(|wb| headcount(wb.add_worksheet())),
+        &[
+            ("xl/pivotCache/pivotCacheDefinition1.xml", definition.into_bytes()),
+            ("xl/pivotCache/pivotCacheRecords1.xml", records.into_bytes()),
+            ("xl/pivotCache/_rels/pivotCacheDefinition1.xml.rels", PIVOT_RELS.into()),
+        ],
+    );
+    let r = expect("pivot.xlsx", &bytes, Verdict::DoNotRelease, &[Hidden::PivotCache], &[Detector::PersonalDataTable]);
+    let cache = r.findings.iter().find(|f| f.hidden == Some(Hidden::PivotCache)).unwrap();
+    assert_eq!((cache.count, cache.severity), (25, Severity::Critical));
+    assert_eq!(cache.note.as_deref(), Some("3 fields, 25 source records"));
+    let table = r.findings.iter().find(|f| f.detector == Detector::PersonalDataTable).unwrap();
+    assert_eq!(table.count, 25);
+}
+
+#[test]
+fn chart_caches_data_models_external_links_connections_custom_xml_vba_and_embeddings() {
+    let chart = r#"<?xml version="1.0" encoding="UTF-8"?><c:chartSpace xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart"><c:chart><c:plotArea><c:barChart><c:ser><c:cat><c:strRef><c:f>Staff!$A$2:$A$3</c:f><c:strCache><c:ptCount val="2"/><c:pt idx="0"><c:v>DOB 12/03/1984</c:v></c:pt><c:pt idx="1"><c:v>DOB 01/07/1990</c:v></c:pt></c:strCache></c:strRef></c:cat></c:ser></c:barChart></c:plotArea></c:chart></c:chartSpace>"#;
+    let external = r#"<?xml version="1.0" encoding="UTF-8"?><externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><externalBook><sheetNames><sheetName val="HR"/></sheetNames><sheetDataSet><sheetData sheetId="0"><row r="1"><cell r="A1" t="str"><v>j.bloggs@example.police.uk</v></cell></row></sheetData></sheetDataSet></externalBook></externalLink>"#;
+    let connections = r#"<?xml version="1.0" encoding="UTF-8"?><connections xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><connection id="1" name="HR"><dbPr connection="Provider=SQLOLEDB;Data Source=hr-db;Initial Catalog=Payroll" command="SELECT surname, nino FROM staff WHERE nino = 'AB123456C'"/></connection></connections>"#;
+    let custom = r#"<?xml version="1.0"?><people><person><name>Officer</name><card>4111 1111 1111 1111</card></person></people>"#;
+    let embedded = xlsx(|wb| staff_list(wb.add_worksheet(), 0));
+    let base = xlsx(|wb| headcount(wb.add_worksheet()));
+    let cases: Vec<(&str, Parts, Hidden, Option<Detector>)> = vec![
+        ("chart.xlsx", vec![("xl/charts/chart1.xml", chart.into())], Hidden::ChartCache, Some(Detector::DateOfBirth)),
+        ("model.xlsx", vec![("xl/model/item.data", vec![0u8, 1, 2, 3])], Hidden::DataModel, None),
+        (
+            "links.xlsx",
+            vec![("xl/externalLinks/externalLink1.xml", external.into())],
+            Hidden::ExternalLinks,
+            Some(Detector::Email),
+        ),
+        ("conn.xlsx", vec![("xl/connections.xml", connections.into())], Hidden::Connections, Some(Detector::Nino)),
+        (
+            "customxml.xlsx",
+            vec![("customXml/item1.xml", custom.into())],
+            Hidden::CustomXml,
+            Some(Detector::PaymentCard),
+        ),
+        ("macros.xlsm", vec![("xl/vbaProject.bin", b"\xD0\xCF\x11\xE0 not really VBA".to_vec())], Hidden::Vba, None),
+        (
+            "embedded.xlsx",
+            vec![("xl/embeddings/Microsoft_Excel_Worksheet1.xlsx", embedded)],
+            Hidden::EmbeddedObject,
+            Some(Detector::PersonalDataTable),
+        ),
+    ];
+    for (name, parts, kind, detector) in cases {
+        let bytes = augment(&base, &parts);
+        let r = expect(name, &bytes, Verdict::DoNotRelease, &[kind], detector.as_slice());
+        let f = r.findings.iter().find(|f| f.hidden == Some(kind)).unwrap();
+        let want = if detector.is_some() { Severity::Critical } else { Severity::Medium };
+        // Nested files' findings carry their own name; the container's hidden
+        // finding is raised by what is in the same part.
+        if kind != Hidden::EmbeddedObject {
+            assert_eq!(f.severity, want, "{name}");
+        }
+        assert!(f.remedy.is_some(), "{name}: --explain says how to fix it");
+    }
+    // A chart cache of figures alone is reported, low.
+    let figures = chart.replace("DOB 12/03/1984", "6803").replace("DOB 01/07/1990", "1034");
+    let r = scan("figures.xlsx", &augment(&base, &[("xl/charts/chart1.xml", figures.into())]));
+    assert_eq!(r.verdict, Verdict::Clear, "{}", r.to_text(false));
+    assert!(has_hidden(&r, Hidden::ChartCache));
+}
+
+#[test]
+fn document_properties_are_metadata() {
+    let bytes = xlsx(|wb| {
+        headcount(wb.add_worksheet());
+        wb.set_properties(&DocProperties::new().set_author("Sgt Jane Doe").set_company("Example Police"));
+    });
+    let r = expect("props.xlsx", &bytes, Verdict::Clear, &[], &[Detector::Metadata]);
+    let m = r.findings.iter().find(|f| f.detector == Detector::Metadata && f.part.name == "docProps/core.xml").unwrap();
+    assert_eq!(m.severity, Severity::Low);
+    assert!(m.note.as_deref().unwrap().contains("creator"));
+    assert!(!serde_json::to_string(&r).unwrap().contains("Jane"));
+    // A policy that wants metadata stripped fails it.
+    let strict = Scanner { policy: Policy::parse("metadata = \"medium\"\n").unwrap(), ..Scanner::default() };
+    assert_eq!(strict.scan_bytes("props.xlsx", &bytes).verdict, Verdict::DoNotRelease);
+}
+
+// ---------------------------------------------------------------- docx
+
+#[test]
+fn every_part_of_a_word_document() {
+    let footer = format!(r#"<w:ftr xmlns:w="{W}">{}</w:ftr>"#, para("Direct line 020 7946 0018"));
+    let footnotes = format!(
+        r#"<w:footnotes xmlns:w="{W}"><w:footnote w:id="1">{}</w:footnote></w:footnotes>"#,
+        para("Source: j.smith@example.police.uk")
+    );
+    let comments = format!(
+        r#"<w:comments xmlns:w="{W}"><w:comment w:id="0" w:author="Reviewer">{}</w:comment></w:comments>"#,
+        para("Is AB123456C the informant?")
+    );
+    let cases: Vec<DocCase> = vec![
+        (
+            "body.docx",
+            docx(&para("Suspect NI number AB123456C"), &[]),
+            Verdict::DoNotRelease,
+            vec![],
+            vec![Detector::Nino],
+        ),
+        (
+            "footer.docx",
+            docx(&clean_letter(), &[("word/footer1.xml", footer)]),
+            Verdict::DoNotRelease,
+            vec![],
+            vec![Detector::Phone],
+        ),
+        (
+            "footnote.docx",
+            docx(&clean_letter(), &[("word/footnotes.xml", footnotes)]),
+            Verdict::DoNotRelease,
+            vec![],
+            vec![Detector::Email],
+        ),
+        (
+            "comments.docx",
+            docx(&clean_letter(), &[("word/comments.xml", comments)]),
+            Verdict::DoNotRelease,
+            vec![Hidden::Comments],
+            vec![Detector::Nino],
+        ),
+        (
+            "insertion.docx",
+            docx(
+                &format!(
+                    "<w:p><w:ins w:id=\"1\" w:author=\"A\"><w:r><w:t>Victim born 12/03/1984</w:t></w:r></w:ins></w:p>{}",
+                    clean_letter()
+                ),
+                &[],
+            ),
+            Verdict::DoNotRelease,
+            vec![Hidden::TrackedInsertion],
+            vec![Detector::DateOfBirth],
+        ),
+        (
+            "deletion.docx",
+            docx(
+                &format!(
+                    "<w:p><w:del w:id=\"1\" w:author=\"A\"><w:r><w:delText>NHS 943 476 5919</w:delText></w:r></w:del></w:p>{}",
+                    clean_letter()
+                ),
+                &[],
+            ),
+            Verdict::DoNotRelease,
+            vec![Hidden::TrackedDeletion],
+            vec![Detector::NhsNumber],
+        ),
+        (
+            "vanish.docx",
+            docx(
+                &format!(
+                    "<w:p><w:r><w:rPr><w:vanish/></w:rPr><w:t>Card 4111 1111 1111 1111</w:t></w:r></w:p>{}",
+                    clean_letter()
+                ),
+                &[],
+            ),
+            Verdict::DoNotRelease,
+            vec![Hidden::HiddenText],
+            vec![Detector::PaymentCard],
+        ),
+        (
+            "white.docx",
+            docx(
+                &format!(
+                    "<w:p><w:r><w:rPr><w:color w:val=\"FFFFFF\"/></w:rPr><w:t>IBAN GB82 WEST 1234 5698 7654 32</w:t></w:r></w:p>{}",
+                    clean_letter()
+                ),
+                &[],
+            ),
+            Verdict::DoNotRelease,
+            vec![Hidden::WhiteText],
+            vec![Detector::Iban],
+        ),
+        (
+            "tiny.docx",
+            docx(
+                &format!(
+                    "<w:p><w:r><w:rPr><w:sz w:val=\"2\"/></w:rPr><w:t>Vehicle AB12 CDE</w:t></w:r></w:p>{}",
+                    clean_letter()
+                ),
+                &[],
+            ),
+            Verdict::DoNotRelease,
+            vec![Hidden::TinyText],
+            vec![Detector::VehicleRegistration],
+        ),
+        (
+            "table.docx",
+            docx(
+                "<w:tbl><w:tr><w:tc><w:p><w:r><w:t>Victim surname</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Forename</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Offence</w:t></w:r></w:p></w:tc></w:tr>\
+                 <w:tr><w:tc><w:p><w:r><w:t>Bloggs</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Joe</w:t></w:r></w:p></w:tc><w:tc><w:p><w:r><w:t>Theft</w:t></w:r></w:p></w:tc></w:tr></w:tbl>",
+                &[],
+            ),
+            Verdict::DoNotRelease,
+            vec![],
+            vec![Detector::PersonalDataTable],
+        ),
+    ];
+    for (name, bytes, verdict, hidden, detectors) in cases {
+        expect(name, &bytes, verdict, &hidden, &detectors);
+    }
+    // Embedded workbooks and properties.
+    let embedded = xlsx(|wb| staff_list(wb.add_worksheet(), 0));
+    let mut bytes = docx(&clean_letter(), &[]);
+    bytes = augment(&bytes, &[("word/embeddings/Microsoft_Excel_Worksheet.xlsx", embedded)]);
+    let r = expect(
+        "embedded.docx",
+        &bytes,
+        Verdict::DoNotRelease,
+        &[Hidden::EmbeddedObject],
+        &[Detector::PersonalDataTable],
+    );
+    assert!(
+        r.findings.iter().any(|f| f.file.ends_with("embedded.docx!word/embeddings/Microsoft_Excel_Worksheet.xlsx"))
+    );
+    let core = r#"<?xml version="1.0"?><cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:creator>DC 1234 Smith</dc:creator><cp:lastModifiedBy>Jane Doe</cp:lastModifiedBy></cp:coreProperties>"#;
+    let bytes = augment(&docx(&clean_letter(), &[]), &[("docProps/core.xml", core.into())]);
+    let r = expect("props.docx", &bytes, Verdict::Clear, &[], &[Detector::Metadata]);
+    let m = r.findings.iter().find(|f| f.detector == Detector::Metadata).unwrap();
+    assert_eq!(m.note.as_deref(), Some("creator, lastModifiedBy"));
+}
+
+// ---------------------------------------------------------------- detectors
+
+#[test]
+fn each_detector_in_a_csv_and_its_clean_twin() {
+    let cases: &[(Detector, &str, &str)] = &[
+        (Detector::Nino, "ref,ni\n1,AB123456C\n", "ref,ni\n1,QQ123456C\n"),
+        (Detector::NhsNumber, "ref,nhs number\n1,9434765919\n", "ref,nhs number\n1,9434765918\n"),
+        (Detector::Postcode, "area,postcode\nx,SW1A 2AA\n", "area,code\nx,QX1A 2AA\n"),
+        (Detector::Phone, "who,tel\nx,07700 900123\n", "who,tel\nx,07000 900123\n"),
+        (Detector::Email, "who,mail\nx,a.b@example.org\n", "who,mail\nx,a.b at example\n"),
+        (Detector::SortCodeAccount, "bank\nsort code 12-34-56 account 12345678\n", "bank\nsort code 12-34-56 only\n"),
+        (Detector::PaymentCard, "card\n4111 1111 1111 1111\n", "card\n4111 1111 1111 1112\n"),
+        (Detector::Iban, "iban\nGB82WEST12345698765432\n", "iban\nGB82WEST12345698765433\n"),
+        (Detector::VehicleRegistration, "vrm\nAB12 CDE\n", "vrm\nAB99 CDE\n"),
+        (Detector::DateOfBirth, "ref,date of birth\n1,12/03/1984\n", "ref,date of report\n1,12/03/1984\n"),
+        (
+            Detector::PersonalDataTable,
+            "Surname,Forename,Station\nBloggs,Joe,Central\n",
+            "Station,Incidents\nCentral,41\n",
+        ),
+    ];
+    for (detector, dirty, clean) in cases {
+        let r = expect(&format!("{detector}.csv"), dirty.as_bytes(), Verdict::DoNotRelease, &[], &[*detector]);
+        let f = r.findings.iter().find(|f| f.detector == *detector).unwrap();
+        assert_eq!(f.part.name, "(table)");
+        assert!(f.range.is_some() && f.sample.is_some(), "{detector}");
+        let r = scan(&format!("{detector}-clean.csv"), clean.as_bytes());
+        assert_eq!(r.verdict, Verdict::Clear, "{detector} clean twin:\n{}", r.to_text(false));
+    }
+}
+
+#[test]
+fn register_people_by_fingerprint_with_no_plaintext() {
+    let people = (0..50).map(|i| PersonIdentifiers {
+        service_number: Some(format!("MX{i:04}")),
+        forenames: Some("Siobhán".into()),
+        surname: Some(format!("O'Brien{}", ["", "a", "b", "c", "d"][i % 5]).replace("O'Briena", "Smith")),
+        email: Some(format!("officer{i}@example.police.uk")),
+    });
+    let fp = Fingerprints::build(people, [9; 32]);
+    let file = fp.to_json(0);
+    let scanner = Scanner { fingerprints: Some(Fingerprints::from_json(&file).unwrap()), ..Scanner::default() };
+    let doc =
+        "Attendees: Siobhan O'Brien (MX0000), SMITH, Siobhan; officer7@example.police.uk. Not: Mary Jones, MX9999.";
+    let r = scanner.scan_bytes("minutes.txt", doc.as_bytes());
+    let count = |d: Detector| r.findings.iter().filter(|f| f.detector == d).map(|f| f.count).sum::<u64>();
+    assert_eq!(count(Detector::RegisterFullName), 2, "{}", r.to_text(false));
+    assert_eq!(count(Detector::RegisterServiceNumber), 1);
+    assert_eq!(count(Detector::RegisterEmail), 1);
+    assert_eq!(r.verdict, Verdict::DoNotRelease);
+    // The PSNI layout: surname and initial in separate columns.
+    let sheet = "Surname,Initial,Rank\nO'Brien,S,Constable\nNobody,X,Sergeant\n";
+    let r = scanner.scan_bytes("staff.csv", sheet.as_bytes());
+    assert_eq!(
+        r.findings.iter().filter(|f| f.detector == Detector::RegisterSurnameInitial).map(|f| f.count).sum::<u64>(),
+        1,
+        "{}",
+        r.to_text(false)
+    );
+}
+
+// ---------------------------------------------------------------- cannot inspect
+
+#[test]
+fn what_cannot_be_inspected_is_never_cleared() {
+    let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    ole.extend("EncryptionInfo".encode_utf16().flat_map(u16::to_le_bytes));
+    let bomb = {
+        let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        out.start_file("zeros.csv", opts).unwrap();
+        let zeros = vec![b'0'; 1 << 20];
+        for _ in 0..64 {
+            out.write_all(&zeros).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    };
+    let mut deep = b"Rank,Headcount\nConstable,6803\n".to_vec();
+    for i in 0..7 {
+        deep = zip_of(&[(if i == 0 { "inner.csv" } else { "inner.zip" }, deep)]);
+    }
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("encrypted.xlsx", ole, "encrypted"),
+        ("corrupt.xlsx", b"PK\x03\x04 this is not a zip".to_vec(), "corrupt"),
+        ("bomb.zip", bomb, "zip bomb"),
+        ("deep.zip", deep, "nested more than"),
+        ("report.pdf", b"%PDF-1.7\n".to_vec(), "PDF"),
+        ("blob.bin", vec![0u8, 1, 2, 3, 0, 0, 7], "unknown type"),
+        (
+            "sheet.xlsx",
+            augment(
+                &xlsx(|wb| headcount(wb.add_worksheet())),
+                &[(
+                    "xl/worksheets/sheet1.xml",
+                    b"<worksheet><sheetData><row><c r=\"A1\"><v>1</v></row></sheetData></worksheet>".to_vec(),
+                )],
+            ),
+            "XML",
+        ),
+    ];
+    for (name, bytes, why) in cases {
+        let r = scan(name, &bytes);
+        assert_eq!(r.verdict, Verdict::CannotInspect, "{name}: {}", r.to_text(false));
+        assert_eq!(r.exit_code, 2);
+        let f = r.findings.iter().find(|f| f.detector == Detector::Uninspectable).unwrap();
+        assert!(f.note.as_deref().unwrap().contains(why), "{name}: {:?}", f.note);
+    }
+}
+
+// ---------------------------------------------------------------- clean controls
+
+#[test]
+fn clean_statistical_releases_pass() {
+    let workbook = xlsx(|wb| {
+        headcount(wb.add_worksheet());
+        let ws = wb.add_worksheet().set_name("Notes").unwrap();
+        ws.write_string(0, 0, "Figures as at 31/03/2023. Source: HR system extract, rounded.").unwrap();
+        ws.write_string(1, 0, "Call 101 for non-emergencies.").unwrap();
+    });
+    let crime = "Month,Burglary,Robbery,Vehicle crime,Violence\n2023-01,412,38,277,1893\n2023-02,398,41,251,1777\n\
+                 2023-03,441,29,263,1920\nTotal,1251,108,791,5590\nChange %,+3.2,-12.1,+0.4,+1.1\n";
+    let letter = docx(&clean_letter(), &[]);
+    let folder =
+        zip_of(&[("headcount.xlsx", workbook.clone()), ("crime.csv", crime.into()), ("letter.docx", letter.clone())]);
+    for (name, bytes) in [
+        ("headcount.xlsx", workbook),
+        ("crime.csv", crime.as_bytes().to_vec()),
+        ("letter.docx", letter),
+        ("release.zip", folder),
+    ] {
+        let r = scan(name, &bytes);
+        assert_eq!(r.verdict, Verdict::Clear, "{name}:\n{}", r.to_text(false));
+        assert_eq!(r.exit_code, 0);
+    }
+    // An FOI unit's own address is allowed by policy, not by default.
+    let signed = format!("{}{}", clean_letter(), para("foi@example.police.uk"));
+    let bytes = docx(&signed, &[]);
+    assert_eq!(scan("signed.docx", &bytes).verdict, Verdict::DoNotRelease);
+    let allowed =
+        Scanner { policy: Policy::parse("allow = [\"foi@example.police.uk\"]\n").unwrap(), ..Scanner::default() };
+    assert_eq!(allowed.scan_bytes("signed.docx", &bytes).verdict, Verdict::Clear);
+}
