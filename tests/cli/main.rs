@@ -14,6 +14,7 @@ mod import;
 mod keys;
 mod person;
 mod pkcs11;
+mod scan;
 mod serve;
 mod supply;
 mod tidy;

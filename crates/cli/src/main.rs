@@ -11,7 +11,6 @@ mod synth;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use lanyard_register::RegisterError;
 
 use crate::opts::{Cli, Command};
@@ -44,8 +43,17 @@ fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|cli| (cli, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            // Only the command line: an exported LANYARD_DATA_DIR must not
+            // turn every scan into a read of the register.
+            cli.data_dir_explicit =
+                matches!(matches.value_source("data_dir"), Some(clap::parser::ValueSource::CommandLine));
+            cli
+        }
         Err(e) => {
             // clap prints help and version to stdout with success, and usage errors with code 2.
             let _ = e.print();
@@ -95,6 +103,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Batch(c) => cmd::supplier::batch(&cli, c).await,
         Command::Drill(c) => cmd::supplier::drill(&cli, c).await,
         Command::Demo(args) => cmd::demo::run(&cli, args).await,
+        Command::Scan(args) => cmd::scan::run(&cli, args).await,
+        Command::Fingerprints(c) => cmd::scan::fingerprints(&cli, c).await,
         Command::Bench(c) => cmd::bench::run(&cli, c).await,
     }
 }

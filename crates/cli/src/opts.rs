@@ -25,6 +25,10 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Whether --data-dir (or LANYARD_DATA_DIR) was given rather than defaulted.
+    #[arg(skip)]
+    pub data_dir_explicit: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -84,6 +88,13 @@ pub enum Command {
     Drill(DrillCommand),
     /// Build a synthetic force of people in a fresh data directory and show it.
     Demo(DemoArgs),
+    /// The disclosure guard: check files before release (FOI replies) for
+    /// personal data and hidden content. Exits 0 clear, 1 do not release,
+    /// 2 cannot inspect.
+    Scan(ScanArgs),
+    /// Keyed fingerprints of register identifiers, for exact data match.
+    #[command(subcommand)]
+    Fingerprints(FingerprintsCommand),
     /// Measure lanyard's own performance.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -95,6 +106,50 @@ pub enum ProviderKind {
     Keyring,
     /// A non-extractable root key in a PKCS#11 token (HSM).
     Pkcs11,
+}
+
+/// `lanyard scan`.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files and folders (folders recursively).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Exact data match against these register fingerprints
+    /// (`lanyard fingerprints export`).
+    #[arg(long, value_name = "FILE", conflicts_with = "register")]
+    pub fingerprints: Option<PathBuf>,
+    /// Exact data match against the register in --data-dir (an audited read
+    /// of identity). Giving --data-dir explicitly does the same.
+    #[arg(long)]
+    pub register: bool,
+    /// With the register: include protected persons (needs the clearance).
+    #[arg(long, value_enum)]
+    pub clearance: Option<Clearance>,
+    /// Scan policy (TOML): fail_at, allow, [detectors.NAME], [hidden].
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Say, for each finding, how to fix the file.
+    #[arg(long)]
+    pub explain: bool,
+    /// Seconds allowed per file before it is called uninspectable.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FingerprintsCommand {
+    /// Write keyed fingerprints of every active person's service number,
+    /// names and email (audited), for `lanyard scan --fingerprints`.
+    Export {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Include protected persons.
+        #[arg(long, value_enum)]
+        clearance: Option<Clearance>,
+        /// Recorded in the audit log.
+        #[arg(long, value_name = "TEXT")]
+        purpose: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ pub mod init;
 pub mod keys;
 pub mod permit;
 pub mod person;
+pub mod scan;
 pub mod serve;
 pub mod supplier;
 pub mod token;
