@@ -58,8 +58,8 @@ fn demo_serves_with_a_login_per_role() {
             break base.to_owned();
         }
     };
-    let logins: Vec<String> = lines.by_ref().take(7).map(|l| l.unwrap()).collect();
-    for role in ["id_officer", "approver", "vetting_officer", "hr_payroll", "auditor", "admin"] {
+    let logins: Vec<String> = lines.by_ref().take(8).map(|l| l.unwrap()).collect();
+    for role in ["id_officer", "approver", "vetting_officer", "hr_payroll", "auditor", "admin", "disclosure_officer"] {
         assert!(logins.iter().any(|l| l.contains(role)), "{logins:?}");
     }
     let rt = tokio::runtime::Runtime::new().unwrap();

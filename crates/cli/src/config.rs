@@ -24,6 +24,21 @@ pub struct FileConfig {
     pub issuer: Option<IssuerFileConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supply: Option<SupplyFileConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<GuardFileConfig>,
+}
+
+/// `[guard]`: the disclosure guard as `lanyard serve` runs it (`POST
+/// /v1/scan`). Relative paths are in the data directory.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardFileConfig {
+    /// Scan policy (TOML).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PathBuf>,
+    /// Register fingerprints (`lanyard fingerprints export`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprints: Option<PathBuf>,
 }
 
 /// `[supply]`: print batches and the server's own batching.
@@ -104,6 +119,8 @@ pub struct Settings {
     pub supply: lanyard_supply::SupplyConfig,
     pub auto_batch: Option<lanyard_supply::AutoBatch>,
     pub sweep_every_s: u64,
+    pub guard_policy: Option<PathBuf>,
+    pub guard_fingerprints: Option<PathBuf>,
 }
 
 pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
@@ -200,5 +217,7 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
         supply,
         auto_batch,
         sweep_every_s,
+        guard_policy: file.guard.as_ref().and_then(|g| g.policy.as_ref()).map(|p| data_dir.join(p)),
+        guard_fingerprints: file.guard.as_ref().and_then(|g| g.fingerprints.as_ref()).map(|p| data_dir.join(p)),
     })
 }

@@ -33,11 +33,15 @@ pub enum Role {
     PrintSupplier,
     /// A gate or door device's token: status lists and access checks.
     Verifier,
+    /// Freedom of Information and other release officers: the disclosure
+    /// guard only (DESIGN names them as users but gives them no role; any
+    /// role above would give them more than they need).
+    DisclosureOfficer,
 }
 
 impl Role {
     /// Every role.
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::IdOfficer,
         Role::Approver,
         Role::VettingOfficer,
@@ -46,6 +50,7 @@ impl Role {
         Role::Admin,
         Role::PrintSupplier,
         Role::Verifier,
+        Role::DisclosureOfficer,
     ];
 
     /// The stable name, as in DESIGN §3.
@@ -59,6 +64,7 @@ impl Role {
             Role::Admin => "admin",
             Role::PrintSupplier => "print_supplier",
             Role::Verifier => "verifier",
+            Role::DisclosureOfficer => "disclosure_officer",
         }
     }
 
@@ -131,6 +137,9 @@ pub enum Action {
     ReadZones,
     /// List permits: which person id may enter which zone, when.
     ReadPermits,
+    /// Check a file before release (the disclosure guard). It reveals
+    /// nothing: reports carry masked samples only.
+    ScanFiles,
     /// Grant or revoke a person's permit for a zone.
     GrantPermit,
     /// Ask whether a card opens a zone (doors).
@@ -199,6 +208,7 @@ pub fn decide(role: Role, action: &Action) -> Decision {
         Action::ManageZones => role == Admin,
         Action::ReadZones => matches!(role, Admin | IdOfficer | Auditor),
         Action::ReadPermits => matches!(role, IdOfficer | Auditor),
+        Action::ScanFiles => !role.is_service(),
         Action::GrantPermit => role == IdOfficer,
         Action::CheckAccess => matches!(role, Verifier | IdOfficer),
         Action::ManageSuppliers => role == Admin,
@@ -230,6 +240,7 @@ fn deny_code(action: &Action) -> &'static str {
         Action::ManageZones => "zones_not_manageable",
         Action::ReadZones => "zones_not_readable",
         Action::ReadPermits => "permits_not_readable",
+        Action::ScanFiles => "scan_not_allowed",
         Action::GrantPermit => "permit_grant_not_allowed",
         Action::CheckAccess => "access_check_not_allowed",
         Action::ManageSuppliers => "suppliers_not_manageable",
@@ -257,6 +268,7 @@ mod tests {
             (Role::Admin, "-", "-", "-", "-"),
             (Role::PrintSupplier, "-", "-", "-", "-"),
             (Role::Verifier, "-", "-", "-", "-"),
+            (Role::DisclosureOfficer, "-", "-", "-", "-"),
         ];
         for (role, identity, photo, vetting, pay) in table {
             for (c, cell) in [(Identity, identity), (Photo, photo), (Vetting, vetting), (Pay, pay)] {
@@ -306,7 +318,7 @@ mod tests {
     #[test]
     fn admin_never_reads_personal_data_and_services_read_nothing_here() {
         for c in Compartment::ALL {
-            for role in [Role::Admin, Role::Auditor, Role::PrintSupplier, Role::Verifier] {
+            for role in [Role::Admin, Role::Auditor, Role::PrintSupplier, Role::Verifier, Role::DisclosureOfficer] {
                 assert!(!may_read(role, c) && !may_write(role, c), "{role} {c:?}");
             }
         }

@@ -18,6 +18,7 @@ pub mod limits;
 mod metrics;
 pub mod problem;
 mod routes;
+mod scan;
 mod supply;
 pub mod tls;
 
@@ -51,12 +52,16 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Per-principal limits on personal-data reads.
     pub reads: limits::ReadLimiter,
+    /// The disclosure guard, with its policy and fingerprints.
+    pub guard: Arc<lanyard_guard::Scanner>,
 }
 
 /// Request bodies larger than this are refused (413).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// A CSV import may be larger (about 100,000 people without photos).
 pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+/// Files uploaded for a scan, together, at most.
+pub const MAX_SCAN_BYTES: usize = 256 * 1024 * 1024;
 /// Requests taking longer than this are cut off (503).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -71,9 +76,13 @@ pub fn router(state: Arc<AppState>) -> Router {
     let import = routes::import_routes()
         .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES));
+    let scan = routes::scan_routes()
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_SCAN_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_SCAN_BYTES));
     let mut app = routes::routes()
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(import)
+        .merge(scan)
         .with_state(state)
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::overriding(

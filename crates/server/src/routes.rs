@@ -78,7 +78,8 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         crate::admin::audit_event,
         crate::admin::list_zones,
         crate::admin::list_permits,
-        crate::admin::revoke_permit
+        crate::admin::revoke_permit,
+        crate::scan::scan
     ),
     components(schemas(
         LoginRequest,
@@ -124,6 +125,11 @@ pub(crate) fn openapi_json() -> String {
 /// router with its own limit.
 pub(crate) fn import_routes() -> Router<Arc<AppState>> {
     Router::new().route("/v1/people/import", post(crate::bulk::import_people))
+}
+
+/// Scans: uploads up to [`crate::MAX_SCAN_BYTES`].
+pub(crate) fn scan_routes() -> Router<Arc<AppState>> {
+    Router::new().route("/v1/scan", post(crate::scan::scan))
 }
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {

@@ -38,8 +38,22 @@ const VETTING: Who = User(Role::VettingOfficer);
 const HR: Who = User(Role::HrPayroll);
 const AUDITOR: Who = User(Role::Auditor);
 const ADMIN: Who = User(Role::Admin);
-const EVERYONE: [Who; 12] =
-    [ID, APPROVER, VETTING, HR, AUDITOR, ADMIN, Supplier, WrongSupplier, Device, Nobody, ExpiredToken, RevokedToken];
+const DISCLOSURE: Who = User(Role::DisclosureOfficer);
+const EVERYONE: [Who; 13] = [
+    ID,
+    APPROVER,
+    VETTING,
+    HR,
+    AUDITOR,
+    ADMIN,
+    DISCLOSURE,
+    Supplier,
+    WrongSupplier,
+    Device,
+    Nobody,
+    ExpiredToken,
+    RevokedToken,
+];
 
 /// One route: method, path (`{id}` is the test person), and who gets 200.
 /// Everyone else authenticated gets 403 and an `access.denied` event;
@@ -122,6 +136,8 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("GET", "/v1/tokens", &[ADMIN], None),
     ("POST", "/v1/tokens/{token}/revoke", &[ADMIN], Some("token.revoke")),
     ("POST", "/v1/audit/verify", &[AUDITOR, ADMIN], None),
+    // The disclosure guard: every person's role, no service token.
+    ("POST", "/v1/scan", &[ID, APPROVER, VETTING, HR, AUDITOR, ADMIN, DISCLOSURE], Some("disclosure.scan")),
     ("GET", "/v1/audit/events/0", &[AUDITOR, ADMIN], None),
     ("POST", "/v1/cards/{card}/revoke", &[ID], Some("card.revoke")),
     ("POST", "/v1/cards/{card}/reissue", &[ID], Some("card.request")),
@@ -223,7 +239,15 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     // A client per caller: users log in; tokens are presented as bearers.
     let now = now_s();
     let mut secrets = Vec::new();
-    for role in [Role::IdOfficer, Role::Approver, Role::VettingOfficer, Role::HrPayroll, Role::Auditor, Role::Admin] {
+    for role in [
+        Role::IdOfficer,
+        Role::Approver,
+        Role::VettingOfficer,
+        Role::HrPayroll,
+        Role::Auditor,
+        Role::Admin,
+        Role::DisclosureOfficer,
+    ] {
         let e = access.create_user(&setup.actor, role.as_str(), role, PASSWORD, false, now).await.unwrap();
         secrets.push((role, e.totp_secret.to_string()));
     }
@@ -237,6 +261,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         access.create_token(&setup.actor, Role::Verifier, "gate-3", 3600, now).await.unwrap().row.id.to_string();
 
     let state = Arc::new(AppState {
+        guard: Arc::new(lanyard_guard::Scanner::default()),
         cards,
         supply,
         register,
@@ -326,6 +351,10 @@ async fn every_route_with_every_caller() {
                     let csv =
                         format!("service_number,forenames,surname,rank\nIMP{cursor},Imp,Orter,Police Constable\n");
                     req = req.header("content-type", "text/csv").body(csv);
+                } else if *path == "/v1/scan" {
+                    let body = "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"reply.csv\"\r\n\
+                                Content-Type: text/csv\r\n\r\nRank,Headcount\nConstable,6803\n\r\n--B--\r\n";
+                    req = req.header("content-type", "multipart/form-data; boundary=B").body(body);
                 } else if *path == "/v1/users" {
                     req = req
                         .json(&serde_json::json!({ "name": "matrix-new", "role": "approver", "password": PASSWORD }));
@@ -371,7 +400,7 @@ async fn every_route_with_every_caller() {
                     ("POST", p) if p.starts_with("/v1/keys/") => 200,
                     ("POST", p) if p.starts_with("/v1/cards/") => 200,
                     ("POST", p) if p.starts_with("/v1/supplier/") || p.starts_with("/v1/suppliers/") => 200,
-                    ("POST", p) if p.ends_with("/reset") || p == "/v1/audit/verify" => 200,
+                    ("POST", p) if p.ends_with("/reset") || p == "/v1/audit/verify" || p == "/v1/scan" => 200,
                     ("POST", p) if p.ends_with("/disable") || p.ends_with("/revoke") => 204,
                     ("POST", _) => 201,
                     ("DELETE" | "PATCH", _) => 204,
@@ -660,5 +689,45 @@ async fn an_admin_runs_users_and_tokens_over_the_api_and_the_auditor_checks_the_
     assert_eq!(r.status(), 404);
     let zones = id_office.get(format!("{}/v1/zones", f.base)).send().await.unwrap().text().await.unwrap();
     assert!(zones.contains("SETUP"));
+    f.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_officer_scans_an_upload_and_the_event_names_no_file() {
+    let t = lanyard_testkit::stores().await.remove(0);
+    let f = start(&t, ReadQuota::default()).await;
+    let mut cursor = t.store.audit_len().await.unwrap();
+    let upload = |name: &str, content: &str| {
+        format!(
+            "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n{content}\r\n--B--\r\n"
+        )
+    };
+    let scan = |body: String| {
+        f.client(DISCLOSURE)
+            .post(format!("{}/v1/scan", f.base))
+            .header("content-type", "multipart/form-data; boundary=B")
+            .body(body)
+            .send()
+    };
+    let r = scan(upload("Bloggs_J_victims.csv", "Victim surname,Forename\nBloggs,Joe\n")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let report: serde_json::Value = r.json().await.unwrap();
+    assert_eq!((report["verdict"].as_str(), report["exit_code"].as_i64()), (Some("do_not_release"), Some(1)));
+    assert_eq!(report["findings"][0]["file"], "Bloggs_J_victims.csv");
+    let events = new_events(&t.store, &mut cursor).await;
+    assert_eq!(events.len(), 1);
+    let text = String::from_utf8(events[0].to_bytes()).unwrap();
+    assert!(!text.contains("Bloggs") && text.contains("do_not_release"), "{text}");
+
+    let r = scan(upload("clean.csv", "Rank,Headcount\nConstable,6803\n")).await.unwrap();
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["exit_code"], 0);
+    let r = scan(upload("scan.pdf", "%PDF-1.7\n garbage")).await.unwrap();
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["exit_code"], 2);
+    let r = scan("--B--\r\n".into()).await.unwrap();
+    assert_eq!(r.status(), 400);
+    // Larger than the 1 MiB of ordinary requests, within the scan limit.
+    let big = format!("Rank,Headcount\n{}", "Constable,6803\n".repeat(200_000));
+    let r = scan(upload("big.csv", &big)).await.unwrap();
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["exit_code"], 0);
     f.stop().await;
 }

@@ -20,13 +20,14 @@ const MARKER: &str = ".lanyard-demo";
 const DEMO_PASSPHRASE: &str = "lanyard demo passphrase";
 const DEMO_PASSWORD: &str = "lanyard demo password";
 /// One demo login per role that people hold.
-const DEMO_USERS: [(&str, Role); 6] = [
+const DEMO_USERS: [(&str, Role); 7] = [
     ("ida", Role::IdOfficer),
     ("alex", Role::Approver),
     ("val", Role::VettingOfficer),
     ("harriet", Role::HrPayroll),
     ("audrey", Role::Auditor),
     ("adam", Role::Admin),
+    ("freya", Role::DisclosureOfficer),
 ];
 
 pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
@@ -54,6 +55,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         supply: lanyard_supply::SupplyConfig::default(),
         auto_batch: None,
         sweep_every_s: 60,
+        guard_policy: None,
+        guard_fingerprints: None,
     };
     let started = Instant::now();
     let provider =

@@ -54,6 +54,8 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
         supply: lanyard_supply::SupplyConfig::default(),
         auto_batch: None,
         sweep_every_s: 60,
+        guard_policy: None,
+        guard_fingerprints: None,
     })
 }
 
@@ -92,6 +94,7 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
             max_cards: Some(settings.supply.max_cards),
             ..Default::default()
         }),
+        guard: None,
     };
     let text = toml::to_string(&file).context("writing the configuration")?;
     let path = settings.data_dir.join(CONFIG_FILE);

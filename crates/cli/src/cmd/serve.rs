@@ -39,6 +39,21 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     serve_until_interrupted(Arc::new(register), access, &settings, listener, args, tls).await
 }
 
+/// The disclosure guard as `[guard]` configures it.
+fn guard_scanner(settings: &config::Settings) -> Result<lanyard_guard::Scanner> {
+    let read =
+        |p: &std::path::Path| std::fs::read_to_string(p).with_context(|| format!("[guard]: reading {}", p.display()));
+    let policy = match &settings.guard_policy {
+        Some(p) => lanyard_guard::Policy::parse(&read(p)?).with_context(|| format!("{}", p.display()))?,
+        None => lanyard_guard::Policy::default(),
+    };
+    let fingerprints = match &settings.guard_fingerprints {
+        Some(p) => Some(lanyard_guard::Fingerprints::from_json(&read(p)?).with_context(|| format!("{}", p.display()))?),
+        None => None,
+    };
+    Ok(lanyard_guard::Scanner { policy, fingerprints, ..lanyard_guard::Scanner::default() })
+}
+
 /// Serves on `listener` with the checkpointer beside it, until Ctrl-C.
 pub async fn serve_until_interrupted(
     register: Arc<lanyard_register::Register>,
@@ -50,7 +65,9 @@ pub async fn serve_until_interrupted(
 ) -> Result<()> {
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), settings.issuer.clone());
     let supply = lanyard_supply::Supply::new(Arc::clone(&register), cards.clone(), settings.supply);
+    let guard = guard_scanner(settings)?;
     let state = Arc::new(AppState {
+        guard: Arc::new(guard),
         register: Arc::clone(&register),
         access: Arc::new(access),
         cards,

@@ -1,0 +1,90 @@
+//! `POST /v1/scan`: the disclosure guard over HTTP, for release officers
+//! who work through the server. Files arrive as a multipart upload, are
+//! scanned in memory (never stored), and the answer is the same report as
+//! `lanyard scan --json`. The audit event counts files, bytes and findings;
+//! it names no file (a file name can itself be personal data).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Multipart, State};
+use lanyard_audit::{Event, Outcome};
+use lanyard_core::policy::Action;
+
+use crate::auth::{Caller, authorize};
+use crate::problem::{Problem, ProblemBody};
+use crate::{AppState, now_s};
+
+/// Files per upload at most.
+const MAX_FILES: usize = 64;
+
+/// The last path component of an uploaded name, printable, at most 200
+/// characters.
+fn clean_name(raw: Option<&str>, index: usize) -> String {
+    let base = raw.and_then(|n| n.rsplit(['/', '\\']).next()).unwrap_or("");
+    let name: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if name.trim().is_empty() { format!("upload-{}", index + 1) } else { name }
+}
+
+/// Scans uploaded files for personal data and hidden content. The verdict
+/// is in the body (`exit_code` 0, 1 or 2); the status is 200 whenever the
+/// scan ran.
+#[utoipa::path(post, path = "/v1/scan", request_body(content_type = "multipart/form-data", description = "one or more files"),
+    responses((status = 200, description = "the scan report (docs/scan-report.schema.json)"),
+              (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 413, body = ProblemBody)))]
+pub(crate) async fn scan(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    mut multipart: Multipart,
+) -> Result<Json<lanyard_guard::Report>, Problem> {
+    authorize(&state, &caller, Action::ScanFiles, "POST /v1/scan").await?;
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    while let Some(field) =
+        multipart.next_field().await.map_err(|e| Problem::bad_request("bad_upload", e.body_text()))?
+    {
+        if files.len() >= MAX_FILES {
+            return Err(Problem::bad_request("too_many_files", format!("at most {MAX_FILES} files per scan")));
+        }
+        let name = clean_name(field.file_name(), files.len());
+        let bytes = field.bytes().await.map_err(|e| Problem::bad_request("bad_upload", e.body_text()))?;
+        files.push((name, bytes.to_vec()));
+    }
+    if files.is_empty() {
+        return Err(Problem::bad_request("no_files", "upload at least one file (multipart/form-data)"));
+    }
+    let scanner = Arc::clone(&state.guard);
+    let report = tokio::task::spawn_blocking(move || {
+        let mut findings = Vec::new();
+        let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
+        for (name, bytes) in &files {
+            findings.extend(scanner.scan_bytes(name, bytes).findings);
+        }
+        lanyard_guard::Report::finish(findings, files.len() as u64, total, scanner.policy.fail_at)
+    })
+    .await
+    .map_err(|_| Problem::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "the scan failed"))?;
+
+    let mut event = Event::new(now_s() * 1000, caller.principal.actor.clone(), "disclosure.scan", Outcome::Ok);
+    event.request_id = Some(caller.request_id.clone());
+    event.detail = Some(serde_json::json!({
+        "files": report.files,
+        "bytes": report.bytes,
+        "verdict": report.verdict,
+        "findings": report.summary,
+    }));
+    state.register.record(&[event]).await?;
+    Ok(Json(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_cut_to_their_last_component() {
+        assert_eq!(clean_name(Some("../../etc/passwd"), 0), "passwd");
+        assert_eq!(clean_name(Some("C:\\FOI\\reply.xlsx"), 0), "reply.xlsx");
+        assert_eq!(clean_name(Some("a\nb.csv"), 0), "ab.csv");
+        assert_eq!(clean_name(None, 2), "upload-3");
+    }
+}
