@@ -158,6 +158,11 @@ impl<'a> Sink<'a> {
         Ok(())
     }
 
+    /// Time left before the file's deadline.
+    pub fn remaining(&self) -> std::time::Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
     /// Counts `n` more decompressed bytes against the file's limit.
     pub fn inflate(&mut self, n: u64) -> Result<(), ScanError> {
         self.inflated = self.inflated.saturating_add(n);

@@ -7,6 +7,8 @@
 
 use std::io::{Cursor, Read, Write};
 
+use image::ImageEncoder;
+
 use lanyard_guard::{Detector, Fingerprints, Hidden, PersonIdentifiers, Policy, Report, Scanner, Severity, Verdict};
 use rust_xlsxwriter::{Color, DocProperties, FilterCondition, Format, Note, Workbook, Worksheet};
 
@@ -653,10 +655,24 @@ fn what_cannot_be_inspected_is_never_cleared() {
     }
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("encrypted.xlsx", ole, "encrypted"),
+        (
+            "legacy.doc",
+            {
+                let mut doc = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+                doc.extend("WordDocument".encode_utf16().flat_map(u16::to_le_bytes));
+                doc
+            },
+            "legacy Word",
+        ),
         ("corrupt.xlsx", b"PK\x03\x04 this is not a zip".to_vec(), "corrupt"),
         ("bomb.zip", bomb, "zip bomb"),
         ("deep.zip", deep, "nested more than"),
         ("report.pdf", b"%PDF-1.7\n".to_vec(), "PDF"),
+        (
+            "photo.jpg",
+            vec![0xFF, 0xD8, 0xFF, 0xE1, 0x00, 0x10, b'E', b'x', b'i', b'f', 0, 0, b'M', b'M', 0, 42, 0, 0, 0, 99],
+            "image metadata",
+        ),
         ("blob.bin", vec![0u8, 1, 2, 3, 0, 0, 7], "unknown type"),
         (
             "sheet.xlsx",
@@ -711,4 +727,109 @@ fn clean_statistical_releases_pass() {
     let allowed =
         Scanner { policy: Policy::parse("allow = [\"foi@example.police.uk\"]\n").unwrap(), ..Scanner::default() };
     assert_eq!(allowed.scan_bytes("signed.docx", &bytes).verdict, Verdict::Clear);
+}
+
+// ---------------------------------------------------------------- PDF and images
+
+/// A one-page PDF whose text layer holds `lines`, with an author.
+fn pdf(lines: &[&str], author: &str) -> Vec<u8> {
+    use lopdf::content::{Content, Operation};
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font_id = doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Courier" });
+    let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
+    let mut ops = vec![Operation::new("BT", vec![]), Operation::new("Tf", vec!["F1".into(), 12.into()])];
+    for (i, line) in lines.iter().enumerate() {
+        if i == 0 {
+            ops.push(Operation::new("Td", vec![72.into(), 700.into()]));
+        } else {
+            ops.push(Operation::new("Td", vec![0.into(), (-16).into()]));
+        }
+        ops.push(Operation::new("Tj", vec![Object::string_literal(*line)]));
+    }
+    ops.push(Operation::new("ET", vec![]));
+    let content_id = doc.add_object(Stream::new(dictionary! {}, Content { operations: ops }.encode().unwrap()));
+    let page_id = doc.add_object(dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![page_id.into()], "Count" => 1, "Resources" => resources_id,
+            "MediaBox" => vec![0.into(), 0.into(), 595.into(), 842.into()],
+        }),
+    );
+    let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    let info_id = doc.add_object(dictionary! { "Author" => Object::string_literal(author) });
+    doc.trailer.set("Root", catalog_id);
+    doc.trailer.set("Info", info_id);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn a_pdf_text_layer_and_its_document_information() {
+    let bytes = pdf(&["Response to FOI 2023-0412", "Complainant NI number AB123456C"], "DC 4711 Bloggs");
+    let r = expect("reply.pdf", &bytes, Verdict::DoNotRelease, &[], &[Detector::Nino, Detector::Metadata]);
+    let nino = r.findings.iter().find(|f| f.detector == Detector::Nino).unwrap();
+    assert_eq!(nino.part.name, "page 1");
+    let clean = pdf(&["Response to FOI 2023-0412", "Constables: 6803. Sergeants: 1034."], "");
+    expect("clean.pdf", &clean, Verdict::Clear, &[], &[]);
+    // A PDF that does not parse is not cleared.
+    let mut broken = bytes.clone();
+    broken.truncate(bytes.len() / 3);
+    let r = scan("broken.pdf", &broken);
+    assert_eq!(r.verdict, Verdict::CannotInspect, "{}", r.to_text(false));
+}
+
+/// A JPEG with an EXIF block: GPS, a camera model and an artist.
+fn jpeg_with_exif(gps: bool) -> Vec<u8> {
+    use exif::{Field, In, Rational, Tag, Value};
+    let img = image::RgbImage::from_fn(32, 32, |x, y| image::Rgb([(x * 8) as u8, (y * 8) as u8, 90]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut jpeg).encode_image(&img).unwrap();
+    let model = Field { tag: Tag::Model, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"Body-worn 3".to_vec()]) };
+    let artist = Field { tag: Tag::Artist, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"PC Jane Doe".to_vec()]) };
+    let lat = Field {
+        tag: Tag::GPSLatitude,
+        ifd_num: In::PRIMARY,
+        value: Value::Rational(vec![Rational::from((54, 1)), Rational::from((35, 1)), Rational::from((50, 1))]),
+    };
+    let lat_ref = Field { tag: Tag::GPSLatitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"N".to_vec()]) };
+    let mut w = exif::experimental::Writer::new();
+    w.push_field(&model);
+    w.push_field(&artist);
+    if gps {
+        w.push_field(&lat);
+        w.push_field(&lat_ref);
+    }
+    let mut tiff = Cursor::new(Vec::new());
+    w.write(&mut tiff, false).unwrap();
+    let mut payload = b"Exif\0\0".to_vec();
+    payload.extend(tiff.into_inner());
+    let mut out = jpeg[..2].to_vec();
+    out.extend([0xFF, 0xE1]);
+    out.extend(((payload.len() + 2) as u16).to_be_bytes());
+    out.extend(payload);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+#[test]
+fn photo_gps_and_metadata() {
+    let r =
+        expect("scene.jpg", &jpeg_with_exif(true), Verdict::DoNotRelease, &[Hidden::Gps, Hidden::ImageMetadata], &[]);
+    assert_eq!(r.findings.iter().find(|f| f.hidden == Some(Hidden::Gps)).unwrap().severity, Severity::Medium);
+    assert!(!serde_json::to_string(&r).unwrap().contains("Jane"));
+    // Without a position, the metadata is reported and does not block.
+    let r =
+        expect("scene.jpg", &jpeg_with_exif(false), Verdict::Clear, &[Hidden::ImageMetadata], &[Detector::Metadata]);
+    assert!(!has_hidden(&r, Hidden::Gps));
+    // No EXIF at all: nothing to find.
+    let img = image::RgbImage::from_fn(8, 8, |_, _| image::Rgb([1, 2, 3]));
+    let mut png = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut png)
+        .write_image(img.as_raw(), 8, 8, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    expect("plain.png", &png, Verdict::Clear, &[], &[]);
 }

@@ -4,8 +4,10 @@
 //! open is an error, which the caller reports as uninspectable (exit 2).
 
 pub mod docx;
+pub mod image;
 pub mod ole;
 pub mod ooxml;
+pub mod pdf;
 pub mod text;
 pub mod xlsx;
 pub(crate) mod xml;
@@ -102,10 +104,33 @@ pub(crate) fn scan_bytes(sink: &mut Sink<'_>, bytes: &[u8], name: &str, depth: u
     match sniff(head) {
         Kind::Zip => ooxml::scan(sink, bytes, depth),
         Kind::Ole => ole::scan(sink, bytes),
-        Kind::Pdf => Err(ScanError::Unsupported("PDF (the text layer reader is not built yet)".into())),
-        Kind::Image => Err(ScanError::Unsupported("images (the EXIF reader is not built yet)".into())),
+        Kind::Pdf => pdf::scan(sink, bytes),
+        Kind::Image => image::scan(sink, bytes),
         Kind::Text => text::scan(sink, text::decoded(bytes)?.as_slice(), name),
         Kind::Binary => Err(ScanError::Unsupported("a binary file of unknown type".into())),
+    }
+}
+
+/// Runs a third-party reader (PDF, legacy Excel) on its own thread: a
+/// panic becomes "corrupt", and a reader still busy at the file's deadline
+/// is abandoned and the file called uninspectable. (Our own readers check
+/// the deadline as they go; these cannot.)
+pub(crate) fn isolated<T: Send + 'static>(
+    sink: &Sink<'_>,
+    f: impl FnOnce() -> Result<T, ScanError> + Send + 'static,
+) -> Result<T, ScanError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("guard-reader".into())
+        .spawn(move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = tx.send(out);
+        })
+        .map_err(ScanError::from)?;
+    match rx.recv_timeout(sink.remaining()) {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(ScanError::Corrupt("the reader failed on this file".into())),
+        Err(_) => Err(ScanError::Timeout(sink.limits().timeout.as_secs())),
     }
 }
 
