@@ -432,7 +432,7 @@ impl Report {
             let range = f.range.as_deref().map(|r| format!(" {r}")).unwrap_or_default();
             let what = match f.hidden {
                 Some(h) => format!("{} {}", f.detector, h.as_str()),
-                None if f.in_hidden => format!("{} in hidden content", f.detector),
+                None if f.in_hidden && f.detector != Detector::Metadata => format!("{} in hidden content", f.detector),
                 None => f.detector.to_string(),
             };
             let _ = write!(

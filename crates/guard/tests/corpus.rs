@@ -833,3 +833,94 @@ fn photo_gps_and_metadata() {
         .unwrap();
     expect("plain.png", &png, Verdict::Clear, &[], &[]);
 }
+
+// ---------------------------------------------------------------- OpenDocument
+
+fn odf(mimetype: &str, body: &str, styles: &str, meta: Option<&str>) -> Vec<u8> {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"><office:automatic-styles>{styles}</office:automatic-styles><office:body>{body}</office:body></office:document-content>"#
+    );
+    let mut members: Vec<(&str, Vec<u8>)> = vec![("mimetype", mimetype.into()), ("content.xml", content.into_bytes())];
+    if let Some(m) = meta {
+        let meta = format!(
+            r#"<?xml version="1.0"?><office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><office:meta>{m}</office:meta></office:document-meta>"#
+        );
+        members.push(("meta.xml", meta.into_bytes()));
+    }
+    zip_of(&members)
+}
+
+fn ods(tables: &str, styles: &str) -> Vec<u8> {
+    odf(
+        "application/vnd.oasis.opendocument.spreadsheet",
+        &format!("<office:spreadsheet>{tables}</office:spreadsheet>"),
+        styles,
+        None,
+    )
+}
+
+fn ods_row(cells: &[&str], attrs: &str) -> String {
+    let cells: String = cells
+        .iter()
+        .map(|c| format!("<table:table-cell office:value-type=\"string\"><text:p>{c}</text:p></table:table-cell>"))
+        .collect();
+    format!("<table:table-row {attrs}>{cells}</table:table-row>")
+}
+
+#[test]
+fn opendocument_spreadsheets_and_text() {
+    let visible = format!(
+        "<table:table table:name=\"Headcount\">{}{}</table:table>",
+        ods_row(&["Rank", "Headcount"], ""),
+        ods_row(&["Constable", "6803"], "")
+    );
+    expect("clean.ods", &ods(&visible, ""), Verdict::Clear, &[], &[]);
+
+    let hidden_style = r#"<style:style style:name="ta2" style:family="table"><style:table-properties table:display="false"/></style:style>"#;
+    let staff = format!(
+        "<table:table table:name=\"Staff\" table:style-name=\"ta2\">{}{}</table:table>",
+        ods_row(&["Surname", "Initial", "Staff Number"], ""),
+        ods_row(&["Bloggs", "J", "40001"], "table:number-rows-repeated=\"3\"")
+    );
+    let r = expect(
+        "psni.ods",
+        &ods(&format!("{visible}{staff}"), hidden_style),
+        Verdict::DoNotRelease,
+        &[Hidden::HiddenSheet],
+        &[Detector::PersonalDataTable],
+    );
+    let sheet = r.findings.iter().find(|f| f.hidden == Some(Hidden::HiddenSheet)).unwrap();
+    assert_eq!((sheet.count, sheet.severity, sheet.part.state.as_deref()), (12, Severity::Critical, Some("hidden")));
+
+    let rows = format!(
+        "<table:table table:name=\"T\"><table:table-column table:number-columns-repeated=\"2\"/><table:table-column table:visibility=\"collapse\"/>{}{}{}</table:table>",
+        ods_row(&["Area", "Count", "Notes"], ""),
+        ods_row(&["North", "12", "NI AB123456C"], ""),
+        ods_row(&["Witness 07700 900456", "1", ""], "table:visibility=\"filter\"")
+    );
+    expect(
+        "rows.ods",
+        &ods(&rows, ""),
+        Verdict::DoNotRelease,
+        &[Hidden::HiddenColumns, Hidden::FilteredRows],
+        &[Detector::Nino, Detector::Phone],
+    );
+
+    let annotated = "<table:table table:name=\"T\"><table:table-row><table:table-cell><text:p>12</text:p><office:annotation><text:p>Victim DOB 12/03/1984</text:p></office:annotation></table:table-cell></table:table-row></table:table>";
+    expect("notes.ods", &ods(annotated, ""), Verdict::DoNotRelease, &[Hidden::Comments], &[Detector::DateOfBirth]);
+
+    let text_styles = r#"<style:style style:name="T1" style:family="text"><style:text-properties text:display="none"/></style:style>"#;
+    let body = "<office:text><text:p>Response to your request.</text:p>\
+        <text:p>Figures <text:span text:style-name=\"T1\">NHS 943 476 5919</text:span></text:p>\
+        <text:tracked-changes><text:changed-region text:id=\"c1\"><text:deletion><text:p>Suspect postcode SW1A 2AA</text:p></text:deletion></text:changed-region></text:tracked-changes></office:text>";
+    let meta = "<meta:initial-creator>DC Jane Doe</meta:initial-creator><dc:creator>Jane Doe</dc:creator>";
+    let odt = odf("application/vnd.oasis.opendocument.text", body, text_styles, Some(meta));
+    let r = expect(
+        "letter.odt",
+        &odt,
+        Verdict::DoNotRelease,
+        &[Hidden::HiddenText, Hidden::TrackedDeletion],
+        &[Detector::NhsNumber, Detector::Postcode, Detector::Metadata],
+    );
+    assert!(r.findings.iter().filter(|f| f.detector == Detector::NhsNumber).all(|f| f.in_hidden));
+}

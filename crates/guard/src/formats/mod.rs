@@ -5,6 +5,7 @@
 
 pub mod docx;
 pub mod image;
+pub mod odf;
 pub mod ole;
 pub mod ooxml;
 pub mod pdf;

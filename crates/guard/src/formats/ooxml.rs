@@ -1,4 +1,5 @@
-//! ZIP containers: Office Open XML (xlsx, xlsm, docx, docm), OpenDocument,
+//! ZIP containers: Office Open XML (xlsx, xlsm, docx, docm), OpenDocument
+//! (ODS, ODT),
 //! and plain archives. Parts every OOXML file may carry are read here:
 //! document properties, custom XML, VBA and embedded files (scanned as
 //! files of their own, one container deeper).
@@ -17,7 +18,13 @@ pub(crate) fn scan(sink: &mut Sink<'_>, bytes: &[u8], depth: u32) -> Result<(), 
         super::docx::scan(sink, &mut zip)?;
         common(sink, &mut zip, "word/", depth)
     } else if zip.has("mimetype") && zip.has("content.xml") {
-        Err(ScanError::Unsupported("OpenDocument (the ODS/ODT reader is not built yet)".into()))
+        super::odf::scan(sink, &mut zip)?;
+        for name in zip.names()? {
+            if name.starts_with("Basic/") && name.ends_with(".xml") {
+                sink.hidden(&Part::named(name), Hidden::Vba, 1, None, Some("macros".into()));
+            }
+        }
+        Ok(())
     } else if zip.has("[Content_Types].xml") {
         Err(ScanError::Unsupported("an Office Open XML package other than a workbook or document".into()))
     } else {
