@@ -637,8 +637,7 @@ fn register_people_by_fingerprint_with_no_plaintext() {
 
 #[test]
 fn what_cannot_be_inspected_is_never_cleared() {
-    let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-    ole.extend("EncryptionInfo".encode_utf16().flat_map(u16::to_le_bytes));
+    let ole = compound("EncryptionInfo");
     let bomb = {
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
@@ -655,14 +654,15 @@ fn what_cannot_be_inspected_is_never_cleared() {
     }
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("encrypted.xlsx", ole, "encrypted"),
+        ("legacy.doc", compound("WordDocument"), "legacy Word"),
         (
-            "legacy.doc",
+            "fake.xls",
             {
-                let mut doc = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-                doc.extend("WordDocument".encode_utf16().flat_map(u16::to_le_bytes));
-                doc
+                let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+                ole.extend("Workbook".encode_utf16().flat_map(u16::to_le_bytes));
+                ole
             },
-            "legacy Word",
+            "OLE2",
         ),
         ("corrupt.xlsx", b"PK\x03\x04 this is not a zip".to_vec(), "corrupt"),
         ("bomb.zip", bomb, "zip bomb"),
@@ -923,4 +923,121 @@ fn opendocument_spreadsheets_and_text() {
         &[Detector::NhsNumber, Detector::Postcode, Detector::Metadata],
     );
     assert!(r.findings.iter().filter(|f| f.detector == Detector::NhsNumber).all(|f| f.in_hidden));
+}
+
+// ---------------------------------------------------------------- legacy Excel
+
+/// A BIFF8 workbook in a compound file: `sheets` of (name, state, cells),
+/// state 0 visible, 1 hidden, 2 veryHidden. `dimensions` forges the first
+/// sheet's declared size.
+/// (row, column, text) cells of a legacy sheet.
+type XlsCells<'a> = &'a [(u16, u16, &'a str)];
+
+fn xls(sheets: &[(&str, u8, XlsCells<'_>)], dimensions: Option<(u32, u16)>) -> Vec<u8> {
+    fn rec(out: &mut Vec<u8>, typ: u16, data: &[u8]) {
+        out.extend(typ.to_le_bytes());
+        out.extend((data.len() as u16).to_le_bytes());
+        out.extend(data);
+    }
+    let bof = |dt: u16| {
+        let mut d = 0x0600u16.to_le_bytes().to_vec();
+        d.extend(dt.to_le_bytes());
+        d.extend([0u8; 12]);
+        d
+    };
+    // Sheet substreams first, to know their sizes.
+    let mut subs = Vec::new();
+    for (i, (_, _, cells)) in sheets.iter().enumerate() {
+        let mut s = Vec::new();
+        rec(&mut s, 0x0809, &bof(0x0010));
+        if let (0, Some((rows, cols))) = (i, dimensions) {
+            let mut d = 0u32.to_le_bytes().to_vec();
+            d.extend(rows.to_le_bytes());
+            d.extend(0u16.to_le_bytes());
+            d.extend(cols.to_le_bytes());
+            d.extend(0u16.to_le_bytes());
+            rec(&mut s, 0x0200, &d);
+        }
+        for (row, col, text) in *cells {
+            let mut d = row.to_le_bytes().to_vec();
+            d.extend(col.to_le_bytes());
+            d.extend(0u16.to_le_bytes());
+            d.extend((text.len() as u16).to_le_bytes());
+            d.push(0);
+            d.extend(text.as_bytes());
+            rec(&mut s, 0x0204, &d);
+        }
+        rec(&mut s, 0x000A, &[]);
+        subs.push(s);
+    }
+    let boundsheet = |pos: u32, state: u8, name: &str| {
+        let mut d = pos.to_le_bytes().to_vec();
+        d.extend([state, 0, name.len() as u8, 0]);
+        d.extend(name.as_bytes());
+        d
+    };
+    let globals_len = |positions: &[u32]| {
+        let mut g = Vec::new();
+        rec(&mut g, 0x0809, &bof(0x0005));
+        for ((name, state, _), pos) in sheets.iter().zip(positions) {
+            rec(&mut g, 0x0085, &boundsheet(*pos, *state, name));
+        }
+        rec(&mut g, 0x000A, &[]);
+        g
+    };
+    let first = globals_len(&vec![0; sheets.len()]).len() as u32;
+    let mut positions = Vec::new();
+    let mut at = first;
+    for s in &subs {
+        positions.push(at);
+        at += s.len() as u32;
+    }
+    let mut stream = globals_len(&positions);
+    for s in subs {
+        stream.extend(s);
+    }
+    let mut cf = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    cf.create_stream("Workbook").unwrap().write_all(&stream).unwrap();
+    cf.flush().unwrap();
+    cf.into_inner().into_inner()
+}
+
+fn compound(stream: &str) -> Vec<u8> {
+    let mut cf = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    cf.create_stream(stream).unwrap().write_all(b"not really").unwrap();
+    cf.flush().unwrap();
+    cf.into_inner().into_inner()
+}
+
+#[test]
+fn legacy_excel_sheets_states_and_cells() {
+    let visible: &[(u16, u16, &str)] = &[(0, 0, "Rank"), (0, 1, "Headcount"), (1, 0, "Constable"), (1, 1, "6803")];
+    expect("clean.xls", &xls(&[("Headcount", 0, visible)], None), Verdict::Clear, &[], &[]);
+    let staff: &[(u16, u16, &str)] =
+        &[(0, 0, "Surname"), (0, 1, "Initial"), (0, 2, "Staff Number"), (1, 0, "Bloggs"), (1, 1, "J"), (1, 2, "40001")];
+    let r = expect(
+        "psni.xls",
+        &xls(&[("Headcount", 0, visible), ("Sheet2", 1, staff)], None),
+        Verdict::DoNotRelease,
+        &[Hidden::HiddenSheet],
+        &[Detector::PersonalDataTable],
+    );
+    assert!(r.findings.iter().any(|f| f.part.name == "Sheet2" && f.part.state.as_deref() == Some("hidden")));
+    let nino: &[(u16, u16, &str)] = &[(0, 0, "NI AB123456C")];
+    expect(
+        "very.xls",
+        &xls(&[("A", 0, visible), ("B", 2, nino)], None),
+        Verdict::DoNotRelease,
+        &[Hidden::VeryHiddenSheet],
+        &[Detector::Nino],
+    );
+    // A forged size is refused before the reader reserves memory for it.
+    let r = scan("forged.xls", &xls(&[("A", 0, visible)], Some((1_000_000, 255))));
+    assert_eq!(r.verdict, Verdict::CannotInspect, "{}", r.to_text(false));
+    assert!(r.findings[0].note.as_deref().unwrap().contains("declares"));
+    for (stream, why) in [("EncryptionInfo", "encrypted"), ("WordDocument", "legacy Word"), ("Other", "unknown kind")] {
+        let r = scan("x.xls", &compound(stream));
+        assert_eq!(r.verdict, Verdict::CannotInspect);
+        assert!(r.findings[0].note.as_deref().unwrap().contains(why), "{stream}: {:?}", r.findings[0].note);
+    }
 }
