@@ -154,8 +154,6 @@ pub enum Hidden {
     TrackedDeletion,
     /// Text formatted as hidden (`w:vanish`).
     HiddenText,
-    /// An ODF table or row set to hidden/collapsed.
-    HiddenTable,
     /// EXIF data in an image (camera, times, GPS).
     ImageMetadata,
     /// GPS position in an image.
@@ -163,7 +161,7 @@ pub enum Hidden {
 }
 
 /// Every kind of hidden content.
-pub const HIDDEN_ALL: [Hidden; 24] = [
+pub const HIDDEN_ALL: [Hidden; 23] = [
     Hidden::HiddenSheet,
     Hidden::VeryHiddenSheet,
     Hidden::HiddenRows,
@@ -185,7 +183,6 @@ pub const HIDDEN_ALL: [Hidden; 24] = [
     Hidden::TrackedInsertion,
     Hidden::TrackedDeletion,
     Hidden::HiddenText,
-    Hidden::HiddenTable,
     Hidden::ImageMetadata,
     Hidden::Gps,
 ];
@@ -215,7 +212,6 @@ impl Hidden {
             Hidden::TrackedInsertion => "tracked_insertion",
             Hidden::TrackedDeletion => "tracked_deletion",
             Hidden::HiddenText => "hidden_text",
-            Hidden::HiddenTable => "hidden_table",
             Hidden::ImageMetadata => "image_metadata",
             Hidden::Gps => "gps",
         }
@@ -254,7 +250,6 @@ impl Hidden {
                 "accept or reject every tracked change and delete comments (Review > Accept All), then save a new copy"
             }
             Hidden::HiddenText => "delete the hidden text (Home > Show/Hide shows it)",
-            Hidden::HiddenTable => "delete the hidden sheets, rows and columns, or re-export the visible table as CSV",
             Hidden::ImageMetadata | Hidden::Gps => {
                 "strip the image's metadata (e.g. exiftool -all= FILE) or re-save it without EXIF"
             }

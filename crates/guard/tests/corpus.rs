@@ -1041,3 +1041,85 @@ fn legacy_excel_sheets_states_and_cells() {
         assert!(r.findings[0].note.as_deref().unwrap().contains(why), "{stream}: {:?}", r.findings[0].note);
     }
 }
+
+// ---------------------------------------------------------------- the documented schema
+
+/// Checks `value` against the parts of JSON Schema the report schema uses
+/// (type, required, additionalProperties, properties, enum, const, items,
+/// $ref), so the document and the code cannot drift apart.
+fn conforms(value: &serde_json::Value, schema: &serde_json::Value, root: &serde_json::Value, at: &str) {
+    use serde_json::Value;
+    if let Some(r) = schema.get("$ref").and_then(Value::as_str) {
+        let name = r.trim_start_matches("#/$defs/");
+        return conforms(value, &root["$defs"][name], root, at);
+    }
+    if let Some(c) = schema.get("const") {
+        assert_eq!(value, c, "{at}");
+    }
+    if let Some(e) = schema.get("enum").and_then(Value::as_array) {
+        assert!(e.contains(value), "{at}: {value} not in {e:?}");
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some("object") => assert!(value.is_object(), "{at}"),
+        Some("array") => assert!(value.is_array(), "{at}"),
+        Some("string") => assert!(value.is_string(), "{at}"),
+        Some("integer") => assert!(value.is_u64() || value.is_i64(), "{at}"),
+        Some("boolean") => assert!(value.is_boolean(), "{at}"),
+        _ => {}
+    }
+    if let Some(obj) = value.as_object() {
+        for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+            assert!(obj.contains_key(req.as_str().unwrap()), "{at}: missing {req}");
+        }
+        let props = schema.get("properties").and_then(Value::as_object);
+        for (k, v) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) => conforms(v, s, root, &format!("{at}.{k}")),
+                None => {
+                    if let Some(extra) = schema.get("additionalProperties") {
+                        assert_ne!(extra, &Value::Bool(false), "{at}: unexpected {k}");
+                        conforms(v, extra, root, &format!("{at}.{k}"));
+                    }
+                }
+            }
+        }
+    }
+    if let (Some(items), Some(arr)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in arr.iter().enumerate() {
+            conforms(v, items, root, &format!("{at}[{i}]"));
+        }
+    }
+}
+
+#[test]
+fn reports_match_the_documented_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../../docs/scan-report.schema.json")).unwrap();
+    let psni = xlsx(|wb| {
+        headcount(wb.add_worksheet());
+        let ws = wb.add_worksheet().set_name("Sheet2").unwrap();
+        staff_list(ws, 0);
+        ws.set_hidden(true);
+        wb.set_properties(&DocProperties::new().set_author("Someone"));
+    });
+    for (name, bytes) in [
+        ("psni.xlsx", psni),
+        ("clean.csv", b"Rank,Headcount\nConstable,6803\n".to_vec()),
+        ("bad.pdf", b"%PDF-1.7 broken".to_vec()),
+        ("release.zip", zip_of(&[("a.csv", b"ref,ni\n1,AB123456C\n".to_vec())])),
+    ] {
+        let report = serde_json::to_value(scan(name, &bytes)).unwrap();
+        conforms(&report, &schema, &schema, name);
+    }
+    // Every detector and hidden kind the code can emit is in the schema.
+    let detectors = schema["$defs"]["finding"]["properties"]["detector"]["enum"].as_array().unwrap();
+    for d in
+        Detector::PERSONAL.into_iter().chain([Detector::HiddenContent, Detector::Metadata, Detector::Uninspectable])
+    {
+        assert!(detectors.contains(&serde_json::json!(d.as_str())), "{d}");
+    }
+    let kinds = schema["$defs"]["finding"]["properties"]["hidden"]["enum"].as_array().unwrap();
+    for h in lanyard_guard::report::HIDDEN_ALL {
+        assert!(kinds.contains(&serde_json::json!(h.as_str())), "{h:?}");
+    }
+}
