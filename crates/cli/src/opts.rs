@@ -483,6 +483,26 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         clients: usize,
     },
+    /// The disclosure guard: MB/s and peak RSS on a large CSV and xlsx
+    /// beside read and parse baselines; with --presidio, recall and speed
+    /// beside Microsoft Presidio on one seeded corpus.
+    Scan {
+        /// Size of the large CSV (a fifth of it is measured too).
+        #[arg(long, default_value_t = 500)]
+        csv_mb: u64,
+        /// Sheet XML of the large workbook (0 skips it).
+        #[arg(long, default_value_t = 200)]
+        xlsx_mb: u64,
+        /// Compare with Presidio (pip install presidio-analyzer).
+        #[arg(long)]
+        presidio: bool,
+        /// Where the generated files go (default: a temporary folder).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+    },
+    /// Internal: one measured scan phase, run in a child process.
+    #[command(hide = true)]
+    ScanPhase { mode: String, file: PathBuf },
     /// Print batches: cards batched per second (render, pack, seal) and
     /// bytes per card.
     Batch {

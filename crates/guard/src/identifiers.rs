@@ -9,7 +9,7 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 
 use crate::report::Detector;
 
@@ -30,26 +30,66 @@ pub(crate) fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("a constant pattern")
 }
 
-static NINO: LazyLock<Regex> = LazyLock::new(|| re(r"\b([A-Z]{2}) ?(\d{2}) ?(\d{2}) ?(\d{2}) ?([A-D])\b"));
-static NHS: LazyLock<Regex> = LazyLock::new(|| re(r"\b(\d{3})([ -]?)(\d{3})([ -]?)(\d{4})\b"));
-static POSTCODE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\b([A-Z]{1,2})([0-9][A-Z0-9]?) ?([0-9])([A-Z]{2})\b|\bGIR ?0AA\b"));
-static PHONE: LazyLock<Regex> = LazyLock::new(|| re(r"(?:\+44\s?(?:\(0\)\s?)?|\b0)\d[\d \-]{7,12}\d\b"));
+// ASCII word boundaries and digits: identifiers are written in ASCII, and
+// ASCII classes keep the automata small (Unicode ones made the combined
+// prefilter thrash its cache).
+const NINO_P: &str = r"(?-u:\b)([A-Z]{2}) ?([0-9]{2}) ?([0-9]{2}) ?([0-9]{2}) ?([A-D])(?-u:\b)";
+const NHS_P: &str = r"(?-u:\b)([0-9]{3})([ -]?)([0-9]{3})([ -]?)([0-9]{4})(?-u:\b)";
+const POSTCODE_P: &str = r"(?-u:\b)([A-Z]{1,2})([0-9][A-Z0-9]?) ?([0-9])([A-Z]{2})(?-u:\b)|(?-u:\b)GIR ?0AA(?-u:\b)";
+const PHONE_P: &str = r"(?:\+44[ \t]?(?:\(0\)[ \t]?)?|(?-u:\b)0)[0-9][[0-9] \-]{7,12}[0-9](?-u:\b)";
+const SORT_ACCOUNT_P: &str = r"(?-u:\b)[0-9]{2}[- ][0-9]{2}[- ][0-9]{2}(?-u:\b)[^0-9]{1,40}?(?-u:\b)[0-9]{8}(?-u:\b)|(?-u:\b)[0-9]{8}(?-u:\b)[^0-9]{1,40}?(?-u:\b)[0-9]{2}-[0-9]{2}-[0-9]{2}(?-u:\b)";
+const CARD_P: &str = r"(?-u:\b)[0-9](?:[ -]?[0-9]){12,18}(?-u:\b)";
+const IBAN_P: &str = r"(?-u:\b)[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?-u:\b)";
+const VRM_P: &str = r"(?-u:\b)([A-Z]{2})([0-9]{2}) ?([A-Z]{3})(?-u:\b)";
+const DATE_P: &str = r"(?i)(?-u:\b)(?:([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]{4})|([0-9]{4})-([0-9]{2})-([0-9]{2})|([0-9]{1,2})(?:st|nd|rd|th)? (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? ([0-9]{4}))(?-u:\b)";
+
+/// Every pattern that needs a digit, in one automaton: text in which none
+/// of them matches (most text) is passed over in one scan, not eight.
+/// Dates are not here: a date counts only beside words such as "date of
+/// birth", which are looked for first.
+const DIGIT_PATTERNS: [&str; 8] = [NINO_P, NHS_P, POSTCODE_P, PHONE_P, SORT_ACCOUNT_P, CARD_P, IBAN_P, VRM_P];
+
+static DIGIT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
+    // A larger lazy-DFA cache than the default: the union has many states,
+    // and rebuilding them after each cache flush cost more than the scan.
+    #[allow(clippy::expect_used)]
+    regex::RegexSetBuilder::new(DIGIT_PATTERNS).dfa_size_limit(64 << 20).build().expect("constant patterns")
+});
+static NINO: LazyLock<Regex> = LazyLock::new(|| re(NINO_P));
+static NHS: LazyLock<Regex> = LazyLock::new(|| re(NHS_P));
+static POSTCODE: LazyLock<Regex> = LazyLock::new(|| re(POSTCODE_P));
+static PHONE: LazyLock<Regex> = LazyLock::new(|| re(PHONE_P));
 static EMAIL: LazyLock<Regex> =
     LazyLock::new(|| re(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63})*\.[A-Za-z]{2,24}\b"));
-static SORT_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"\b\d{2}[- ]\d{2}[- ]\d{2}\b[^0-9]{1,40}?\b\d{8}\b|\b\d{8}\b[^0-9]{1,40}?\b\d{2}-\d{2}-\d{2}\b")
-});
-static CARD: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d(?:[ -]?\d){12,18}\b"));
-static IBAN: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"));
-static VRM: LazyLock<Regex> = LazyLock::new(|| re(r"\b([A-Z]{2})(\d{2}) ?([A-Z]{3})\b"));
-static DATE: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(?i)\b(?:(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})|(\d{4})-(\d{2})-(\d{2})|(\d{1,2})(?:st|nd|rd|th)? (jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? (\d{4}))\b",
-    )
-});
+static SORT_ACCOUNT: LazyLock<Regex> = LazyLock::new(|| re(SORT_ACCOUNT_P));
+static CARD: LazyLock<Regex> = LazyLock::new(|| re(CARD_P));
+static IBAN: LazyLock<Regex> = LazyLock::new(|| re(IBAN_P));
+static VRM: LazyLock<Regex> = LazyLock::new(|| re(VRM_P));
+static DATE: LazyLock<Regex> = LazyLock::new(|| re(DATE_P));
 static DOB_CONTEXT: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\b(?:dob|d\.o\.b|date of birth|birth ?date|born|birthday)\b"));
+/// The stems of the words above, for a cheap first look.
+static DOB_STEMS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(["dob", "d.o.b", "birth", "born"]).ok()
+});
+
+fn mentions_birth(text: &str) -> bool {
+    DOB_STEMS.as_ref().is_none_or(|m| m.is_match(text))
+}
+
+/// Whether `text` could hold anything [`find`] detects: an `@`, or a
+/// digit pattern, or a date beside a birth word. Cheap, and exact in the
+/// direction that matters: when it says no, `find` finds nothing.
+pub fn might_match(text: &str, context: &str) -> bool {
+    let bytes = text.as_bytes();
+    if memchr::memchr(b'@', bytes).is_some() {
+        return true;
+    }
+    if !bytes.iter().any(u8::is_ascii_digit) {
+        return false;
+    }
+    DIGIT_SET.is_match(text) || mentions_birth(text) || mentions_birth(context)
+}
 
 /// The current year, for plausible dates of birth and vehicle ages. A
 /// scanner is not a clock: this is set once from the system time.
@@ -73,7 +113,9 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
     if !has_digit {
         return;
     }
-    for c in NINO.captures_iter(text) {
+    let set = DIGIT_SET.matches(text);
+    let on = |i: usize| set.matched(i);
+    for c in NINO.captures_iter(gated(on(0), text)) {
         if let (Some(m), Some(prefix)) = (c.get(0), c.get(1))
             && nino_prefix_ok(prefix.as_str())
         {
@@ -87,7 +129,7 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
         s.push_str(&context.to_ascii_lowercase());
         s
     };
-    for c in NHS.captures_iter(text) {
+    for c in NHS.captures_iter(gated(on(1), text)) {
         let Some(m) = c.get(0) else { continue };
         let digits: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
         let grouped = c.get(2).is_some_and(|g| !g.is_empty()) && c.get(4).is_some_and(|g| !g.is_empty());
@@ -95,7 +137,7 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
             out.push(Hit { detector: Detector::NhsNumber, start: m.start(), end: m.end() });
         }
     }
-    for c in POSTCODE.captures_iter(text) {
+    for c in POSTCODE.captures_iter(gated(on(2), text)) {
         let Some(m) = c.get(0) else { continue };
         let ok = match (c.get(1), c.get(2), c.get(4)) {
             (Some(area), Some(district), Some(unit)) => postcode_ok(area.as_str(), district.as_str(), unit.as_str()),
@@ -105,33 +147,34 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
             out.push(Hit { detector: Detector::Postcode, start: m.start(), end: m.end() });
         }
     }
-    for m in PHONE.find_iter(text) {
+    for m in PHONE.find_iter(gated(on(3), text)) {
         if !preceded_by_digit(bytes, m.start()) && uk_phone_ok(m.as_str()) {
             out.push(Hit { detector: Detector::Phone, start: m.start(), end: m.end() });
         }
     }
-    for m in SORT_ACCOUNT.find_iter(text) {
+    for m in SORT_ACCOUNT.find_iter(gated(on(4), text)) {
         out.push(Hit { detector: Detector::SortCodeAccount, start: m.start(), end: m.end() });
     }
-    for m in CARD.find_iter(text) {
+    for m in CARD.find_iter(gated(on(5), text)) {
         let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
         if payment_card_ok(&digits) {
             out.push(Hit { detector: Detector::PaymentCard, start: m.start(), end: m.end() });
         }
     }
-    for m in IBAN.find_iter(text) {
+    for m in IBAN.find_iter(gated(on(6), text)) {
         if iban_ok(m.as_str()) {
             out.push(Hit { detector: Detector::Iban, start: m.start(), end: m.end() });
         }
     }
-    for c in VRM.captures_iter(text) {
+    for c in VRM.captures_iter(gated(on(7), text)) {
         if let (Some(m), Some(area), Some(age), Some(letters)) = (c.get(0), c.get(1), c.get(2), c.get(3))
             && vehicle_registration_ok(area.as_str(), age.as_str(), letters.as_str())
         {
             out.push(Hit { detector: Detector::VehicleRegistration, start: m.start(), end: m.end() });
         }
     }
-    for c in DATE.captures_iter(text) {
+    let dates = mentions_birth(text) || mentions_birth(context);
+    for c in DATE.captures_iter(gated(dates, text)) {
         let Some(m) = c.get(0) else { continue };
         let num = |i: usize| c.get(i).and_then(|g| g.as_str().parse::<u32>().ok());
         let (day, month, year) = if let (Some(d), Some(mo), Some(y)) = (num(1), num(2), num(3)) {
@@ -147,6 +190,11 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
             out.push(Hit { detector: Detector::DateOfBirth, start: m.start(), end: m.end() });
         }
     }
+}
+
+/// The text for a detector the prefilter let through; nothing otherwise.
+fn gated(on: bool, text: &str) -> &str {
+    if on { text } else { "" }
 }
 
 fn floor_char(text: &str, mut at: usize) -> usize {

@@ -73,6 +73,8 @@ impl Loc {
 pub struct Table {
     rows_seen: u32,
     headers: Vec<String>,
+    /// The headers as one text, the context of a whole row.
+    header_text: String,
     name_cols: Option<(usize, usize)>,
     personal: Option<(Part, Vec<usize>)>,
 }
@@ -89,6 +91,7 @@ pub struct Sink<'a> {
     deadline: Instant,
     groups: HashMap<Key, Group>,
     hits: Vec<Hit>,
+    joined: String,
     ticks: u32,
     explain: bool,
     /// Findings of files inside this one, already finished.
@@ -115,6 +118,7 @@ impl<'a> Sink<'a> {
             deadline,
             groups: HashMap::new(),
             hits: Vec::new(),
+            joined: String::new(),
             ticks: 0,
             explain,
             nested_findings: Vec::new(),
@@ -238,6 +242,7 @@ impl<'a> Sink<'a> {
                     }
                 }
                 table.name_cols = crate::headers::name_columns(&headers);
+                table.header_text = headers.join("\n");
                 table.headers = headers;
                 return;
             }
@@ -265,10 +270,24 @@ impl<'a> Sink<'a> {
                 }
             }
         }
+        // Most rows hold nothing to find: one look at the whole row (cells
+        // apart, so no pattern spans two) spares a look at every cell.
+        if self.fingerprints.is_none() {
+            let mut joined = std::mem::take(&mut self.joined);
+            joined.clear();
+            for (_, t) in cells {
+                joined.push_str(t);
+                joined.push('\n');
+            }
+            let worth = identifiers::might_match(&joined, &table.header_text);
+            self.joined = joined;
+            if !worth {
+                return;
+            }
+        }
         for (col, text) in cells {
             let header = table.headers.get(*col as usize).map(String::as_str).unwrap_or("");
-            let header = header.to_owned();
-            self.text(part, Some(Loc::cell(row, *col)), text, &header, hidden(*col));
+            self.text(part, Some(Loc::cell(row, *col)), text, header, hidden(*col));
         }
     }
 

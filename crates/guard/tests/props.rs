@@ -131,3 +131,30 @@ proptest! {
         prop_assert_eq!(r.exit_code, r.verdict.exit_code());
     }
 }
+
+proptest! {
+    /// The row prefilter may say yes too often, never too rarely: whatever
+    /// `find` detects, `might_match` lets through.
+    #[test]
+    fn the_prefilter_never_hides_a_detection(
+        pieces in proptest::collection::vec(prop_oneof![
+            proptest::sample::select(vec![
+                "AB123456C", "943 476 5919", "NHS 9434765919", "SW1A 2AA", "07700 900123", "a.b@example.org",
+                "12-34-56 account 12345678", "4111 1111 1111 1111", "GB82WEST12345698765432", "AB12 CDE",
+                "DOB 12/03/1984", "born 4th July 1976", "12/03/1984", "2023-05-12", "ref 2023/0412", "14:32",
+                "constable", ",", " ", "\n",
+            ]).prop_map(str::to_owned),
+            "[0-9]{1,12}",
+            "[A-Z]{1,3}",
+            "[a-z@. ]{0,6}",
+        ], 0..12),
+        header in proptest::sample::select(vec!["", "Date of birth", "NHS number", "Notes"]),
+    ) {
+        let text: String = pieces.concat();
+        let mut hits = Vec::new();
+        lanyard_guard::identifiers::find(&text, header, &mut hits);
+        if !hits.is_empty() {
+            prop_assert!(lanyard_guard::identifiers::might_match(&text, header), "{text:?} / {header:?}: {hits:?}");
+        }
+    }
+}

@@ -35,6 +35,10 @@ pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
     match cmd {
         BenchCommand::Cards(args) => crate::cmd::bench_cards::run(cli, args),
         BenchCommand::Batch { cards } => crate::cmd::bench_batch::run(cli, *cards).await,
+        BenchCommand::Scan { csv_mb, xlsx_mb, presidio, work_dir } => {
+            crate::cmd::bench_scan::run(cli, *csv_mb, *xlsx_mb, *presidio, work_dir.as_ref())
+        }
+        BenchCommand::ScanPhase { mode, file } => crate::cmd::bench_scan::phase(mode, file),
         BenchCommand::SharedStore { seconds, clients } => crate::cmd::bench_shared::run(cli, *seconds, *clients).await,
         BenchCommand::Import { people, work_dir } => {
             let dir = work_dir_or_temp(work_dir.as_ref())?;

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_audit;
 pub mod bench_batch;
 pub mod bench_cards;
+pub mod bench_scan;
 pub mod bench_shared;
 pub mod breach;
 pub mod card;

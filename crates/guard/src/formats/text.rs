@@ -123,13 +123,22 @@ fn table(sink: &mut Sink<'_>, reader: impl Read, delimiter: u8, since: &Rc<Cell<
             }
         }
         since.set(0);
-        let cells: Vec<(u32, Cow<'_, str>)> = record
-            .iter()
-            .enumerate()
-            .take(16_384)
-            .filter(|(_, f)| !f.is_empty())
-            .map(|(i, f)| (i as u32, String::from_utf8_lossy(f)))
-            .collect();
+        // One UTF-8 check per record, not per field; a record that is not
+        // UTF-8 is decoded field by field, lossily.
+        let cells: Vec<(u32, Cow<'_, str>)> = match std::str::from_utf8(record.as_slice()) {
+            Ok(all) => (0..record.len().min(16_384))
+                .filter_map(|i| record.range(i).and_then(|r| all.get(r)).map(|t| (i as u32, t)))
+                .filter(|(_, t)| !t.is_empty())
+                .map(|(i, t)| (i, Cow::Borrowed(t)))
+                .collect(),
+            Err(_) => record
+                .iter()
+                .enumerate()
+                .take(16_384)
+                .filter(|(_, f)| !f.is_empty())
+                .map(|(i, f)| (i as u32, String::from_utf8_lossy(f)))
+                .collect(),
+        };
         let refs: Vec<(u32, &str)> = cells.iter().map(|(c, t)| (*c, t.as_ref())).collect();
         sink.row(&mut table, &part, row, &refs, &|_| false);
         row = row.saturating_add(1);
