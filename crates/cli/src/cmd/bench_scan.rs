@@ -311,6 +311,9 @@ fn run_phase(mode: &str, file: &Path) -> Result<ScanPhase> {
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
+/// A mode, its median MB/s, its median peak RSS in MiB, and its runs.
+type Measured = (String, f64, f64, Vec<ScanPhase>);
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
@@ -318,7 +321,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Runs `modes` on `file` three times, alternating; returns (mode, median
 /// MB/s, median peak RSS MiB, runs).
-fn measure(modes: &[&str], file: &Path) -> Result<Vec<(String, f64, f64, Vec<ScanPhase>)>> {
+fn measure(modes: &[&str], file: &Path) -> Result<Vec<Measured>> {
     let mut runs: Vec<ScanPhase> = Vec::new();
     for _ in 0..3 {
         for m in modes {
@@ -380,7 +383,7 @@ pub fn run(cli: &Cli, csv_mb: u64, xlsx_mb: u64, presidio: bool, work_dir: Optio
     Ok(())
 }
 
-fn to_json(results: &[(String, f64, f64, Vec<ScanPhase>)]) -> serde_json::Value {
+fn to_json(results: &[Measured]) -> serde_json::Value {
     results
         .iter()
         .map(|(m, rate, rss, runs)| {
@@ -390,7 +393,7 @@ fn to_json(results: &[(String, f64, f64, Vec<ScanPhase>)]) -> serde_json::Value 
         .into()
 }
 
-fn print_results(cli: &Cli, label: &str, results: &[(String, f64, f64, Vec<ScanPhase>)]) {
+fn print_results(cli: &Cli, label: &str, results: &[Measured]) {
     if cli.json {
         return;
     }
@@ -425,13 +428,7 @@ fn write_corpora(dir: &Path, per_kind: usize) -> Result<(PathBuf, PathBuf)> {
     let mut w = BufWriter::new(std::fs::File::create(&seeded)?);
     for i in 0..per_kind * COMPARED.len() {
         let kind = i % COMPARED.len();
-        writeln!(
-            w,
-            "{} {} {}",
-            note(&mut rng).replace(|c: char| c.is_ascii_digit(), ""),
-            identifier(&mut rng, kind),
-            "end"
-        )?;
+        writeln!(w, "{} {} end", note(&mut rng).replace(|c: char| c.is_ascii_digit(), ""), identifier(&mut rng, kind))?;
         for _ in 0..3 {
             writeln!(w, "{}", note(&mut rng).replace(|c: char| c.is_ascii_digit(), ""))?;
         }
