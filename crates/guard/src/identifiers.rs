@@ -358,7 +358,8 @@ const IBAN_LENGTHS: &[(&str, usize)] = &[
     ("RO", 24),
 ];
 
-/// ISO 13616: mod 97 of the rearranged number is 1, at the country's length.
+/// ISO 13616: check digits 02 to 98, mod 97 of the rearranged number is 1,
+/// at the country's length.
 pub fn iban_ok(text: &str) -> bool {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let Some(country) = compact.get(..2) else { return false };
@@ -367,6 +368,10 @@ pub fn iban_ok(text: &str) -> bool {
         None => (15..=34).contains(&compact.len()),
     };
     if !len_ok || !compact.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()) {
+        return false;
+    }
+    // ISO 13616 issues check digits 02 to 98 only.
+    if !matches!(compact.get(2..4).and_then(|d| d.parse::<u8>().ok()), Some(2..=98)) {
         return false;
     }
     let rearranged = compact.get(4..).unwrap_or("").bytes().chain(compact.bytes().take(4));

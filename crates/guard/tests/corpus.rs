@@ -934,6 +934,17 @@ fn opendocument_spreadsheets_and_text() {
 type XlsCells<'a> = &'a [(u16, u16, &'a str)];
 
 fn xls(sheets: &[(&str, u8, XlsCells<'_>)], dimensions: Option<(u32, u16)>) -> Vec<u8> {
+    xls_with(sheets, dimensions, &[], &[])
+}
+
+/// The same, with rows and columns of the first sheet hidden (ROW with
+/// fDyZero, COLINFO with fHidden), and extra compound-file streams.
+fn xls_with(
+    sheets: &[(&str, u8, XlsCells<'_>)],
+    dimensions: Option<(u32, u16)>,
+    hidden: &[(u16, bool)],
+    streams: &[&str],
+) -> Vec<u8> {
     fn rec(out: &mut Vec<u8>, typ: u16, data: &[u8]) {
         out.extend(typ.to_le_bytes());
         out.extend((data.len() as u16).to_le_bytes());
@@ -957,6 +968,24 @@ fn xls(sheets: &[(&str, u8, XlsCells<'_>)], dimensions: Option<(u32, u16)>) -> V
             d.extend(cols.to_le_bytes());
             d.extend(0u16.to_le_bytes());
             rec(&mut s, 0x0200, &d);
+        }
+        if i == 0 {
+            for (n, is_row) in hidden {
+                if *is_row {
+                    // ROW: rw, colMic, colMac, miyRw, 4 reserved bytes, flags (fDyZero = 0x20), ixfe.
+                    let mut d = n.to_le_bytes().to_vec();
+                    d.extend([0, 0, 8, 0, 0xFF, 0, 0, 0, 0, 0]);
+                    d.extend(0x0020u16.to_le_bytes());
+                    d.extend(0x000Fu16.to_le_bytes());
+                    rec(&mut s, 0x0208, &d);
+                } else {
+                    // COLINFO: colFirst, colLast, coldx, ixfe, flags (fHidden = 1), reserved.
+                    let mut d = n.to_le_bytes().to_vec();
+                    d.extend(n.to_le_bytes());
+                    d.extend([0, 9, 0x0F, 0, 1, 0, 0, 0]);
+                    rec(&mut s, 0x007D, &d);
+                }
+            }
         }
         for (row, col, text) in *cells {
             let mut d = row.to_le_bytes().to_vec();
@@ -998,6 +1027,9 @@ fn xls(sheets: &[(&str, u8, XlsCells<'_>)], dimensions: Option<(u32, u16)>) -> V
     }
     let mut cf = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
     cf.create_stream("Workbook").unwrap().write_all(&stream).unwrap();
+    for name in streams {
+        cf.create_stream(name).unwrap().write_all(b"cache").unwrap();
+    }
     cf.flush().unwrap();
     cf.into_inner().into_inner()
 }
@@ -1030,6 +1062,29 @@ fn legacy_excel_sheets_states_and_cells() {
         Verdict::DoNotRelease,
         &[Hidden::VeryHiddenSheet],
         &[Detector::Nino],
+    );
+    // Hidden rows and columns, which calamine does not report, and a pivot cache.
+    let cells: &[(u16, u16, &str)] = &[
+        (0, 0, "Area"),
+        (0, 1, "Count"),
+        (1, 0, "North"),
+        (1, 1, "12"),
+        (2, 0, "Witness 07700 900456"),
+        (1, 3, "AB123456C"),
+    ];
+    let bytes = xls_with(&[("A", 0, cells)], None, &[(2, true), (3, false)], &["_SX_DB_CUR"]);
+    let r = expect(
+        "hidden.xls",
+        &bytes,
+        Verdict::DoNotRelease,
+        &[Hidden::HiddenRows, Hidden::HiddenColumns, Hidden::PivotCache],
+        &[Detector::Phone, Detector::Nino],
+    );
+    assert!(
+        r.findings
+            .iter()
+            .filter(|f| f.detector == Detector::Phone || f.detector == Detector::Nino)
+            .all(|f| f.in_hidden)
     );
     // A forged size is refused before the reader reserves memory for it.
     let r = scan("forged.xls", &xls(&[("A", 0, visible)], Some((1_000_000, 255))));
@@ -1122,4 +1177,25 @@ fn reports_match_the_documented_schema() {
     for h in lanyard_guard::report::HIDDEN_ALL {
         assert!(kinds.contains(&serde_json::json!(h.as_str())), "{h:?}");
     }
+}
+
+#[test]
+fn files_on_disk_and_folders_are_read_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let psni = xlsx(|wb| {
+        headcount(wb.add_worksheet());
+        let ws = wb.add_worksheet().set_name("Sheet2").unwrap();
+        staff_list(ws, 0);
+        ws.set_hidden(true);
+    });
+    std::fs::create_dir(dir.path().join("reply")).unwrap();
+    std::fs::write(dir.path().join("reply/psni.xlsx"), &psni).unwrap();
+    std::fs::write(dir.path().join("reply/letter.docx"), docx(&clean_letter(), &[])).unwrap();
+    let r = Scanner::default().scan_paths(&[dir.path().to_owned()]);
+    assert_eq!((r.verdict, r.files), (Verdict::DoNotRelease, 2), "{}", r.to_text(false));
+    let hidden = r.findings.iter().find(|f| f.hidden == Some(Hidden::HiddenSheet)).unwrap();
+    assert!(hidden.file.ends_with("reply/psni.xlsx"));
+    // The same bytes in memory give the same findings.
+    let in_memory = scan("psni.xlsx", &psni);
+    assert_eq!(in_memory.findings.len(), r.findings.len());
 }

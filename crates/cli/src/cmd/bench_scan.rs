@@ -97,8 +97,9 @@ fn note(rng: &mut StdRng) -> String {
 fn identifier(rng: &mut StdRng, kind: usize) -> String {
     match kind {
         0 => format!("AB{:06}C", rng.random_range(0..1_000_000)),
+        // NHS numbers in England and Wales begin 4 to 9.
         1 => loop {
-            let d: Vec<u32> = (0..9).map(|_| rng.random_range(0..10)).collect();
+            let d: Vec<u32> = (0..9).map(|i| rng.random_range(if i == 0 { 4 } else { 0 }..10)).collect();
             let sum: u32 = d.iter().zip((2..=10).rev()).map(|(x, w)| x * w).sum();
             let check = match 11 - sum % 11 {
                 11 => 0,
@@ -344,7 +345,7 @@ pub fn run(cli: &Cli, csv_mb: u64, xlsx_mb: u64, presidio: bool, work_dir: Optio
     let dir = work_dir_or_temp(work_dir)?;
     let mut summary = serde_json::Map::new();
     // CSV: a small file and the large one, to show memory does not grow.
-    for mb in [csv_mb / 5, csv_mb] {
+    for mb in [csv_mb / 5, csv_mb].into_iter().filter(|mb| *mb > 0) {
         let path = dir.join(format!("incidents-{mb}mb.csv"));
         let bytes = write_csv(&path, mb * 1_000_000, 7)?;
         let results = measure(&["read", "parse", "scan"], &path)?;
@@ -455,7 +456,7 @@ fn write_corpora(dir: &Path, per_kind: usize) -> Result<(PathBuf, PathBuf)> {
         writeln!(w, "paid {bad_card} noted")?;
         writeln!(w, "account {bad_iban} noted")?;
         writeln!(w, "ref 06{:09} noted", rng.random_range(0..1_000_000_000u64))?;
-        writeln!(w, "crime ref {:010} noted", rng.random_range(0..10_000_000_000u64))?;
+        writeln!(w, "crime ref {} noted", rng.random_range(1_000_000_000..10_000_000_000u64))?;
         writeln!(w, "item QX{} {}AA noted", rng.random_range(1..10), rng.random_range(0..10))?;
         writeln!(w, "model AB9{} CDE noted", rng.random_range(0..10))?;
     }

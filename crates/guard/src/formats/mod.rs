@@ -84,6 +84,11 @@ pub(crate) fn scan_path(sink: &mut Sink<'_>, path: &Path, name: &str) -> Result<
         let reader = std::io::Cursor::new(head).chain(BufReader::with_capacity(1 << 20, file));
         return text::scan(sink, reader, name);
     }
+    if kind == Kind::Zip {
+        // Read in place: only the members being scanned are inflated.
+        std::io::Seek::rewind(&mut file)?;
+        return ooxml::scan(sink, Box::new(BufReader::with_capacity(1 << 16, file)), 0);
+    }
     if len > sink.limits().max_container_bytes {
         return Err(ScanError::TooLarge(format!(
             "{} MiB, more than the {} MiB allowed for this kind of file",
@@ -103,7 +108,7 @@ pub(crate) fn scan_bytes(sink: &mut Sink<'_>, bytes: &[u8], name: &str, depth: u
     }
     let head = bytes.get(..8192).unwrap_or(bytes);
     match sniff(head) {
-        Kind::Zip => ooxml::scan(sink, bytes, depth),
+        Kind::Zip => ooxml::scan(sink, Box::new(std::io::Cursor::new(bytes)), depth),
         Kind::Ole => ole::scan(sink, bytes),
         Kind::Pdf => pdf::scan(sink, bytes),
         Kind::Image => image::scan(sink, bytes),

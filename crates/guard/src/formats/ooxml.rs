@@ -4,13 +4,13 @@
 //! document properties, custom XML, VBA and embedded files (scanned as
 //! files of their own, one container deeper).
 
-use super::xml::{Zip, texts_of};
+use super::xml::{ReadSeek, Zip, texts_of};
 use crate::error::ScanError;
 use crate::report::{Hidden, Part};
 use crate::sink::Sink;
 
-pub(crate) fn scan(sink: &mut Sink<'_>, bytes: &[u8], depth: u32) -> Result<(), ScanError> {
-    let mut zip = Zip::open(bytes, sink)?;
+pub(crate) fn scan(sink: &mut Sink<'_>, source: Box<dyn ReadSeek + '_>, depth: u32) -> Result<(), ScanError> {
+    let mut zip = Zip::open(source, sink)?;
     if zip.has("xl/workbook.xml") {
         super::xlsx::scan(sink, &mut zip)?;
         common(sink, &mut zip, "xl/", depth)

@@ -5,7 +5,7 @@
 //! expand.
 
 use std::cell::Cell;
-use std::io::{BufReader, Cursor, Read};
+use std::io::{BufReader, Read, Seek};
 use std::rc::Rc;
 
 use quick_xml::events::{BytesStart, Event};
@@ -44,14 +44,20 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// An opened ZIP (an office document or an archive) held in memory.
+/// What a ZIP is read from: a file on disk (so a large workbook is never
+/// held whole) or bytes in memory (an upload, a nested file).
+pub(crate) trait ReadSeek: Read + Seek {}
+
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// An opened ZIP (an office document or an archive).
 pub(crate) struct Zip<'b> {
-    pub archive: zip::ZipArchive<Cursor<&'b [u8]>>,
+    pub archive: zip::ZipArchive<Box<dyn ReadSeek + 'b>>,
 }
 
 impl<'b> Zip<'b> {
-    pub fn open(bytes: &'b [u8], sink: &Sink<'_>) -> Result<Self, ScanError> {
-        let archive = zip::ZipArchive::new(Cursor::new(bytes))?;
+    pub fn open(source: Box<dyn ReadSeek + 'b>, sink: &Sink<'_>) -> Result<Self, ScanError> {
+        let archive = zip::ZipArchive::new(source)?;
         if archive.len() > sink.limits().max_entries {
             return Err(ScanError::TooLarge(format!(
                 "{} members, more than the {} allowed",
