@@ -1199,3 +1199,15 @@ fn files_on_disk_and_folders_are_read_in_place() {
     let in_memory = scan("psni.xlsx", &psni);
     assert_eq!(in_memory.findings.len(), r.findings.len());
 }
+
+#[test]
+fn a_file_that_takes_too_long_is_uninspectable() {
+    let rows: String = (0..5_000).map(|i| format!("Constable,{i}\n")).collect();
+    let slow = Scanner {
+        limits: lanyard_guard::Limits { timeout: std::time::Duration::ZERO, ..Default::default() },
+        ..Scanner::default()
+    };
+    let r = slow.scan_bytes("long.csv", format!("Rank,Headcount\n{rows}").as_bytes());
+    assert_eq!(r.verdict, Verdict::CannotInspect, "{}", r.to_text(false));
+    assert!(r.findings[0].note.as_deref().unwrap().contains("took longer"));
+}
