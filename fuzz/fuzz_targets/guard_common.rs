@@ -1,5 +1,5 @@
-// Shared by the guard targets: a scanner with small limits, and a minimal
-// OOXML package around fuzzed part bytes.
+//! Shared by the guard targets: a scanner with small limits, and a minimal
+//! OOXML package around fuzzed part bytes.
 
 use std::io::{Cursor, Write};
 
