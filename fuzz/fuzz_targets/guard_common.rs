@@ -14,6 +14,8 @@ pub fn scanner() -> lanyard_guard::Scanner {
     lanyard_guard::Scanner { limits, explain: true, ..lanyard_guard::Scanner::default() }
 }
 
+// Used by the office-file targets, not by every target that includes this.
+#[allow(dead_code)]
 pub fn package(parts: &[(&str, &[u8])]) -> Vec<u8> {
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
