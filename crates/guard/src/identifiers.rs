@@ -248,13 +248,43 @@ pub fn nhs_number_ok(digits: &str) -> bool {
     if d.len() != 10 || digits.len() != 10 || d.iter().all(|x| Some(x) == d.first()) {
         return false;
     }
-    let sum: u32 = d.iter().take(9).zip((2..=10).rev()).map(|(x, w)| x * w).sum();
-    let check = match 11 - sum % 11 {
-        11 => 0,
-        10 => return false,
-        c => c,
-    };
+    let Some(check) = d.get(..9).and_then(nhs_check_digit) else { return false };
     d.get(9) == Some(&check)
+}
+
+/// The check digit of an NHS number's first nine digits (weights 10 to 2,
+/// mod 11), or None for the nine digits that can never begin one.
+pub fn nhs_check_digit(first_nine: &[u32]) -> Option<u32> {
+    let sum: u32 = first_nine.iter().take(9).zip((2..=10).rev()).map(|(x, w)| x * w).sum();
+    match 11 - sum % 11 {
+        11 => Some(0),
+        10 => None,
+        c => Some(c),
+    }
+}
+
+/// The Luhn check digit that completes `payload`.
+pub fn luhn_check_digit(payload: &[u8]) -> u8 {
+    let mut with = payload.to_vec();
+    with.push(0);
+    (0..10u8)
+        .find(|d| {
+            if let Some(last) = with.last_mut() {
+                *last = *d;
+            }
+            luhn_ok(&with)
+        })
+        .unwrap_or(0)
+}
+
+/// The check digits (02 to 98) that make `country` and `bban` an IBAN.
+pub fn iban_check_digits(country: &str, bban: &str) -> u8 {
+    let mut rem: u32 = 0;
+    for b in bban.bytes().chain(country.bytes()).chain(*b"00") {
+        let v = if b.is_ascii_digit() { u32::from(b - b'0') } else { u32::from(b.to_ascii_uppercase() - b'A') + 10 };
+        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+    }
+    u8::try_from(98 - rem).unwrap_or(0)
 }
 
 /// The UK's postcode areas (Royal Mail), so "AB12 3CD" in a product code
@@ -459,5 +489,8 @@ mod tests {
         assert!(iban_ok("GB82WEST12345698765432"));
         assert!(iban_ok("DE89370400440532013000"));
         assert!(!iban_ok("GB82WEST1234569876543"));
+        assert_eq!(nhs_check_digit(&[9, 4, 3, 4, 7, 6, 5, 9, 1]), Some(9));
+        assert_eq!(luhn_check_digit(&[4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]), 1);
+        assert_eq!(iban_check_digits("GB", "WEST12345698765432"), 82);
     }
 }

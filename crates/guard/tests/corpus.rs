@@ -1211,3 +1211,37 @@ fn a_file_that_takes_too_long_is_uninspectable() {
     assert_eq!(r.verdict, Verdict::CannotInspect, "{}", r.to_text(false));
     assert!(r.findings[0].note.as_deref().unwrap().contains("took longer"));
 }
+
+#[test]
+fn text_hidden_by_a_style_is_hidden_text() {
+    let styles = format!(
+        r#"<w:styles xmlns:w="{W}">
+            <w:style w:type="character" w:styleId="Quiet"><w:rPr><w:vanish/></w:rPr></w:style>
+            <w:style w:type="character" w:styleId="Quieter"><w:basedOn w:val="Quiet"/></w:style>
+            <w:style w:type="paragraph" w:styleId="Ghost"><w:rPr><w:color w:val="FFFFFF"/></w:rPr></w:style>
+            <w:style w:type="character" w:styleId="Loud"><w:basedOn w:val="Quiet"/><w:rPr><w:vanish w:val="0"/></w:rPr></w:style>
+        </w:styles>"#
+    );
+    let body = format!(
+        "<w:p><w:r><w:rPr><w:rStyle w:val=\"Quieter\"/></w:rPr><w:t>Informant AB123456C</w:t></w:r></w:p>\
+         <w:p><w:pPr><w:pStyle w:val=\"Ghost\"/></w:pPr><w:r><w:t>Call 07700 900123</w:t></w:r></w:p>\
+         <w:p><w:r><w:rPr><w:rStyle w:val=\"Loud\"/></w:rPr><w:t>Constables 6803</w:t></w:r></w:p>{}",
+        clean_letter()
+    );
+    let r = expect(
+        "styled.docx",
+        &docx(&body, &[("word/styles.xml", styles)]),
+        Verdict::DoNotRelease,
+        &[Hidden::HiddenText, Hidden::WhiteText],
+        &[Detector::Nino, Detector::Phone],
+    );
+    assert!(
+        r.findings
+            .iter()
+            .filter(|f| f.detector == Detector::Nino || f.detector == Detector::Phone)
+            .all(|f| f.in_hidden)
+    );
+    // A style that undoes its parent's vanish leaves its text visible.
+    let hidden = r.findings.iter().find(|f| f.hidden == Some(Hidden::HiddenText)).unwrap();
+    assert_eq!(hidden.count, 1);
+}

@@ -12,6 +12,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use lanyard_guard::identifiers::{iban_check_digits, luhn_check_digit, nhs_check_digit};
 use lanyard_guard::{Detector, Scanner};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -93,19 +94,16 @@ fn note(rng: &mut StdRng) -> String {
     s
 }
 
-/// A seeded UK identifier of each kind, valid by its check digits.
+/// A seeded UK identifier of each kind (0 NINO, 1 NHS, 2 email, 3 phone,
+/// 4 card, 5 IBAN, 6 postcode, 7 and above vehicle registration), valid by
+/// its check digits.
 fn identifier(rng: &mut StdRng, kind: usize) -> String {
     match kind {
         0 => format!("AB{:06}C", rng.random_range(0..1_000_000)),
         // NHS numbers in England and Wales begin 4 to 9.
         1 => loop {
             let d: Vec<u32> = (0..9).map(|i| rng.random_range(if i == 0 { 4 } else { 0 }..10)).collect();
-            let sum: u32 = d.iter().zip((2..=10).rev()).map(|(x, w)| x * w).sum();
-            let check = match 11 - sum % 11 {
-                11 => 0,
-                10 => continue,
-                c => c,
-            };
+            let Some(check) = nhs_check_digit(&d) else { continue };
             let s: String =
                 d.iter().chain(std::iter::once(&check)).map(|x| char::from_digit(*x, 10).unwrap_or('0')).collect();
             break format!("{} {} {}", &s[..3], &s[3..6], &s[6..]);
@@ -114,20 +112,16 @@ fn identifier(rng: &mut StdRng, kind: usize) -> String {
         3 => format!("07700 9{:05}", rng.random_range(0..100_000)),
         4 => {
             let mut d: Vec<u8> = std::iter::once(4).chain((0..14).map(|_| rng.random_range(0..10))).collect();
-            let sum: u32 = d
-                .iter()
-                .rev()
-                .enumerate()
-                .map(|(i, x)| {
-                    let x = u32::from(*x);
-                    if i % 2 == 0 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x }
-                })
-                .sum();
-            d.push(((10 - sum % 10) % 10) as u8);
+            d.push(luhn_check_digit(&d));
             d.chunks(4)
                 .map(|c| c.iter().map(|x| char::from(b'0' + x)).collect::<String>())
                 .collect::<Vec<_>>()
                 .join(" ")
+        }
+        5 => {
+            let account: String = (0..14).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
+            let bban = format!("WEST{account}");
+            format!("GB{:02}{bban}", iban_check_digits("GB", &bban))
         }
         6 => {
             const AREAS: [&str; 8] = ["SW", "M", "B", "LS", "CF", "BT", "EH", "G"];
@@ -137,23 +131,13 @@ fn identifier(rng: &mut StdRng, kind: usize) -> String {
             let (d1, d2) = (rng.random_range(1..10), rng.random_range(0..10));
             format!("{area}{d1} {d2}{}{}", l(rng), l(rng))
         }
-        7 => {
+        _ => {
             const FIRST: &[u8] = b"ABCDEFGHKLMNOPRSVWY";
             const REST: &[u8] = b"ABCDEFGHJKLMNOPRSTUVWXYZ";
             let l = |rng: &mut StdRng, set: &[u8]| char::from(*set.choose(rng).unwrap_or(&b'A'));
             let age = if rng.random_bool(0.5) { rng.random_range(2..26) } else { rng.random_range(51..76) };
             let (a, b) = (l(rng, FIRST), l(rng, REST));
             format!("{a}{b}{age:02} {}{}{}", l(rng, REST), l(rng, REST), l(rng, REST))
-        }
-        _ => {
-            let account: String = (0..14).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
-            let bban = format!("WEST{account}");
-            let digits: String = format!("{bban}GB00")
-                .chars()
-                .map(|c| if c.is_ascii_digit() { c.to_string() } else { (c as u32 - 'A' as u32 + 10).to_string() })
-                .collect();
-            let rem = digits.bytes().fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
-            format!("GB{:02}{bban}", 98 - rem)
         }
     }
 }

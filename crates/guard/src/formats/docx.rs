@@ -3,6 +3,8 @@
 //! (`w:vanish`), white and tiny text told apart from what a reader sees.
 //! Tables are read as tables, so a table of people is found as one.
 
+use std::collections::HashMap;
+
 use quick_xml::events::Event;
 
 use super::xml::{Zip, append_text, attr, local, reader, xml_error};
@@ -33,20 +35,109 @@ pub(crate) fn scan(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<(), ScanErr
     if !zip.has("word/document.xml") {
         return Err(ScanError::Corrupt("no word/document.xml".into()));
     }
+    let styles = if zip.has("word/styles.xml") { styles(sink, zip)? } else { HashMap::new() };
     for name in zip.names()? {
         if let Some(visible) = text_part(&name) {
-            scan_part(sink, zip, &name, visible)?;
+            scan_part(sink, zip, &name, visible, &styles)?;
         }
     }
     Ok(())
 }
 
-/// What the run being read hides.
+/// What each paragraph and character style hides (`w:vanish`, white, tiny
+/// in its run properties), through `w:basedOn` chains: text can be hidden
+/// by a style as well as directly.
+fn styles(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<HashMap<String, RunFlags>, ScanError> {
+    let (own, based) = zip.with_member(sink, "word/styles.xml", |r, sink| {
+        let mut x = reader(r);
+        let mut buf = Vec::new();
+        let mut own: HashMap<String, RunFlags> = HashMap::new();
+        let mut based: HashMap<String, String> = HashMap::new();
+        let mut current: Option<String> = None;
+        let mut in_rpr = false;
+        loop {
+            sink.tick()?;
+            let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
+            match &ev {
+                Event::Start(e) | Event::Empty(e) => {
+                    let empty = matches!(ev, Event::Empty(_));
+                    match local(e).as_str() {
+                        "style" if !empty => current = attr(e, "styleId"),
+                        "basedOn" => {
+                            if let (Some(id), Some(parent)) = (current.clone(), attr(e, "val")) {
+                                based.insert(id, parent);
+                            }
+                        }
+                        "rPr" if !empty => in_rpr = true,
+                        name if in_rpr => {
+                            if let Some(id) = &current {
+                                let flags = own.entry(id.clone()).or_default();
+                                apply(name, e, flags);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Event::End(e) => match e.local_name().as_ref() {
+                    "style" => current = None,
+                    "rPr" => in_rpr = false,
+                    _ => {}
+                },
+                Event::Eof => break,
+                _ => {}
+            }
+            buf.clear();
+        }
+        Ok((own, based))
+    })?;
+    let mut resolved = HashMap::new();
+    for id in own.keys().chain(based.keys()) {
+        let mut flags = RunFlags::default();
+        let mut at = Some(id.clone());
+        // Nearest first, so a style can undo what it is based on; a cycle
+        // or a long chain stops after 16 steps.
+        let mut chain = Vec::new();
+        for _ in 0..16 {
+            let Some(s) = at else { break };
+            chain.push(s.clone());
+            at = based.get(&s).cloned();
+        }
+        for s in chain.iter().rev() {
+            if let Some(f) = own.get(s) {
+                flags = flags.overlay(*f);
+            }
+        }
+        resolved.insert(id.clone(), flags);
+    }
+    Ok(resolved)
+}
+
+/// Sets `flags` from one run-property element.
+fn apply(name: &str, e: &quick_xml::events::BytesStart<'_>, flags: &mut RunFlags) {
+    let on = || !matches!(attr(e, "val").as_deref(), Some("0" | "false"));
+    match name {
+        "vanish" | "specVanish" => flags.vanish = Some(on()),
+        "color" => flags.white = Some(attr(e, "val").is_some_and(|v| v.eq_ignore_ascii_case("FFFFFF"))),
+        // Half-points: under 8 is under 4pt.
+        "sz" => flags.tiny = Some(attr(e, "val").and_then(|v| v.parse::<u32>().ok()).is_some_and(|v| v < 8)),
+        _ => {}
+    }
+}
+
+/// What a run hides; `None` where nothing says (so a style underneath
+/// decides).
 #[derive(Clone, Copy, Default)]
 struct RunFlags {
-    vanish: bool,
-    white: bool,
-    tiny: bool,
+    vanish: Option<bool>,
+    white: Option<bool>,
+    tiny: Option<bool>,
+}
+
+impl RunFlags {
+    /// `top` where it says something, `self` elsewhere.
+    fn overlay(self, top: RunFlags) -> RunFlags {
+        RunFlags { vanish: top.vanish.or(self.vanish), white: top.white.or(self.white), tiny: top.tiny.or(self.tiny) }
+    }
 }
 
 /// A paragraph's text, split by how visible it is.
@@ -60,13 +151,22 @@ struct Para {
     tiny: String,
 }
 
-fn scan_part(sink: &mut Sink<'_>, zip: &mut Zip<'_>, name: &str, visible_part: bool) -> Result<(), ScanError> {
+fn scan_part(
+    sink: &mut Sink<'_>,
+    zip: &mut Zip<'_>,
+    name: &str,
+    visible_part: bool,
+    styles: &HashMap<String, RunFlags>,
+) -> Result<(), ScanError> {
     let part = Part::named(name);
     zip.with_member(sink, name, |r, sink| {
         let mut x = reader(r);
         let mut buf = Vec::new();
         let mut para = Para::default();
         let mut run = RunFlags::default();
+        // The paragraph style's run properties, under every run's own.
+        let mut para_style = RunFlags::default();
+        let mut in_ppr = false;
         let mut in_rpr = false;
         let mut in_text = false;
         let mut ins_depth = 0u32;
@@ -89,18 +189,18 @@ fn scan_part(sink: &mut Sink<'_>, zip: &mut Zip<'_>, name: &str, visible_part: b
                     match local(e).as_str() {
                         "ins" if !empty => ins_depth += 1,
                         "del" if !empty => del_depth += 1,
-                        "r" if !empty => run = RunFlags::default(),
-                        "rPr" if !empty => in_rpr = true,
-                        "vanish" | "specVanish" if in_rpr => {
-                            run.vanish = !matches!(attr(e, "val").as_deref(), Some("0" | "false"))
+                        "r" if !empty => run = para_style,
+                        "pPr" if !empty => in_ppr = true,
+                        "pStyle" if in_ppr => {
+                            para_style = attr(e, "val").and_then(|v| styles.get(&v).copied()).unwrap_or_default()
                         }
-                        "color" if in_rpr => {
-                            run.white = attr(e, "val").is_some_and(|v| v.eq_ignore_ascii_case("FFFFFF"))
+                        "rPr" if !empty && !in_ppr => in_rpr = true,
+                        "rStyle" if in_rpr => {
+                            if let Some(f) = attr(e, "val").and_then(|v| styles.get(&v).copied()) {
+                                run = run.overlay(f);
+                            }
                         }
-                        "sz" if in_rpr => {
-                            // Half-points: under 8 is under 4pt.
-                            run.tiny = attr(e, "val").and_then(|v| v.parse::<u32>().ok()).is_some_and(|v| v < 8)
-                        }
+                        other if in_rpr => apply(other, e, &mut run),
                         "t" | "delText" | "instrText" if !empty => in_text = true,
                         "tab" | "br" | "cr" => para.visible.push(' '),
                         "comment" if !empty => comments += 1,
@@ -116,8 +216,10 @@ fn scan_part(sink: &mut Sink<'_>, zip: &mut Zip<'_>, name: &str, visible_part: b
                         "ins" => ins_depth = ins_depth.saturating_sub(1),
                         "del" => del_depth = del_depth.saturating_sub(1),
                         "rPr" => in_rpr = false,
+                        "pPr" => in_ppr = false,
                         "t" | "delText" | "instrText" => in_text = false,
                         "p" => {
+                            para_style = RunFlags::default();
                             line += 1;
                             if tbl_depth == 1 {
                                 if !cell.is_empty() {
@@ -148,20 +250,20 @@ fn scan_part(sink: &mut Sink<'_>, zip: &mut Zip<'_>, name: &str, visible_part: b
                 other if in_text => {
                     let target = if del_depth > 0 {
                         &mut para.deleted
-                    } else if run.vanish {
+                    } else if run.vanish == Some(true) {
                         &mut para.vanish
                     } else if ins_depth > 0 {
                         &mut para.inserted
-                    } else if run.white {
+                    } else if run.white == Some(true) {
                         &mut para.white
-                    } else if run.tiny {
+                    } else if run.tiny == Some(true) {
                         &mut para.tiny
                     } else {
                         &mut para.visible
                     };
                     append_text(other, target, PARA_CAP);
                     // Inserted text is also what the reader sees, once accepted.
-                    if ins_depth > 0 && del_depth == 0 && !run.vanish {
+                    if ins_depth > 0 && del_depth == 0 && run.vanish != Some(true) {
                         append_text(other, &mut para.visible, PARA_CAP);
                     }
                 }
