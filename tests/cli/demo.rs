@@ -11,6 +11,16 @@ fn demo_builds_a_force_and_replaces_only_demos() {
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("imported 120 people") && text.contains("Try next"), "{text}");
     assert!(text.contains("batched 4 cards for print supplier") && text.contains("vetting 0, pay 0"), "{text}");
+    assert!(
+        text.contains(
+            "hidden tab: DO NOT RELEASE (25 register people by fingerprint, a personal-data table of 25 rows"
+        ) && text.contains("the headcount alone: CLEAR"),
+        "{text}"
+    );
+    // The guard's own instruction: the FOI folder must not go out.
+    let data = env.data.to_str().unwrap().to_owned();
+    let scan = env.cmd().args(["scan", &format!("{data}/foi")]).output().unwrap();
+    assert_eq!(scan.status.code(), Some(1), "{}", String::from_utf8_lossy(&scan.stdout));
     // Its own instructions work.
     let list =
         env.cmd().env("LANYARD_PASSPHRASE", "lanyard demo passphrase").args(["person", "list"]).output().unwrap();

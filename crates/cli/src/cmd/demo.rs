@@ -127,8 +127,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let first_card = demo_cards(&register, &settings, &outcome.imported, &cards_dir).await?;
     let supplier_dir = dir.join("supplier");
     let batch = demo_supply(&register, &settings, &outcome.imported, &supplier_dir).await?;
+    let foi_dir = dir.join("foi");
+    demo_guard(&register, &foi_dir).await?;
     let audit = register.store().audit_len().await?;
-    println!("9. {} audit events so far; key provider: {}", audit, status.provider);
+    println!("10. {} audit events so far; key provider: {}", audit, status.provider);
     println!("done in {:.1} s.\n", started.elapsed().as_secs_f64());
 
     let d = dir.display();
@@ -149,6 +151,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     );
     println!("  lanyard batch list && lanyard batch show {batch}");
     println!("  lanyard drill supplier-compromise {DEMO_SUPPLIER}");
+    println!("  lanyard scan --explain {d}/foi                  # exit 1: the reply must not go out");
+    println!("  lanyard scan --data-dir {d} {d}/foi/reply.xlsx  # exact match against this register");
     println!("  lanyard keys status");
     println!("  lanyard keys rotate pay");
     println!("  lanyard audit checkpoint && lanyard audit verify");
@@ -337,4 +341,85 @@ async fn demo_supply(
         count("salary") + count("pay_grade"),
     );
     Ok(batch)
+}
+
+/// Step 9: the PSNI mistake, caught. An FOI reply whose visible sheet is a
+/// headcount by rank and whose hidden second sheet lists 25 of the force
+/// (surname, initial, rank, service number); the guard, holding only
+/// fingerprints of the register, refuses it and clears the headcount alone.
+async fn demo_guard(register: &Arc<Register>, dir: &std::path::Path) -> Result<()> {
+    context::ensure_dir(dir)?;
+    let foi = context::operator(Some("freya"), false)?;
+    let (fingerprints, people) =
+        crate::cmd::scan::fingerprints_of(register, &foi, "disclosure guard: exact data match").await?;
+    let headcount = "Rank,Headcount\nPolice Constable,6803\nPolice Sergeant,1034\nInspector,312\n";
+    std::fs::write(dir.join("headcount.csv"), headcount)?;
+    let mut staff = vec![vec!["Surname".to_owned(), "Initial".into(), "Service Number".into()]];
+    for p in people.iter().take(25) {
+        let initial: String = p.forenames.as_deref().unwrap_or("").chars().take(1).collect();
+        staff.push(vec![p.surname.clone().unwrap_or_default(), initial, p.service_number.clone().unwrap_or_default()]);
+    }
+    let visible: Vec<Vec<String>> = headcount.lines().map(|l| l.split(',').map(str::to_owned).collect()).collect();
+    std::fs::write(dir.join("reply.xlsx"), workbook(&[("Headcount", false, &visible), ("Sheet2", true, &staff)])?)?;
+    let scanner = lanyard_guard::Scanner { fingerprints: Some(fingerprints), ..Default::default() };
+    let reply = scanner.scan_paths(&[dir.join("reply.xlsx")]);
+    let clear = scanner.scan_paths(&[dir.join("headcount.csv")]);
+    let count =
+        |d: lanyard_guard::Detector| reply.findings.iter().filter(|f| f.detector == d).map(|f| f.count).sum::<u64>();
+    println!(
+        "9. disclosure guard: an FOI reply with a hidden tab: {} ({} register people by fingerprint, a personal-data table of {} rows, a hidden sheet); \
+         the headcount alone: {}. Files in {}",
+        reply.verdict.headline().split(':').next().unwrap_or(""),
+        count(lanyard_guard::Detector::RegisterSurnameInitial)
+            .max(count(lanyard_guard::Detector::RegisterServiceNumber)),
+        count(lanyard_guard::Detector::PersonalDataTable),
+        clear.verdict.headline().split(':').next().unwrap_or(""),
+        dir.display()
+    );
+    Ok(())
+}
+
+/// A minimal workbook: sheets of inline strings, some hidden.
+fn workbook(sheets: &[(&str, bool, &Vec<Vec<String>>)]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let mut overrides = String::new();
+    let mut entries = String::new();
+    let mut rels = String::new();
+    for (i, (name, hidden, _)) in sheets.iter().enumerate() {
+        let n = i + 1;
+        overrides.push_str(&format!(r#"<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>"#));
+        let state = if *hidden { r#" state="hidden""# } else { "" };
+        entries.push_str(&format!(r#"<sheet name="{}" sheetId="{n}"{state} r:id="rId{n}"/>"#, escape(name)));
+        rels.push_str(&format!(r#"<Relationship Id="rId{n}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet{n}.xml"/>"#));
+    }
+    let parts = [
+        ("[Content_Types].xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>{overrides}</Types>"#)),
+        ("_rels/.rels", r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#.to_owned()),
+        ("xl/workbook.xml", format!(r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>{entries}</sheets></workbook>"#)),
+        ("xl/_rels/workbook.xml.rels", format!(r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">{rels}</Relationships>"#)),
+    ];
+    for (name, body) in parts {
+        zip.start_file(name, opts)?;
+        zip.write_all(body.as_bytes())?;
+    }
+    for (i, (_, _, rows)) in sheets.iter().enumerate() {
+        zip.start_file(format!("xl/worksheets/sheet{}.xml", i + 1), opts)?;
+        let mut xml = String::from(
+            r#"<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#,
+        );
+        for (r, row) in rows.iter().enumerate() {
+            xml.push_str(&format!(r#"<row r="{}">"#, r + 1));
+            for (c, v) in row.iter().enumerate() {
+                let col = char::from(b'A' + (c as u8 % 26));
+                xml.push_str(&format!(r#"<c r="{col}{}" t="inlineStr"><is><t>{}</t></is></c>"#, r + 1, escape(v)));
+            }
+            xml.push_str("</row>");
+        }
+        xml.push_str("</sheetData></worksheet>");
+        zip.write_all(xml.as_bytes())?;
+    }
+    Ok(zip.finish()?.into_inner())
 }

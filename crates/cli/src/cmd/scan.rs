@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result, anyhow, bail};
 use lanyard_core::{Compartment, Field};
 use lanyard_guard::{Fingerprints, Limits, PersonIdentifiers, Policy, Scanner, Verdict};
-use lanyard_register::Revealed;
+use lanyard_register::{Operator, Register, Revealed};
 
 use crate::Negative;
 use crate::config;
@@ -63,6 +63,16 @@ async fn from_register(cli: &Cli, purpose: &str, protected: bool) -> Result<Fing
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let register = context::open_register(&settings).await?;
     let op = context::operator(cli.operator.as_deref(), protected)?;
+    Ok(fingerprints_of(&register, &op, purpose).await?.0)
+}
+
+/// The identifiers of every active person `op` may see (an audited read of
+/// identity), and their fingerprints under a fresh key.
+pub(crate) async fn fingerprints_of(
+    register: &Register,
+    op: &Operator,
+    purpose: &str,
+) -> Result<(Fingerprints, Vec<PersonIdentifiers>)> {
     let mut people = Vec::new();
     let mut collect = |p: Revealed| -> Result<(), lanyard_register::RegisterError> {
         if !p.withheld.contains(&Compartment::Identity) {
@@ -75,10 +85,10 @@ async fn from_register(cli: &Cli, purpose: &str, protected: bool) -> Result<Fing
         }
         Ok(())
     };
-    register.export(&op, &[Compartment::Identity], Some(purpose), context::now_ms(), &mut collect).await?;
+    register.export(op, &[Compartment::Identity], Some(purpose), context::now_ms(), &mut collect).await?;
     let mut key = [0u8; 32];
     rand::RngExt::fill(&mut rand::rng(), &mut key[..]);
-    Ok(Fingerprints::build(people, key))
+    Ok((Fingerprints::build(people.iter().cloned(), key), people))
 }
 
 pub async fn fingerprints(cli: &Cli, cmd: &FingerprintsCommand) -> Result<()> {
