@@ -93,6 +93,9 @@ type Fp = [u8; 16];
 /// A set of fingerprints and the key that made them.
 pub struct Fingerprints {
     key: [u8; 32],
+    /// HMAC keyed once: each fingerprint clones it rather than deriving
+    /// the inner and outer pads again.
+    mac: Option<Hmac<Sha256>>,
     people: u64,
     sets: [HashSet<Fp>; 4],
 }
@@ -138,7 +141,8 @@ pub fn normalise_service_number(text: &str) -> String {
 impl Fingerprints {
     fn fp(&self, id: Identifier, normalised: &str) -> Fp {
         let mut out = [0u8; 16];
-        if let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key) {
+        if let Some(keyed) = &self.mac {
+            let mut mac = keyed.clone();
             mac.update(id.tag());
             mac.update(&[0]);
             mac.update(normalised.as_bytes());
@@ -147,9 +151,13 @@ impl Fingerprints {
         out
     }
 
+    fn keyed(key: &[u8; 32]) -> Option<Hmac<Sha256>> {
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).ok()
+    }
+
     /// Fingerprints of `people` under a fresh key.
     pub fn build(people: impl IntoIterator<Item = PersonIdentifiers>, key: [u8; 32]) -> Fingerprints {
-        let mut f = Fingerprints { key, people: 0, sets: Default::default() };
+        let mut f = Fingerprints { mac: Self::keyed(&key), key, people: 0, sets: Default::default() };
         for p in people {
             f.people += 1;
             f.add(&p);
@@ -316,11 +324,12 @@ impl Fingerprints {
                 set.extend(bytes.chunks_exact(16).filter_map(|c| <Fp>::try_from(c).ok()));
             }
         }
-        Ok(Fingerprints { key, people: form.people, sets })
+        Ok(Fingerprints { mac: Self::keyed(&key), key, people: form.people, sets })
     }
 }
 
-static TOKEN: LazyLock<Regex> = LazyLock::new(|| crate::identifiers::re(r"\b[A-Za-z0-9][A-Za-z0-9/\-]{1,19}\b"));
+static TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| crate::identifiers::re(r"(?-u:\b)[A-Za-z0-9][A-Za-z0-9/\-]{1,19}(?-u:\b)"));
 static EMAIL: LazyLock<Regex> =
     LazyLock::new(|| crate::identifiers::re(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-.]{1,253}\.[A-Za-z]{2,24}"));
 static NAME_RUN: LazyLock<Regex> =

@@ -186,12 +186,20 @@ impl<'a> Sink<'a> {
     /// Runs the detectors over `text` found at `at` in `part`; `context` is
     /// the column header or other surrounding words.
     pub fn text(&mut self, part: &Part, at: Option<Loc>, text: &str, context: &str, in_hidden: bool) {
+        self.detect(part, at, text, context, in_hidden, true);
+    }
+
+    /// As [`Sink::text`]; `identifiers` false skips the UK identifier
+    /// detectors (a row the prefilter has ruled out) but not exact match.
+    fn detect(&mut self, part: &Part, at: Option<Loc>, text: &str, context: &str, in_hidden: bool, identifiers: bool) {
         if text.is_empty() {
             return;
         }
         let mut hits = std::mem::take(&mut self.hits);
         hits.clear();
-        identifiers::find(text, context, &mut hits);
+        if identifiers {
+            identifiers::find(text, context, &mut hits);
+        }
         if let Some(fp) = self.fingerprints {
             fp.find(text, &mut hits);
         }
@@ -271,23 +279,22 @@ impl<'a> Sink<'a> {
             }
         }
         // Most rows hold nothing to find: one look at the whole row (cells
-        // apart, so no pattern spans two) spares a look at every cell.
-        if self.fingerprints.is_none() {
-            let mut joined = std::mem::take(&mut self.joined);
-            joined.clear();
-            for (_, t) in cells {
-                joined.push_str(t);
-                joined.push('\n');
-            }
-            let worth = identifiers::might_match(&joined, &table.header_text);
-            self.joined = joined;
-            if !worth {
-                return;
-            }
+        // apart, so no pattern spans two) spares the identifier detectors a
+        // look at every cell. Exact match still looks at every cell.
+        let mut joined = std::mem::take(&mut self.joined);
+        joined.clear();
+        for (_, t) in cells {
+            joined.push_str(t);
+            joined.push('\n');
+        }
+        let worth = identifiers::might_match(&joined, &table.header_text);
+        self.joined = joined;
+        if !worth && self.fingerprints.is_none() {
+            return;
         }
         for (col, text) in cells {
             let header = table.headers.get(*col as usize).map(String::as_str).unwrap_or("");
-            self.text(part, Some(Loc::cell(row, *col)), text, header, hidden(*col));
+            self.detect(part, Some(Loc::cell(row, *col)), text, header, hidden(*col), worth);
         }
     }
 
