@@ -60,6 +60,12 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    // A panic's message can quote what a library was reading (a scanned
+    // file, a record): print only where it happened.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("internal error at {at} (message withheld: it may quote the data being read)");
+    }));
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("LANYARD_LOG"))
         .with_writer(std::io::stderr)

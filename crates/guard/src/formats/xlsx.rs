@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use quick_xml::events::Event;
 
-use super::xml::{Zip, append_text, attr, local, reader, texts_of, xml_error};
+use super::xml::{Zip, append_text, attr, each_attribute, local, reader, texts_of, xml_error};
 use crate::error::ScanError;
 use crate::report::{Hidden, Part};
 use crate::sink::{Loc, Sink, Table};
@@ -587,25 +587,11 @@ pub(crate) fn attributes_scanned(
     kind: Hidden,
     names: &[&str],
 ) -> Result<(), ScanError> {
-    let mut x = reader(r);
-    let mut buf = Vec::new();
     let mut n = 0u64;
-    loop {
-        sink.tick()?;
-        match x.read_event_into(&mut buf).map_err(xml_error)? {
-            Event::Start(e) | Event::Empty(e) => {
-                for name in names {
-                    if let Some(v) = attr(&e, name) {
-                        n += 1;
-                        sink.text(part, None, &v, name, true);
-                    }
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-        buf.clear();
-    }
+    each_attribute(r, sink, names, |sink, name, value| {
+        n += 1;
+        sink.text(part, None, value, name, true);
+    })?;
     if n > 0 {
         sink.hidden(part, kind, n, None, None);
     }
@@ -618,24 +604,7 @@ fn attributes_as_metadata(
     part: &Part,
     names: &[&str],
 ) -> Result<(), ScanError> {
-    let mut x = reader(r);
-    let mut buf = Vec::new();
-    loop {
-        sink.tick()?;
-        match x.read_event_into(&mut buf).map_err(xml_error)? {
-            Event::Start(e) | Event::Empty(e) => {
-                for name in names {
-                    if let Some(v) = attr(&e, name) {
-                        sink.metadata(part, name, &v);
-                    }
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-        buf.clear();
-    }
-    Ok(())
+    each_attribute(r, sink, names, |sink, name, value| sink.metadata(part, name, value))
 }
 
 /// A pivot cache: its fields are a header, its records the source rows.

@@ -203,3 +203,31 @@ pub(crate) fn texts_of(
     }
     Ok(())
 }
+
+/// Calls `f` with each of the `names` attributes of every element of a
+/// member, in document order.
+pub(crate) fn each_attribute(
+    r: &mut dyn Read,
+    sink: &mut Sink<'_>,
+    names: &[&str],
+    mut f: impl FnMut(&mut Sink<'_>, &str, &str),
+) -> Result<(), ScanError> {
+    let mut x = reader(r);
+    let mut buf = Vec::new();
+    loop {
+        sink.tick()?;
+        match x.read_event_into(&mut buf).map_err(xml_error)? {
+            Event::Start(e) | Event::Empty(e) => {
+                for name in names {
+                    if let Some(v) = attr(&e, name) {
+                        f(sink, name, &v);
+                    }
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(())
+}
