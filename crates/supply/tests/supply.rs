@@ -414,7 +414,19 @@ async fn a_full_compromise_yields_exactly_the_drill_and_never_vetting_or_pay() {
             .collect();
         assert_eq!(found, drilled, "{n}: the people recovered are exactly the drill's");
         assert_eq!(found.len(), 6);
-        let in_raw = |v: &str| raw.windows(v.len()).any(|w| w == v.as_bytes());
+        // A number is found only where it stands alone: a salary's digits can
+        // occur by chance inside a longer number in a file (a PDF's xref
+        // offsets are ten digits), which is not a leak of the salary.
+        let in_raw = |v: &str| {
+            let v = v.as_bytes();
+            let numeric = v.iter().all(u8::is_ascii_digit);
+            raw.windows(v.len()).enumerate().any(|(at, w)| {
+                w == v
+                    && !(numeric
+                        && (at.checked_sub(1).is_some_and(|b| raw[b].is_ascii_digit())
+                            || raw.get(at + v.len()).is_some_and(u8::is_ascii_digit)))
+            })
+        };
         for k in &known {
             for (what, value) in [
                 ("vetting", k.vetting.as_str()),
