@@ -17,6 +17,11 @@ fn demo_builds_a_force_and_replaces_only_demos() {
         ) && text.contains("the headcount alone: CLEAR"),
         "{text}"
     );
+    assert!(
+        text.contains("a payroll feed of 120 people went to hr-payroll with its canary")
+            && text.contains("found online name the source: hr-payroll"),
+        "{text}"
+    );
     // The guard's own instruction: the FOI folder must not go out.
     let data = env.data.to_str().unwrap().to_owned();
     let scan = env.cmd().args(["scan", &format!("{data}/foi")]).output().unwrap();

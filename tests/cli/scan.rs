@@ -70,3 +70,128 @@ fn exact_data_match_from_an_exported_fingerprints_file_or_the_register() {
         env.ok(&["--data-dir", &data, "scan", other.to_str().unwrap()]);
     }
 }
+
+/// DESIGN §7's canary records: each recipient's export carries its own
+/// made-up person, and a scan of a leaked file names the recipient it came
+/// from, even with only the fingerprints file and the data cut down.
+#[test]
+fn a_canary_names_the_recipient_a_leaked_export_came_from() {
+    for env in Env::all() {
+        let b = env.backend;
+        env.init();
+        for (sn, surname) in [("MX50001", "Quayle"), ("MX50002", "Ormerod"), ("MX50003", "Pennock")] {
+            env.add(sn, surname);
+        }
+        env.fails(2, &["canary", "plant", "--recipient", "HR Payroll"]);
+        let err = env.fails(
+            2,
+            &[
+                "person",
+                "export",
+                "--compartments",
+                "identity",
+                "--purpose",
+                "payroll feed",
+                "--recipient",
+                "hr-payroll",
+            ],
+        );
+        assert!(err.contains("no canary is planted for recipient hr-payroll"), "[{b}] {err}");
+        for r in ["hr-payroll", "occ-health"] {
+            env.ok(&[
+                "canary",
+                "plant",
+                "--recipient",
+                r,
+                "--service-number-pattern",
+                "MX#####",
+                "--email-domain",
+                "police.example",
+            ]);
+        }
+        let err = env.fails(2, &["canary", "plant", "--recipient", "hr-payroll"]);
+        assert!(err.contains("already has a canary"), "[{b}] {err}");
+        let list = env.json(&["canary", "list"]);
+        assert_eq!(list.as_array().unwrap().len(), 2, "[{b}]");
+
+        let export = |recipient: Option<&str>, name: &str| {
+            let out = env.path(name);
+            let mut args = vec![
+                "person",
+                "export",
+                "--compartments",
+                "identity,pay",
+                "--purpose",
+                "monthly feed",
+                "--out",
+                out.to_str().unwrap(),
+            ];
+            if let Some(r) = recipient {
+                args.extend(["--recipient", r]);
+            }
+            env.ok(&args);
+            let text = std::fs::read_to_string(&out).unwrap();
+            (out, text)
+        };
+        let (payroll, payroll_text) = export(Some("hr-payroll"), "payroll.csv");
+        let (health, health_text) = export(Some("occ-health"), "health.csv");
+        let (plain, plain_text) = export(None, "plain.csv");
+        assert_eq!(plain_text.lines().count(), 4, "[{b}] header and the three people");
+        assert_eq!(payroll_text.lines().count(), 5, "[{b}] and one canary");
+        // The canary is a whole row like the rest, and each recipient's is its own.
+        let extra =
+            |text: &str| -> String { text.lines().find(|l| !plain_text.lines().any(|p| p == *l)).unwrap().to_owned() };
+        let (pc, hc) = (extra(&payroll_text), extra(&health_text));
+        assert_ne!(pc, hc, "[{b}]");
+        let header: Vec<&str> = plain_text.lines().next().unwrap().split(',').collect();
+        let cells: Vec<&str> = pc.split(',').collect();
+        assert_eq!(cells.len(), header.len(), "[{b}] {pc}");
+        for (h, c) in header.iter().zip(&cells) {
+            assert!(!c.is_empty(), "[{b}] the canary's {h} is empty");
+        }
+        let sn = cells.iter().find(|c| c.starts_with("MX") && c.len() == 7).expect("the force's shape");
+        assert!(!list.to_string().contains(sn), "[{b}] a listing shows no values: {list}");
+        // Exporting again gives the same canary.
+        let (_, again) = export(Some("hr-payroll"), "payroll2.csv");
+        assert_eq!(again, payroll_text, "[{b}]");
+
+        let fp = env.path("people.fp");
+        let v = env.json(&["fingerprints", "export", "--out", fp.to_str().unwrap()]);
+        assert_eq!((v["people"].as_u64(), v["canaries"].as_u64()), (Some(3), Some(2)), "[{b}]");
+        let fp = fp.to_str().unwrap().to_owned();
+        let scan = |path: &std::path::Path| {
+            let out = env.run(&["--json", "scan", "--fingerprints", &fp, path.to_str().unwrap()]);
+            let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let recipients: std::collections::BTreeSet<String> = report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f["detector"] == "canary")
+                .map(|f| {
+                    assert_eq!(f["severity"], "critical");
+                    f["recipient"].as_str().unwrap().to_owned()
+                })
+                .collect();
+            (out.status.code(), recipients, String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        let (code, found, text) = scan(&payroll);
+        assert_eq!((code, found.into_iter().collect::<Vec<_>>()), (Some(1), vec!["hr-payroll".to_owned()]), "[{b}]");
+        assert!(!text.contains(&pc), "[{b}] the report masks the canary like anyone");
+        assert_eq!(scan(&health).1.into_iter().collect::<Vec<_>>(), vec!["occ-health".to_owned()], "[{b}]");
+        assert!(scan(&plain).1.is_empty(), "[{b}] an export to nobody holds no canary");
+
+        // The leaker keeps two columns, reorders them and pastes them into
+        // a note: the canary still names the source, in the human report too.
+        let surname = cells.get(header.iter().position(|h| *h == "surname").unwrap()).unwrap();
+        let note = env.path("leak.txt");
+        write(&note, &format!("list from a contact:\n{surname} - {sn}\n"));
+        let out = env.run(&["scan", "--fingerprints", &fp, note.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "[{b}]");
+        let human = String::from_utf8_lossy(&out.stdout);
+        assert!(human.contains("CANARY: the canary planted for hr-payroll is here"), "[{b}] {human}");
+
+        let actions: Vec<String> = env.events().into_iter().map(|e| e.action).collect();
+        let count = |a: &str| actions.iter().filter(|x| *x == a).count();
+        assert_eq!((count("canary.plant"), count("canary.include"), count("canary.read")), (2, 3, 1), "[{b}]");
+    }
+}

@@ -111,6 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => cmd::demo::run(&cli, args).await,
         Command::Scan(args) => cmd::scan::run(&cli, args).await,
         Command::Fingerprints(c) => cmd::scan::fingerprints(&cli, c).await,
+        Command::Canary(c) => cmd::canary::run(&cli, c).await,
         Command::Bench(c) => cmd::bench::run(&cli, c).await,
     }
 }

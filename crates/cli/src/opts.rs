@@ -92,6 +92,10 @@ pub enum Command {
     /// personal data and hidden content. Exits 0 clear, 1 do not release,
     /// 2 cannot inspect.
     Scan(ScanArgs),
+    /// Canary records: made-up people planted per recipient, so a leaked
+    /// file names its source.
+    #[command(subcommand)]
+    Canary(CanaryCommand),
     /// Keyed fingerprints of register identifiers, for exact data match.
     #[command(subcommand)]
     Fingerprints(FingerprintsCommand),
@@ -312,7 +316,32 @@ pub enum PersonCommand {
         /// With the photo compartment: write photos here as <id>.jpg.
         #[arg(long, value_name = "DIR")]
         photos_out: Option<PathBuf>,
+        /// Who the export is for: their canary (`lanyard canary plant`) goes
+        /// in with everyone else, so a leak of it names them.
+        #[arg(long, value_name = "NAME")]
+        recipient: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CanaryCommand {
+    /// Plant a canary for a recipient: a made-up person who goes into every
+    /// export to them, so the disclosure guard can name them as the source
+    /// of a leaked file.
+    Plant {
+        /// Who it is for (lower-case name: a supplier, a partner system).
+        #[arg(long, value_name = "NAME")]
+        recipient: String,
+        /// The force's service-number shape: '#' a digit, '@' a capital
+        /// letter, anything else as written.
+        #[arg(long, value_name = "PATTERN", default_value = "P######")]
+        service_number_pattern: String,
+        /// The force's mail domain; without it the canary has no email.
+        #[arg(long, value_name = "DOMAIN")]
+        email_domain: Option<String>,
+    },
+    /// List canaries: recipient, id, who planted it and when (no values).
+    List,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,10 @@
 //! Blind indexes: keyed HMAC-SHA256 of normalised values, so exact lookups
 //! work without storing plaintext. Each field gets its own HKDF-derived
 //! subkey, so equal values in different fields do not link.
+//!
+//! The same key also seeds canary records (DESIGN §7): a canary is made
+//! from `canary_seed(nonce)`, so the store keeps only the nonce and someone
+//! who reads the database cannot tell which exported rows are canaries.
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
@@ -19,6 +23,7 @@ pub struct BlindIndexer {
     service_number: HmacSha256,
     surname: HmacSha256,
     email: HmacSha256,
+    canary: HmacSha256,
 }
 
 impl std::fmt::Debug for BlindIndexer {
@@ -43,6 +48,7 @@ impl BlindIndexer {
             service_number: subkey(index_key, "service_number")?,
             surname: subkey(index_key, "surname")?,
             email: subkey(index_key, "email")?,
+            canary: subkey(index_key, "canary")?,
         })
     }
 
@@ -59,6 +65,14 @@ impl BlindIndexer {
         mac.update(normalised.as_bytes());
         Some(mac.finalize().into_bytes().into())
     }
+
+    /// The seed a canary record is generated from. Only synthetic values
+    /// come from it, never a key.
+    pub fn canary_seed(&self, nonce: &[u8]) -> Zeroizing<[u8; 32]> {
+        let mut mac = self.canary.clone();
+        mac.update(nonce);
+        Zeroizing::new(mac.finalize().into_bytes().into())
+    }
 }
 
 #[cfg(test)]
@@ -74,5 +88,9 @@ mod tests {
         assert_ne!(a, ix.index(Field::Email, "smith").unwrap());
         assert_ne!(a, BlindIndexer::new(&Key32::random()).unwrap().index(Field::Surname, "smith").unwrap());
         assert!(ix.index(Field::Salary, "1").is_none());
+        let seed = ix.canary_seed(b"n1");
+        assert_eq!(*seed, *ix.canary_seed(b"n1"));
+        assert_ne!(*seed, *ix.canary_seed(b"n2"));
+        assert_ne!(seed.as_slice(), ix.index(Field::Email, "n1").unwrap().as_slice(), "its own subkey");
     }
 }

@@ -9,11 +9,16 @@
 //! attack on low-entropy values such as service numbers: keep it as
 //! carefully as the register's exports (0600, never released).
 //!
+//! Canaries (DESIGN §7) travel in the same file: made-up people planted per
+//! recipient, whose fingerprints name the recipient. A canary's identifier
+//! that is also a person's is dropped, so a real person is never taken for
+//! a canary.
+//!
 //! Normalisation: Unicode NFKD with combining marks dropped (Siobhán →
 //! siobhan), lower case, apostrophes dropped (O'Brien → obrien), hyphens
 //! and runs of space to one space; "Surname, Forename" is read both ways.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -75,6 +80,15 @@ pub struct PersonIdentifiers {
 }
 
 #[derive(Serialize, Deserialize)]
+struct CanaryForm {
+    recipient: String,
+    service_number: String,
+    full_name: String,
+    surname_initial: String,
+    email: String,
+}
+
+#[derive(Serialize, Deserialize)]
 struct FileForm {
     format: String,
     created_at: i64,
@@ -86,6 +100,9 @@ struct FileForm {
     full_name: String,
     surname_initial: String,
     email: String,
+    /// Absent in files made before canaries.
+    #[serde(default)]
+    canaries: Vec<CanaryForm>,
 }
 
 type Fp = [u8; 16];
@@ -98,11 +115,22 @@ pub struct Fingerprints {
     mac: Option<Hmac<Sha256>>,
     people: u64,
     sets: [HashSet<Fp>; 4],
+    /// Canary fingerprints, to the index of their recipient.
+    canaries: [HashMap<Fp, u32>; 4],
+    recipients: Vec<String>,
+}
+
+/// Whose identifier a fingerprint is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Owner {
+    Person,
+    /// The canary of recipient n.
+    Canary(u32),
 }
 
 impl std::fmt::Debug for Fingerprints {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Fingerprints({} people, key [redacted])", self.people)
+        write!(f, "Fingerprints({} people, {} canaries, key [redacted])", self.people, self.recipients.len())
     }
 }
 
@@ -157,40 +185,52 @@ impl Fingerprints {
 
     /// Fingerprints of `people` under a fresh key.
     pub fn build(people: impl IntoIterator<Item = PersonIdentifiers>, key: [u8; 32]) -> Fingerprints {
-        let mut f = Fingerprints { mac: Self::keyed(&key), key, people: 0, sets: Default::default() };
+        let mut f = Fingerprints {
+            mac: Self::keyed(&key),
+            key,
+            people: 0,
+            sets: Default::default(),
+            canaries: Default::default(),
+            recipients: Vec::new(),
+        };
         for p in people {
             f.people += 1;
-            f.add(&p);
+            for (id, normalised) in identifiers_of(&p) {
+                let fp = f.fp(id, &normalised);
+                if let Some(set) = f.sets.get_mut(id as usize) {
+                    set.insert(fp);
+                }
+            }
         }
         f
     }
 
-    fn insert(&mut self, id: Identifier, normalised: String) {
-        if normalised.is_empty() {
-            return;
-        }
-        let fp = self.fp(id, &normalised);
-        if let Some(set) = self.sets.get_mut(id as usize) {
-            set.insert(fp);
-        }
-    }
-
-    fn add(&mut self, p: &PersonIdentifiers) {
-        if let Some(sn) = &p.service_number {
-            self.insert(Identifier::ServiceNumber, normalise_service_number(sn));
-        }
-        if let Some(e) = &p.email {
-            self.insert(Identifier::Email, e.trim().to_lowercase());
-        }
-        if let Some(surname) = p.surname.as_deref().map(normalise_name).filter(|s| !s.is_empty()) {
-            let forenames = p.forenames.as_deref().map(normalise_name).unwrap_or_default();
-            if let Some(first) = forenames.split(' ').next().filter(|f| !f.is_empty()) {
-                self.insert(Identifier::FullName, format!("{forenames} {surname}"));
-                self.insert(Identifier::FullName, format!("{first} {surname}"));
-                let initial: String = first.chars().take(1).collect();
-                self.insert(Identifier::SurnameInitial, format!("{surname} {initial}"));
+    /// Adds canaries, each with its recipient. Call it after the people are
+    /// in: a canary's identifier that is also a person's is left out.
+    pub fn with_canaries(mut self, canaries: impl IntoIterator<Item = (String, PersonIdentifiers)>) -> Fingerprints {
+        for (recipient, p) in canaries {
+            let n = u32::try_from(self.recipients.len()).unwrap_or(u32::MAX);
+            self.recipients.push(recipient);
+            for (id, normalised) in identifiers_of(&p) {
+                let fp = self.fp(id, &normalised);
+                if !self.sets.get(id as usize).is_some_and(|s| s.contains(&fp))
+                    && let Some(map) = self.canaries.get_mut(id as usize)
+                {
+                    map.insert(fp, n);
+                }
             }
         }
+        self
+    }
+
+    /// How many canaries the set holds.
+    pub fn canaries(&self) -> usize {
+        self.recipients.len()
+    }
+
+    /// The recipient of canary `n`.
+    pub fn recipient(&self, n: u32) -> Option<&str> {
+        self.recipients.get(n as usize).map(String::as_str)
     }
 
     /// How many people the set was made from.
@@ -198,25 +238,39 @@ impl Fingerprints {
         self.people
     }
 
-    fn contains(&self, id: Identifier, normalised: &str) -> bool {
-        !normalised.is_empty() && self.sets.get(id as usize).is_some_and(|s| s.contains(&self.fp(id, normalised)))
+    fn owner(&self, id: Identifier, normalised: &str) -> Option<Owner> {
+        if normalised.is_empty() {
+            return None;
+        }
+        let fp = self.fp(id, normalised);
+        if self.sets.get(id as usize).is_some_and(|s| s.contains(&fp)) {
+            return Some(Owner::Person);
+        }
+        self.canaries.get(id as usize).and_then(|m| m.get(&fp)).map(|n| Owner::Canary(*n))
     }
 
-    /// Finds register identifiers in `text`.
+    fn hit(id: Identifier, owner: Owner, start: usize, end: usize) -> Hit {
+        match owner {
+            Owner::Person => Hit { detector: id.detector(), start, end, recipient: None },
+            Owner::Canary(n) => Hit { detector: Detector::Canary, start, end, recipient: Some(n) },
+        }
+    }
+
+    /// Finds register identifiers (and canaries) in `text`.
     pub fn find(&self, text: &str, out: &mut Vec<Hit>) {
         // Service numbers: tokens with a digit.
         for m in TOKEN.find_iter(text) {
             let t = m.as_str();
             if t.bytes().any(|b| b.is_ascii_digit())
-                && self.contains(Identifier::ServiceNumber, &normalise_service_number(t))
+                && let Some(o) = self.owner(Identifier::ServiceNumber, &normalise_service_number(t))
             {
-                out.push(Hit { detector: Detector::RegisterServiceNumber, start: m.start(), end: m.end() });
+                out.push(Self::hit(Identifier::ServiceNumber, o, m.start(), m.end()));
             }
         }
         if text.contains('@') {
             for m in EMAIL.find_iter(text) {
-                if self.contains(Identifier::Email, &m.as_str().to_lowercase()) {
-                    out.push(Hit { detector: Detector::RegisterEmail, start: m.start(), end: m.end() });
+                if let Some(o) = self.owner(Identifier::Email, &m.as_str().to_lowercase()) {
+                    out.push(Self::hit(Identifier::Email, o, m.start(), m.end()));
                 }
             }
         }
@@ -233,60 +287,74 @@ impl Fingerprints {
                 let (last, rest) = words.split_first().unwrap_or((&"", &[]));
                 candidates.push(format!("{} {last}", rest.join(" ")));
             }
-            let mut found = None;
-            for c in &candidates {
-                if self.contains(Identifier::FullName, c) {
-                    found = Some(Detector::RegisterFullName);
-                    break;
-                }
-            }
+            let mut found =
+                candidates.iter().find_map(|c| self.owner(Identifier::FullName, c)).map(|o| (Identifier::FullName, o));
             if found.is_none() && words.len() == 2 {
                 // "Smith J" / "J Smith" / "Smith, J."
                 let (a, b) = (words.first().copied().unwrap_or(""), words.get(1).copied().unwrap_or(""));
-                let pairs = [(a, b), (b, a)];
-                for (surname, initial) in pairs {
-                    if initial.chars().count() == 1 || (!comma && initial.chars().count() > 1) {
+                found = [(a, b), (b, a)]
+                    .into_iter()
+                    .filter(|(_, initial)| initial.chars().count() == 1 || (!comma && initial.chars().count() > 1))
+                    .find_map(|(surname, initial)| {
                         let i: String = initial.chars().take(1).collect();
-                        if self.contains(Identifier::SurnameInitial, &format!("{surname} {i}")) {
-                            found = Some(Detector::RegisterSurnameInitial);
-                            break;
-                        }
-                    }
-                }
+                        self.owner(Identifier::SurnameInitial, &format!("{surname} {i}"))
+                    })
+                    .map(|o| (Identifier::SurnameInitial, o));
             }
-            if let Some(d) = found {
-                out.push(Hit { detector: d, start: m.start(), end: m.end() });
+            if let Some((id, o)) = found {
+                out.push(Self::hit(id, o, m.start(), m.end()));
             }
         }
     }
 
     /// Checks a table row's surname and forename/initial cells together (the
-    /// PSNI sheet held them in separate columns).
-    pub fn find_split(&self, surname: &str, forename: &str) -> Option<Detector> {
+    /// PSNI sheet held them in separate columns): the detector, and the
+    /// canary's recipient if it is one.
+    pub fn find_split(&self, surname: &str, forename: &str) -> Option<(Detector, Option<u32>)> {
         let s = normalise_name(surname);
         let f = normalise_name(forename);
         let first = f.split(' ').next().unwrap_or("");
         if s.is_empty() || first.is_empty() {
             return None;
         }
-        if first.chars().count() > 1 && self.contains(Identifier::FullName, &format!("{first} {s}")) {
-            return Some(Identifier::FullName.detector());
-        }
+        let full = (first.chars().count() > 1)
+            .then(|| self.owner(Identifier::FullName, &format!("{first} {s}")).map(|o| (Identifier::FullName, o)))
+            .flatten();
         let initial: String = first.chars().take(1).collect();
-        self.contains(Identifier::SurnameInitial, &format!("{s} {initial}"))
-            .then(|| Identifier::SurnameInitial.detector())
+        let (id, owner) = full.or_else(|| {
+            self.owner(Identifier::SurnameInitial, &format!("{s} {initial}")).map(|o| (Identifier::SurnameInitial, o))
+        })?;
+        let hit = Self::hit(id, owner, 0, 0);
+        Some((hit.detector, hit.recipient))
     }
 
     /// The file form.
     pub fn to_json(&self, created_at: i64) -> String {
         use base64::Engine as _;
         let b64 = base64::engine::general_purpose::STANDARD;
-        let join = |id: Identifier| {
-            let set = self.sets.get(id as usize);
-            let mut v: Vec<&Fp> = set.map(|s| s.iter().collect()).unwrap_or_default();
+        let encode = |mut v: Vec<&Fp>| {
             v.sort();
             b64.encode(v.into_iter().flatten().copied().collect::<Vec<u8>>())
         };
+        let join = |id: Identifier| encode(self.sets.get(id as usize).map(|s| s.iter().collect()).unwrap_or_default());
+        let of_canary = |id: Identifier, n: u32| {
+            encode(
+                self.canaries
+                    .get(id as usize)
+                    .map(|m| m.iter().filter(|(_, r)| **r == n).map(|(fp, _)| fp).collect())
+                    .unwrap_or_default(),
+            )
+        };
+        let canaries = (0..self.recipients.len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .map(|n| CanaryForm {
+                recipient: self.recipient(n).unwrap_or_default().to_owned(),
+                service_number: of_canary(Identifier::ServiceNumber, n),
+                full_name: of_canary(Identifier::FullName, n),
+                surname_initial: of_canary(Identifier::SurnameInitial, n),
+                email: of_canary(Identifier::Email, n),
+            })
+            .collect();
         let form = FileForm {
             format: FINGERPRINTS_FORMAT.into(),
             created_at,
@@ -296,6 +364,7 @@ impl Fingerprints {
             full_name: join(Identifier::FullName),
             surname_initial: join(Identifier::SurnameInitial),
             email: join(Identifier::Email),
+            canaries,
         };
         serde_json::to_string(&form).unwrap_or_default()
     }
@@ -313,19 +382,53 @@ impl Fingerprints {
             .ok()
             .and_then(|k| k.try_into().ok())
             .ok_or_else(|| FingerprintsError("key is not 32 bytes of base64".into()))?;
-        let mut sets: [HashSet<Fp>; 4] = Default::default();
-        for (i, field) in [&form.service_number, &form.full_name, &form.surname_initial, &form.email].iter().enumerate()
-        {
+        let decode = |field: &str| -> Result<Vec<Fp>, FingerprintsError> {
             let bytes = b64.decode(field).map_err(|_| FingerprintsError("a fingerprint list is not base64".into()))?;
             if bytes.len() % 16 != 0 {
                 return Err(FingerprintsError("a fingerprint list is not whole 16-byte fingerprints".into()));
             }
-            if let Some(set) = sets.get_mut(i) {
-                set.extend(bytes.chunks_exact(16).filter_map(|c| <Fp>::try_from(c).ok()));
-            }
+            Ok(bytes.chunks_exact(16).filter_map(|c| <Fp>::try_from(c).ok()).collect())
+        };
+        let mut sets: [HashSet<Fp>; 4] = Default::default();
+        for (set, field) in
+            sets.iter_mut().zip([&form.service_number, &form.full_name, &form.surname_initial, &form.email])
+        {
+            set.extend(decode(field)?);
         }
-        Ok(Fingerprints { mac: Self::keyed(&key), key, people: form.people, sets })
+        let mut canaries: [HashMap<Fp, u32>; 4] = Default::default();
+        let mut recipients = Vec::new();
+        for (n, c) in form.canaries.into_iter().enumerate() {
+            let n = u32::try_from(n).map_err(|_| FingerprintsError("too many canaries".into()))?;
+            for (map, field) in canaries.iter_mut().zip([&c.service_number, &c.full_name, &c.surname_initial, &c.email])
+            {
+                map.extend(decode(field)?.into_iter().map(|fp| (fp, n)));
+            }
+            recipients.push(c.recipient);
+        }
+        Ok(Fingerprints { mac: Self::keyed(&key), key, people: form.people, sets, canaries, recipients })
     }
+}
+
+/// The normalised identifiers of a person, each as it is fingerprinted.
+fn identifiers_of(p: &PersonIdentifiers) -> Vec<(Identifier, String)> {
+    let mut out = Vec::new();
+    if let Some(sn) = &p.service_number {
+        out.push((Identifier::ServiceNumber, normalise_service_number(sn)));
+    }
+    if let Some(e) = &p.email {
+        out.push((Identifier::Email, e.trim().to_lowercase()));
+    }
+    if let Some(surname) = p.surname.as_deref().map(normalise_name).filter(|s| !s.is_empty()) {
+        let forenames = p.forenames.as_deref().map(normalise_name).unwrap_or_default();
+        if let Some(first) = forenames.split(' ').next().filter(|f| !f.is_empty()) {
+            out.push((Identifier::FullName, format!("{forenames} {surname}")));
+            out.push((Identifier::FullName, format!("{first} {surname}")));
+            let initial: String = first.chars().take(1).collect();
+            out.push((Identifier::SurnameInitial, format!("{surname} {initial}")));
+        }
+    }
+    out.retain(|(_, v)| !v.is_empty());
+    out
 }
 
 static TOKEN: LazyLock<Regex> =
@@ -380,7 +483,7 @@ mod tests {
         assert!(detectors(&f, "O'Brien S.").contains(&Detector::RegisterSurnameInitial));
         assert!(detectors(&f, "ref mx1234").contains(&Detector::RegisterServiceNumber));
         assert!(detectors(&f, "mail s.obrien@EXAMPLE.police.uk").contains(&Detector::RegisterEmail));
-        assert_eq!(f.find_split("Smith-Jones", "J"), Some(Detector::RegisterSurnameInitial));
+        assert_eq!(f.find_split("Smith-Jones", "J"), Some((Detector::RegisterSurnameInitial, None)));
         assert!(detectors(&f, "Siobhan Murphy and John Brown, 7002").is_empty());
     }
 
@@ -393,5 +496,49 @@ mod tests {
         assert_eq!(g.people(), 2);
         assert!(detectors(&g, "Siobhan O'Brien").contains(&Detector::RegisterFullName));
         assert!(Fingerprints::from_json("{}").is_err());
+    }
+
+    fn canary(sn: &str, forename: &str, surname: &str) -> PersonIdentifiers {
+        PersonIdentifiers {
+            service_number: Some(sn.into()),
+            forenames: Some(forename.into()),
+            surname: Some(surname.into()),
+            email: Some(format!("{forename}.{surname}@police.example")),
+        }
+    }
+
+    fn hits<'a>(f: &'a Fingerprints, text: &str) -> Vec<(Detector, Option<&'a str>)> {
+        let mut out = Vec::new();
+        f.find(text, &mut out);
+        out.into_iter().map(|h| (h.detector, h.recipient.and_then(|n| f.recipient(n)))).collect()
+    }
+
+    #[test]
+    fn a_canary_is_told_from_people_and_names_its_recipient() {
+        let f = register().with_canaries([
+            ("hr-payroll".to_owned(), canary("MX9001", "Neil", "Lomax")),
+            // Shares a surname and initial with a person: only its own
+            // identifiers count, the shared one stays the person's.
+            ("occ-health".to_owned(), canary("MX9002", "Simon", "O'Brien")),
+        ]);
+        assert_eq!(f.canaries(), 2);
+        assert_eq!(hits(&f, "MX9001"), vec![(Detector::Canary, Some("hr-payroll"))]);
+        assert_eq!(hits(&f, "Lomax, Neil"), vec![(Detector::Canary, Some("hr-payroll"))]);
+        assert_eq!(hits(&f, "mail neil.lomax@POLICE.example"), vec![(Detector::Canary, Some("hr-payroll"))]);
+        assert_eq!(hits(&f, "Simon O'Brien"), vec![(Detector::Canary, Some("occ-health"))]);
+        assert_eq!(hits(&f, "O'Brien S."), vec![(Detector::RegisterSurnameInitial, None)], "the person wins");
+        assert_eq!(f.find_split("Lomax", "N"), Some((Detector::Canary, Some(0))));
+        assert!(hits(&f, "MX9003 Neil Lomaxx").is_empty());
+
+        let g = Fingerprints::from_json(&f.to_json(0)).unwrap();
+        assert_eq!(g.canaries(), 2);
+        assert_eq!(hits(&g, "MX9002"), vec![(Detector::Canary, Some("occ-health"))]);
+        assert_eq!(hits(&g, "O'Brien S."), vec![(Detector::RegisterSurnameInitial, None)]);
+        let json = f.to_json(0);
+        assert!(!json.contains("Lomax") && !json.contains("9001"), "canaries are fingerprints too");
+        // A file from before canaries still reads.
+        let mut old: serde_json::Value = serde_json::from_str(&register().to_json(0)).unwrap();
+        old.as_object_mut().unwrap().remove("canaries");
+        assert_eq!(Fingerprints::from_json(&old.to_string()).unwrap().canaries(), 0);
     }
 }

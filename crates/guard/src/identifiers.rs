@@ -22,6 +22,8 @@ pub struct Hit {
     pub start: usize,
     /// Byte offset past the end.
     pub end: usize,
+    /// For a canary, the index of its recipient in the fingerprints.
+    pub recipient: Option<u32>,
 }
 
 // The patterns are constants that every test compiles: a typo cannot ship.
@@ -107,7 +109,7 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
     let has_at = memchr::memchr(b'@', bytes).is_some();
     if has_at {
         for m in EMAIL.find_iter(text) {
-            out.push(Hit { detector: Detector::Email, start: m.start(), end: m.end() });
+            out.push(Hit { detector: Detector::Email, start: m.start(), end: m.end(), recipient: None });
         }
     }
     if !has_digit {
@@ -119,7 +121,7 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
         if let (Some(m), Some(prefix)) = (c.get(0), c.get(1))
             && nino_prefix_ok(prefix.as_str())
         {
-            out.push(Hit { detector: Detector::Nino, start: m.start(), end: m.end() });
+            out.push(Hit { detector: Detector::Nino, start: m.start(), end: m.end(), recipient: None });
         }
     }
     let lower_context = |start: usize| {
@@ -134,7 +136,7 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
         let digits: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
         let grouped = c.get(2).is_some_and(|g| !g.is_empty()) && c.get(4).is_some_and(|g| !g.is_empty());
         if nhs_number_ok(&digits) && (grouped || lower_context(m.start()).contains("nhs")) {
-            out.push(Hit { detector: Detector::NhsNumber, start: m.start(), end: m.end() });
+            out.push(Hit { detector: Detector::NhsNumber, start: m.start(), end: m.end(), recipient: None });
         }
     }
     for c in POSTCODE.captures_iter(gated(on(2), text)) {
@@ -144,33 +146,33 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
             _ => true, // GIR 0AA
         };
         if ok {
-            out.push(Hit { detector: Detector::Postcode, start: m.start(), end: m.end() });
+            out.push(Hit { detector: Detector::Postcode, start: m.start(), end: m.end(), recipient: None });
         }
     }
     for m in PHONE.find_iter(gated(on(3), text)) {
         if !preceded_by_digit(bytes, m.start()) && uk_phone_ok(m.as_str()) {
-            out.push(Hit { detector: Detector::Phone, start: m.start(), end: m.end() });
+            out.push(Hit { detector: Detector::Phone, start: m.start(), end: m.end(), recipient: None });
         }
     }
     for m in SORT_ACCOUNT.find_iter(gated(on(4), text)) {
-        out.push(Hit { detector: Detector::SortCodeAccount, start: m.start(), end: m.end() });
+        out.push(Hit { detector: Detector::SortCodeAccount, start: m.start(), end: m.end(), recipient: None });
     }
     for m in CARD.find_iter(gated(on(5), text)) {
         let digits: Vec<u8> = m.as_str().bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
         if payment_card_ok(&digits) {
-            out.push(Hit { detector: Detector::PaymentCard, start: m.start(), end: m.end() });
+            out.push(Hit { detector: Detector::PaymentCard, start: m.start(), end: m.end(), recipient: None });
         }
     }
     for m in IBAN.find_iter(gated(on(6), text)) {
         if iban_ok(m.as_str()) {
-            out.push(Hit { detector: Detector::Iban, start: m.start(), end: m.end() });
+            out.push(Hit { detector: Detector::Iban, start: m.start(), end: m.end(), recipient: None });
         }
     }
     for c in VRM.captures_iter(gated(on(7), text)) {
         if let (Some(m), Some(area), Some(age), Some(letters)) = (c.get(0), c.get(1), c.get(2), c.get(3))
             && vehicle_registration_ok(area.as_str(), age.as_str(), letters.as_str())
         {
-            out.push(Hit { detector: Detector::VehicleRegistration, start: m.start(), end: m.end() });
+            out.push(Hit { detector: Detector::VehicleRegistration, start: m.start(), end: m.end(), recipient: None });
         }
     }
     let dates = mentions_birth(text) || mentions_birth(context);
@@ -187,7 +189,7 @@ pub fn find(text: &str, context: &str, out: &mut Vec<Hit>) {
             continue;
         };
         if plausible_birth_date(day, month, year) && DOB_CONTEXT.is_match(&lower_context(m.start())) {
-            out.push(Hit { detector: Detector::DateOfBirth, start: m.start(), end: m.end() });
+            out.push(Hit { detector: Detector::DateOfBirth, start: m.start(), end: m.end(), recipient: None });
         }
     }
 }

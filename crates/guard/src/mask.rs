@@ -11,6 +11,8 @@ pub fn mask(detector: Detector, value: &str) -> String {
         Detector::RegisterFullName | Detector::RegisterSurnameInitial => mask_name(value),
         Detector::Email | Detector::RegisterEmail => mask_email(value),
         Detector::DateOfBirth => mask_date(value),
+        Detector::Canary if value.contains('@') => mask_email(value),
+        Detector::Canary if !value.bytes().any(|b| b.is_ascii_digit()) => mask_name(value),
         _ => mask_identifier(value),
     }
 }

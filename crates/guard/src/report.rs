@@ -44,6 +44,9 @@ pub enum Detector {
     RegisterSurnameInitial,
     /// A register email (exact data match).
     RegisterEmail,
+    /// A canary record planted for one recipient: the file holds data that
+    /// was sent there. Always critical; no policy turns it off.
+    Canary,
     /// Content the reader of the file does not see (see [`Hidden`]).
     HiddenContent,
     /// Metadata: author, last editor, company, GPS.
@@ -71,6 +74,7 @@ impl Detector {
             Detector::RegisterFullName => "register_full_name",
             Detector::RegisterSurnameInitial => "register_surname_initial",
             Detector::RegisterEmail => "register_email",
+            Detector::Canary => "canary",
             Detector::HiddenContent => "hidden_content",
             Detector::Metadata => "metadata",
             Detector::Uninspectable => "uninspectable",
@@ -326,6 +330,9 @@ pub struct Finding {
     pub count: u64,
     /// How serious.
     pub severity: Severity,
+    /// For a canary, the recipient it was planted for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<String>,
     /// A masked example, never the value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sample: Option<String>,
@@ -422,6 +429,12 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(out, "{}", self.verdict.headline());
         let _ = writeln!(out, "{} files, {} bytes, {} findings", self.files, self.bytes, self.findings.len());
+        let recipients: std::collections::BTreeSet<&str> =
+            self.findings.iter().filter_map(|f| f.recipient.as_deref()).collect();
+        for r in recipients {
+            let _ =
+                writeln!(out, "CANARY: the canary planted for {r} is here; this content came from data sent to {r}");
+        }
         for f in &self.findings {
             let state = f.part.state.as_deref().map(|s| format!(" ({s})")).unwrap_or_default();
             let range = f.range.as_deref().map(|r| format!(" {r}")).unwrap_or_default();

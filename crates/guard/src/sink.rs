@@ -20,6 +20,8 @@ struct Key {
     detector: Detector,
     hidden: Option<Hidden>,
     in_hidden: bool,
+    /// A canary's recipient (index in the fingerprints).
+    recipient: Option<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -180,7 +182,18 @@ impl<'a> Sink<'a> {
     }
 
     fn group(&mut self, part: &Part, detector: Detector, hidden: Option<Hidden>, in_hidden: bool) -> &mut Group {
-        self.groups.entry(Key { part: part.clone(), detector, hidden, in_hidden }).or_default()
+        self.group_of(part, detector, hidden, in_hidden, None)
+    }
+
+    fn group_of(
+        &mut self,
+        part: &Part,
+        detector: Detector,
+        hidden: Option<Hidden>,
+        in_hidden: bool,
+        recipient: Option<u32>,
+    ) -> &mut Group {
+        self.groups.entry(Key { part: part.clone(), detector, hidden, in_hidden, recipient }).or_default()
     }
 
     /// Runs the detectors over `text` found at `at` in `part`; `context` is
@@ -205,10 +218,11 @@ impl<'a> Sink<'a> {
         }
         for h in &hits {
             let value = text.get(h.start..h.end).unwrap_or("");
-            if !self.policy.enabled(h.detector) || self.policy.allowed(value) {
+            // A canary is never allow-listed or turned off.
+            if h.detector != Detector::Canary && (!self.policy.enabled(h.detector) || self.policy.allowed(value)) {
                 continue;
             }
-            let g = self.group(part, h.detector, None, in_hidden);
+            let g = self.group_of(part, h.detector, None, in_hidden, h.recipient);
             g.add(1, at);
             if g.sample.is_none() {
                 g.sample = Some(mask(h.detector, value));
@@ -268,10 +282,10 @@ impl<'a> Sink<'a> {
         if let (Some(fp), Some((s, f))) = (self.fingerprints, table.name_cols) {
             let cell = |i: usize| cells.iter().find(|(c, _)| *c as usize == i).map(|(_, t)| *t);
             if let (Some(surname), Some(forename)) = (cell(s), cell(f))
-                && let Some(d) = fp.find_split(surname, forename)
-                && self.policy.enabled(d)
+                && let Some((d, recipient)) = fp.find_split(surname, forename)
+                && (d == Detector::Canary || self.policy.enabled(d))
             {
-                let g = self.group(part, d, None, hidden(s as u32));
+                let g = self.group_of(part, d, None, hidden(s as u32), recipient);
                 g.add(1, Some(Loc::cell(row, s as u32)));
                 if g.sample.is_none() {
                     g.sample = Some(mask_name(&format!("{surname} {forename}")));
@@ -337,12 +351,16 @@ impl<'a> Sink<'a> {
 
     /// The findings, with severities set by what is where.
     pub fn finish(self) -> Vec<Finding> {
-        let (policy, explain) = (self.policy, self.explain);
+        let (policy, explain, fingerprints) = (self.policy, self.explain, self.fingerprints);
         // Parts where personal data sits in hidden content.
         let hot: std::collections::HashSet<Part> = self
             .groups
             .keys()
-            .filter(|k| k.in_hidden && k.hidden.is_none() && Detector::PERSONAL.contains(&k.detector))
+            .filter(|k| {
+                k.in_hidden
+                    && k.hidden.is_none()
+                    && (Detector::PERSONAL.contains(&k.detector) || k.detector == Detector::Canary)
+            })
             .map(|k| k.part.clone())
             .collect();
         let mut out = self.nested_findings;
@@ -355,6 +373,7 @@ impl<'a> Sink<'a> {
                     let raised = hot.contains(&k.part);
                     ("hidden_content", if raised { Severity::Critical } else { base })
                 }
+                (Detector::Canary, None) => ("personal_data", Severity::Critical),
                 (d, None) => {
                     let base = if k.in_hidden { Severity::Critical } else { Severity::High };
                     ("personal_data", policy.personal_severity(d, g.count, base))
@@ -373,6 +392,11 @@ impl<'a> Sink<'a> {
                 _ => None,
             };
             let remedy = explain.then(|| remedy(k.detector, k.hidden, &k.part)).flatten();
+            let recipient = k.recipient.and_then(|n| fingerprints.and_then(|f| f.recipient(n))).map(str::to_owned);
+            let note = match &recipient {
+                Some(r) => Some(format!("a canary planted only in data sent to {r}: this content came from there")),
+                None => g.note,
+            };
             out.push(Finding {
                 file: self.file.clone(),
                 part: k.part,
@@ -383,8 +407,9 @@ impl<'a> Sink<'a> {
                 in_hidden: k.in_hidden,
                 count: g.count,
                 severity,
+                recipient,
                 sample: g.sample,
-                note: g.note,
+                note,
                 remedy,
             });
         }
@@ -401,6 +426,10 @@ fn remedy(detector: Detector, hidden: Option<Hidden>, part: &Part) -> Option<Str
             Detector::Uninspectable => {
                 "the file cannot be checked, so it is not cleared: remove the password or encryption, repair it, or \
                  release its content in a format lanyard reads (CSV, XLSX, DOCX, PDF)"
+            }
+            Detector::Canary => {
+                "do not release: this file holds data that was sent to the named recipient; report it to the \
+                 data-protection team as a possible leak from there"
             }
             Detector::Metadata => "clear the document properties (File > Info > Inspect Document) before release",
             Detector::PersonalDataTable => {

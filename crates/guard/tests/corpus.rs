@@ -633,6 +633,52 @@ fn register_people_by_fingerprint_with_no_plaintext() {
     );
 }
 
+#[test]
+fn a_canary_on_a_hidden_sheet_names_its_recipient_and_is_critical() {
+    let people = [PersonIdentifiers {
+        service_number: Some("MX0001".into()),
+        forenames: Some("Robin".into()),
+        surname: Some("Quayle".into()),
+        email: None,
+    }];
+    let canary = PersonIdentifiers {
+        service_number: Some("MX7315".into()),
+        forenames: Some("Neil".into()),
+        surname: Some("Lomax".into()),
+        email: Some("neil.lomax42@police.example".into()),
+    };
+    let fp = Fingerprints::build(people, [3; 32]).with_canaries([("occ-health".to_owned(), canary)]);
+    let scanner =
+        Scanner { fingerprints: Some(Fingerprints::from_json(&fp.to_json(0)).unwrap()), ..Scanner::default() };
+    let bytes = xlsx(|wb| {
+        headcount(wb.add_worksheet());
+        let ws = wb.add_worksheet().set_hidden(true);
+        for (r, row) in [["Name", "Number"], ["Lomax, Neil", "MX7315"], ["Quayle, Robin", "MX0001"]].iter().enumerate()
+        {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+    });
+    let r = scanner.scan_bytes("reply.xlsx", &bytes);
+    assert_eq!(r.verdict, Verdict::DoNotRelease);
+    let canaries: Vec<_> = r.findings.iter().filter(|f| f.detector == Detector::Canary).collect();
+    assert_eq!(canaries.iter().map(|f| f.count).sum::<u64>(), 2, "{}", r.to_text(false));
+    for f in &canaries {
+        assert_eq!((f.recipient.as_deref(), f.severity, f.in_hidden), (Some("occ-health"), Severity::Critical, true));
+        assert_eq!(f.part.state.as_deref(), Some("hidden"));
+    }
+    assert!(r.findings.iter().any(|f| f.detector == Detector::RegisterServiceNumber), "the person is a person");
+    let text = r.to_text(true);
+    assert!(text.contains("CANARY: the canary planted for occ-health is here"), "{text}");
+    assert!(!text.contains("Lomax") && !text.contains("MX7315"), "{text}");
+    // A policy can neither allow-list nor turn off a canary.
+    let policy = Policy::parse("allow = [\"MX7315\"]\n").unwrap();
+    let strict = Scanner { policy, ..scanner };
+    let r = strict.scan_bytes("reply.xlsx", &bytes);
+    assert_eq!(r.findings.iter().filter(|f| f.detector == Detector::Canary).map(|f| f.count).sum::<u64>(), 2);
+}
+
 // ---------------------------------------------------------------- cannot inspect
 
 #[test]

@@ -65,6 +65,9 @@ pub enum ErrorKind {
     Proof(String),
     /// The log holds no event at this index.
     NoSuchEvent(u64),
+    /// A canary cannot be planted or used; says why (ids and recipient
+    /// names only).
+    Canary(String),
 }
 
 impl RegisterError {
@@ -103,6 +106,7 @@ impl RegisterError {
             ErrorKind::Audit(_) => "REG-016",
             ErrorKind::Proof(_) => "REG-017",
             ErrorKind::NoSuchEvent(_) => "REG-018",
+            ErrorKind::Canary(_) => "REG-019",
         }
     }
 
@@ -145,6 +149,7 @@ impl fmt::Display for RegisterError {
             ErrorKind::Audit(e) => write!(f, "audit log: {e}"),
             ErrorKind::Proof(why) => write!(f, "{why}"),
             ErrorKind::NoSuchEvent(index) => write!(f, "the log holds no event {index}"),
+            ErrorKind::Canary(why) => f.write_str(why),
         }
     }
 }

@@ -8,6 +8,8 @@
 //!   transaction.
 //! - Reads need a purpose; their audit event is committed before anything is
 //!   decrypted, so a read whose event cannot be made durable never happens.
+//! - Canaries ([`Register::plant_canary`]) are made-up people planted per
+//!   recipient in exports, so a leaked file names where it came from.
 //! - [`import`] parses the register CSV of DESIGN §8 and reports every bad row
 //!   by line, column and reason without repeating its values.
 #![deny(missing_docs)]
@@ -16,6 +18,7 @@
 
 mod auditlog;
 mod breach;
+mod canary;
 mod codec;
 mod error;
 pub mod import;
@@ -26,6 +29,7 @@ mod verify;
 
 pub use auditlog::{ConsistencyProof, DEFAULT_ORIGIN, InclusionProof, SignedCheckpoint};
 pub use breach::{Exposure, REVEALING_ACTIONS, ScopeQuery, ScopeReport};
+pub use canary::{Canary, CanarySummary, CanaryTemplate, check_recipient};
 pub use codec::{decode_fields, encode_fields};
 pub use error::{ErrorKind, RegisterError};
 pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};

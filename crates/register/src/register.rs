@@ -308,7 +308,7 @@ fn hex(bytes: &[u8]) -> String {
     out
 }
 
-fn check_purpose(purpose: Option<&str>) -> Result<String, RegisterError> {
+pub(crate) fn check_purpose(purpose: Option<&str>) -> Result<String, RegisterError> {
     let p = purpose.map(str::trim).unwrap_or("");
     if p.chars().count() < 3 || p.chars().count() > 200 || p.chars().any(char::is_control) {
         return Err(RegisterError::new(ErrorKind::PurposeRequired));
@@ -615,7 +615,36 @@ impl Register {
         now_ms: i64,
         sink: &mut (dyn FnMut(Revealed) -> Result<(), RegisterError> + Send),
     ) -> Result<u64, RegisterError> {
+        self.export_to(op, compartments, purpose, None, now_ms, sink).await
+    }
+
+    /// As [`Register::export`], for `recipient`: its canary (which must be
+    /// planted) goes into the stream where its id sorts, like anyone else.
+    /// The count returned is of people only.
+    pub async fn export_to(
+        &self,
+        op: &Operator,
+        compartments: &[Compartment],
+        purpose: Option<&str>,
+        recipient: Option<&str>,
+        now_ms: i64,
+        sink: &mut (dyn FnMut(Revealed) -> Result<(), RegisterError> + Send),
+    ) -> Result<u64, RegisterError> {
         let purpose = check_purpose(purpose)?;
+        let mut canary = match recipient {
+            Some(r) => {
+                let c = self.canary_for(r).await?;
+                // Recorded before anything is read: an export to a recipient
+                // is itself worth knowing of.
+                let mut event = Event::new(now_ms, op.actor.clone(), "canary.include", Outcome::Ok);
+                event.request_id = Some(op.request_id.clone());
+                event.purpose = Some(purpose.clone());
+                event.detail = Some(serde_json::json!({ "recipient": r }));
+                self.record(std::slice::from_ref(&event)).await?;
+                Some(crate::canary::revealed(&c, compartments))
+            }
+            None => None,
+        };
         let mut after = None;
         let mut n = 0;
         loop {
@@ -624,9 +653,17 @@ impl Register {
             after = Some(last.id);
             let active: Vec<PersonRow> = rows.into_iter().filter(|r| r.status == "active").collect();
             for person in self.reveal(op, active, compartments, &purpose, now_ms, "person.export").await? {
+                if canary.as_ref().is_some_and(|c| c.id.as_uuid() < person.id.as_uuid())
+                    && let Some(c) = canary.take()
+                {
+                    sink(c)?;
+                }
                 sink(person)?;
                 n += 1;
             }
+        }
+        if let Some(c) = canary {
+            sink(c)?;
         }
         Ok(n)
     }

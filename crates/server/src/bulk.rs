@@ -19,7 +19,7 @@ use lanyard_register::import::{self, Options};
 
 use crate::auth::{Caller, authorize, limit_reads_n};
 use crate::problem::{Problem, ProblemBody};
-use crate::routes::{ReadQuery, purpose_of, requested_compartments};
+use crate::routes::{purpose_of, requested_compartments};
 use crate::{AppState, now_s};
 
 /// How long a rotation request waits for the re-wrap before answering 202
@@ -31,6 +31,8 @@ const REWRAP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 #[utoipa::path(get, path = "/v1/people/export",
     params(("compartments" = String, Query, description = "identity, photo, vetting, pay"),
            ("purpose" = Option<String>, Query),
+           ("recipient" = Option<String>, Query, description = "Who the export is for: their canary goes in with \
+             the people (`lanyard canary plant`); `count` is of people only"),
            ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
     responses((status = 200, description = "`count` and `people`"), (status = 400, body = ProblemBody),
               (status = 403, description = "not allowed, or more people than the read allowance", body = ProblemBody),
@@ -38,12 +40,15 @@ const REWRAP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 pub(crate) async fn export_people(
     State(state): State<Arc<AppState>>,
     caller: Caller,
-    Query(q): Query<ReadQuery>,
+    Query(q): Query<ExportQuery>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let compartments = requested_compartments(q.compartments.as_deref())?;
     let action = Action::ReadPeople(compartments.clone());
     authorize(&state, &caller, action.clone(), "GET /v1/people/export").await?;
+    if let Some(r) = &q.recipient {
+        lanyard_register::check_recipient(r)?;
+    }
     let purpose = purpose_of(&headers, q.purpose, "an export of personal data needs a purpose (X-Lanyard-Purpose)")?;
     let active: i64 =
         state.register.counts().await?.iter().filter(|(status, _)| status == "active").map(|(_, n)| n).sum();
@@ -51,13 +56,27 @@ pub(crate) async fn export_people(
     let mut people = Vec::new();
     let n = state
         .register
-        .export(&caller.operator(), &compartments, Some(&purpose), now_s() * 1000, &mut |p| {
-            people.push(p.to_json(&compartments, PhotoJson::Base64));
-            Ok(())
-        })
+        .export_to(
+            &caller.operator(),
+            &compartments,
+            Some(&purpose),
+            q.recipient.as_deref(),
+            now_s() * 1000,
+            &mut |p| {
+                people.push(p.to_json(&compartments, PhotoJson::Base64));
+                Ok(())
+            },
+        )
         .await?;
     state.metrics.person_read(usize::try_from(n).unwrap_or(usize::MAX));
     Ok(Json(serde_json::json!({ "count": n, "people": people })))
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct ExportQuery {
+    compartments: Option<String>,
+    purpose: Option<String>,
+    recipient: Option<String>,
 }
 
 /// Imports people from a register CSV (DESIGN §8 columns, no photos). The

@@ -95,7 +95,7 @@ impl IntoResponse for Problem {
 impl From<RegisterError> for Problem {
     fn from(e: RegisterError) -> Self {
         let (status, code) = match e.kind() {
-            ErrorKind::Invalid(_) | ErrorKind::Photo(_) => (StatusCode::BAD_REQUEST, "invalid"),
+            ErrorKind::Invalid(_) | ErrorKind::Photo(_) | ErrorKind::Canary(_) => (StatusCode::BAD_REQUEST, "invalid"),
             ErrorKind::NotFound(_) | ErrorKind::NoSuchEvent(_) => (StatusCode::NOT_FOUND, "not_found"),
             ErrorKind::Erased(_) => (StatusCode::GONE, "erased"),
             ErrorKind::DuplicateServiceNumber => (StatusCode::CONFLICT, "duplicate_service_number"),

@@ -64,6 +64,12 @@ pub(crate) async fn scan(
     .await
     .map_err(|_| Problem::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "the scan failed"))?;
 
+    // A canary found is the log's business: it names where a leak came from.
+    let canaries: std::collections::BTreeSet<&str> =
+        report.findings.iter().filter_map(|f| f.recipient.as_deref()).collect();
+    for recipient in &canaries {
+        tracing::warn!(recipient, "a scanned file holds the canary planted for this recipient");
+    }
     let mut event = Event::new(now_s() * 1000, caller.principal.actor.clone(), "disclosure.scan", Outcome::Ok);
     event.request_id = Some(caller.request_id.clone());
     event.detail = Some(serde_json::json!({
@@ -71,6 +77,7 @@ pub(crate) async fn scan(
         "bytes": report.bytes,
         "verdict": report.verdict,
         "findings": report.summary,
+        "canaries": canaries,
     }));
     state.register.record(&[event]).await?;
     Ok(Json(report))

@@ -40,6 +40,7 @@ macro_rules! on_tx {
 }
 
 mod access;
+mod canary;
 mod cards;
 mod error;
 mod permits;
@@ -50,6 +51,7 @@ mod supply;
 mod tx;
 
 pub use access::{SessionRow, TokenRow, UserRow};
+pub use canary::CanaryRow;
 pub use cards::{CardFilter, CardRow};
 pub use error::{StoreError, StoreErrorKind};
 pub use permits::{PermitRow, ZoneRow};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use lanyard_core::{Compartment, Role};
+use lanyard_core::{Compartment, Field, Role};
 use lanyard_crypto::{KdfParams, KeyringProvider};
 use lanyard_register::import::{self, Options};
 use lanyard_register::{Lookup, Register};
@@ -130,7 +130,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let foi_dir = dir.join("foi");
     demo_guard(&register, &foi_dir).await?;
     let audit = register.store().audit_len().await?;
-    println!("10. {} audit events so far; key provider: {}", audit, status.provider);
+    println!("11. {} audit events so far; key provider: {}", audit, status.provider);
     println!("done in {:.1} s.\n", started.elapsed().as_secs_f64());
 
     let d = dir.display();
@@ -349,6 +349,13 @@ async fn demo_supply(
 /// fingerprints of the register, refuses it and clears the headcount alone.
 async fn demo_guard(register: &Arc<Register>, dir: &std::path::Path) -> Result<()> {
     context::ensure_dir(dir)?;
+    // Step 10's canary is planted first, so the fingerprints carry it.
+    let dpo = context::operator(Some("dora"), false)?;
+    let template = lanyard_register::CanaryTemplate {
+        email_domain: Some("demo.police.example".into()),
+        ..lanyard_register::CanaryTemplate::default()
+    };
+    register.plant_canary(&dpo, "hr-payroll", template, context::now_ms()).await?;
     let foi = context::operator(Some("freya"), false)?;
     let (fingerprints, people) =
         crate::cmd::scan::fingerprints_of(register, &foi, "disclosure guard: exact data match").await?;
@@ -375,6 +382,41 @@ async fn demo_guard(register: &Arc<Register>, dir: &std::path::Path) -> Result<(
         count(lanyard_guard::Detector::PersonalDataTable),
         clear.verdict.headline().split(':').next().unwrap_or(""),
         dir.display()
+    );
+
+    // Step 10: a payroll feed to one recipient carries its canary; a cut of
+    // the feed turns up somewhere, and the guard names where it came from.
+    let hr = context::operator(Some("harriet"), false)?;
+    let mut rows = Vec::new();
+    let comps = [Compartment::Identity, Compartment::Pay];
+    let mut keep = |p: lanyard_register::Revealed| -> Result<(), lanyard_register::RegisterError> {
+        let text = |f: Field| p.record.field_text(f).unwrap_or_default();
+        rows.push(format!(
+            "{},{},{},{}",
+            text(Field::Surname),
+            text(Field::Forenames),
+            text(Field::ServiceNumber),
+            text(Field::Salary)
+        ));
+        Ok(())
+    };
+    let sent = register
+        .export_to(&hr, &comps, Some("monthly payroll feed"), Some("hr-payroll"), context::now_ms(), &mut keep)
+        .await?;
+    // The leaker takes the newest 30 rows, with a header of their own.
+    let leaked: Vec<String> = rows.iter().rev().take(30).cloned().collect();
+    std::fs::write(dir.join("found-online.csv"), format!("name,first,number,pay\n{}\n", leaked.join("\n")))?;
+    let found = scanner.scan_paths(&[dir.join("found-online.csv")]);
+    let named: std::collections::BTreeSet<&str> =
+        found.findings.iter().filter_map(|f| f.recipient.as_deref()).collect();
+    println!(
+        "10. canary: a payroll feed of {sent} people went to hr-payroll with its canary; 30 rows of it found online \
+         name the source: {}",
+        if named.is_empty() {
+            "nobody (the canary was not in the cut)".to_owned()
+        } else {
+            named.into_iter().collect::<Vec<_>>().join(", ")
+        }
     );
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod bench_cards;
 pub mod bench_scan;
 pub mod bench_shared;
 pub mod breach;
+pub mod canary;
 pub mod card;
 pub mod demo;
 pub mod init;

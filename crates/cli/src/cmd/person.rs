@@ -37,8 +37,8 @@ pub async fn run(cli: &Cli, cmd: &PersonCommand) -> Result<()> {
         PersonCommand::Import { file, photos, strict, ignore_unknown } => {
             import_file(cli, &register, file, photos.as_deref(), *strict, *ignore_unknown).await
         }
-        PersonCommand::Export { reveal, out, photos_out } => {
-            export(cli, &register, reveal, out.as_deref(), photos_out.as_deref()).await
+        PersonCommand::Export { reveal, out, photos_out, recipient } => {
+            export(cli, &register, reveal, out.as_deref(), photos_out.as_deref(), recipient.as_deref()).await
         }
     }
 }
@@ -49,8 +49,14 @@ fn preflight(cmd: &PersonCommand) -> Result<()> {
             id.parse::<PersonId>()?;
             compartments(reveal)?;
         }
-        PersonCommand::Find { reveal, .. } | PersonCommand::Export { reveal, .. } => {
+        PersonCommand::Find { reveal, .. } => {
             compartments(reveal)?;
+        }
+        PersonCommand::Export { reveal, recipient, .. } => {
+            compartments(reveal)?;
+            if let Some(r) = recipient {
+                lanyard_register::check_recipient(r)?;
+            }
         }
         PersonCommand::Update { id, .. } | PersonCommand::Erase { id, .. } => {
             id.parse::<PersonId>()?;
@@ -298,6 +304,7 @@ async fn export(
     reveal: &RevealArgs,
     out: Option<&Path>,
     photos_out: Option<&Path>,
+    recipient: Option<&str>,
 ) -> Result<()> {
     let comps = compartments(reveal)?;
     if comps.contains(&Compartment::Photo) {
@@ -336,7 +343,7 @@ async fn export(
             }
             writer.write_record(&row).map_err(|_| export_io())
         };
-        register.export(&op, &comps, reveal.purpose.as_deref(), context::now_ms(), &mut write_row).await?
+        register.export_to(&op, &comps, reveal.purpose.as_deref(), recipient, context::now_ms(), &mut write_row).await?
     };
     writer.flush()?;
     if out.is_some() || cli.json {

@@ -76,19 +76,26 @@ pub(crate) async fn fingerprints_of(
     let mut people = Vec::new();
     let mut collect = |p: Revealed| -> Result<(), lanyard_register::RegisterError> {
         if !p.withheld.contains(&Compartment::Identity) {
-            people.push(PersonIdentifiers {
-                service_number: p.record.field_text(Field::ServiceNumber),
-                forenames: p.record.field_text(Field::Forenames),
-                surname: p.record.field_text(Field::Surname),
-                email: p.record.field_text(Field::Email),
-            });
+            people.push(identifiers(&p.record));
         }
         Ok(())
     };
     register.export(op, &[Compartment::Identity], Some(purpose), context::now_ms(), &mut collect).await?;
+    let canaries = register.canaries(op, Some(purpose), context::now_ms()).await?;
     let mut key = [0u8; 32];
     rand::RngExt::fill(&mut rand::rng(), &mut key[..]);
-    Ok((Fingerprints::build(people.iter().cloned(), key), people))
+    let fp = Fingerprints::build(people.iter().cloned(), key)
+        .with_canaries(canaries.into_iter().map(|c| (c.summary.recipient, identifiers(&c.record))));
+    Ok((fp, people))
+}
+
+fn identifiers(record: &lanyard_core::PersonRecord) -> PersonIdentifiers {
+    PersonIdentifiers {
+        service_number: record.field_text(Field::ServiceNumber),
+        forenames: record.field_text(Field::Forenames),
+        surname: record.field_text(Field::Surname),
+        email: record.field_text(Field::Email),
+    }
 }
 
 pub async fn fingerprints(cli: &Cli, cmd: &FingerprintsCommand) -> Result<()> {
@@ -98,11 +105,13 @@ pub async fn fingerprints(cli: &Cli, cmd: &FingerprintsCommand) -> Result<()> {
     let json = fp.to_json(context::now_ms() / 1000);
     write_private(out, json.as_bytes())?;
     if cli.json {
-        return output::json(&serde_json::json!({ "people": fp.people(), "out": out }));
+        return output::json(&serde_json::json!({ "people": fp.people(), "canaries": fp.canaries(), "out": out }));
     }
     println!(
-        "wrote fingerprints of {} people to {} (keep it like a register export: it can be attacked by guessing)",
+        "wrote fingerprints of {} people and {} canaries to {} (keep it like a register export: it can be attacked \
+         by guessing)",
         fp.people(),
+        fp.canaries(),
         out.display()
     );
     Ok(())
