@@ -327,7 +327,22 @@ impl<'a> Sink<'a> {
         if value.is_empty() {
             return;
         }
-        let g = self.group(part, Detector::Metadata, None, true);
+        self.note_metadata(part, field, mask_name(value), true);
+        self.text(part, None, value, field, true);
+    }
+
+    /// Records an envelope field (an email's From or To) as metadata,
+    /// masked as `as_detector` would mask it, without scanning it: every
+    /// reply names its requester.
+    pub fn envelope(&mut self, part: &Part, field: &str, value: &str, as_detector: Detector) {
+        let value = value.trim();
+        if !value.is_empty() {
+            self.note_metadata(part, field, mask(as_detector, value), false);
+        }
+    }
+
+    fn note_metadata(&mut self, part: &Part, field: &str, sample: String, in_hidden: bool) {
+        let g = self.group(part, Detector::Metadata, None, in_hidden);
         g.add(1, None);
         let note = g.note.get_or_insert_with(String::new);
         if !note.split(", ").any(|f| f == field) {
@@ -337,9 +352,8 @@ impl<'a> Sink<'a> {
             note.push_str(field);
         }
         if g.sample.is_none() {
-            g.sample = Some(mask_name(value));
+            g.sample = Some(sample);
         }
-        self.text(part, None, value, field, true);
     }
 
     /// Records that the file, or a part of it, cannot be inspected.

@@ -775,6 +775,85 @@ fn clean_statistical_releases_pass() {
     assert_eq!(allowed.scan_bytes("signed.docx", &bytes).verdict, Verdict::Clear);
 }
 
+// ---------------------------------------------------------------- email
+
+/// An email to an FOI requester with `body` and base64 attachments.
+fn eml(body: &str, attachments: &[(&str, &str, &[u8])]) -> Vec<u8> {
+    use base64::Engine as _;
+    let mut m = String::from(
+        "From: FOI Unit <foi@example.police.uk>\r\nTo: A Requester <requester@example.org>\r\n\
+         Subject: Your request FOI-2023-0815\r\nDate: Tue, 8 Aug 2023 10:00:00 +0100\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"XYZ\"\r\n\r\n--XYZ\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+    );
+    m.push_str(body);
+    m.push_str("\r\n");
+    for (name, ctype, bytes) in attachments {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let wrapped: Vec<&str> = b64.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
+        m.push_str(&format!(
+            "--XYZ\r\nContent-Type: {ctype}; name=\"{name}\"\r\nContent-Disposition: attachment; filename=\"{name}\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            wrapped.join("\r\n")
+        ));
+    }
+    m.push_str("--XYZ--\r\n");
+    m.into_bytes()
+}
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+#[test]
+fn an_emailed_reply_is_read_with_its_attachments() {
+    // The PSNI mistake, sent by email: read as text, the base64 would pass.
+    let psni = xlsx(|wb| {
+        headcount(wb.add_worksheet());
+        staff_list(wb.add_worksheet().set_hidden(true), 0);
+    });
+    let letter = "Dear Requester,\r\nPlease find attached the headcount by rank.\r\nFOI Unit";
+    let bytes = eml(letter, &[("headcount.xlsx", XLSX_TYPE, &psni)]);
+    let r = expect("reply.eml", &bytes, Verdict::DoNotRelease, &[Hidden::HiddenSheet], &[Detector::PersonalDataTable]);
+    let f = r.findings.iter().find(|f| f.hidden == Some(Hidden::HiddenSheet)).unwrap();
+    assert_eq!((f.file.as_str(), f.severity), ("reply.eml!headcount.xlsx", Severity::Critical));
+    // The envelope is metadata: the requester's own address fails nothing.
+    let m = r.findings.iter().find(|f| f.detector == Detector::Metadata).unwrap();
+    assert_eq!((m.note.as_deref(), m.severity), (Some("From, To"), Severity::Low));
+    assert!(!r.to_text(false).contains("requester@example.org"));
+
+    // The clean twin: the headcount alone, a CSV of crime figures.
+    let clean = xlsx(|wb| headcount(wb.add_worksheet()));
+    let crime = b"Month,Burglary\n2023-01,412\n2023-02,398\n";
+    let bytes = eml(letter, &[("headcount.xlsx", XLSX_TYPE, &clean), ("crime.csv", "text/csv", crime)]);
+    let r = scan("reply.eml", &bytes);
+    assert_eq!(r.verdict, Verdict::Clear, "{}", r.to_text(false));
+
+    // An attached CSV is read as a table; the body as text, by line.
+    let victims = b"Victim surname,Forename,Offence\nBloggs,Joe,Theft\n";
+    let body = "Dear Requester,\r\nThe officer's NI number is AB123456C.";
+    let bytes = eml(body, &[("victims.csv", "text/csv", victims)]);
+    let r = expect("leak.eml", &bytes, Verdict::DoNotRelease, &[], &[Detector::PersonalDataTable, Detector::Nino]);
+    let nino = r.findings.iter().find(|f| f.detector == Detector::Nino).unwrap();
+    assert_eq!((nino.part.name.as_str(), nino.range.as_deref()), ("(body)", Some("line 2")));
+    assert!(r.findings.iter().any(|f| f.file == "leak.eml!victims.csv" && f.detector == Detector::PersonalDataTable));
+
+    // A forwarded message inside a message, and an attachment that cannot
+    // be read: the whole email is uninspectable, never clear.
+    let inner = eml("forwarded", &[("staff.xlsx", XLSX_TYPE, &psni)]);
+    let mut outer = String::from_utf8(eml(letter, &[])).unwrap();
+    outer = outer.replace(
+        "--XYZ--",
+        &format!("--XYZ\r\nContent-Type: message/rfc822\r\n\r\n{}\r\n--XYZ--", String::from_utf8(inner).unwrap()),
+    );
+    let r = scan("fwd.eml", outer.as_bytes());
+    assert!(
+        r.findings.iter().any(|f| f.hidden == Some(Hidden::HiddenSheet) && f.file.ends_with("!staff.xlsx")),
+        "{}",
+        r.to_text(false)
+    );
+    let bytes = eml(letter, &[("locked.xlsx", XLSX_TYPE, &compound("EncryptionInfo"))]);
+    let r = scan("locked.eml", &bytes);
+    assert_eq!(r.verdict, Verdict::CannotInspect, "{}", r.to_text(false));
+}
+
 // ---------------------------------------------------------------- PDF and images
 
 /// A one-page PDF whose text layer holds `lines`, with an author.

@@ -5,6 +5,7 @@
 
 pub mod docx;
 pub mod image;
+pub mod mail;
 pub mod odf;
 pub mod ole;
 pub mod ooxml;
@@ -17,6 +18,7 @@ use std::io::{BufReader, Read};
 use std::path::Path;
 
 use crate::error::ScanError;
+use crate::report::Part;
 use crate::sink::Sink;
 
 /// What a file is, by its first bytes.
@@ -30,6 +32,8 @@ pub enum Kind {
     Pdf,
     /// JPEG, PNG, TIFF, HEIC, WebP or GIF.
     Image,
+    /// An email message (RFC 5322, MIME).
+    Mail,
     /// Text (UTF-8, or UTF-16 with a byte-order mark).
     Text,
     /// Anything else.
@@ -54,6 +58,8 @@ pub fn sniff(head: &[u8]) -> Kind {
         || (starts(b"RIFF") && head.get(8..12) == Some(b"WEBP"))
     {
         Kind::Image
+    } else if !head.contains(&0) && mail::looks_like_mail(head) {
+        Kind::Mail
     } else if starts(&[0xFF, 0xFE]) || starts(&[0xFE, 0xFF]) || !head.contains(&0) {
         Kind::Text
     } else {
@@ -112,9 +118,26 @@ pub(crate) fn scan_bytes(sink: &mut Sink<'_>, bytes: &[u8], name: &str, depth: u
         Kind::Ole => ole::scan(sink, bytes),
         Kind::Pdf => pdf::scan(sink, bytes),
         Kind::Image => image::scan(sink, bytes),
+        Kind::Mail => mail::scan(sink, bytes, depth),
         Kind::Text => text::scan(sink, text::decoded(bytes)?.as_slice(), name),
         Kind::Binary => Err(ScanError::Unsupported("a binary file of unknown type".into())),
     }
+}
+
+/// Scans a file found inside another; what cannot be read is a finding
+/// of the nested file, not a failure of the outer one.
+pub(crate) fn nested(sink: &mut Sink<'_>, name: &str, bytes: &[u8], depth: u32) -> Result<(), ScanError> {
+    let mut inner = sink.nested(name);
+    if let Err(e) = scan_bytes(&mut inner, bytes, name, depth + 1) {
+        // Limits on the whole file stop the whole file.
+        if matches!(e, ScanError::Timeout(_)) {
+            sink.absorb(inner);
+            return Err(e);
+        }
+        inner.uninspectable(&Part::named("(file)"), &e);
+    }
+    sink.absorb(inner);
+    Ok(())
 }
 
 /// Runs a third-party reader (PDF, legacy Excel) on its own thread: a
@@ -151,5 +174,6 @@ mod tests {
         assert_eq!(sniff(b"name,rank\n"), Kind::Text);
         assert_eq!(sniff(b"\x00\x01\x02"), Kind::Binary);
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Kind::Image);
+        assert_eq!(sniff(b"From: a@b.example\nDate: today\n\nhello"), Kind::Mail);
     }
 }

@@ -85,25 +85,9 @@ fn common(sink: &mut Sink<'_>, zip: &mut Zip<'_>, prefix: &str, depth: u32) -> R
         } else if lower.starts_with(&format!("{prefix}embeddings/")) && !name.ends_with('/') {
             sink.hidden(&part, Hidden::EmbeddedObject, 1, None, None);
             let bytes = zip.read(sink, &name)?;
-            nested(sink, &name, &bytes, depth)?;
+            super::nested(sink, &name, &bytes, depth)?;
         }
     }
-    Ok(())
-}
-
-/// Scans a file found inside another; what cannot be read is a finding of
-/// the nested file, not a failure of the outer one.
-fn nested(sink: &mut Sink<'_>, name: &str, bytes: &[u8], depth: u32) -> Result<(), ScanError> {
-    let mut inner = sink.nested(name);
-    if let Err(e) = super::scan_bytes(&mut inner, bytes, name, depth + 1) {
-        // Limits on the whole file stop the whole file.
-        if matches!(e, ScanError::Timeout(_)) {
-            sink.absorb(inner);
-            return Err(e);
-        }
-        inner.uninspectable(&Part::named("(file)"), &e);
-    }
-    sink.absorb(inner);
     Ok(())
 }
 
@@ -123,7 +107,7 @@ fn archive(sink: &mut Sink<'_>, zip: &mut Zip<'_>, depth: u32) -> Result<(), Sca
             }
             Err(e) => return Err(e),
         };
-        nested(sink, &name, &bytes, depth)?;
+        super::nested(sink, &name, &bytes, depth)?;
     }
     Ok(())
 }
