@@ -701,6 +701,7 @@ fn what_cannot_be_inspected_is_never_cleared() {
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("encrypted.xlsx", ole, "encrypted"),
         ("legacy.doc", compound("WordDocument"), "legacy Word"),
+        ("reply.msg", compound("__properties_version1.0"), "Outlook message"),
         (
             "fake.xls",
             {
@@ -849,6 +850,13 @@ fn an_emailed_reply_is_read_with_its_attachments() {
         "{}",
         r.to_text(false)
     );
+    // A message that is nothing but one attachment.
+    let single = String::from_utf8(eml("", &[("staff.xlsx", XLSX_TYPE, &psni)])).unwrap();
+    let part = single.split("--XYZ\r\n").nth(2).unwrap().trim_end_matches("--XYZ--\r\n").to_owned();
+    let only =
+        format!("From: foi@example.police.uk\r\nDate: Tue, 8 Aug 2023 10:00:00 +0100\r\nMIME-Version: 1.0\r\n{part}");
+    let r = scan("only.eml", only.as_bytes());
+    assert!(r.findings.iter().any(|f| f.hidden == Some(Hidden::HiddenSheet)), "{}", r.to_text(false));
     let bytes = eml(letter, &[("locked.xlsx", XLSX_TYPE, &compound("EncryptionInfo"))]);
     let r = scan("locked.eml", &bytes);
     assert_eq!(r.verdict, Verdict::CannotInspect, "{}", r.to_text(false));

@@ -72,8 +72,9 @@ fn pieces(bytes: Vec<u8>) -> Result<Vec<Piece>, ScanError> {
     if let Some(subject) = message.subject() {
         out.push(Piece::Subject(subject.to_owned()));
     }
-    // The root part is the message itself; its sub-parts are walked here.
-    for (i, part) in message.parts.iter().enumerate().skip(1) {
+    // Every part, the root included: a message that is a single PDF has
+    // no sub-parts, and its one part must be read too.
+    for (i, part) in message.parts.iter().enumerate() {
         let named = part.attachment_name().map(str::to_owned);
         match (&part.body, named) {
             (PartType::Multipart(_), _) => {}
@@ -88,12 +89,6 @@ fn pieces(bytes: Vec<u8>) -> Result<Vec<Piece>, ScanError> {
                 bytes: part.contents().to_vec(),
             }),
         }
-    }
-    // A message with no MIME structure is one text body.
-    if message.parts.len() == 1
-        && let Some(t) = message.body_text(0)
-    {
-        out.push(Piece::Body { html: false, text: t.into_owned() });
     }
     Ok(out)
 }

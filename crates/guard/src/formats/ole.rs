@@ -39,6 +39,11 @@ fn classify(bytes: &[u8], limit: u64) -> Result<Kind, ScanError> {
     if cf.exists("PowerPoint Document") {
         return Err(ScanError::Unsupported("legacy PowerPoint (.ppt): save it as .pptx or PDF".into()));
     }
+    if cf.exists("__properties_version1.0") {
+        return Err(ScanError::Unsupported(
+            "an Outlook message (.msg): save the message as .eml, or save its attachments, and scan those".into(),
+        ));
+    }
     let name = ["Workbook", "Book"].into_iter().find(|n| cf.exists(n));
     let Some(name) = name else {
         return Err(ScanError::Unsupported("an OLE2 compound file of unknown kind".into()));
