@@ -103,6 +103,10 @@ struct FileForm {
     /// Absent in files made before canaries.
     #[serde(default)]
     canaries: Vec<CanaryForm>,
+    /// The lengths normalised service numbers have, so a token of another
+    /// length is not hashed at all (absent in older files: no such look).
+    #[serde(default)]
+    service_number_lengths: Vec<u8>,
 }
 
 type Fp = [u8; 16];
@@ -118,6 +122,9 @@ pub struct Fingerprints {
     /// Canary fingerprints, to the index of their recipient.
     canaries: [HashMap<Fp, u32>; 4],
     recipients: Vec<String>,
+    /// Bit n set: some service number is n characters long, normalised.
+    /// Zero means unknown (a file from before), and every token is hashed.
+    sn_lengths: u64,
 }
 
 /// Whose identifier a fingerprint is.
@@ -192,10 +199,12 @@ impl Fingerprints {
             sets: Default::default(),
             canaries: Default::default(),
             recipients: Vec::new(),
+            sn_lengths: 0,
         };
         for p in people {
             f.people += 1;
             for (id, normalised) in identifiers_of(&p) {
+                f.note_length(id, &normalised);
                 let fp = f.fp(id, &normalised);
                 if let Some(set) = f.sets.get_mut(id as usize) {
                     set.insert(fp);
@@ -212,6 +221,7 @@ impl Fingerprints {
             let n = u32::try_from(self.recipients.len()).unwrap_or(u32::MAX);
             self.recipients.push(recipient);
             for (id, normalised) in identifiers_of(&p) {
+                self.note_length(id, &normalised);
                 let fp = self.fp(id, &normalised);
                 if !self.sets.get(id as usize).is_some_and(|s| s.contains(&fp))
                     && let Some(map) = self.canaries.get_mut(id as usize)
@@ -221,6 +231,18 @@ impl Fingerprints {
             }
         }
         self
+    }
+
+    fn note_length(&mut self, id: Identifier, normalised: &str) {
+        if id == Identifier::ServiceNumber {
+            // Tokens are at most 20 characters; a longer number is never
+            // looked for by length, so it turns the look off.
+            self.sn_lengths |= if normalised.len() < 64 { 1 << normalised.len() } else { u64::MAX };
+        }
+    }
+
+    fn sn_length_possible(&self, len: usize) -> bool {
+        self.sn_lengths == 0 || (len < 64 && self.sn_lengths & (1 << len) != 0)
     }
 
     /// How many canaries the set holds.
@@ -258,13 +280,20 @@ impl Fingerprints {
 
     /// Finds register identifiers (and canaries) in `text`.
     pub fn find(&self, text: &str, out: &mut Vec<Hit>) {
+        // Cheap looks first: most table cells hold no digit (no service
+        // number) or no capital (no name), and a regex not run costs nothing.
+        let bytes = text.as_bytes();
+        let digits = bytes.iter().any(u8::is_ascii_digit);
+        let capitals = !text.is_ascii() || bytes.iter().any(u8::is_ascii_uppercase);
         // Service numbers: tokens with a digit.
-        for m in TOKEN.find_iter(text) {
-            let t = m.as_str();
+        for (start, end) in tokens(if digits { bytes } else { b"" }) {
+            let t = text.get(start..end).unwrap_or("");
             if t.bytes().any(|b| b.is_ascii_digit())
-                && let Some(o) = self.owner(Identifier::ServiceNumber, &normalise_service_number(t))
+                && let normalised = normalise_service_number(t)
+                && self.sn_length_possible(normalised.len())
+                && let Some(o) = self.owner(Identifier::ServiceNumber, &normalised)
             {
-                out.push(Self::hit(Identifier::ServiceNumber, o, m.start(), m.end()));
+                out.push(Self::hit(Identifier::ServiceNumber, o, start, end));
             }
         }
         if text.contains('@') {
@@ -276,7 +305,7 @@ impl Fingerprints {
         }
         // Names: runs of two to four capitalised words (or the whole text
         // when it is short, as in a table cell), in both orders.
-        for m in NAME_RUN.find_iter(text) {
+        for m in NAME_RUN.find_iter(if capitals { text } else { "" }) {
             let run = m.as_str();
             let norm = normalise_name(run);
             let words: Vec<&str> = norm.split(' ').collect();
@@ -365,6 +394,7 @@ impl Fingerprints {
             surname_initial: join(Identifier::SurnameInitial),
             email: join(Identifier::Email),
             canaries,
+            service_number_lengths: (0..64u8).filter(|n| self.sn_lengths & (1 << n) != 0).collect(),
         };
         serde_json::to_string(&form).unwrap_or_default()
     }
@@ -405,7 +435,9 @@ impl Fingerprints {
             }
             recipients.push(c.recipient);
         }
-        Ok(Fingerprints { mac: Self::keyed(&key), key, people: form.people, sets, canaries, recipients })
+        let sn_lengths =
+            form.service_number_lengths.iter().fold(0u64, |m, n| m | 1u64.checked_shl(u32::from(*n)).unwrap_or(0));
+        Ok(Fingerprints { mac: Self::keyed(&key), key, people: form.people, sets, canaries, recipients, sn_lengths })
     }
 }
 
@@ -431,12 +463,50 @@ fn identifiers_of(p: &PersonIdentifiers) -> Vec<(Identifier, String)> {
     out
 }
 
-static TOKEN: LazyLock<Regex> =
-    LazyLock::new(|| crate::identifiers::re(r"(?-u:\b)[A-Za-z0-9][A-Za-z0-9/\-]{1,19}(?-u:\b)"));
+/// The tokens a service number may be: what the regex
+/// `(?-u:\b)[A-Za-z0-9][A-Za-z0-9/\-]{1,19}(?-u:\b)` finds, leftmost first,
+/// greedy, without a regex (it was a third of an exact-match scan). A test
+/// holds it to the regex on arbitrary text.
+fn tokens(text: &[u8]) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let word = |i: usize| text.get(i).is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_');
+    let class = |b: u8| b.is_ascii_alphanumeric() || b == b'/' || b == b'-';
+    let boundary = move |i: usize| i.checked_sub(1).is_some_and(word) != word(i);
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < text.len() {
+            let start = at;
+            at += 1;
+            if !(text.get(start).is_some_and(u8::is_ascii_alphanumeric) && boundary(start)) {
+                continue;
+            }
+            let mut end = start + 1;
+            while end < text.len() && end - start < 20 && text.get(end).is_some_and(|b| class(*b)) {
+                end += 1;
+            }
+            // Back off to the longest token that ends on a word boundary.
+            while end >= start + 2 {
+                if boundary(end) {
+                    at = end;
+                    return Some((start, end));
+                }
+                end -= 1;
+            }
+        }
+        None
+    })
+}
 static EMAIL: LazyLock<Regex> =
     LazyLock::new(|| crate::identifiers::re(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-.]{1,253}\.[A-Za-z]{2,24}"));
-static NAME_RUN: LazyLock<Regex> =
-    LazyLock::new(|| crate::identifiers::re(r"\b\p{Lu}[\p{L}'’\-]*\.?(?:,?\s+\p{Lu}[\p{L}'’\-]*\.?){1,3}"));
+// Unicode classes (names carry accents) make a large lazy DFA: with the
+// default cache it was cleared and regrown over and over, and a fifth of
+// an exact-match scan was the kernel zeroing pages for it.
+#[allow(clippy::expect_used)]
+static NAME_RUN: LazyLock<Regex> = LazyLock::new(|| {
+    regex::RegexBuilder::new(r"\b\p{Lu}[\p{L}'’\-]*\.?(?:,?\s+\p{Lu}[\p{L}'’\-]*\.?){1,3}")
+        .dfa_size_limit(64 << 20)
+        .build()
+        .expect("a constant pattern")
+});
 
 #[cfg(test)]
 mod tests {
@@ -539,6 +609,31 @@ mod tests {
         // A file from before canaries still reads.
         let mut old: serde_json::Value = serde_json::from_str(&register().to_json(0)).unwrap();
         old.as_object_mut().unwrap().remove("canaries");
-        assert_eq!(Fingerprints::from_json(&old.to_string()).unwrap().canaries(), 0);
+        old.as_object_mut().unwrap().remove("service_number_lengths");
+        let old = Fingerprints::from_json(&old.to_string()).unwrap();
+        assert_eq!(old.canaries(), 0);
+        assert_eq!(detectors(&old, "ref mx-1234 and 7001"), [Detector::RegisterServiceNumber; 2], "no length look");
+        // The length look skips only what cannot be a service number.
+        assert_eq!(f.sn_lengths, 1 << 6 | 1 << 4);
+        assert_eq!(detectors(&g, "ref MX1234, 7001, 70011, MX12345"), [Detector::RegisterServiceNumber; 2]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_token_scanner_is_the_regex(text in "[A-Za-z0-9/_ .,:@é-]{0,60}") {
+            let re = Regex::new(r"(?-u:\b)[A-Za-z0-9][A-Za-z0-9/\-]{1,19}(?-u:\b)").unwrap();
+            let want: Vec<(usize, usize)> = re.find_iter(&text).map(|m| (m.start(), m.end())).collect();
+            proptest::prop_assert_eq!(tokens(text.as_bytes()).collect::<Vec<_>>(), want);
+        }
+    }
+
+    #[test]
+    fn tokens_at_their_edges() {
+        fn all(t: &str) -> Vec<&str> {
+            tokens(t.as_bytes()).map(|(a, b)| &t[a..b]).collect()
+        }
+        assert_eq!(all("ref MX-1234, 2023/7435 a"), ["ref", "MX-1234", "2023/7435"]);
+        // A run longer than 20 ends inside a word: no token, as with the regex.
+        assert_eq!(all("AB- x_1 P1234567890123456789012 P12345"), ["AB", "P12345"]);
     }
 }

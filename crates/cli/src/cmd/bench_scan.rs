@@ -228,9 +228,31 @@ fn write_xlsx(path: &Path, target: u64, seed: u64) -> Result<u64> {
     Ok(written)
 }
 
-/// One phase, in this process: `mode` is read, parse, scan.
+/// People in the synthetic register the exact-match phase fingerprints.
+const FINGERPRINTED: usize = 10_000;
+
+/// Fingerprints of a made-up register of `n` people (service numbers,
+/// names, emails) and one canary, as `fingerprints export` would write.
+fn synthetic_fingerprints(n: usize) -> lanyard_guard::Fingerprints {
+    const FORENAMES: [&str; 12] =
+        ["Aisha", "Alan", "Bethan", "Callum", "Deborah", "Emeka", "Grace", "Imran", "Niamh", "Priya", "Rhys", "Zoe"];
+    const SURNAMES: [&str; 10] =
+        ["Adeyemi", "Brown", "Campbell", "Davies", "Fitzgerald", "Kaur", "MacDonald", "O'Brien", "Patel", "Wright"];
+    let person = |i: usize| lanyard_guard::PersonIdentifiers {
+        service_number: Some(format!("P{:06}", 200_000 + i)),
+        forenames: Some(FORENAMES[i % FORENAMES.len()].to_owned()),
+        surname: Some(format!("{}{}", SURNAMES[(i / FORENAMES.len()) % SURNAMES.len()], i / 120)),
+        email: Some(format!("officer.{i}@force.police.example")),
+    };
+    lanyard_guard::Fingerprints::build((0..n).map(person), [5; 32])
+        .with_canaries([("bench-recipient".to_owned(), person(n + 1))])
+}
+
+/// One phase, in this process: `mode` is read, parse, scan, or scan-fp
+/// (with exact data match against [`FINGERPRINTED`] people).
 pub fn phase(mode: &str, file: &Path) -> Result<()> {
     let bytes = std::fs::metadata(file)?.len();
+    let fingerprints = (mode == "scan-fp").then(|| synthetic_fingerprints(FINGERPRINTED));
     let started = Instant::now();
     let findings = match mode {
         // The I/O ceiling: every byte read and its lines counted.
@@ -262,8 +284,8 @@ pub fn phase(mode: &str, file: &Path) -> Result<()> {
             std::hint::black_box(fields);
             0
         }
-        "scan" => {
-            let report = Scanner::default().scan_paths(&[file.to_owned()]);
+        "scan" | "scan-fp" => {
+            let report = Scanner { fingerprints, ..Scanner::default() }.scan_paths(&[file.to_owned()]);
             if report.verdict == lanyard_guard::Verdict::CannotInspect {
                 bail!("the scan could not inspect the benchmark file: {}", report.to_text(false));
             }
@@ -332,10 +354,12 @@ pub fn run(cli: &Cli, csv_mb: u64, xlsx_mb: u64, presidio: bool, work_dir: Optio
     for mb in [csv_mb / 5, csv_mb].into_iter().filter(|mb| *mb > 0) {
         let path = dir.join(format!("incidents-{mb}mb.csv"));
         let bytes = write_csv(&path, mb * 1_000_000, 7)?;
-        let results = measure(&["read", "parse", "scan"], &path)?;
+        let results = measure(&["read", "parse", "scan", "scan-fp"], &path)?;
         print_results(cli, &format!("CSV, {:.0} MB", bytes as f64 / 1e6), &results);
         summary.insert(format!("csv_{mb}mb"), to_json(&results));
-        std::fs::remove_file(&path).ok();
+        if work_dir.is_none() {
+            std::fs::remove_file(&path).ok();
+        }
     }
     if xlsx_mb > 0 {
         for mb in [xlsx_mb / 5, xlsx_mb] {
@@ -352,7 +376,9 @@ pub fn run(cli: &Cli, csv_mb: u64, xlsx_mb: u64, presidio: bool, work_dir: Optio
                 }
             }
             summary.insert(format!("xlsx_{mb}mb_xml"), to_json(&results));
-            std::fs::remove_file(&path).ok();
+            if work_dir.is_none() {
+                std::fs::remove_file(&path).ok();
+            }
         }
     }
     if presidio {
@@ -361,7 +387,8 @@ pub fn run(cli: &Cli, csv_mb: u64, xlsx_mb: u64, presidio: bool, work_dir: Optio
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
-    // A folder the user named is theirs; only our temporary one goes.
+    // A folder the user named is theirs, with the files in it (to profile a
+    // phase: `lanyard bench scan-phase scan-fp FILE`); only ours goes.
     if work_dir.is_none() {
         std::fs::remove_dir_all(&dir).ok();
     }
@@ -387,6 +414,7 @@ fn print_results(cli: &Cli, label: &str, results: &[Measured]) {
         let what = match mode.as_str() {
             "read" => "read the file (I/O ceiling)",
             "parse" => "parse every CSV field",
+            "scan-fp" => "lanyard scan, exact match",
             _ => "lanyard scan",
         };
         println!("  {what:<30} {rate:>8.1} MB/s   peak RSS {rss:>6.1} MiB");
