@@ -203,6 +203,10 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     let person = register.add(&setup, person(), false, now_s() * 1000).await.unwrap();
     // The log's signing key exists before the matrix runs (making it is an event).
     let old_checkpoint = register.checkpoint(&setup, None, now_s() * 1000).await.unwrap().checkpoint;
+    register
+        .plant_canary(&setup, "hr-feed", lanyard_register::CanaryTemplate::default(), now_s() * 1000)
+        .await
+        .unwrap();
     let access = Access::new(t.store.clone(), provider, SessionPolicy::default());
     let register = Arc::new(register);
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), lanyard_cards::IssuerConfig::default());
@@ -545,6 +549,34 @@ async fn bulk_import_is_all_or_nothing_and_export_is_bounded_by_the_read_allowan
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].detail.as_ref().unwrap()["reason"], "over_read_allowance");
     assert!(events[0].people.is_empty(), "nobody was revealed");
+    f.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_to_a_recipient_carries_its_canary() {
+    let t = lanyard_testkit::stores().await.remove(0);
+    let f = start(&t, ReadQuota::default()).await;
+    let export = |q: &str| {
+        f.client(ID)
+            .get(format!("{}/v1/people/export?compartments=identity{q}", f.base))
+            .header("X-Lanyard-Purpose", "monthly feed")
+            .send()
+    };
+    let v: serde_json::Value = export("").await.unwrap().json().await.unwrap();
+    assert_eq!((v["count"].as_u64(), v["people"].as_array().unwrap().len()), (Some(1), 1));
+    let v: serde_json::Value = export("&recipient=hr-feed").await.unwrap().json().await.unwrap();
+    assert_eq!((v["count"].as_u64(), v["people"].as_array().unwrap().len()), (Some(1), 2), "{v}");
+    let canary = v["people"].as_array().unwrap().iter().find(|p| p["id"] != f.person.to_string()).unwrap();
+    assert!(canary["identity"]["surname"].is_string(), "a whole row like the person's: {canary}");
+    for (q, says) in [("&recipient=nobody", "no canary is planted"), ("&recipient=Bad%20Name", "a recipient is")] {
+        let r = export(q).await.unwrap();
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains(says), "{q}");
+    }
+    let events: Vec<_> =
+        new_events(&t.store, &mut 0).await.into_iter().filter(|e| e.action == "canary.include").collect();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].detail.as_ref().unwrap()["recipient"], "hr-feed");
     f.stop().await;
 }
 
