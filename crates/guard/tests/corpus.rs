@@ -1058,6 +1058,44 @@ fn opendocument_spreadsheets_and_text() {
     assert!(r.findings.iter().filter(|f| f.detector == Detector::NhsNumber).all(|f| f.in_hidden));
 }
 
+#[test]
+fn opendocument_common_styles_are_resolved_through_their_parents() {
+    const NS: &str = r#"xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0""#;
+    // "Secret" is a common style the user picked by name; "Quiet" inherits
+    // from it; P1, in content.xml, inherits from "Quiet".
+    let styles = format!(
+        r#"<?xml version="1.0"?><office:document-styles {NS}><office:styles>
+        <style:style style:name="Secret" style:family="paragraph"><style:text-properties text:display="none"/></style:style>
+        <style:style style:name="Quiet" style:family="paragraph" style:parent-style-name="Secret"/>
+        </office:styles></office:document-styles>"#
+    );
+    let odt = |body: &str| {
+        let content = format!(
+            r#"<?xml version="1.0"?><office:document-content {NS}><office:automatic-styles>
+            <style:style style:name="P1" style:family="paragraph" style:parent-style-name="Quiet"/>
+            </office:automatic-styles><office:body><office:text><text:p>Response to your request.</text:p>{body}</office:text></office:body></office:document-content>"#
+        );
+        zip_of(&[
+            ("mimetype", "application/vnd.oasis.opendocument.text".into()),
+            ("styles.xml", styles.clone().into_bytes()),
+            ("content.xml", content.into_bytes()),
+        ])
+    };
+    for (name, body) in [
+        ("direct.odt", r#"<text:p text:style-name="Secret">NHS 943 476 5919</text:p>"#),
+        ("inherited.odt", r#"<text:p text:style-name="P1">NHS 943 476 5919</text:p>"#),
+    ] {
+        let r = expect(name, &odt(body), Verdict::DoNotRelease, &[Hidden::HiddenText], &[Detector::NhsNumber]);
+        assert!(r.findings.iter().filter(|f| f.detector == Detector::NhsNumber).all(|f| f.in_hidden), "{name}");
+    }
+    // The same paragraph in a visible common style is personal data, not
+    // hidden content; and a style that does not hide anything hides nothing.
+    let r = scan("visible.odt", &odt(r#"<text:p text:style-name="Standard">NHS 943 476 5919</text:p>"#));
+    assert!(!has_hidden(&r, Hidden::HiddenText) && has_detector(&r, Detector::NhsNumber), "{}", r.to_text(false));
+    let r = scan("clean.odt", &odt(r#"<text:p text:style-name="Quiet2">Figures for 2023.</text:p>"#));
+    assert_eq!(r.verdict, Verdict::Clear, "{}", r.to_text(false));
+}
+
 // ---------------------------------------------------------------- legacy Excel
 
 /// A BIFF8 workbook in a compound file: `sheets` of (name, state, cells),

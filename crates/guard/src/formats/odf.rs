@@ -3,8 +3,11 @@
 //! collapsed and filtered rows and columns, white and tiny text, hidden
 //! text and paragraphs, tracked deletions and insertions, and annotations.
 //! A row or cell repeated N times is read once and counted N times.
+//! Styles come from `styles.xml` (the common styles a user picks by name)
+//! and `content.xml` (automatic ones), each through its parent chain: a
+//! span styled "Secret" whose common style hides it is hidden text.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use quick_xml::events::{BytesStart, Event};
 
@@ -17,7 +20,9 @@ const CELL_CAP: usize = 64 * 1024;
 const MAX_COLS: u32 = 16_384;
 
 pub(crate) fn scan(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<(), ScanError> {
-    zip.with_member(sink, "content.xml", content)?;
+    let styles =
+        if zip.has("styles.xml") { zip.with_member(sink, "styles.xml", common_styles)? } else { Styles::default() };
+    zip.with_member(sink, "content.xml", |r, sink| content(r, sink, styles))?;
     if zip.has("meta.xml") {
         let mut fields = Vec::new();
         zip.with_member(sink, "meta.xml", |r, sink| {
@@ -47,6 +52,63 @@ struct Styles {
     hidden_text: HashSet<String>,
     white: HashSet<String>,
     tiny: HashSet<String>,
+    /// Style to the style it inherits from.
+    parent: HashMap<String, String>,
+}
+
+impl Styles {
+    /// Whether `name`, or a style it inherits from, is in `set`.
+    fn has(&self, set: &HashSet<String>, name: &str) -> bool {
+        let mut at = name;
+        // A chain longer than this is a loop, or a file made to be one.
+        for _ in 0..32 {
+            if set.contains(at) {
+                return true;
+            }
+            match self.parent.get(at) {
+                Some(p) => at = p,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Notes a `style:style` element: its parent, and that it is the one
+    /// whose properties follow.
+    fn open(&mut self, e: &BytesStart<'_>) -> Option<String> {
+        let name = attr(e, "name")?;
+        if let Some(p) = attr(e, "parent-style-name") {
+            self.parent.insert(name.clone(), p);
+        }
+        Some(name)
+    }
+}
+
+/// The styles of `styles.xml`, common and automatic.
+fn common_styles(r: &mut dyn std::io::Read, sink: &mut Sink<'_>) -> Result<Styles, ScanError> {
+    let mut x = reader(r);
+    let mut buf = Vec::new();
+    let mut styles = Styles::default();
+    let mut current: Option<String> = None;
+    loop {
+        sink.tick()?;
+        match x.read_event_into(&mut buf).map_err(xml_error)? {
+            Event::Start(e) if local(&e) == "style" => current = styles.open(&e),
+            Event::Empty(e) if local(&e) == "style" => {
+                styles.open(&e);
+            }
+            Event::Start(e) | Event::Empty(e) => {
+                if let Some(name) = &current {
+                    style_flags(&e, &mut styles, name);
+                }
+            }
+            Event::End(e) if AsRef::<str>::as_ref(&e.local_name()) == "style" => current = None,
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(styles)
 }
 
 /// Where the reader is.
@@ -107,10 +169,10 @@ fn repeat(e: &BytesStart<'_>, name: &str) -> u32 {
     attr(e, name).and_then(|v| v.parse::<u32>().ok()).unwrap_or(1).max(1)
 }
 
-fn content(r: &mut dyn std::io::Read, sink: &mut Sink<'_>) -> Result<(), ScanError> {
+fn content(r: &mut dyn std::io::Read, sink: &mut Sink<'_>, styles: Styles) -> Result<(), ScanError> {
     let mut x = reader(r);
     let mut buf = Vec::new();
-    let mut s = State::default();
+    let mut s = State { styles, ..State::default() };
     loop {
         sink.tick()?;
         let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
@@ -122,10 +184,15 @@ fn content(r: &mut dyn std::io::Read, sink: &mut Sink<'_>) -> Result<(), ScanErr
                     style_flags(e, &mut s.styles, &style);
                 }
                 match name.as_str() {
-                    "style" if !empty => s.style_name = attr(e, "name"),
+                    "style" => {
+                        let opened = s.styles.open(e);
+                        if !empty {
+                            s.style_name = opened;
+                        }
+                    }
                     "table" if !empty => {
                         let table_name = attr(e, "name").unwrap_or_default();
-                        let hidden = attr(e, "style-name").is_some_and(|st| s.styles.hidden_tables.contains(&st));
+                        let hidden = attr(e, "style-name").is_some_and(|st| s.styles.has(&s.styles.hidden_tables, &st));
                         let state = if hidden { "hidden" } else { "visible" };
                         s.table = Some((Part { name: table_name, state: Some(state.into()) }, hidden));
                         s.tables = Table::default();
@@ -158,9 +225,9 @@ fn content(r: &mut dyn std::io::Read, sink: &mut Sink<'_>) -> Result<(), ScanErr
                     "table-cell" | "covered-table-cell" => {
                         let n = repeat(e, "number-columns-repeated");
                         let style = attr(e, "style-name").unwrap_or_default();
-                        let styled = if s.styles.white.contains(&style) {
+                        let styled = if s.styles.has(&s.styles.white, &style) {
                             Some(Hidden::WhiteText)
-                        } else if s.styles.tiny.contains(&style) {
+                        } else if s.styles.has(&s.styles.tiny, &style) {
                             Some(Hidden::TinyText)
                         } else {
                             None
@@ -175,7 +242,7 @@ fn content(r: &mut dyn std::io::Read, sink: &mut Sink<'_>) -> Result<(), ScanErr
                     "deletion" if !empty => s.in_deletion += 1,
                     "change-start" => s.tracked_insertions += 1,
                     "span" if !empty => {
-                        let hidden = attr(e, "style-name").is_some_and(|st| s.styles.hidden_text.contains(&st));
+                        let hidden = attr(e, "style-name").is_some_and(|st| s.styles.has(&s.styles.hidden_text, &st));
                         s.span_stack.push(hidden);
                     }
                     "hidden-text" | "hidden-paragraph" => {
@@ -190,7 +257,7 @@ fn content(r: &mut dyn std::io::Read, sink: &mut Sink<'_>) -> Result<(), ScanErr
                     }
                     "p" | "h" if !empty => {
                         s.para.clear();
-                        if attr(e, "style-name").is_some_and(|st| s.styles.hidden_text.contains(&st)) {
+                        if attr(e, "style-name").is_some_and(|st| s.styles.has(&s.styles.hidden_text, &st)) {
                             s.para_hidden = Some(Hidden::HiddenText);
                         }
                     }
