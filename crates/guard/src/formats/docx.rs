@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use quick_xml::events::Event;
 
-use super::xml::{Zip, append_text, attr, local, reader, xml_error};
+use super::xml::{Zip, ancestry, append_text, attr, local, reader, xml_error};
 use crate::error::ScanError;
 use crate::report::{Hidden, Part};
 use crate::sink::{Loc, Sink, Table};
@@ -93,16 +93,8 @@ fn styles(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<HashMap<String, RunF
     let mut resolved = HashMap::new();
     for id in own.keys().chain(based.keys()) {
         let mut flags = RunFlags::default();
-        let mut at = Some(id.clone());
-        // Nearest first, so a style can undo what it is based on; a cycle
-        // or a long chain stops after 16 steps.
-        let mut chain = Vec::new();
-        for _ in 0..16 {
-            let Some(s) = at else { break };
-            chain.push(s.clone());
-            at = based.get(&s).cloned();
-        }
-        for s in chain.iter().rev() {
+        // Farthest first, so a style can undo what it is based on.
+        for s in ancestry(id, &based).into_iter().rev() {
             if let Some(f) = own.get(s) {
                 flags = flags.overlay(*f);
             }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::xml::{Zip, append_text, attr, local, reader, texts_of, xml_error};
+use super::xml::{Zip, ancestry, append_text, attr, local, reader, texts_of, xml_error};
 use crate::error::ScanError;
 use crate::report::{Hidden, Part};
 use crate::sink::{Loc, Sink, Table};
@@ -59,18 +59,7 @@ struct Styles {
 impl Styles {
     /// Whether `name`, or a style it inherits from, is in `set`.
     fn has(&self, set: &HashSet<String>, name: &str) -> bool {
-        let mut at = name;
-        // A chain longer than this is a loop, or a file made to be one.
-        for _ in 0..32 {
-            if set.contains(at) {
-                return true;
-            }
-            match self.parent.get(at) {
-                Some(p) => at = p,
-                None => return false,
-            }
-        }
-        false
+        ancestry(name, &self.parent).into_iter().any(|s| set.contains(s))
     }
 
     /// Notes a `style:style` element: its parent, and that it is the one

@@ -124,6 +124,22 @@ pub(crate) fn reader(r: &mut dyn Read) -> quick_xml::Reader<BufReader<&mut dyn R
 }
 
 /// The local part of an element or attribute name.
+/// A style and the styles it inherits from, nearest first (`w:basedOn` in
+/// Word, `style:parent-style-name` in OpenDocument). A cycle, or a chain
+/// longer than 16, stops there.
+pub(crate) fn ancestry<'a>(name: &'a str, parents: &'a std::collections::HashMap<String, String>) -> Vec<&'a str> {
+    let mut chain = Vec::new();
+    let mut at = Some(name);
+    while let Some(s) = at {
+        if chain.len() == 16 {
+            break;
+        }
+        chain.push(s);
+        at = parents.get(s).map(String::as_str);
+    }
+    chain
+}
+
 pub(crate) fn local(e: &BytesStart<'_>) -> String {
     let n = e.name();
     let s: &str = n.as_ref();
