@@ -45,3 +45,36 @@ fn every_file_has_a_module_doc_and_no_test_is_skipped() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// The house lints live in one place, `[workspace.lints]`: every crate
+/// takes them, and none carries its own lint header that could drift.
+#[test]
+fn every_crate_takes_the_workspace_lints_and_none_has_its_own_header() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut problems = Vec::new();
+    let mut manifests = vec![root.join("Cargo.toml")];
+    for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+        let dir = entry.unwrap().path();
+        if dir.join("Cargo.toml").exists() && !dir.ends_with("testkit") {
+            manifests.push(dir.join("Cargo.toml"));
+        }
+    }
+    for m in &manifests {
+        let text = std::fs::read_to_string(m).unwrap();
+        if !text.contains("[lints]\nworkspace = true") {
+            problems.push(format!("{}: no `[lints] workspace = true`", m.display()));
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(&root.join("crates"), &mut files);
+    for f in files.iter().filter(|f| f.ends_with("lib.rs") || f.ends_with("main.rs")) {
+        let text = std::fs::read_to_string(f).unwrap();
+        for header in ["#![deny(", "#![forbid(", "#![cfg_attr(not(test), deny("] {
+            if text.contains(header) {
+                problems.push(format!("{}: its own lint header {header}…)]", f.display()));
+            }
+        }
+    }
+    assert!(manifests.len() > 10);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

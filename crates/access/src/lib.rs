@@ -7,9 +7,6 @@
 //! wrapped by the key provider (TOTP secrets). Every user and token change,
 //! and every login, succeeded or failed, is an audit event; a failed login
 //! by an unknown name records no name, since people type passwords there.
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 mod error;
 mod secret;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use lanyard_audit::{Event, Outcome};
-use lanyard_core::{CardAction, CardState, CardType, Compartment, ListStatus, PersonId, PersonStatus, Reason};
+use lanyard_core::{CardAction, CardState, CardType, Compartment, PersonId, PersonStatus, Reason};
 use lanyard_credential::claims::StatusRef;
 use lanyard_credential::{
     CardClaims, CardStatus, IssuerSigner, ListTimes, StatusList, StatusListToken, TrustBundle, Verdict, Verification,
@@ -608,16 +608,16 @@ impl Cards {
         // know, or knows as withdrawn, is not valid, whatever its window.
         let status = match self.register.store().card(&claims.card_id).await? {
             Some(row) => state_of(&row)?.list_status(),
-            None => ListStatus::Invalid,
+            None => CardStatus::Invalid,
         };
         v.status_checked = true;
         match status {
-            ListStatus::Valid => {}
-            ListStatus::Invalid => {
+            CardStatus::Valid => {}
+            CardStatus::Invalid => {
                 v.verdict = Verdict::Revoked;
                 v.reason = Some("the register marks it invalid".into());
             }
-            ListStatus::Suspended => {
+            CardStatus::Suspended => {
                 v.verdict = Verdict::Suspended;
                 v.reason = Some("the register marks it suspended".into());
             }
@@ -658,12 +658,7 @@ impl Cards {
         for (idx, state) in states {
             let state: CardState =
                 state.parse().map_err(|_| CardError::Invalid("unknown card state in the store".into()))?;
-            let status = match state.list_status() {
-                ListStatus::Valid => CardStatus::Valid,
-                ListStatus::Invalid => CardStatus::Invalid,
-                ListStatus::Suspended => CardStatus::Suspended,
-            };
-            list.set(u64::try_from(idx).unwrap_or_default(), status);
+            list.set(u64::try_from(idx).unwrap_or_default(), state.list_status());
         }
         let (_, signer) = self.current_issuer(op, now_ms).await?;
         let now_s = now_ms / 1000;

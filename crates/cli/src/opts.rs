@@ -848,35 +848,6 @@ pub enum AccessCommand {
     },
 }
 
-/// Where the supplier agent finds the server and its token.
-#[derive(Debug, Args, Clone)]
-pub struct AgentServer {
-    /// The lanyard server, https://HOST[:PORT] (http only on loopback).
-    #[arg(long, env = "LANYARD_SERVER")]
-    pub server: String,
-    /// A file holding the supplier's service token.
-    #[arg(long, env = "LANYARD_TOKEN_FILE")]
-    pub token_file: PathBuf,
-    /// A PEM certificate to trust for the server (a private CA).
-    #[arg(long)]
-    pub ca_cert: Option<PathBuf>,
-}
-
-/// Where the supplier agent's identity is and where print files go.
-#[derive(Debug, Args, Clone)]
-pub struct SpoolArgs {
-    /// The supplier's age identity file.
-    #[arg(long)]
-    pub identity: PathBuf,
-    /// Where print files go: SPOOL/BATCH/.
-    #[arg(long)]
-    pub spool: PathBuf,
-    /// Pipe each print file to this shell command instead of writing it
-    /// (LANYARD_BATCH, LANYARD_CARD, LANYARD_FILE are set).
-    #[arg(long)]
-    pub print_command: Option<String>,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum SupplierCommand {
     /// Register a supplier by its public age recipient.
@@ -899,40 +870,9 @@ pub enum SupplierCommand {
         #[arg(long)]
         recipient: String,
     },
-    /// (Supplier side) make an age identity; prints the recipient to send to
-    /// the force. The identity never leaves this machine.
-    Keygen {
-        /// Where to write the identity (created 0600; never overwritten).
-        #[arg(long)]
-        out: PathBuf,
-    },
-    /// (Supplier side) download, decrypt and spool every pending batch.
-    Pull {
-        #[command(flatten)]
-        server: AgentServer,
-        #[command(flatten)]
-        spool: SpoolArgs,
-    },
-    /// (Supplier side) decrypt and spool a batch file that came out of band.
-    Open {
-        file: PathBuf,
-        #[command(flatten)]
-        spool: SpoolArgs,
-    },
-    /// (Supplier side) send the receipt for a batch, then wipe its spool.
-    Confirm {
-        batch: String,
-        /// Card ids printed, comma-separated, or `all` (all but --spoiled).
-        #[arg(long, default_value = "")]
-        printed: String,
-        /// Card ids spoiled, comma-separated; they return to the queue.
-        #[arg(long, default_value = "")]
-        spoiled: String,
-        #[command(flatten)]
-        server: AgentServer,
-        #[arg(long)]
-        spool: PathBuf,
-    },
+    /// The supplier's side (the same commands as the `lanyard-agent` binary).
+    #[command(flatten)]
+    Agent(lanyard_agent::AgentCommand),
 }
 
 #[derive(Debug, Subcommand)]

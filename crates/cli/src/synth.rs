@@ -79,8 +79,10 @@ const fn mix(rank: &'static str, weight: u32, salary: (u32, u32), vetting: &'sta
     RankMix { rank, weight, salary, vetting }
 }
 
+const CONSTABLE: RankMix = mix("Police Constable", 40, (28_000, 46_000), &["RV", "MV", "CTC"]);
+
 const RANKS: &[RankMix] = &[
-    mix("Police Constable", 40, (28_000, 46_000), &["RV", "MV", "CTC"]),
+    CONSTABLE,
     mix("Police Sergeant", 8, (47_000, 51_000), &["RV", "MV", "SC"]),
     mix("Inspector", 4, (57_000, 62_000), &["MV", "SC"]),
     mix("Chief Inspector", 2, (63_000, 66_000), &["MV", "SC", "eSC"]),
@@ -104,7 +106,7 @@ fn weighted_rank(rng: &mut StdRng) -> &'static RankMix {
         }
         pick -= r.weight;
     }
-    &RANKS[0]
+    &CONSTABLE
 }
 
 /// Writes `people` rows to `csv_path`; with `photos_dir`, also one placeholder

@@ -125,11 +125,11 @@ impl CardState {
 
     /// Whether a credential signed for a card in this state may be valid:
     /// what the status list says (0 valid, 2 suspended, else invalid).
-    pub fn list_status(self) -> ListStatus {
+    pub fn list_status(self) -> CardStatus {
         match self {
-            CardState::Approved | CardState::Queued | CardState::Printed | CardState::Issued => ListStatus::Valid,
-            CardState::Suspended => ListStatus::Suspended,
-            _ => ListStatus::Invalid,
+            CardState::Approved | CardState::Queued | CardState::Printed | CardState::Issued => CardStatus::Valid,
+            CardState::Suspended => CardStatus::Suspended,
+            _ => CardStatus::Invalid,
         }
     }
 
@@ -139,12 +139,16 @@ impl CardState {
     }
 }
 
-/// A card's entry in the status list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListStatus {
+/// A card's status as the status list records it (IETF Token Status List:
+/// 0 valid, 1 invalid, 2 suspended; the bits are the list's business, in
+/// `lanyard-credential`). One type for the register's view of a card and
+/// the list's, so no mapping between the two can drift.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardStatus {
     /// 0.
     Valid,
-    /// 1.
+    /// 1: revoked, lost, destroyed or expired.
     Invalid,
     /// 2.
     Suspended,
@@ -344,10 +348,10 @@ mod tests {
 
     #[test]
     fn status_list_values_follow_state() {
-        assert_eq!(CardState::Issued.list_status(), ListStatus::Valid);
-        assert_eq!(CardState::Suspended.list_status(), ListStatus::Suspended);
+        assert_eq!(CardState::Issued.list_status(), CardStatus::Valid);
+        assert_eq!(CardState::Suspended.list_status(), CardStatus::Suspended);
         for s in [CardState::Revoked, CardState::Expired, CardState::Destroyed, CardState::Requested] {
-            assert_eq!(s.list_status(), ListStatus::Invalid);
+            assert_eq!(s.list_status(), CardStatus::Invalid);
         }
     }
 }

@@ -1,9 +1,22 @@
 //! Roles and the one place that decides what each may do (DESIGN §3).
 //!
-//! Every request handler, and every CLI command run on a principal's behalf,
-//! asks [`decide`]; none carries its own rule. The matrix is small enough to
-//! read in full below, and the authorization matrix test walks it route by
-//! route.
+//! Every access rule lives here: [`decide`] (who may do what), [`may_reveal`]
+//! (protected persons), [`own_supplier`] (a supplier's token acts for its
+//! own batches only) and [`token_subject`] (what a service token is for).
+//! The matrix is small enough to read in full below.
+//!
+//! Who asks:
+//! - **HTTP**: the server's gate (`crates/server/src/gate.rs`) decides every
+//!   route before its handler runs; a route cannot exist without a declared
+//!   action, and a test walks every route in the router.
+//! - **The register**: asks [`may_reveal`] for every compartment it reveals,
+//!   whoever the caller.
+//! - **The CLI** runs on the register host with the root passphrase, as its
+//!   operator. It asks [`token_subject`] when making tokens, and the services
+//!   below it apply dual control, purposes and [`may_reveal`]; it does not
+//!   ask [`decide`], because the operator's role is not authenticated there
+//!   (`--operator` is a name, not a sign-in). Until the CLI signs in as a
+//!   user (issue 17), command-line access is the host's access.
 
 use std::fmt;
 use std::str::FromStr;
@@ -220,6 +233,39 @@ pub fn decide(role: Role, action: &Action) -> Decision {
     if allowed { Decision::Allow } else { Decision::Deny(deny_code(action)) }
 }
 
+/// DESIGN §2: a protected person's identity (and, by the same reasoning,
+/// photo) is revealed only to a reader with the `protected` clearance;
+/// their other compartments follow the role alone.
+pub fn may_reveal(person_protected: bool, reader_cleared: bool, c: Compartment) -> bool {
+    !(person_protected && !reader_cleared && matches!(c, Compartment::Identity | Compartment::Photo))
+}
+
+/// The supplier a `print_supplier` principal acts for: exactly the one its
+/// token names, and only its own batches (the service checks the batch's
+/// owner against this name). Any other principal has none.
+pub fn own_supplier(role: Role, subject: Option<&str>) -> Result<&str, &'static str> {
+    match (role, subject) {
+        (Role::PrintSupplier, Some(s)) if !s.is_empty() => Ok(s),
+        _ => Err("supplier_exchange_only"),
+    }
+}
+
+/// What a new service token is for: a `print_supplier` token names a
+/// supplier and no device, a `verifier` token a device and no supplier;
+/// no other role is held by a token. The answer is the token's subject.
+pub fn token_subject<'a>(
+    role: Role,
+    supplier: Option<&'a str>,
+    device: Option<&'a str>,
+) -> Result<&'a str, &'static str> {
+    match (role, supplier, device) {
+        (Role::PrintSupplier, Some(s), None) | (Role::Verifier, None, Some(s)) if !s.trim().is_empty() => Ok(s),
+        (Role::PrintSupplier, _, _) => Err("a print_supplier token names a supplier (--supplier) and no device"),
+        (Role::Verifier, _, _) => Err("a verifier token names a device (--device) and no supplier"),
+        _ => Err("service tokens are for print_supplier or verifier; people sign in as users"),
+    }
+}
+
 fn deny_code(action: &Action) -> &'static str {
     match action {
         Action::ReadPeople(_) => "compartment_not_readable",
@@ -329,5 +375,30 @@ mod tests {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
         }
         assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn protected_people_and_supplier_and_token_rules() {
+        use Compartment::*;
+        for c in Compartment::ALL {
+            assert!(may_reveal(false, false, c), "{c:?} of an unprotected person");
+            assert!(may_reveal(true, true, c), "{c:?} with the clearance");
+        }
+        assert!(!may_reveal(true, false, Identity) && !may_reveal(true, false, Photo));
+        assert!(may_reveal(true, false, Vetting) && may_reveal(true, false, Pay));
+
+        assert_eq!(own_supplier(Role::PrintSupplier, Some("acme")), Ok("acme"));
+        assert!(own_supplier(Role::PrintSupplier, None).is_err());
+        assert!(own_supplier(Role::PrintSupplier, Some("")).is_err());
+        assert!(own_supplier(Role::Admin, Some("acme")).is_err(), "only a supplier's token acts for it");
+
+        assert_eq!(token_subject(Role::PrintSupplier, Some("acme"), None), Ok("acme"));
+        assert_eq!(token_subject(Role::Verifier, None, Some("gate-1")), Ok("gate-1"));
+        assert!(token_subject(Role::PrintSupplier, Some("acme"), Some("gate-1")).is_err());
+        assert!(token_subject(Role::Verifier, Some("acme"), None).is_err());
+        assert!(token_subject(Role::PrintSupplier, Some(" "), None).is_err());
+        for role in Role::ALL.into_iter().filter(|r| !r.is_service()) {
+            assert!(token_subject(role, Some("x"), None).is_err(), "{role} is a person's role");
+        }
     }
 }

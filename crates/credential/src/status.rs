@@ -11,7 +11,6 @@ use ciborium::value::{Integer, Value};
 use flate2::Compression;
 use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
-use serde::Serialize;
 
 use crate::bundle::{IssuerSigner, TrustBundle};
 use crate::claims::{as_text, as_time, as_u64, keys};
@@ -25,35 +24,23 @@ pub const BITS: u8 = 2;
 /// The largest decompressed list accepted (64 million cards).
 pub const MAX_LIST_BYTES: usize = 16 << 20;
 
-/// A card's status as the list records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CardStatus {
-    /// 0.
-    Valid,
-    /// 1: revoked, lost, destroyed or expired.
-    Invalid,
-    /// 2.
-    Suspended,
+pub use lanyard_core::CardStatus;
+
+fn bits(status: CardStatus) -> u8 {
+    match status {
+        CardStatus::Valid => 0,
+        CardStatus::Invalid => 1,
+        CardStatus::Suspended => 2,
+    }
 }
 
-impl CardStatus {
-    fn bits(self) -> u8 {
-        match self {
-            CardStatus::Valid => 0,
-            CardStatus::Invalid => 1,
-            CardStatus::Suspended => 2,
-        }
-    }
-
-    fn from_bits(b: u8) -> CardStatus {
-        match b {
-            0 => CardStatus::Valid,
-            2 => CardStatus::Suspended,
-            // 3 is application-specific in the draft; lanyard never writes
-            // it, so a list carrying it is treated as invalid (fail closed).
-            _ => CardStatus::Invalid,
-        }
+fn from_bits(b: u8) -> CardStatus {
+    match b {
+        0 => CardStatus::Valid,
+        2 => CardStatus::Suspended,
+        // 3 is application-specific in the draft; lanyard never writes
+        // it, so a list carrying it is treated as invalid (fail closed).
+        _ => CardStatus::Invalid,
     }
 }
 
@@ -87,14 +74,14 @@ impl StatusList {
         }
         let shift = (idx % 4) * 2;
         if let Some(b) = self.bytes.get_mut(byte) {
-            *b = (*b & !(0b11 << shift)) | (status.bits() << shift);
+            *b = (*b & !(0b11 << shift)) | (bits(status) << shift);
         }
     }
 
     /// Entry `idx`, or `None` past the end.
     pub fn get(&self, idx: u64) -> Option<CardStatus> {
         let byte = self.bytes.get(usize::try_from(idx / 4).ok()?)?;
-        Some(CardStatus::from_bits((byte >> ((idx % 4) * 2)) & 0b11))
+        Some(from_bits((byte >> ((idx % 4) * 2)) & 0b11))
     }
 
     /// The zlib-compressed bytes (`lst`).
@@ -293,7 +280,7 @@ pub(crate) mod tests {
             let mut l = StatusList::new(0);
             let mut model = std::collections::HashMap::new();
             for (i, s) in ops {
-                let s = CardStatus::from_bits(s);
+                let s = from_bits(s);
                 l.set(i, s);
                 model.insert(i, s);
             }

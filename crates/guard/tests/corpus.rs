@@ -4,6 +4,8 @@
 //! written with rust_xlsxwriter; the parts it cannot write (pivot caches,
 //! threaded comments, data models…) are added to its output as raw OOXML,
 //! as Excel itself would write them.
+// Tests may unwrap, index and panic: a failed assertion is the answer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::io::{Cursor, Read, Write};
 

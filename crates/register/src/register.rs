@@ -683,8 +683,9 @@ impl Register {
         for row in &rows {
             let id = PersonId::from_uuid(row.id);
             let status = to_status(row)?;
-            let (allowed, withheld): (Vec<Compartment>, Vec<Compartment>) =
-                compartments.iter().partition(|c| may_reveal(op, row.protected, **c));
+            let (allowed, withheld): (Vec<Compartment>, Vec<Compartment>) = compartments
+                .iter()
+                .partition(|c| lanyard_core::policy::may_reveal(row.protected, op.protected_clearance, **c));
             if status == PersonStatus::Active && !allowed.is_empty() {
                 revealed_people.push(id);
             }
@@ -920,12 +921,6 @@ fn write_event(op: &Operator, action: &str, now_ms: i64, sp: &SealedPerson) -> E
     e.request_id = Some(op.request_id.clone());
     e.digest = Some(hex(&state_digest(&sp.row, &sp.sealed)));
     e
-}
-
-/// DESIGN §2: a protected person's identity (and, by the same reasoning,
-/// photo) is readable only with the `protected` clearance.
-fn may_reveal(op: &Operator, protected: bool, compartment: Compartment) -> bool {
-    !(protected && !op.protected_clearance && matches!(compartment, Compartment::Identity | Compartment::Photo))
 }
 
 fn summary_of(row: &PersonRow) -> Result<PersonSummary, RegisterError> {

@@ -5,20 +5,17 @@
 //! Secrets (a new user's TOTP secret, a token) appear in one response only;
 //! every response here is `Cache-Control: no-store` like all the API.
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use base64::Engine as _;
-use lanyard_core::policy::Action;
 use lanyard_core::{PersonId, Role};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::{Caller, authorize};
+use crate::gate::Gate;
+use crate::now_s;
 use crate::problem::{Problem, ProblemBody};
-use crate::{AppState, now_s};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct UserJson {
@@ -95,15 +92,13 @@ fn role_of(text: &str) -> Result<Role, Problem> {
     responses((status = 201, body = EnrolmentJson), (status = 400, body = ProblemBody),
               (status = 403, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub(crate) async fn add_user(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Json(body): Json<NewUser>,
 ) -> Result<(StatusCode, Json<EnrolmentJson>), Problem> {
-    authorize(&state, &caller, Action::ManageUsers, "POST /v1/users").await?;
     let role = role_of(&body.role)?;
-    let enrolment = state
-        .access
-        .create_user(&caller.principal.actor, &body.name, role, &body.password, body.protected, now_s())
+    let enrolment = gate
+        .access()
+        .create_user(&gate.caller().principal.actor, &body.name, role, &body.password, body.protected, now_s())
         .await?;
     Ok((StatusCode::CREATED, Json(enrolment.into())))
 }
@@ -111,24 +106,15 @@ pub(crate) async fn add_user(
 /// Every user (no password hashes, no second-factor secrets).
 #[utoipa::path(get, path = "/v1/users",
     responses((status = 200, body = [UserJson]), (status = 403, body = ProblemBody)))]
-pub(crate) async fn list_users(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Json<Vec<UserJson>>, Problem> {
-    authorize(&state, &caller, Action::ManageUsers, "GET /v1/users").await?;
-    Ok(Json(state.access.users().await?.into_iter().map(UserJson::from).collect()))
+pub(crate) async fn list_users(gate: Gate) -> Result<Json<Vec<UserJson>>, Problem> {
+    Ok(Json(gate.access().users().await?.into_iter().map(UserJson::from).collect()))
 }
 
 /// Disables a user and ends their sessions.
 #[utoipa::path(post, path = "/v1/users/{name}/disable", params(("name" = String, Path)),
     responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
-pub(crate) async fn disable_user(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(name): Path<String>,
-) -> Result<StatusCode, Problem> {
-    authorize(&state, &caller, Action::ManageUsers, "POST /v1/users/{name}/disable").await?;
-    state.access.disable_user(&caller.principal.actor, &name, now_s()).await?;
+pub(crate) async fn disable_user(gate: Gate, Path(name): Path<String>) -> Result<StatusCode, Problem> {
+    gate.access().disable_user(&gate.caller().principal.actor, &name, now_s()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -137,13 +123,11 @@ pub(crate) async fn disable_user(
     responses((status = 200, body = EnrolmentJson), (status = 400, body = ProblemBody),
               (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub(crate) async fn reset_user(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Path(name): Path<String>,
     Json(body): Json<NewPassword>,
 ) -> Result<Json<EnrolmentJson>, Problem> {
-    authorize(&state, &caller, Action::ManageUsers, "POST /v1/users/{name}/reset").await?;
-    let enrolment = state.access.reset_user(&caller.principal.actor, &name, &body.password, now_s()).await?;
+    let enrolment = gate.access().reset_user(&gate.caller().principal.actor, &name, &body.password, now_s()).await?;
     Ok(Json(enrolment.into()))
 }
 
@@ -194,23 +178,14 @@ pub(crate) struct IssuedTokenJson {
 #[utoipa::path(post, path = "/v1/tokens", request_body = NewToken,
     responses((status = 201, body = IssuedTokenJson), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub(crate) async fn create_token(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Json(body): Json<NewToken>,
 ) -> Result<(StatusCode, Json<IssuedTokenJson>), Problem> {
-    authorize(&state, &caller, Action::ManageUsers, "POST /v1/tokens").await?;
     let role = role_of(&body.role)?;
-    let subject = match (role, &body.supplier, &body.device) {
-        (Role::PrintSupplier, Some(s), None) | (Role::Verifier, None, Some(s)) => s,
-        (Role::PrintSupplier, _, _) => {
-            return Err(Problem::bad_request("bad_subject", "a print_supplier token names a supplier and no device"));
-        }
-        (Role::Verifier, _, _) => {
-            return Err(Problem::bad_request("bad_subject", "a verifier token names a device and no supplier"));
-        }
-        _ => return Err(Problem::bad_request("bad_role", "tokens are for print_supplier or verifier")),
-    };
-    let issued = state.access.create_token(&caller.principal.actor, role, subject, body.expires_in_s, now_s()).await?;
+    let subject = lanyard_core::policy::token_subject(role, body.supplier.as_deref(), body.device.as_deref())
+        .map_err(|why| Problem::bad_request("bad_subject", why))?;
+    let issued =
+        gate.access().create_token(&gate.caller().principal.actor, role, subject, body.expires_in_s, now_s()).await?;
     let secret = issued.secret.to_string();
     Ok((StatusCode::CREATED, Json(IssuedTokenJson { token: issued.row.into(), secret })))
 }
@@ -218,25 +193,16 @@ pub(crate) async fn create_token(
 /// Every service token (ids and subjects, never secrets or hashes).
 #[utoipa::path(get, path = "/v1/tokens",
     responses((status = 200, body = [TokenJson]), (status = 403, body = ProblemBody)))]
-pub(crate) async fn list_tokens(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Json<Vec<TokenJson>>, Problem> {
-    authorize(&state, &caller, Action::ManageUsers, "GET /v1/tokens").await?;
-    Ok(Json(state.access.tokens().await?.into_iter().map(TokenJson::from).collect()))
+pub(crate) async fn list_tokens(gate: Gate) -> Result<Json<Vec<TokenJson>>, Problem> {
+    Ok(Json(gate.access().tokens().await?.into_iter().map(TokenJson::from).collect()))
 }
 
 /// Revokes a token at once.
 #[utoipa::path(post, path = "/v1/tokens/{id}/revoke", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
-pub(crate) async fn revoke_token(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    authorize(&state, &caller, Action::ManageUsers, "POST /v1/tokens/{id}/revoke").await?;
+pub(crate) async fn revoke_token(gate: Gate, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     let id = id.parse::<Uuid>().map_err(|_| Problem::bad_request("bad_token_id", "not a token id"))?;
-    state.access.revoke_token(&caller.principal.actor, id, now_s()).await?;
+    gate.access().revoke_token(&gate.caller().principal.actor, id, now_s()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -245,12 +211,8 @@ pub(crate) async fn revoke_token(
 #[utoipa::path(post, path = "/v1/audit/verify",
     responses((status = 200, description = "events, checkpoints and people checked; findings (empty when all agree)"),
               (status = 403, body = ProblemBody)))]
-pub(crate) async fn audit_verify(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::ReadAudit, "POST /v1/audit/verify").await?;
-    let report = state.register.verify_log(&caller.operator(), now_s() * 1000).await?;
+pub(crate) async fn audit_verify(gate: Gate) -> Result<Json<serde_json::Value>, Problem> {
+    let report = gate.register().verify_log(&gate.operator(), now_s() * 1000).await?;
     let mut v = serde_json::to_value(&report)
         .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the report could not be encoded"))?;
     if let Some(o) = v.as_object_mut() {
@@ -263,14 +225,9 @@ pub(crate) async fn audit_verify(
 #[utoipa::path(get, path = "/v1/audit/events/{index}", params(("index" = u64, Path)),
     responses((status = 200, description = "the event, its bytes in base64 and its RFC 9162 leaf hash"),
               (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
-pub(crate) async fn audit_event(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(index): Path<String>,
-) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::ReadAudit, "GET /v1/audit/events/{index}").await?;
+pub(crate) async fn audit_event(gate: Gate, Path(index): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
     let index = index.parse::<u64>().map_err(|_| Problem::bad_request("bad_index", "not an event index"))?;
-    let (bytes, hash) = state.register.audit_event(index).await?;
+    let (bytes, hash) = gate.register().audit_event(index).await?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let event: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
     Ok(Json(serde_json::json!({
@@ -284,12 +241,8 @@ pub(crate) async fn audit_event(
 /// Every zone and the vetting it accepts (no personal data).
 #[utoipa::path(get, path = "/v1/zones",
     responses((status = 200, description = "code, name, accepts"), (status = 403, body = ProblemBody)))]
-pub(crate) async fn list_zones(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Json<Vec<serde_json::Value>>, Problem> {
-    authorize(&state, &caller, Action::ReadZones, "GET /v1/zones").await?;
-    let zones = state.cards.zones().await?;
+pub(crate) async fn list_zones(gate: Gate) -> Result<Json<Vec<serde_json::Value>>, Problem> {
+    let zones = gate.cards().zones().await?;
     Ok(Json(
         zones.iter().map(|z| serde_json::json!({ "code": z.code, "name": z.name, "accepts": z.accepts })).collect(),
     ))
@@ -304,18 +257,16 @@ pub(crate) struct PermitQuery {
 #[utoipa::path(get, path = "/v1/permits", params(("person" = Option<String>, Query)),
     responses((status = 200, description = "id, person, zone, from, to, revoked_at"), (status = 403, body = ProblemBody)))]
 pub(crate) async fn list_permits(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Query(q): Query<PermitQuery>,
 ) -> Result<Json<Vec<serde_json::Value>>, Problem> {
-    authorize(&state, &caller, Action::ReadPermits, "GET /v1/permits").await?;
     let person = q
         .person
         .as_deref()
         .map(str::parse::<PersonId>)
         .transpose()
         .map_err(|_| Problem::bad_request("bad_person_id", "not a person id"))?;
-    let permits = state.cards.permits(person).await?;
+    let permits = gate.cards().permits(person).await?;
     Ok(Json(
         permits
             .iter()
@@ -330,13 +281,8 @@ pub(crate) async fn list_permits(
 /// Withdraws a permit at once.
 #[utoipa::path(post, path = "/v1/permits/{id}/revoke", params(("id" = Uuid, Path)),
     responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
-pub(crate) async fn revoke_permit(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
-    authorize(&state, &caller, Action::GrantPermit, "POST /v1/permits/{id}/revoke").await?;
+pub(crate) async fn revoke_permit(gate: Gate, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     let id = id.parse::<Uuid>().map_err(|_| Problem::bad_request("bad_permit_id", "not a permit id"))?;
-    state.cards.revoke_permit(&caller.operator(), id, now_s() * 1000).await?;
+    gate.cards().revoke_permit(&gate.operator(), id, now_s() * 1000).await?;
     Ok(StatusCode::NO_CONTENT)
 }

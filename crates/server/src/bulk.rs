@@ -6,21 +6,18 @@
 //! person export`). An import writes only compartments the caller may
 //! write, and a file with any bad row imports nothing.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use lanyard_core::Compartment;
-use lanyard_core::policy::Action;
 use lanyard_register::PhotoJson;
 use lanyard_register::import::{self, Options};
 
-use crate::auth::{Caller, authorize, limit_reads_n};
+use crate::gate::{Gate, PeopleGate};
+use crate::now_s;
 use crate::problem::{Problem, ProblemBody};
 use crate::routes::{purpose_of, requested_compartments};
-use crate::{AppState, now_s};
 
 /// How long a rotation request waits for the re-wrap before answering 202
 /// and leaving it to run.
@@ -38,37 +35,28 @@ const REWRAP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
               (status = 403, description = "not allowed, or more people than the read allowance", body = ProblemBody),
               (status = 429, description = "read limit reached; see Retry-After", body = ProblemBody)))]
 pub(crate) async fn export_people(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    people: PeopleGate,
     Query(q): Query<ExportQuery>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let compartments = requested_compartments(q.compartments.as_deref())?;
-    let action = Action::ReadPeople(compartments.clone());
-    authorize(&state, &caller, action.clone(), "GET /v1/people/export").await?;
+    let (gate, action) = people.compartments(&compartments).await?;
     if let Some(r) = &q.recipient {
         lanyard_register::check_recipient(r)?;
     }
     let purpose = purpose_of(&headers, q.purpose, "an export of personal data needs a purpose (X-Lanyard-Purpose)")?;
     let active: i64 =
-        state.register.counts().await?.iter().filter(|(status, _)| status == "active").map(|(_, n)| n).sum();
-    limit_reads_n(&state, &caller, &action, "GET /v1/people/export", u32::try_from(active).unwrap_or(u32::MAX)).await?;
+        gate.register().counts().await?.iter().filter(|(status, _)| status == "active").map(|(_, n)| n).sum();
+    gate.limit_reads_n(&action, u32::try_from(active).unwrap_or(u32::MAX)).await?;
     let mut people = Vec::new();
-    let n = state
-        .register
-        .export_to(
-            &caller.operator(),
-            &compartments,
-            Some(&purpose),
-            q.recipient.as_deref(),
-            now_s() * 1000,
-            &mut |p| {
-                people.push(p.to_json(&compartments, PhotoJson::Base64));
-                Ok(())
-            },
-        )
+    let n = gate
+        .register()
+        .export_to(&gate.operator(), &compartments, Some(&purpose), q.recipient.as_deref(), now_s() * 1000, &mut |p| {
+            people.push(p.to_json(&compartments, PhotoJson::Base64));
+            Ok(())
+        })
         .await?;
-    state.metrics.person_read(usize::try_from(n).unwrap_or(usize::MAX));
+    gate.metrics().person_read(usize::try_from(n).unwrap_or(usize::MAX));
     Ok(Json(serde_json::json!({ "count": n, "people": people })))
 }
 
@@ -87,12 +75,11 @@ pub(crate) struct ExportQuery {
               (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 413, description = "over the import size limit")))]
 pub(crate) async fn import_people(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    people: PeopleGate,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
     let options = Options { photos_dir: None, ignore_unknown: false };
-    let parsed = import::parse(body.as_ref(), state.register.ranks(), options)
+    let parsed = import::parse(body.as_ref(), people.ranks(), options)
         .map_err(|e| Problem::bad_request("bad_csv", e.to_string()))?;
     if !parsed.errors.is_empty() {
         let shown: Vec<String> = parsed.errors.iter().take(20).map(ToString::to_string).collect();
@@ -106,8 +93,8 @@ pub(crate) async fn import_people(
     }
     let compartments: Vec<Compartment> =
         Compartment::ALL.into_iter().filter(|c| parsed.records.iter().any(|(_, r)| r.has_compartment(*c))).collect();
-    authorize(&state, &caller, Action::WritePeople(compartments), "POST /v1/people/import").await?;
-    let outcome = state.register.import(&caller.operator(), parsed.records, now_s() * 1000, &|_| {}).await?;
+    let (gate, _) = people.compartments(&compartments).await?;
+    let outcome = gate.register().import(&gate.operator(), parsed.records, now_s() * 1000, &|_| {}).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
@@ -125,17 +112,15 @@ pub(crate) async fn import_people(
     responses((status = 200, description = "rotated and re-wrapped"), (status = 202, description = "re-wrap running"),
               (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub(crate) async fn rotate_compartment(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Path(name): Path<String>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
-    authorize(&state, &caller, Action::RotateKeys, "POST /v1/keys/{compartment}/rotate").await?;
     let compartment: Compartment = name
         .parse()
         .map_err(|_| Problem::bad_request("bad_compartment", "not a compartment (identity, photo, vetting, pay)"))?;
-    let op = caller.operator();
-    let version = state.register.add_compartment_key(&op, compartment, now_s() * 1000).await?;
-    let register = Arc::clone(&state.register);
+    let op = gate.operator();
+    let version = gate.register().add_compartment_key(&op, compartment, now_s() * 1000).await?;
+    let register = gate.register_shared();
     let job = tokio::spawn(async move {
         let done = register.rewrap(&op, compartment, version, now_s() * 1000, 1000, &|_| {}).await;
         match &done {

@@ -2,10 +2,8 @@
 //! cards service, roles by the policy module), credentials, the status list
 //! and trust bundle that verifiers fetch, and online verification.
 
-use std::sync::Arc;
-
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lanyard_audit::{Event, Outcome};
@@ -15,10 +13,10 @@ use lanyard_core::{CardAction, CardState, CardType, PersonId, Reason};
 use lanyard_credential::TrustBundle;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Caller, authorize, limit_reads};
+use crate::gate::{Gate, Public};
+use crate::now_s;
 use crate::problem::{Problem, ProblemBody};
 use crate::routes::purpose_of;
-use crate::{AppState, now_s};
 
 /// The media type of a status list token (draft-ietf-oauth-status-list).
 const STATUS_LIST_TYPE: &str = "application/statuslist+cwt";
@@ -81,11 +79,9 @@ impl From<lanyard_store::CardRow> for CardJson {
     responses((status = 201, body = CardJson), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 404, body = ProblemBody)))]
 pub(crate) async fn request_card(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Json(body): Json<CardRequest>,
 ) -> Result<(StatusCode, Json<CardJson>), Problem> {
-    authorize(&state, &caller, Action::RequestCard, "POST /v1/cards").await?;
     let card_type: CardType = body
         .card_type
         .parse()
@@ -94,7 +90,7 @@ pub(crate) async fn request_card(
         Ok(id) => PersonRef::Id(id),
         Err(_) => PersonRef::ServiceNumber(&body.person),
     };
-    let row = state.cards.request(&caller.operator(), who, card_type, now_s() * 1000).await?;
+    let row = gate.cards().request(&gate.operator(), who, card_type, now_s() * 1000).await?;
     Ok((StatusCode::CREATED, Json(row.into())))
 }
 
@@ -107,12 +103,7 @@ pub(crate) struct CardQuery {
 /// Cards, by person or state (ids and states only).
 #[utoipa::path(get, path = "/v1/cards", params(("person" = Option<String>, Query), ("state" = Option<String>, Query)),
     responses((status = 200, body = [CardJson]), (status = 403, body = ProblemBody)))]
-pub(crate) async fn list_cards(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Query(q): Query<CardQuery>,
-) -> Result<Json<Vec<CardJson>>, Problem> {
-    authorize(&state, &caller, Action::ReadCards, "GET /v1/cards").await?;
+pub(crate) async fn list_cards(gate: Gate, Query(q): Query<CardQuery>) -> Result<Json<Vec<CardJson>>, Problem> {
     let person = q
         .person
         .as_deref()
@@ -123,32 +114,41 @@ pub(crate) async fn list_cards(
         .as_deref()
         .map(|s| s.parse::<CardState>().map_err(|_| Problem::bad_request("bad_state", "unknown card state")))
         .transpose()?;
-    let rows = state.cards.list(person, card_state).await?;
+    let rows = gate.cards().list(person, card_state).await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
 /// One card.
 #[utoipa::path(get, path = "/v1/cards/{id}", params(("id" = String, Path)),
     responses((status = 200, body = CardJson), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
-pub(crate) async fn get_card(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<CardJson>, Problem> {
-    authorize(&state, &caller, Action::ReadCards, "GET /v1/cards/{id}").await?;
-    Ok(Json(state.cards.card(&id).await?.into()))
+pub(crate) async fn get_card(gate: Gate, Path(id): Path<String>) -> Result<Json<CardJson>, Problem> {
+    Ok(Json(gate.cards().card(&id).await?.into()))
 }
 
-fn step_of(verb: &str) -> Option<(CardAction, Action)> {
+/// The card verbs, one route each (`POST /v1/cards/{id}/VERB`), with the
+/// action the gate decides for it.
+pub(crate) const STEPS: [(&str, &str, Action); 9] = [
+    ("/v1/cards/{id}/approve", "approve", Action::ApproveCard),
+    ("/v1/cards/{id}/reject", "reject", Action::ApproveCard),
+    ("/v1/cards/{id}/print", "print", Action::ManageCard),
+    ("/v1/cards/{id}/issue", "issue", Action::ManageCard),
+    ("/v1/cards/{id}/suspend", "suspend", Action::ManageCard),
+    ("/v1/cards/{id}/resume", "resume", Action::ManageCard),
+    ("/v1/cards/{id}/revoke", "revoke", Action::ManageCard),
+    ("/v1/cards/{id}/destroy", "destroy", Action::ManageCard),
+    ("/v1/cards/{id}/reissue", "reissue", Action::RequestCard),
+];
+
+fn step_of(verb: &str) -> Option<CardAction> {
     Some(match verb {
-        "approve" => (CardAction::Approve, Action::ApproveCard),
-        "reject" => (CardAction::Reject, Action::ApproveCard),
-        "print" => (CardAction::Print, Action::ManageCard),
-        "issue" => (CardAction::Issue, Action::ManageCard),
-        "suspend" => (CardAction::Suspend, Action::ManageCard),
-        "resume" => (CardAction::Resume, Action::ManageCard),
-        "revoke" => (CardAction::Revoke, Action::ManageCard),
-        "destroy" => (CardAction::Destroy, Action::ManageCard),
+        "approve" => CardAction::Approve,
+        "reject" => CardAction::Reject,
+        "print" => CardAction::Print,
+        "issue" => CardAction::Issue,
+        "suspend" => CardAction::Suspend,
+        "resume" => CardAction::Resume,
+        "revoke" => CardAction::Revoke,
+        "destroy" => CardAction::Destroy,
         _ => return None,
     })
 }
@@ -165,26 +165,23 @@ fn reason(text: Option<&str>) -> Result<Option<Reason>, Problem> {
     responses((status = 200, body = CardJson), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub(crate) async fn card_step(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path((id, verb)): Path<(String, String)>,
+    gate: Gate,
+    Path(id): Path<String>,
+    verb: &'static str,
     body: Option<Json<CardStep>>,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let body = body.map(|Json(b)| b).unwrap_or_default();
     let now = now_s() * 1000;
     if verb == "reissue" {
-        authorize(&state, &caller, Action::RequestCard, "POST /v1/cards/{id}/reissue").await?;
         let why = reason(body.reason.as_deref())?
             .ok_or_else(|| Problem::bad_request("reason_required", "a reissue needs a reason"))?;
-        let (old, new) = state.cards.reissue(&caller.operator(), &id, why, now).await?;
+        let (old, new) = gate.cards().reissue(&gate.operator(), &id, why, now).await?;
         let (old, new): (CardJson, CardJson) = (old.into(), new.into());
         return Ok(Json(serde_json::json!({ "revoked": old, "requested": new })));
     }
-    let (card_action, action) =
-        step_of(&verb).ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, "no_route", "no such card action"))?;
-    authorize(&state, &caller, action, "POST /v1/cards/{id}/{verb}").await?;
-    let row =
-        state.cards.transition(&caller.operator(), &id, card_action, reason(body.reason.as_deref())?, now).await?;
+    let card_action =
+        step_of(verb).ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, "no_route", "no such card action"))?;
+    let row = gate.cards().transition(&gate.operator(), &id, card_action, reason(body.reason.as_deref())?, now).await?;
     Ok(Json(serde_json::to_value(CardJson::from(row)).unwrap_or_default()))
 }
 
@@ -200,17 +197,15 @@ pub(crate) struct PurposeQuery {
     responses((status = 200, description = "qr and claims"), (status = 400, body = ProblemBody),
               (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub(crate) async fn card_credential(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Path(id): Path<String>,
     Query(q): Query<PurposeQuery>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let action = Action::RenderCard;
-    authorize(&state, &caller, action.clone(), "GET /v1/cards/{id}/credential").await?;
     let purpose = purpose_of(&headers, q.purpose, "a credential reads identity; give a purpose (X-Lanyard-Purpose)")?;
-    limit_reads(&state, &caller, &action, "GET /v1/cards/{id}/credential").await?;
-    let c = state.cards.credential(&caller.operator(), &id, Some(&purpose), now_s() * 1000).await?;
+    gate.limit_reads(&action).await?;
+    let c = gate.cards().credential(&gate.operator(), &id, Some(&purpose), now_s() * 1000).await?;
     Ok(Json(serde_json::json!({ "qr": c.qr_text, "claims": c.claims })))
 }
 
@@ -220,19 +215,16 @@ pub(crate) async fn card_credential(
 #[utoipa::path(get, path = "/v1/status-lists/{id}", params(("id" = String, Path)),
     responses((status = 200, description = "the status list token", content_type = "application/statuslist+cwt"),
               (status = 404, body = ProblemBody)))]
-pub(crate) async fn status_list(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
+pub(crate) async fn status_list(public: Public, Path(id): Path<String>) -> Result<Response, Problem> {
     if id != "1" {
         return Err(Problem::new(StatusCode::NOT_FOUND, "no_status_list", "no such status list"));
     }
     let op = lanyard_register::Operator::local(lanyard_audit::Actor::operator("status-list"), false);
-    let bytes = state.cards.status_list(&op, now_s() * 1000).await?;
+    let bytes = public.cards().status_list(&op, now_s() * 1000).await?;
     let mut r = bytes.into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(STATUS_LIST_TYPE));
-    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", state.cards.config().list_ttl_s)) {
+    if let Ok(v) = HeaderValue::from_str(&format!("public, max-age={}", public.cards().config().list_ttl_s)) {
         h.insert(header::CACHE_CONTROL, v);
     }
     Ok(r)
@@ -240,9 +232,9 @@ pub(crate) async fn status_list(
 
 /// The trust bundle verifiers need (public keys only; public).
 #[utoipa::path(get, path = "/v1/trust-bundle", responses((status = 200, description = "issuer, keys as JWK, status list URI")))]
-pub(crate) async fn trust_bundle(State(state): State<Arc<AppState>>) -> Result<Json<TrustBundle>, Problem> {
+pub(crate) async fn trust_bundle(public: Public) -> Result<Json<TrustBundle>, Problem> {
     let op = lanyard_register::Operator::local(lanyard_audit::Actor::operator("trust-bundle"), false);
-    Ok(Json(state.cards.trust_bundle(&op, now_s() * 1000).await?))
+    Ok(Json(public.cards().trust_bundle(&op, now_s() * 1000).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -257,22 +249,17 @@ pub(crate) struct VerifyRequest {
 /// verdict only).
 #[utoipa::path(post, path = "/v1/verify", request_body = VerifyRequest,
     responses((status = 200, description = "verdict, reason and claims"), (status = 403, body = ProblemBody)))]
-pub(crate) async fn verify(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Json(body): Json<VerifyRequest>,
-) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::VerifyCards, "POST /v1/verify").await?;
+pub(crate) async fn verify(gate: Gate, Json(body): Json<VerifyRequest>) -> Result<Json<serde_json::Value>, Problem> {
     let now = now_s() * 1000;
-    let op = caller.operator();
-    let v = state.cards.verify_online(&op, &body.qr, now / 1000, now).await?;
+    let op = gate.operator();
+    let v = gate.cards().verify_online(&op, &body.qr, now / 1000, now).await?;
     let mut event = Event::new(now, op.actor.clone(), "card.verify", Outcome::Ok);
     event.request_id = Some(op.request_id.clone());
     event.detail = Some(serde_json::json!({
         "card": v.claims.as_ref().map(|c| c.card_id.clone()),
         "verdict": v.verdict.as_str(),
     }));
-    state.register.record(&[event]).await?;
+    gate.register().record(&[event]).await?;
     Ok(Json(serde_json::to_value(&v).unwrap_or_default()))
 }
 
@@ -290,14 +277,12 @@ pub(crate) struct NewZone {
 #[utoipa::path(post, path = "/v1/zones", request_body = NewZone,
     responses((status = 201, description = "created"), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub(crate) async fn create_zone(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Json(body): Json<NewZone>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
-    authorize(&state, &caller, Action::ManageZones, "POST /v1/zones").await?;
-    let z = state
-        .cards
-        .add_zone(&caller.operator(), &body.code, &body.name, &body.accepts.join(","), now_s() * 1000)
+    let z = gate
+        .cards()
+        .add_zone(&gate.operator(), &body.code, &body.name, &body.accepts.join(","), now_s() * 1000)
         .await?;
     Ok((StatusCode::CREATED, Json(serde_json::json!({ "code": z.code, "name": z.name, "accepts": z.accepts }))))
 }
@@ -319,15 +304,12 @@ pub(crate) struct NewPermit {
 #[utoipa::path(post, path = "/v1/permits", request_body = NewPermit,
     responses((status = 201, description = "granted"), (status = 403, body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub(crate) async fn grant_permit(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Json(body): Json<NewPermit>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
-    authorize(&state, &caller, Action::GrantPermit, "POST /v1/permits").await?;
     let person =
         body.person.parse::<PersonId>().map_err(|_| Problem::bad_request("bad_person_id", "not a person id"))?;
-    let p =
-        state.cards.grant_permit(&caller.operator(), person, &body.zone, body.from, body.to, now_s() * 1000).await?;
+    let p = gate.cards().grant_permit(&gate.operator(), person, &body.zone, body.from, body.to, now_s() * 1000).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({ "id": p.id, "zone": p.zone, "from": p.valid_from, "to": p.valid_to })),
@@ -351,11 +333,9 @@ pub(crate) struct AccessCheck {
 #[utoipa::path(post, path = "/v1/access/check", request_body = AccessCheck,
     responses((status = 200, description = "allow, reason, card"), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 pub(crate) async fn access_check(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Json(body): Json<AccessCheck>,
 ) -> Result<Json<lanyard_cards::AccessDecision>, Problem> {
-    authorize(&state, &caller, Action::CheckAccess, "POST /v1/access/check").await?;
     let subject = match (&body.qr, &body.card) {
         (Some(q), None) => lanyard_cards::AccessSubject::Qr(q),
         (None, Some(c)) => lanyard_cards::AccessSubject::Card(c),
@@ -363,6 +343,6 @@ pub(crate) async fn access_check(
     };
     let now = now_s() * 1000;
     let d =
-        state.cards.check_access(&caller.operator(), subject, &body.zone, body.at.unwrap_or(now / 1000), now).await?;
+        gate.cards().check_access(&gate.operator(), subject, &body.zone, body.at.unwrap_or(now / 1000), now).await?;
     Ok(Json(d))
 }

@@ -2,18 +2,17 @@
 //! its OpenAPI 3.1 document at `/v1/openapi.json`; `/healthz`, `/readyz` and
 //! Prometheus `/metrics` beside it.
 //!
-//! Every `/v1` request passes two gates: [`auth::Caller`] (who: a session
-//! cookie or a bearer token) and [`auth::authorize`] (may they: the one
-//! policy module, with refusals audited). Handlers then call one service
-//! method; the services audit what they reveal.
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+//! Every route is declared in one table with what it needs, and passes one
+//! gate ([`gate`]) before its handler runs: who (a session cookie or a
+//! bearer token, [`auth`]) and may they (the one policy module, refusals
+//! audited). Handlers reach the services only through the gate's ticket,
+//! then call one service method; the services audit what they reveal.
 
 mod admin;
 pub mod auth;
 mod bulk;
 mod cards;
+pub mod gate;
 pub mod limits;
 mod metrics;
 pub mod problem;
@@ -28,33 +27,13 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
-use lanyard_access::Access;
-use lanyard_register::Register;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use metrics::Metrics;
 
-/// What every handler shares.
-pub struct AppState {
-    /// The register service.
-    pub register: Arc<Register>,
-    /// Users, sessions, tokens.
-    pub access: Arc<Access>,
-    /// Cards, credentials, status lists.
-    pub cards: lanyard_cards::Cards,
-    /// Suppliers and print batches.
-    pub supply: lanyard_supply::Supply,
-    /// Counters for `/metrics`.
-    pub metrics: Metrics,
-    /// Mark cookies `Secure` (served over TLS, or behind a TLS proxy).
-    pub secure_cookies: bool,
-    /// Per-principal limits on personal-data reads.
-    pub reads: limits::ReadLimiter,
-    /// The disclosure guard, with its policy and fingerprints.
-    pub guard: Arc<lanyard_guard::Scanner>,
-}
+pub use gate::{AppState, Options, RouteSpec, Services};
 
 /// Request bodies larger than this are refused (413).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -72,18 +51,26 @@ pub(crate) fn now_s() -> i64 {
 
 /// The whole application: routes, limits and security headers.
 pub fn router(state: Arc<AppState>) -> Router {
-    let hsts = state.secure_cookies;
-    let import = routes::import_routes()
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES));
-    let scan = routes::scan_routes()
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_SCAN_BYTES))
-        .layer(RequestBodyLimitLayer::new(MAX_SCAN_BYTES));
-    let mut app = routes::routes()
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+    router_and_table(state).0
+}
+
+/// The application and the table of every route in it with what it needs
+/// (the authorization matrix test walks it).
+pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
+    let hsts = state.secure_cookies();
+    let import = routes::import_routes().map(|r| {
+        r.layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
+            .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
+    });
+    let scan = routes::scan_routes().map(|r| {
+        r.layer(axum::extract::DefaultBodyLimit::max(MAX_SCAN_BYTES)).layer(RequestBodyLimitLayer::new(MAX_SCAN_BYTES))
+    });
+    let (app, table) = routes::routes()
+        .map(|r| r.layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)))
         .merge(import)
         .merge(scan)
-        .with_state(state)
+        .finish(state);
+    let mut app = app
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
@@ -100,10 +87,11 @@ pub fn router(state: Arc<AppState>) -> Router {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ));
     }
-    app.layer(SetResponseHeaderLayer::overriding(
+    let app = app.layer(SetResponseHeaderLayer::overriding(
         HeaderName::from_static("cross-origin-resource-policy"),
         HeaderValue::from_static("same-origin"),
-    ))
+    ));
+    (app, table)
 }
 
 /// Serves until `shutdown` completes.

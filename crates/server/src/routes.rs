@@ -2,22 +2,21 @@
 //! authorize, call one service method, answer.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use lanyard_core::policy::Action;
 use lanyard_core::{Compartment, PersonId};
 use lanyard_register::{PersonSummary, PhotoJson};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
-use crate::auth::{Caller, SESSION_COOKIE, authorize, limit_reads};
+use crate::auth::SESSION_COOKIE;
+use crate::gate::{Gate, Need, PeopleGate, Public, Routes};
+use crate::now_s;
 use crate::problem::{Problem, ProblemBody};
-use crate::{AppState, now_s};
 
 /// The header naming why personal data is read.
 pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
@@ -33,6 +32,7 @@ pub const PURPOSE_HEADER: &str = "x-lanyard-purpose";
         list_people,
         get_person,
         create_person,
+        update_person,
         erase_person,
         keys_status,
         find_people,
@@ -122,64 +122,86 @@ pub(crate) fn openapi_json() -> String {
 }
 
 /// Bulk import: larger bodies than every other route, so it is its own
-/// router with its own limit.
-pub(crate) fn import_routes() -> Router<Arc<AppState>> {
-    Router::new().route("/v1/people/import", post(crate::bulk::import_people))
+/// group with its own limit.
+pub(crate) fn import_routes() -> Routes {
+    Routes::new().post("/v1/people/import", Need::WritePeople, crate::bulk::import_people)
 }
 
 /// Scans: uploads up to [`crate::MAX_SCAN_BYTES`].
-pub(crate) fn scan_routes() -> Router<Arc<AppState>> {
-    Router::new().route("/v1/scan", post(crate::scan::scan))
+pub(crate) fn scan_routes() -> Routes {
+    Routes::new().post("/v1/scan", Need::Action(Action::ScanFiles), crate::scan::scan)
 }
 
-pub(crate) fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/v1/openapi.json", get(openapi))
-        .route("/v1/login", post(login))
-        .route("/v1/logout", post(logout))
-        .route("/v1/people", get(list_people).post(create_person))
-        .route("/v1/people/find", get(find_people))
-        .route("/v1/people/{id}", get(get_person).patch(update_person).delete(erase_person))
-        .route("/v1/keys", get(keys_status))
-        .route("/v1/keys/issuer/rotate", post(rotate_issuer))
-        .route("/v1/keys/{compartment}/rotate", post(crate::bulk::rotate_compartment))
-        .route("/v1/people/export", get(crate::bulk::export_people))
-        .route("/v1/audit/checkpoint", get(audit_checkpoint))
-        .route("/v1/audit/proofs/inclusion", get(audit_inclusion))
-        .route("/v1/audit/proofs/consistency", post(audit_consistency))
-        .route("/v1/audit/export", get(audit_export))
-        .route("/v1/breach/scope", post(breach_scope))
-        .route("/v1/cards", get(crate::cards::list_cards).post(crate::cards::request_card))
-        .route("/v1/cards/{id}", get(crate::cards::get_card))
-        .route("/v1/cards/{id}/credential", get(crate::cards::card_credential))
-        .route("/v1/cards/{id}/{verb}", post(crate::cards::card_step))
-        .route("/v1/status-lists/{id}", get(crate::cards::status_list))
-        .route("/v1/trust-bundle", get(crate::cards::trust_bundle))
-        .route("/v1/verify", post(crate::cards::verify))
-        .route("/v1/zones", get(crate::admin::list_zones).post(crate::cards::create_zone))
-        .route("/v1/permits", get(crate::admin::list_permits).post(crate::cards::grant_permit))
-        .route("/v1/permits/{id}/revoke", post(crate::admin::revoke_permit))
-        .route("/v1/users", get(crate::admin::list_users).post(crate::admin::add_user))
-        .route("/v1/users/{name}/disable", post(crate::admin::disable_user))
-        .route("/v1/users/{name}/reset", post(crate::admin::reset_user))
-        .route("/v1/tokens", get(crate::admin::list_tokens).post(crate::admin::create_token))
-        .route("/v1/tokens/{id}/revoke", post(crate::admin::revoke_token))
-        .route("/v1/audit/verify", post(crate::admin::audit_verify))
-        .route("/v1/audit/events/{index}", get(crate::admin::audit_event))
-        .route("/v1/access/check", post(crate::cards::access_check))
-        .route("/v1/suppliers", get(crate::supply::list_suppliers).post(crate::supply::add_supplier))
-        .route("/v1/suppliers/{name}/disable", post(crate::supply::disable_supplier))
-        .route("/v1/suppliers/{name}/recipient", post(crate::supply::rotate_recipient))
-        .route("/v1/suppliers/{name}/exposure", get(crate::supply::exposure))
-        .route("/v1/batches", get(crate::supply::list_batches).post(crate::supply::create_batch))
-        .route("/v1/batches/{id}/file", get(crate::supply::export_batch))
-        .route("/v1/supplier/batches", get(crate::supply::own_batches))
-        .route("/v1/supplier/batches/{id}", get(crate::supply::download_batch))
-        .route("/v1/supplier/batches/{id}/confirm", post(crate::supply::confirm_batch))
-        .fallback(|| async { Problem::new(StatusCode::NOT_FOUND, "no_route", "no such route") })
+/// Every other route, each with what the gate must decide before it runs.
+pub(crate) fn routes() -> Routes {
+    use Action as A;
+    use Need::{Public as Open, ReadPeople, WritePeople};
+    let need = Need::Action;
+    let mut r = Routes::new()
+        .get("/healthz", Open, healthz)
+        .get("/readyz", Open, readyz)
+        .get("/metrics", Open, metrics)
+        .get("/v1/openapi.json", Open, openapi)
+        .post("/v1/login", Open, login)
+        .post("/v1/logout", Open, logout)
+        .get("/v1/people", need(A::ListPeople), list_people)
+        .post("/v1/people", WritePeople, create_person)
+        .get("/v1/people/find", ReadPeople, find_people)
+        .get("/v1/people/{id}", ReadPeople, get_person)
+        .patch("/v1/people/{id}", WritePeople, update_person)
+        .delete("/v1/people/{id}", need(A::ErasePerson), erase_person)
+        .get("/v1/keys", need(A::ReadStatus), keys_status)
+        .post("/v1/keys/issuer/rotate", need(A::ManageIssuer), rotate_issuer)
+        .post("/v1/keys/{compartment}/rotate", need(A::RotateKeys), crate::bulk::rotate_compartment)
+        .get("/v1/people/export", ReadPeople, crate::bulk::export_people)
+        .get("/v1/audit/checkpoint", need(A::ReadAudit), audit_checkpoint)
+        .get("/v1/audit/proofs/inclusion", need(A::ReadAudit), audit_inclusion)
+        .post("/v1/audit/proofs/consistency", need(A::ReadAudit), audit_consistency)
+        .get("/v1/audit/export", need(A::ReadAudit), audit_export)
+        .post("/v1/breach/scope", need(A::ScopeBreach), breach_scope)
+        .get("/v1/cards", need(A::ReadCards), crate::cards::list_cards)
+        .post("/v1/cards", need(A::RequestCard), crate::cards::request_card)
+        .get("/v1/cards/{id}", need(A::ReadCards), crate::cards::get_card)
+        .get("/v1/cards/{id}/credential", need(A::RenderCard), crate::cards::card_credential)
+        .get("/v1/status-lists/{id}", Open, crate::cards::status_list)
+        .get("/v1/trust-bundle", Open, crate::cards::trust_bundle)
+        .post("/v1/verify", need(A::VerifyCards), crate::cards::verify)
+        .get("/v1/zones", need(A::ReadZones), crate::admin::list_zones)
+        .post("/v1/zones", need(A::ManageZones), crate::cards::create_zone)
+        .get("/v1/permits", need(A::ReadPermits), crate::admin::list_permits)
+        .post("/v1/permits", need(A::GrantPermit), crate::cards::grant_permit)
+        .post("/v1/permits/{id}/revoke", need(A::GrantPermit), crate::admin::revoke_permit)
+        .get("/v1/users", need(A::ManageUsers), crate::admin::list_users)
+        .post("/v1/users", need(A::ManageUsers), crate::admin::add_user)
+        .post("/v1/users/{name}/disable", need(A::ManageUsers), crate::admin::disable_user)
+        .post("/v1/users/{name}/reset", need(A::ManageUsers), crate::admin::reset_user)
+        .get("/v1/tokens", need(A::ManageUsers), crate::admin::list_tokens)
+        .post("/v1/tokens", need(A::ManageUsers), crate::admin::create_token)
+        .post("/v1/tokens/{id}/revoke", need(A::ManageUsers), crate::admin::revoke_token)
+        .post("/v1/audit/verify", need(A::ReadAudit), crate::admin::audit_verify)
+        .get("/v1/audit/events/{index}", need(A::ReadAudit), crate::admin::audit_event)
+        .post("/v1/access/check", need(A::CheckAccess), crate::cards::access_check)
+        .get("/v1/suppliers", need(A::ManageSuppliers), crate::supply::list_suppliers)
+        .post("/v1/suppliers", need(A::ManageSuppliers), crate::supply::add_supplier)
+        .post("/v1/suppliers/{name}/disable", need(A::ManageSuppliers), crate::supply::disable_supplier)
+        .post("/v1/suppliers/{name}/recipient", need(A::ManageSuppliers), crate::supply::rotate_recipient)
+        .get("/v1/suppliers/{name}/exposure", need(A::DrillSupplier), crate::supply::exposure)
+        .get("/v1/batches", need(A::ManageBatches), crate::supply::list_batches)
+        .post("/v1/batches", need(A::ManageBatches), crate::supply::create_batch)
+        .get("/v1/batches/{id}/file", need(A::ManageBatches), crate::supply::export_batch)
+        .get("/v1/supplier/batches", need(A::SupplierExchange), crate::supply::own_batches)
+        .get("/v1/supplier/batches/{id}", need(A::SupplierExchange), crate::supply::download_batch)
+        .post("/v1/supplier/batches/{id}/confirm", need(A::SupplierExchange), crate::supply::confirm_batch);
+    for (path, verb, action) in crate::cards::STEPS {
+        r = r.post(
+            path,
+            need(action),
+            move |gate: Gate, id: Path<String>, body: Option<Json<crate::cards::CardStep>>| {
+                crate::cards::card_step(gate, id, verb, body)
+            },
+        );
+    }
+    r
 }
 
 /// Liveness: the process answers.
@@ -190,16 +212,16 @@ async fn healthz() -> &'static str {
 
 /// Readiness: the store answers and the key provider wraps and unwraps.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "not ready", body = ProblemBody)))]
-async fn readyz(State(state): State<Arc<AppState>>) -> Result<&'static str, Problem> {
-    state.register.check_ready().await.map_err(|e| {
+async fn readyz(public: Public) -> Result<&'static str, Problem> {
+    public.check_ready().await.map_err(|e| {
         tracing::warn!(error = %e, "not ready");
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the store or the key provider is unreachable")
     })?;
     Ok("ready\n")
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    let mut r = state.metrics.render().into_response();
+async fn metrics(public: Public) -> Response {
+    let mut r = public.metrics().render().into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     r
 }
@@ -229,21 +251,21 @@ struct LoginResponse {
 #[utoipa::path(post, path = "/v1/login", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ProblemBody), (status = 429, body = ProblemBody)))]
 async fn login(
-    State(state): State<Arc<AppState>>,
+    public: Public,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Json(req): Json<LoginRequest>,
 ) -> Result<Response, Problem> {
     let client = addr.ip().to_string();
-    let result = state.access.login(&req.name, &req.password, &req.code, &client, now_s()).await;
+    let result = public.sessions().login(&req.name, &req.password, &req.code, &client, now_s()).await;
     let (cookie, principal) = match result {
         Ok(ok) => ok,
         Err(e) => {
-            state.metrics.login("failed");
+            public.metrics().login("failed");
             return Err(e.into());
         }
     };
-    state.metrics.login("ok");
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    public.metrics().login("ok");
+    let secure = if public.secure_cookies() { "; Secure" } else { "" };
     let set = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}", cookie.as_str());
     let mut r =
         Json(LoginResponse { actor: principal.actor.id, role: principal.role.as_str().to_owned() }).into_response();
@@ -255,7 +277,7 @@ async fn login(
 
 /// Ends the session.
 #[utoipa::path(post, path = "/v1/logout", responses((status = 204), (status = 401, body = ProblemBody)))]
-async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Result<Response, Problem> {
+async fn logout(public: Public, headers: HeaderMap) -> Result<Response, Problem> {
     let cookie = headers
         .get_all(header::COOKIE)
         .iter()
@@ -263,7 +285,7 @@ async fn logout(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Resul
         .flat_map(|l| l.split(';').map(str::trim).map(str::to_owned).collect::<Vec<_>>())
         .find_map(|kv| kv.strip_prefix(SESSION_COOKIE).and_then(|r| r.strip_prefix('=')).map(str::to_owned))
         .ok_or_else(|| Problem::unauthenticated("not logged in"))?;
-    state.access.logout(&cookie, now_s()).await?;
+    public.sessions().logout(&cookie, now_s()).await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     if let Ok(v) = HeaderValue::from_str(&clear) {
@@ -318,15 +340,10 @@ fn person_id(text: &str) -> Result<PersonId, Problem> {
 /// People by id and status, decrypting nothing (no purpose needed).
 #[utoipa::path(get, path = "/v1/people", params(("after" = Option<String>, Query), ("limit" = Option<i64>, Query)),
     responses((status = 200, body = [PersonSummaryJson]), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
-async fn list_people(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<PersonSummaryJson>>, Problem> {
-    authorize(&state, &caller, Action::ListPeople, "GET /v1/people").await?;
+async fn list_people(gate: Gate, Query(q): Query<ListQuery>) -> Result<Json<Vec<PersonSummaryJson>>, Problem> {
     let after = q.after.as_deref().map(person_id).transpose()?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let people = state.register.list(after, limit).await?;
+    let people = gate.register().list(after, limit).await?;
     Ok(Json(people.into_iter().map(Into::into).collect()))
 }
 
@@ -357,20 +374,18 @@ pub(crate) fn requested_compartments(text: Option<&str>) -> Result<Vec<Compartme
               (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
               (status = 429, description = "read limit reached; see Retry-After", body = ProblemBody)))]
 async fn get_person(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    people: PeopleGate,
     Path(id): Path<String>,
     Query(q): Query<ReadQuery>,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let id = person_id(&id)?;
     let compartments = requested_compartments(q.compartments.as_deref())?;
-    let action = Action::ReadPeople(compartments.clone());
-    authorize(&state, &caller, action.clone(), "GET /v1/people/{id}").await?;
+    let (gate, action) = people.compartments(&compartments).await?;
     let purpose = purpose_of(&headers, q.purpose, "a read of personal data needs a purpose (X-Lanyard-Purpose)")?;
-    limit_reads(&state, &caller, &action, "GET /v1/people/{id}").await?;
-    let person = state.register.show(&caller.operator(), id, &compartments, Some(&purpose), now_s() * 1000).await?;
-    state.metrics.person_read(1);
+    gate.limit_reads(&action).await?;
+    let person = gate.register().show(&gate.operator(), id, &compartments, Some(&purpose), now_s() * 1000).await?;
+    gate.metrics().person_read(1);
     Ok(Json(person.to_json(&compartments, PhotoJson::Base64)))
 }
 
@@ -396,23 +411,22 @@ struct Created {
     responses((status = 201, body = Created), (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
               (status = 403, body = ProblemBody), (status = 409, body = ProblemBody)))]
 async fn create_person(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    people: PeopleGate,
     Json(body): Json<NewPerson>,
 ) -> Result<(StatusCode, Json<Created>), Problem> {
     if body.fields.is_empty() {
         return Err(Problem::bad_request("no_fields", "give the person's fields"));
     }
-    let (record, compartments) = parse_fields(&body.fields, &state)?;
-    authorize(&state, &caller, Action::WritePeople(compartments), "POST /v1/people").await?;
-    let id = state.register.add(&caller.operator(), record, body.protected, now_s() * 1000).await?;
+    let (record, compartments) = parse_fields(&body.fields, people.ranks())?;
+    let (gate, _) = people.compartments(&compartments).await?;
+    let id = gate.register().add(&gate.operator(), record, body.protected, now_s() * 1000).await?;
     Ok((StatusCode::CREATED, Json(Created { id: id.to_string() })))
 }
 
 /// Field texts to a record, and the compartments they fall in.
 fn parse_fields(
     fields: &std::collections::BTreeMap<String, String>,
-    state: &AppState,
+    ranks: &lanyard_core::RankTable,
 ) -> Result<(lanyard_core::PersonRecord, Vec<Compartment>), Problem> {
     use base64::Engine;
     let mut record = lanyard_core::PersonRecord::default();
@@ -430,9 +444,7 @@ fn parse_fields(
                 .map_err(|_| Problem::bad_request("bad_photo", "photo is not base64"))?;
             record.photo = Some(raw);
         } else {
-            record
-                .set_from_text(field, value, state.register.ranks())
-                .map_err(|e| Problem::bad_request("invalid", e.to_string()))?;
+            record.set_from_text(field, value, ranks).map_err(|e| Problem::bad_request("invalid", e.to_string()))?;
         }
     }
     Ok((record, compartments))
@@ -455,21 +467,20 @@ struct PersonChanges {
     responses((status = 204), (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
               (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
 async fn update_person(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    people: PeopleGate,
     Path(id): Path<String>,
     Json(body): Json<PersonChanges>,
 ) -> Result<StatusCode, Problem> {
     let id = person_id(&id)?;
-    let (changes, mut compartments) = parse_fields(&body.fields, &state)?;
+    let (changes, mut compartments) = parse_fields(&body.fields, people.ranks())?;
     if body.protected.is_some() && !compartments.contains(&Compartment::Identity) {
         compartments.push(Compartment::Identity);
     }
     if compartments.is_empty() {
         return Err(Problem::bad_request("no_changes", "give fields to change, or the protected flag"));
     }
-    authorize(&state, &caller, Action::WritePeople(compartments), "PATCH /v1/people/{id}").await?;
-    state.register.update(&caller.operator(), id, changes, body.protected, now_s() * 1000).await?;
+    let (gate, _) = people.compartments(&compartments).await?;
+    gate.register().update(&gate.operator(), id, changes, body.protected, now_s() * 1000).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -478,14 +489,9 @@ async fn update_person(
 #[utoipa::path(delete, path = "/v1/people/{id}", params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
-async fn erase_person(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, Problem> {
+async fn erase_person(gate: Gate, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     let id = person_id(&id)?;
-    authorize(&state, &caller, Action::ErasePerson, "DELETE /v1/people/{id}").await?;
-    state.register.erase(&caller.operator(), id, now_s() * 1000).await?;
+    gate.register().erase(&gate.operator(), id, now_s() * 1000).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -508,8 +514,7 @@ struct FindQuery {
     responses((status = 200, description = "the people found, each as GET /v1/people/{id}"),
               (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 429, body = ProblemBody)))]
 async fn find_people(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    people: PeopleGate,
     Query(q): Query<FindQuery>,
     headers: HeaderMap,
 ) -> Result<Json<Vec<serde_json::Value>>, Problem> {
@@ -524,12 +529,11 @@ async fn find_people(
     if compartments.is_empty() {
         return Err(Problem::bad_request("no_compartments", "name the compartments to read (compartments=identity,…)"));
     }
-    let action = Action::ReadPeople(compartments.clone());
-    authorize(&state, &caller, action.clone(), "GET /v1/people/find").await?;
+    let (gate, action) = people.compartments(&compartments).await?;
     let purpose = purpose_of(&headers, q.purpose, "a read of personal data needs a purpose (X-Lanyard-Purpose)")?;
-    limit_reads(&state, &caller, &action, "GET /v1/people/find").await?;
-    let found = state.register.find(&caller.operator(), lookup, &compartments, Some(&purpose), now_s() * 1000).await?;
-    state.metrics.person_read(found.len());
+    gate.limit_reads(&action).await?;
+    let found = gate.register().find(&gate.operator(), lookup, &compartments, Some(&purpose), now_s() * 1000).await?;
+    gate.metrics().person_read(found.len());
     Ok(Json(found.iter().map(|p| p.to_json(&compartments, PhotoJson::Base64)).collect()))
 }
 
@@ -537,18 +541,16 @@ async fn find_people(
 /// old key stays in the trust bundle until its last card expires.
 #[utoipa::path(post, path = "/v1/keys/issuer/rotate",
     responses((status = 200, description = "the new key version"), (status = 403, body = ProblemBody)))]
-async fn rotate_issuer(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::ManageIssuer, "POST /v1/keys/issuer/rotate").await?;
-    let version = state.cards.rotate_issuer(&caller.operator(), now_s() * 1000).await?;
+async fn rotate_issuer(gate: Gate) -> Result<Json<serde_json::Value>, Problem> {
+    let version = gate.cards().rotate_issuer(&gate.operator(), now_s() * 1000).await?;
     Ok(Json(serde_json::json!({ "key": "issuer", "new_version": version })))
 }
 
 /// Key provider, key versions and counts; no personal data.
 #[utoipa::path(get, path = "/v1/keys",
     responses((status = 200, description = "key status"), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
-async fn keys_status(State(state): State<Arc<AppState>>, caller: Caller) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::ReadStatus, "GET /v1/keys").await?;
-    let status = state.register.keys_status().await?;
+async fn keys_status(gate: Gate) -> Result<Json<serde_json::Value>, Problem> {
+    let status = gate.register().keys_status().await?;
     Ok(Json(
         serde_json::to_value(status)
             .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed"))?,
@@ -566,15 +568,11 @@ fn json_of<T: Serialize>(value: &T) -> Result<Json<serde_json::Value>, Problem> 
 #[utoipa::path(get, path = "/v1/audit/checkpoint",
     responses((status = 200, description = "C2SP signed checkpoint and verifier key"),
               (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
-async fn audit_checkpoint(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::ReadAudit, "GET /v1/audit/checkpoint").await?;
-    let op = caller.operator();
+async fn audit_checkpoint(gate: Gate) -> Result<Json<serde_json::Value>, Problem> {
+    let op = gate.operator();
     let now = now_s() * 1000;
-    let cp = state.register.checkpoint(&op, None, now).await?;
-    let key = state.register.verifier_key(&op, now).await?;
+    let cp = gate.register().checkpoint(&op, None, now).await?;
+    let key = gate.register().verifier_key(&op, now).await?;
     let mut v = json_of(&cp)?.0;
     if let Some(o) = v.as_object_mut() {
         o.insert("verifier_key".into(), serde_json::Value::String(key));
@@ -593,13 +591,8 @@ struct InclusionQuery {
     params(("index" = u64, Query), ("size" = Option<u64>, Query)),
     responses((status = 200, description = "the proof, as `lanyard audit prove inclusion --json`"),
               (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
-async fn audit_inclusion(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Query(q): Query<InclusionQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::ReadAudit, "GET /v1/audit/proofs/inclusion").await?;
-    let proof = state.register.prove_inclusion(&caller.operator(), q.index, q.size, now_s() * 1000).await?;
+async fn audit_inclusion(gate: Gate, Query(q): Query<InclusionQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    let proof = gate.register().prove_inclusion(&gate.operator(), q.index, q.size, now_s() * 1000).await?;
     json_of(&proof)
 }
 
@@ -616,12 +609,10 @@ struct ConsistencyRequest {
     responses((status = 200, description = "the proof, as `lanyard audit prove consistency --json`"),
               (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
 async fn audit_consistency(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Json(body): Json<ConsistencyRequest>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::ReadAudit, "POST /v1/audit/proofs/consistency").await?;
-    let proof = state.register.prove_consistency(&caller.operator(), &body.old_checkpoint, now_s() * 1000).await?;
+    let proof = gate.register().prove_consistency(&gate.operator(), &body.old_checkpoint, now_s() * 1000).await?;
     json_of(&proof)
 }
 
@@ -636,13 +627,8 @@ struct ExportQuery {
 #[utoipa::path(get, path = "/v1/audit/export",
     params(("from_ms" = Option<i64>, Query), ("to_ms" = Option<i64>, Query)),
     responses((status = 200, description = "as `lanyard audit export`"), (status = 403, body = ProblemBody)))]
-async fn audit_export(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Query(q): Query<ExportQuery>,
-) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::ReadAudit, "GET /v1/audit/export").await?;
-    let export = state.register.export_window(&caller.operator(), q.from_ms, q.to_ms, now_s() * 1000).await?;
+async fn audit_export(gate: Gate, Query(q): Query<ExportQuery>) -> Result<Json<serde_json::Value>, Problem> {
+    let export = gate.register().export_window(&gate.operator(), q.from_ms, q.to_ms, now_s() * 1000).await?;
     json_of(&export)
 }
 
@@ -663,12 +649,7 @@ struct ScopeRequest {
 #[utoipa::path(post, path = "/v1/breach/scope", request_body = ScopeRequest,
     responses((status = 200, description = "the scope report, as `lanyard breach scope --json`"),
               (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
-async fn breach_scope(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Json(req): Json<ScopeRequest>,
-) -> Result<Json<serde_json::Value>, Problem> {
-    authorize(&state, &caller, Action::ScopeBreach, "POST /v1/breach/scope").await?;
+async fn breach_scope(gate: Gate, Json(req): Json<ScopeRequest>) -> Result<Json<serde_json::Value>, Problem> {
     let compartment = req
         .compartment
         .as_deref()
@@ -681,6 +662,6 @@ async fn breach_scope(
         return Err(Problem::bad_request("bad_window", "from_ms must be before to_ms"));
     }
     let query = lanyard_register::ScopeQuery { actor: req.actor, from_ms: req.from_ms, to_ms: req.to_ms, compartment };
-    let report = state.register.breach_scope(&caller.operator(), query, now_s() * 1000).await?;
+    let report = gate.register().breach_scope(&gate.operator(), query, now_s() * 1000).await?;
     json_of(&report)
 }

@@ -7,13 +7,12 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Multipart, State};
+use axum::extract::Multipart;
 use lanyard_audit::{Event, Outcome};
-use lanyard_core::policy::Action;
 
-use crate::auth::{Caller, authorize};
+use crate::gate::Gate;
+use crate::now_s;
 use crate::problem::{Problem, ProblemBody};
-use crate::{AppState, now_s};
 
 /// Files per upload at most.
 const MAX_FILES: usize = 64;
@@ -32,12 +31,7 @@ fn clean_name(raw: Option<&str>, index: usize) -> String {
 #[utoipa::path(post, path = "/v1/scan", request_body(content_type = "multipart/form-data", description = "one or more files"),
     responses((status = 200, description = "the scan report (docs/scan-report.schema.json)"),
               (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 413, body = ProblemBody)))]
-pub(crate) async fn scan(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    mut multipart: Multipart,
-) -> Result<Json<lanyard_guard::Report>, Problem> {
-    authorize(&state, &caller, Action::ScanFiles, "POST /v1/scan").await?;
+pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<lanyard_guard::Report>, Problem> {
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     while let Some(field) =
         multipart.next_field().await.map_err(|e| Problem::bad_request("bad_upload", e.body_text()))?
@@ -52,7 +46,7 @@ pub(crate) async fn scan(
     if files.is_empty() {
         return Err(Problem::bad_request("no_files", "upload at least one file (multipart/form-data)"));
     }
-    let scanner = Arc::clone(&state.guard);
+    let scanner = Arc::clone(gate.guard());
     let report = tokio::task::spawn_blocking(move || {
         let mut findings = Vec::new();
         let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
@@ -70,8 +64,8 @@ pub(crate) async fn scan(
     for recipient in &canaries {
         tracing::warn!(recipient, "a scanned file holds the canary planted for this recipient");
     }
-    let mut event = Event::new(now_s() * 1000, caller.principal.actor.clone(), "disclosure.scan", Outcome::Ok);
-    event.request_id = Some(caller.request_id.clone());
+    let mut event = Event::new(now_s() * 1000, gate.caller().principal.actor.clone(), "disclosure.scan", Outcome::Ok);
+    event.request_id = Some(gate.caller().request_id.clone());
     event.detail = Some(serde_json::json!({
         "files": report.files,
         "bytes": report.bytes,
@@ -79,7 +73,7 @@ pub(crate) async fn scan(
         "findings": report.summary,
         "canaries": canaries,
     }));
-    state.register.record(&[event]).await?;
+    gate.register().record(&[event]).await?;
     Ok(Json(report))
 }
 

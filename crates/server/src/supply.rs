@@ -4,20 +4,17 @@
 //! confirms it, and nothing else; which batches are its own is checked by
 //! the supply service against the token's supplier name.
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lanyard_core::policy::Action;
 use lanyard_supply::{Batch, Created, Exposure, Receipt, Supplier, SupplyError};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::{Caller, authorize};
+use crate::gate::Gate;
+use crate::now_s;
 use crate::problem::{Problem, ProblemBody};
-use crate::{AppState, now_s};
 
 impl From<SupplyError> for Problem {
     fn from(e: SupplyError) -> Self {
@@ -178,46 +175,30 @@ fn sealed_file(id: &str, bytes: Vec<u8>) -> Response {
     resp
 }
 
-/// The supplier name a `print_supplier` token carries.
-fn supplier_of(caller: &Caller) -> Result<&str, Problem> {
-    caller.principal.subject.as_deref().ok_or_else(|| Problem::forbidden("supplier_exchange_only"))
-}
-
 /// Registers a supplier by its public age recipient.
 #[utoipa::path(post, path = "/v1/suppliers", request_body = NewSupplier,
     responses((status = 201, body = SupplierJson), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 409, body = ProblemBody)))]
 pub(crate) async fn add_supplier(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Json(body): Json<NewSupplier>,
 ) -> Result<(StatusCode, Json<SupplierJson>), Problem> {
-    authorize(&state, &caller, Action::ManageSuppliers, "POST /v1/suppliers").await?;
-    let s = state.supply.add_supplier(&caller.operator(), &body.name, &body.recipient, now_s() * 1000).await?;
+    let s = gate.supply().add_supplier(&gate.operator(), &body.name, &body.recipient, now_s() * 1000).await?;
     Ok((StatusCode::CREATED, Json(s.into())))
 }
 
 /// Every supplier.
 #[utoipa::path(get, path = "/v1/suppliers",
     responses((status = 200, body = [SupplierJson]), (status = 403, body = ProblemBody)))]
-pub(crate) async fn list_suppliers(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Json<Vec<SupplierJson>>, Problem> {
-    authorize(&state, &caller, Action::ManageSuppliers, "GET /v1/suppliers").await?;
-    Ok(Json(state.supply.suppliers().await?.into_iter().map(Into::into).collect()))
+pub(crate) async fn list_suppliers(gate: Gate) -> Result<Json<Vec<SupplierJson>>, Problem> {
+    Ok(Json(gate.supply().suppliers().await?.into_iter().map(Into::into).collect()))
 }
 
 /// Disables a supplier; its pending batches are destroyed.
 #[utoipa::path(post, path = "/v1/suppliers/{name}/disable", params(("name" = String, Path)),
     responses((status = 200, body = SupplierChange), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
-pub(crate) async fn disable_supplier(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(name): Path<String>,
-) -> Result<Json<SupplierChange>, Problem> {
-    authorize(&state, &caller, Action::ManageSuppliers, "POST /v1/suppliers/{name}/disable").await?;
-    let (s, withdrawn) = state.supply.disable_supplier(&caller.operator(), &name, now_s() * 1000).await?;
+pub(crate) async fn disable_supplier(gate: Gate, Path(name): Path<String>) -> Result<Json<SupplierChange>, Problem> {
+    let (s, withdrawn) = gate.supply().disable_supplier(&gate.operator(), &name, now_s() * 1000).await?;
     Ok(Json(SupplierChange { supplier: s.into(), withdrawn }))
 }
 
@@ -227,14 +208,12 @@ pub(crate) async fn disable_supplier(
     responses((status = 200, body = SupplierChange), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 404, body = ProblemBody)))]
 pub(crate) async fn rotate_recipient(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Path(name): Path<String>,
     Json(body): Json<NewRecipient>,
 ) -> Result<Json<SupplierChange>, Problem> {
-    authorize(&state, &caller, Action::ManageSuppliers, "POST /v1/suppliers/{name}/recipient").await?;
     let (s, withdrawn) =
-        state.supply.rotate_recipient(&caller.operator(), &name, &body.recipient, now_s() * 1000).await?;
+        gate.supply().rotate_recipient(&gate.operator(), &name, &body.recipient, now_s() * 1000).await?;
     Ok(Json(SupplierChange { supplier: s.into(), withdrawn }))
 }
 
@@ -242,13 +221,8 @@ pub(crate) async fn rotate_recipient(
 #[utoipa::path(get, path = "/v1/suppliers/{name}/exposure", params(("name" = String, Path)),
     responses((status = 200, description = "the drill's report"), (status = 403, body = ProblemBody),
               (status = 404, body = ProblemBody)))]
-pub(crate) async fn exposure(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(name): Path<String>,
-) -> Result<Json<Exposure>, Problem> {
-    authorize(&state, &caller, Action::DrillSupplier, "GET /v1/suppliers/{name}/exposure").await?;
-    Ok(Json(state.supply.drill(&caller.operator(), &name, now_s() * 1000).await?))
+pub(crate) async fn exposure(gate: Gate, Path(name): Path<String>) -> Result<Json<Exposure>, Problem> {
+    Ok(Json(gate.supply().drill(&gate.operator(), &name, now_s() * 1000).await?))
 }
 
 /// Batches approved cards for a supplier.
@@ -256,25 +230,18 @@ pub(crate) async fn exposure(
     responses((status = 201, body = CreatedJson), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
               (status = 409, body = ProblemBody)))]
 pub(crate) async fn create_batch(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Json(body): Json<NewBatch>,
 ) -> Result<(StatusCode, Json<CreatedJson>), Problem> {
-    authorize(&state, &caller, Action::ManageBatches, "POST /v1/batches").await?;
-    let created = state.supply.create_batch(&caller.operator(), &body.supplier, body.max_cards, now_s() * 1000).await?;
+    let created = gate.supply().create_batch(&gate.operator(), &body.supplier, body.max_cards, now_s() * 1000).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// Batches, by supplier or state.
 #[utoipa::path(get, path = "/v1/batches", params(("supplier" = Option<String>, Query), ("state" = Option<String>, Query)),
     responses((status = 200, body = [BatchJson]), (status = 403, body = ProblemBody)))]
-pub(crate) async fn list_batches(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Query(q): Query<BatchQuery>,
-) -> Result<Json<Vec<BatchJson>>, Problem> {
-    authorize(&state, &caller, Action::ManageBatches, "GET /v1/batches").await?;
-    let list = state.supply.batches(q.supplier.as_deref(), q.state.as_deref()).await?;
+pub(crate) async fn list_batches(gate: Gate, Query(q): Query<BatchQuery>) -> Result<Json<Vec<BatchJson>>, Problem> {
+    let list = gate.supply().batches(q.supplier.as_deref(), q.state.as_deref()).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
@@ -283,25 +250,16 @@ pub(crate) async fn list_batches(
 #[utoipa::path(get, path = "/v1/batches/{id}/file", params(("id" = String, Path)),
     responses((status = 200, description = "the age file", content_type = "application/octet-stream"),
               (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
-pub(crate) async fn export_batch(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
-    authorize(&state, &caller, Action::ManageBatches, "GET /v1/batches/{id}/file").await?;
-    let bytes = state.supply.export(&caller.operator(), &id, now_s() * 1000).await?;
+pub(crate) async fn export_batch(gate: Gate, Path(id): Path<String>) -> Result<Response, Problem> {
+    let bytes = gate.supply().export(&gate.operator(), &id, now_s() * 1000).await?;
     Ok(sealed_file(&id, bytes))
 }
 
 /// The calling supplier's pending batches.
 #[utoipa::path(get, path = "/v1/supplier/batches",
     responses((status = 200, body = [BatchJson]), (status = 403, body = ProblemBody)))]
-pub(crate) async fn own_batches(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-) -> Result<Json<Vec<BatchJson>>, Problem> {
-    authorize(&state, &caller, Action::SupplierExchange, "GET /v1/supplier/batches").await?;
-    let list = state.supply.pending_for(&caller.operator(), supplier_of(&caller)?, now_s() * 1000).await?;
+pub(crate) async fn own_batches(gate: Gate) -> Result<Json<Vec<BatchJson>>, Problem> {
+    let list = gate.supply().pending_for(&gate.operator(), gate.own_supplier()?, now_s() * 1000).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
@@ -310,13 +268,8 @@ pub(crate) async fn own_batches(
 #[utoipa::path(get, path = "/v1/supplier/batches/{id}", params(("id" = String, Path)),
     responses((status = 200, description = "the age file", content_type = "application/octet-stream"),
               (status = 403, body = ProblemBody), (status = 404, body = ProblemBody), (status = 410, body = ProblemBody)))]
-pub(crate) async fn download_batch(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Response, Problem> {
-    authorize(&state, &caller, Action::SupplierExchange, "GET /v1/supplier/batches/{id}").await?;
-    let bytes = state.supply.download(&caller.operator(), supplier_of(&caller)?, &id, now_s() * 1000).await?;
+pub(crate) async fn download_batch(gate: Gate, Path(id): Path<String>) -> Result<Response, Problem> {
+    let bytes = gate.supply().download(&gate.operator(), gate.own_supplier()?, &id, now_s() * 1000).await?;
     Ok(sealed_file(&id, bytes))
 }
 
@@ -326,15 +279,13 @@ pub(crate) async fn download_batch(
     responses((status = 200, body = ReceiptJson), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 409, body = ProblemBody), (status = 410, body = ProblemBody)))]
 pub(crate) async fn confirm_batch(
-    State(state): State<Arc<AppState>>,
-    caller: Caller,
+    gate: Gate,
     Path(id): Path<String>,
     Json(body): Json<Confirmation>,
 ) -> Result<Json<ReceiptJson>, Problem> {
-    authorize(&state, &caller, Action::SupplierExchange, "POST /v1/supplier/batches/{id}/confirm").await?;
-    let receipt = state
-        .supply
-        .confirm(&caller.operator(), supplier_of(&caller)?, &id, &body.printed, &body.spoiled, now_s() * 1000)
+    let receipt = gate
+        .supply()
+        .confirm(&gate.operator(), gate.own_supplier()?, &id, &body.printed, &body.spoiled, now_s() * 1000)
         .await?;
     Ok(Json(receipt.into()))
 }

@@ -2,6 +2,8 @@
 //! credentials, an expired token and a revoked token, over real HTTP on every
 //! backend. Each row states the exact status and the audit event it leaves.
 //! The table is the reviewer's view of DESIGN §3 as the server enforces it.
+// Tests may unwrap, index and panic: a failed assertion is the answer.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::sync::Arc;
 
@@ -13,7 +15,7 @@ use lanyard_register::{Operator, Register};
 use std::num::NonZeroU32;
 
 use lanyard_server::limits::{ReadLimiter, ReadQuota};
-use lanyard_server::{AppState, Metrics};
+use lanyard_server::{AppState, Options, Services};
 
 const PASSWORD: &str = "matrix test password";
 
@@ -190,6 +192,8 @@ struct Fixture {
     spare_token: String,
     old_checkpoint: String,
     clients: Vec<(Who, reqwest::Client, Option<String>)>,
+    /// Every route the router has, with what it needs.
+    table: Vec<lanyard_server::RouteSpec>,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -264,16 +268,17 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     let spare_token =
         access.create_token(&setup.actor, Role::Verifier, "gate-3", 3600, now).await.unwrap().row.id.to_string();
 
-    let state = Arc::new(AppState {
-        guard: Arc::new(lanyard_guard::Scanner::default()),
-        cards,
-        supply,
-        register,
-        access: Arc::new(access),
-        metrics: Metrics::default(),
-        secure_cookies: false,
-        reads: ReadLimiter::new(reads),
-    });
+    let state = Arc::new(AppState::new(
+        Services {
+            guard: Arc::new(lanyard_guard::Scanner::default()),
+            cards,
+            supply,
+            register,
+            access: Arc::new(access),
+        },
+        Options { secure_cookies: false, reads: ReadLimiter::new(reads) },
+    ));
+    let table = lanyard_server::router_and_table(Arc::clone(&state)).1;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -301,7 +306,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         };
         clients.push((who, client, bearer));
     }
-    Fixture { base, person, card, batch, batch_card, permit, spare_token, old_checkpoint, clients, stop, server }
+    Fixture { base, person, card, batch, batch_card, permit, spare_token, old_checkpoint, clients, table, stop, server }
 }
 
 impl Fixture {
@@ -761,5 +766,104 @@ async fn a_release_officer_scans_an_upload_and_the_event_names_no_file() {
     let big = format!("Rank,Headcount\n{}", "Constable,6803\n".repeat(200_000));
     let r = scan(upload("big.csv", &big)).await.unwrap();
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["exit_code"], 0);
+    f.stop().await;
+}
+
+/// Every route the router has is in the gate's table with a need, and the
+/// gate decides that need before the handler runs: a caller the policy
+/// refuses gets 403 and an `access.denied` event naming the route, with no
+/// body, query or valid id needed. Every route the OpenAPI document lists is
+/// in the table, and every table route but the public ones is documented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_in_the_router_has_a_policy_decision() {
+    use lanyard_core::policy::{self, Action, Decision};
+    use lanyard_server::gate::Need;
+    // The gate is the same code on every backend; SQLite is enough here.
+    let t = lanyard_testkit::stores().await.into_iter().next().unwrap();
+    let f = start(&t, ReadQuota::default()).await;
+    let mut cursor = t.store.audit_len().await.unwrap();
+    assert!(f.table.len() > 60, "{} routes", f.table.len());
+    let role_of = |who: Who| match who {
+        User(r) => Some(r),
+        Supplier => Some(Role::PrintSupplier),
+        Device => Some(Role::Verifier),
+        _ => None,
+    };
+    let coarse = |need: &Need, role: Role| match need {
+        Need::Action(a) => Some(a.clone()),
+        Need::ReadPeople => Some(Action::ReadPeople(
+            lanyard_core::Compartment::ALL.into_iter().filter(|c| policy::may_read(role, *c)).collect(),
+        )),
+        Need::WritePeople => Some(Action::WritePeople(
+            lanyard_core::Compartment::ALL.into_iter().filter(|c| policy::may_write(role, *c)).collect(),
+        )),
+        Need::Public => None,
+    };
+    let mut public = Vec::new();
+    for spec in &f.table {
+        let route = format!("{} {}", spec.method, spec.path);
+        if spec.need == Need::Public {
+            public.push(route);
+            continue;
+        }
+        // A caller the policy refuses for this route.
+        let (who, client, bearer) = f
+            .clients
+            .iter()
+            .find(|(who, _, _)| {
+                role_of(*who)
+                    .is_some_and(|r| coarse(&spec.need, r).is_none_or(|a| policy::decide(r, &a) != Decision::Allow))
+            })
+            .unwrap_or_else(|| panic!("{route}: every caller is allowed; the matrix above covers it"));
+        let url =
+            format!("{}{}", f.base, spec.path.replace("{id}", "X").replace("{name}", "x").replace("{index}", "0"));
+        let url = url.replace("{compartment}", "pay");
+        let mut req = client.request(spec.method.clone(), url);
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 403, "{route} as {who:?}: the gate decides before the handler");
+        let events = new_events(&t.store, &mut cursor).await;
+        assert_eq!(events.len(), 1, "{route} as {who:?}");
+        assert_eq!(events[0].action, "access.denied", "{route}");
+        assert_eq!(events[0].detail.as_ref().unwrap()["route"], route.as_str(), "{route}: from MatchedPath");
+    }
+    assert_eq!(
+        public,
+        [
+            "GET /healthz",
+            "GET /readyz",
+            "GET /metrics",
+            "GET /v1/openapi.json",
+            "POST /v1/login",
+            "POST /v1/logout",
+            "GET /v1/status-lists/{id}",
+            "GET /v1/trust-bundle"
+        ],
+        "the routes anyone may call"
+    );
+
+    // The OpenAPI document and the table name the same routes.
+    let doc: serde_json::Value = serde_json::from_str(&lanyard_server::openapi_json()).unwrap();
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let method = method.to_uppercase();
+            if path == "/v1/cards/{id}/{verb}" {
+                for verb in ["approve", "reject", "print", "issue", "suspend", "resume", "revoke", "destroy", "reissue"]
+                {
+                    documented.push(format!("{method} /v1/cards/{{id}}/{verb}"));
+                }
+            } else {
+                documented.push(format!("{method} {path}"));
+            }
+        }
+    }
+    let mut routed: Vec<String> = f.table.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    routed.retain(|r| r != "GET /metrics" && r != "GET /v1/openapi.json");
+    routed.sort();
+    documented.sort();
+    assert_eq!(routed, documented, "every route is documented, and every documented route is routed");
     f.stop().await;
 }

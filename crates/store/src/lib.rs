@@ -8,9 +8,6 @@
 //!
 //! SQL is written once, with `$n` placeholders that both backends accept; the
 //! `on_pool!` and `on_tx!` macros expand each body once per backend.
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 /// Expands `$body` once per backend with `$pool` bound to that backend's pool.
 macro_rules! on_pool {

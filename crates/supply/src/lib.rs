@@ -14,15 +14,14 @@
 //!   its file is destroyed and a download answers "gone".
 //! - The drill ([`Supply::drill`]) says what a full compromise of a supplier
 //!   would yield now, from the store alone.
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
 
 pub mod artwork;
 mod drill;
 mod error;
-pub mod package;
 mod service;
+
+/// The batch file format, in its own crate so the agent can read it alone.
+pub use lanyard_package as package;
 
 pub use artwork::CardPrint;
 pub use drill::{ExposedBatch, ExposedPerson, ExposedToken, Exposure, NEVER_PACKED};

@@ -158,7 +158,10 @@ fn verify_proof(cli: &Cli, key: &str, proof: &Path, event: Option<&Path>, old: O
             Some(path) => {
                 let e: serde_json::Value = serde_json::from_str(&read(path)?)
                     .with_context(|| format!("{}: not the JSON of 'lanyard audit event'", path.display()))?;
-                let b64 = e["event_base64"].as_str().context("the event file has no event_base64")?;
+                let b64 = e
+                    .get("event_base64")
+                    .and_then(serde_json::Value::as_str)
+                    .context("the event file has no event_base64")?;
                 Some(B64.decode(b64).context("event_base64 is not base64")?)
             }
             None => None,

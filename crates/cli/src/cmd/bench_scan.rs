@@ -240,8 +240,12 @@ fn synthetic_fingerprints(n: usize) -> lanyard_guard::Fingerprints {
         ["Adeyemi", "Brown", "Campbell", "Davies", "Fitzgerald", "Kaur", "MacDonald", "O'Brien", "Patel", "Wright"];
     let person = |i: usize| lanyard_guard::PersonIdentifiers {
         service_number: Some(format!("P{:06}", 200_000 + i)),
-        forenames: Some(FORENAMES[i % FORENAMES.len()].to_owned()),
-        surname: Some(format!("{}{}", SURNAMES[(i / FORENAMES.len()) % SURNAMES.len()], i / 120)),
+        forenames: Some(FORENAMES.get(i % FORENAMES.len()).copied().unwrap_or_default().to_owned()),
+        surname: Some(format!(
+            "{}{}",
+            SURNAMES.get((i / FORENAMES.len()) % SURNAMES.len()).copied().unwrap_or_default(),
+            i / 120
+        )),
         email: Some(format!("officer.{i}@force.police.example")),
     };
     lanyard_guard::Fingerprints::build((0..n).map(person), [5; 32])
@@ -494,8 +498,8 @@ fn presidio_counts(script: &Path, file: &Path) -> Result<(f64, serde_json::Map<S
         bail!("Presidio run failed (pip install presidio-analyzer): {}", String::from_utf8_lossy(&out.stderr));
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let seconds = v["seconds"].as_f64().unwrap_or(0.0);
-    Ok((seconds, v["counts"].as_object().cloned().unwrap_or_default()))
+    let seconds = v.get("seconds").and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    Ok((seconds, v.get("counts").and_then(serde_json::Value::as_object).cloned().unwrap_or_default()))
 }
 
 fn presidio_comparison(cli: &Cli, dir: &Path) -> Result<serde_json::Value> {

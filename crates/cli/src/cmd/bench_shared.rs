@@ -135,7 +135,8 @@ async fn measure(dir: &std::path::Path, url: &str, seconds: u64, per_server: usi
         add.args(["--json", "user", "add", name, "--role", "id_officer", "--password-stdin"]);
         let out = run_ok(add, Some(&format!("{PASSWORD}\n")))?;
         let v: serde_json::Value = serde_json::from_str(&out)?;
-        secrets.push((name, v["totp_secret"].as_str().context("totp secret")?.to_owned()));
+        secrets
+            .push((name, v.get("totp_secret").and_then(serde_json::Value::as_str).context("totp secret")?.to_owned()));
     }
     let servers = [start_server(dir, url)?, start_server(dir, url)?];
     let store = lanyard_store::Store::open_url(url, false).await?;
@@ -178,7 +179,7 @@ async fn measure(dir: &std::path::Path, url: &str, seconds: u64, per_server: usi
                                 match client.post(format!("{base}/v1/people")).json(&body).send().await {
                                     Ok(r) if r.status().is_success() => {
                                         let v: serde_json::Value = r.json().await.unwrap_or_default();
-                                        if let (Some(id), Ok(mut all)) = (v["id"].as_str(), ids.lock()) {
+                                        if let (Some(id), Ok(mut all)) = (v.get("id").and_then(serde_json::Value::as_str), ids.lock()) {
                                             all.push(id.to_owned());
                                         }
                                         tally.creates.fetch_add(1, Ordering::Relaxed);

@@ -324,7 +324,10 @@ async fn demo_supply(
     let batch = created.batch.id.clone();
     let sealed = dir.join(format!("{batch}.age"));
     std::fs::write(&sealed, supply.export(&clerk, &batch, now).await?)?;
-    let manifest = crate::cmd::agent::spool_file(&sealed, &identity_path, &dir.join("spool"), None)?;
+    let manifest = lanyard_agent::spool_file(
+        &sealed,
+        &lanyard_agent::SpoolArgs { identity: identity_path.clone(), spool: dir.join("spool"), print_command: None },
+    )?;
     let drill = supply.drill(&admin, DEMO_SUPPLIER, now).await?;
     let count = |f: &str| drill.fields.get(f).copied().unwrap_or_default();
     println!(

@@ -1,6 +1,5 @@
 //! One module per top-level subcommand.
 
-pub mod agent;
 pub mod audit;
 pub mod bench;
 pub mod bench_audit;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use lanyard_server::{AppState, Metrics};
+use lanyard_server::AppState;
 
 use crate::config;
 use crate::context;
@@ -66,19 +66,22 @@ pub async fn serve_until_interrupted(
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), settings.issuer.clone());
     let supply = lanyard_supply::Supply::new(Arc::clone(&register), cards.clone(), settings.supply);
     let guard = guard_scanner(settings)?;
-    let state = Arc::new(AppState {
-        guard: Arc::new(guard),
-        register: Arc::clone(&register),
-        access: Arc::new(access),
-        cards,
-        supply: supply.clone(),
-        metrics: Metrics::default(),
-        secure_cookies: args.behind_tls_proxy || tls.is_some(),
-        reads: lanyard_server::limits::ReadLimiter::new(lanyard_server::limits::ReadQuota {
-            per_minute: std::num::NonZeroU32::new(args.reads_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
-            burst: std::num::NonZeroU32::new(args.read_burst).unwrap_or(std::num::NonZeroU32::MIN),
-        }),
-    });
+    let state = Arc::new(AppState::new(
+        lanyard_server::Services {
+            guard: Arc::new(guard),
+            register: Arc::clone(&register),
+            access: Arc::new(access),
+            cards,
+            supply: supply.clone(),
+        },
+        lanyard_server::Options {
+            secure_cookies: args.behind_tls_proxy || tls.is_some(),
+            reads: lanyard_server::limits::ReadLimiter::new(lanyard_server::limits::ReadQuota {
+                per_minute: std::num::NonZeroU32::new(args.reads_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
+                burst: std::num::NonZeroU32::new(args.read_burst).unwrap_or(std::num::NonZeroU32::MIN),
+            }),
+        },
+    ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let checkpointer = {
         let register = Arc::clone(&register);

@@ -1,13 +1,12 @@
-//! `lanyard supplier` (the force's side, and `keygen` for the supplier),
-//! `lanyard batch` and `lanyard drill`. The agent's commands (pull, open,
-//! confirm) are in `agent.rs`.
+//! `lanyard supplier` (the force's side), `lanyard batch` and `lanyard
+//! drill`. The supplier's side (keygen, pull, open, confirm) is
+//! `lanyard-agent`'s code, dispatched into.
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
 use lanyard_supply::Exposure;
 
-use crate::cmd::agent;
 use crate::config;
 use crate::context;
 use crate::opts::{BatchCommand, Cli, DrillCommand, SupplierCommand};
@@ -20,18 +19,8 @@ async fn open(cli: &Cli) -> Result<(lanyard_supply::Supply, lanyard_register::Op
 }
 
 pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
-    match cmd {
-        SupplierCommand::Keygen { out } => return keygen(cli, out),
-        SupplierCommand::Pull { server, spool } => {
-            return agent::pull(cli, server, &spool.identity, &spool.spool, spool.print_command.as_deref()).await;
-        }
-        SupplierCommand::Open { file, spool } => {
-            return agent::open_file(cli, file, &spool.identity, &spool.spool, spool.print_command.as_deref());
-        }
-        SupplierCommand::Confirm { batch, printed, spoiled, server, spool } => {
-            return agent::confirm(cli, batch, printed, spoiled, server, spool).await;
-        }
-        _ => {}
+    if let SupplierCommand::Agent(agent) = cmd {
+        return Ok(lanyard_agent::run(agent, cli.json).await?);
     }
     let (supply, op) = open(cli).await?;
     let now = context::now_ms();
@@ -52,10 +41,7 @@ pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
         SupplierCommand::RotateRecipient { name, recipient } => {
             supply.rotate_recipient(&op, name, recipient, now).await?
         }
-        SupplierCommand::Keygen { .. }
-        | SupplierCommand::Pull { .. }
-        | SupplierCommand::Open { .. }
-        | SupplierCommand::Confirm { .. } => return Ok(()),
+        SupplierCommand::Agent(_) => return Ok(()),
     };
     if cli.json {
         return output::json(&serde_json::json!({ "supplier": supplier, "withdrawn": withdrawn }));
@@ -69,27 +55,6 @@ pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
             withdrawn.join(", ")
         );
     }
-    Ok(())
-}
-
-/// Writes a new age identity, 0600, never over an existing file.
-fn keygen(cli: &Cli, out: &std::path::Path) -> Result<()> {
-    use age::secrecy::ExposeSecret;
-    let now =
-        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let (identity, recipient) = lanyard_supply::package::keygen(&now);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(out).with_context(|| format!("creating {} (it must not exist yet)", out.display()))?;
-    file.write_all(identity.expose_secret().as_bytes()).with_context(|| format!("writing {}", out.display()))?;
-    file.sync_all()?;
-    if cli.json {
-        return output::json(&serde_json::json!({ "identity": out, "recipient": recipient }));
-    }
-    println!("{recipient}");
-    eprintln!("identity written to {}; send the force only the recipient above", out.display());
     Ok(())
 }
 

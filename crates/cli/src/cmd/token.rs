@@ -30,13 +30,8 @@ pub async fn run(cli: &Cli, cmd: &TokenCommand) -> Result<()> {
     match cmd {
         TokenCommand::Create { role, supplier, device, expires } => {
             let role: Role = role.parse()?;
-            let subject = match (role, supplier, device) {
-                (Role::PrintSupplier, Some(s), None) => s,
-                (Role::Verifier, None, Some(d)) => d,
-                (Role::PrintSupplier, _, _) => bail!("a print_supplier token needs --supplier NAME"),
-                (Role::Verifier, _, _) => bail!("a verifier token needs --device NAME"),
-                _ => bail!("tokens are for print_supplier or verifier; people get users (lanyard user add)"),
-            };
+            let subject = lanyard_core::policy::token_subject(role, supplier.as_deref(), device.as_deref())
+                .map_err(|why| anyhow::anyhow!("{why}"))?;
             let issued = access.create_token(&by, role, subject, parse_lifetime(expires)?, now).await?;
             if cli.json {
                 return output::json(&serde_json::json!({

@@ -1,5 +1,7 @@
 //! The print batch file: a ZIP archive with `manifest.json` at its root and
 //! the artwork of each card, sealed with age to the supplier's recipient.
+//! Its own crate so that the supplier's agent (`lanyard-agent`) reads the
+//! format without linking the register, the store or the server.
 //!
 //! Pure (memory in, memory out), so the server that packs, the agent that
 //! unpacks and the compromise test that attacks all use the same code. The
