@@ -14,10 +14,11 @@ mod secret;
 use std::sync::Arc;
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
-use lanyard_audit::{Actor, Event, Outcome, leaf_hash};
+use lanyard_audit::{Actor, Event, Outcome};
+use lanyard_audit::{Housekeeping, Ledger};
 use lanyard_core::Role;
 use lanyard_crypto::{Key32, KeyProvider, WrapContext};
-use lanyard_store::{SessionRow, Store, TokenRow, UserRow};
+use lanyard_store::{SessionRow, TokenRow, UserRow};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -81,23 +82,92 @@ impl std::fmt::Debug for Enrolment {
     }
 }
 
+/// A user as the access service shows it: no password hash, no second
+/// factor, the role typed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct User {
+    /// User id.
+    pub id: Uuid,
+    /// Login name (not register data).
+    pub name: String,
+    /// What the user may do.
+    pub role: Role,
+    /// Holds the `protected` clearance.
+    pub protected: bool,
+    /// Disabled users cannot log in.
+    pub disabled: bool,
+    /// Unix seconds until which logins are refused; 0 when not locked.
+    pub locked_until: i64,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A service token as the access service shows it: never its hash.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Token {
+    /// Token id (not secret).
+    pub id: Uuid,
+    /// `print_supplier` or `verifier`.
+    pub role: Role,
+    /// The supplier or device it belongs to.
+    pub subject: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// Unix seconds, when revoked.
+    pub revoked_at: Option<i64>,
+}
+
+fn stored_role(role: &str) -> Result<Role, AccessError> {
+    // A role the code does not know was written outside lanyard: refuse it.
+    role.parse().map_err(|_| AccessError::new(AccessErrorKind::Internal("a stored role is not a known role".into())))
+}
+
+impl User {
+    fn from_row(u: UserRow) -> Result<Self, AccessError> {
+        Ok(User {
+            id: u.id,
+            role: stored_role(&u.role)?,
+            name: u.name,
+            protected: u.protected,
+            disabled: u.disabled,
+            locked_until: u.locked_until,
+            created_at: u.created_at,
+        })
+    }
+}
+
+impl Token {
+    fn from_row(t: TokenRow) -> Result<Self, AccessError> {
+        Ok(Token {
+            id: t.id,
+            role: stored_role(&t.role)?,
+            subject: t.subject,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            revoked_at: t.revoked_at,
+        })
+    }
+}
+
 /// A new service token: the secret is shown once.
 pub struct IssuedToken {
-    /// The stored row (hash only).
-    pub row: TokenRow,
+    /// The token (no hash).
+    pub token: Token,
     /// The bearer secret.
     pub secret: Zeroizing<String>,
 }
 
 impl std::fmt::Debug for IssuedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "IssuedToken {{ id: {}, secret: [redacted] }}", self.row.id)
+        write!(f, "IssuedToken {{ id: {}, secret: [redacted] }}", self.token.id)
     }
 }
 
 /// Users, sessions and tokens on a store.
 pub struct Access {
-    store: Store,
+    ledger: Ledger,
     provider: Arc<dyn KeyProvider>,
     sessions: SessionPolicy,
 }
@@ -158,8 +228,8 @@ async fn password_matches_async(password: &str, hash: &str) -> bool {
 
 impl Access {
     /// Access on `store`. Its events commit with the changes they record.
-    pub fn new(store: Store, provider: Arc<dyn KeyProvider>, sessions: SessionPolicy) -> Self {
-        Access { store, provider, sessions }
+    pub fn new(ledger: Ledger, provider: Arc<dyn KeyProvider>, sessions: SessionPolicy) -> Self {
+        Access { ledger, provider, sessions }
     }
 
     fn enrol(&self, user: Uuid, name: &str) -> Result<(Vec<u8>, Enrolment), AccessError> {
@@ -213,20 +283,20 @@ impl Access {
         };
         let mut event = Event::new(now_s * 1000, by.clone(), "user.create", Outcome::Ok);
         event.detail = Some(serde_json::json!({ "user": name, "role": role, "protected": protected_clearance }));
-        let mut tx = self.store.begin().await?;
-        tx.insert_user(&row).await.map_err(|e| AccessError::conflict_or(e, "user"))?;
-        append_in(&mut tx, &event).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().insert_user(&row).await.map_err(|e| AccessError::conflict_or(e, "user"))?;
+        tx.append(std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         Ok(enrolment)
     }
 
     /// Every user.
-    pub async fn users(&self) -> Result<Vec<UserRow>, AccessError> {
-        Ok(self.store.users().await?)
+    pub async fn users(&self) -> Result<Vec<User>, AccessError> {
+        self.ledger.store().users().await?.into_iter().map(User::from_row).collect()
     }
 
     async fn user_named(&self, name: &str) -> Result<UserRow, AccessError> {
-        self.store.user_by_name(name).await?.ok_or_else(|| AccessError::new(AccessErrorKind::NoSuchUser))
+        self.ledger.store().user_by_name(name).await?.ok_or_else(|| AccessError::new(AccessErrorKind::NoSuchUser))
     }
 
     /// Disables a user and ends their sessions.
@@ -247,10 +317,10 @@ impl Access {
     ) -> Result<(), AccessError> {
         let mut event = Event::new(now_s * 1000, by.clone(), action, Outcome::Ok);
         event.detail = Some(serde_json::json!({ "user": user.name }));
-        let mut tx = self.store.begin().await?;
-        tx.update_user(user).await?;
-        tx.delete_sessions_of(user.id).await?;
-        append_in(&mut tx, &event).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().update_user(user).await?;
+        tx.tx().delete_sessions_of(user.id).await?;
+        tx.append(std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -287,12 +357,12 @@ impl Access {
         client: &str,
         now_s: i64,
     ) -> Result<(Zeroizing<String>, Principal), AccessError> {
-        if let Some((_, until)) = self.store.throttle(client).await?
+        if let Some((_, until)) = self.ledger.store().throttle(client).await?
             && until > now_s
         {
             return Err(AccessError::new(AccessErrorKind::Throttled { retry_after_s: until - now_s }));
         }
-        let user = if valid_name(name) { self.store.user_by_name(name).await? } else { None };
+        let user = if valid_name(name) { self.ledger.store().user_by_name(name).await? } else { None };
         let Some(mut user) = user else {
             // Spend the time a real check would, so names cannot be probed.
             let _ = password_matches_async(password, DUMMY_HASH).await;
@@ -333,11 +403,11 @@ impl Access {
         let actor = Actor::user(&user.name, role.as_str());
         let mut event = Event::new(now_s * 1000, actor.clone(), "login.ok", Outcome::Ok);
         event.detail = Some(serde_json::json!({ "client": client }));
-        let mut tx = self.store.begin().await?;
-        tx.update_user(&user).await?;
-        tx.insert_session(&session).await?;
-        tx.set_throttle(client, 0, 0).await?;
-        append_in(&mut tx, &event).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().update_user(&user).await?;
+        tx.tx().insert_session(&session).await?;
+        tx.tx().set_throttle(client, 0, 0).await?;
+        tx.append(std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         let principal = Principal { actor, role, protected_clearance: user.protected, id: user.id, subject: None };
         Ok((cookie, principal))
@@ -350,21 +420,21 @@ impl Access {
         now_s: i64,
         reason: &str,
     ) -> Result<(Zeroizing<String>, Principal), AccessError> {
-        let client_failures = self.store.throttle(client).await?.map_or(0, |t| t.0) + 1;
+        let client_failures = self.ledger.store().throttle(client).await?.map_or(0, |t| t.0) + 1;
         let actor = match &user {
             Some(u) => Actor::user(&u.name, &u.role),
             None => Actor { id: "anonymous".into(), role: "none".into() },
         };
         let mut event = Event::new(now_s * 1000, actor, "login.failed", Outcome::Denied);
         event.detail = Some(serde_json::json!({ "client": client, "reason": reason }));
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ledger.begin().await?;
         if let Some(u) = user {
             u.failures += 1;
             u.locked_until = now_s + backoff(u.failures);
-            tx.update_user(u).await?;
+            tx.tx().update_user(u).await?;
         }
-        tx.set_throttle(client, client_failures, now_s + backoff(client_failures)).await?;
-        append_in(&mut tx, &event).await?;
+        tx.tx().set_throttle(client, client_failures, now_s + backoff(client_failures)).await?;
+        tx.append(std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         Err(AccessError::new(AccessErrorKind::BadCredentials))
     }
@@ -373,21 +443,21 @@ impl Access {
     pub async fn session(&self, cookie: &str, now_s: i64) -> Result<Principal, AccessError> {
         let hash = hash_token(cookie);
         let no_session = || AccessError::new(AccessErrorKind::NoSession);
-        let session = self.store.session(&hash).await?.ok_or_else(no_session)?;
-        let user = self.store.user(session.user_id).await?.ok_or_else(no_session)?;
+        let session = self.ledger.store().session(&hash).await?.ok_or_else(no_session)?;
+        let user = self.ledger.store().user(session.user_id).await?.ok_or_else(no_session)?;
         if user.disabled
             || now_s - session.last_seen > self.sessions.idle_s
             || now_s - session.created_at > self.sessions.absolute_s
         {
-            let mut tx = self.store.begin().await?;
-            tx.delete_session(&hash).await?;
-            tx.commit().await?;
+            let mut tx = self.ledger.begin().await?;
+            tx.tx().delete_session(&hash).await?;
+            tx.commit_housekeeping(Housekeeping::SessionExpiry).await?;
             return Err(no_session());
         }
         if now_s - session.last_seen >= TOUCH_EVERY_S {
-            let mut tx = self.store.begin().await?;
-            tx.touch_session(&hash, now_s).await?;
-            tx.commit().await?;
+            let mut tx = self.ledger.begin().await?;
+            tx.tx().touch_session(&hash, now_s).await?;
+            tx.commit_housekeeping(Housekeeping::SessionTouch).await?;
         }
         let role: Role = user.role.parse().map_err(|_| no_session())?;
         Ok(Principal {
@@ -402,9 +472,9 @@ impl Access {
     /// Ends a session.
     pub async fn logout(&self, cookie: &str, now_s: i64) -> Result<(), AccessError> {
         let principal = self.session(cookie, now_s).await?;
-        let mut tx = self.store.begin().await?;
-        tx.delete_session(&hash_token(cookie)).await?;
-        append_in(&mut tx, &Event::new(now_s * 1000, principal.actor, "logout", Outcome::Ok)).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().delete_session(&hash_token(cookie)).await?;
+        tx.append(&[Event::new(now_s * 1000, principal.actor, "logout", Outcome::Ok)]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -443,27 +513,27 @@ impl Access {
         event.detail = Some(serde_json::json!({
             "token": row.id, "role": role, "subject": subject, "expires_at": row.expires_at
         }));
-        let mut tx = self.store.begin().await?;
-        tx.insert_service_token(&row).await?;
-        append_in(&mut tx, &event).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().insert_service_token(&row).await?;
+        tx.append(std::slice::from_ref(&event)).await?;
         tx.commit().await?;
-        Ok(IssuedToken { row, secret })
+        Ok(IssuedToken { token: Token::from_row(row)?, secret })
     }
 
     /// Every token.
-    pub async fn tokens(&self) -> Result<Vec<TokenRow>, AccessError> {
-        Ok(self.store.service_tokens().await?)
+    pub async fn tokens(&self) -> Result<Vec<Token>, AccessError> {
+        self.ledger.store().service_tokens().await?.into_iter().map(Token::from_row).collect()
     }
 
     /// Revokes a token at once.
     pub async fn revoke_token(&self, by: &Actor, id: Uuid, now_s: i64) -> Result<(), AccessError> {
         let mut event = Event::new(now_s * 1000, by.clone(), "token.revoke", Outcome::Ok);
         event.detail = Some(serde_json::json!({ "token": id }));
-        let mut tx = self.store.begin().await?;
-        if !tx.revoke_service_token(id, now_s).await? {
+        let mut tx = self.ledger.begin().await?;
+        if !tx.tx().revoke_service_token(id, now_s).await? {
             return Err(AccessError::new(AccessErrorKind::NoSuchToken));
         }
-        append_in(&mut tx, &event).await?;
+        tx.append(std::slice::from_ref(&event)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -471,7 +541,8 @@ impl Access {
     /// The principal of a bearer token.
     pub async fn token(&self, secret: &str, now_s: i64) -> Result<Principal, AccessError> {
         let row = self
-            .store
+            .ledger
+            .store()
             .service_token(&hash_token(secret))
             .await?
             .ok_or_else(|| AccessError::new(AccessErrorKind::NoSession))?;
@@ -495,13 +566,6 @@ impl Access {
 /// name is unknown so that the answer takes as long.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$bGFueWFyZC1kdW1teQ$3tqkVVPh0yQ+Y0mJH0hXc8EJ0XGvQ6HdXKz3Q0r3nKk";
-
-async fn append_in(tx: &mut lanyard_store::Tx, event: &Event) -> Result<(), AccessError> {
-    let bytes = event.to_bytes();
-    let leaf = leaf_hash(&bytes);
-    lanyard_audit::log::append(tx, &[(bytes, leaf)]).await?;
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

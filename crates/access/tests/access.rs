@@ -29,7 +29,7 @@ async fn login_lockout_sessions_and_tokens() {
             KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
         );
         let policy = SessionPolicy { idle_s: 600, absolute_s: 3600 };
-        let access = Access::new(t.store.clone(), provider, policy);
+        let access = Access::new(lanyard_audit::Ledger::new(t.store.clone()), provider, policy);
         let admin = Actor::operator("admin");
         let now = 1_800_000_000i64;
         let e = access.create_user(&admin, "ida", Role::IdOfficer, PASSWORD, false, now).await.unwrap();
@@ -99,12 +99,12 @@ async fn login_lockout_sessions_and_tokens() {
         assert!(issued.secret.starts_with("lyt_"));
         let p = access.token(&issued.secret, now + 10).await.unwrap();
         assert_eq!(p.role, Role::PrintSupplier);
-        assert_eq!(p.actor.id, format!("supplier:acme:{}", issued.row.id));
+        assert_eq!(p.actor.id, format!("supplier:acme:{}", issued.token.id));
         assert!(matches!(
             access.token(&issued.secret, now + 3600).await.unwrap_err().kind(),
             AccessErrorKind::TokenExpired
         ));
-        access.revoke_token(&admin, issued.row.id, now + 20).await.unwrap();
+        access.revoke_token(&admin, issued.token.id, now + 20).await.unwrap();
         assert!(matches!(
             access.token(&issued.secret, now + 30).await.unwrap_err().kind(),
             AccessErrorKind::TokenRevoked

@@ -17,8 +17,10 @@
 pub mod checkpoint;
 mod event;
 pub mod group;
+pub mod ledger;
 pub mod log;
 pub mod merkle;
 pub mod proof;
 
 pub use event::{Actor, Event, Outcome, leaf_hash};
+pub use ledger::{Housekeeping, Ledger, Write};

@@ -26,6 +26,8 @@ pub enum LogError {
     /// reported; whether it committed is unknown, so the caller must not
     /// proceed as if it had.
     Abandoned,
+    /// A write carried no audit event, so it was not committed.
+    Unaudited,
 }
 
 impl fmt::Display for LogError {
@@ -37,6 +39,7 @@ impl fmt::Display for LogError {
                 write!(f, "audit tree node {index} at level {level} is missing or damaged")
             }
             LogError::Abandoned => f.write_str("the audit append was abandoned before it was known to be durable"),
+            LogError::Unaudited => f.write_str("a write without an audit event was refused (not committed)"),
         }
     }
 }

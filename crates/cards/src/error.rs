@@ -47,6 +47,14 @@ pub enum CardError {
     Credential(#[from] CredentialError),
 }
 
+/// The audit log refused a write's events: as the register reports it, so
+/// an unavailable log reads the same whichever service met it.
+impl From<lanyard_audit::log::LogError> for CardError {
+    fn from(e: lanyard_audit::log::LogError) -> Self {
+        CardError::Register(e.into())
+    }
+}
+
 impl CardError {
     pub(crate) fn illegal(card: &str, state: CardState, action: CardAction) -> Self {
         CardError::IllegalTransition { card: card.to_owned(), state, action: action.as_str() }

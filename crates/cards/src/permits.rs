@@ -123,20 +123,20 @@ impl Cards {
             vec![],
             serde_json::json!({ "zone": row.code, "accepts": row.accepts }),
         );
-        let mut tx = self.register().store().begin().await?;
-        tx.insert_zone(&row).await?;
-        lanyard_register::Register::append(&mut tx, &[ev]).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().insert_zone(&row).await?;
+        tx.append(&[ev]).await?;
         tx.commit().await?;
         Ok(row)
     }
 
     /// Every zone.
     pub async fn zones(&self) -> Result<Vec<ZoneRow>, CardError> {
-        Ok(self.register().store().zones().await?)
+        Ok(self.ledger.store().zones().await?)
     }
 
     async fn zone_levels(&self, code: &str) -> Result<Option<Vec<VettingLevel>>, CardError> {
-        match self.register().store().zone(code).await? {
+        match self.ledger.store().zone(code).await? {
             Some(z) => Ok(Some(parse_levels(&z.accepts)?)),
             None => Ok(None),
         }
@@ -193,16 +193,16 @@ impl Cards {
                 "permit": row.id, "zone": zone, "from": from_s, "to": to_s,
             }),
         );
-        let mut tx = self.register().store().begin().await?;
-        tx.insert_permit(&row).await?;
-        lanyard_register::Register::append(&mut tx, &[ev]).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().insert_permit(&row).await?;
+        tx.append(&[ev]).await?;
         tx.commit().await?;
         Ok(row)
     }
 
     /// Revokes a permit.
     pub async fn revoke_permit(&self, op: &Operator, id: Uuid, now_ms: i64) -> Result<(), CardError> {
-        let row = self.register().store().permit(id).await?.ok_or_else(|| CardError::NotFound(id.to_string()))?;
+        let row = self.ledger.store().permit(id).await?.ok_or_else(|| CardError::NotFound(id.to_string()))?;
         let ev = self.audit(
             op,
             now_ms,
@@ -211,25 +211,25 @@ impl Cards {
             vec![PersonId::from_uuid(row.person_id)],
             serde_json::json!({ "permit": id, "zone": row.zone }),
         );
-        let mut tx = self.register().store().begin().await?;
-        if !tx.revoke_permit(id, now_ms / 1000).await? {
+        let mut tx = self.ledger.begin().await?;
+        if !tx.tx().revoke_permit(id, now_ms / 1000).await? {
             return Err(CardError::Invalid("that permit is already revoked".into()));
         }
-        lanyard_register::Register::append(&mut tx, &[ev]).await?;
+        tx.append(&[ev]).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Permits, of one person or all.
     pub async fn permits(&self, person: Option<PersonId>) -> Result<Vec<PermitRow>, CardError> {
-        Ok(self.register().store().permits(person.map(|p| *p.as_uuid()), None).await?)
+        Ok(self.ledger.store().permits(person.map(|p| *p.as_uuid()), None).await?)
     }
 
     /// Zone codes of the person's live permits at `now_s`: the credential's
     /// `zones` claim.
     pub(crate) async fn live_zones(&self, person: PersonId, now_s: i64) -> Result<Vec<String>, CardError> {
         let mut zones: Vec<String> = self
-            .register()
+            .ledger
             .store()
             .permits(Some(*person.as_uuid()), None)
             .await?
@@ -288,7 +288,7 @@ impl Cards {
         let Some(levels) = self.zone_levels(zone).await? else {
             return Ok((deny("unknown_zone", Some(card_id)), None));
         };
-        let Some(card) = self.register().store().card(&card_id).await? else {
+        let Some(card) = self.ledger.store().card(&card_id).await? else {
             return Ok((deny("card_unknown", None), None));
         };
         let person = PersonId::from_uuid(card.person_id);
@@ -297,7 +297,7 @@ impl Cards {
             return Ok((deny("card_not_issued", Some(card_id)), Some(person)));
         }
         let has_permit = self
-            .register()
+            .ledger
             .store()
             .permits(Some(card.person_id), Some(zone))
             .await?

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use lanyard_audit::Ledger;
 use lanyard_audit::{Event, Outcome};
 use lanyard_core::{CardAction, CardState, CardType, Compartment, PersonId, PersonStatus, Reason};
 use lanyard_credential::claims::StatusRef;
@@ -169,6 +170,8 @@ type SignedList = (i64, Vec<u8>);
 #[derive(Clone)]
 pub struct Cards {
     register: Arc<Register>,
+    // The cards', zones' and permits' tables, and the log they write to.
+    pub(crate) ledger: Ledger,
     config: IssuerConfig,
     /// The last signed status list and when it was signed (unix ms). The
     /// list is served publicly, so it is rebuilt once per TTL, or sooner
@@ -189,9 +192,10 @@ fn state_of(row: &CardRow) -> Result<CardState, CardError> {
 }
 
 impl Cards {
-    /// The service over `register`.
-    pub fn new(register: Arc<Register>, config: IssuerConfig) -> Self {
-        Cards { register, config, list_cache: Arc::default() }
+    /// The service: people's identities and vetting through `register`,
+    /// its own tables and their events through `ledger`.
+    pub fn new(register: Arc<Register>, ledger: Ledger, config: IssuerConfig) -> Self {
+        Cards { register, ledger, config, list_cache: Arc::default() }
     }
 
     /// The issuer configuration.
@@ -213,13 +217,13 @@ impl Cards {
 
     /// One card.
     pub async fn card(&self, id: &str) -> Result<CardRow, CardError> {
-        self.register.store().card(id).await?.ok_or_else(|| CardError::NotFound(short(id)))
+        self.ledger.store().card(id).await?.ok_or_else(|| CardError::NotFound(short(id)))
     }
 
     /// Cards of a person, or in a state.
     pub async fn list(&self, person: Option<PersonId>, state: Option<CardState>) -> Result<Vec<CardRow>, CardError> {
         let filter = CardFilter { person: person.map(|p| *p.as_uuid()), state: state.map(|s| s.as_str().to_owned()) };
-        Ok(self.register.store().cards(&filter).await?)
+        Ok(self.ledger.store().cards(&filter).await?)
     }
 
     async fn resolve(&self, op: &Operator, person: PersonRef<'_>, now_ms: i64) -> Result<PersonId, CardError> {
@@ -253,7 +257,7 @@ impl Cards {
         now_ms: i64,
     ) -> Result<CardRow, CardError> {
         let person = self.resolve(op, person, now_ms).await?;
-        let mut tx = self.register.store().begin().await?;
+        let mut tx = self.ledger.begin().await?;
         let row = self.new_row(&mut tx, op, person, card_type, None, now_ms).await?;
         let ev = Self::event(
             op,
@@ -264,8 +268,8 @@ impl Cards {
                 "card": row.id, "type": row.card_type, "to": "requested",
             }),
         );
-        tx.insert_card(&row).await?;
-        Register::append(&mut tx, &[ev]).await?;
+        tx.tx().insert_card(&row).await?;
+        tx.append(&[ev]).await?;
         tx.commit().await?;
         self.forget_status_list();
         Ok(row)
@@ -273,14 +277,14 @@ impl Cards {
 
     async fn new_row(
         &self,
-        tx: &mut lanyard_store::Tx,
+        tx: &mut lanyard_audit::Write,
         op: &Operator,
         person: PersonId,
         card_type: CardType,
         supersedes: Option<String>,
         now_ms: i64,
     ) -> Result<CardRow, CardError> {
-        let idx = tx.next_status_idx().await?;
+        let idx = tx.tx().next_status_idx().await?;
         Ok(CardRow {
             id: new_id(),
             person_id: *person.as_uuid(),
@@ -331,7 +335,7 @@ impl Cards {
             row.expires_at = Some(now_s + card_type.validity_days() * 86_400);
         }
         let staged = Self::stage(op, row, action, reason, now_ms)?;
-        let mut tx = self.register.store().begin().await?;
+        let mut tx = self.ledger.begin().await?;
         let row = Self::apply_in(&mut tx, staged).await?;
         tx.commit().await?;
         self.forget_status_list();
@@ -370,9 +374,9 @@ impl Cards {
 
     /// Writes a staged move and its audit event in `tx`; a card changed
     /// since it was staged is a conflict and nothing is written.
-    pub async fn apply_in(tx: &mut lanyard_store::Tx, staged: StagedMove) -> Result<CardRow, CardError> {
-        tx.update_card(&staged.row, staged.expected_version).await?;
-        Register::append(tx, &[staged.event]).await?;
+    pub async fn apply_in(tx: &mut lanyard_audit::Write, staged: StagedMove) -> Result<CardRow, CardError> {
+        tx.tx().update_card(&staged.row, staged.expected_version).await?;
+        tx.append(&[staged.event]).await?;
         Ok(staged.row)
     }
 
@@ -431,7 +435,7 @@ impl Cards {
         } else if !matches!(from, CardState::Revoked | CardState::Expired | CardState::Destroyed) {
             return Err(CardError::illegal(&old.id, from, CardAction::Revoke));
         }
-        let mut tx = self.register.store().begin().await?;
+        let mut tx = self.ledger.begin().await?;
         let new = self
             .new_row(&mut tx, op, PersonId::from_uuid(old.person_id), card_type, Some(old.id.clone()), now_ms)
             .await?;
@@ -439,10 +443,10 @@ impl Cards {
             "card": new.id, "type": new.card_type, "to": "requested", "supersedes": old.id, "reason": reason.as_str(),
         })));
         if old.row_version != expected {
-            tx.update_card(&old, expected).await?;
+            tx.tx().update_card(&old, expected).await?;
         }
-        tx.insert_card(&new).await?;
-        Register::append(&mut tx, &events).await?;
+        tx.tx().insert_card(&new).await?;
+        tx.append(&events).await?;
         tx.commit().await?;
         self.forget_status_list();
         Ok((old, new))
@@ -498,7 +502,7 @@ impl Cards {
     /// card not yet expired.
     pub async fn trust_bundle(&self, op: &Operator, now_ms: i64) -> Result<TrustBundle, CardError> {
         let (current, _) = self.current_issuer(op, now_ms).await?;
-        let horizons = self.register.store().issuer_key_horizons().await?;
+        let horizons = self.ledger.store().issuer_key_horizons().await?;
         let now_s = now_ms / 1000;
         let mut keys = Vec::new();
         for (version, _) in self.register.signing_key_versions(ISSUER_KEY).await? {
@@ -606,7 +610,7 @@ impl Cards {
         let Some(claims) = &v.claims else { return Ok(v) };
         // A card whose credential verifies but which the register does not
         // know, or knows as withdrawn, is not valid, whatever its window.
-        let status = match self.register.store().card(&claims.card_id).await? {
+        let status = match self.ledger.store().card(&claims.card_id).await? {
             Some(row) => state_of(&row)?.list_status(),
             None => CardStatus::Invalid,
         };
@@ -653,7 +657,7 @@ impl Cards {
     /// Expires due cards, then signs the status list of every card.
     async fn sign_status_list(&self, op: &Operator, now_ms: i64) -> Result<Vec<u8>, CardError> {
         self.expire_due(op, now_ms).await?;
-        let states = self.register.store().card_states().await?;
+        let states = self.ledger.store().card_states().await?;
         let mut list = StatusList::new(states.last().map_or(0, |(i, _)| u64::try_from(*i + 1).unwrap_or(0)));
         for (idx, state) in states {
             let state: CardState =

@@ -19,6 +19,7 @@ const DAY: i64 = 86_400_000;
 struct Env {
     name: &'static str,
     register: Arc<Register>,
+    store: lanyard_store::Store,
     cards: Cards,
     _dir: tempfile::TempDir,
 }
@@ -29,9 +30,10 @@ async fn envs() -> Vec<Env> {
         let provider: Arc<dyn KeyProvider> = Arc::new(
             KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
         );
-        let register = Arc::new(Register::init(t.store.clone(), provider, &op("setup"), T0).await.unwrap());
-        let cards = Cards::new(Arc::clone(&register), IssuerConfig::default());
-        out.push(Env { name: t.name, register, cards, _dir: t.dir });
+        let ledger = lanyard_audit::Ledger::new(t.store.clone());
+        let register = Arc::new(Register::init(ledger.clone(), provider, &op("setup"), T0).await.unwrap());
+        let cards = Cards::new(Arc::clone(&register), ledger, IssuerConfig::default());
+        out.push(Env { name: t.name, register, store: t.store, cards, _dir: t.dir });
     }
     out
 }
@@ -61,8 +63,8 @@ async fn vetted(reg: &Register, sn: &str, level: &str) -> lanyard_core::PersonId
     reg.add(&op("clerk"), p, false, T0).await.unwrap()
 }
 
-async fn events(reg: &Register) -> Vec<Event> {
-    let rows = reg.store().audit_rows(0, 100_000).await.unwrap();
+async fn events(store: &lanyard_store::Store) -> Vec<Event> {
+    let rows = store.audit_rows(0, 100_000).await.unwrap();
     rows.iter().map(|r| Event::from_bytes(&r.event).unwrap()).collect()
 }
 
@@ -104,7 +106,7 @@ async fn lifecycle_dual_control_and_audit() {
         assert_ne!(new.id, old.id);
         assert_eq!((new.state.as_str(), new.supersedes.as_deref()), ("requested", Some(old.id.as_str())));
 
-        let evs = events(&env.register).await;
+        let evs = events(&env.store).await;
         let card_events: Vec<&Event> = evs.iter().filter(|e| e.action.starts_with("card.")).collect();
         let actions: Vec<&str> = card_events.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
@@ -145,7 +147,7 @@ async fn revocation_and_suspension_reach_the_status_list() {
         let cred = env.cards.credential(&alice, &card.id, Some("print card"), T0).await.unwrap();
         assert_eq!(cred.claims.rank.as_deref(), Some("Inspector"));
         assert!(
-            events(&env.register)
+            events(&env.store)
                 .await
                 .iter()
                 .any(|e| e.action == "person.read" && e.purpose.as_deref() == Some("print card"))
@@ -263,7 +265,7 @@ async fn permits_follow_vetting_and_doors_decide_with_reasons() {
         env.cards.transition(&alice, &card.id, CardAction::Revoke, Some(Reason::Stolen), T0).await.unwrap();
         assert_eq!(check(Qr(&cred.qr_text), "ARMOURY", at).await.reason, "card_revoked", "{n}");
 
-        let evs = events(&env.register).await;
+        let evs = events(&env.store).await;
         let checks: Vec<&Event> = evs.iter().filter(|e| e.action == "access.check").collect();
         assert_eq!(checks.len(), 6, "{n}: every decision is audited");
         let vetting: Vec<&Event> = evs.iter().filter(|e| e.action == "vetting.check").collect();

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use lanyard_audit::Actor;
+use lanyard_audit::Ledger;
 use lanyard_crypto::{KdfParams, KeyProvider, KeyringProvider, Pkcs11Config, Pkcs11Provider};
 use lanyard_register::{Operator, Register};
 use lanyard_store::Store;
@@ -99,34 +100,46 @@ pub async fn open_store(settings: &Settings, create: bool) -> Result<Store> {
     }
 }
 
-/// Opens the register for a command: provider first (so a wrong passphrase
-/// fails before anything else), then store.
-pub async fn open_register(settings: &Settings) -> Result<Register> {
+/// The key provider and the ledger (store and audit log) a command's
+/// services share: provider first, so a wrong passphrase fails before
+/// anything else.
+pub async fn open_ledger(settings: &Settings) -> Result<(Arc<dyn lanyard_crypto::KeyProvider>, Ledger)> {
     let provider = open_provider(settings)?;
     let store = open_store(settings, false).await?;
-    Ok(Register::open(store, provider).await?)
+    Ok((provider, Ledger::new(store)))
 }
 
-/// Opens the register and the access service on one provider and store.
-pub async fn open_services(settings: &Settings) -> Result<(Register, lanyard_access::Access)> {
-    let provider = open_provider(settings)?;
-    let store = open_store(settings, false).await?;
-    let register = Register::open(store.clone(), Arc::clone(&provider)).await?;
-    let access = lanyard_access::Access::new(store, provider, lanyard_access::SessionPolicy::default());
-    Ok((register, access))
+/// Opens the register for a command.
+pub async fn open_register(settings: &Settings) -> Result<Register> {
+    let (provider, ledger) = open_ledger(settings).await?;
+    Ok(Register::open(ledger, provider).await?)
+}
+
+/// Opens the register and the access service on one provider and ledger.
+pub async fn open_services(settings: &Settings) -> Result<(Register, lanyard_access::Access, Ledger)> {
+    let (provider, ledger) = open_ledger(settings).await?;
+    let register = Register::open(ledger.clone(), Arc::clone(&provider)).await?;
+    let access = lanyard_access::Access::new(ledger.clone(), provider, lanyard_access::SessionPolicy::default());
+    Ok((register, access, ledger))
+}
+
+async fn open_cards_on(settings: &Settings) -> Result<(Arc<Register>, Ledger, lanyard_cards::Cards)> {
+    let (provider, ledger) = open_ledger(settings).await?;
+    let register = Arc::new(Register::open(ledger.clone(), provider).await?);
+    let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
+    Ok((register, ledger, cards))
 }
 
 /// Opens the register and the cards service over it.
 pub async fn open_cards(settings: &Settings) -> Result<(Arc<Register>, lanyard_cards::Cards)> {
-    let register = Arc::new(open_register(settings).await?);
-    let cards = lanyard_cards::Cards::new(Arc::clone(&register), settings.issuer.clone());
+    let (register, _, cards) = open_cards_on(settings).await?;
     Ok((register, cards))
 }
 
 /// Opens the register, the cards service and the supplier exchange.
 pub async fn open_supply(settings: &Settings) -> Result<(lanyard_cards::Cards, lanyard_supply::Supply)> {
-    let (register, cards) = open_cards(settings).await?;
-    let supply = lanyard_supply::Supply::new(register, cards.clone(), settings.supply);
+    let (register, ledger, cards) = open_cards_on(settings).await?;
+    let supply = lanyard_supply::Supply::new(register, ledger, cards.clone(), settings.supply);
     Ok((cards, supply))
 }
 

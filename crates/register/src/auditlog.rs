@@ -210,9 +210,9 @@ impl Register {
             "held": held,
             "public_key": B64.encode(key.public_key()),
         }));
-        let mut tx = self.store().begin().await?;
-        tx.insert_wrapped_key(&row).await?;
-        Register::append(&mut tx, &[event]).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().insert_wrapped_key(&row).await?;
+        tx.append(&[event]).await?;
         tx.commit().await?;
         Ok(key)
     }
@@ -259,9 +259,9 @@ impl Register {
                 let root = log::root(self.store(), size).await?;
                 let cp = Checkpoint { origin: origin.clone(), size, root };
                 let note = sign_checkpoint(&cp, &LogSigner { name: &origin, key: key.as_ref() }).map_err(refused)?;
-                let mut tx = self.store().begin().await?;
-                tx.insert_checkpoint(stored_size, &note, now_ms / 1000).await?;
-                tx.commit().await?;
+                let mut tx = self.ledger.begin().await?;
+                tx.tx().insert_checkpoint(stored_size, &note, now_ms / 1000).await?;
+                tx.commit_housekeeping(lanyard_audit::Housekeeping::Checkpoint).await?;
                 note
             }
         };

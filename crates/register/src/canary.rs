@@ -386,9 +386,9 @@ impl Register {
             let mut event = Event::new(now_ms, op.actor.clone(), "canary.plant", Outcome::Ok);
             event.request_id = Some(op.request_id.clone());
             event.detail = Some(serde_json::json!({ "recipient": recipient }));
-            let mut tx = self.store().begin().await?;
-            tx.insert_canary(&row).await?;
-            Register::append(&mut tx, &[event]).await?;
+            let mut tx = self.ledger.begin().await?;
+            tx.tx().insert_canary(&row).await?;
+            tx.append(&[event]).await?;
             tx.commit().await?;
             return Ok(CanarySummary {
                 recipient: row.recipient,
@@ -554,7 +554,9 @@ mod tests {
                 KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests())
                     .unwrap(),
             );
-            let reg = Register::init(t.store.clone(), provider.clone(), &op(), 1_000).await.unwrap();
+            let reg = Register::init(lanyard_audit::Ledger::new(t.store.clone()), provider.clone(), &op(), 1_000)
+                .await
+                .unwrap();
             // Everyone already has one of the canary surnames: no canary can
             // be unlike them all, and none is planted.
             for (i, surname) in SURNAMES.iter().enumerate() {
@@ -565,7 +567,9 @@ mod tests {
             assert!(reg.canary_list().await.unwrap().is_empty());
 
             let fresh = lanyard_testkit::stores().await.into_iter().find(|s| s.name == t.name).unwrap();
-            let reg = Register::init(fresh.store.clone(), provider.clone(), &op(), 1_000).await.unwrap();
+            let reg = Register::init(lanyard_audit::Ledger::new(fresh.store.clone()), provider.clone(), &op(), 1_000)
+                .await
+                .unwrap();
             let a = reg.add(&op(), person("X0001", "Smith"), false, 2_000).await.unwrap();
             // Person ids are UUIDv7 of the clock; the canary's is of the time
             // it is planted, so it sorts between the two.

@@ -110,6 +110,12 @@ impl RegisterError {
         }
     }
 
+    /// An optimistic-concurrency conflict: someone changed the row since
+    /// it was read; trying again may succeed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(&self.kind, ErrorKind::Store(s) if s.is_conflict())
+    }
+
     /// True for a negative answer (not found, erased) rather than a fault.
     pub fn is_negative_answer(&self) -> bool {
         matches!(self.kind, ErrorKind::NotFound(_) | ErrorKind::Erased(_) | ErrorKind::NoSuchEvent(_))

@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use lanyard_audit::Ledger;
 use lanyard_audit::{Event, Outcome};
 use lanyard_core::{Compartment, PersonId};
 use lanyard_crypto::{BlindIndexer, CryptoErrorKind, Key32, KeyProvider, Vault, WrapContext};
@@ -102,11 +103,12 @@ async fn load_vault(store: &Store, provider: &dyn KeyProvider) -> Result<Vault, 
 impl Register {
     /// Creates the schema and the keys of a new register.
     pub async fn init(
-        store: Store,
+        ledger: Ledger,
         provider: Arc<dyn KeyProvider>,
         op: &Operator,
         now_ms: i64,
     ) -> Result<Register, RegisterError> {
+        let store = ledger.store();
         if store.is_initialised().await? && store.meta(FORMAT_KEY).await?.is_some() {
             return Err(RegisterError::new(ErrorKind::AlreadyInitialised));
         }
@@ -135,15 +137,15 @@ impl Register {
         let mut event = Event::new(now_ms, op.actor.clone(), "register.init", Outcome::Ok);
         event.request_id = Some(op.request_id.clone());
         event.detail = Some(serde_json::json!({ "provider": provider.kind() }));
-        let mut tx = store.begin().await?;
+        let mut tx = ledger.begin().await?;
         for r in &rows {
-            tx.insert_wrapped_key(r).await?;
+            tx.tx().insert_wrapped_key(r).await?;
         }
-        tx.set_meta(FORMAT_KEY, FORMAT).await?;
-        tx.set_meta("key_provider", provider.kind()).await?;
-        Register::append(&mut tx, &[event]).await?;
+        tx.tx().set_meta(FORMAT_KEY, FORMAT).await?;
+        tx.tx().set_meta("key_provider", provider.kind()).await?;
+        tx.append(&[event]).await?;
         tx.commit().await?;
-        Ok(Register::from_parts(store, vault, provider))
+        Ok(Register::from_parts(ledger, vault, provider))
     }
 
     /// Whether the store answers and the key provider wraps and unwraps
@@ -160,13 +162,14 @@ impl Register {
     }
 
     /// Opens an existing register, unwrapping its keys with `provider`.
-    pub async fn open(store: Store, provider: Arc<dyn KeyProvider>) -> Result<Register, RegisterError> {
+    pub async fn open(ledger: Ledger, provider: Arc<dyn KeyProvider>) -> Result<Register, RegisterError> {
+        let store = ledger.store();
         if !store.is_initialised().await? || store.meta(FORMAT_KEY).await?.is_none() {
             return Err(RegisterError::new(ErrorKind::NotInitialised));
         }
         store.migrate().await?;
-        let vault = load_vault(&store, provider.as_ref()).await?;
-        Ok(Register::from_parts(store, vault, provider))
+        let vault = load_vault(store, provider.as_ref()).await?;
+        Ok(Register::from_parts(ledger, vault, provider))
     }
 
     /// Loads the keys from the store again: after a rotation here, or to
@@ -255,9 +258,9 @@ impl Register {
         event.compartments = vec![compartment];
         event.request_id = Some(op.request_id.clone());
         event.detail = Some(serde_json::json!({ "new_version": new_version }));
-        let mut tx = self.store().begin().await?;
-        tx.insert_wrapped_key(&row).await?;
-        Register::append(&mut tx, &[event]).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().insert_wrapped_key(&row).await?;
+        tx.append(&[event]).await?;
         tx.commit().await?;
         drop(key);
         self.reload_keys().await?;
@@ -296,11 +299,11 @@ impl Register {
             event.compartments = vec![compartment];
             event.request_id = Some(op.request_id.clone());
             event.detail = Some(serde_json::json!({ "new_version": new_version, "rows": updates.len() }));
-            let mut tx = self.store().begin().await?;
+            let mut tx = self.ledger.begin().await?;
             for (person, old, new, wrapped) in &updates {
-                tx.rewrap_sealed(*person, compartment.as_str(), *old, *new, wrapped).await?;
+                tx.tx().rewrap_sealed(*person, compartment.as_str(), *old, *new, wrapped).await?;
             }
-            Register::append(&mut tx, &[event]).await?;
+            tx.append(&[event]).await?;
             tx.commit().await?;
             rewrapped += updates.len() as u64;
             progress(updates.len() as u64);

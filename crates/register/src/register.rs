@@ -3,14 +3,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use lanyard_audit::group::GroupCommitter;
-use lanyard_audit::{Actor, Event, Outcome, leaf_hash};
+use lanyard_audit::{Actor, Event, Ledger, Outcome, leaf_hash};
 use lanyard_core::{
     Compartment, Field, PersonId, PersonRecord, PersonStatus, RankTable, normalise_email, normalise_name,
     normalise_service_number,
 };
 use lanyard_crypto::{KeyProvider, SealedCompartment, Vault};
-use lanyard_store::{AuditEntry, IndexColumn, PersonRow, SealedRow, Store, Tx};
+use lanyard_store::{AuditEntry, IndexColumn, PersonRow, SealedRow, Store};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -158,15 +157,14 @@ pub struct ImportOutcome {
 
 /// The register service.
 pub struct Register {
-    store: Store,
+    // The store and the audit log, shared with the other services.
+    pub(crate) ledger: Ledger,
     // Replaced whole when keys change (a rotation here, or one another
     // process made, found on reload). Readers and import's sealing thread
     // hold their own `Arc`, so a rotation never waits for them.
     vault: std::sync::RwLock<Arc<Vault>>,
     provider: Arc<dyn KeyProvider>,
     ranks: RankTable,
-    // Events not tied to a data write (reads, finds, exports) share commits.
-    committer: Arc<GroupCommitter>,
 }
 
 /// The blind indexes of one person's identity.
@@ -332,20 +330,13 @@ fn to_u32(person: PersonId, v: i64) -> Result<u32, RegisterError> {
 }
 
 impl Register {
-    pub(crate) fn from_parts(store: Store, vault: Vault, provider: Arc<dyn KeyProvider>) -> Self {
-        let committer = Arc::new(GroupCommitter::new(store.clone()));
-        Register {
-            store,
-            vault: std::sync::RwLock::new(Arc::new(vault)),
-            provider,
-            ranks: RankTable::default_ranks(),
-            committer,
-        }
+    pub(crate) fn from_parts(ledger: Ledger, vault: Vault, provider: Arc<dyn KeyProvider>) -> Self {
+        Register { ledger, vault: std::sync::RwLock::new(Arc::new(vault)), provider, ranks: RankTable::default_ranks() }
     }
 
-    /// The store.
-    pub fn store(&self) -> &Store {
-        &self.store
+    /// The store, for this crate's reads. Other services have the ledger.
+    pub(crate) fn store(&self) -> &Store {
+        self.ledger.store()
     }
 
     /// The keys as they are now.
@@ -373,18 +364,10 @@ impl Register {
         &self.ranks
     }
 
-    /// Appends events inside `tx`, so a change and its audit events commit
-    /// together or not at all. Returns the first leaf index.
-    pub async fn append(tx: &mut Tx, events: &[Event]) -> Result<i64, RegisterError> {
-        let encoded: Vec<AuditEntry> = events.iter().map(encode_event).collect();
-        let first = lanyard_audit::log::append(tx, &encoded).await?;
-        i64::try_from(first).map_err(|_| RegisterError::new(ErrorKind::Internal("audit log index out of range")))
-    }
-
     /// Appends events, group-committed with any concurrent ones, and
     /// returns the leaf index of the first once it is durable.
     pub async fn record(&self, events: &[Event]) -> Result<u64, RegisterError> {
-        Ok(self.committer.append(events.iter().map(encode_event).collect()).await?)
+        Ok(self.ledger.record(events).await?)
     }
 
     /// Adds one person. `record.photo`, if present, is the raw upload; it is
@@ -403,10 +386,10 @@ impl Register {
         let id = PersonId::new();
         let sp = seal_new(&self.vault(), id, &record, protected, now_ms / 1000)?;
         let event = write_event(op, "person.create", now_ms, &sp);
-        let mut tx = self.store.begin().await?;
-        tx.insert_people(std::slice::from_ref(&sp.row)).await.map_err(duplicate_or)?;
-        tx.insert_sealed(&sp.sealed).await?;
-        Register::append(&mut tx, &[event]).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().insert_people(std::slice::from_ref(&sp.row)).await.map_err(duplicate_or)?;
+        tx.tx().insert_sealed(&sp.sealed).await?;
+        tx.append(&[event]).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -453,7 +436,7 @@ impl Register {
             }
             source
         });
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.ledger.begin().await?;
         let (mut waited, mut wrote) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         loop {
             let t = std::time::Instant::now();
@@ -464,7 +447,7 @@ impl Register {
             let in_chunk = chunk.len() as u64;
             let indexes: Vec<Vec<u8>> =
                 chunk.iter().map(|(_, sp, _)| sp.row.sn_index.clone().unwrap_or_default()).collect();
-            let taken: HashSet<Vec<u8>> = tx.taken_service_indexes(&indexes).await?.into_iter().collect();
+            let taken: HashSet<Vec<u8>> = tx.tx().taken_service_indexes(&indexes).await?.into_iter().collect();
             let (mut people, mut sealed, mut events) = (Vec::new(), Vec::new(), Vec::new());
             for ((line, sp, event), index) in chunk.into_iter().zip(indexes) {
                 if taken.contains(&index) {
@@ -476,9 +459,9 @@ impl Register {
                 sealed.extend(sp.sealed);
                 events.push(event);
             }
-            tx.insert_people(&people).await.map_err(duplicate_or)?;
-            tx.insert_sealed(&sealed).await?;
-            lanyard_audit::log::append(&mut tx, &events).await?;
+            tx.tx().insert_people(&people).await.map_err(duplicate_or)?;
+            tx.tx().insert_sealed(&sealed).await?;
+            tx.append_encoded(&events).await?;
             progress(in_chunk);
             wrote += t.elapsed();
         }
@@ -486,6 +469,10 @@ impl Register {
         if strict && source.refused() > 0 {
             drop(tx);
             return Ok((ImportOutcome { rolled_back: true, ..outcome }, source));
+        }
+        if tx.events() == 0 {
+            // Everyone was registered already: nothing was written.
+            return Ok((outcome, source));
         }
         let t = std::time::Instant::now();
         tx.commit().await?;
@@ -501,19 +488,20 @@ impl Register {
 
     /// Metadata of one person, no personal data.
     pub async fn summary(&self, id: PersonId) -> Result<PersonSummary, RegisterError> {
-        let row = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        let row =
+            self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
         summary_of(&row)
     }
 
     /// A page of people without personal data, in id order.
     pub async fn list(&self, after: Option<PersonId>, limit: i64) -> Result<Vec<PersonSummary>, RegisterError> {
-        let rows = self.store.people_page(after.map(|a| *a.as_uuid()), limit).await?;
+        let rows = self.store().people_page(after.map(|a| *a.as_uuid()), limit).await?;
         rows.iter().map(summary_of).collect()
     }
 
     /// Counts of people by status.
     pub async fn counts(&self) -> Result<Vec<(String, i64)>, RegisterError> {
-        Ok(self.store.count_by_status().await?)
+        Ok(self.store().count_by_status().await?)
     }
 
     /// Reveals `compartments` of one person.
@@ -526,7 +514,8 @@ impl Register {
         now_ms: i64,
     ) -> Result<Revealed, RegisterError> {
         let purpose = check_purpose(purpose)?;
-        let row = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        let row =
+            self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
         let mut out = self.reveal(op, vec![row], compartments, &purpose, now_ms, "person.read").await?;
         out.pop().ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))
     }
@@ -545,7 +534,7 @@ impl Register {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let uuids: Vec<Uuid> = chunk.iter().map(|p| *p.as_uuid()).collect();
-            let rows = self.store.people_by_id(&uuids).await?;
+            let rows = self.store().people_by_id(&uuids).await?;
             out.extend(self.reveal(op, rows, compartments, &purpose, now_ms, "person.read").await?);
         }
         Ok(out)
@@ -565,7 +554,8 @@ impl Register {
         now_ms: i64,
     ) -> Result<VettingDecision, RegisterError> {
         let purpose = check_purpose(Some(purpose))?;
-        let row = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        let row =
+            self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
         // The decision is the system's, so the protected flag does not hide
         // vetting from it; the caller still sees no value.
         let system = Operator { protected_clearance: true, ..op.clone() };
@@ -601,7 +591,7 @@ impl Register {
             Lookup::Email(v) => (IndexColumn::Email, ix.index(Field::Email, &normalise_email(v))),
         };
         let Some(index) = index else { return Ok(Vec::new()) };
-        let rows = self.store.find(column, &index).await?;
+        let rows = self.store().find(column, &index).await?;
         self.reveal(op, rows, compartments, &purpose, now_ms, "person.find").await
     }
 
@@ -648,7 +638,7 @@ impl Register {
         let mut after = None;
         let mut n = 0;
         loop {
-            let rows = self.store.people_page(after, 500).await?;
+            let rows = self.store().people_page(after, 500).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
             let active: Vec<PersonRow> = rows.into_iter().filter(|r| r.status == "active").collect();
@@ -707,7 +697,7 @@ impl Register {
 
         let ids: Vec<Uuid> = revealed_people.iter().map(|p| *p.as_uuid()).collect();
         let names: Vec<&str> = compartments.iter().map(|c| c.as_str()).collect();
-        let sealed = self.store.sealed(&ids, &names).await?;
+        let sealed = self.store().sealed(&ids, &names).await?;
         // A key version this process has not seen was made by a rotation
         // elsewhere (another server, the CLI): load the keys again, once.
         let vault = self.vault();
@@ -772,14 +762,15 @@ impl Register {
         if let Some(raw) = changes.photo.take() {
             changes.photo = Some(normalise_photo(&raw).map_err(|e| RegisterError::new(ErrorKind::Photo(e)))?);
         }
-        let old = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        let old =
+            self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
         if to_status(&old)? == PersonStatus::Erased {
             return Err(RegisterError::new(ErrorKind::Erased(id)));
         }
         let touched: Vec<Compartment> = Compartment::ALL.into_iter().filter(|c| changes.has_compartment(*c)).collect();
         let changed_fields: Vec<Field> = Field::ALL.into_iter().filter(|f| changes.has(*f)).collect();
         let all_names: Vec<&str> = Compartment::ALL.iter().map(|c| c.as_str()).collect();
-        let current = self.store.sealed(&[*id.as_uuid()], &all_names).await?;
+        let current = self.store().sealed(&[*id.as_uuid()], &all_names).await?;
 
         // Merge: current plaintext of each touched compartment, then the changes.
         let mut merged = PersonRecord::default();
@@ -824,12 +815,12 @@ impl Register {
         if let Some(p) = protected {
             event.detail = Some(serde_json::json!({ "protected": p }));
         }
-        let mut tx = self.store.begin().await?;
-        tx.update_person(&sp.row, old.row_version).await.map_err(duplicate_or)?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().update_person(&sp.row, old.row_version).await.map_err(duplicate_or)?;
         for r in &new_rows {
-            tx.upsert_sealed(r).await?;
+            tx.tx().upsert_sealed(r).await?;
         }
-        Register::append(&mut tx, &[event]).await?;
+        tx.append(&[event]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -839,7 +830,8 @@ impl Register {
     /// tombstone, and the store is purged so no copy of it taken afterwards
     /// holds them.
     pub async fn erase(&self, op: &Operator, id: PersonId, now_ms: i64) -> Result<(), RegisterError> {
-        let old = self.store.person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        let old =
+            self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
         if to_status(&old)? == PersonStatus::Erased {
             return Err(RegisterError::new(ErrorKind::Erased(id)));
         }
@@ -855,12 +847,12 @@ impl Register {
         let sp = SealedPerson { row, sealed: Vec::new(), compartments: Compartment::ALL.to_vec(), fields: Vec::new() };
         let event = write_event(op, "person.erase", now_ms, &sp);
         let names: Vec<&str> = Compartment::ALL.iter().map(|c| c.as_str()).collect();
-        let mut tx = self.store.begin().await?;
-        tx.update_person(&sp.row, old.row_version).await?;
-        tx.delete_sealed(*id.as_uuid(), &names).await?;
-        Register::append(&mut tx, &[event]).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().update_person(&sp.row, old.row_version).await?;
+        tx.tx().delete_sealed(*id.as_uuid(), &names).await?;
+        tx.append(&[event]).await?;
         tx.commit().await?;
-        self.store.purge_deleted().await?;
+        self.store().purge_deleted().await?;
         Ok(())
     }
 }

@@ -79,8 +79,8 @@ fn person(sn: &str, surname: &str) -> PersonRecord {
     p
 }
 
-async fn events(reg: &Register) -> Vec<Event> {
-    let rows = reg.store().audit_rows(0, 100_000).await.unwrap();
+async fn events(store: &lanyard_store::Store) -> Vec<Event> {
+    let rows = store.audit_rows(0, 100_000).await.unwrap();
     rows.iter().map(|r| Event::from_bytes(&r.event).unwrap()).collect()
 }
 
@@ -89,7 +89,9 @@ const ALL: [Compartment; 4] = Compartment::ALL;
 #[tokio::test]
 async fn write_read_find_update_with_audit() {
     for env in envs().await {
-        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let id = reg.add(&op(), person("PC1", "Smith"), false, 2_000).await.unwrap();
 
         // Purpose is required.
@@ -120,7 +122,7 @@ async fn write_read_find_update_with_audit() {
         let err = reg.add(&op(), person("PC1", "Other"), false, 7_000).await.unwrap_err();
         assert!(matches!(err.kind(), ErrorKind::DuplicateServiceNumber), "{}", env.name);
 
-        let log = events(&reg).await;
+        let log = events(&env.store).await;
         let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
             actions,
@@ -146,7 +148,7 @@ async fn write_read_find_update_with_audit() {
         assert!(log[1].digest.is_some() && log[6].digest.is_some());
         assert_ne!(log[1].digest, log[6].digest);
         // No value ever reaches an event.
-        let all = reg.store().audit_rows(0, 1000).await.unwrap();
+        let all = env.store.audit_rows(0, 1000).await.unwrap();
         for row in all {
             let text = String::from_utf8(row.event).unwrap();
             for secret in ["Smith", "Smyth", "PC1", "51234", "Alex", "force.example"] {
@@ -159,7 +161,9 @@ async fn write_read_find_update_with_audit() {
 #[tokio::test]
 async fn a_read_whose_event_cannot_be_written_does_not_happen() {
     for env in envs().await {
-        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let id = reg.add(&op(), person("PC2", "Jones"), false, 2_000).await.unwrap();
         match &env.raw {
             Raw::Sqlite(_) => {
@@ -176,7 +180,7 @@ async fn a_read_whose_event_cannot_be_written_does_not_happen() {
                     .await
             }
         }
-        let before = reg.store().audit_len().await.unwrap();
+        let before = env.store.audit_len().await.unwrap();
         let err = reg.show(&op(), id, &ALL, Some("must fail"), 3_000).await;
         assert!(err.is_err(), "{}: a read without its audit event must fail", env.name);
         let err = reg.find(&op(), Lookup::Surname("jones"), &ALL, Some("must fail"), 3_000).await;
@@ -184,14 +188,16 @@ async fn a_read_whose_event_cannot_be_written_does_not_happen() {
         // Writes fail too, and leave nothing behind.
         assert!(reg.add(&op(), person("PC3", "Brown"), false, 4_000).await.is_err());
         assert_eq!(reg.list(None, 10).await.unwrap().len(), 1, "{}: the failed add left no row", env.name);
-        assert_eq!(reg.store().audit_len().await.unwrap(), before);
+        assert_eq!(env.store.audit_len().await.unwrap(), before);
     }
 }
 
 #[tokio::test]
 async fn protected_people_are_shielded_without_clearance() {
     for env in envs().await {
-        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let id = reg.add(&op(), person("CT9", "Covert"), true, 2_000).await.unwrap();
         let p = reg.show(&op(), id, &ALL, Some("check"), 3_000).await.unwrap();
         assert_eq!(p.withheld, vec![Compartment::Identity, Compartment::Photo]);
@@ -200,7 +206,7 @@ async fn protected_people_are_shielded_without_clearance() {
         let cleared = Operator::local(Actor::operator("ct-lead"), true);
         let p = reg.show(&cleared, id, &ALL, Some("check"), 3_000).await.unwrap();
         assert_eq!(p.record.surname.as_deref(), Some("Covert"));
-        let log = events(&reg).await;
+        let log = events(&env.store).await;
         assert_eq!(log[2].detail, Some(serde_json::json!({ "withheld_protected": 1 })), "{}", env.name);
         assert_eq!(log[3].actor.role, "local_operator+protected");
     }
@@ -209,7 +215,9 @@ async fn protected_people_are_shielded_without_clearance() {
 #[tokio::test]
 async fn tampered_and_moved_ciphertexts_fail_naming_record_and_field() {
     for env in envs().await {
-        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let a = reg.add(&op(), person("PC10", "Ahmed"), false, 2_000).await.unwrap();
         let b = reg.add(&op(), person("PC11", "Baker"), false, 2_000).await.unwrap();
         // Move A's identity compartment onto B.
@@ -232,7 +240,7 @@ async fn tampered_and_moved_ciphertexts_fail_naming_record_and_field() {
         assert!(!msg.contains("Ahmed") && !msg.contains("Baker"), "{msg}");
 
         // Swap two field ciphertexts inside A's pay compartment: the field is named.
-        let sealed = reg.store().sealed(&[*a.as_uuid()], &["pay"]).await.unwrap().remove(0);
+        let sealed = env.store.sealed(&[*a.as_uuid()], &["pay"]).await.unwrap().remove(0);
         let mut fields = lanyard_register::decode_fields(&sealed.fields).unwrap();
         fields[0].1[20] ^= 0x01;
         let hex: String = lanyard_register::encode_fields(&fields).iter().map(|b| format!("{b:02x}")).collect();
@@ -251,12 +259,12 @@ async fn tampered_and_moved_ciphertexts_fail_naming_record_and_field() {
 #[tokio::test]
 async fn erase_destroys_keys_and_indexes() {
     for env in envs().await {
-        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let id = reg.add(&op(), person("PC20", "Erasable"), false, 2_000).await.unwrap();
         reg.erase(&op(), id, 3_000).await.unwrap();
-        assert!(
-            reg.store().sealed(&[*id.as_uuid()], &["identity", "photo", "vetting", "pay"]).await.unwrap().is_empty()
-        );
+        assert!(env.store.sealed(&[*id.as_uuid()], &["identity", "photo", "vetting", "pay"]).await.unwrap().is_empty());
         assert!(reg.find(&op(), Lookup::ServiceNumber("PC20"), &ALL, Some("check"), 4_000).await.unwrap().is_empty());
         let p = reg.show(&op(), id, &ALL, Some("check"), 4_000).await.unwrap();
         assert_eq!(p.status, lanyard_core::PersonStatus::Erased);
@@ -274,7 +282,9 @@ async fn erase_destroys_keys_and_indexes() {
 #[tokio::test]
 async fn import_is_one_transaction_and_idempotent() {
     for env in envs().await {
-        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let records: Vec<(usize, PersonRecord)> =
             (0..1200).map(|i| (i + 2, person(&format!("PC{i}"), &format!("Surname{i}")))).collect();
         let outcome = reg.import(&op(), records.clone(), 2_000, &|_| {}).await.unwrap();
@@ -294,22 +304,24 @@ async fn import_is_one_transaction_and_idempotent() {
 #[tokio::test]
 async fn rotation_is_safe_to_interrupt_and_resume() {
     for env in envs().await {
-        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let records: Vec<(usize, PersonRecord)> = (0..50).map(|i| (i, person(&format!("R{i}"), "Rota"))).collect();
         reg.import(&op(), records, 2_000, &|_| {}).await.unwrap();
-        let before = reg.store().sealed_older_than("pay", 2, 1000).await.unwrap();
+        let before = env.store.sealed_older_than("pay", 2, 1000).await.unwrap();
         assert_eq!(before.len(), 50);
         let report = reg.rotate(&op(), Compartment::Pay, 3_000, 7, &|_| {}).await.unwrap();
         assert_eq!((report.new_version, report.rewrapped), (2, 50));
         // Simulate a rotation interrupted half-way: put half the rows back
         // under version 1, as they were before their batch committed.
-        let mut tx = reg.store().begin().await.unwrap();
+        let mut tx = env.store.begin().await.unwrap();
         for r in before.iter().take(25) {
             tx.rewrap_sealed(r.person_id, "pay", 2, 1, &r.wrapped_key).await.unwrap();
         }
         tx.commit().await.unwrap();
         // Reopen (a new process) and read everyone: mixed versions all open.
-        let reg = Register::open(env.store.clone(), env.provider.clone()).await.unwrap();
+        let reg = Register::open(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone()).await.unwrap();
         let all = reg.find(&op(), Lookup::Surname("rota"), &[Compartment::Pay], Some("check"), 4_000).await.unwrap();
         assert_eq!(all.iter().filter(|p| p.record.salary.is_some()).count(), 50, "{}", env.name);
         // A later rotation finishes the job.
@@ -327,11 +339,13 @@ async fn rotation_is_safe_to_interrupt_and_resume() {
 #[tokio::test]
 async fn a_rotation_by_one_process_is_picked_up_by_another() {
     for env in envs().await {
-        let a = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let a = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let records: Vec<(usize, PersonRecord)> = (0..5).map(|i| (i, person(&format!("S{i}"), "Shared"))).collect();
         a.import(&op(), records, 2_000, &|_| {}).await.unwrap();
         // A second server on the same store, opened before the rotation.
-        let b = Register::open(env.store.clone(), env.provider.clone()).await.unwrap();
+        let b = Register::open(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone()).await.unwrap();
         let report = a.rotate(&op(), Compartment::Pay, 3_000, 100, &|_| {}).await.unwrap();
         assert_eq!((report.new_version, report.rewrapped), (2, 5));
         // b has never seen pay key 2; it loads it on meeting a row sealed under it.
@@ -346,13 +360,18 @@ async fn a_rotation_by_one_process_is_picked_up_by_another() {
 #[tokio::test]
 async fn a_different_root_key_cannot_open_the_register() {
     for env in envs().await {
-        Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let other: Arc<dyn KeyProvider> =
             Arc::new(KeyringProvider::create(&dir.path().join("k"), b"x", KdfParams::insecure_for_tests()).unwrap());
-        let err = Register::open(env.store.clone(), other).await.err().unwrap();
+        let err = Register::open(lanyard_audit::Ledger::new(env.store.clone()), other).await.err().unwrap();
         assert!(matches!(err.kind(), ErrorKind::KeyMismatch), "{}", env.name);
-        let err = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.err().unwrap();
+        let err = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .err()
+            .unwrap();
         assert!(matches!(err.kind(), ErrorKind::AlreadyInitialised));
     }
 }
@@ -360,7 +379,9 @@ async fn a_different_root_key_cannot_open_the_register() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_checkpointer_signs_while_the_log_grows_and_only_then() {
     for env in envs().await {
-        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let signed = std::sync::Mutex::new(Vec::new());
         let errors = std::sync::Mutex::new(0);
@@ -411,7 +432,9 @@ async fn breach_scope_for_a_supplier_token_a_user_and_a_window() {
     use lanyard_audit::Outcome;
     use lanyard_register::ScopeQuery;
     for env in envs().await {
-        let reg = Register::init(env.store.clone(), env.provider.clone(), &op(), 1_000).await.unwrap();
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
         let mut ids = Vec::new();
         for i in 0..4 {
             ids.push(reg.add(&op(), person(&format!("SC{i}"), "Scope"), false, 2_000).await.unwrap());

@@ -29,12 +29,12 @@ pub(crate) struct UserJson {
     created_at: i64,
 }
 
-impl From<lanyard_store::UserRow> for UserJson {
-    fn from(u: lanyard_store::UserRow) -> Self {
+impl From<lanyard_access::User> for UserJson {
+    fn from(u: lanyard_access::User) -> Self {
         UserJson {
             id: u.id,
             name: u.name,
-            role: u.role,
+            role: u.role.as_str().to_owned(),
             protected: u.protected,
             disabled: u.disabled,
             locked_until: u.locked_until,
@@ -142,11 +142,11 @@ pub(crate) struct TokenJson {
     revoked_at: Option<i64>,
 }
 
-impl From<lanyard_store::TokenRow> for TokenJson {
-    fn from(t: lanyard_store::TokenRow) -> Self {
+impl From<lanyard_access::Token> for TokenJson {
+    fn from(t: lanyard_access::Token) -> Self {
         TokenJson {
             id: t.id,
-            role: t.role,
+            role: t.role.as_str().to_owned(),
             subject: t.subject,
             created_at: t.created_at,
             expires_at: t.expires_at,
@@ -187,7 +187,7 @@ pub(crate) async fn create_token(
     let issued =
         gate.access().create_token(&gate.caller().principal.actor, role, subject, body.expires_in_s, now_s()).await?;
     let secret = issued.secret.to_string();
-    Ok((StatusCode::CREATED, Json(IssuedTokenJson { token: issued.row.into(), secret })))
+    Ok((StatusCode::CREATED, Json(IssuedTokenJson { token: issued.token.into(), secret })))
 }
 
 /// Every service token (ids and subjects, never secrets or hashes).

@@ -100,9 +100,7 @@ impl From<RegisterError> for Problem {
             ErrorKind::Erased(_) => (StatusCode::GONE, "erased"),
             ErrorKind::DuplicateServiceNumber => (StatusCode::CONFLICT, "duplicate_service_number"),
             // Optimistic concurrency: someone changed the row since it was read.
-            ErrorKind::Store(s) if matches!(s.kind(), lanyard_store::StoreErrorKind::Conflict(_)) => {
-                (StatusCode::CONFLICT, "conflict")
-            }
+            ErrorKind::Store(_) if e.is_conflict() => (StatusCode::CONFLICT, "conflict"),
             ErrorKind::Audit(_) => (StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };

@@ -31,9 +31,7 @@ impl From<SupplyError> for Problem {
             E::Invalid(_) | E::Package(lanyard_supply::package::PackageError::Recipient) => {
                 Problem::bad_request("invalid", e.to_string())
             }
-            E::Store(ref s) if matches!(s.kind(), lanyard_store::StoreErrorKind::Conflict(_)) => {
-                Problem::new(StatusCode::CONFLICT, "conflict", e.to_string())
-            }
+            E::Store(_) if e.is_conflict() => Problem::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             E::Package(_) | E::Render(_) | E::Store(_) => {
                 tracing::error!(error = %e, "supplier request failed");
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed")

@@ -203,7 +203,8 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
     );
     let setup = Operator::local(Actor::operator("setup"), false);
-    let register = Register::init(t.store.clone(), Arc::clone(&provider), &setup, now_s() * 1000).await.unwrap();
+    let ledger = lanyard_audit::Ledger::new(t.store.clone());
+    let register = Register::init(ledger.clone(), Arc::clone(&provider), &setup, now_s() * 1000).await.unwrap();
     let person = register.add(&setup, person(), false, now_s() * 1000).await.unwrap();
     // The log's signing key exists before the matrix runs (making it is an event).
     let old_checkpoint = register.checkpoint(&setup, None, now_s() * 1000).await.unwrap().checkpoint;
@@ -211,9 +212,10 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
         .plant_canary(&setup, "hr-feed", lanyard_register::CanaryTemplate::default(), now_s() * 1000)
         .await
         .unwrap();
-    let access = Access::new(t.store.clone(), provider, SessionPolicy::default());
+    let access = Access::new(ledger.clone(), provider, SessionPolicy::default());
     let register = Arc::new(register);
-    let cards = lanyard_cards::Cards::new(Arc::clone(&register), lanyard_cards::IssuerConfig::default());
+    let cards =
+        lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), lanyard_cards::IssuerConfig::default());
     let card = cards
         .request(&setup, lanyard_cards::PersonRef::Id(person), lanyard_core::CardType::WarrantCard, now_s() * 1000)
         .await
@@ -222,7 +224,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     // The issuer key exists before the matrix runs, as the log key does.
     cards.trust_bundle(&setup, now_s() * 1000).await.unwrap();
     // Two suppliers, and a batch for acme holding a second card.
-    let supply = lanyard_supply::Supply::new(Arc::clone(&register), cards.clone(), Default::default());
+    let supply = lanyard_supply::Supply::new(Arc::clone(&register), ledger.clone(), cards.clone(), Default::default());
     for name in ["acme", "rival"] {
         let (_, recipient) = lanyard_supply::package::keygen("matrix");
         supply.add_supplier(&setup, name, &recipient, now_s() * 1000).await.unwrap();
@@ -264,9 +266,9 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
     let expired = access.create_token(&setup.actor, Role::Verifier, "gate-2", 60, now - 120).await.unwrap();
     let rival = access.create_token(&setup.actor, Role::PrintSupplier, "rival", 3600, now).await.unwrap();
     let revoked = access.create_token(&setup.actor, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
-    access.revoke_token(&setup.actor, revoked.row.id, now).await.unwrap();
+    access.revoke_token(&setup.actor, revoked.token.id, now).await.unwrap();
     let spare_token =
-        access.create_token(&setup.actor, Role::Verifier, "gate-3", 3600, now).await.unwrap().row.id.to_string();
+        access.create_token(&setup.actor, Role::Verifier, "gate-3", 3600, now).await.unwrap().token.id.to_string();
 
     let state = Arc::new(AppState::new(
         Services {
@@ -481,13 +483,12 @@ async fn an_approver_cannot_approve_their_own_request() {
     // The same person asked for a card at the counter (CLI operator
     // `approver`) and now approves it through the API as user `approver`.
     let counter = Operator::local(Actor::operator("approver"), false);
-    let register = Register::open(
-        t.store.clone(),
-        Arc::new(KeyringProvider::open(&t.dir.path().join("k.json"), b"pass").unwrap()),
-    )
-    .await
-    .unwrap();
-    let cards = lanyard_cards::Cards::new(Arc::new(register), lanyard_cards::IssuerConfig::default());
+    let ledger = lanyard_audit::Ledger::new(t.store.clone());
+    let register =
+        Register::open(ledger.clone(), Arc::new(KeyringProvider::open(&t.dir.path().join("k.json"), b"pass").unwrap()))
+            .await
+            .unwrap();
+    let cards = lanyard_cards::Cards::new(Arc::new(register), ledger, lanyard_cards::IssuerConfig::default());
     let own = cards
         .request(&counter, lanyard_cards::PersonRef::Id(f.person), lanyard_core::CardType::StaffPass, now_s() * 1000)
         .await

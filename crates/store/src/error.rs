@@ -34,6 +34,11 @@ impl StoreError {
         &self.kind
     }
 
+    /// A uniqueness or optimistic-concurrency conflict.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self.kind, StoreErrorKind::Conflict(_))
+    }
+
     pub(crate) fn corrupt(what: impl Into<String>) -> Self {
         StoreError::new(StoreErrorKind::Corrupt(what.into()))
     }

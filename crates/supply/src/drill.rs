@@ -104,7 +104,7 @@ impl Supply {
     /// Recorded as `drill.supplier_compromise` (counts only).
     pub async fn drill(&self, op: &Operator, supplier: &str, now_ms: i64) -> Result<Exposure, SupplyError> {
         let now_s = now_ms / 1000;
-        let store = self.register().store();
+        let store = self.ledger.store();
         let row =
             store.supplier(supplier).await?.ok_or_else(|| SupplyError::NoSupplier(crate::service::short(supplier)))?;
         let enabled = row.disabled_at.is_none();
@@ -113,7 +113,10 @@ impl Supply {
             .await?
             .into_iter()
             .filter(|t| {
-                t.role == "print_supplier" && t.subject == row.name && t.revoked_at.is_none() && t.expires_at > now_s
+                t.role.parse::<lanyard_core::Role>().ok() == Some(lanyard_core::Role::PrintSupplier)
+                    && t.subject == row.name
+                    && t.revoked_at.is_none()
+                    && t.expires_at > now_s
             })
             .map(|t| ExposedToken { id: t.id.to_string(), expires_at: t.expires_at })
             .collect();

@@ -55,3 +55,18 @@ pub enum SupplyError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The audit log refused a write's events: as the register reports it.
+impl From<lanyard_audit::log::LogError> for SupplyError {
+    fn from(e: lanyard_audit::log::LogError) -> Self {
+        SupplyError::Register(e.into())
+    }
+}
+
+impl SupplyError {
+    /// An optimistic-concurrency conflict: someone changed the row since
+    /// it was read; trying again may succeed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, SupplyError::Store(s) if s.is_conflict())
+    }
+}

@@ -3,12 +3,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use lanyard_audit::Ledger;
 use lanyard_audit::{Event, Outcome};
 use lanyard_cards::{Cards, new_id};
 use lanyard_core::{CardAction, CardState, PersonId, Reason};
 use lanyard_register::{Operator, Register};
 use lanyard_render::Renderer;
-use lanyard_store::{BatchCardRow, BatchRow, CardRow, SupplierRow, Tx};
+use lanyard_store::{BatchCardRow, BatchRow, CardRow, SupplierRow};
 use serde::Serialize;
 
 use crate::artwork::{CardPrint, render_all};
@@ -158,6 +159,8 @@ pub mod state {
 #[derive(Clone)]
 pub struct Supply {
     register: Arc<Register>,
+    // The suppliers' and batches' tables, and the log they write to.
+    pub(crate) ledger: Ledger,
     cards: Cards,
     renderer: Arc<Renderer>,
     config: SupplyConfig,
@@ -185,8 +188,8 @@ pub(crate) fn short(id: &str) -> String {
 
 impl Supply {
     /// The service over a register and its cards.
-    pub fn new(register: Arc<Register>, cards: Cards, config: SupplyConfig) -> Self {
-        Supply { register, cards, renderer: Arc::new(Renderer::new()), config }
+    pub fn new(register: Arc<Register>, ledger: Ledger, cards: Cards, config: SupplyConfig) -> Self {
+        Supply { register, ledger, cards, renderer: Arc::new(Renderer::new()), config }
     }
 
     /// The configuration.
@@ -239,20 +242,20 @@ impl Supply {
                 "supplier": name, "recipient": recipient,
             }),
         );
-        let mut tx = self.register.store().begin().await?;
-        tx.insert_supplier(&row).await?;
-        Register::append(&mut tx, &[ev]).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().insert_supplier(&row).await?;
+        tx.append(&[ev]).await?;
         tx.commit().await?;
         Ok(row.into())
     }
 
     /// Every supplier.
     pub async fn suppliers(&self) -> Result<Vec<Supplier>, SupplyError> {
-        Ok(self.register.store().suppliers().await?.into_iter().map(Supplier::from).collect())
+        Ok(self.ledger.store().suppliers().await?.into_iter().map(Supplier::from).collect())
     }
 
     async fn supplier_row(&self, name: &str) -> Result<SupplierRow, SupplyError> {
-        self.register.store().supplier(name).await?.ok_or_else(|| SupplyError::NoSupplier(short(name)))
+        self.ledger.store().supplier(name).await?.ok_or_else(|| SupplyError::NoSupplier(short(name)))
     }
 
     /// Disables a supplier: it gets no more batches, its downloads stop, and
@@ -309,10 +312,10 @@ impl Supply {
         event: Event,
         now_ms: i64,
     ) -> Result<(Supplier, Vec<String>), SupplyError> {
-        let pending = self.register.store().batches(Some(&row.name), Some(state::PENDING)).await?;
-        let mut tx = self.register.store().begin().await?;
-        tx.update_supplier(&row).await?;
-        Register::append(&mut tx, &[event]).await?;
+        let pending = self.ledger.store().batches(Some(&row.name), Some(state::PENDING)).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().update_supplier(&row).await?;
+        tx.append(&[event]).await?;
         let mut withdrawn = Vec::new();
         for batch in pending {
             withdrawn.push(batch.id.clone());
@@ -326,17 +329,17 @@ impl Supply {
 
     /// One batch.
     pub async fn batch(&self, id: &str) -> Result<BatchRow, SupplyError> {
-        self.register.store().batch(id).await?.ok_or_else(|| SupplyError::NoBatch(short(id)))
+        self.ledger.store().batch(id).await?.ok_or_else(|| SupplyError::NoBatch(short(id)))
     }
 
     /// Batches of a supplier and/or in a state.
     pub async fn batches(&self, supplier: Option<&str>, state: Option<&str>) -> Result<Vec<Batch>, SupplyError> {
-        Ok(self.register.store().batches(supplier, state).await?.into_iter().map(Batch::from).collect())
+        Ok(self.ledger.store().batches(supplier, state).await?.into_iter().map(Batch::from).collect())
     }
 
     /// The cards of a batch.
     pub async fn batch_cards(&self, id: &str) -> Result<Vec<BatchCardRow>, SupplyError> {
-        Ok(self.register.store().batch_cards(id).await?)
+        Ok(self.ledger.store().batch_cards(id).await?)
     }
 
     /// Batches approved cards for `supplier`: reads each card's printed
@@ -436,8 +439,8 @@ impl Supply {
             .collect();
         let card_ids: Vec<String> = chosen.iter().map(|c| c.id.clone()).collect();
         let people = people_of(chosen.iter().map(|c| c.person_id));
-        let mut tx = self.register.store().begin().await?;
-        tx.insert_batch(&row, &sealed, &card_rows).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().insert_batch(&row, &sealed, &card_rows).await?;
         for card in chosen {
             let staged = Cards::stage(op, card, CardAction::Queue, None, now_ms)?;
             Cards::apply_in(&mut tx, staged).await?;
@@ -452,7 +455,7 @@ impl Supply {
                 "sha256": sha, "expires_at": expires_at,
             }),
         );
-        Register::append(&mut tx, &[ev]).await?;
+        tx.append(&[ev]).await?;
         tx.commit().await?;
         Ok(Created { batch: row.into(), cards: card_ids, held_back })
     }
@@ -527,7 +530,7 @@ impl Supply {
     async fn live(&self, op: &Operator, batch: BatchRow, now_ms: i64) -> Result<BatchRow, SupplyError> {
         if batch.state == state::PENDING && batch.expires_at <= now_ms / 1000 {
             let id = batch.id.clone();
-            let mut tx = self.register.store().begin().await?;
+            let mut tx = self.ledger.begin().await?;
             self.close_in(&mut tx, op, batch, state::EXPIRED, Reason::BatchExpired, now_ms).await?;
             tx.commit().await?;
             return Err(SupplyError::Gone { batch: id, state: state::EXPIRED.into() });
@@ -561,7 +564,7 @@ impl Supply {
     ) -> Result<Vec<u8>, SupplyError> {
         let mut batch = self.live(op, batch, now_ms).await?;
         let sealed = self
-            .register
+            .ledger
             .store()
             .batch_file(&batch.id)
             .await?
@@ -579,9 +582,9 @@ impl Supply {
         let expected = batch.row_version;
         batch.downloads += 1;
         batch.row_version += 1;
-        let mut tx = self.register.store().begin().await?;
-        tx.update_batch(&batch, expected).await?;
-        Register::append(&mut tx, &[ev]).await?;
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().update_batch(&batch, expected).await?;
+        tx.append(&[ev]).await?;
         tx.commit().await?;
         Ok(sealed)
     }
@@ -623,7 +626,7 @@ impl Supply {
             )));
         }
         let mut receipt = Receipt { batch: batch.id.clone(), printed: vec![], spoiled: vec![], skipped: vec![] };
-        let mut tx = self.register.store().begin().await?;
+        let mut tx = self.ledger.begin().await?;
         for (cards, action, outcome) in
             [(printed, CardAction::Print, "printed"), (spoiled, CardAction::Requeue, "spoiled")]
         {
@@ -632,11 +635,11 @@ impl Supply {
                 let reason = (action == CardAction::Requeue).then_some(Reason::Spoiled);
                 if card.state == CardState::Queued.as_str() {
                     Cards::apply_in(&mut tx, Cards::stage(op, card, action, reason, now_ms)?).await?;
-                    tx.set_batch_card_outcome(&batch.id, card_id, outcome).await?;
+                    tx.tx().set_batch_card_outcome(&batch.id, card_id, outcome).await?;
                     let list = if action == CardAction::Print { &mut receipt.printed } else { &mut receipt.spoiled };
                     list.push(card_id.clone());
                 } else {
-                    tx.set_batch_card_outcome(&batch.id, card_id, "skipped").await?;
+                    tx.tx().set_batch_card_outcome(&batch.id, card_id, "skipped").await?;
                     receipt.skipped.push(card_id.clone());
                 }
             }
@@ -656,11 +659,11 @@ impl Supply {
         closed.state = state::CONFIRMED.to_owned();
         closed.closed_at = Some(now_ms / 1000);
         closed.row_version += 1;
-        tx.update_batch(&closed, expected).await.map_err(|e| match e.kind() {
+        tx.tx().update_batch(&closed, expected).await.map_err(|e| match e.kind() {
             lanyard_store::StoreErrorKind::Conflict(_) => SupplyError::AlreadyConfirmed(closed.id.clone()),
             _ => SupplyError::Store(e),
         })?;
-        Register::append(&mut tx, &[ev]).await?;
+        tx.append(&[ev]).await?;
         tx.commit().await?;
         Ok(receipt)
     }
@@ -670,10 +673,10 @@ impl Supply {
     pub async fn expire_due(&self, op: &Operator, now_ms: i64) -> Result<Vec<String>, SupplyError> {
         let now_s = now_ms / 1000;
         let mut expired = Vec::new();
-        for batch in self.register.store().batches(None, Some(state::PENDING)).await? {
+        for batch in self.ledger.store().batches(None, Some(state::PENDING)).await? {
             if batch.expires_at <= now_s {
                 expired.push(batch.id.clone());
-                let mut tx = self.register.store().begin().await?;
+                let mut tx = self.ledger.begin().await?;
                 self.close_in(&mut tx, op, batch, state::EXPIRED, Reason::BatchExpired, now_ms).await?;
                 tx.commit().await?;
             }
@@ -685,7 +688,7 @@ impl Supply {
     /// dropped and its still-queued cards go back to approved.
     async fn close_in(
         &self,
-        tx: &mut Tx,
+        tx: &mut lanyard_audit::Write,
         op: &Operator,
         mut batch: BatchRow,
         to: &str,
@@ -698,7 +701,7 @@ impl Supply {
             let card = self.cards.card(&m.card_id).await?;
             if card.state == CardState::Queued.as_str() {
                 Cards::apply_in(tx, Cards::stage(op, card, CardAction::Requeue, Some(reason), now_ms)?).await?;
-                tx.set_batch_card_outcome(&batch.id, &m.card_id, "returned").await?;
+                tx.tx().set_batch_card_outcome(&batch.id, &m.card_id, "returned").await?;
                 returned.push(m.card_id.clone());
             }
         }
@@ -717,8 +720,8 @@ impl Supply {
         batch.state = to.to_owned();
         batch.closed_at = Some(now_ms / 1000);
         batch.row_version += 1;
-        tx.update_batch(&batch, expected).await?;
-        Register::append(tx, &[ev]).await?;
+        tx.tx().update_batch(&batch, expected).await?;
+        tx.append(&[ev]).await?;
         Ok(())
     }
 

@@ -24,6 +24,7 @@ const HOUR: i64 = 3_600_000;
 struct Env {
     name: &'static str,
     register: Arc<Register>,
+    store: lanyard_store::Store,
     cards: Cards,
     supply: Supply,
     _dir: tempfile::TempDir,
@@ -37,10 +38,11 @@ async fn envs() -> Vec<Env> {
         let provider: Arc<dyn KeyProvider> = Arc::new(
             KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
         );
-        let register = Arc::new(Register::init(t.store.clone(), provider, &op("setup"), T0).await.unwrap());
-        let cards = Cards::new(Arc::clone(&register), IssuerConfig::default());
-        let supply = Supply::new(Arc::clone(&register), cards.clone(), SupplyConfig::default());
-        out.push(Env { name: t.name, register, cards, supply, _dir: t.dir });
+        let ledger = lanyard_audit::Ledger::new(t.store.clone());
+        let register = Arc::new(Register::init(ledger.clone(), provider, &op("setup"), T0).await.unwrap());
+        let cards = Cards::new(Arc::clone(&register), ledger.clone(), IssuerConfig::default());
+        let supply = Supply::new(Arc::clone(&register), ledger, cards.clone(), SupplyConfig::default());
+        out.push(Env { name: t.name, register, store: t.store, cards, supply, _dir: t.dir });
     }
     out
 }
@@ -121,8 +123,8 @@ async fn approved(env: &Env, who: PersonId, kind: CardType) -> String {
     card.id
 }
 
-async fn events(reg: &Register) -> Vec<Event> {
-    let rows = reg.store().audit_rows(0, 100_000).await.unwrap();
+async fn events(store: &lanyard_store::Store) -> Vec<Event> {
+    let rows = store.audit_rows(0, 100_000).await.unwrap();
     rows.iter().map(|r| Event::from_bytes(&r.event).unwrap()).collect()
 }
 
@@ -178,7 +180,7 @@ async fn batch_download_confirm_and_gone() {
         assert!(!manifest.contains("Zorbrook") && !manifest.contains("SN700"), "the manifest holds ids only");
 
         // The download event names every person in the batch, before the bytes left.
-        let evs = events(&env.register).await;
+        let evs = events(&env.store).await;
         let download = evs.iter().find(|e| e.action == "batch.download").unwrap();
         assert_eq!(download.people.iter().copied().collect::<BTreeSet<_>>(), people, "{n}");
         let create = evs.iter().find(|e| e.action == "batch.create").unwrap();
@@ -193,7 +195,7 @@ async fn batch_download_confirm_and_gone() {
         assert_eq!(state_of(&env, &cards[2]).await, "approved", "a spoiled card waits for the next batch");
         let batch = env.supply.batch(&id).await.unwrap();
         assert_eq!(batch.state, "confirmed");
-        assert!(env.register.store().batch_file(&id).await.unwrap().is_none(), "{n}: the file is destroyed");
+        assert!(env.store.batch_file(&id).await.unwrap().is_none(), "{n}: the file is destroyed");
 
         // Gone, and a second receipt is refused.
         let err = env.supply.download(&supplier_op("acme"), "acme", &id, T0 + 3 * HOUR).await.unwrap_err();
@@ -236,7 +238,7 @@ async fn refusals_wrong_supplier_bad_receipts_expiry() {
             .await
             .unwrap_err();
         assert!(matches!(err, SupplyError::NotYours(_)));
-        let denied: Vec<_> = events(&env.register).await.into_iter().filter(|e| e.outcome == Outcome::Denied).collect();
+        let denied: Vec<_> = events(&env.store).await.into_iter().filter(|e| e.outcome == Outcome::Denied).collect();
         assert_eq!(denied.len(), 2, "{n}");
         assert!(
             denied.iter().all(|e| e.people.is_empty() && e.detail.as_ref().unwrap()["refused"] == "not_your_batch")
@@ -262,8 +264,8 @@ async fn refusals_wrong_supplier_bad_receipts_expiry() {
         let err = env.supply.download(&supplier_op("acme"), "acme", &batch, later).await.unwrap_err();
         assert!(matches!(err, SupplyError::Gone { ref state, .. } if state == "expired"), "{n}: {err}");
         assert_eq!(state_of(&env, &ca).await, "approved");
-        assert!(env.register.store().batch_file(&batch).await.unwrap().is_none());
-        let expire = events(&env.register).await.into_iter().find(|e| e.action == "batch.expire").unwrap();
+        assert!(env.store.batch_file(&batch).await.unwrap().is_none());
+        let expire = events(&env.store).await.into_iter().find(|e| e.action == "batch.expire").unwrap();
         assert_eq!(expire.people.len(), 2, "{n}: the expiry names the people");
         let err = env.supply.confirm(&supplier_op("acme"), "acme", &batch, &[ca.clone(), cb.clone()], &[], later).await;
         assert!(matches!(err, Err(SupplyError::Gone { .. })), "{n}");
@@ -308,7 +310,7 @@ async fn protected_people_are_held_back_and_withdrawal_requeues() {
         assert!(matches!(err, SupplyError::SupplierDisabled(_)), "{n}: {err}");
         let err = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap_err();
         assert!(matches!(err, SupplyError::SupplierDisabled(_)));
-        let destroyed = events(&env.register).await.into_iter().filter(|e| e.action == "batch.destroy").count();
+        let destroyed = events(&env.store).await.into_iter().filter(|e| e.action == "batch.destroy").count();
         assert_eq!(destroyed, 2);
     }
 }

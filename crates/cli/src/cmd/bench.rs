@@ -164,7 +164,7 @@ async fn phase_sealed(csv: &Path, db_dir: &Path) -> Result<Phase> {
         Arc::new(KeyringProvider::create(&db_dir.join("keyring.json"), b"bench passphrase", KdfParams::recommended())?);
     let store = Store::open_sqlite(&db_dir.join("lanyard.db"), true).await?;
     let op = Operator::local(lanyard_audit::Actor::operator("bench"), false);
-    let register = Register::init(store, provider, &op, context::now_ms()).await?;
+    let register = Register::init(lanyard_audit::Ledger::new(store), provider, &op, context::now_ms()).await?;
     let started = Instant::now();
     let parser = import::Parser::new(
         std::io::BufReader::new(std::fs::File::open(csv)?),

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use lanyard_audit::group::{self, GroupCommitter};
 use lanyard_audit::merkle::Frontier;
-use lanyard_audit::{Actor, Event, Outcome, leaf_hash};
+use lanyard_audit::{Actor, Event, Ledger, Outcome, leaf_hash};
 use lanyard_core::{Compartment, PersonId};
 use lanyard_crypto::{KdfParams, KeyringProvider};
 use lanyard_register::ScopeQuery;
@@ -182,10 +182,11 @@ fn register_paths(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join("keyring.json"), dir.join("lanyard.db"))
 }
 
-async fn open_bench_register(dir: &Path) -> Result<Register> {
+async fn open_bench_register(dir: &Path) -> Result<(Register, Ledger)> {
     let (keyring, db) = register_paths(dir);
     let provider = Arc::new(KeyringProvider::open(&keyring, PASSPHRASE)?);
-    Ok(Register::open(Store::open_sqlite(&db, false).await?, provider).await?)
+    let ledger = Ledger::new(Store::open_sqlite(&db, false).await?);
+    Ok((Register::open(ledger.clone(), provider).await?, ledger))
 }
 
 fn bench_operator() -> Operator {
@@ -193,12 +194,13 @@ fn bench_operator() -> Operator {
 }
 
 /// A register of `people` synthetic people, its log then grown with reads.
-async fn build_register(dir: &Path, people: usize) -> Result<(Register, Vec<PersonId>)> {
+async fn build_register(dir: &Path, people: usize) -> Result<(Register, Ledger, Vec<PersonId>)> {
     context::ensure_dir(dir)?;
     let (keyring, db) = register_paths(dir);
     let provider = Arc::new(KeyringProvider::create(&keyring, PASSPHRASE, KdfParams::recommended())?);
     let op = bench_operator();
-    let register = Register::init(Store::open_sqlite(&db, true).await?, provider, &op, context::now_ms()).await?;
+    let ledger = Ledger::new(Store::open_sqlite(&db, true).await?);
+    let register = Register::init(ledger.clone(), provider, &op, context::now_ms()).await?;
     let csv = dir.join("people.csv");
     synth::write_force(&csv, people, None, 11)?;
     let parser = import::Parser::new(
@@ -209,13 +211,19 @@ async fn build_register(dir: &Path, people: usize) -> Result<(Register, Vec<Pers
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let (outcome, _) = register.import_from(&op, parser, true, context::now_ms(), &|_| {}).await?;
     std::fs::remove_file(&csv).ok();
-    Ok((register, outcome.imported))
+    Ok((register, ledger, outcome.imported))
 }
 
 /// Appends reads in large transactions until the log holds `target` events,
 /// signing a checkpoint every `checkpoint_every`.
-async fn grow(register: &Register, events_gen: &mut ReadEvents, target: u64, checkpoint_every: u64) -> Result<()> {
-    let store = register.store();
+async fn grow(
+    register: &Register,
+    ledger: &Ledger,
+    events_gen: &mut ReadEvents,
+    target: u64,
+    checkpoint_every: u64,
+) -> Result<()> {
+    let store = ledger.store();
     let op = bench_operator();
     loop {
         let size = lanyard_audit::log::size(store).await?;
@@ -224,8 +232,8 @@ async fn grow(register: &Register, events_gen: &mut ReadEvents, target: u64, che
         }
         let n = (target - size).min(50_000).min(checkpoint_every - size % checkpoint_every);
         let entries: Vec<AuditEntry> = (0..n).map(|_| events_gen.next_entry()).collect();
-        let mut tx = store.begin().await?;
-        lanyard_audit::log::append(&mut tx, &entries).await?;
+        let mut tx = ledger.begin().await?;
+        tx.append_encoded(&entries).await?;
         tx.commit().await?;
         if (size + n).is_multiple_of(checkpoint_every) {
             register.checkpoint(&op, None, context::now_ms()).await?;
@@ -248,7 +256,7 @@ fn child(phase: &str, dir: &Path) -> Result<ChildResult> {
 
 /// One measured phase in this process, which the parent started for it.
 pub async fn phase(name: &str, dir: &Path) -> Result<()> {
-    let register = open_bench_register(dir).await?;
+    let (register, ledger) = open_bench_register(dir).await?;
     let op = bench_operator();
     let started = Instant::now();
     let detail = match name {
@@ -268,7 +276,7 @@ pub async fn phase(name: &str, dir: &Path) -> Result<()> {
         "scan-fetch" | "scan-parse" => {
             // Ceilings for breach scoping: reading the log, and reading and
             // parsing it, with nothing else.
-            let store = register.store();
+            let store = ledger.store();
             let end = i64::try_from(lanyard_audit::log::size(store).await?)?;
             let (mut rows_read, mut parsed) = (0u64, 0u64);
             let mut pages = store.audit_pages(0, end, false);
@@ -325,24 +333,24 @@ pub async fn run(cli: &Cli, args: &AuditBenchArgs) -> Result<()> {
             std::fs::remove_dir_all(&reg_dir)?;
         }
         eprintln!("register of {} people", args.people);
-        let (register, people) = build_register(&reg_dir, args.people).await?;
+        let (register, ledger, people) = build_register(&reg_dir, args.people).await?;
         let mut events_gen = ReadEvents::new(people, 5);
         let checkpoint_every = 250_000;
         let verify_at = args.verify_events.min(args.events);
         eprintln!("growing the log to {verify_at} events");
-        grow(&register, &mut events_gen, verify_at, checkpoint_every).await?;
+        grow(&register, &ledger, &mut events_gen, verify_at, checkpoint_every).await?;
         let r = child("verify", &reg_dir)?;
         out.insert("verify".into(), child_json(&r));
 
         eprintln!("growing the log to {} events", args.events);
-        grow(&register, &mut events_gen, args.events, checkpoint_every).await?;
-        let size = lanyard_audit::log::size(register.store()).await?;
+        grow(&register, &ledger, &mut events_gen, args.events, checkpoint_every).await?;
+        let size = lanyard_audit::log::size(ledger.store()).await?;
         let mut rng = StdRng::seed_from_u64(3);
         let mut times = Vec::new();
         for _ in 0..2000 {
             let index = rng.random_range(0..size);
             let t = Instant::now();
-            let proof = lanyard_audit::log::inclusion(register.store(), index, size).await?;
+            let proof = lanyard_audit::log::inclusion(ledger.store(), index, size).await?;
             times.push(t.elapsed());
             std::hint::black_box(proof);
         }
@@ -351,7 +359,7 @@ pub async fn run(cli: &Cli, args: &AuditBenchArgs) -> Result<()> {
             o.insert("tree_size".into(), json!(size));
         }
         out.insert("inclusion_proof".into(), inclusion);
-        register.store().close().await;
+        ledger.store().close().await;
         for phase in ["scan-fetch", "breach-actor", "breach-all"] {
             eprintln!("{phase} over {size} events");
             let r = child(phase, &reg_dir)?;

@@ -91,7 +91,8 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
     let store = Store::open_sqlite(&dir.join("lanyard.db"), true).await?;
     let clerk = Operator::local(lanyard_audit::Actor::operator("bench-clerk"), false);
     let approver = Operator::local(lanyard_audit::Actor::operator("bench-approver"), false);
-    let register = Arc::new(Register::init(store, provider, &clerk, context::now_ms()).await?);
+    let ledger = lanyard_audit::Ledger::new(store);
+    let register = Arc::new(Register::init(ledger.clone(), provider, &clerk, context::now_ms()).await?);
     let parsed = import::parse(
         std::io::BufReader::new(std::fs::File::open(&csv)?),
         register.ranks(),
@@ -99,14 +100,18 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let outcome = register.import(&clerk, parsed.records, context::now_ms(), &|_| {}).await?;
-    let cards = Cards::new(Arc::clone(&register), lanyard_cards::IssuerConfig::default());
+    let cards = Cards::new(Arc::clone(&register), ledger.clone(), lanyard_cards::IssuerConfig::default());
     let now = context::now_ms();
     for id in &outcome.imported {
         let card = cards.request(&clerk, PersonRef::Id(*id), CardType::WarrantCard, now).await?;
         cards.transition(&approver, &card.id, CardAction::Approve, None, now).await?;
     }
-    let supply =
-        Supply::new(Arc::clone(&register), cards.clone(), SupplyConfig { max_cards: n, ..SupplyConfig::default() });
+    let supply = Supply::new(
+        Arc::clone(&register),
+        ledger.clone(),
+        cards.clone(),
+        SupplyConfig { max_cards: n, ..SupplyConfig::default() },
+    );
     let (_, recipient) = package::keygen("bench");
     supply.add_supplier(&clerk, "bench-print", &recipient, now).await?;
 

@@ -71,8 +71,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     synth::write_force(&csv_path, args.people, Some(&photos), 2023)?;
     println!("2. generated {} synthetic people with placeholder portraits in {}", args.people, input.display());
 
-    let store = context::open_store(&settings, false).await?;
-    let register = Register::open(store.clone(), provider.clone()).await?;
+    let ledger = lanyard_audit::Ledger::new(context::open_store(&settings, false).await?);
+    let register = Register::open(ledger.clone(), provider.clone()).await?;
     let op = context::operator(cli.operator.as_deref(), false)?;
     let parsed = import::parse(
         std::io::BufReader::new(std::fs::File::open(&csv_path)?),
@@ -124,12 +124,12 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let status = register.keys_status().await?;
     let register = Arc::new(register);
     let cards_dir = dir.join("cards");
-    let first_card = demo_cards(&register, &settings, &outcome.imported, &cards_dir).await?;
+    let first_card = demo_cards(&register, &ledger, &settings, &outcome.imported, &cards_dir).await?;
     let supplier_dir = dir.join("supplier");
-    let batch = demo_supply(&register, &settings, &outcome.imported, &supplier_dir).await?;
+    let batch = demo_supply(&register, &ledger, &settings, &outcome.imported, &supplier_dir).await?;
     let foi_dir = dir.join("foi");
     demo_guard(&register, &foi_dir).await?;
-    let audit = register.store().audit_len().await?;
+    let audit = ledger.store().audit_len().await?;
     println!("11. {} audit events so far; key provider: {}", audit, status.provider);
     println!("done in {:.1} s.\n", started.elapsed().as_secs_f64());
 
@@ -162,7 +162,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         return Ok(());
     }
 
-    let access = lanyard_access::Access::new(store, provider, lanyard_access::SessionPolicy::default());
+    let access = lanyard_access::Access::new(ledger.clone(), provider, lanyard_access::SessionPolicy::default());
     let now = context::now_ms() / 1000;
     let mut logins = Vec::new();
     for (name, role) in DEMO_USERS {
@@ -209,7 +209,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         read_burst: 30,
         openapi: false,
     };
-    crate::cmd::serve::serve_until_interrupted(register, access, &settings, listener, &serve, None).await
+    crate::cmd::serve::serve_until_interrupted(register, access, ledger, &settings, listener, &serve, None).await
 }
 
 /// Step 7: three cards requested by one operator, approved by another,
@@ -217,6 +217,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
 /// list exported; and one card verified from its picture alone.
 async fn demo_cards(
     register: &Arc<Register>,
+    ledger: &lanyard_audit::Ledger,
     settings: &Settings,
     people: &[lanyard_core::PersonId],
     out: &std::path::Path,
@@ -224,7 +225,7 @@ async fn demo_cards(
     use lanyard_cards::{Cards, PersonRef};
     use lanyard_core::{CardAction, CardType};
     std::fs::create_dir_all(out)?;
-    let cards = Cards::new(Arc::clone(register), settings.issuer.clone());
+    let cards = Cards::new(Arc::clone(register), ledger.clone(), settings.issuer.clone());
     let (clerk, approver) = (context::operator(Some("ida"), false)?, context::operator(Some("abe"), false)?);
     let now = context::now_ms();
     let mut ids = Vec::new();
@@ -290,6 +291,7 @@ const DEMO_SUPPLIER: &str = "demo-print";
 /// the drill says what a compromise of the supplier would yield now.
 async fn demo_supply(
     register: &Arc<Register>,
+    ledger: &lanyard_audit::Ledger,
     settings: &Settings,
     people: &[lanyard_core::PersonId],
     dir: &std::path::Path,
@@ -306,8 +308,8 @@ async fn demo_supply(
         std::fs::write(&identity_path, &text)?;
         text.zeroize();
     }
-    let cards = Cards::new(Arc::clone(register), settings.issuer.clone());
-    let supply = lanyard_supply::Supply::new(Arc::clone(register), cards.clone(), settings.supply);
+    let cards = Cards::new(Arc::clone(register), ledger.clone(), settings.issuer.clone());
+    let supply = lanyard_supply::Supply::new(Arc::clone(register), ledger.clone(), cards.clone(), settings.supply);
     let (clerk, approver, admin) = (
         context::operator(Some("ida"), false)?,
         context::operator(Some("abe"), false)?,

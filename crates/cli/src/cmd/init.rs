@@ -66,7 +66,8 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
     context::ensure_dir(&settings.data_dir)?;
     let store = context::open_store(settings, true).await?;
     let op = context::operator(cli.operator.as_deref(), false)?;
-    lanyard_register::Register::init(store.clone(), provider, &op, context::now_ms()).await?;
+    lanyard_register::Register::init(lanyard_audit::Ledger::new(store.clone()), provider, &op, context::now_ms())
+        .await?;
     store.close().await;
     let file = FileConfig {
         config_version: 1,

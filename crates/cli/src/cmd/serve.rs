@@ -31,12 +31,12 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
         );
     }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
-    let (register, access) = context::open_services(&settings).await?;
+    let (register, access, ledger) = context::open_services(&settings).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     // The first line of stdout is the address, for scripts and tests.
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{}", listener.local_addr()?);
-    serve_until_interrupted(Arc::new(register), access, &settings, listener, args, tls).await
+    serve_until_interrupted(Arc::new(register), access, ledger, &settings, listener, args, tls).await
 }
 
 /// The disclosure guard as `[guard]` configures it.
@@ -58,13 +58,14 @@ fn guard_scanner(settings: &config::Settings) -> Result<lanyard_guard::Scanner> 
 pub async fn serve_until_interrupted(
     register: Arc<lanyard_register::Register>,
     access: lanyard_access::Access,
+    ledger: lanyard_audit::Ledger,
     settings: &config::Settings,
     listener: tokio::net::TcpListener,
     args: &ServeArgs,
     tls: Option<Arc<lanyard_server::tls::ServerConfig>>,
 ) -> Result<()> {
-    let cards = lanyard_cards::Cards::new(Arc::clone(&register), settings.issuer.clone());
-    let supply = lanyard_supply::Supply::new(Arc::clone(&register), cards.clone(), settings.supply);
+    let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
+    let supply = lanyard_supply::Supply::new(Arc::clone(&register), ledger, cards.clone(), settings.supply);
     let guard = guard_scanner(settings)?;
     let state = Arc::new(AppState::new(
         lanyard_server::Services {

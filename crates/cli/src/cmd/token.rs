@@ -24,7 +24,7 @@ pub fn parse_lifetime(text: &str) -> Result<i64> {
 
 pub async fn run(cli: &Cli, cmd: &TokenCommand) -> Result<()> {
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
-    let (_register, access) = context::open_services(&settings).await?;
+    let (_register, access, _) = context::open_services(&settings).await?;
     let by = context::operator(cli.operator.as_deref(), false)?.actor;
     let now = context::now_ms() / 1000;
     match cmd {
@@ -35,14 +35,14 @@ pub async fn run(cli: &Cli, cmd: &TokenCommand) -> Result<()> {
             let issued = access.create_token(&by, role, subject, parse_lifetime(expires)?, now).await?;
             if cli.json {
                 return output::json(&serde_json::json!({
-                    "id": issued.row.id, "role": role, "subject": subject,
-                    "expires_at": issued.row.expires_at, "secret": issued.secret.as_str(),
+                    "id": issued.token.id, "role": role, "subject": subject,
+                    "expires_at": issued.token.expires_at, "secret": issued.secret.as_str(),
                 }));
             }
             println!(
                 "token {} for {subject} ({role}), expires {}",
-                issued.row.id,
-                output::date_time(issued.row.expires_at)
+                issued.token.id,
+                output::date_time(issued.token.expires_at)
             );
             println!("secret (shown once): {}", issued.secret.as_str());
         }

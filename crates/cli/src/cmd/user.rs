@@ -52,7 +52,7 @@ fn print_enrolment(cli: &Cli, name: &str, e: &lanyard_access::Enrolment) -> Resu
 
 pub async fn run(cli: &Cli, cmd: &UserCommand) -> Result<()> {
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
-    let (_register, access) = context::open_services(&settings).await?;
+    let (_register, access, _) = context::open_services(&settings).await?;
     let by = context::operator(cli.operator.as_deref(), false)?.actor;
     let now = context::now_ms() / 1000;
     match cmd {

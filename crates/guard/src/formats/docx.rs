@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use quick_xml::events::Event;
 
-use super::xml::{Zip, ancestry, append_text, attr, local, reader, xml_error};
+use super::xml::{Zip, ancestry, append_text, attr, each_event, local, reader};
 use crate::error::ScanError;
 use crate::report::{Hidden, Part};
 use crate::sink::{Loc, Sink, Table};
@@ -50,15 +50,12 @@ pub(crate) fn scan(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<(), ScanErr
 fn styles(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<HashMap<String, RunFlags>, ScanError> {
     let (own, based) = zip.with_member(sink, "word/styles.xml", |r, sink| {
         let mut x = reader(r);
-        let mut buf = Vec::new();
         let mut own: HashMap<String, RunFlags> = HashMap::new();
         let mut based: HashMap<String, String> = HashMap::new();
         let mut current: Option<String> = None;
         let mut in_rpr = false;
-        loop {
-            sink.tick()?;
-            let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
-            match &ev {
+        each_event(&mut x, sink, |_sink, ev| {
+            match ev {
                 Event::Start(e) | Event::Empty(e) => {
                     let empty = matches!(ev, Event::Empty(_));
                     match local(e).as_str() {
@@ -83,11 +80,10 @@ fn styles(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<HashMap<String, RunF
                     "rPr" => in_rpr = false,
                     _ => {}
                 },
-                Event::Eof => break,
                 _ => {}
             }
-            buf.clear();
-        }
+            Ok(())
+        })?;
         Ok((own, based))
     })?;
     let mut resolved = HashMap::new();
@@ -153,7 +149,6 @@ fn scan_part(
     let part = Part::named(name);
     zip.with_member(sink, name, |r, sink| {
         let mut x = reader(r);
-        let mut buf = Vec::new();
         let mut para = Para::default();
         let mut run = RunFlags::default();
         // The paragraph style's run properties, under every run's own.
@@ -172,10 +167,8 @@ fn scan_part(
         let mut cell = String::new();
         let mut table_row = 0u32;
         let mut counts = [0u64; 5];
-        loop {
-            sink.tick()?;
-            let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
-            match &ev {
+        each_event(&mut x, sink, |sink, ev| {
+            match ev {
                 Event::Start(e) | Event::Empty(e) => {
                     let empty = matches!(ev, Event::Empty(_));
                     match local(e).as_str() {
@@ -238,7 +231,6 @@ fn scan_part(
                         _ => {}
                     }
                 }
-                Event::Eof => break,
                 other if in_text => {
                     let target = if del_depth > 0 {
                         &mut para.deleted
@@ -261,8 +253,8 @@ fn scan_part(
                 }
                 _ => {}
             }
-            buf.clear();
-        }
+            Ok(())
+        })?;
         flush(sink, &part, &mut para, line + 1, Some(!visible_part), &mut counts);
         let kinds = [
             Hidden::TrackedInsertion,

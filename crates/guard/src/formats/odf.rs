@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use quick_xml::events::{BytesStart, Event};
 
-use super::xml::{Zip, ancestry, append_text, attr, local, reader, texts_of, xml_error};
+use super::xml::{Zip, ancestry, append_text, attr, each_event, local, reader, texts_of};
 use crate::error::ScanError;
 use crate::report::{Hidden, Part};
 use crate::sink::{Loc, Sink, Table};
@@ -76,27 +76,24 @@ impl Styles {
 /// The styles of `styles.xml`, common and automatic.
 fn common_styles(r: &mut dyn std::io::Read, sink: &mut Sink<'_>) -> Result<Styles, ScanError> {
     let mut x = reader(r);
-    let mut buf = Vec::new();
     let mut styles = Styles::default();
     let mut current: Option<String> = None;
-    loop {
-        sink.tick()?;
-        match x.read_event_into(&mut buf).map_err(xml_error)? {
-            Event::Start(e) if local(&e) == "style" => current = styles.open(&e),
-            Event::Empty(e) if local(&e) == "style" => {
-                styles.open(&e);
+    each_event(&mut x, sink, |_sink, ev| {
+        match ev {
+            Event::Start(e) if local(e) == "style" => current = styles.open(e),
+            Event::Empty(e) if local(e) == "style" => {
+                styles.open(e);
             }
             Event::Start(e) | Event::Empty(e) => {
                 if let Some(name) = &current {
-                    style_flags(&e, &mut styles, name);
+                    style_flags(e, &mut styles, name);
                 }
             }
             Event::End(e) if AsRef::<str>::as_ref(&e.local_name()) == "style" => current = None,
-            Event::Eof => break,
             _ => {}
         }
-        buf.clear();
-    }
+        Ok(())
+    })?;
     Ok(styles)
 }
 
@@ -160,12 +157,9 @@ fn repeat(e: &BytesStart<'_>, name: &str) -> u32 {
 
 fn content(r: &mut dyn std::io::Read, sink: &mut Sink<'_>, styles: Styles) -> Result<(), ScanError> {
     let mut x = reader(r);
-    let mut buf = Vec::new();
     let mut s = State { styles, ..State::default() };
-    loop {
-        sink.tick()?;
-        let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
-        match &ev {
+    each_event(&mut x, sink, |sink, ev| {
+        match ev {
             Event::Start(e) | Event::Empty(e) => {
                 let empty = matches!(ev, Event::Empty(_));
                 let name = local(e);
@@ -286,7 +280,6 @@ fn content(r: &mut dyn std::io::Read, sink: &mut Sink<'_>, styles: Styles) -> Re
                     _ => {}
                 }
             }
-            Event::Eof => break,
             other => {
                 if s.in_annotation > 0 {
                     append_text(other, &mut s.annotation, CELL_CAP);
@@ -297,8 +290,8 @@ fn content(r: &mut dyn std::io::Read, sink: &mut Sink<'_>, styles: Styles) -> Re
                 }
             }
         }
-        buf.clear();
-    }
+        Ok(())
+    })?;
     if s.tracked_insertions > 0 {
         sink.hidden(&Part::named("content.xml"), Hidden::TrackedInsertion, s.tracked_insertions, None, None);
     }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use quick_xml::events::Event;
 
-use super::xml::{Zip, append_text, attr, each_attribute, local, reader, texts_of, xml_error};
+use super::xml::{Zip, append_text, attr, each_attribute, each_event, local, reader, texts_of};
 use crate::error::ScanError;
 use crate::report::{Hidden, Part};
 use crate::sink::{Loc, Sink, Table};
@@ -136,12 +136,10 @@ pub(crate) fn relationships(
     }
     zip.with_member(sink, rels, |r, sink| {
         let mut x = reader(r);
-        let mut buf = Vec::new();
-        loop {
-            sink.tick()?;
-            match x.read_event_into(&mut buf).map_err(xml_error)? {
-                Event::Start(e) | Event::Empty(e) if local(&e) == "Relationship" => {
-                    if let (Some(id), Some(target)) = (attr(&e, "Id"), attr(&e, "Target")) {
+        each_event(&mut x, sink, |_sink, ev| {
+            match ev {
+                Event::Start(e) | Event::Empty(e) if local(e) == "Relationship" => {
+                    if let (Some(id), Some(target)) = (attr(e, "Id"), attr(e, "Target")) {
                         let path = match target.strip_prefix('/') {
                             Some(abs) => abs.to_owned(),
                             None => resolve(base, &target),
@@ -149,11 +147,10 @@ pub(crate) fn relationships(
                         map.insert(id, path);
                     }
                 }
-                Event::Eof => break,
                 _ => {}
             }
-            buf.clear();
-        }
+            Ok(())
+        })?;
         Ok(())
     })?;
     Ok(map)
@@ -177,14 +174,11 @@ fn resolve(base: &str, target: &str) -> String {
 fn workbook(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<(Vec<SheetRef>, Vec<DefinedName>), ScanError> {
     zip.with_member(sink, "xl/workbook.xml", |r, sink| {
         let mut x = reader(r);
-        let mut buf = Vec::new();
         let mut sheets = Vec::new();
         let mut names = Vec::new();
         let mut current: Option<(String, bool, String)> = None;
-        loop {
-            sink.tick()?;
-            let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
-            match &ev {
+        each_event(&mut x, sink, |_sink, ev| {
+            match ev {
                 Event::Start(e) | Event::Empty(e) if local(e) == "sheet" => sheets.push(SheetRef {
                     name: attr(e, "name").unwrap_or_default(),
                     state: attr(e, "state").unwrap_or_else(|| "visible".into()),
@@ -195,15 +189,14 @@ fn workbook(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<(Vec<SheetRef>, Ve
                     current = Some((attr(e, "name").unwrap_or_default(), hidden, String::new()));
                 }
                 Event::End(e) if e.local_name().as_ref() == "definedName" => names.extend(current.take()),
-                Event::Eof => break,
                 other => {
                     if let Some((_, _, v)) = current.as_mut() {
                         append_text(other, v, CELL_CAP);
                     }
                 }
             }
-            buf.clear();
-        }
+            Ok(())
+        })?;
         Ok((sheets, names))
     })
 }
@@ -211,17 +204,14 @@ fn workbook(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<(Vec<SheetRef>, Ve
 fn styles(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<Vec<StyleFlags>, ScanError> {
     zip.with_member(sink, "xl/styles.xml", |r, sink| {
         let mut x = reader(r);
-        let mut buf = Vec::new();
         let mut invisible_formats = Vec::new();
         // (white, tiny) per font; filled per fill.
         let mut fonts: Vec<(bool, bool)> = Vec::new();
         let mut fills: Vec<bool> = Vec::new();
         let mut xfs = Vec::new();
         let mut section = String::new();
-        loop {
-            sink.tick()?;
-            let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
-            match &ev {
+        each_event(&mut x, sink, |_sink, ev| {
+            match ev {
                 Event::Start(e) | Event::Empty(e) => {
                     let name = local(e);
                     match name.as_str() {
@@ -278,11 +268,10 @@ fn styles(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<Vec<StyleFlags>, Sca
                         section.clear();
                     }
                 }
-                Event::Eof => break,
                 _ => {}
             }
-            buf.clear();
-        }
+            Ok(())
+        })?;
         Ok(xfs)
     })
 }
@@ -290,15 +279,12 @@ fn styles(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<Vec<StyleFlags>, Sca
 fn shared_strings(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<Vec<String>, ScanError> {
     zip.with_member(sink, "xl/sharedStrings.xml", |r, sink| {
         let mut x = reader(r);
-        let mut buf = Vec::new();
         let mut out = Vec::new();
         let mut current = String::new();
         let mut in_t = false;
         let mut in_phonetic = false;
-        loop {
-            sink.tick()?;
-            let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
-            match &ev {
+        each_event(&mut x, sink, |_sink, ev| {
+            match ev {
                 Event::Start(e) => match local(e).as_str() {
                     "si" => current.clear(),
                     "t" => in_t = true,
@@ -315,12 +301,11 @@ fn shared_strings(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<Vec<String>,
                         _ => {}
                     }
                 }
-                Event::Eof => break,
                 other if in_t && !in_phonetic => append_text(other, &mut current, CELL_CAP),
                 _ => {}
             }
-            buf.clear();
-        }
+            Ok(())
+        })?;
         Ok(out)
     })
 }
@@ -373,7 +358,6 @@ fn scan_sheet(
     };
     zip.with_member(sink, path, |r, sink| {
         let mut x = reader(r);
-        let mut buf = Vec::new();
         let mut hidden_cols: Vec<(u32, u32)> = Vec::new();
         let mut zero_height_default = false;
         let mut table = Table::default();
@@ -390,10 +374,8 @@ fn scan_sheet(
         let mut first_last: Option<((u32, u32), (u32, u32))> = None;
 
         let col_hidden = |cols: &[(u32, u32)], c: u32| cols.iter().any(|(a, b)| (*a..=*b).contains(&c));
-        loop {
-            sink.tick()?;
-            let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
-            match &ev {
+        each_event(&mut x, sink, |sink, ev| {
+            match ev {
                 Event::Start(e) | Event::Empty(e) => {
                     let empty = matches!(ev, Event::Empty(_));
                     match local(e).as_str() {
@@ -512,7 +494,6 @@ fn scan_sheet(
                         _ => {}
                     }
                 }
-                Event::Eof => break,
                 other => {
                     if let Some(c) = cell.as_mut() {
                         if c.in_v {
@@ -523,8 +504,8 @@ fn scan_sheet(
                     }
                 }
             }
-            buf.clear();
-        }
+            Ok(())
+        })?;
 
         if let (Some(kind), Some((f, l))) = (sheet_hidden, first_last) {
             sink.hidden(&part, kind, content_cells, Some(Loc::cell(f.0, f.1)), None);
@@ -613,16 +594,14 @@ fn pivot_cache(sink: &mut Sink<'_>, zip: &mut Zip<'_>, definition: &str) -> Resu
     // Field names and each field's shared items.
     let (fields, items) = zip.with_member(sink, definition, |r, sink| {
         let mut x = reader(r);
-        let mut buf = Vec::new();
         let mut fields: Vec<String> = Vec::new();
         let mut items: Vec<Vec<String>> = Vec::new();
         let mut in_shared = false;
-        loop {
-            sink.tick()?;
-            match x.read_event_into(&mut buf).map_err(xml_error)? {
-                Event::Start(e) | Event::Empty(e) => match local(&e).as_str() {
+        each_event(&mut x, sink, |_sink, ev| {
+            match ev {
+                Event::Start(e) | Event::Empty(e) => match local(e).as_str() {
                     "cacheField" => {
-                        fields.push(attr(&e, "name").unwrap_or_default());
+                        fields.push(attr(e, "name").unwrap_or_default());
                         items.push(Vec::new());
                     }
                     "sharedItems" => in_shared = true,
@@ -630,7 +609,7 @@ fn pivot_cache(sink: &mut Sink<'_>, zip: &mut Zip<'_>, definition: &str) -> Resu
                         if let Some(list) = items.last_mut()
                             && list.len() < 1_048_576
                         {
-                            list.push(attr(&e, "v").unwrap_or_default());
+                            list.push(attr(e, "v").unwrap_or_default());
                         }
                     }
                     "m" if in_shared => {
@@ -641,11 +620,10 @@ fn pivot_cache(sink: &mut Sink<'_>, zip: &mut Zip<'_>, definition: &str) -> Resu
                     _ => {}
                 },
                 Event::End(e) if e.local_name().as_ref() == "sharedItems" => in_shared = false,
-                Event::Eof => break,
                 _ => {}
             }
-            buf.clear();
-        }
+            Ok(())
+        })?;
         Ok((fields, items))
     })?;
     let mut table = Table::default();
@@ -661,24 +639,22 @@ fn pivot_cache(sink: &mut Sink<'_>, zip: &mut Zip<'_>, definition: &str) -> Resu
     if let Some(records) = records.filter(|r| zip.has(r)) {
         rows = zip.with_member(sink, &records, |r, sink| {
             let mut x = reader(r);
-            let mut buf = Vec::new();
             let mut row: Vec<String> = Vec::new();
             let mut n = 0u64;
-            loop {
-                sink.tick()?;
-                match x.read_event_into(&mut buf).map_err(xml_error)? {
-                    Event::Start(e) | Event::Empty(e) => match local(&e).as_str() {
+            each_event(&mut x, sink, |sink, ev| {
+                match ev {
+                    Event::Start(e) | Event::Empty(e) => match local(e).as_str() {
                         "r" => row.clear(),
                         "x" => {
                             let field = row.len();
-                            let v = attr(&e, "v")
+                            let v = attr(e, "v")
                                 .and_then(|v| v.parse::<usize>().ok())
                                 .and_then(|i| items.get(field).and_then(|list| list.get(i)))
                                 .cloned()
                                 .unwrap_or_default();
                             row.push(v);
                         }
-                        "s" | "n" | "d" | "b" | "e" => row.push(attr(&e, "v").unwrap_or_default()),
+                        "s" | "n" | "d" | "b" | "e" => row.push(attr(e, "v").unwrap_or_default()),
                         "m" => row.push(String::new()),
                         _ => {}
                     },
@@ -688,11 +664,10 @@ fn pivot_cache(sink: &mut Sink<'_>, zip: &mut Zip<'_>, definition: &str) -> Resu
                             row.iter().enumerate().map(|(i, v)| (i as u32, v.as_str())).collect();
                         sink.row(&mut table, &part, u32::try_from(n).unwrap_or(u32::MAX), &cells, &|_| true);
                     }
-                    Event::Eof => break,
                     _ => {}
                 }
-                buf.clear();
-            }
+                Ok(())
+            })?;
             Ok(n)
         })?;
     } else {

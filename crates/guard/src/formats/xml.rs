@@ -184,6 +184,27 @@ pub(crate) fn xml_error(e: quick_xml::Error) -> ScanError {
     ScanError::from(e)
 }
 
+/// The one event loop of the XML readers: runs `f` on every event of `x` up
+/// to the end of the member, checking the scan's deadline (and so its
+/// budget) before each event. A reader says what it does with an event;
+/// reading, ticking and the end are this function's.
+pub(crate) fn each_event<'s, B: std::io::BufRead>(
+    x: &mut quick_xml::Reader<B>,
+    sink: &mut Sink<'s>,
+    mut f: impl FnMut(&mut Sink<'s>, &Event<'_>) -> Result<(), ScanError>,
+) -> Result<(), ScanError> {
+    let mut buf = Vec::new();
+    loop {
+        sink.tick()?;
+        let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
+        if matches!(ev, Event::Eof) {
+            return Ok(());
+        }
+        f(sink, &ev)?;
+        buf.clear();
+    }
+}
+
 /// Every text node of a member, in order, as one string per element with
 /// text, up to `cap` bytes each. For small parts (properties, comments).
 pub(crate) fn texts_of(
@@ -192,13 +213,10 @@ pub(crate) fn texts_of(
     mut each: impl FnMut(&str, &str),
 ) -> Result<(), ScanError> {
     let mut x = reader(r);
-    let mut buf = Vec::new();
     let mut current = String::new();
     let mut element = String::new();
-    loop {
-        sink.tick()?;
-        let ev = x.read_event_into(&mut buf).map_err(xml_error)?;
-        match &ev {
+    each_event(&mut x, sink, |_sink, ev| {
+        match ev {
             Event::Start(e) => {
                 if !current.trim().is_empty() {
                     each(&element, &current);
@@ -212,11 +230,10 @@ pub(crate) fn texts_of(
                 }
                 current.clear();
             }
-            Event::Eof => break,
             other => append_text(other, &mut current, 1 << 20),
         }
-        buf.clear();
-    }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -229,21 +246,18 @@ pub(crate) fn each_attribute(
     mut f: impl FnMut(&mut Sink<'_>, &str, &str),
 ) -> Result<(), ScanError> {
     let mut x = reader(r);
-    let mut buf = Vec::new();
-    loop {
-        sink.tick()?;
-        match x.read_event_into(&mut buf).map_err(xml_error)? {
+    each_event(&mut x, sink, |sink, ev| {
+        match ev {
             Event::Start(e) | Event::Empty(e) => {
                 for name in names {
-                    if let Some(v) = attr(&e, name) {
+                    if let Some(v) = attr(e, name) {
                         f(sink, name, &v);
                     }
                 }
             }
-            Event::Eof => break,
             _ => {}
         }
-        buf.clear();
-    }
+        Ok(())
+    })?;
     Ok(())
 }

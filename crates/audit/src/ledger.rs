@@ -1,0 +1,123 @@
+//! The ledger: the one handle beneath the services. It owns the store and
+//! the group committer, so every service (register, cards, supply, access)
+//! reaches its own tables and the audit log the same way, and none reaches
+//! through another.
+//!
+//! - [`Ledger::record`] is for events not tied to a data write (reads,
+//!   finds, refusals): group-committed, durable when it returns.
+//! - [`Ledger::begin`] opens a write. A [`Write`] commits only if it carries
+//!   at least one audit event, appended in the same transaction as the rows,
+//!   so a change and its event are durable together or not at all, and a
+//!   write that forgot its event is refused rather than committed.
+
+use std::sync::Arc;
+
+use lanyard_store::{AuditEntry, Store, Tx};
+
+use crate::group::GroupCommitter;
+use crate::log::{self, LogError};
+use crate::{Event, leaf_hash};
+
+/// The store and the audit log, shared by the services.
+#[derive(Clone)]
+pub struct Ledger {
+    store: Store,
+    committer: Arc<GroupCommitter>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ledger")
+    }
+}
+
+/// An event in the bytes the log stores, with its leaf hash.
+pub fn encode(event: &Event) -> AuditEntry {
+    let bytes = event.to_bytes();
+    let hash = leaf_hash(&bytes);
+    (bytes, hash)
+}
+
+impl Ledger {
+    /// The ledger over `store`; one per process and store, shared by clones.
+    pub fn new(store: Store) -> Self {
+        let committer = Arc::new(GroupCommitter::new(store.clone()));
+        Ledger { store, committer }
+    }
+
+    /// The store, for a service's reads of its own tables.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Appends events, group-committed with any concurrent ones, and
+    /// returns the leaf index of the first once it is durable.
+    pub async fn record(&self, events: &[Event]) -> Result<u64, Arc<LogError>> {
+        self.committer.append(events.iter().map(encode).collect()).await
+    }
+
+    /// Opens a write: rows and their audit events in one transaction.
+    pub async fn begin(&self) -> Result<Write, LogError> {
+        Ok(Write { tx: self.store.begin().await?, events: 0 })
+    }
+}
+
+/// A write in progress. Dropped without [`Write::commit`], it rolls back.
+pub struct Write {
+    tx: Tx,
+    events: u64,
+}
+
+impl Write {
+    /// The transaction, for the service's row writes.
+    pub fn tx(&mut self) -> &mut Tx {
+        &mut self.tx
+    }
+
+    /// Appends events in this transaction; returns the first one's index.
+    pub async fn append(&mut self, events: &[Event]) -> Result<u64, LogError> {
+        let encoded: Vec<AuditEntry> = events.iter().map(encode).collect();
+        self.append_encoded(&encoded).await
+    }
+
+    /// The same for events already encoded (an import encodes them on the
+    /// threads that seal).
+    pub async fn append_encoded(&mut self, entries: &[AuditEntry]) -> Result<u64, LogError> {
+        let first = log::append(&mut self.tx, entries).await?;
+        self.events += entries.len() as u64;
+        Ok(first)
+    }
+
+    /// Commits a write that records nothing new about anyone, and so
+    /// carries no event: one of the few kinds named in [`Housekeeping`].
+    pub async fn commit_housekeeping(self, _what: Housekeeping) -> Result<(), LogError> {
+        Ok(self.tx.commit().await?)
+    }
+
+    /// How many events this write carries so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// Commits the rows and their events. A write that appended no event
+    /// is rolled back and refused: no change goes unrecorded.
+    pub async fn commit(self) -> Result<(), LogError> {
+        if self.events == 0 {
+            return Err(LogError::Unaudited);
+        }
+        Ok(self.tx.commit().await?)
+    }
+}
+
+/// The writes that carry no audit event, named so that each is visible
+/// where it is made and reviewable here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Housekeeping {
+    /// A signed checkpoint of the log: derived from the log, and itself
+    /// the evidence.
+    Checkpoint,
+    /// A session's last-seen time, at most once a minute.
+    SessionTouch,
+    /// An expired or disabled user's session removed on sight.
+    SessionExpiry,
+}
