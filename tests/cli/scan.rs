@@ -68,6 +68,17 @@ fn exact_data_match_from_an_exported_fingerprints_file_or_the_register() {
         let other = env.path("other.txt");
         write(&other, "Present: Robin Smith (MX9999).\n");
         env.ok(&["--data-dir", &data, "scan", other.to_str().unwrap()]);
+
+        // A scan with the register is recorded as the server records one:
+        // counts and the verdict, never a file name.
+        let scans: Vec<_> = env.events().into_iter().filter(|e| e.action == "disclosure.scan").collect();
+        assert_eq!(scans.len(), 2, "[{}] both scans with the register are in the log", env.backend);
+        let detail = scans[0].detail.as_ref().unwrap();
+        assert_eq!(detail["files"], 1);
+        assert_eq!(detail["verdict"], report["verdict"], "[{}]", env.backend);
+        assert_eq!(scans[1].detail.as_ref().unwrap()["verdict"], "clear");
+        let text = serde_json::to_string(&scans).unwrap();
+        assert!(!text.contains("minutes") && !text.contains("other.txt") && !text.contains("Quayle"));
     }
 }
 

@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use lanyard_audit::Ledger;
-use lanyard_audit::{Event, Outcome};
+use lanyard_audit::{Event, Ledger, Outcome};
 use lanyard_core::{CardAction, CardState, CardType, Compartment, PersonId, PersonStatus, Reason};
 use lanyard_credential::claims::StatusRef;
 use lanyard_credential::{
@@ -592,6 +591,29 @@ impl Cards {
         let version = u32::try_from(version).map_err(|_| CardError::Invalid("bad key version".into()))?;
         let qr_text = issue_qr(&claims, &self.signer(version).await?)?;
         Ok(Printable { credential: Credential { qr_text, claims }, photo: r.photo })
+    }
+
+    /// Verifies a QR text for a verifier device and records the verdict
+    /// (`card.verify`: the card id and the verdict, nothing printed on it),
+    /// so a check over HTTP and one from any other front end are audited
+    /// alike. Door decisions use [`Cards::verify_online`] inside their own
+    /// audited decision instead.
+    pub async fn verify_recorded(
+        &self,
+        op: &Operator,
+        text: &str,
+        at_s: i64,
+        now_ms: i64,
+    ) -> Result<Verification, CardError> {
+        let v = self.verify_online(op, text, at_s, now_ms).await?;
+        let mut event = Event::new(now_ms, op.actor.clone(), "card.verify", Outcome::Ok);
+        event.request_id = Some(op.request_id.clone());
+        event.detail = Some(serde_json::json!({
+            "card": v.claims.as_ref().map(|c| c.card_id.clone()),
+            "verdict": v.verdict.as_str(),
+        }));
+        self.ledger.record(std::slice::from_ref(&event)).await.map_err(lanyard_register::RegisterError::from)?;
+        Ok(v)
     }
 
     /// Verifies a QR text online: signature, issuer and time window against

@@ -399,6 +399,13 @@ pub struct Report {
 pub const REPORT_FORMAT: &str = "lanyard-scan-report/1";
 
 impl Report {
+    /// The recipients whose canaries this report found, each once, sorted.
+    pub fn canaries(&self) -> Vec<String> {
+        let set: std::collections::BTreeSet<&str> =
+            self.findings.iter().filter_map(|f| f.recipient.as_deref()).collect();
+        set.into_iter().map(str::to_owned).collect()
+    }
+
     /// Orders findings and sets the verdict: cannot-inspect wins (fail
     /// closed), then anything at or above `fail_at`.
     pub fn finish(mut findings: Vec<Finding>, files: u64, bytes: u64, fail_at: Severity) -> Report {

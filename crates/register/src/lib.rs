@@ -17,6 +17,7 @@ mod auditlog;
 mod breach;
 mod canary;
 mod codec;
+mod disclosure;
 mod error;
 pub mod import;
 mod keys;
@@ -28,6 +29,7 @@ pub use auditlog::{ConsistencyProof, DEFAULT_ORIGIN, InclusionProof, SignedCheck
 pub use breach::{Exposure, REVEALING_ACTIONS, ScopeQuery, ScopeReport};
 pub use canary::{Canary, CanarySummary, CanaryTemplate, check_recipient};
 pub use codec::{decode_fields, encode_fields};
+pub use disclosure::ScanRecord;
 pub use error::{ErrorKind, RegisterError};
 pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};
 pub use photo::{MAX_PHOTO_BYTES, normalise_photo};

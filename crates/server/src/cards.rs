@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use lanyard_audit::{Event, Outcome};
 use lanyard_cards::{Card, PersonRef};
 use lanyard_core::policy::Action;
 use lanyard_core::{CardAction, CardState, CardType, PersonId, Reason};
@@ -251,14 +250,7 @@ pub(crate) struct VerifyRequest {
 pub(crate) async fn verify(gate: Gate, Json(body): Json<VerifyRequest>) -> Result<Json<serde_json::Value>, Problem> {
     let now = now_s() * 1000;
     let op = gate.operator();
-    let v = gate.cards().verify_online(&op, &body.qr, now / 1000, now).await?;
-    let mut event = Event::new(now, op.actor.clone(), "card.verify", Outcome::Ok);
-    event.request_id = Some(op.request_id.clone());
-    event.detail = Some(serde_json::json!({
-        "card": v.claims.as_ref().map(|c| c.card_id.clone()),
-        "verdict": v.verdict.as_str(),
-    }));
-    gate.register().record(&[event]).await?;
+    let v = gate.cards().verify_recorded(&op, &body.qr, now / 1000, now).await?;
     Ok(Json(serde_json::to_value(&v).unwrap_or_default()))
 }
 

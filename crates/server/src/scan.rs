@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::Multipart;
-use lanyard_audit::{Event, Outcome};
 
 use crate::gate::Gate;
 use crate::now_s;
@@ -59,22 +58,19 @@ pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<la
     .map_err(|_| Problem::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "the scan failed"))?;
 
     // A canary found is the log's business: it names where a leak came from.
-    let canaries: std::collections::BTreeSet<&str> =
-        report.findings.iter().filter_map(|f| f.recipient.as_deref()).collect();
-    for recipient in &canaries {
-        tracing::warn!(recipient, "a scanned file holds the canary planted for this recipient");
-    }
-    let mut event = Event::new(now_s() * 1000, gate.caller().principal.actor.clone(), "disclosure.scan", Outcome::Ok);
-    event.request_id = Some(gate.caller().request_id.clone());
-    event.detail = Some(serde_json::json!({
-        "files": report.files,
-        "bytes": report.bytes,
-        "verdict": report.verdict,
-        "findings": report.summary,
-        "canaries": canaries,
-    }));
-    gate.register().record(&[event]).await?;
+    gate.register().record_scan(&gate.operator(), &scan_record(&report), now_s() * 1000).await?;
     Ok(Json(report))
+}
+
+/// The audit record of a report: counts and canaries, no names.
+pub(crate) fn scan_record(report: &lanyard_guard::Report) -> lanyard_register::ScanRecord {
+    lanyard_register::ScanRecord {
+        files: report.files,
+        bytes: report.bytes,
+        verdict: serde_json::to_value(report.verdict).unwrap_or_default(),
+        findings: serde_json::to_value(&report.summary).unwrap_or_default(),
+        canaries: report.canaries(),
+    }
 }
 
 #[cfg(test)]

@@ -28,10 +28,16 @@ pub async fn run(cli: &Cli, args: &ScanArgs) -> Result<()> {
         Some(path) => Policy::parse(&read(path)?).with_context(|| format!("{}", path.display()))?,
         None => Policy::default(),
     };
+    // With the register, the scan is recorded in its log as the server
+    // records one; from a fingerprints file there is no log to record in.
+    let mut audited = None;
     let fingerprints = match &args.fingerprints {
         Some(path) => Some(Fingerprints::from_json(&read(path)?).with_context(|| format!("{}", path.display()))?),
         None if args.register || cli.data_dir_explicit => {
-            Some(from_register(cli, DEFAULT_PURPOSE, args.clearance == Some(Clearance::Protected)).await?)
+            let (fp, register, op) =
+                from_register(cli, DEFAULT_PURPOSE, args.clearance == Some(Clearance::Protected)).await?;
+            audited = Some((register, op));
+            Some(fp)
         }
         None => None,
     };
@@ -39,6 +45,16 @@ pub async fn run(cli: &Cli, args: &ScanArgs) -> Result<()> {
     let scanner = Scanner { policy, fingerprints, limits, explain: args.explain };
     let paths = args.paths.clone();
     let report = tokio::task::spawn_blocking(move || scanner.scan_paths(&paths)).await?;
+    if let Some((register, op)) = &audited {
+        let record = lanyard_register::ScanRecord {
+            files: report.files,
+            bytes: report.bytes,
+            verdict: serde_json::to_value(report.verdict)?,
+            findings: serde_json::to_value(&report.summary)?,
+            canaries: report.canaries(),
+        };
+        register.record_scan(op, &record, context::now_ms()).await?;
+    }
     if cli.json {
         output::json(&report)?;
     } else {
@@ -59,11 +75,12 @@ fn read(path: &Path) -> Result<String> {
 /// Fingerprints of every active person, built from an audited read of the
 /// identity compartment. Protected persons are included only with the
 /// clearance (their identity is otherwise withheld, and so not matched).
-async fn from_register(cli: &Cli, purpose: &str, protected: bool) -> Result<Fingerprints> {
+async fn from_register(cli: &Cli, purpose: &str, protected: bool) -> Result<(Fingerprints, Register, Operator)> {
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let register = context::open_register(&settings).await?;
     let op = context::operator(cli.operator.as_deref(), protected)?;
-    Ok(fingerprints_of(&register, &op, purpose).await?.0)
+    let fp = fingerprints_of(&register, &op, purpose).await?.0;
+    Ok((fp, register, op))
 }
 
 /// The identifiers of every active person `op` may see (an audited read of
@@ -101,7 +118,7 @@ fn identifiers(record: &lanyard_core::PersonRecord) -> PersonIdentifiers {
 pub async fn fingerprints(cli: &Cli, cmd: &FingerprintsCommand) -> Result<()> {
     let FingerprintsCommand::Export { out, clearance, purpose } = cmd;
     let protected = *clearance == Some(Clearance::Protected);
-    let fp = from_register(cli, purpose.as_deref().unwrap_or(DEFAULT_PURPOSE), protected).await?;
+    let (fp, _, _) = from_register(cli, purpose.as_deref().unwrap_or(DEFAULT_PURPOSE), protected).await?;
     let json = fp.to_json(context::now_ms() / 1000);
     write_private(out, json.as_bytes())?;
     if cli.json {
