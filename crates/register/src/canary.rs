@@ -416,7 +416,7 @@ impl Register {
         purpose: Option<&str>,
         now_ms: i64,
     ) -> Result<Vec<Canary>, RegisterError> {
-        let purpose = crate::register::check_purpose(purpose)?;
+        let purpose = crate::reveal::check_purpose(purpose)?;
         let all = self.all_canaries().await?;
         let mut event = Event::new(now_ms, op.actor.clone(), "canary.read", Outcome::Ok);
         event.purpose = Some(purpose);

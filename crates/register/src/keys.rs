@@ -16,7 +16,8 @@ use lanyard_store::{Store, WrappedKeyRow};
 use serde::Serialize;
 
 use crate::error::{ErrorKind, RegisterError};
-use crate::register::{Operator, Register, from_row};
+use crate::register::{Operator, Register};
+use crate::write::from_row;
 
 const PURPOSE_COMPARTMENT: &str = "compartment";
 const PURPOSE_INDEX: &str = "blind-index";

@@ -15,6 +15,7 @@
 
 mod auditlog;
 mod breach;
+mod bulk;
 mod canary;
 mod codec;
 mod disclosure;
@@ -23,10 +24,13 @@ pub mod import;
 mod keys;
 mod photo;
 mod register;
+mod reveal;
 mod verify;
+mod write;
 
 pub use auditlog::{ConsistencyProof, DEFAULT_ORIGIN, InclusionProof, SignedCheckpoint};
 pub use breach::{Exposure, REVEALING_ACTIONS, ScopeQuery, ScopeReport};
+pub use bulk::RecordSource;
 pub use canary::{Canary, CanarySummary, CanaryTemplate, check_recipient};
 pub use codec::{decode_fields, encode_fields};
 pub use disclosure::ScanRecord;
@@ -35,6 +39,6 @@ pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};
 pub use photo::{MAX_PHOTO_BYTES, normalise_photo};
 pub use register::{
     ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, PhotoJson, Register, Revealed, VettingDecision,
-    state_digest,
 };
 pub use verify::{Finding, VerifyReport};
+pub use write::state_digest;

@@ -23,7 +23,8 @@ use uuid::Uuid;
 use lanyard_store::SealedRow;
 
 use crate::error::{ErrorKind, RegisterError};
-use crate::register::{Operator, Register, state_digest};
+use crate::register::{Operator, Register};
+use crate::write::state_digest;
 
 /// One thing found wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

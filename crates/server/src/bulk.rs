@@ -16,8 +16,8 @@ use lanyard_register::import::{self, Options};
 
 use crate::gate::{Gate, PeopleGate};
 use crate::now_s;
+use crate::params::{purpose_of, requested_compartments};
 use crate::problem::{Problem, ProblemBody};
-use crate::routes::{purpose_of, requested_compartments};
 
 /// How long a rotation request waits for the re-wrap before answering 202
 /// and leaving it to run.

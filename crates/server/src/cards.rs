@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::gate::{Gate, Public};
 use crate::now_s;
+use crate::params::purpose_of;
 use crate::problem::{Problem, ProblemBody};
-use crate::routes::purpose_of;
 
 /// The media type of a status list token (draft-ietf-oauth-status-list).
 const STATUS_LIST_TYPE: &str = "application/statuslist+cwt";

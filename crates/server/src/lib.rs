@@ -9,13 +9,17 @@
 //! then call one service method; the services audit what they reveal.
 
 mod admin;
+mod audit;
 pub mod auth;
 mod bulk;
 mod cards;
 pub mod gate;
 pub mod limits;
 mod metrics;
+mod params;
+mod people;
 pub mod problem;
+mod public;
 mod routes;
 mod scan;
 mod supply;

@@ -1,0 +1,272 @@
+//! Reads of personal data: every one needs a purpose, and its audit event
+//! is durable before anything is decrypted (audit first, then decrypt).
+
+use lanyard_audit::{Event, Outcome};
+use lanyard_core::{
+    Compartment, Field, PersonId, PersonRecord, PersonStatus, normalise_email, normalise_name, normalise_service_number,
+};
+use lanyard_store::{IndexColumn, PersonRow, SealedRow};
+use uuid::Uuid;
+
+use crate::error::{ErrorKind, RegisterError};
+use crate::register::{Lookup, Operator, Register, Revealed, VettingDecision, to_status};
+use crate::write::from_row;
+
+pub(crate) fn check_purpose(purpose: Option<&str>) -> Result<String, RegisterError> {
+    let p = purpose.map(str::trim).unwrap_or("");
+    if p.chars().count() < 3 || p.chars().count() > 200 || p.chars().any(char::is_control) {
+        return Err(RegisterError::new(ErrorKind::PurposeRequired));
+    }
+    Ok(p.to_owned())
+}
+
+pub(crate) fn parse_compartment(person: PersonId, name: &str) -> Result<Compartment, RegisterError> {
+    name.parse().map_err(|_| RegisterError::new(ErrorKind::Corrupt { person, what: "unknown compartment".into() }))
+}
+
+impl Register {
+    /// Reveals `compartments` of one person.
+    pub async fn show(
+        &self,
+        op: &Operator,
+        id: PersonId,
+        compartments: &[Compartment],
+        purpose: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Revealed, RegisterError> {
+        let purpose = check_purpose(purpose)?;
+        let row =
+            self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        let mut out = self.reveal(op, vec![row], compartments, &purpose, now_ms, "person.read").await?;
+        out.pop().ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))
+    }
+
+    /// Reveals `compartments` of many people, 500 to an audit event. Ids
+    /// not in the register are left out of the answer.
+    pub async fn show_many(
+        &self,
+        op: &Operator,
+        ids: &[PersonId],
+        compartments: &[Compartment],
+        purpose: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<Revealed>, RegisterError> {
+        let purpose = check_purpose(purpose)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let uuids: Vec<Uuid> = chunk.iter().map(|p| *p.as_uuid()).collect();
+            let rows = self.store().people_by_id(&uuids).await?;
+            out.extend(self.reveal(op, rows, compartments, &purpose, now_ms, "person.read").await?);
+        }
+        Ok(out)
+    }
+
+    /// Whether the person's vetting meets any of `accepted` (minimum levels,
+    /// on any ladder) and has not expired by `today`. The level is decrypted
+    /// here and never leaves: the caller learns only yes or no. The read is
+    /// audited as `vetting.check` with `purpose`, before it happens.
+    pub async fn vetting_satisfies(
+        &self,
+        op: &Operator,
+        id: PersonId,
+        accepted: &[lanyard_core::VettingLevel],
+        today: time::Date,
+        purpose: &str,
+        now_ms: i64,
+    ) -> Result<VettingDecision, RegisterError> {
+        let purpose = check_purpose(Some(purpose))?;
+        let row =
+            self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
+        // The decision is the system's, so the protected flag does not hide
+        // vetting from it; the caller still sees no value.
+        let system = Operator { protected_clearance: true, ..op.clone() };
+        let mut out =
+            self.reveal(&system, vec![row], &[Compartment::Vetting], &purpose, now_ms, "vetting.check").await?;
+        let record = out.pop().map(|r| r.record).unwrap_or_default();
+        Ok(match (record.vetting_level, record.vetting_expiry) {
+            (None, _) => VettingDecision::NotVetted,
+            (Some(_), Some(expiry)) if expiry < today => VettingDecision::Expired,
+            (Some(level), _) if accepted.iter().any(|need| level.satisfies(*need)) => VettingDecision::Satisfied,
+            (Some(_), _) => VettingDecision::Insufficient,
+        })
+    }
+
+    /// Finds people by exact service number, surname or email, and reveals
+    /// `compartments` of each.
+    pub async fn find(
+        &self,
+        op: &Operator,
+        lookup: Lookup<'_>,
+        compartments: &[Compartment],
+        purpose: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<Revealed>, RegisterError> {
+        let purpose = check_purpose(purpose)?;
+        let vault = self.vault();
+        let ix = vault.indexer();
+        let (column, index) = match lookup {
+            Lookup::ServiceNumber(v) => {
+                (IndexColumn::ServiceNumber, ix.index(Field::ServiceNumber, &normalise_service_number(v)?))
+            }
+            Lookup::Surname(v) => (IndexColumn::Surname, ix.index(Field::Surname, &normalise_name(v))),
+            Lookup::Email(v) => (IndexColumn::Email, ix.index(Field::Email, &normalise_email(v))),
+        };
+        let Some(index) = index else { return Ok(Vec::new()) };
+        let rows = self.store().find(column, &index).await?;
+        self.reveal(op, rows, compartments, &purpose, now_ms, "person.find").await
+    }
+
+    /// Streams every active person, page by page, revealing `compartments`.
+    /// Each page's audit event is durable before that page is decrypted.
+    pub async fn export(
+        &self,
+        op: &Operator,
+        compartments: &[Compartment],
+        purpose: Option<&str>,
+        now_ms: i64,
+        sink: &mut (dyn FnMut(Revealed) -> Result<(), RegisterError> + Send),
+    ) -> Result<u64, RegisterError> {
+        self.export_to(op, compartments, purpose, None, now_ms, sink).await
+    }
+
+    /// As [`Register::export`], for `recipient`: its canary (which must be
+    /// planted) goes into the stream where its id sorts, like anyone else.
+    /// The count returned is of people only.
+    pub async fn export_to(
+        &self,
+        op: &Operator,
+        compartments: &[Compartment],
+        purpose: Option<&str>,
+        recipient: Option<&str>,
+        now_ms: i64,
+        sink: &mut (dyn FnMut(Revealed) -> Result<(), RegisterError> + Send),
+    ) -> Result<u64, RegisterError> {
+        let purpose = check_purpose(purpose)?;
+        let mut canary = match recipient {
+            Some(r) => {
+                let c = self.canary_for(r).await?;
+                // Recorded before anything is read: an export to a recipient
+                // is itself worth knowing of.
+                let mut event = Event::new(now_ms, op.actor.clone(), "canary.include", Outcome::Ok);
+                event.request_id = Some(op.request_id.clone());
+                event.purpose = Some(purpose.clone());
+                event.detail = Some(serde_json::json!({ "recipient": r }));
+                self.record(std::slice::from_ref(&event)).await?;
+                Some(crate::canary::revealed(&c, compartments))
+            }
+            None => None,
+        };
+        let mut after = None;
+        let mut n = 0;
+        loop {
+            let rows = self.store().people_page(after, 500).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id);
+            let active: Vec<PersonRow> = rows.into_iter().filter(|r| r.status == "active").collect();
+            for person in self.reveal(op, active, compartments, &purpose, now_ms, "person.export").await? {
+                if canary.as_ref().is_some_and(|c| c.id.as_uuid() < person.id.as_uuid())
+                    && let Some(c) = canary.take()
+                {
+                    sink(c)?;
+                }
+                sink(person)?;
+                n += 1;
+            }
+        }
+        if let Some(c) = canary {
+            sink(c)?;
+        }
+        Ok(n)
+    }
+
+    /// Audit first, then decrypt. People are returned in the order given.
+    pub(crate) async fn reveal(
+        &self,
+        op: &Operator,
+        rows: Vec<PersonRow>,
+        compartments: &[Compartment],
+        purpose: &str,
+        now_ms: i64,
+        action: &str,
+    ) -> Result<Vec<Revealed>, RegisterError> {
+        let mut plan = Vec::with_capacity(rows.len());
+        let mut revealed_people = Vec::new();
+        for row in &rows {
+            let id = PersonId::from_uuid(row.id);
+            let status = to_status(row)?;
+            let (allowed, withheld): (Vec<Compartment>, Vec<Compartment>) = compartments
+                .iter()
+                .partition(|c| lanyard_core::policy::may_reveal(row.protected, op.protected_clearance, **c));
+            if status == PersonStatus::Active && !allowed.is_empty() {
+                revealed_people.push(id);
+            }
+            plan.push((id, status, row.protected, allowed, withheld));
+        }
+        // Even a lookup that matched nobody is recorded: probing is access too.
+        let mut event = Event::new(now_ms, op.actor.clone(), action, Outcome::Ok);
+        event.people = revealed_people.clone();
+        event.compartments = compartments.to_vec();
+        event.fields = compartments.iter().flat_map(|c| c.fields().iter().copied()).collect();
+        event.purpose = Some(purpose.to_owned());
+        event.request_id = Some(op.request_id.clone());
+        let withheld_count = plan.iter().filter(|p| !p.4.is_empty()).count();
+        if withheld_count > 0 {
+            event.detail = Some(serde_json::json!({ "withheld_protected": withheld_count }));
+        }
+        // Fail closed: no durable event, no plaintext.
+        self.record(std::slice::from_ref(&event)).await?;
+
+        let ids: Vec<Uuid> = revealed_people.iter().map(|p| *p.as_uuid()).collect();
+        let names: Vec<&str> = compartments.iter().map(|c| c.as_str()).collect();
+        let sealed = self.store().sealed(&ids, &names).await?;
+        // A key version this process has not seen was made by a rotation
+        // elsewhere (another server, the CLI): load the keys again, once.
+        let vault = self.vault();
+        let unseen = sealed.iter().any(|s| {
+            s.compartment
+                .parse::<Compartment>()
+                .ok()
+                .and_then(|c| vault.keyring(c))
+                .is_none_or(|k| u32::try_from(s.ck_version).map_or(true, |v| !k.versions().contains(&v)))
+        });
+        if unseen {
+            self.reload_keys().await?;
+        }
+        let mut out = Vec::with_capacity(plan.len());
+        for (id, status, protected, allowed, withheld) in plan {
+            let mut record = PersonRecord::default();
+            if status == PersonStatus::Active {
+                for s in sealed.iter().filter(|s| s.person_id == *id.as_uuid()) {
+                    let compartment = parse_compartment(id, &s.compartment)?;
+                    if !allowed.contains(&compartment) {
+                        continue;
+                    }
+                    self.open_into(id, s, compartment, compartment.fields(), &mut record)?;
+                }
+            }
+            out.push(Revealed { id, status, protected, record, withheld });
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn open_into(
+        &self,
+        id: PersonId,
+        row: &SealedRow,
+        compartment: Compartment,
+        wanted: &[Field],
+        record: &mut PersonRecord,
+    ) -> Result<(), RegisterError> {
+        let sealed = from_row(id, row, compartment)?;
+        let opened = self
+            .vault()
+            .open_compartment(id, &sealed, wanted)
+            .map_err(|f| RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: f.field }))?;
+        for (field, bytes) in opened {
+            record.set_field_bytes(field, bytes).map_err(|_| {
+                RegisterError::new(ErrorKind::Corrupt { person: id, what: format!("field {field} does not decode") })
+            })?;
+        }
+        Ok(())
+    }
+}

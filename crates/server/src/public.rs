@@ -1,0 +1,105 @@
+//! The routes anyone may call: liveness, readiness, metrics, the OpenAPI
+//! document, login and logout.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::SESSION_COOKIE;
+use crate::gate::Public;
+use crate::now_s;
+use crate::problem::{Problem, ProblemBody};
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "alive")))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Readiness: the store answers and the key provider wraps and unwraps.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "not ready", body = ProblemBody)))]
+pub(crate) async fn readyz(public: Public) -> Result<&'static str, Problem> {
+    public.check_ready().await.map_err(|e| {
+        tracing::warn!(error = %e, "not ready");
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the store or the key provider is unreachable")
+    })?;
+    Ok("ready\n")
+}
+
+pub(crate) async fn metrics(public: Public) -> Response {
+    let mut r = public.metrics().render().into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    r
+}
+
+pub(crate) async fn openapi() -> Response {
+    let mut r = crate::routes::openapi_json().into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct LoginRequest {
+    name: String,
+    password: String,
+    /// The current code from the user's authenticator.
+    code: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct LoginResponse {
+    actor: String,
+    role: String,
+}
+
+/// Password and TOTP code for a session cookie (Secure when served over
+/// TLS; HttpOnly; SameSite=Strict).
+#[utoipa::path(post, path = "/v1/login", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ProblemBody), (status = 429, body = ProblemBody)))]
+pub(crate) async fn login(
+    public: Public,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Response, Problem> {
+    let client = addr.ip().to_string();
+    let result = public.sessions().login(&req.name, &req.password, &req.code, &client, now_s()).await;
+    let (cookie, principal) = match result {
+        Ok(ok) => ok,
+        Err(e) => {
+            public.metrics().login("failed");
+            return Err(e.into());
+        }
+    };
+    public.metrics().login("ok");
+    let secure = if public.secure_cookies() { "; Secure" } else { "" };
+    let set = format!("{SESSION_COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}", cookie.as_str());
+    let mut r =
+        Json(LoginResponse { actor: principal.actor.id, role: principal.role.as_str().to_owned() }).into_response();
+    let value = HeaderValue::from_str(&set)
+        .map_err(|_| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed"))?;
+    r.headers_mut().insert(header::SET_COOKIE, value);
+    Ok(r)
+}
+
+/// Ends the session.
+#[utoipa::path(post, path = "/v1/logout", responses((status = 204), (status = 401, body = ProblemBody)))]
+pub(crate) async fn logout(public: Public, headers: HeaderMap) -> Result<Response, Problem> {
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|l| l.split(';').map(str::trim).map(str::to_owned).collect::<Vec<_>>())
+        .find_map(|kv| kv.strip_prefix(SESSION_COOKIE).and_then(|r| r.strip_prefix('=')).map(str::to_owned))
+        .ok_or_else(|| Problem::unauthenticated("not logged in"))?;
+    public.sessions().logout(&cookie, now_s()).await?;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(r)
+}
