@@ -7,7 +7,6 @@ mod config;
 mod context;
 mod opts;
 mod output;
-mod synth;
 
 use std::process::ExitCode;
 
@@ -112,6 +111,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Scan(args) => cmd::scan::run(&cli, args).await,
         Command::Fingerprints(c) => cmd::scan::fingerprints(&cli, c).await,
         Command::Canary(c) => cmd::canary::run(&cli, c).await,
-        Command::Bench(c) => cmd::bench::run(&cli, c).await,
+        Command::Bench(c) => {
+            let opts = lanyard_bench::Cli { json: cli.json, database_url: cli.database_url.clone() };
+            lanyard_bench::run(&opts, c).await
+        }
     }
 }

@@ -101,7 +101,7 @@ pub enum Command {
     Fingerprints(FingerprintsCommand),
     /// Measure lanyard's own performance.
     #[command(subcommand)]
-    Bench(BenchCommand),
+    Bench(lanyard_bench::BenchCommand),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -481,119 +481,6 @@ pub struct DemoArgs {
     /// Where the demo server listens.
     #[arg(long, default_value = "127.0.0.1:8443")]
     pub listen: String,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// Import N synthetic people (no photos) on SQLite, encrypted and as a
-    /// plaintext baseline, and report people/s and peak RSS of each.
-    Import {
-        #[arg(long, default_value_t = 100_000)]
-        people: usize,
-        /// Keep the work directory here instead of a temporary one.
-        #[arg(long)]
-        work_dir: Option<PathBuf>,
-    },
-    /// The audit log: appends/s with group commit beside raw SHA-256,
-    /// append latency, verify at 1M events, inclusion proofs and breach
-    /// scoping at 10M.
-    Audit(AuditBenchArgs),
-    /// Cards: offline verifications/s beside raw Ed25519, artwork rendered
-    /// per second (PNG, PDF), status list size and build time.
-    Cards(CardsBenchArgs),
-    /// Two servers on one PostgreSQL store (--database-url, empty) under
-    /// concurrent writes and reads; then every event must be in the log
-    /// and `audit verify` must pass.
-    #[command(name = "shared-store")]
-    SharedStore {
-        #[arg(long, default_value_t = 60)]
-        seconds: u64,
-        /// Concurrent clients per server.
-        #[arg(long, default_value_t = 8)]
-        clients: usize,
-    },
-    /// The disclosure guard: MB/s and peak RSS on a large CSV and xlsx
-    /// beside read and parse baselines; with --presidio, recall and speed
-    /// beside Microsoft Presidio on one seeded corpus.
-    Scan {
-        /// Size of the large CSV (a fifth of it is measured too).
-        #[arg(long, default_value_t = 500)]
-        csv_mb: u64,
-        /// Sheet XML of the large workbook (0 skips it).
-        #[arg(long, default_value_t = 200)]
-        xlsx_mb: u64,
-        /// Compare with Presidio (pip install presidio-analyzer).
-        #[arg(long)]
-        presidio: bool,
-        /// Where the generated files go (default: a temporary folder).
-        #[arg(long, value_name = "DIR")]
-        work_dir: Option<PathBuf>,
-    },
-    /// Internal: one measured scan phase, run in a child process.
-    #[command(hide = true)]
-    ScanPhase { mode: String, file: PathBuf },
-    /// Print batches: cards batched per second (render, pack, seal) and
-    /// bytes per card.
-    Batch {
-        #[arg(long, default_value_t = 1000)]
-        cards: usize,
-    },
-    /// Internal: one measured audit phase, run in a child process.
-    #[command(hide = true)]
-    AuditPhase {
-        phase: String,
-        #[arg(long)]
-        dir: PathBuf,
-    },
-    /// Internal: one measured phase, run in a child process.
-    #[command(hide = true)]
-    ImportPhase {
-        #[arg(long)]
-        csv: PathBuf,
-        #[arg(long)]
-        db_dir: PathBuf,
-        #[arg(long)]
-        plaintext: bool,
-    },
-}
-
-#[derive(Debug, Args)]
-pub struct CardsBenchArgs {
-    /// Verifications per round.
-    #[arg(long, default_value_t = 20_000)]
-    pub verifies: usize,
-    /// Cards rendered per round.
-    #[arg(long, default_value_t = 20)]
-    pub renders: usize,
-    /// Cards in the status list.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub status_list_cards: u64,
-}
-
-#[derive(Debug, Args)]
-pub struct AuditBenchArgs {
-    /// Events appended by the group-commit runs (and hashed for the ceiling).
-    #[arg(long, default_value_t = 200_000)]
-    pub append_events: usize,
-    /// Concurrent callers in the group-commit runs.
-    #[arg(long, default_value_t = 512)]
-    pub callers: usize,
-    /// Also measure group commit on this PostgreSQL database (in a scratch
-    /// schema, dropped afterwards).
-    #[arg(long)]
-    pub postgres: Option<String>,
-    /// People in the register whose log is grown; 0 events skips that part.
-    #[arg(long, default_value_t = 10_000)]
-    pub people: usize,
-    /// Log size at which `audit verify` is measured.
-    #[arg(long, default_value_t = 1_000_000)]
-    pub verify_events: u64,
-    /// Log size at which proofs and breach scoping are measured.
-    #[arg(long, default_value_t = 10_000_000)]
-    pub events: u64,
-    /// Keep the work directory here instead of a temporary one.
-    #[arg(long)]
-    pub work_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

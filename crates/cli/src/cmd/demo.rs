@@ -14,7 +14,6 @@ use crate::cmd::init;
 use crate::config::{KEYRING_FILE, ProviderSettings, Settings};
 use crate::context;
 use crate::opts::{Cli, DemoArgs};
-use crate::synth;
 
 const MARKER: &str = ".lanyard-demo";
 const DEMO_PASSPHRASE: &str = "lanyard demo passphrase";
@@ -68,7 +67,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let photos = input.join("photos");
     std::fs::create_dir_all(&photos)?;
     let csv_path = input.join("force.csv");
-    synth::write_force(&csv_path, args.people, Some(&photos), 2023)?;
+    lanyard_synth::write_force(&csv_path, args.people, Some(&photos), 2023)?;
     println!("2. generated {} synthetic people with placeholder portraits in {}", args.people, input.display());
 
     let ledger = lanyard_audit::Ledger::new(context::open_store(&settings, false).await?);

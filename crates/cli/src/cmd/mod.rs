@@ -1,12 +1,6 @@
 //! One module per top-level subcommand.
 
 pub mod audit;
-pub mod bench;
-pub mod bench_audit;
-pub mod bench_batch;
-pub mod bench_cards;
-pub mod bench_scan;
-pub mod bench_shared;
 pub mod breach;
 pub mod canary;
 pub mod card;

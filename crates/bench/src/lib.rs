@@ -1,8 +1,25 @@
-//! `lanyard bench import`: people/s and peak RSS of an import of N synthetic
-//! people on SQLite, beside a plaintext baseline of the same rows through the
-//! same store, in the same run. Each phase runs in its own child process so
+//! lanyard's benchmarks, behind `lanyard bench …`, which only dispatches
+//! here. Each measures lanyard beside a baseline in the same run (see
+//! docs/BENCHMARKS.md): `import` (this file: people/s and peak RSS of an
+//! import of N synthetic people on SQLite, beside a plaintext baseline of the
+//! same rows through the same store; each phase in its own child process so
 //! that peak RSS is that phase's alone; phases alternate and repeat, and the
-//! medians are reported.
+//! medians are reported), `audit`, `cards`, `batch`, `scan` and
+//! `shared-store`, one module each.
+//!
+//! This crate is the benchmarks' front end as much as their code, so it
+//! reports with `anyhow`, like a binary's edge; nothing else depends on it
+//! but the `lanyard` binary.
+
+mod audit;
+mod batch;
+mod cards;
+pub mod opts;
+mod scan;
+mod shared;
+mod util;
+
+pub use opts::{AuditBenchArgs, BenchCommand, CardsBenchArgs, Cli};
 
 use std::path::Path;
 use std::process::Command;
@@ -18,9 +35,8 @@ use lanyard_register::{Operator, Register, encode_fields, state_digest};
 use lanyard_store::{PersonRow, SealedRow, Store};
 use serde::{Deserialize, Serialize};
 
-use crate::context;
-use crate::opts::{BenchCommand, Cli};
-use crate::synth;
+use crate::util as context;
+use lanyard_synth as synth;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Phase {
@@ -31,15 +47,16 @@ struct Phase {
     peak_rss_kib: u64,
 }
 
+/// Runs one benchmark and prints its figures.
 pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
     match cmd {
-        BenchCommand::Cards(args) => crate::cmd::bench_cards::run(cli, args),
-        BenchCommand::Batch { cards } => crate::cmd::bench_batch::run(cli, *cards).await,
+        BenchCommand::Cards(args) => crate::cards::run(cli, args),
+        BenchCommand::Batch { cards } => crate::batch::run(cli, *cards).await,
         BenchCommand::Scan { csv_mb, xlsx_mb, presidio, work_dir } => {
-            crate::cmd::bench_scan::run(cli, *csv_mb, *xlsx_mb, *presidio, work_dir.as_ref())
+            crate::scan::run(cli, *csv_mb, *xlsx_mb, *presidio, work_dir.as_ref())
         }
-        BenchCommand::ScanPhase { mode, file } => crate::cmd::bench_scan::phase(mode, file),
-        BenchCommand::SharedStore { seconds, clients } => crate::cmd::bench_shared::run(cli, *seconds, *clients).await,
+        BenchCommand::ScanPhase { mode, file } => crate::scan::phase(mode, file),
+        BenchCommand::SharedStore { seconds, clients } => crate::shared::run(cli, *seconds, *clients).await,
         BenchCommand::Import { people, work_dir } => {
             let dir = work_dir_or_temp(work_dir.as_ref())?;
             let csv = dir.join("bench.csv");
@@ -68,8 +85,8 @@ pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
             }
             report(cli, *people, &results)
         }
-        BenchCommand::Audit(args) => crate::cmd::bench_audit::run(cli, args).await,
-        BenchCommand::AuditPhase { phase, dir } => crate::cmd::bench_audit::phase(phase, dir).await,
+        BenchCommand::Audit(args) => crate::audit::run(cli, args).await,
+        BenchCommand::AuditPhase { phase, dir } => crate::audit::phase(phase, dir).await,
         BenchCommand::ImportPhase { csv, db_dir, plaintext } => {
             let phase =
                 if *plaintext { phase_plaintext(csv, db_dir).await? } else { phase_sealed(csv, db_dir).await? };

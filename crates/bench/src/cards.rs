@@ -17,7 +17,7 @@ use lanyard_render::{CardFace, FileMeta, Renderer, Side};
 use serde::Serialize;
 
 use crate::opts::{CardsBenchArgs, Cli};
-use crate::output;
+use crate::util as output;
 
 #[derive(Serialize)]
 struct Report {

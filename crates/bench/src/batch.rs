@@ -18,11 +18,11 @@ use lanyard_store::Store;
 use lanyard_supply::{CardPrint, Supply, SupplyConfig, package};
 use serde::Serialize;
 
-use crate::cmd::bench::tempdir;
-use crate::context;
 use crate::opts::Cli;
-use crate::output;
-use crate::synth;
+use crate::tempdir;
+use crate::util as context;
+use crate::util as output;
+use lanyard_synth as synth;
 
 #[derive(Serialize)]
 struct Report {
@@ -115,11 +115,11 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
     let (_, recipient) = package::keygen("bench");
     supply.add_supplier(&clerk, "bench-print", &recipient, now).await?;
 
-    let setup_peak_rss_kib = crate::cmd::bench::peak_rss_kib();
+    let setup_peak_rss_kib = crate::peak_rss_kib();
     let t = Instant::now();
     let created = supply.create_batch(&clerk, "bench-print", Some(n), context::now_ms()).await?;
     let batch_seconds = t.elapsed().as_secs_f64();
-    let batch_peak_rss_kib = crate::cmd::bench::peak_rss_kib();
+    let batch_peak_rss_kib = crate::peak_rss_kib();
     if created.cards.len() != n {
         bail!("batched {} of {n} cards", created.cards.len());
     }
@@ -163,6 +163,6 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
         batch_peak_rss_kib,
         sealed_bytes: created.batch.size,
         bytes_per_card: created.batch.size as f64 / n as f64,
-        peak_rss_kib: crate::cmd::bench::peak_rss_kib(),
+        peak_rss_kib: crate::peak_rss_kib(),
     })
 }

@@ -19,8 +19,8 @@ use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::cmd::bench::{peak_rss_kib, work_dir_or_temp};
 use crate::opts::Cli;
+use crate::{peak_rss_kib, work_dir_or_temp};
 
 /// One measured phase.
 #[derive(Clone, Debug, Serialize, Deserialize)]

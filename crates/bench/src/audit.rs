@@ -32,10 +32,10 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cmd::bench::{median, peak_rss_kib, work_dir_or_temp};
-use crate::context;
 use crate::opts::{AuditBenchArgs, Cli};
-use crate::synth;
+use crate::util as context;
+use crate::{median, peak_rss_kib, work_dir_or_temp};
+use lanyard_synth as synth;
 
 const PASSPHRASE: &[u8] = b"lanyard bench passphrase";
 const OPERATORS: usize = 40;

@@ -1,11 +1,12 @@
 //! A synthetic force for the demo and the benchmarks: deterministic, plausible,
 //! and entirely made up. Written as a register CSV so that the demo and the
-//! benchmark go through the same import path as real data.
+//! benchmark go through the same import path as real data. Its own crate so
+//! that the demo (in the `lanyard` binary) and the benchmarks
+//! (`lanyard-bench`) share it without either reaching into the other.
 
 use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
@@ -111,9 +112,10 @@ fn weighted_rank(rng: &mut StdRng) -> &'static RankMix {
 
 /// Writes `people` rows to `csv_path`; with `photos_dir`, also one placeholder
 /// portrait per person.
-pub fn write_force(csv_path: &Path, people: usize, photos_dir: Option<&Path>, seed: u64) -> Result<()> {
+pub fn write_force(csv_path: &Path, people: usize, photos_dir: Option<&Path>, seed: u64) -> std::io::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let file = std::fs::File::create(csv_path).with_context(|| format!("creating {}", csv_path.display()))?;
+    let file = std::fs::File::create(csv_path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("creating {}: {e}", csv_path.display())))?;
     let mut out = std::io::BufWriter::new(file);
     let photo_col = if photos_dir.is_some() { ",photo" } else { "" };
     writeln!(
@@ -161,7 +163,7 @@ pub fn write_force(csv_path: &Path, people: usize, photos_dir: Option<&Path>, se
 
 /// A head-and-shoulders silhouette on a coloured background: enough to show
 /// that photos flow through, with no real face anywhere.
-fn write_portrait(path: &Path, rng: &mut StdRng) -> Result<()> {
+fn write_portrait(path: &Path, rng: &mut StdRng) -> std::io::Result<()> {
     let (w, h) = (150u32, 200u32);
     let bg = [rng.random_range(150..230u8), rng.random_range(150..230u8), rng.random_range(150..230u8)];
     let tone = [rng.random_range(60..200u8), rng.random_range(40..160u8), rng.random_range(30..120u8)];
@@ -171,6 +173,5 @@ fn write_portrait(path: &Path, rng: &mut StdRng) -> Result<()> {
         let shoulders = fy > 125.0 && ((fx - 75.0) / 70.0).powi(2) + ((fy - 200.0) / 75.0).powi(2) <= 1.0;
         if head || shoulders { image::Rgb(tone) } else { image::Rgb(bg) }
     });
-    img.save(path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    img.save(path).map_err(|e| std::io::Error::other(format!("writing {}: {e}", path.display())))
 }

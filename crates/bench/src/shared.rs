@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::opts::Cli;
-use crate::output;
+use crate::util as output;
 
 const PASSWORD: &str = "shared store bench password";
 const PASSPHRASE: &str = "shared store bench passphrase";
@@ -96,7 +96,7 @@ pub async fn run(cli: &Cli, seconds: u64, clients_per_server: usize) -> Result<(
     if !url.starts_with("postgres") {
         bail!("bench shared-store runs on PostgreSQL: several servers share one store there");
     }
-    let dir = crate::cmd::bench::tempdir()?;
+    let dir = crate::tempdir()?;
     let result = measure(&dir, &url, seconds, clients_per_server).await;
     std::fs::remove_dir_all(&dir).ok();
     let r = result?;
