@@ -78,3 +78,23 @@ fn every_crate_takes_the_workspace_lints_and_none_has_its_own_header() {
     assert!(manifests.len() > 10);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Every library's errors derive `thiserror::Error`; none writes
+/// `impl std::error::Error` by hand (only the binaries' edges use anyhow).
+#[test]
+fn library_errors_derive_thiserror() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("crates"), &mut files);
+    let hand_written: Vec<String> = files
+        .iter()
+        .filter(|f| !f.starts_with(root.join("crates/cli")))
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).unwrap();
+            text.contains("impl std::error::Error for") || text.contains("impl Error for")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(files.len() > 50);
+    assert!(hand_written.is_empty(), "hand-written error impls: {hand_written:?}");
+}

@@ -1,55 +1,69 @@
 //! The access error. Messages never carry a password, code, cookie or token.
 
-use std::fmt;
 use std::sync::Arc;
 
 use lanyard_crypto::CryptoError;
 use lanyard_store::{StoreError, StoreErrorKind};
 
 /// An access operation failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}")]
 pub struct AccessError {
     kind: AccessErrorKind,
 }
 
 /// What failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AccessErrorKind {
     /// Input refused (operator-facing reason).
+    #[error("{0}")]
     Invalid(String),
     /// The name is taken.
+    #[error("that {0} already exists")]
     Conflict(&'static str),
     /// Wrong name, password or code, or a disabled account: one answer for
     /// all, so that accounts cannot be probed.
+    #[error("wrong name, password or code")]
     BadCredentials,
     /// The account is locked after repeated failures.
+    #[error("account locked after repeated failures; try again in {retry_after_s} s")]
     Locked {
         /// Seconds until it may try again.
         retry_after_s: i64,
     },
     /// This client address is throttled after repeated failures.
+    #[error("too many failed logins from this address; try again in {retry_after_s} s")]
     Throttled {
         /// Seconds until it may try again.
         retry_after_s: i64,
     },
     /// No valid session or token.
+    #[error("not logged in, or the session has ended")]
     NoSession,
     /// The token has expired.
+    #[error("the token has expired")]
     TokenExpired,
     /// The token was revoked.
+    #[error("the token was revoked")]
     TokenRevoked,
     /// No user of that name.
+    #[error("no such user")]
     NoSuchUser,
     /// No unrevoked token of that id.
+    #[error("no such unrevoked token")]
     NoSuchToken,
     /// The store failed.
+    #[error("{0}")]
     Store(StoreError),
     /// The key provider failed.
+    #[error("{0}")]
     Keys(CryptoError),
     /// The audit event could not be made durable, so nothing happened.
+    #[error("audit log: {0}")]
     Audit(Arc<lanyard_audit::log::LogError>),
     /// A bug or an impossible state.
+    #[error("internal error: {0}")]
     Internal(String),
 }
 
@@ -74,33 +88,6 @@ impl AccessError {
         &self.kind
     }
 }
-
-impl fmt::Display for AccessError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            AccessErrorKind::Invalid(why) => f.write_str(why),
-            AccessErrorKind::Conflict(what) => write!(f, "that {what} already exists"),
-            AccessErrorKind::BadCredentials => f.write_str("wrong name, password or code"),
-            AccessErrorKind::Locked { retry_after_s } => {
-                write!(f, "account locked after repeated failures; try again in {retry_after_s} s")
-            }
-            AccessErrorKind::Throttled { retry_after_s } => {
-                write!(f, "too many failed logins from this address; try again in {retry_after_s} s")
-            }
-            AccessErrorKind::NoSession => f.write_str("not logged in, or the session has ended"),
-            AccessErrorKind::TokenExpired => f.write_str("the token has expired"),
-            AccessErrorKind::TokenRevoked => f.write_str("the token was revoked"),
-            AccessErrorKind::NoSuchUser => f.write_str("no such user"),
-            AccessErrorKind::NoSuchToken => f.write_str("no such unrevoked token"),
-            AccessErrorKind::Store(e) => write!(f, "{e}"),
-            AccessErrorKind::Keys(e) => write!(f, "{e}"),
-            AccessErrorKind::Audit(e) => write!(f, "audit log: {e}"),
-            AccessErrorKind::Internal(why) => write!(f, "internal error: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for AccessError {}
 
 impl From<StoreError> for AccessError {
     fn from(e: StoreError) -> Self {

@@ -14,8 +14,6 @@
 //! Signing goes through [`NoteSigner`], so the private key can stay in the key
 //! provider; verification needs only the verifier key string.
 
-use std::fmt;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -38,16 +36,9 @@ pub struct Checkpoint {
 }
 
 /// Why a note or key was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("checkpoint refused: {0}")]
 pub struct NoteError(pub &'static str);
-
-impl fmt::Display for NoteError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "checkpoint refused: {}", self.0)
-    }
-}
-
-impl std::error::Error for NoteError {}
 
 fn valid_line(s: &str) -> bool {
     !s.is_empty() && !s.contains('\n') && !s.chars().any(|c| c.is_control())

@@ -2,20 +2,22 @@
 //! nodes beside the events, and proofs that read O(log n) nodes.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use lanyard_store::{AuditEntry, Store, StoreError, Tx};
 
 use crate::merkle::{self, Fetched, Frontier, Hash, ProofError, Recorder};
 
 /// A log operation failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum LogError {
     /// The store failed.
+    #[error("{0}")]
     Store(StoreError),
     /// An index or size beyond the log.
+    #[error("index or size beyond the audit log")]
     OutOfRange,
     /// A node the tree needs is missing or malformed: the log was damaged.
+    #[error("audit tree node {index} at level {level} is missing or damaged")]
     MissingNode {
         /// Level of the node.
         level: u32,
@@ -25,26 +27,12 @@ pub enum LogError {
     /// The transaction carrying these events was abandoned before it
     /// reported; whether it committed is unknown, so the caller must not
     /// proceed as if it had.
+    #[error("the audit append was abandoned before it was known to be durable")]
     Abandoned,
     /// A write carried no audit event, so it was not committed.
+    #[error("a write without an audit event was refused (not committed)")]
     Unaudited,
 }
-
-impl fmt::Display for LogError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LogError::Store(e) => write!(f, "{e}"),
-            LogError::OutOfRange => f.write_str("index or size beyond the audit log"),
-            LogError::MissingNode { level, index } => {
-                write!(f, "audit tree node {index} at level {level} is missing or damaged")
-            }
-            LogError::Abandoned => f.write_str("the audit append was abandoned before it was known to be durable"),
-            LogError::Unaudited => f.write_str("a write without an audit event was refused (not committed)"),
-        }
-    }
-}
-
-impl std::error::Error for LogError {}
 
 impl From<StoreError> for LogError {
     fn from(e: StoreError) -> Self {

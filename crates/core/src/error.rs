@@ -3,51 +3,66 @@
 //! Messages name the field and the rule that failed, never the value, so they
 //! are safe to print, log and return over HTTP.
 
-use std::fmt;
-
 use crate::compartment::Field;
 
 /// A value was refused by validation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", named(.field, .kind))]
 pub struct ValidationError {
     field: Option<Field>,
     kind: ValidationErrorKind,
 }
 
 /// Why a value was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidationErrorKind {
     /// A required value is absent or blank.
+    #[error("is missing")]
     Missing,
     /// The value is longer than allowed.
+    #[error("is longer than {max} characters")]
     TooLong {
         /// The limit, in characters.
         max: usize,
     },
     /// The value holds control characters or characters not allowed here.
+    #[error("holds characters that are not allowed")]
     BadCharacters,
     /// The rank is not in the force's rank table.
+    #[error("is not a rank in the force's rank table")]
     UnknownRank,
     /// The vetting level is not one of DESIGN §8's.
+    #[error("is not a vetting level (RV, MV, NPPV1, NPPV2A, NPPV2F, NPPV3, CTC, SC, eSC, DV)")]
     UnknownVettingLevel,
     /// A date is not `YYYY-MM-DD`.
+    #[error("is not a date of the form YYYY-MM-DD")]
     BadDate,
     /// A number could not be read, or is out of range.
+    #[error("is not a number in range")]
     NotANumber,
     /// An email address is not of the form `local@domain.tld`.
+    #[error("is not an email address")]
     BadEmail,
     /// A service number is not 1 to 20 letters, digits, `-` or `/`.
+    #[error("must be 1 to 20 letters, digits, '-' or '/'")]
     BadServiceNumber,
     /// A compartment name that does not exist (operator input, safe to echo).
+    #[error("unknown compartment '{0}' (expected identity, photo, vetting or pay)")]
     UnknownCompartment(String),
     /// A field name that does not exist (operator input, safe to echo).
+    #[error("unknown field '{0}'")]
     UnknownField(String),
     /// A card type that does not exist (operator input, safe to echo).
+    #[error("unknown card type '{0}' (expected warrant_card, staff_pass, contractor_pass or visitor_pass)")]
     UnknownCardType(String),
     /// A person id that is not a UUID.
+    #[error("is not a person id (a UUID)")]
     BadPersonId,
     /// A role name that does not exist (operator input, safe to echo).
+    #[error(
+        "unknown role '{0}' (expected id_officer, approver, vetting_officer, hr_payroll, auditor, admin, print_supplier or verifier)"
+    )]
     UnknownRole(String),
 }
 
@@ -68,44 +83,10 @@ impl ValidationError {
     }
 }
 
-impl fmt::Display for ValidationErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ValidationErrorKind::Missing => f.write_str("is missing"),
-            ValidationErrorKind::TooLong { max } => write!(f, "is longer than {max} characters"),
-            ValidationErrorKind::BadCharacters => f.write_str("holds characters that are not allowed"),
-            ValidationErrorKind::UnknownRank => f.write_str("is not a rank in the force's rank table"),
-            ValidationErrorKind::UnknownVettingLevel => {
-                f.write_str("is not a vetting level (RV, MV, NPPV1, NPPV2A, NPPV2F, NPPV3, CTC, SC, eSC, DV)")
-            }
-            ValidationErrorKind::BadDate => f.write_str("is not a date of the form YYYY-MM-DD"),
-            ValidationErrorKind::NotANumber => f.write_str("is not a number in range"),
-            ValidationErrorKind::BadEmail => f.write_str("is not an email address"),
-            ValidationErrorKind::BadServiceNumber => f.write_str("must be 1 to 20 letters, digits, '-' or '/'"),
-            ValidationErrorKind::UnknownCompartment(name) => {
-                write!(f, "unknown compartment '{name}' (expected identity, photo, vetting or pay)")
-            }
-            ValidationErrorKind::UnknownField(name) => write!(f, "unknown field '{name}'"),
-            ValidationErrorKind::UnknownCardType(name) => write!(
-                f,
-                "unknown card type '{name}' (expected warrant_card, staff_pass, contractor_pass or visitor_pass)"
-            ),
-            ValidationErrorKind::BadPersonId => f.write_str("is not a person id (a UUID)"),
-            ValidationErrorKind::UnknownRole(name) => write!(
-                f,
-                "unknown role '{name}' (expected id_officer, approver, vetting_officer, hr_payroll, auditor, admin, print_supplier or verifier)"
-            ),
-        }
+/// The rule that failed, after the field's name when there is one.
+fn named(field: &Option<Field>, kind: &ValidationErrorKind) -> String {
+    match field {
+        Some(field) => format!("{field} {kind}"),
+        None => kind.to_string(),
     }
 }
-
-impl fmt::Display for ValidationError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.field {
-            Some(field) => write!(f, "{field} {}", self.kind),
-            None => write!(f, "{}", self.kind),
-        }
-    }
-}
-
-impl std::error::Error for ValidationError {}

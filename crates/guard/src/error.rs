@@ -28,16 +28,9 @@ pub enum ScanError {
 
 /// An io error that is a limit being hit, not a fault: readers that count
 /// what they inflate return it inside an `io::Error`.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub(crate) struct LimitHit(pub String);
-
-impl std::fmt::Display for LimitHit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for LimitHit {}
 
 impl From<std::io::Error> for ScanError {
     fn from(e: std::io::Error) -> Self {

@@ -1,37 +1,44 @@
 //! The register's one error, with stable codes. Messages carry ids, field
 //! names and reasons, never personal values.
 
-use std::fmt;
-
 use lanyard_core::{Compartment, Field, PersonId, ValidationError};
 use lanyard_crypto::CryptoError;
 use lanyard_store::StoreError;
 
 /// A register operation failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}")]
 pub struct RegisterError {
     kind: ErrorKind,
 }
 
 /// What failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The store has no lanyard schema yet; run `lanyard init`.
+    #[error("no register here yet; run 'lanyard init' first")]
     NotInitialised,
     /// `init` found an existing register.
+    #[error("a register already exists here")]
     AlreadyInitialised,
     /// Input failed validation.
+    #[error("invalid input: {0}")]
     Invalid(ValidationError),
     /// A read of personal data without a stated purpose.
+    #[error("reading personal data needs a purpose (--purpose TEXT, 3 to 200 characters)")]
     PurposeRequired,
     /// No such person.
+    #[error("no person {0}")]
     NotFound(PersonId),
     /// The person was erased; nothing of them remains readable.
+    #[error("person {0} was erased")]
     Erased(PersonId),
     /// The service number is already registered.
+    #[error("service number is already registered")]
     DuplicateServiceNumber,
     /// A ciphertext or wrapped key failed authentication.
+    #[error("{}", tampered(.person, .compartment, .field))]
     Tampered {
         /// Whose record.
         person: PersonId,
@@ -41,6 +48,7 @@ pub enum ErrorKind {
         field: Option<Field>,
     },
     /// A stored row could not be decoded.
+    #[error("stored record of person {person} is unreadable: {what}")]
     Corrupt {
         /// Whose record.
         person: PersonId,
@@ -48,25 +56,35 @@ pub enum ErrorKind {
         what: String,
     },
     /// The photo was refused.
+    #[error("photo refused: {0}")]
     Photo(String),
     /// A key operation failed.
+    #[error("{0}")]
     Keys(CryptoError),
     /// The store failed.
+    #[error("{0}")]
     Store(StoreError),
     /// The keys in the store do not open with this key provider.
+    #[error("the key provider's root key does not open this register's keys (wrong keyring or token?)")]
     KeyMismatch,
     /// A bug: something that should not happen did.
+    #[error("internal error: {0}")]
     Internal(&'static str),
     /// Writing output (an export) failed.
+    #[error("{0}")]
     Output(&'static str),
     /// The audit log could not be appended to or read.
+    #[error("audit log: {0}")]
     Audit(std::sync::Arc<lanyard_audit::log::LogError>),
     /// A checkpoint or proof was refused or cannot be made.
+    #[error("{0}")]
     Proof(String),
     /// The log holds no event at this index.
+    #[error("the log holds no event {0}")]
     NoSuchEvent(u64),
     /// A canary cannot be planted or used; says why (ids and recipient
     /// names only).
+    #[error("{0}")]
     Canary(String),
 }
 
@@ -122,47 +140,8 @@ impl RegisterError {
     }
 }
 
-impl fmt::Display for RegisterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            ErrorKind::NotInitialised => f.write_str("no register here yet; run 'lanyard init' first"),
-            ErrorKind::AlreadyInitialised => f.write_str("a register already exists here"),
-            ErrorKind::Invalid(e) => write!(f, "invalid input: {e}"),
-            ErrorKind::PurposeRequired => {
-                f.write_str("reading personal data needs a purpose (--purpose TEXT, 3 to 200 characters)")
-            }
-            ErrorKind::NotFound(id) => write!(f, "no person {id}"),
-            ErrorKind::Erased(id) => write!(f, "person {id} was erased"),
-            ErrorKind::DuplicateServiceNumber => f.write_str("service number is already registered"),
-            ErrorKind::Tampered { person, compartment, field } => match field {
-                Some(field) => {
-                    write!(f, "ciphertext of person {person}, field {field} failed authentication: tampered or moved")
-                }
-                None => write!(
-                    f,
-                    "key of person {person}, compartment {compartment} failed authentication: tampered, moved or wrong keys"
-                ),
-            },
-            ErrorKind::Corrupt { person, what } => write!(f, "stored record of person {person} is unreadable: {what}"),
-            ErrorKind::Photo(why) => write!(f, "photo refused: {why}"),
-            ErrorKind::Keys(e) => write!(f, "{e}"),
-            ErrorKind::Store(e) => write!(f, "{e}"),
-            ErrorKind::KeyMismatch => {
-                f.write_str("the key provider's root key does not open this register's keys (wrong keyring or token?)")
-            }
-            ErrorKind::Internal(what) => write!(f, "internal error: {what}"),
-            ErrorKind::Output(what) => f.write_str(what),
-            ErrorKind::Audit(e) => write!(f, "audit log: {e}"),
-            ErrorKind::Proof(why) => write!(f, "{why}"),
-            ErrorKind::NoSuchEvent(index) => write!(f, "the log holds no event {index}"),
-            ErrorKind::Canary(why) => f.write_str(why),
-        }
-    }
-}
-
 // No `source()`: the message already carries the cause's, and `{:#}` would
 // print it twice.
-impl std::error::Error for RegisterError {}
 
 impl From<StoreError> for RegisterError {
     fn from(e: StoreError) -> Self {
@@ -191,5 +170,16 @@ impl From<CryptoError> for RegisterError {
 impl From<ValidationError> for RegisterError {
     fn from(e: ValidationError) -> Self {
         RegisterError::new(ErrorKind::Invalid(e))
+    }
+}
+
+/// The message of a failed authentication: which field, or which
+/// compartment's key.
+fn tampered(person: &PersonId, compartment: &Compartment, field: &Option<Field>) -> String {
+    match field {
+        Some(field) => format!("ciphertext of person {person}, field {field} failed authentication: tampered or moved"),
+        None => format!(
+            "key of person {person}, compartment {compartment} failed authentication: tampered, moved or wrong keys"
+        ),
     }
 }

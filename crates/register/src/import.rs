@@ -32,16 +32,9 @@ pub const COLUMNS: [&str; 11] = [
 const REQUIRED: [&str; 4] = ["service_number", "forenames", "surname", "rank"];
 
 /// Why a whole file was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct FileError(pub String);
-
-impl fmt::Display for FileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for FileError {}
 
 /// One refused row.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -1,26 +1,30 @@
 //! The store's one error. Messages name tables and constraints, never values.
 
-use std::fmt;
-
 /// A store operation failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}")]
 pub struct StoreError {
     kind: StoreErrorKind,
 }
 
 /// What failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreErrorKind {
     /// The database could not be reached or opened.
+    #[error("cannot reach the database: {0}")]
     Unreachable(String),
     /// A uniqueness rule was broken; names the constraint.
+    #[error("conflict: {0} already exists")]
     Conflict(String),
     /// Migrations could not be applied.
+    #[error("database migration failed: {0}")]
     Migration(String),
     /// A row holds something this version cannot read.
+    #[error("database holds an unreadable row: {0}")]
     Corrupt(String),
     /// Any other database failure.
+    #[error("database error: {0}")]
     Database(String),
 }
 
@@ -43,20 +47,6 @@ impl StoreError {
         StoreError::new(StoreErrorKind::Corrupt(what.into()))
     }
 }
-
-impl fmt::Display for StoreError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.kind {
-            StoreErrorKind::Unreachable(why) => write!(f, "cannot reach the database: {why}"),
-            StoreErrorKind::Conflict(what) => write!(f, "conflict: {what} already exists"),
-            StoreErrorKind::Migration(why) => write!(f, "database migration failed: {why}"),
-            StoreErrorKind::Corrupt(why) => write!(f, "database holds an unreadable row: {why}"),
-            StoreErrorKind::Database(why) => write!(f, "database error: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for StoreError {}
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
