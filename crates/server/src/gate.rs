@@ -209,8 +209,8 @@ impl Routes {
 
     /// The router behind the gate, and the table it was built from.
     pub(crate) fn finish(self, state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
-        let needs: HashMap<(Method, &'static str), Need> =
-            self.table.iter().map(|r| ((r.method.clone(), r.path), r.need.clone())).collect();
+        let needs: HashMap<(Method, String), Need> =
+            self.table.iter().map(|r| ((r.method.clone(), r.path.to_owned()), r.need.clone())).collect();
         let gate = Arc::new(GateLayer { state: Arc::clone(&state), needs });
         let router = self
             .router
@@ -223,7 +223,7 @@ impl Routes {
 
 struct GateLayer {
     state: Arc<AppState>,
-    needs: HashMap<(Method, &'static str), Need>,
+    needs: HashMap<(Method, String), Need>,
 }
 
 /// What the gate decided for a request: the handler's ticket.
@@ -251,9 +251,11 @@ async fn admit(State(gate): State<Arc<GateLayer>>, mut req: Request, next: Next)
     let method = req.method().clone();
     // HEAD is answered by a GET route.
     let lookup = if method == Method::HEAD { Method::GET } else { method.clone() };
-    let Some(need) = gate.needs.iter().find(|((m, p), _)| *m == lookup && *p == path).map(|(_, n)| n.clone()) else {
-        return ungated(&path);
+    let key = (lookup, path);
+    let Some(need) = gate.needs.get(&key).cloned() else {
+        return ungated(&key.1);
     };
+    let path = key.1;
     let route = format!("{method} {path}");
     let (caller, action) = if need == Need::Public {
         (None, None)
