@@ -520,6 +520,30 @@ impl Access {
         Ok(IssuedToken { token: Token::from_row(row)?, secret })
     }
 
+    /// Records that `principal` was refused `action` at `route` (a front
+    /// end's name for what was asked: `METHOD /path` over HTTP), with the
+    /// policy's reason code: an `access.denied` event, durable when this
+    /// returns. The compartments asked for are named; nothing else is.
+    pub async fn record_refusal(
+        &self,
+        principal: &Principal,
+        request_id: &str,
+        action: &lanyard_core::policy::Action,
+        route: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), AccessError> {
+        use lanyard_core::policy::Action;
+        let mut event = Event::new(now_ms, principal.actor.clone(), "access.denied", Outcome::Denied);
+        event.request_id = Some(request_id.to_owned());
+        if let Action::ReadPeople(cs) | Action::WritePeople(cs) = action {
+            event.compartments = cs.clone();
+        }
+        event.detail = Some(serde_json::json!({ "route": route, "reason": reason }));
+        self.ledger.record(std::slice::from_ref(&event)).await?;
+        Ok(())
+    }
+
     /// Every token.
     pub async fn tokens(&self) -> Result<Vec<Token>, AccessError> {
         self.ledger.store().service_tokens().await?.into_iter().map(Token::from_row).collect()

@@ -24,7 +24,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use lanyard_access::Access;
-use lanyard_audit::{Event, Outcome};
 use lanyard_cards::Cards;
 use lanyard_core::Compartment;
 use lanyard_core::policy::{self, Action, Decision};
@@ -85,13 +84,10 @@ impl AppState {
     /// Records a refused request. The refusal stands even if the event
     /// cannot be written.
     async fn record_refusal(&self, caller: &Caller, action: &Action, route: &str, reason: &str) {
-        let mut event = Event::new(now_s() * 1000, caller.principal.actor.clone(), "access.denied", Outcome::Denied);
-        event.request_id = Some(caller.request_id.clone());
-        if let Action::ReadPeople(cs) | Action::WritePeople(cs) = action {
-            event.compartments = cs.clone();
-        }
-        event.detail = Some(serde_json::json!({ "route": route, "reason": reason }));
-        if let Err(e) = self.services.register.record(&[event]).await {
+        let access = &self.services.access;
+        let recorded =
+            access.record_refusal(&caller.principal, &caller.request_id, action, route, reason, now_s() * 1000).await;
+        if let Err(e) = recorded {
             tracing::error!(error = %e, "a refusal could not be audited");
         }
         self.metrics.denied();
