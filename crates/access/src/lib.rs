@@ -119,16 +119,11 @@ pub struct Token {
     pub revoked_at: Option<i64>,
 }
 
-fn stored_role(role: &str) -> Result<Role, AccessError> {
-    // A role the code does not know was written outside lanyard: refuse it.
-    role.parse().map_err(|_| AccessError::new(AccessErrorKind::Internal("a stored role is not a known role".into())))
-}
-
 impl User {
     fn from_row(u: UserRow) -> Result<Self, AccessError> {
         Ok(User {
             id: u.id,
-            role: stored_role(&u.role)?,
+            role: u.role,
             name: u.name,
             protected: u.protected,
             disabled: u.disabled,
@@ -142,7 +137,7 @@ impl Token {
     fn from_row(t: TokenRow) -> Result<Self, AccessError> {
         Ok(Token {
             id: t.id,
-            role: stored_role(&t.role)?,
+            role: t.role,
             subject: t.subject,
             created_at: t.created_at,
             expires_at: t.expires_at,
@@ -271,7 +266,7 @@ impl Access {
         let row = UserRow {
             id,
             name: name.to_owned(),
-            role: role.as_str().to_owned(),
+            role,
             password_hash: hash_password(password)?,
             totp_wrapped: Some(wrapped),
             totp_last_step: 0,
@@ -393,8 +388,7 @@ impl Access {
         if let Some(reason) = reason {
             return self.failed(Some(&mut user), client, now_s, reason).await;
         }
-        let role: Role =
-            user.role.parse().map_err(|_| AccessError::new(AccessErrorKind::Internal("stored role".into())))?;
+        let role = user.role;
         user.failures = 0;
         user.locked_until = 0;
         user.totp_last_step = fresh_step.unwrap_or(user.totp_last_step);
@@ -422,7 +416,7 @@ impl Access {
     ) -> Result<(Zeroizing<String>, Principal), AccessError> {
         let client_failures = self.ledger.store().throttle(client).await?.map_or(0, |t| t.0) + 1;
         let actor = match &user {
-            Some(u) => Actor::user(&u.name, &u.role),
+            Some(u) => Actor::user(&u.name, u.role.as_str()),
             None => Actor { id: "anonymous".into(), role: "none".into() },
         };
         let mut event = Event::new(now_s * 1000, actor, "login.failed", Outcome::Denied);
@@ -459,7 +453,7 @@ impl Access {
             tx.tx().touch_session(&hash, now_s).await?;
             tx.commit_housekeeping(Housekeeping::SessionTouch).await?;
         }
-        let role: Role = user.role.parse().map_err(|_| no_session())?;
+        let role = user.role;
         Ok(Principal {
             actor: Actor::user(&user.name, role.as_str()),
             role,
@@ -503,7 +497,7 @@ impl Access {
         let row = TokenRow {
             id: Uuid::now_v7(),
             token_hash: hash.to_vec(),
-            role: role.as_str().to_owned(),
+            role,
             subject: subject.to_owned(),
             created_at: now_s,
             expires_at: now_s + ttl_s,
@@ -576,7 +570,7 @@ impl Access {
         if row.expires_at <= now_s {
             return Err(AccessError::new(AccessErrorKind::TokenExpired));
         }
-        let role: Role = row.role.parse().map_err(|_| AccessError::new(AccessErrorKind::NoSession))?;
+        let role = row.role;
         let token_id = row.id.to_string();
         let actor = match role {
             Role::PrintSupplier => Actor::supplier_token(&row.subject, &token_id),

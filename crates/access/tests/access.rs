@@ -116,3 +116,24 @@ async fn login_lockout_sessions_and_tokens() {
         assert!(!format!("{tokens:?}").contains(issued.secret.as_str()));
     }
 }
+
+/// A role written into the users table outside lanyard is not a role: the
+/// row does not decode, so the session that stands on it is refused rather
+/// than read as whatever the name might mean.
+#[tokio::test]
+async fn a_stored_role_lanyard_does_not_know_is_refused() {
+    let t = lanyard_testkit::stores().await.into_iter().next().unwrap();
+    let provider: Arc<dyn KeyProvider> = Arc::new(
+        KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
+    );
+    let access = Access::new(lanyard_audit::Ledger::new(t.store.clone()), provider, SessionPolicy::default());
+    let now = 1_800_000_000i64;
+    let e = access.create_user(&Actor::operator("admin"), "ida", Role::IdOfficer, PASSWORD, false, now).await.unwrap();
+    let (cookie, _) = access.login("ida", PASSWORD, &code(&e.totp_secret, now), "10.0.0.1", now).await.unwrap();
+    assert!(access.session(&cookie, now + 1).await.is_ok());
+
+    let db = rusqlite::Connection::open(t.sqlite_path.as_ref().unwrap()).unwrap();
+    db.execute("UPDATE users SET role = 'superuser' WHERE name = 'ida'", []).unwrap();
+    assert!(access.session(&cookie, now + 2).await.is_err(), "an unknown role stands for nothing");
+    assert!(access.users().await.is_err(), "and the list does not show it as a role");
+}

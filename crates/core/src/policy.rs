@@ -110,6 +110,16 @@ impl FromStr for Role {
     }
 }
 
+/// For rows that store a role by name: an unknown name is refused, so a
+/// role written outside lanyard is never taken for one of ours.
+impl TryFrom<String> for Role {
+    type Error = ValidationError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 /// Something a principal asks to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {

@@ -14,8 +14,9 @@ pub struct UserRow {
     pub id: Uuid,
     /// Login name (not register data).
     pub name: String,
-    /// Role name.
-    pub role: String,
+    /// Role, stored by its name; a name lanyard does not know is refused.
+    #[sqlx(try_from = "String")]
+    pub role: lanyard_core::Role,
     /// Argon2id PHC string.
     pub password_hash: String,
     /// TOTP secret wrapped by the key provider; absent for roles without it.
@@ -60,8 +61,9 @@ pub struct TokenRow {
     pub id: Uuid,
     /// SHA-256 of the secret.
     pub token_hash: Vec<u8>,
-    /// Role name.
-    pub role: String,
+    /// Role, stored by its name; a name lanyard does not know is refused.
+    #[sqlx(try_from = "String")]
+    pub role: lanyard_core::Role,
     /// The supplier or device it belongs to.
     pub subject: String,
     /// Unix seconds.
@@ -127,7 +129,7 @@ impl Tx {
             "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         ));
         on_tx!(self, c => sqlx::query(sql)
-            .bind(u.id).bind(&u.name).bind(&u.role).bind(&u.password_hash).bind(&u.totp_wrapped)
+            .bind(u.id).bind(&u.name).bind(u.role.as_str()).bind(&u.password_hash).bind(&u.totp_wrapped)
             .bind(u.totp_last_step).bind(u.protected).bind(u.disabled).bind(u.failures).bind(u.locked_until)
             .bind(u.created_at)
             .execute(c).await.map(|_| ()))?;
@@ -139,7 +141,7 @@ impl Tx {
         let sql = "UPDATE users SET role = $2, password_hash = $3, totp_wrapped = $4, totp_last_step = $5, \
                    protected = $6, disabled = $7, failures = $8, locked_until = $9 WHERE id = $1";
         Ok(on_tx!(self, c => sqlx::query(sql)
-            .bind(u.id).bind(&u.role).bind(&u.password_hash).bind(&u.totp_wrapped).bind(u.totp_last_step)
+            .bind(u.id).bind(u.role.as_str()).bind(&u.password_hash).bind(&u.totp_wrapped).bind(u.totp_last_step)
             .bind(u.protected).bind(u.disabled).bind(u.failures).bind(u.locked_until)
             .execute(c).await.map(|r| r.rows_affected()))?)
     }
@@ -178,7 +180,7 @@ impl Tx {
             "INSERT INTO service_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
         ));
         on_tx!(self, c => sqlx::query(sql)
-            .bind(t.id).bind(&t.token_hash).bind(&t.role).bind(&t.subject).bind(t.created_at).bind(t.expires_at)
+            .bind(t.id).bind(&t.token_hash).bind(t.role.as_str()).bind(&t.subject).bind(t.created_at).bind(t.expires_at)
             .bind(t.revoked_at)
             .execute(c).await.map(|_| ()))?;
         Ok(())

@@ -113,7 +113,7 @@ impl Supply {
             .await?
             .into_iter()
             .filter(|t| {
-                t.role.parse::<lanyard_core::Role>().ok() == Some(lanyard_core::Role::PrintSupplier)
+                t.role == lanyard_core::Role::PrintSupplier
                     && t.subject == row.name
                     && t.revoked_at.is_none()
                     && t.expires_at > now_s
