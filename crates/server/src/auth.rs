@@ -37,9 +37,8 @@ impl Caller {
     }
 }
 
-pub(crate) fn cookie_value<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts
-        .headers
+pub(crate) fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -61,7 +60,7 @@ pub(crate) async fn authenticate(parts: &Parts, access: &Access) -> Result<Calle
     let now = now_s();
     let bearer =
         parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let principal = match (bearer, cookie_value(parts, SESSION_COOKIE)) {
+    let principal = match (bearer, cookie_value(&parts.headers, SESSION_COOKIE)) {
         (Some(token), _) => access.token(token.trim(), now).await?,
         (None, Some(cookie)) => access.session(cookie, now).await?,
         (None, None) => return Err(Problem::unauthenticated("log in, or present a bearer token")),

@@ -88,14 +88,9 @@ pub(crate) async fn login(
 /// Ends the session.
 #[utoipa::path(post, path = "/v1/logout", responses((status = 204), (status = 401, body = ProblemBody)))]
 pub(crate) async fn logout(public: Public, headers: HeaderMap) -> Result<Response, Problem> {
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|l| l.split(';').map(str::trim).map(str::to_owned).collect::<Vec<_>>())
-        .find_map(|kv| kv.strip_prefix(SESSION_COOKIE).and_then(|r| r.strip_prefix('=')).map(str::to_owned))
-        .ok_or_else(|| Problem::unauthenticated("not logged in"))?;
-    public.sessions().logout(&cookie, now_s()).await?;
+    let cookie =
+        crate::auth::cookie_value(&headers, SESSION_COOKIE).ok_or_else(|| Problem::unauthenticated("not logged in"))?;
+    public.sessions().logout(cookie, now_s()).await?;
     let mut r = StatusCode::NO_CONTENT.into_response();
     let clear = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     if let Ok(v) = HeaderValue::from_str(&clear) {
