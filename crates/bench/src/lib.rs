@@ -198,6 +198,10 @@ async fn phase_sealed(csv: &Path, db_dir: &Path) -> Result<Phase> {
 
 /// The same rows through the same store and the same audit events, with the
 /// values stored in the clear and plain (unkeyed) lookup columns.
+// The baseline a sealed import is measured against: a throwaway database
+// with no register over it, so it writes rows beneath the services, with
+// the same audit events appended in the same transaction.
+#[allow(clippy::disallowed_methods)]
 async fn phase_plaintext(csv: &Path, db_dir: &Path) -> Result<Phase> {
     context::ensure_dir(db_dir)?;
     let store = Store::open_sqlite(&db_dir.join("lanyard.db"), true).await?;
@@ -215,7 +219,7 @@ async fn phase_plaintext(csv: &Path, db_dir: &Path) -> Result<Phase> {
         let id = PersonId::new();
         let row = PersonRow {
             id: *id.as_uuid(),
-            status: "active".into(),
+            status: lanyard_core::PersonStatus::Active,
             protected: false,
             created_at: now_ms / 1000,
             updated_at: now_ms / 1000,

@@ -16,5 +16,5 @@ mod permits;
 mod service;
 
 pub use error::CardError;
-pub use permits::{AccessDecision, AccessSubject, parse_levels};
+pub use permits::{AccessDecision, AccessSubject, Permit, Zone, parse_levels};
 pub use service::{Card, Cards, Credential, IssuerConfig, PersonRef, Printable, StagedMove, new_id, same_person};

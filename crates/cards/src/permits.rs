@@ -77,6 +77,61 @@ fn today(now_ms: i64) -> time::Date {
     time::OffsetDateTime::from_unix_timestamp(now_ms / 1000).map(|t| t.date()).unwrap_or(time::Date::MIN)
 }
 
+/// A zone a permit can open, and the vetting it accepts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Zone {
+    /// Short code, as on the credential.
+    pub code: String,
+    /// Display name.
+    pub name: String,
+    /// Minimum levels accepted, comma-separated (one per ladder).
+    pub accepts: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<ZoneRow> for Zone {
+    fn from(r: ZoneRow) -> Self {
+        Zone { code: r.code, name: r.name, accepts: r.accepts, created_at: r.created_at }
+    }
+}
+
+/// A person's permit for a zone over a window.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Permit {
+    /// Permit id.
+    pub id: Uuid,
+    /// Whose.
+    pub person_id: PersonId,
+    /// Zone code.
+    pub zone: String,
+    /// Unix seconds.
+    pub valid_from: i64,
+    /// Unix seconds.
+    pub valid_to: i64,
+    /// Actor who granted it.
+    pub granted_by: String,
+    /// Unix seconds, when withdrawn.
+    pub revoked_at: Option<i64>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+impl From<PermitRow> for Permit {
+    fn from(r: PermitRow) -> Self {
+        Permit {
+            id: r.id,
+            person_id: PersonId::from_uuid(r.person_id),
+            zone: r.zone,
+            valid_from: r.valid_from,
+            valid_to: r.valid_to,
+            granted_by: r.granted_by,
+            revoked_at: r.revoked_at,
+            created_at: r.created_at,
+        }
+    }
+}
+
 impl Cards {
     fn audit(
         &self,
@@ -102,7 +157,7 @@ impl Cards {
         name: &str,
         accepts: &str,
         now_ms: i64,
-    ) -> Result<ZoneRow, CardError> {
+    ) -> Result<Zone, CardError> {
         check_zone_code(code)?;
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
@@ -127,12 +182,12 @@ impl Cards {
         tx.tx().insert_zone(&row).await?;
         tx.append(&[ev]).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(row.into())
     }
 
     /// Every zone.
-    pub async fn zones(&self) -> Result<Vec<ZoneRow>, CardError> {
-        Ok(self.ledger.store().zones().await?)
+    pub async fn zones(&self) -> Result<Vec<Zone>, CardError> {
+        Ok(self.ledger.store().zones().await?.into_iter().map(Zone::from).collect())
     }
 
     async fn zone_levels(&self, code: &str) -> Result<Option<Vec<VettingLevel>>, CardError> {
@@ -152,7 +207,7 @@ impl Cards {
         from_s: i64,
         to_s: i64,
         now_ms: i64,
-    ) -> Result<PermitRow, CardError> {
+    ) -> Result<Permit, CardError> {
         if to_s <= from_s {
             return Err(CardError::Invalid("a permit must end after it starts".into()));
         }
@@ -197,7 +252,7 @@ impl Cards {
         tx.tx().insert_permit(&row).await?;
         tx.append(&[ev]).await?;
         tx.commit().await?;
-        Ok(row)
+        Ok(row.into())
     }
 
     /// Revokes a permit.
@@ -221,8 +276,15 @@ impl Cards {
     }
 
     /// Permits, of one person or all.
-    pub async fn permits(&self, person: Option<PersonId>) -> Result<Vec<PermitRow>, CardError> {
-        Ok(self.ledger.store().permits(person.map(|p| *p.as_uuid()), None).await?)
+    pub async fn permits(&self, person: Option<PersonId>) -> Result<Vec<Permit>, CardError> {
+        Ok(self
+            .ledger
+            .store()
+            .permits(person.map(|p| *p.as_uuid()), None)
+            .await?
+            .into_iter()
+            .map(Permit::from)
+            .collect())
     }
 
     /// Zone codes of the person's live permits at `now_s`: the credential's
@@ -292,7 +354,7 @@ impl Cards {
             return Ok((deny("card_unknown", None), None));
         };
         let person = PersonId::from_uuid(card.person_id);
-        let card_ok = card.state == CardState::Issued.as_str() && card.expires_at.is_some_and(|e| at_s < e);
+        let card_ok = card.state == CardState::Issued && card.expires_at.is_some_and(|e| at_s < e);
         if !card_ok {
             return Ok((deny("card_not_issued", Some(card_id)), Some(person)));
         }

@@ -76,7 +76,7 @@ pub struct Card {
     /// Card type.
     pub card_type: String,
     /// State.
-    pub state: String,
+    pub state: CardState,
     /// Printed card number.
     pub number: String,
     /// Status list index.
@@ -101,11 +101,27 @@ pub struct Card {
     /// Reason code of the last move.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    // The row this card was read as. A move is staged from it, not from the
+    // public fields above, so a caller that edits a `Card` changes nothing
+    // that is written back, and only this crate builds one.
+    #[serde(skip)]
+    stored: CardRow,
 }
 
-impl From<CardRow> for Card {
-    fn from(r: CardRow) -> Self {
+impl Card {
+    /// Whose card, typed.
+    pub fn person_id(&self) -> PersonId {
+        PersonId::from_uuid(self.stored.person_id)
+    }
+
+    /// When it last moved (unix seconds): how long it has waited.
+    pub fn updated_at(&self) -> i64 {
+        self.stored.updated_at
+    }
+
+    fn from_row(r: CardRow) -> Self {
         Card {
+            stored: r.clone(),
             id: r.id,
             person: r.person_id.to_string(),
             card_type: r.card_type,
@@ -154,12 +170,12 @@ pub fn same_person(a: &str, b: &str) -> bool {
 /// A card move worked out but not yet written (see [`Cards::stage`]).
 #[derive(Clone, Debug)]
 pub struct StagedMove {
-    /// The card as it will be.
-    pub row: CardRow,
-    /// The version it must still have in the store.
-    pub expected_version: i64,
-    /// The move's audit event.
-    pub event: Event,
+    // The card as it will be.
+    row: CardRow,
+    // The version it must still have in the store.
+    expected_version: i64,
+    // The move's audit event.
+    event: Event,
 }
 
 /// A signed status list and when it was signed (unix ms).
@@ -184,10 +200,6 @@ pub fn new_id() -> String {
     let mut rng = rand::rng();
     let bits: u64 = rng.random::<u64>() >> 14;
     (0..10).rev().filter_map(|i| ID_ALPHABET.get(((bits >> (5 * i)) & 31) as usize).map(|b| char::from(*b))).collect()
-}
-
-fn state_of(row: &CardRow) -> Result<CardState, CardError> {
-    row.state.parse().map_err(|_| CardError::Invalid(format!("card {} has an unknown state in the store", row.id)))
 }
 
 impl Cards {
@@ -215,14 +227,18 @@ impl Cards {
     }
 
     /// One card.
-    pub async fn card(&self, id: &str) -> Result<CardRow, CardError> {
+    pub async fn card(&self, id: &str) -> Result<Card, CardError> {
+        self.row(id).await.map(Card::from_row)
+    }
+
+    pub(crate) async fn row(&self, id: &str) -> Result<CardRow, CardError> {
         self.ledger.store().card(id).await?.ok_or_else(|| CardError::NotFound(short(id)))
     }
 
     /// Cards of a person, or in a state.
-    pub async fn list(&self, person: Option<PersonId>, state: Option<CardState>) -> Result<Vec<CardRow>, CardError> {
-        let filter = CardFilter { person: person.map(|p| *p.as_uuid()), state: state.map(|s| s.as_str().to_owned()) };
-        Ok(self.ledger.store().cards(&filter).await?)
+    pub async fn list(&self, person: Option<PersonId>, state: Option<CardState>) -> Result<Vec<Card>, CardError> {
+        let filter = CardFilter { person: person.map(|p| *p.as_uuid()), state };
+        Ok(self.ledger.store().cards(&filter).await?.into_iter().map(Card::from_row).collect())
     }
 
     async fn resolve(&self, op: &Operator, person: PersonRef<'_>, now_ms: i64) -> Result<PersonId, CardError> {
@@ -254,7 +270,7 @@ impl Cards {
         person: PersonRef<'_>,
         card_type: CardType,
         now_ms: i64,
-    ) -> Result<CardRow, CardError> {
+    ) -> Result<Card, CardError> {
         let person = self.resolve(op, person, now_ms).await?;
         let mut tx = self.ledger.begin().await?;
         let row = self.new_row(&mut tx, op, person, card_type, None, now_ms).await?;
@@ -271,7 +287,7 @@ impl Cards {
         tx.append(&[ev]).await?;
         tx.commit().await?;
         self.forget_status_list();
-        Ok(row)
+        Ok(Card::from_row(row))
     }
 
     async fn new_row(
@@ -288,7 +304,7 @@ impl Cards {
             id: new_id(),
             person_id: *person.as_uuid(),
             card_type: card_type.as_str().to_owned(),
-            state: CardState::Requested.as_str().to_owned(),
+            state: CardState::Requested,
             number: format!("{:08}", idx + 1),
             status_idx: idx,
             requested_by: op.actor.id.clone(),
@@ -313,10 +329,10 @@ impl Cards {
         action: CardAction,
         reason: Option<Reason>,
         now_ms: i64,
-    ) -> Result<CardRow, CardError> {
-        let mut row = self.card(id).await?;
+    ) -> Result<Card, CardError> {
+        let mut row = self.row(id).await?;
         if action == CardAction::Approve {
-            let from = state_of(&row)?;
+            let from = row.state;
             if from.after(action).is_none() {
                 return Err(CardError::illegal(&row.id, from, action));
             }
@@ -333,7 +349,7 @@ impl Cards {
             row.issued_at = Some(now_s);
             row.expires_at = Some(now_s + card_type.validity_days() * 86_400);
         }
-        let staged = Self::stage(op, row, action, reason, now_ms)?;
+        let staged = Self::stage_row(op, row, action, reason, now_ms)?;
         let mut tx = self.ledger.begin().await?;
         let row = Self::apply_in(&mut tx, staged).await?;
         tx.commit().await?;
@@ -347,15 +363,25 @@ impl Cards {
     /// control first.
     pub fn stage(
         op: &Operator,
+        card: Card,
+        action: CardAction,
+        reason: Option<Reason>,
+        now_ms: i64,
+    ) -> Result<StagedMove, CardError> {
+        Self::stage_row(op, card.stored, action, reason, now_ms)
+    }
+
+    fn stage_row(
+        op: &Operator,
         mut row: CardRow,
         action: CardAction,
         reason: Option<Reason>,
         now_ms: i64,
     ) -> Result<StagedMove, CardError> {
-        let from = state_of(&row)?;
+        let from = row.state;
         let to = from.after(action).ok_or_else(|| CardError::illegal(&row.id, from, action))?;
         let expected_version = row.row_version;
-        row.state = to.as_str().to_owned();
+        row.state = to;
         row.reason = reason.map(|r| r.as_str().to_owned());
         row.updated_at = now_ms / 1000;
         row.row_version += 1;
@@ -373,10 +399,10 @@ impl Cards {
 
     /// Writes a staged move and its audit event in `tx`; a card changed
     /// since it was staged is a conflict and nothing is written.
-    pub async fn apply_in(tx: &mut lanyard_audit::Write, staged: StagedMove) -> Result<CardRow, CardError> {
+    pub async fn apply_in(tx: &mut lanyard_audit::Write, staged: StagedMove) -> Result<Card, CardError> {
         tx.tx().update_card(&staged.row, staged.expected_version).await?;
         tx.append(&[staged.event]).await?;
-        Ok(staged.row)
+        Ok(Card::from_row(staged.row))
     }
 
     async fn record_refusal(
@@ -410,15 +436,15 @@ impl Cards {
         id: &str,
         reason: Reason,
         now_ms: i64,
-    ) -> Result<(CardRow, CardRow), CardError> {
-        let mut old = self.card(id).await?;
-        let from = state_of(&old)?;
+    ) -> Result<(Card, Card), CardError> {
+        let mut old = self.row(id).await?;
+        let from = old.state;
         let card_type: CardType =
             old.card_type.parse().map_err(|_| CardError::Invalid("unknown card type in the store".into()))?;
         let mut events = Vec::new();
         let expected = old.row_version;
         if from.after(CardAction::Revoke).is_some() {
-            old.state = CardState::Revoked.as_str().to_owned();
+            old.state = CardState::Revoked;
             old.reason = Some(reason.as_str().to_owned());
             old.updated_at = now_ms / 1000;
             old.row_version += 1;
@@ -448,7 +474,7 @@ impl Cards {
         tx.append(&events).await?;
         tx.commit().await?;
         self.forget_status_list();
-        Ok((old, new))
+        Ok((Card::from_row(old), Card::from_row(new)))
     }
 
     /// Expires every issued or suspended card past its expiry; returns how
@@ -549,8 +575,8 @@ impl Cards {
         with_photo: bool,
         now_ms: i64,
     ) -> Result<Printable, CardError> {
-        let row = self.card(id).await?;
-        let state = state_of(&row)?;
+        let row = self.row(id).await?;
+        let state = row.state;
         let (Some(version), Some(issued_at), Some(expires_at)) = (row.key_version, row.issued_at, row.expires_at)
         else {
             return Err(CardError::illegal(&row.id, state, CardAction::Print));
@@ -633,7 +659,7 @@ impl Cards {
         // A card whose credential verifies but which the register does not
         // know, or knows as withdrawn, is not valid, whatever its window.
         let status = match self.ledger.store().card(&claims.card_id).await? {
-            Some(row) => state_of(&row)?.list_status(),
+            Some(row) => row.state.list_status(),
             None => CardStatus::Invalid,
         };
         v.status_checked = true;
@@ -682,8 +708,6 @@ impl Cards {
         let states = self.ledger.store().card_states().await?;
         let mut list = StatusList::new(states.last().map_or(0, |(i, _)| u64::try_from(*i + 1).unwrap_or(0)));
         for (idx, state) in states {
-            let state: CardState =
-                state.parse().map_err(|_| CardError::Invalid("unknown card state in the store".into()))?;
             list.set(u64::try_from(idx).unwrap_or_default(), state.list_status());
         }
         let (_, signer) = self.current_issuer(op, now_ms).await?;

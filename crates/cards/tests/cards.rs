@@ -21,6 +21,7 @@ struct Env {
     register: Arc<Register>,
     store: lanyard_store::Store,
     cards: Cards,
+    sqlite: Option<std::path::PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -33,7 +34,7 @@ async fn envs() -> Vec<Env> {
         let ledger = lanyard_audit::Ledger::new(t.store.clone());
         let register = Arc::new(Register::init(ledger.clone(), provider, &op("setup"), T0).await.unwrap());
         let cards = Cards::new(Arc::clone(&register), ledger, IssuerConfig::default());
-        out.push(Env { name: t.name, register, store: t.store, cards, _dir: t.dir });
+        out.push(Env { name: t.name, register, store: t.store, cards, sqlite: t.sqlite_path, _dir: t.dir });
     }
     out
 }
@@ -76,7 +77,7 @@ async fn lifecycle_dual_control_and_audit() {
         person(&env.register, "900001").await;
         let card =
             env.cards.request(&alice, PersonRef::ServiceNumber("900001"), CardType::WarrantCard, T0).await.unwrap();
-        assert_eq!(card.state, "requested", "{n}");
+        assert_eq!(card.state.as_str(), "requested", "{n}");
 
         // Dual control: the requester cannot approve, whatever role they hold.
         let err = env.cards.transition(&alice, &card.id, CardAction::Approve, None, T0).await.unwrap_err();
@@ -86,7 +87,7 @@ async fn lifecycle_dual_control_and_audit() {
             env.cards.transition(&as_user, &card.id, CardAction::Approve, None, T0).await,
             Err(CardError::DualControl(_))
         ));
-        assert_eq!(env.cards.card(&card.id).await.unwrap().state, "requested");
+        assert_eq!(env.cards.card(&card.id).await.unwrap().state.as_str(), "requested");
 
         // An illegal move names the current state.
         let err = env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap_err();
@@ -98,7 +99,7 @@ async fn lifecycle_dual_control_and_audit() {
         for action in [CardAction::Print, CardAction::Issue, CardAction::Suspend, CardAction::Resume] {
             env.cards.transition(&alice, &card.id, action, Some(Reason::Investigation), T0).await.unwrap();
         }
-        assert_eq!(env.cards.card(&card.id).await.unwrap().state, "issued");
+        assert_eq!(env.cards.card(&card.id).await.unwrap().state.as_str(), "issued");
 
         // Lost: reissue revokes at once and requests a new card id.
         let (old, new) = env.cards.reissue(&alice, &card.id, Reason::Lost, T0).await.unwrap();
@@ -218,7 +219,7 @@ async fn issued_cards_expire_when_their_time_is_up() {
         env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap();
         assert_eq!(env.cards.expire_due(&alice, T0 + DAY / 2).await.unwrap(), 0);
         assert_eq!(env.cards.expire_due(&alice, T0 + DAY).await.unwrap(), 1);
-        assert_eq!(env.cards.card(&card.id).await.unwrap().state, "expired", "{}", env.name);
+        assert_eq!(env.cards.card(&card.id).await.unwrap().state.as_str(), "expired", "{}", env.name);
         let err = env.cards.card("NOSUCHCARD").await.unwrap_err();
         assert_eq!(err.to_string(), "no card NOSUCHCARD");
     }
@@ -291,4 +292,24 @@ async fn the_status_list_is_signed_once_per_ttl_unless_a_card_changes() {
     // Past the TTL (300 s by default): fresh again.
     assert_eq!(env.cards.status_list(&alice, T0 + 4000).await.unwrap(), second);
     assert_ne!(env.cards.status_list(&alice, T0 + 3000 + 300_000).await.unwrap(), second);
+}
+
+/// A card state written into the table outside lanyard is not a state: the
+/// card does not read, and the status list is not signed over it, so a card
+/// whose status nobody can show is never published as valid.
+#[tokio::test]
+async fn a_stored_card_state_lanyard_does_not_know_fails_closed() {
+    let env = envs().await.into_iter().next().unwrap();
+    person(&env.register, "900001").await;
+    let card =
+        env.cards.request(&op("alice"), PersonRef::ServiceNumber("900001"), CardType::WarrantCard, T0).await.unwrap();
+    env.cards.transition(&op("bob"), &card.id, CardAction::Approve, None, T0).await.unwrap();
+    assert!(env.cards.status_list(&op("gate"), T0).await.is_ok());
+
+    let db = rusqlite::Connection::open(env.sqlite.as_ref().unwrap()).unwrap();
+    db.execute("UPDATE cards SET state = 'valid' WHERE id = ?1", [&card.id]).unwrap();
+    assert!(env.cards.card(&card.id).await.is_err(), "an unknown state stands for nothing");
+    assert!(env.cards.list(None, None).await.is_err(), "nor does the list show it");
+    // Past the cached list's TTL, so the next list is built from the table.
+    assert!(env.cards.status_list(&op("gate"), T0 + DAY).await.is_err(), "no status list is signed over it");
 }

@@ -776,7 +776,7 @@ pub enum BatchCommand {
         #[arg(long)]
         supplier: Option<String>,
         #[arg(long)]
-        state: Option<String>,
+        state: Option<lanyard_supply::BatchState>,
     },
     /// One batch and its cards.
     Show { id: String },

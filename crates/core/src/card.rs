@@ -167,6 +167,14 @@ impl FromStr for CardState {
     }
 }
 
+/// For rows that keep a state by name: an unknown name is refused.
+impl TryFrom<String> for CardState {
+    type Error = UnknownName;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 impl CardAction {
     /// The stable name, also the audit action `card.<name>`.
     pub fn as_str(self) -> &'static str {

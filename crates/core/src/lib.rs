@@ -15,6 +15,7 @@
 //! assert!(!sc.satisfies(VettingLevel::Mv));
 //! ```
 
+mod batch;
 pub mod card;
 mod compartment;
 mod error;
@@ -22,7 +23,8 @@ mod person;
 pub mod policy;
 mod reference;
 
-pub use card::{CardAction, CardState, CardStatus, Reason};
+pub use batch::{BatchState, PrintOutcome};
+pub use card::{CardAction, CardState, CardStatus, Reason, UnknownName};
 pub use compartment::{Compartment, Field};
 pub use error::{ValidationError, ValidationErrorKind};
 pub use person::{

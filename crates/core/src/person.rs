@@ -93,6 +93,14 @@ impl FromStr for PersonStatus {
     }
 }
 
+/// For rows that keep a status by name: an unknown name is refused.
+impl TryFrom<String> for PersonStatus {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 /// An annual salary in pence.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Salary(u64);

@@ -162,12 +162,6 @@ pub struct Register {
     ranks: RankTable,
 }
 
-pub(crate) fn to_status(row: &PersonRow) -> Result<PersonStatus, RegisterError> {
-    row.status.parse().map_err(|_| {
-        RegisterError::new(ErrorKind::Corrupt { person: PersonId::from_uuid(row.id), what: "unknown status".into() })
-    })
-}
-
 impl Register {
     pub(crate) fn from_parts(ledger: Ledger, vault: Vault, provider: Arc<dyn KeyProvider>) -> Self {
         Register { ledger, vault: std::sync::RwLock::new(Arc::new(vault)), provider, ranks: RankTable::default_ranks() }
@@ -231,7 +225,7 @@ impl Register {
 fn summary_of(row: &PersonRow) -> Result<PersonSummary, RegisterError> {
     Ok(PersonSummary {
         id: PersonId::from_uuid(row.id),
-        status: to_status(row)?,
+        status: row.status,
         protected: row.protected,
         created_at: row.created_at,
         updated_at: row.updated_at,

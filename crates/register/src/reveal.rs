@@ -9,7 +9,7 @@ use lanyard_store::{IndexColumn, PersonRow, SealedRow};
 use uuid::Uuid;
 
 use crate::error::{ErrorKind, RegisterError};
-use crate::register::{Lookup, Operator, Register, Revealed, VettingDecision, to_status};
+use crate::register::{Lookup, Operator, Register, Revealed, VettingDecision};
 use crate::write::from_row;
 
 pub(crate) fn check_purpose(purpose: Option<&str>) -> Result<String, RegisterError> {
@@ -162,7 +162,7 @@ impl Register {
             let rows = self.store().people_page(after, 500).await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
-            let active: Vec<PersonRow> = rows.into_iter().filter(|r| r.status == "active").collect();
+            let active: Vec<PersonRow> = rows.into_iter().filter(|r| r.status == PersonStatus::Active).collect();
             for person in self.reveal(op, active, compartments, &purpose, now_ms, "person.export").await? {
                 if canary.as_ref().is_some_and(|c| c.id.as_uuid() < person.id.as_uuid())
                     && let Some(c) = canary.take()
@@ -193,7 +193,7 @@ impl Register {
         let mut revealed_people = Vec::new();
         for row in &rows {
             let id = PersonId::from_uuid(row.id);
-            let status = to_status(row)?;
+            let status = row.status;
             let (allowed, withheld): (Vec<Compartment>, Vec<Compartment>) = compartments
                 .iter()
                 .partition(|c| lanyard_core::policy::may_reveal(row.protected, op.protected_clearance, **c));

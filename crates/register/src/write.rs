@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::codec::{decode_fields, encode_fields};
 use crate::error::{ErrorKind, RegisterError};
 use crate::photo::normalise_photo;
-use crate::register::{Operator, Register, to_status};
+use crate::register::{Operator, Register};
 
 /// The blind indexes of one person's identity.
 pub(crate) struct BlindIndexes {
@@ -53,7 +53,7 @@ pub fn state_digest(row: &PersonRow, sealed: &[SealedRow]) -> [u8; 32] {
     let mut h = Sha256::new();
     part(&mut h, b"lanyard/state/v1");
     part(&mut h, row.id.as_bytes());
-    part(&mut h, row.status.as_bytes());
+    part(&mut h, row.status.as_str().as_bytes());
     h.update([u8::from(row.protected)]);
     h.update(row.row_version.to_be_bytes());
     opt(&mut h, &row.sn_index);
@@ -105,7 +105,7 @@ pub(crate) fn seal_new(
     let indexes = indexes(vault, record);
     let row = PersonRow {
         id: *id.as_uuid(),
-        status: PersonStatus::Active.as_str().to_owned(),
+        status: PersonStatus::Active,
         protected,
         created_at: now_s,
         updated_at: now_s,
@@ -218,7 +218,7 @@ impl Register {
         }
         let old =
             self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
-        if to_status(&old)? == PersonStatus::Erased {
+        if old.status == PersonStatus::Erased {
             return Err(RegisterError::new(ErrorKind::Erased(id)));
         }
         let touched: Vec<Compartment> = Compartment::ALL.into_iter().filter(|c| changes.has_compartment(*c)).collect();
@@ -286,11 +286,11 @@ impl Register {
     pub async fn erase(&self, op: &Operator, id: PersonId, now_ms: i64) -> Result<(), RegisterError> {
         let old =
             self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
-        if to_status(&old)? == PersonStatus::Erased {
+        if old.status == PersonStatus::Erased {
             return Err(RegisterError::new(ErrorKind::Erased(id)));
         }
         let row = PersonRow {
-            status: PersonStatus::Erased.as_str().to_owned(),
+            status: PersonStatus::Erased,
             sn_index: None,
             surname_index: None,
             email_index: None,

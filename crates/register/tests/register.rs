@@ -315,6 +315,7 @@ async fn rotation_is_safe_to_interrupt_and_resume() {
         assert_eq!((report.new_version, report.rewrapped), (2, 50));
         // Simulate a rotation interrupted half-way: put half the rows back
         // under version 1, as they were before their batch committed.
+        #[allow(clippy::disallowed_methods)]
         let mut tx = env.store.begin().await.unwrap();
         for r in before.iter().take(25) {
             tx.rewrap_sealed(r.person_id, "pay", 2, 1, &r.wrapped_key).await.unwrap();

@@ -60,7 +60,7 @@ impl From<Card> for CardJson {
             id: c.id,
             person: c.person,
             card_type: c.card_type,
-            state: c.state,
+            state: c.state.as_str().to_owned(),
             number: c.number,
             requested_by: c.requested_by,
             approved_by: c.approved_by,
@@ -89,7 +89,7 @@ pub(crate) async fn request_card(
         Err(_) => PersonRef::ServiceNumber(&body.person),
     };
     let row = gate.cards().request(&gate.operator(), who, card_type, now_s() * 1000).await?;
-    Ok((StatusCode::CREATED, Json(Card::from(row).into())))
+    Ok((StatusCode::CREATED, Json(row.into())))
 }
 
 #[derive(Deserialize)]
@@ -113,14 +113,14 @@ pub(crate) async fn list_cards(gate: Gate, Query(q): Query<CardQuery>) -> Result
         .map(|s| s.parse::<CardState>().map_err(|_| Problem::bad_request("bad_state", "unknown card state")))
         .transpose()?;
     let rows = gate.cards().list(person, card_state).await?;
-    Ok(Json(rows.into_iter().map(|r| Card::from(r).into()).collect()))
+    Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
 /// One card.
 #[utoipa::path(get, path = "/v1/cards/{id}", params(("id" = String, Path)),
     responses((status = 200, body = CardJson), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub(crate) async fn get_card(gate: Gate, Path(id): Path<String>) -> Result<Json<CardJson>, Problem> {
-    Ok(Json(Card::from(gate.cards().card(&id).await?).into()))
+    Ok(Json(gate.cards().card(&id).await?.into()))
 }
 
 /// The card verbs, one route each (`POST /v1/cards/{id}/VERB`), with the
@@ -174,13 +174,13 @@ pub(crate) async fn card_step(
         let why = reason(body.reason.as_deref())?
             .ok_or_else(|| Problem::bad_request("reason_required", "a reissue needs a reason"))?;
         let (old, new) = gate.cards().reissue(&gate.operator(), &id, why, now).await?;
-        let (old, new): (CardJson, CardJson) = (Card::from(old).into(), Card::from(new).into());
+        let (old, new): (CardJson, CardJson) = (old.into(), new.into());
         return Ok(Json(serde_json::json!({ "revoked": old, "requested": new })));
     }
     let card_action =
         step_of(verb).ok_or_else(|| Problem::new(StatusCode::NOT_FOUND, "no_route", "no such card action"))?;
     let row = gate.cards().transition(&gate.operator(), &id, card_action, reason(body.reason.as_deref())?, now).await?;
-    Ok(Json(serde_json::to_value(CardJson::from(Card::from(row))).unwrap_or_default()))
+    Ok(Json(serde_json::to_value(CardJson::from(row)).unwrap_or_default()))
 }
 
 #[derive(Deserialize)]

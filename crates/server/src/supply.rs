@@ -97,7 +97,7 @@ impl From<Batch> for BatchJson {
         BatchJson {
             id: b.id,
             supplier: b.supplier,
-            state: b.state,
+            state: b.state.as_str().to_owned(),
             cards: b.cards,
             size: b.size,
             sha256: b.sha256,
@@ -239,7 +239,16 @@ pub(crate) async fn create_batch(
 #[utoipa::path(get, path = "/v1/batches", params(("supplier" = Option<String>, Query), ("state" = Option<String>, Query)),
     responses((status = 200, body = [BatchJson]), (status = 403, body = ProblemBody)))]
 pub(crate) async fn list_batches(gate: Gate, Query(q): Query<BatchQuery>) -> Result<Json<Vec<BatchJson>>, Problem> {
-    let list = gate.supply().batches(q.supplier.as_deref(), q.state.as_deref()).await?;
+    let state = q
+        .state
+        .as_deref()
+        .map(|s| {
+            s.parse::<lanyard_supply::BatchState>().map_err(|_| {
+                Problem::bad_request("bad_state", "unknown batch state; use pending, confirmed, expired or destroyed")
+            })
+        })
+        .transpose()?;
+    let list = gate.supply().batches(q.supplier.as_deref(), state).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 

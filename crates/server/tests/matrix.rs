@@ -506,7 +506,7 @@ async fn an_approver_cannot_approve_their_own_request() {
     let events = new_events(&t.store, &mut cursor).await;
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].action.as_str(), events[0].outcome), ("card.approve", lanyard_audit::Outcome::Denied));
-    assert_eq!(cards.card(&own.id).await.unwrap().state, "requested");
+    assert_eq!(cards.card(&own.id).await.unwrap().state, lanyard_core::CardState::Requested);
     f.stop().await;
 }
 

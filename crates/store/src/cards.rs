@@ -2,6 +2,7 @@
 //! are optimistic (`row_version`), so two servers changing one card cannot
 //! both win.
 
+use lanyard_core::CardState;
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreErrorKind};
@@ -17,8 +18,9 @@ pub struct CardRow {
     pub person_id: Uuid,
     /// Card type name.
     pub card_type: String,
-    /// Lifecycle state name.
-    pub state: String,
+    /// Lifecycle state; a name lanyard does not know fails to decode.
+    #[sqlx(try_from = "String")]
+    pub state: CardState,
     /// The number printed on the card.
     pub number: String,
     /// Index in the status list.
@@ -54,7 +56,7 @@ pub struct CardFilter {
     /// Only this person's.
     pub person: Option<Uuid>,
     /// Only in this state.
-    pub state: Option<String>,
+    pub state: Option<CardState>,
 }
 
 impl Store {
@@ -71,14 +73,17 @@ impl Store {
              ORDER BY created_at, id"
         ));
         Ok(
-            on_pool!(self, p => sqlx::query_as(sql).bind(filter.person).bind(filter.state.as_deref()).fetch_all(p).await)?,
+            on_pool!(self, p => sqlx::query_as(sql).bind(filter.person).bind(filter.state.map(CardState::as_str)).fetch_all(p).await)?,
         )
     }
 
     /// `(status_idx, state)` of every card: what a status list is built from.
-    pub async fn card_states(&self) -> Result<Vec<(i64, String)>, StoreError> {
+    pub async fn card_states(&self) -> Result<Vec<(i64, CardState)>, StoreError> {
         let sql = "SELECT status_idx, state FROM cards ORDER BY status_idx";
-        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
+        let rows: Vec<(i64, String)> = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        rows.into_iter()
+            .map(|(i, s)| Ok((i, s.parse().map_err(|_| StoreError::corrupt("cards.state holds an unknown state"))?)))
+            .collect()
     }
 
     /// `(key_version, latest expiry)` of the cards each issuer key signed and
@@ -105,7 +110,7 @@ impl Tx {
             "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         ));
         on_tx!(self, c => sqlx::query(sql)
-            .bind(&r.id).bind(r.person_id).bind(&r.card_type).bind(&r.state).bind(&r.number).bind(r.status_idx)
+            .bind(&r.id).bind(r.person_id).bind(&r.card_type).bind(r.state.as_str()).bind(&r.number).bind(r.status_idx)
             .bind(&r.requested_by).bind(&r.approved_by).bind(&r.supersedes).bind(r.key_version).bind(r.issued_at)
             .bind(r.expires_at).bind(&r.reason).bind(r.created_at).bind(r.updated_at).bind(r.row_version)
             .execute(c).await.map(|_| ()))?;
@@ -117,7 +122,7 @@ impl Tx {
         let sql = "UPDATE cards SET state = $2, approved_by = $3, key_version = $4, issued_at = $5, expires_at = $6, \
                    reason = $7, updated_at = $8, row_version = $9 WHERE id = $1 AND row_version = $10";
         let done = on_tx!(self, c => sqlx::query(sql)
-            .bind(&r.id).bind(&r.state).bind(&r.approved_by).bind(r.key_version).bind(r.issued_at)
+            .bind(&r.id).bind(r.state.as_str()).bind(&r.approved_by).bind(r.key_version).bind(r.issued_at)
             .bind(r.expires_at).bind(&r.reason).bind(r.updated_at).bind(r.row_version).bind(expected_version)
             .execute(c).await.map(|r| r.rows_affected()))?;
         if done != 1 {

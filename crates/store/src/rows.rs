@@ -7,8 +7,9 @@ use uuid::Uuid;
 pub struct PersonRow {
     /// Person id.
     pub id: Uuid,
-    /// `active` or `erased`.
-    pub status: String,
+    /// Live or erased; a name lanyard does not know fails to decode.
+    #[sqlx(try_from = "String")]
+    pub status: lanyard_core::PersonStatus,
     /// Whether the identity compartment is shielded.
     pub protected: bool,
     /// Unix seconds.

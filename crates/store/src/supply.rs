@@ -1,6 +1,7 @@
 //! Print suppliers and batches: names, public recipients, states, card ids
 //! and the sealed batch files, which nobody here can open.
 
+use lanyard_core::{BatchState, PrintOutcome, UnknownName};
 use uuid::Uuid;
 
 use crate::error::{StoreError, StoreErrorKind};
@@ -29,8 +30,9 @@ pub struct BatchRow {
     pub id: String,
     /// The supplier it is for.
     pub supplier: String,
-    /// `pending`, `confirmed`, `expired` or `destroyed`.
-    pub state: String,
+    /// Where the batch is; a name lanyard does not know fails to decode.
+    #[sqlx(try_from = "String")]
+    pub state: BatchState,
     /// The recipient the file was sealed to.
     pub recipient: String,
     /// How many cards it holds.
@@ -64,8 +66,22 @@ pub struct BatchCardRow {
     pub person_id: Uuid,
     /// Comma-separated names of the personal fields printed on it.
     pub fields: String,
-    /// `printed`, `spoiled`, `returned` or `skipped`, once known.
-    pub outcome: Option<String>,
+    /// What became of the card, once known.
+    #[sqlx(try_from = "NullableName")]
+    pub outcome: Option<PrintOutcome>,
+}
+
+/// A name column that may be NULL, decoded as text first so the name can be
+/// checked against lanyard's own.
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub struct NullableName(Option<String>);
+
+impl TryFrom<NullableName> for Option<PrintOutcome> {
+    type Error = UnknownName;
+    fn try_from(n: NullableName) -> Result<Self, Self::Error> {
+        n.0.map(PrintOutcome::try_from).transpose()
+    }
 }
 
 const BATCH_COLUMNS: &str = "id, supplier, state, recipient, card_count, sealed_size, sealed_sha256, created_by, \
@@ -92,12 +108,18 @@ impl Store {
     }
 
     /// Batches of a supplier and/or in a state, oldest first.
-    pub async fn batches(&self, supplier: Option<&str>, state: Option<&str>) -> Result<Vec<BatchRow>, StoreError> {
+    pub async fn batches(
+        &self,
+        supplier: Option<&str>,
+        state: Option<BatchState>,
+    ) -> Result<Vec<BatchRow>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "SELECT {BATCH_COLUMNS} FROM batches WHERE ($1 IS NULL OR supplier = $1) AND ($2 IS NULL OR state = $2) \
              ORDER BY created_at, id"
         ));
-        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(supplier).bind(state).fetch_all(p).await)?)
+        Ok(
+            on_pool!(self, p => sqlx::query_as(sql).bind(supplier).bind(state.map(BatchState::as_str)).fetch_all(p).await)?,
+        )
     }
 
     /// The sealed file of a batch, while it still exists.
@@ -149,14 +171,14 @@ impl Tx {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ));
         on_tx!(self, c => sqlx::query(sql)
-            .bind(&b.id).bind(&b.supplier).bind(&b.state).bind(&b.recipient).bind(b.card_count).bind(b.sealed_size)
+            .bind(&b.id).bind(&b.supplier).bind(b.state.as_str()).bind(&b.recipient).bind(b.card_count).bind(b.sealed_size)
             .bind(&b.sealed_sha256).bind(&b.created_by).bind(b.created_at).bind(b.expires_at).bind(b.downloads)
             .bind(b.closed_at).bind(b.row_version).bind(sealed)
             .execute(c).await.map(|_| ()))?;
         let sql = "INSERT INTO batch_cards (batch_id, card_id, person_id, fields, outcome) VALUES ($1, $2, $3, $4, $5)";
         for card in cards {
             on_tx!(self, c => sqlx::query(sql).bind(&card.batch_id).bind(&card.card_id).bind(card.person_id)
-                .bind(&card.fields).bind(&card.outcome).execute(c).await.map(|_| ()))?;
+                .bind(&card.fields).bind(card.outcome.map(PrintOutcome::as_str)).execute(c).await.map(|_| ()))?;
         }
         Ok(())
     }
@@ -167,7 +189,7 @@ impl Tx {
         let sql = "UPDATE batches SET state = $2, downloads = $3, closed_at = $4, row_version = $5, \
                    sealed = CASE WHEN $4 IS NULL THEN sealed ELSE NULL END \
                    WHERE id = $1 AND row_version = $6";
-        let done = on_tx!(self, c => sqlx::query(sql).bind(&b.id).bind(&b.state).bind(b.downloads)
+        let done = on_tx!(self, c => sqlx::query(sql).bind(&b.id).bind(b.state.as_str()).bind(b.downloads)
             .bind(b.closed_at).bind(b.row_version).bind(expected_version)
             .execute(c).await.map(|r| r.rows_affected()))?;
         if done != 1 {
@@ -177,9 +199,14 @@ impl Tx {
     }
 
     /// Records what became of a card in a batch.
-    pub async fn set_batch_card_outcome(&mut self, batch: &str, card: &str, outcome: &str) -> Result<(), StoreError> {
+    pub async fn set_batch_card_outcome(
+        &mut self,
+        batch: &str,
+        card: &str,
+        outcome: PrintOutcome,
+    ) -> Result<(), StoreError> {
         let sql = "UPDATE batch_cards SET outcome = $3 WHERE batch_id = $1 AND card_id = $2";
-        on_tx!(self, c => sqlx::query(sql).bind(batch).bind(card).bind(outcome).execute(c).await.map(|_| ()))?;
+        on_tx!(self, c => sqlx::query(sql).bind(batch).bind(card).bind(outcome.as_str()).execute(c).await.map(|_| ()))?;
         Ok(())
     }
 }

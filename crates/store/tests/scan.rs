@@ -2,6 +2,8 @@
 //! backends, and an early stop leaves nothing hanging.
 // Tests may unwrap, index and panic: a failed assertion is the answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+// These test the store's (or the log's) own transactions, beneath the ledger.
+#![allow(clippy::disallowed_methods)]
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_hold_exactly_the_range_in_order() {

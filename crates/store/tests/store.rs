@@ -2,6 +2,8 @@
 //! `LANYARD_TEST_PG` holds a connection URL (each test in its own schema).
 // Tests may unwrap, index and panic: a failed assertion is the answer.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+// These test the store's (or the log's) own transactions, beneath the ledger.
+#![allow(clippy::disallowed_methods)]
 
 use lanyard_store::{IndexColumn, PersonRow, SealedRow, Store, StoreErrorKind, WrappedKeyRow};
 use uuid::Uuid;
@@ -9,7 +11,7 @@ use uuid::Uuid;
 fn person(sn: u8) -> PersonRow {
     PersonRow {
         id: Uuid::now_v7(),
-        status: "active".into(),
+        status: lanyard_core::PersonStatus::Active,
         protected: false,
         created_at: 1,
         updated_at: 1,

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use lanyard_cards::{IssuerConfig, Printable};
+use lanyard_cards::{Card, IssuerConfig, Printable};
 use lanyard_render::{CardFace, FileMeta, Renderer, Side};
-use lanyard_store::CardRow;
 
 use crate::package::CardArtwork;
 
@@ -41,7 +40,7 @@ pub struct CardPrint {
 
 impl CardPrint {
     /// The print of `row` from its signed credential and photo.
-    pub fn new(row: &CardRow, printable: Printable, config: &IssuerConfig) -> Self {
+    pub fn new(row: &Card, printable: Printable, config: &IssuerConfig) -> Self {
         let c = printable.credential.claims;
         CardPrint {
             card_type: c.card_type,

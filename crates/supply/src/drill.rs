@@ -11,13 +11,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lanyard_audit::{Event, Outcome};
-use lanyard_core::PersonId;
+use lanyard_core::{BatchState, PersonId};
 use lanyard_register::Operator;
 use lanyard_store::BatchRow;
 use serde::Serialize;
 
 use crate::error::SupplyError;
-use crate::service::{Supply, state};
+use crate::service::Supply;
 
 /// Fields that are never packed for a supplier. The drill reports them with
 /// the count it finds, which is zero unless packing goes wrong.
@@ -29,7 +29,7 @@ pub struct ExposedBatch {
     /// Batch id.
     pub batch: String,
     /// `pending`, or the state of a downloaded batch never confirmed.
-    pub state: String,
+    pub state: BatchState,
     /// Cards in it.
     pub cards: i64,
     /// Downloads so far.
@@ -92,7 +92,7 @@ impl Exposure {
 fn exposed(b: &BatchRow) -> ExposedBatch {
     ExposedBatch {
         batch: b.id.clone(),
-        state: b.state.clone(),
+        state: b.state,
         cards: b.card_count,
         downloads: b.downloads,
         expires_at: b.expires_at,
@@ -124,21 +124,21 @@ impl Supply {
         let mut spool = Vec::new();
         let mut open = Vec::new();
         for b in store.batches(Some(&row.name), None).await? {
-            let live = b.state == state::PENDING && b.expires_at > now_s && enabled;
+            let live = b.state == BatchState::Pending && b.expires_at > now_s && enabled;
             if live {
                 downloadable.push(exposed(&b));
                 open.push(b);
-            } else if b.state != state::CONFIRMED && b.downloads > 0 {
+            } else if b.state != BatchState::Confirmed && b.downloads > 0 {
                 spool.push(exposed(&b));
                 open.push(b);
             }
         }
-        let mut by_person: BTreeMap<uuid::Uuid, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+        let mut by_person: BTreeMap<PersonId, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
         for members in self.members_of(&open).await?.into_values() {
             for m in members {
                 let entry = by_person.entry(m.person_id).or_default();
                 entry.0.insert(m.card_id);
-                entry.1.extend(m.fields.split(',').filter(|f| !f.is_empty()).map(str::to_owned));
+                entry.1.extend(m.fields);
             }
         }
         let mut fields: BTreeMap<String, usize> = NEVER_PACKED.iter().map(|f| ((*f).to_owned(), 0)).collect();
@@ -150,7 +150,7 @@ impl Supply {
         let people: Vec<ExposedPerson> = by_person
             .into_iter()
             .map(|(id, (cards, f))| ExposedPerson {
-                person: PersonId::from_uuid(id),
+                person: id,
                 cards: cards.into_iter().collect(),
                 fields: f.into_iter().collect(),
             })

@@ -28,7 +28,7 @@ pub enum SupplyError {
         /// Batch id.
         batch: String,
         /// Why: `confirmed`, `expired` or `destroyed`.
-        state: String,
+        state: lanyard_core::BatchState,
     },
     /// The batch was confirmed already.
     #[error("batch {0} was confirmed already")]

@@ -26,4 +26,5 @@ pub use lanyard_package as package;
 pub use artwork::CardPrint;
 pub use drill::{ExposedBatch, ExposedPerson, ExposedToken, Exposure, NEVER_PACKED};
 pub use error::SupplyError;
-pub use service::{AutoBatch, Batch, Created, Receipt, Supplier, Supply, SupplyConfig, state};
+pub use lanyard_core::{BatchState, PrintOutcome};
+pub use service::{AutoBatch, Batch, BatchCard, Created, Receipt, Supplier, Supply, SupplyConfig};

@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use lanyard_audit::Ledger;
 use lanyard_audit::{Event, Outcome};
-use lanyard_cards::{Cards, new_id};
-use lanyard_core::{CardAction, CardState, PersonId, Reason};
+use lanyard_cards::{Card, Cards, new_id};
+use lanyard_core::{BatchState, CardAction, CardState, PersonId, PrintOutcome, Reason};
 use lanyard_register::{Operator, Register};
 use lanyard_render::Renderer;
-use lanyard_store::{BatchCardRow, BatchRow, CardRow, SupplierRow};
+use lanyard_store::{BatchCardRow, BatchRow, SupplierRow};
 use serde::Serialize;
 
 use crate::artwork::{CardPrint, render_all};
@@ -62,8 +62,10 @@ pub struct Batch {
     pub id: String,
     /// Supplier.
     pub supplier: String,
+    /// The age recipient it was sealed to.
+    pub recipient: String,
     /// `pending`, `confirmed`, `expired` or `destroyed`.
-    pub state: String,
+    pub state: BatchState,
     /// Cards in it.
     pub cards: i64,
     /// Sealed size in bytes.
@@ -87,6 +89,7 @@ impl From<BatchRow> for Batch {
             sha256: r.sealed_sha256.iter().map(|b| format!("{b:02x}")).collect(),
             id: r.id,
             supplier: r.supplier,
+            recipient: r.recipient,
             state: r.state,
             cards: r.card_count,
             size: r.sealed_size,
@@ -94,6 +97,30 @@ impl From<BatchRow> for Batch {
             expires_at: r.expires_at,
             downloads: r.downloads,
             closed_at: r.closed_at,
+        }
+    }
+}
+
+/// One card of a batch and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BatchCard {
+    /// Card id.
+    pub card_id: String,
+    /// Whose card.
+    pub person_id: PersonId,
+    /// The names (never the values) of the fields printed for it.
+    pub fields: Vec<String>,
+    /// Set when the batch closed.
+    pub outcome: Option<PrintOutcome>,
+}
+
+impl From<BatchCardRow> for BatchCard {
+    fn from(r: BatchCardRow) -> Self {
+        BatchCard {
+            card_id: r.card_id,
+            person_id: PersonId::from_uuid(r.person_id),
+            fields: r.fields.split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect(),
+            outcome: r.outcome,
         }
     }
 }
@@ -141,18 +168,6 @@ impl From<SupplierRow> for Supplier {
     fn from(r: SupplierRow) -> Self {
         Supplier { name: r.name, recipient: r.recipient, enabled: r.disabled_at.is_none(), created_at: r.created_at }
     }
-}
-
-/// Batch states.
-pub mod state {
-    /// Made, downloadable, not yet confirmed.
-    pub const PENDING: &str = "pending";
-    /// Confirmed by the supplier; file destroyed.
-    pub const CONFIRMED: &str = "confirmed";
-    /// Not confirmed in time; file destroyed, cards back in the queue.
-    pub const EXPIRED: &str = "expired";
-    /// Withdrawn (supplier disabled or rekeyed); file destroyed.
-    pub const DESTROYED: &str = "destroyed";
 }
 
 /// The supplier exchange.
@@ -312,14 +327,14 @@ impl Supply {
         event: Event,
         now_ms: i64,
     ) -> Result<(Supplier, Vec<String>), SupplyError> {
-        let pending = self.ledger.store().batches(Some(&row.name), Some(state::PENDING)).await?;
+        let pending = self.ledger.store().batches(Some(&row.name), Some(BatchState::Pending)).await?;
         let mut tx = self.ledger.begin().await?;
         tx.tx().update_supplier(&row).await?;
         tx.append(&[event]).await?;
         let mut withdrawn = Vec::new();
         for batch in pending {
             withdrawn.push(batch.id.clone());
-            self.close_in(&mut tx, op, batch, state::DESTROYED, Reason::BatchWithdrawn, now_ms).await?;
+            self.close_in(&mut tx, op, batch, BatchState::Destroyed, Reason::BatchWithdrawn, now_ms).await?;
         }
         tx.commit().await?;
         Ok((row.into(), withdrawn))
@@ -328,18 +343,22 @@ impl Supply {
     // --- batches ---
 
     /// One batch.
-    pub async fn batch(&self, id: &str) -> Result<BatchRow, SupplyError> {
+    pub async fn batch(&self, id: &str) -> Result<Batch, SupplyError> {
+        self.batch_row(id).await.map(Batch::from)
+    }
+
+    async fn batch_row(&self, id: &str) -> Result<BatchRow, SupplyError> {
         self.ledger.store().batch(id).await?.ok_or_else(|| SupplyError::NoBatch(short(id)))
     }
 
     /// Batches of a supplier and/or in a state.
-    pub async fn batches(&self, supplier: Option<&str>, state: Option<&str>) -> Result<Vec<Batch>, SupplyError> {
+    pub async fn batches(&self, supplier: Option<&str>, state: Option<BatchState>) -> Result<Vec<Batch>, SupplyError> {
         Ok(self.ledger.store().batches(supplier, state).await?.into_iter().map(Batch::from).collect())
     }
 
     /// The cards of a batch.
-    pub async fn batch_cards(&self, id: &str) -> Result<Vec<BatchCardRow>, SupplyError> {
-        Ok(self.ledger.store().batch_cards(id).await?)
+    pub async fn batch_cards(&self, id: &str) -> Result<Vec<BatchCard>, SupplyError> {
+        Ok(self.ledger.store().batch_cards(id).await?.into_iter().map(BatchCard::from).collect())
     }
 
     /// Batches approved cards for `supplier`: reads each card's printed
@@ -360,13 +379,13 @@ impl Supply {
         let recipient = parse_recipient(&supplier.recipient)?;
         self.expire_due(op, now_ms).await?;
         let limit = max_cards.unwrap_or(self.config.max_cards).clamp(1, self.config.max_cards.max(1));
-        let mut chosen: Vec<CardRow> = Vec::new();
+        let mut chosen: Vec<Card> = Vec::new();
         let mut held_back = Vec::new();
         for row in self.cards.list(None, Some(CardState::Approved)).await? {
             if chosen.len() == limit {
                 break;
             }
-            if self.register.summary(PersonId::from_uuid(row.person_id)).await?.protected {
+            if self.register.summary(row.person_id()).await?.protected {
                 held_back.push(row.id);
             } else {
                 chosen.push(row);
@@ -414,7 +433,7 @@ impl Supply {
         let row = BatchRow {
             id: batch_id.clone(),
             supplier: supplier.name.clone(),
-            state: state::PENDING.to_owned(),
+            state: BatchState::Pending,
             recipient: supplier.recipient.clone(),
             card_count: chosen.len() as i64,
             sealed_size: sealed.len() as i64,
@@ -432,13 +451,13 @@ impl Supply {
             .map(|(c, f)| BatchCardRow {
                 batch_id: batch_id.clone(),
                 card_id: c.id.clone(),
-                person_id: c.person_id,
+                person_id: *c.person_id().as_uuid(),
                 fields: f.clone(),
                 outcome: None,
             })
             .collect();
         let card_ids: Vec<String> = chosen.iter().map(|c| c.id.clone()).collect();
-        let people = people_of(chosen.iter().map(|c| c.person_id));
+        let people = people_of(chosen.iter().map(Card::person_id));
         let mut tx = self.ledger.begin().await?;
         tx.tx().insert_batch(&row, &sealed, &card_rows).await?;
         for card in chosen {
@@ -469,7 +488,7 @@ impl Supply {
     ) -> Result<Option<Created>, SupplyError> {
         self.expire_due(op, now_ms).await?;
         let waiting = self.cards.list(None, Some(CardState::Approved)).await?;
-        let oldest = waiting.iter().map(|c| c.updated_at).min();
+        let oldest = waiting.iter().map(Card::updated_at).min();
         if !policy.due(waiting.len(), oldest, now_ms / 1000) {
             return Ok(None);
         }
@@ -488,7 +507,7 @@ impl Supply {
         if row.disabled_at.is_some() {
             return Err(SupplyError::SupplierDisabled(row.name));
         }
-        self.batches(Some(supplier), Some(state::PENDING)).await
+        self.batches(Some(supplier), Some(BatchState::Pending)).await
     }
 
     /// Checks that `supplier` may touch batch `id`; records a refusal.
@@ -500,7 +519,7 @@ impl Supply {
         action: &str,
         now_ms: i64,
     ) -> Result<BatchRow, SupplyError> {
-        let batch = self.batch(id).await?;
+        let batch = self.batch_row(id).await?;
         let refusal = if batch.supplier != supplier {
             Some(("not_your_batch", SupplyError::NotYours(batch.id.clone())))
         } else if self.supplier_row(supplier).await?.disabled_at.is_some() {
@@ -528,14 +547,14 @@ impl Supply {
     /// A pending batch, or why it is gone; a pending batch past its expiry
     /// is expired first.
     async fn live(&self, op: &Operator, batch: BatchRow, now_ms: i64) -> Result<BatchRow, SupplyError> {
-        if batch.state == state::PENDING && batch.expires_at <= now_ms / 1000 {
+        if batch.state == BatchState::Pending && batch.expires_at <= now_ms / 1000 {
             let id = batch.id.clone();
             let mut tx = self.ledger.begin().await?;
-            self.close_in(&mut tx, op, batch, state::EXPIRED, Reason::BatchExpired, now_ms).await?;
+            self.close_in(&mut tx, op, batch, BatchState::Expired, Reason::BatchExpired, now_ms).await?;
             tx.commit().await?;
-            return Err(SupplyError::Gone { batch: id, state: state::EXPIRED.into() });
+            return Err(SupplyError::Gone { batch: id, state: BatchState::Expired });
         }
-        if batch.state != state::PENDING {
+        if batch.state != BatchState::Pending {
             return Err(SupplyError::Gone { batch: batch.id, state: batch.state });
         }
         Ok(batch)
@@ -551,7 +570,7 @@ impl Supply {
     /// The sealed file of a pending batch, for delivery out of band;
     /// audited as a download.
     pub async fn export(&self, op: &Operator, id: &str, now_ms: i64) -> Result<Vec<u8>, SupplyError> {
-        let batch = self.batch(id).await?;
+        let batch = self.batch_row(id).await?;
         self.hand_out(op, batch, "batch.export", now_ms).await
     }
 
@@ -568,7 +587,7 @@ impl Supply {
             .store()
             .batch_file(&batch.id)
             .await?
-            .ok_or_else(|| SupplyError::Gone { batch: batch.id.clone(), state: batch.state.clone() })?;
+            .ok_or_else(|| SupplyError::Gone { batch: batch.id.clone(), state: batch.state })?;
         let people = people_of(self.batch_cards(&batch.id).await?.iter().map(|c| c.person_id));
         let ev = Self::event(
             op,
@@ -602,7 +621,7 @@ impl Supply {
         now_ms: i64,
     ) -> Result<Receipt, SupplyError> {
         let batch = self.owned(op, supplier, id, "batch.confirm", now_ms).await?;
-        if batch.state == state::CONFIRMED {
+        if batch.state == BatchState::Confirmed {
             return Err(SupplyError::AlreadyConfirmed(batch.id));
         }
         let batch = self.live(op, batch, now_ms).await?;
@@ -628,18 +647,18 @@ impl Supply {
         let mut receipt = Receipt { batch: batch.id.clone(), printed: vec![], spoiled: vec![], skipped: vec![] };
         let mut tx = self.ledger.begin().await?;
         for (cards, action, outcome) in
-            [(printed, CardAction::Print, "printed"), (spoiled, CardAction::Requeue, "spoiled")]
+            [(printed, CardAction::Print, PrintOutcome::Printed), (spoiled, CardAction::Requeue, PrintOutcome::Spoiled)]
         {
             for card_id in cards {
                 let card = self.cards.card(card_id).await?;
                 let reason = (action == CardAction::Requeue).then_some(Reason::Spoiled);
-                if card.state == CardState::Queued.as_str() {
+                if card.state == CardState::Queued {
                     Cards::apply_in(&mut tx, Cards::stage(op, card, action, reason, now_ms)?).await?;
                     tx.tx().set_batch_card_outcome(&batch.id, card_id, outcome).await?;
                     let list = if action == CardAction::Print { &mut receipt.printed } else { &mut receipt.spoiled };
                     list.push(card_id.clone());
                 } else {
-                    tx.tx().set_batch_card_outcome(&batch.id, card_id, "skipped").await?;
+                    tx.tx().set_batch_card_outcome(&batch.id, card_id, PrintOutcome::Skipped).await?;
                     receipt.skipped.push(card_id.clone());
                 }
             }
@@ -656,7 +675,7 @@ impl Supply {
         );
         let expected = batch.row_version;
         let mut closed = batch;
-        closed.state = state::CONFIRMED.to_owned();
+        closed.state = BatchState::Confirmed;
         closed.closed_at = Some(now_ms / 1000);
         closed.row_version += 1;
         tx.tx().update_batch(&closed, expected).await.map_err(|e| match e.kind() {
@@ -673,11 +692,11 @@ impl Supply {
     pub async fn expire_due(&self, op: &Operator, now_ms: i64) -> Result<Vec<String>, SupplyError> {
         let now_s = now_ms / 1000;
         let mut expired = Vec::new();
-        for batch in self.ledger.store().batches(None, Some(state::PENDING)).await? {
+        for batch in self.ledger.store().batches(None, Some(BatchState::Pending)).await? {
             if batch.expires_at <= now_s {
                 expired.push(batch.id.clone());
                 let mut tx = self.ledger.begin().await?;
-                self.close_in(&mut tx, op, batch, state::EXPIRED, Reason::BatchExpired, now_ms).await?;
+                self.close_in(&mut tx, op, batch, BatchState::Expired, Reason::BatchExpired, now_ms).await?;
                 tx.commit().await?;
             }
         }
@@ -691,7 +710,7 @@ impl Supply {
         tx: &mut lanyard_audit::Write,
         op: &Operator,
         mut batch: BatchRow,
-        to: &str,
+        to: BatchState,
         reason: Reason,
         now_ms: i64,
     ) -> Result<(), SupplyError> {
@@ -699,13 +718,13 @@ impl Supply {
         let mut returned = Vec::new();
         for m in &members {
             let card = self.cards.card(&m.card_id).await?;
-            if card.state == CardState::Queued.as_str() {
+            if card.state == CardState::Queued {
                 Cards::apply_in(tx, Cards::stage(op, card, CardAction::Requeue, Some(reason), now_ms)?).await?;
-                tx.tx().set_batch_card_outcome(&batch.id, &m.card_id, "returned").await?;
+                tx.tx().set_batch_card_outcome(&batch.id, &m.card_id, PrintOutcome::Returned).await?;
                 returned.push(m.card_id.clone());
             }
         }
-        let action = if to == state::EXPIRED { "batch.expire" } else { "batch.destroy" };
+        let action = if to == BatchState::Expired { "batch.expire" } else { "batch.destroy" };
         let ev = Self::event(
             op,
             now_ms,
@@ -717,7 +736,7 @@ impl Supply {
             }),
         );
         let expected = batch.row_version;
-        batch.state = to.to_owned();
+        batch.state = to;
         batch.closed_at = Some(now_ms / 1000);
         batch.row_version += 1;
         tx.tx().update_batch(&batch, expected).await?;
@@ -729,7 +748,7 @@ impl Supply {
     pub(crate) async fn members_of(
         &self,
         batches: &[BatchRow],
-    ) -> Result<BTreeMap<String, Vec<BatchCardRow>>, SupplyError> {
+    ) -> Result<BTreeMap<String, Vec<BatchCard>>, SupplyError> {
         let mut out = BTreeMap::new();
         for b in batches {
             out.insert(b.id.clone(), self.batch_cards(&b.id).await?);
@@ -744,8 +763,8 @@ fn sha2_bytes(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// Distinct people, in a stable order.
-fn people_of(ids: impl Iterator<Item = uuid::Uuid>) -> Vec<PersonId> {
-    ids.collect::<BTreeSet<_>>().into_iter().map(PersonId::from_uuid).collect()
+fn people_of(ids: impl Iterator<Item = PersonId>) -> Vec<PersonId> {
+    ids.collect::<BTreeSet<_>>().into_iter().collect()
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ struct Env {
     store: lanyard_store::Store,
     cards: Cards,
     supply: Supply,
+    sqlite: Option<std::path::PathBuf>,
     _dir: tempfile::TempDir,
 }
 
@@ -42,7 +43,7 @@ async fn envs() -> Vec<Env> {
         let register = Arc::new(Register::init(ledger.clone(), provider, &op("setup"), T0).await.unwrap());
         let cards = Cards::new(Arc::clone(&register), ledger.clone(), IssuerConfig::default());
         let supply = Supply::new(Arc::clone(&register), ledger, cards.clone(), SupplyConfig::default());
-        out.push(Env { name: t.name, register, store: t.store, cards, supply, _dir: t.dir });
+        out.push(Env { name: t.name, register, store: t.store, cards, supply, sqlite: t.sqlite_path, _dir: t.dir });
     }
     out
 }
@@ -133,7 +134,7 @@ fn open(sealed: &[u8], ids: &Identities) -> Package {
 }
 
 async fn state_of(env: &Env, card: &str) -> String {
-    env.cards.card(card).await.unwrap().state
+    env.cards.card(card).await.unwrap().state.as_str().to_owned()
 }
 
 #[tokio::test]
@@ -152,7 +153,7 @@ async fn batch_download_confirm_and_gone() {
         }
         let created = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap();
         assert_eq!(created.cards.len(), 3, "{n}");
-        assert_eq!(created.batch.state, "pending");
+        assert_eq!(created.batch.state.as_str(), "pending");
         assert_eq!(created.batch.expires_at, T0 / 1000 + 72 * 3600, "72 h by default");
         for c in &cards {
             assert_eq!(state_of(&env, c).await, "queued", "{n}");
@@ -194,7 +195,7 @@ async fn batch_download_confirm_and_gone() {
         assert_eq!(state_of(&env, &cards[0]).await, "printed");
         assert_eq!(state_of(&env, &cards[2]).await, "approved", "a spoiled card waits for the next batch");
         let batch = env.supply.batch(&id).await.unwrap();
-        assert_eq!(batch.state, "confirmed");
+        assert_eq!(batch.state.as_str(), "confirmed");
         assert!(env.store.batch_file(&id).await.unwrap().is_none(), "{n}: the file is destroyed");
 
         // Gone, and a second receipt is refused.
@@ -256,13 +257,13 @@ async fn refusals_wrong_supplier_bad_receipts_expiry() {
                 env.supply.confirm(&supplier_op("acme"), "acme", &batch, &printed, &spoiled, T0).await.unwrap_err();
             assert!(err.to_string().contains(says), "{n}: {err}");
         }
-        assert_eq!(env.supply.batch(&batch).await.unwrap().state, "pending");
+        assert_eq!(env.supply.batch(&batch).await.unwrap().state.as_str(), "pending");
         assert_eq!(state_of(&env, &ca).await, "queued");
 
         // 72 hours on, unconfirmed: expired and destroyed, cards back in the queue.
         let later = T0 + 72 * HOUR;
         let err = env.supply.download(&supplier_op("acme"), "acme", &batch, later).await.unwrap_err();
-        assert!(matches!(err, SupplyError::Gone { ref state, .. } if state == "expired"), "{n}: {err}");
+        assert!(matches!(err, SupplyError::Gone { ref state, .. } if state.as_str() == "expired"), "{n}: {err}");
         assert_eq!(state_of(&env, &ca).await, "approved");
         assert!(env.store.batch_file(&batch).await.unwrap().is_none());
         let expire = events(&env.store).await.into_iter().find(|e| e.action == "batch.expire").unwrap();
@@ -298,7 +299,7 @@ async fn protected_people_are_held_back_and_withdrawal_requeues() {
         let (_, withdrawn) = env.supply.rotate_recipient(&op("admin"), "acme", &r2, T0).await.unwrap();
         assert_eq!(withdrawn, vec![created.batch.id.clone()]);
         let err = env.supply.download(&supplier_op("acme"), "acme", &created.batch.id, T0).await.unwrap_err();
-        assert!(matches!(err, SupplyError::Gone { ref state, .. } if state == "destroyed"), "{n}: {err}");
+        assert!(matches!(err, SupplyError::Gone { ref state, .. } if state.as_str() == "destroyed"), "{n}: {err}");
         assert_eq!(state_of(&env, &c1).await, "approved");
         let again = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap();
         assert_eq!(env.supply.batch(&again.batch.id).await.unwrap().recipient, r2);
@@ -459,4 +460,28 @@ async fn a_full_compromise_yields_exactly_the_drill_and_never_vetting_or_pay() {
         assert_eq!(drill.downloadable.len(), 2);
         assert!(drill.spool.is_empty(), "the downloaded batch is still pending, so it is counted once");
     }
+}
+
+/// A batch state or print outcome written outside lanyard does not decode,
+/// so no batch is served or confirmed on a state nobody set.
+#[tokio::test]
+async fn a_stored_batch_state_lanyard_does_not_know_fails_closed() {
+    let env = envs().await.into_iter().next().unwrap();
+    let (_ids, recipient) = keys();
+    env.supply.add_supplier(&op("admin"), "acme", &recipient, T0).await.unwrap();
+    let k = person(&env.register, 0, false).await;
+    approved(&env, k.id, CardType::WarrantCard).await;
+    let created = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap();
+    let id = created.batch.id.clone();
+    assert!(env.supply.batch(&id).await.is_ok());
+
+    let db = rusqlite::Connection::open(env.sqlite.as_ref().unwrap()).unwrap();
+    db.execute("UPDATE batches SET state = 'open' WHERE id = ?1", [&id]).unwrap();
+    assert!(env.supply.batch(&id).await.is_err(), "an unknown batch state stands for nothing");
+    assert!(env.supply.batches(None, None).await.is_err());
+    assert!(env.supply.download(&supplier_op("acme"), "acme", &id, T0).await.is_err());
+
+    db.execute("UPDATE batches SET state = 'pending' WHERE id = ?1", [&id]).unwrap();
+    db.execute("UPDATE batch_cards SET outcome = 'lost' WHERE batch_id = ?1", [&id]).unwrap();
+    assert!(env.supply.batch_cards(&id).await.is_err(), "nor an unknown print outcome");
 }

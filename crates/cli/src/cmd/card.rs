@@ -70,7 +70,7 @@ pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
         CardCommand::Reissue { card, reason: r } => {
             let (old, new) = cards.reissue(&op, card, reason(r)?, now).await?;
             if cli.json {
-                return output::json(&serde_json::json!({ "revoked": Card::from(old), "requested": Card::from(new) }));
+                return output::json(&serde_json::json!({ "revoked": old, "requested": new }));
             }
             println!("card {} is {}; replacement {} requested (needs approval)", old.id, old.state, new.id);
             return Ok(());
@@ -82,7 +82,7 @@ pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
                 .as_deref()
                 .map(|s| s.parse::<CardState>().map_err(|_| anyhow!("--state: unknown card state")))
                 .transpose()?;
-            let list: Vec<Card> = cards.list(person, state).await?.into_iter().map(Card::from).collect();
+            let list: Vec<Card> = cards.list(person, state).await?;
             if cli.json {
                 return output::json(&list);
             }
@@ -110,7 +110,7 @@ pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
             return Ok(());
         }
     };
-    print_card(cli, row.into())
+    print_card(cli, row)
 }
 
 /// Renders a card to `out`; returns the files written.

@@ -85,7 +85,7 @@ pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
             }
         }
         BatchCommand::List { supplier, state } => {
-            let list = supply.batches(supplier.as_deref(), state.as_deref()).await?;
+            let list = supply.batches(supplier.as_deref(), *state).await?;
             if cli.json {
                 return output::json(&list);
             }
@@ -102,7 +102,7 @@ pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
             }
         }
         BatchCommand::Show { id } => {
-            let b: lanyard_supply::Batch = supply.batch(id).await?.into();
+            let b = supply.batch(id).await?;
             let cards = supply.batch_cards(id).await?;
             if cli.json {
                 let cards: Vec<_> = cards
@@ -113,7 +113,7 @@ pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
             }
             println!("batch {} for {}: {} ({} cards, {} bytes)", b.id, b.supplier, b.state, b.cards, b.size);
             for c in cards {
-                println!("  {}  {}  {}", c.card_id, c.person_id, c.outcome.as_deref().unwrap_or("-"));
+                println!("  {}  {}  {}", c.card_id, c.person_id, c.outcome.map_or("-", |o| o.as_str()));
             }
         }
         BatchCommand::Export { id, out } => {
