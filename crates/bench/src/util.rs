@@ -1,4 +1,4 @@
-//! What every benchmark needs from its surroundings: the clock, private
+//! What every benchmark needs from its surroundings: the clock, scratch
 //! folders and JSON output.
 
 use std::path::Path;
@@ -12,16 +12,10 @@ pub fn now_ms() -> i64 {
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// Creates `dir` (0700 on Unix).
+/// Creates the scratch folder `dir`. It holds synthetic people and
+/// throwaway keys only, so the ordinary permissions serve.
 pub fn ensure_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("restricting {}", dir.display()))?;
-    }
-    Ok(())
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
 }
 
 /// Prints `value` as pretty JSON.
