@@ -253,3 +253,57 @@ fn checkpoint_every_signs_until_interrupted() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("signed 1 checkpoints"), "the log did not grow again");
     env.fails(2, &["audit", "checkpoint", "--every", "0"]);
 }
+
+/// Issue 15, attack 1 from the command line: a disclosure officer made an
+/// admin by SQL. The user list refuses the row (exit 2, "changed outside
+/// lanyard"), and `audit verify` names the table and the id (exit 1). The
+/// row key deleted, to have the edited rows tagged anew as they stand, is
+/// named too.
+#[test]
+fn verify_names_a_role_raised_by_sql_and_a_row_key_enrolled_again() {
+    for env in Env::all() {
+        let b = env.backend;
+        env.init();
+        let mut child = env
+            .std_cmd()
+            .args(["user", "add", "freya", "--role", "disclosure_officer", "--password-stdin"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"a long test password\n").unwrap();
+        assert!(child.wait().unwrap().success());
+        let users = env.json(&["user", "list"]);
+        let freya = users[0]["id"].as_str().unwrap().to_owned();
+        assert!(env.ok(&["audit", "verify"]).contains("0 findings"), "[{b}]");
+
+        tamper(&env, &["UPDATE users SET role = 'admin' WHERE name = 'freya'".to_owned()]);
+        let err = env.fails(2, &["user", "list"]);
+        assert!(err.contains("changed outside lanyard"), "[{b}] {err}");
+        let out = env.run(&["--json", "audit", "verify"]);
+        assert_eq!(out.status.code(), Some(1), "[{b}]");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let tags: Vec<&serde_json::Value> =
+            report["findings"].as_array().unwrap().iter().filter(|f| f["kind"] == "row_tag_invalid").collect();
+        assert_eq!(tags.len(), 1, "[{b}] {report}");
+        assert_eq!((tags[0]["table"].as_str(), tags[0]["id"].as_str()), (Some("users"), Some(freya.as_str())));
+        assert!(env.events().iter().any(|e| e.action == "integrity.failure"), "[{b}]");
+
+        // Delete the key and the tags: the next run tags the rows as they
+        // stand, which `audit verify` names as a second enrolment.
+        tamper(
+            &env,
+            &[
+                "UPDATE users SET mac = NULL".to_owned(),
+                "DELETE FROM wrapped_keys WHERE purpose = 'row-integrity'".to_owned(),
+            ],
+        );
+        let out = env.run(&["--json", "audit", "verify"]);
+        assert_eq!(out.status.code(), Some(1), "[{b}]");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            report["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "row_key_enrolled_again"),
+            "[{b}] {report}"
+        );
+    }
+}

@@ -62,6 +62,10 @@ pub enum AccessErrorKind {
     /// The audit event could not be made durable, so nothing happened.
     #[error("audit log: {0}")]
     Audit(Arc<lanyard_audit::log::LogError>),
+    /// A row that decides who may do what was changed outside lanyard (or
+    /// cannot be checked); it was refused and the refusal recorded.
+    #[error("{0}")]
+    Integrity(Arc<lanyard_audit::IntegrityError>),
     /// A bug or an impossible state.
     #[error("internal error: {0}")]
     Internal(String),
@@ -92,6 +96,12 @@ impl AccessError {
 impl From<StoreError> for AccessError {
     fn from(e: StoreError) -> Self {
         AccessError::new(AccessErrorKind::Store(e))
+    }
+}
+
+impl From<lanyard_audit::IntegrityError> for AccessError {
+    fn from(e: lanyard_audit::IntegrityError) -> Self {
+        AccessError::new(AccessErrorKind::Integrity(Arc::new(e)))
     }
 }
 

@@ -275,7 +275,10 @@ impl Access {
             failures: 0,
             locked_until: 0,
             created_at: now_s,
+            mac: None,
         };
+        let mut row = row;
+        self.ledger.tag(&mut row)?;
         let mut event = Event::new(now_s * 1000, by.clone(), "user.create", Outcome::Ok);
         event.detail = Some(serde_json::json!({ "user": name, "role": role, "protected": protected_clearance }));
         let mut tx = self.ledger.begin().await?;
@@ -285,18 +288,20 @@ impl Access {
         Ok(enrolment)
     }
 
-    /// Every user.
-    pub async fn users(&self) -> Result<Vec<User>, AccessError> {
-        self.ledger.store().users().await?.into_iter().map(User::from_row).collect()
+    /// Every user (refused whole if any row fails its integrity check).
+    pub async fn users(&self, now_s: i64) -> Result<Vec<User>, AccessError> {
+        let rows = self.ledger.check_all(self.ledger.store().users().await?, now_s * 1000).await?;
+        rows.into_iter().map(User::from_row).collect()
     }
 
-    async fn user_named(&self, name: &str) -> Result<UserRow, AccessError> {
-        self.ledger.store().user_by_name(name).await?.ok_or_else(|| AccessError::new(AccessErrorKind::NoSuchUser))
+    async fn user_named(&self, name: &str, now_s: i64) -> Result<UserRow, AccessError> {
+        let row = self.ledger.store().user_by_name(name).await?;
+        self.ledger.check_opt(row, now_s * 1000).await?.ok_or_else(|| AccessError::new(AccessErrorKind::NoSuchUser))
     }
 
     /// Disables a user and ends their sessions.
     pub async fn disable_user(&self, by: &Actor, name: &str, now_s: i64) -> Result<(), AccessError> {
-        let mut user = self.user_named(name).await?;
+        let mut user = self.user_named(name, now_s).await?;
         user.disabled = true;
         self.save_and_end_sessions(&user, by, "user.disable", now_s).await
     }
@@ -310,10 +315,12 @@ impl Access {
         action: &str,
         now_s: i64,
     ) -> Result<(), AccessError> {
+        let mut user = user.clone();
+        self.ledger.tag(&mut user)?;
         let mut event = Event::new(now_s * 1000, by.clone(), action, Outcome::Ok);
         event.detail = Some(serde_json::json!({ "user": user.name }));
         let mut tx = self.ledger.begin().await?;
-        tx.tx().update_user(user).await?;
+        tx.tx().update_user(&user).await?;
         tx.tx().delete_sessions_of(user.id).await?;
         tx.append(std::slice::from_ref(&event)).await?;
         tx.commit().await?;
@@ -330,7 +337,7 @@ impl Access {
         now_s: i64,
     ) -> Result<Enrolment, AccessError> {
         check_password(password)?;
-        let mut user = self.user_named(name).await?;
+        let mut user = self.user_named(name, now_s).await?;
         let (wrapped, enrolment) = self.enrol(user.id, name)?;
         user.password_hash = hash_password(password)?;
         user.totp_wrapped = Some(wrapped);
@@ -358,6 +365,9 @@ impl Access {
             return Err(AccessError::new(AccessErrorKind::Throttled { retry_after_s: until - now_s }));
         }
         let user = if valid_name(name) { self.ledger.store().user_by_name(name).await? } else { None };
+        // A user row changed outside lanyard is refused before its password
+        // is even compared: its role or lockout cannot be trusted.
+        let user = self.ledger.check_opt(user, now_s * 1000).await?;
         let Some(mut user) = user else {
             // Spend the time a real check would, so names cannot be probed.
             let _ = password_matches_async(password, DUMMY_HASH).await;
@@ -393,7 +403,10 @@ impl Access {
         user.locked_until = 0;
         user.totp_last_step = fresh_step.unwrap_or(user.totp_last_step);
         let (cookie, hash) = new_token("lys_");
-        let session = SessionRow { token_hash: hash.to_vec(), user_id: user.id, created_at: now_s, last_seen: now_s };
+        let mut session =
+            SessionRow { token_hash: hash.to_vec(), user_id: user.id, created_at: now_s, last_seen: now_s, mac: None };
+        self.ledger.tag(&mut session)?;
+        self.ledger.tag(&mut user)?;
         let actor = Actor::user(&user.name, role.as_str());
         let mut event = Event::new(now_s * 1000, actor.clone(), "login.ok", Outcome::Ok);
         event.detail = Some(serde_json::json!({ "client": client }));
@@ -425,6 +438,7 @@ impl Access {
         if let Some(u) = user {
             u.failures += 1;
             u.locked_until = now_s + backoff(u.failures);
+            self.ledger.tag(u)?;
             tx.tx().update_user(u).await?;
         }
         tx.tx().set_throttle(client, client_failures, now_s + backoff(client_failures)).await?;
@@ -437,8 +451,10 @@ impl Access {
     pub async fn session(&self, cookie: &str, now_s: i64) -> Result<Principal, AccessError> {
         let hash = hash_token(cookie);
         let no_session = || AccessError::new(AccessErrorKind::NoSession);
-        let session = self.ledger.store().session(&hash).await?.ok_or_else(no_session)?;
-        let user = self.ledger.store().user(session.user_id).await?.ok_or_else(no_session)?;
+        let session = self.ledger.store().session(&hash).await?;
+        let mut session = self.ledger.check_opt(session, now_s * 1000).await?.ok_or_else(no_session)?;
+        let user = self.ledger.store().user(session.user_id).await?;
+        let user = self.ledger.check_opt(user, now_s * 1000).await?.ok_or_else(no_session)?;
         if user.disabled
             || now_s - session.last_seen > self.sessions.idle_s
             || now_s - session.created_at > self.sessions.absolute_s
@@ -449,8 +465,10 @@ impl Access {
             return Err(no_session());
         }
         if now_s - session.last_seen >= TOUCH_EVERY_S {
+            session.last_seen = now_s;
+            self.ledger.tag(&mut session)?;
             let mut tx = self.ledger.begin().await?;
-            tx.tx().touch_session(&hash, now_s).await?;
+            tx.tx().touch_session(&session).await?;
             tx.commit_housekeeping(Housekeeping::SessionTouch).await?;
         }
         let role = user.role;
@@ -502,7 +520,10 @@ impl Access {
             created_at: now_s,
             expires_at: now_s + ttl_s,
             revoked_at: None,
+            mac: None,
         };
+        let mut row = row;
+        self.ledger.tag(&mut row)?;
         let mut event = Event::new(now_s * 1000, by.clone(), "token.create", Outcome::Ok);
         event.detail = Some(serde_json::json!({
             "token": row.id, "role": role, "subject": subject, "expires_at": row.expires_at
@@ -538,17 +559,27 @@ impl Access {
         Ok(())
     }
 
-    /// Every token.
-    pub async fn tokens(&self) -> Result<Vec<Token>, AccessError> {
-        self.ledger.store().service_tokens().await?.into_iter().map(Token::from_row).collect()
+    /// Every token (refused whole if any row fails its integrity check).
+    pub async fn tokens(&self, now_s: i64) -> Result<Vec<Token>, AccessError> {
+        let rows = self.ledger.check_all(self.ledger.store().service_tokens().await?, now_s * 1000).await?;
+        rows.into_iter().map(Token::from_row).collect()
     }
 
     /// Revokes a token at once.
     pub async fn revoke_token(&self, by: &Actor, id: Uuid, now_s: i64) -> Result<(), AccessError> {
         let mut event = Event::new(now_s * 1000, by.clone(), "token.revoke", Outcome::Ok);
         event.detail = Some(serde_json::json!({ "token": id }));
+        let row = self.ledger.store().service_token_by_id(id).await?;
+        let mut row = self
+            .ledger
+            .check_opt(row, now_s * 1000)
+            .await?
+            .filter(|t| t.revoked_at.is_none())
+            .ok_or_else(|| AccessError::new(AccessErrorKind::NoSuchToken))?;
+        row.revoked_at = Some(now_s);
+        self.ledger.tag(&mut row)?;
         let mut tx = self.ledger.begin().await?;
-        if !tx.tx().revoke_service_token(id, now_s).await? {
+        if !tx.tx().revoke_service_token(&row).await? {
             return Err(AccessError::new(AccessErrorKind::NoSuchToken));
         }
         tx.append(std::slice::from_ref(&event)).await?;
@@ -558,10 +589,10 @@ impl Access {
 
     /// The principal of a bearer token.
     pub async fn token(&self, secret: &str, now_s: i64) -> Result<Principal, AccessError> {
+        let row = self.ledger.store().service_token(&hash_token(secret)).await?;
         let row = self
             .ledger
-            .store()
-            .service_token(&hash_token(secret))
+            .check_opt(row, now_s * 1000)
             .await?
             .ok_or_else(|| AccessError::new(AccessErrorKind::NoSession))?;
         if row.revoked_at.is_some() {

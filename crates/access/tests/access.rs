@@ -17,6 +17,14 @@ fn code(secret_b32: &str, now_s: i64) -> String {
     t.generate(now_s as u64).to_string()
 }
 
+/// A ledger with a row-integrity key loaded, as a register's opening would
+/// load it.
+fn ledger(store: &lanyard_store::Store) -> lanyard_audit::Ledger {
+    let ledger = lanyard_audit::Ledger::new(store.clone());
+    ledger.install_row_auth(lanyard_crypto::RowAuth::new(lanyard_crypto::Key32::random()));
+    ledger
+}
+
 async fn events(store: &lanyard_store::Store) -> Vec<(Event, String)> {
     let rows = store.audit_rows(0, 10_000).await.unwrap();
     rows.into_iter().map(|r| (Event::from_bytes(&r.event).unwrap(), String::from_utf8(r.event).unwrap())).collect()
@@ -29,7 +37,7 @@ async fn login_lockout_sessions_and_tokens() {
             KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
         );
         let policy = SessionPolicy { idle_s: 600, absolute_s: 3600 };
-        let access = Access::new(lanyard_audit::Ledger::new(t.store.clone()), provider, policy);
+        let access = Access::new(ledger(&t.store), provider, policy);
         let admin = Actor::operator("admin");
         let now = 1_800_000_000i64;
         let e = access.create_user(&admin, "ida", Role::IdOfficer, PASSWORD, false, now).await.unwrap();
@@ -111,7 +119,7 @@ async fn login_lockout_sessions_and_tokens() {
         ));
         assert!(access.token("lyt_not-a-token", now).await.is_err());
         assert!(access.create_token(&admin, Role::Admin, "x", 3600, now).await.is_err());
-        let tokens = access.tokens().await.unwrap();
+        let tokens = access.tokens(now).await.unwrap();
         assert_eq!(tokens.len(), 1);
         assert!(!format!("{tokens:?}").contains(issued.secret.as_str()));
     }
@@ -126,7 +134,7 @@ async fn a_stored_role_lanyard_does_not_know_is_refused() {
     let provider: Arc<dyn KeyProvider> = Arc::new(
         KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
     );
-    let access = Access::new(lanyard_audit::Ledger::new(t.store.clone()), provider, SessionPolicy::default());
+    let access = Access::new(ledger(&t.store), provider, SessionPolicy::default());
     let now = 1_800_000_000i64;
     let e = access.create_user(&Actor::operator("admin"), "ida", Role::IdOfficer, PASSWORD, false, now).await.unwrap();
     let (cookie, _) = access.login("ida", PASSWORD, &code(&e.totp_secret, now), "10.0.0.1", now).await.unwrap();
@@ -135,5 +143,71 @@ async fn a_stored_role_lanyard_does_not_know_is_refused() {
     let db = rusqlite::Connection::open(t.sqlite_path.as_ref().unwrap()).unwrap();
     db.execute("UPDATE users SET role = 'superuser' WHERE name = 'ida'", []).unwrap();
     assert!(access.session(&cookie, now + 2).await.is_err(), "an unknown role stands for nothing");
-    assert!(access.users().await.is_err(), "and the list does not show it as a role");
+    assert!(access.users(now).await.is_err(), "and the list does not show it as a role");
+}
+
+/// The attacks of issue 15 on the access tables, each by the SQL edit an
+/// attacker who holds no key would make: each row is refused at use, with
+/// an `integrity.failure` event naming the table and the row's id.
+#[tokio::test]
+async fn rows_changed_by_sql_are_refused_at_use() {
+    for t in lanyard_testkit::stores().await {
+        let n = t.name;
+        let provider: Arc<dyn KeyProvider> = Arc::new(
+            KeyringProvider::create(&t.dir.path().join("k.json"), b"pass", KdfParams::insecure_for_tests()).unwrap(),
+        );
+        let access = Access::new(ledger(&t.store), provider, SessionPolicy::default());
+        let admin = Actor::operator("admin");
+        let now = 1_800_000_000i64;
+        let e = access.create_user(&admin, "freya", Role::DisclosureOfficer, PASSWORD, false, now).await.unwrap();
+        access.create_user(&admin, "gil", Role::Admin, PASSWORD, false, now).await.unwrap();
+        let (cookie, _) = access.login("freya", PASSWORD, &code(&e.totp_secret, now), "10.0.0.1", now).await.unwrap();
+        assert_eq!(access.session(&cookie, now + 1).await.unwrap().role, Role::DisclosureOfficer);
+        let issued = access.create_token(&admin, Role::PrintSupplier, "acme", 3600, now).await.unwrap();
+        access.revoke_token(&admin, issued.token.id, now + 2).await.unwrap();
+
+        // Privilege by SQL: freya made an admin.
+        t.behind_lanyards_back("UPDATE users SET role = 'admin' WHERE name = 'freya'").await;
+        let err = access.session(&cookie, now + 3).await.unwrap_err();
+        assert!(matches!(err.kind(), AccessErrorKind::Integrity(_)), "{n}: {err}");
+        assert!(err.to_string().contains("changed outside lanyard"), "{n}: {err}");
+        assert!(access.users(now + 3).await.is_err(), "{n}: the list does not show her as an admin");
+        let again = access.login("freya", PASSWORD, &code(&e.totp_secret, now + 60), "10.0.0.1", now + 60).await;
+        assert!(matches!(again.unwrap_err().kind(), AccessErrorKind::Integrity(_)), "{n}: nor may she log in");
+
+        // A user row inserted, with another row's tag copied onto it.
+        t.behind_lanyards_back("UPDATE users SET role = 'disclosure_officer' WHERE name = 'freya'").await;
+        assert!(access.session(&cookie, now + 4).await.is_ok(), "{n}: put back as it was, the row verifies");
+        let new_id = if t.sqlite_path.is_some() {
+            "X'00112233445566778899aabbccddeeff'"
+        } else {
+            "'00112233-4455-6677-8899-aabbccddeeff'"
+        };
+        t.behind_lanyards_back(&format!(
+            "INSERT INTO users (id, name, role, password_hash, totp_wrapped, totp_last_step, protected, disabled, \
+             failures, locked_until, created_at, mac) SELECT {new_id}, 'mallory', role, password_hash, totp_wrapped, \
+             totp_last_step, protected, disabled, failures, locked_until, created_at, mac FROM users WHERE name = 'gil'"
+        ))
+        .await;
+        let err = access.login("mallory", PASSWORD, "000000", "10.0.0.2", now + 5).await.unwrap_err();
+        assert!(matches!(err.kind(), AccessErrorKind::Integrity(_)), "{n}: an inserted user is refused: {err}");
+        assert!(access.users(now + 5).await.is_err(), "{n}");
+        t.behind_lanyards_back("DELETE FROM users WHERE name = 'mallory'").await;
+
+        // A revoked token brought back to life.
+        t.behind_lanyards_back("UPDATE service_tokens SET expires_at = expires_at + 86400000, revoked_at = NULL").await;
+        let err = access.token(&issued.secret, now + 6).await.unwrap_err();
+        assert!(matches!(err.kind(), AccessErrorKind::Integrity(_)), "{n}: {err}");
+        assert!(access.tokens(now + 6).await.is_err(), "{n}");
+
+        let found: Vec<serde_json::Value> = events(&t.store)
+            .await
+            .into_iter()
+            .filter(|(e, _)| e.action == "integrity.failure")
+            .filter_map(|(e, _)| e.detail)
+            .collect();
+        assert!(found.iter().any(|d| d["table"] == "users"), "{n}: {found:?}");
+        assert!(found.iter().any(|d| d["table"] == "service_tokens" && d["id"] == issued.token.id.to_string()));
+        assert!(found.iter().all(|d| !d.to_string().contains("freya")), "{n}: ids only, never a name");
+    }
 }

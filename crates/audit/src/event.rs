@@ -36,6 +36,12 @@ impl Actor {
         Actor { id: format!("supplier:{supplier}:{token_id}"), role: "print_supplier".to_owned() }
     }
 
+    /// lanyard itself, for what it finds rather than what someone asked
+    /// (a row that fails its integrity check).
+    pub fn system() -> Self {
+        Actor { id: "system:lanyard".to_owned(), role: "system".to_owned() }
+    }
+
     /// A gate or door device's token.
     pub fn device_token(device: &str, token_id: &str) -> Self {
         Actor { id: format!("device:{device}:{token_id}"), role: "verifier".to_owned() }

@@ -10,19 +10,24 @@
 //!   so a change and its event are durable together or not at all, and a
 //!   write that forgot its event is refused rather than committed.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use lanyard_store::{AuditEntry, Store, Tx};
+use lanyard_crypto::RowAuth;
+use lanyard_store::{AuditEntry, Authenticated, Store, Tx};
 
 use crate::group::GroupCommitter;
+use crate::integrity::{IntegrityError, RowCheck};
 use crate::log::{self, LogError};
-use crate::{Event, leaf_hash};
+use crate::{Actor, Event, Outcome, leaf_hash};
 
 /// The store and the audit log, shared by the services.
 #[derive(Clone)]
 pub struct Ledger {
     store: Store,
     committer: Arc<GroupCommitter>,
+    // Set once, when the register opens with its keys; shared by clones.
+    // Until then no row can be tagged or checked, and none is used.
+    rows: Arc<OnceLock<RowAuth>>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -42,7 +47,74 @@ impl Ledger {
     /// The ledger over `store`; one per process and store, shared by clones.
     pub fn new(store: Store) -> Self {
         let committer = Arc::new(GroupCommitter::new(store.clone()));
-        Ledger { store, committer }
+        Ledger { store, committer, rows: Arc::default() }
+    }
+
+    /// Loads the row-integrity key (the register does, as it opens). A
+    /// second call keeps the first key.
+    pub fn install_row_auth(&self, auth: RowAuth) {
+        // Ignored if set: one key per process and store.
+        let _ = self.rows.set(auth);
+    }
+
+    fn row_auth(&self) -> Result<&RowAuth, IntegrityError> {
+        self.rows.get().ok_or(IntegrityError::NoKey)
+    }
+
+    /// Tags `row` for writing.
+    pub fn tag<R: Authenticated>(&self, row: &mut R) -> Result<(), IntegrityError> {
+        let tag = self.row_auth()?.tag(R::TABLE, &row.canonical())?;
+        row.set_tag(tag.to_vec());
+        Ok(())
+    }
+
+    /// What `row`'s tag says, recording nothing (for `audit verify`).
+    pub fn inspect<R: Authenticated>(&self, row: &R) -> Result<RowCheck, IntegrityError> {
+        let Some(tag) = row.tag() else { return Ok(RowCheck::Untagged) };
+        Ok(if self.row_auth()?.verify(R::TABLE, &row.canonical(), tag)? { RowCheck::Valid } else { RowCheck::Mismatch })
+    }
+
+    /// `row`, if its tag verifies. If not, an `integrity.failure` event
+    /// naming the table and the row's id is recorded and the row refused.
+    pub async fn check<R: Authenticated>(&self, row: R, now_ms: i64) -> Result<R, IntegrityError> {
+        match self.inspect(&row)?.failure(&row) {
+            None => Ok(row),
+            Some(e) => Err(self.refuse(e, now_ms).await),
+        }
+    }
+
+    /// Every row of `rows`, if every tag verifies; the first that fails is
+    /// recorded and refuses the whole answer.
+    pub async fn check_all<R: Authenticated>(&self, rows: Vec<R>, now_ms: i64) -> Result<Vec<R>, IntegrityError> {
+        for row in &rows {
+            if let Some(e) = self.inspect(row)?.failure(row) {
+                return Err(self.refuse(e, now_ms).await);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// As [`Ledger::check`], for an optional row.
+    pub async fn check_opt<R: Authenticated>(&self, row: Option<R>, now_ms: i64) -> Result<Option<R>, IntegrityError> {
+        match row {
+            Some(r) => self.check(r, now_ms).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn refuse(&self, e: IntegrityError, now_ms: i64) -> IntegrityError {
+        let detail = match &e {
+            IntegrityError::Altered { table, id, what } => {
+                serde_json::json!({ "table": table, "id": id, "found": what })
+            }
+            _ => return e,
+        };
+        let mut ev = Event::new(now_ms, Actor::system(), "integrity.failure", Outcome::Error);
+        ev.detail = Some(detail);
+        match self.record(&[ev]).await {
+            Ok(_) => e,
+            Err(log) => IntegrityError::Log(log),
+        }
     }
 
     /// The store, for a service's reads of its own tables.

@@ -17,10 +17,12 @@
 pub mod checkpoint;
 mod event;
 pub mod group;
+pub mod integrity;
 pub mod ledger;
 pub mod log;
 pub mod merkle;
 pub mod proof;
 
 pub use event::{Actor, Event, Outcome, leaf_hash};
+pub use integrity::{IntegrityError, RowCheck};
 pub use ledger::{Housekeeping, Ledger, Write};

@@ -186,7 +186,7 @@ async fn open_bench_register(dir: &Path) -> Result<(Register, Ledger)> {
     let (keyring, db) = register_paths(dir);
     let provider = Arc::new(KeyringProvider::open(&keyring, PASSPHRASE)?);
     let ledger = Ledger::new(Store::open_sqlite(&db, false).await?);
-    Ok((Register::open(ledger.clone(), provider).await?, ledger))
+    Ok((Register::open(ledger.clone(), provider, context::now_ms()).await?, ledger))
 }
 
 fn bench_operator() -> Operator {

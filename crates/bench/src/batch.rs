@@ -127,7 +127,7 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
     // The same cards' prints, read again (untimed), then rendered alone.
     let mut prints = Vec::with_capacity(n);
     for id in &created.cards {
-        let row = cards.card(id).await?;
+        let row = cards.card(id, context::now_ms()).await?;
         let printable = cards.printable(&clerk, id, Some("bench: render alone"), context::now_ms()).await?;
         prints.push(CardPrint::new(&row, printable, cards.config()));
     }

@@ -55,6 +55,14 @@ impl From<lanyard_audit::log::LogError> for CardError {
     }
 }
 
+/// A card row changed outside lanyard: as the register reports it (503,
+/// exit 2), naming the table and the card id.
+impl From<lanyard_audit::IntegrityError> for CardError {
+    fn from(e: lanyard_audit::IntegrityError) -> Self {
+        CardError::Register(e.into())
+    }
+}
+
 impl CardError {
     pub(crate) fn illegal(card: &str, state: CardState, action: CardAction) -> Self {
         CardError::IllegalTransition { card: card.to_owned(), state, action: action.as_str() }

@@ -350,7 +350,8 @@ impl Cards {
         let Some(levels) = self.zone_levels(zone).await? else {
             return Ok((deny("unknown_zone", Some(card_id)), None));
         };
-        let Some(card) = self.ledger.store().card(&card_id).await? else {
+        let row = self.ledger.store().card(&card_id).await?;
+        let Some(card) = self.ledger.check_opt(row, now_ms).await? else {
             return Ok((deny("card_unknown", None), None));
         };
         let person = PersonId::from_uuid(card.person_id);

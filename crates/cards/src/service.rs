@@ -227,18 +227,28 @@ impl Cards {
     }
 
     /// One card.
-    pub async fn card(&self, id: &str) -> Result<Card, CardError> {
-        self.row(id).await.map(Card::from_row)
+    /// A card row that fails its integrity check is refused (`now_ms` is
+    /// the time of that refusal's event).
+    pub async fn card(&self, id: &str, now_ms: i64) -> Result<Card, CardError> {
+        self.row(id, now_ms).await.map(Card::from_row)
     }
 
-    pub(crate) async fn row(&self, id: &str) -> Result<CardRow, CardError> {
-        self.ledger.store().card(id).await?.ok_or_else(|| CardError::NotFound(short(id)))
+    pub(crate) async fn row(&self, id: &str, now_ms: i64) -> Result<CardRow, CardError> {
+        let row = self.ledger.store().card(id).await?;
+        self.ledger.check_opt(row, now_ms).await?.ok_or_else(|| CardError::NotFound(short(id)))
     }
 
-    /// Cards of a person, or in a state.
-    pub async fn list(&self, person: Option<PersonId>, state: Option<CardState>) -> Result<Vec<Card>, CardError> {
+    /// Cards of a person, or in a state; refused whole if any row fails
+    /// its integrity check.
+    pub async fn list(
+        &self,
+        person: Option<PersonId>,
+        state: Option<CardState>,
+        now_ms: i64,
+    ) -> Result<Vec<Card>, CardError> {
         let filter = CardFilter { person: person.map(|p| *p.as_uuid()), state };
-        Ok(self.ledger.store().cards(&filter).await?.into_iter().map(Card::from_row).collect())
+        let rows = self.ledger.check_all(self.ledger.store().cards(&filter).await?, now_ms).await?;
+        Ok(rows.into_iter().map(Card::from_row).collect())
     }
 
     async fn resolve(&self, op: &Operator, person: PersonRef<'_>, now_ms: i64) -> Result<PersonId, CardError> {
@@ -283,6 +293,8 @@ impl Cards {
                 "card": row.id, "type": row.card_type, "to": "requested",
             }),
         );
+        let mut row = row;
+        self.ledger.tag(&mut row)?;
         tx.tx().insert_card(&row).await?;
         tx.append(&[ev]).await?;
         tx.commit().await?;
@@ -317,6 +329,7 @@ impl Cards {
             created_at: now_ms / 1000,
             updated_at: now_ms / 1000,
             row_version: 1,
+            mac: None,
         })
     }
 
@@ -330,7 +343,7 @@ impl Cards {
         reason: Option<Reason>,
         now_ms: i64,
     ) -> Result<Card, CardError> {
-        let mut row = self.row(id).await?;
+        let mut row = self.row(id, now_ms).await?;
         if action == CardAction::Approve {
             let from = row.state;
             if from.after(action).is_none() {
@@ -351,7 +364,7 @@ impl Cards {
         }
         let staged = Self::stage_row(op, row, action, reason, now_ms)?;
         let mut tx = self.ledger.begin().await?;
-        let row = Self::apply_in(&mut tx, staged).await?;
+        let row = self.apply_in(&mut tx, staged).await?;
         tx.commit().await?;
         self.forget_status_list();
         Ok(row)
@@ -399,7 +412,9 @@ impl Cards {
 
     /// Writes a staged move and its audit event in `tx`; a card changed
     /// since it was staged is a conflict and nothing is written.
-    pub async fn apply_in(tx: &mut lanyard_audit::Write, staged: StagedMove) -> Result<Card, CardError> {
+    pub async fn apply_in(&self, tx: &mut lanyard_audit::Write, staged: StagedMove) -> Result<Card, CardError> {
+        let mut staged = staged;
+        self.ledger.tag(&mut staged.row)?;
         tx.tx().update_card(&staged.row, staged.expected_version).await?;
         tx.append(&[staged.event]).await?;
         Ok(Card::from_row(staged.row))
@@ -437,7 +452,7 @@ impl Cards {
         reason: Reason,
         now_ms: i64,
     ) -> Result<(Card, Card), CardError> {
-        let mut old = self.row(id).await?;
+        let mut old = self.row(id, now_ms).await?;
         let from = old.state;
         let card_type: CardType =
             old.card_type.parse().map_err(|_| CardError::Invalid("unknown card type in the store".into()))?;
@@ -468,8 +483,11 @@ impl Cards {
             "card": new.id, "type": new.card_type, "to": "requested", "supersedes": old.id, "reason": reason.as_str(),
         })));
         if old.row_version != expected {
+            self.ledger.tag(&mut old)?;
             tx.tx().update_card(&old, expected).await?;
         }
+        let mut new = new;
+        self.ledger.tag(&mut new)?;
         tx.tx().insert_card(&new).await?;
         tx.append(&events).await?;
         tx.commit().await?;
@@ -483,7 +501,7 @@ impl Cards {
         let now_s = now_ms / 1000;
         let mut n = 0;
         for state in [CardState::Issued, CardState::Suspended] {
-            for row in self.list(None, Some(state)).await? {
+            for row in self.list(None, Some(state), now_ms).await? {
                 if row.expires_at.is_some_and(|e| e <= now_s) {
                     self.transition(op, &row.id, CardAction::Expire, None, now_ms).await?;
                     n += 1;
@@ -575,7 +593,7 @@ impl Cards {
         with_photo: bool,
         now_ms: i64,
     ) -> Result<Printable, CardError> {
-        let row = self.row(id).await?;
+        let row = self.row(id, now_ms).await?;
         let state = row.state;
         let (Some(version), Some(issued_at), Some(expires_at)) = (row.key_version, row.issued_at, row.expires_at)
         else {
@@ -658,7 +676,8 @@ impl Cards {
         let Some(claims) = &v.claims else { return Ok(v) };
         // A card whose credential verifies but which the register does not
         // know, or knows as withdrawn, is not valid, whatever its window.
-        let status = match self.ledger.store().card(&claims.card_id).await? {
+        let row = self.ledger.store().card(&claims.card_id).await?;
+        let status = match self.ledger.check_opt(row, now_ms).await? {
             Some(row) => row.state.list_status(),
             None => CardStatus::Invalid,
         };
@@ -705,10 +724,12 @@ impl Cards {
     /// Expires due cards, then signs the status list of every card.
     async fn sign_status_list(&self, op: &Operator, now_ms: i64) -> Result<Vec<u8>, CardError> {
         self.expire_due(op, now_ms).await?;
-        let states = self.ledger.store().card_states().await?;
-        let mut list = StatusList::new(states.last().map_or(0, |(i, _)| u64::try_from(*i + 1).unwrap_or(0)));
-        for (idx, state) in states {
-            list.set(u64::try_from(idx).unwrap_or_default(), state.list_status());
+        // Every row's tag is checked: no list is signed over a state
+        // written outside lanyard.
+        let rows = self.ledger.check_all(self.ledger.store().cards_by_status_idx().await?, now_ms).await?;
+        let mut list = StatusList::new(rows.last().map_or(0, |r| u64::try_from(r.status_idx + 1).unwrap_or(0)));
+        for r in rows {
+            list.set(u64::try_from(r.status_idx).unwrap_or_default(), r.state.list_status());
         }
         let (_, signer) = self.current_issuer(op, now_ms).await?;
         let now_s = now_ms / 1000;

@@ -21,8 +21,7 @@ struct Env {
     register: Arc<Register>,
     store: lanyard_store::Store,
     cards: Cards,
-    sqlite: Option<std::path::PathBuf>,
-    _dir: tempfile::TempDir,
+    t: lanyard_testkit::TestStore,
 }
 
 async fn envs() -> Vec<Env> {
@@ -34,7 +33,7 @@ async fn envs() -> Vec<Env> {
         let ledger = lanyard_audit::Ledger::new(t.store.clone());
         let register = Arc::new(Register::init(ledger.clone(), provider, &op("setup"), T0).await.unwrap());
         let cards = Cards::new(Arc::clone(&register), ledger, IssuerConfig::default());
-        out.push(Env { name: t.name, register, store: t.store, cards, sqlite: t.sqlite_path, _dir: t.dir });
+        out.push(Env { name: t.name, register, store: t.store.clone(), cards, t });
     }
     out
 }
@@ -87,7 +86,7 @@ async fn lifecycle_dual_control_and_audit() {
             env.cards.transition(&as_user, &card.id, CardAction::Approve, None, T0).await,
             Err(CardError::DualControl(_))
         ));
-        assert_eq!(env.cards.card(&card.id).await.unwrap().state.as_str(), "requested");
+        assert_eq!(env.cards.card(&card.id, T0).await.unwrap().state.as_str(), "requested");
 
         // An illegal move names the current state.
         let err = env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap_err();
@@ -99,7 +98,7 @@ async fn lifecycle_dual_control_and_audit() {
         for action in [CardAction::Print, CardAction::Issue, CardAction::Suspend, CardAction::Resume] {
             env.cards.transition(&alice, &card.id, action, Some(Reason::Investigation), T0).await.unwrap();
         }
-        assert_eq!(env.cards.card(&card.id).await.unwrap().state.as_str(), "issued");
+        assert_eq!(env.cards.card(&card.id, T0).await.unwrap().state.as_str(), "issued");
 
         // Lost: reissue revokes at once and requests a new card id.
         let (old, new) = env.cards.reissue(&alice, &card.id, Reason::Lost, T0).await.unwrap();
@@ -219,8 +218,8 @@ async fn issued_cards_expire_when_their_time_is_up() {
         env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap();
         assert_eq!(env.cards.expire_due(&alice, T0 + DAY / 2).await.unwrap(), 0);
         assert_eq!(env.cards.expire_due(&alice, T0 + DAY).await.unwrap(), 1);
-        assert_eq!(env.cards.card(&card.id).await.unwrap().state.as_str(), "expired", "{}", env.name);
-        let err = env.cards.card("NOSUCHCARD").await.unwrap_err();
+        assert_eq!(env.cards.card(&card.id, T0).await.unwrap().state.as_str(), "expired", "{}", env.name);
+        let err = env.cards.card("NOSUCHCARD", T0).await.unwrap_err();
         assert_eq!(err.to_string(), "no card NOSUCHCARD");
     }
 }
@@ -299,17 +298,56 @@ async fn the_status_list_is_signed_once_per_ttl_unless_a_card_changes() {
 /// whose status nobody can show is never published as valid.
 #[tokio::test]
 async fn a_stored_card_state_lanyard_does_not_know_fails_closed() {
-    let env = envs().await.into_iter().next().unwrap();
-    person(&env.register, "900001").await;
-    let card =
-        env.cards.request(&op("alice"), PersonRef::ServiceNumber("900001"), CardType::WarrantCard, T0).await.unwrap();
-    env.cards.transition(&op("bob"), &card.id, CardAction::Approve, None, T0).await.unwrap();
-    assert!(env.cards.status_list(&op("gate"), T0).await.is_ok());
+    for env in envs().await {
+        person(&env.register, "900001").await;
+        let card = env
+            .cards
+            .request(&op("alice"), PersonRef::ServiceNumber("900001"), CardType::WarrantCard, T0)
+            .await
+            .unwrap();
+        env.cards.transition(&op("bob"), &card.id, CardAction::Approve, None, T0).await.unwrap();
+        assert!(env.cards.status_list(&op("gate"), T0).await.is_ok());
 
-    let db = rusqlite::Connection::open(env.sqlite.as_ref().unwrap()).unwrap();
-    db.execute("UPDATE cards SET state = 'valid' WHERE id = ?1", [&card.id]).unwrap();
-    assert!(env.cards.card(&card.id).await.is_err(), "an unknown state stands for nothing");
-    assert!(env.cards.list(None, None).await.is_err(), "nor does the list show it");
-    // Past the cached list's TTL, so the next list is built from the table.
-    assert!(env.cards.status_list(&op("gate"), T0 + DAY).await.is_err(), "no status list is signed over it");
+        env.t.behind_lanyards_back(&format!("UPDATE cards SET state = 'valid' WHERE id = '{}'", card.id)).await;
+        assert!(env.cards.card(&card.id, T0).await.is_err(), "an unknown state stands for nothing");
+        assert!(env.cards.list(None, None, T0).await.is_err(), "nor does the list show it");
+        // Past the cached list's TTL, so the next list is built from the table.
+        assert!(env.cards.status_list(&op("gate"), T0 + DAY).await.is_err(), "no status list is signed over it");
+    }
+}
+
+/// Issue 15, attack 1 on cards: `update cards set state='issued'` by SQL.
+/// The card is refused at use (read, move, door, status list), with an
+/// `integrity.failure` event, and `audit verify` names the row.
+#[tokio::test]
+async fn a_card_state_set_by_sql_is_refused_and_found() {
+    for env in envs().await {
+        let n = env.name;
+        person(&env.register, "900001").await;
+        let card = env
+            .cards
+            .request(&op("alice"), PersonRef::ServiceNumber("900001"), CardType::WarrantCard, T0)
+            .await
+            .unwrap();
+        env.cards.transition(&op("bob"), &card.id, CardAction::Approve, None, T0).await.unwrap();
+        assert!(env.register.verify_log(&op("dpo"), T0).await.unwrap().findings.is_empty(), "{n}");
+
+        env.t.behind_lanyards_back(&format!("UPDATE cards SET state = 'issued' WHERE id = '{}'", card.id)).await;
+        let err = env.cards.card(&card.id, T0).await.unwrap_err();
+        assert!(err.to_string().contains("changed outside lanyard"), "{n}: {err}");
+        assert!(env.cards.transition(&op("bob"), &card.id, CardAction::Suspend, None, T0).await.is_err(), "{n}");
+        assert!(env.cards.status_list(&op("gate"), T0 + DAY).await.is_err(), "{n}: no list is signed over it");
+
+        let evs = events(&env.store).await;
+        let failure = evs.iter().find(|e| e.action == "integrity.failure").expect("an integrity.failure event");
+        let detail = failure.detail.as_ref().unwrap();
+        assert_eq!((detail["table"].as_str(), detail["id"].as_str()), (Some("cards"), Some(card.id.as_str())), "{n}");
+
+        let report = env.register.verify_log(&op("dpo"), T0).await.unwrap();
+        let found = report.findings.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert!(
+            found.iter().any(|f| f.starts_with(&format!("cards row {}: does not match its tag", card.id))),
+            "{n}: {found:?}"
+        );
+    }
 }

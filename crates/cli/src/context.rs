@@ -112,20 +112,20 @@ pub async fn open_ledger(settings: &Settings) -> Result<(Arc<dyn lanyard_crypto:
 /// Opens the register for a command.
 pub async fn open_register(settings: &Settings) -> Result<Register> {
     let (provider, ledger) = open_ledger(settings).await?;
-    Ok(Register::open(ledger, provider).await?)
+    Ok(Register::open(ledger, provider, now_ms()).await?)
 }
 
 /// Opens the register and the access service on one provider and ledger.
 pub async fn open_services(settings: &Settings) -> Result<(Register, lanyard_access::Access, Ledger)> {
     let (provider, ledger) = open_ledger(settings).await?;
-    let register = Register::open(ledger.clone(), Arc::clone(&provider)).await?;
+    let register = Register::open(ledger.clone(), Arc::clone(&provider), now_ms()).await?;
     let access = lanyard_access::Access::new(ledger.clone(), provider, lanyard_access::SessionPolicy::default());
     Ok((register, access, ledger))
 }
 
 async fn open_cards_on(settings: &Settings) -> Result<(Arc<Register>, Ledger, lanyard_cards::Cards)> {
     let (provider, ledger) = open_ledger(settings).await?;
-    let register = Arc::new(Register::open(ledger.clone(), provider).await?);
+    let register = Arc::new(Register::open(ledger.clone(), provider, now_ms()).await?);
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
     Ok((register, ledger, cards))
 }

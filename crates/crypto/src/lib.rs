@@ -5,8 +5,9 @@
 //! - a **root key** that never leaves its [`KeyProvider`]: a passphrase-sealed
 //!   [`KeyringProvider`] file by default, or a non-extractable AES key inside a
 //!   PKCS#11 token ([`Pkcs11Provider`]);
-//! - one versioned **compartment key** per compartment, and one **blind-index
-//!   key**, each wrapped by the root key;
+//! - one versioned **compartment key** per compartment, one **blind-index
+//!   key** and one **row-integrity key** ([`RowAuth`]), each wrapped by the
+//!   root key;
 //! - one **person key** per person per compartment, wrapped by the compartment
 //!   key, so that destroying it crypto-shreds that compartment of that person;
 //! - **field ciphertexts** under the person key, bound by associated data to
@@ -32,6 +33,7 @@ mod error;
 mod keyring;
 mod pkcs11;
 mod provider;
+mod rowauth;
 mod secret;
 mod signing;
 mod vault;
@@ -42,6 +44,7 @@ pub use error::{CryptoError, CryptoErrorKind};
 pub use keyring::{KdfParams, KeyringProvider};
 pub use pkcs11::{Pkcs11Config, Pkcs11Provider};
 pub use provider::{KeyProvider, NativeSigning, SigningKey, WrapContext};
+pub use rowauth::{ROW_TAG_LEN, RowAuth};
 pub use secret::Key32;
 pub use signing::Ed25519Key;
 pub use vault::{CompartmentKeyring, OpenFailure, SealedCompartment, Vault};

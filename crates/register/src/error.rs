@@ -73,6 +73,10 @@ pub enum ErrorKind {
     /// Writing output (an export) failed.
     #[error("{0}")]
     Output(&'static str),
+    /// A row that decides who may do what fails its integrity check (or
+    /// cannot be checked); it was not used.
+    #[error("{0}")]
+    Integrity(std::sync::Arc<lanyard_audit::IntegrityError>),
     /// The audit log could not be appended to or read.
     #[error("audit log: {0}")]
     Audit(std::sync::Arc<lanyard_audit::log::LogError>),
@@ -125,6 +129,7 @@ impl RegisterError {
             ErrorKind::Proof(_) => "REG-017",
             ErrorKind::NoSuchEvent(_) => "REG-018",
             ErrorKind::Canary(_) => "REG-019",
+            ErrorKind::Integrity(_) => "REG-020",
         }
     }
 
@@ -158,6 +163,12 @@ impl From<lanyard_audit::log::LogError> for RegisterError {
 impl From<std::sync::Arc<lanyard_audit::log::LogError>> for RegisterError {
     fn from(e: std::sync::Arc<lanyard_audit::log::LogError>) -> Self {
         RegisterError::new(ErrorKind::Audit(e))
+    }
+}
+
+impl From<lanyard_audit::IntegrityError> for RegisterError {
+    fn from(e: lanyard_audit::IntegrityError) -> Self {
+        RegisterError::new(ErrorKind::Integrity(std::sync::Arc::new(e)))
     }
 }
 

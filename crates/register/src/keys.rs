@@ -11,7 +11,7 @@ use std::sync::Arc;
 use lanyard_audit::Ledger;
 use lanyard_audit::{Event, Outcome};
 use lanyard_core::{Compartment, PersonId};
-use lanyard_crypto::{BlindIndexer, CryptoErrorKind, Key32, KeyProvider, Vault, WrapContext};
+use lanyard_crypto::{BlindIndexer, CryptoErrorKind, Key32, KeyProvider, RowAuth, Vault, WrapContext};
 use lanyard_store::{Store, WrappedKeyRow};
 use serde::Serialize;
 
@@ -22,6 +22,8 @@ use crate::write::from_row;
 const PURPOSE_COMPARTMENT: &str = "compartment";
 const PURPOSE_INDEX: &str = "blind-index";
 const INDEX_NAME: &str = "register";
+const PURPOSE_ROWS: &str = "row-integrity";
+const ROWS_NAME: &str = "rows";
 const FORMAT_KEY: &str = "register_format";
 const FORMAT: &str = "1";
 
@@ -101,6 +103,74 @@ async fn load_vault(store: &Store, provider: &dyn KeyProvider) -> Result<Vault, 
     Ok(vault)
 }
 
+/// The row-integrity key, if the store has one yet.
+async fn load_row_key(store: &Store, provider: &dyn KeyProvider) -> Result<Option<Key32>, RegisterError> {
+    let rows = store.wrapped_keys().await?;
+    match rows.iter().filter(|r| r.purpose == PURPOSE_ROWS && r.name == ROWS_NAME).max_by_key(|r| r.version) {
+        Some(r) => Ok(Some(unwrap_or_mismatch(provider, r, ctx(PURPOSE_ROWS, ROWS_NAME, version_of(r)?))?)),
+        None => Ok(None),
+    }
+}
+
+fn row_key_row(provider: &dyn KeyProvider, key: &Key32, now_s: i64) -> Result<WrappedKeyRow, RegisterError> {
+    Ok(WrappedKeyRow {
+        purpose: PURPOSE_ROWS.into(),
+        name: ROWS_NAME.into(),
+        version: 1,
+        wrapped: provider.wrap(key, &ctx(PURPOSE_ROWS, ROWS_NAME, 1))?,
+        created_at: now_s,
+    })
+}
+
+/// Gives a store made before row tags its row-integrity key, and tags every
+/// row it holds as it stands, in one write recorded as `integrity.enrol`.
+/// It happens once: `audit verify` names a second enrolment, since deleting
+/// the key to have tampered rows tagged anew would show as one.
+async fn enrol_rows(ledger: &Ledger, provider: &dyn KeyProvider, now_ms: i64) -> Result<(), RegisterError> {
+    let key = Key32::random();
+    let wrapped = row_key_row(provider, &key, now_ms / 1000)?;
+    ledger.install_row_auth(RowAuth::new(key));
+    let store = ledger.store();
+    let mut tx = ledger.begin().await?;
+    tx.tx().insert_wrapped_key(&wrapped).await?;
+    let mut counts = serde_json::Map::new();
+    let mut users = store.users().await?;
+    for u in &mut users {
+        ledger.tag(u)?;
+        tx.tx().update_user(u).await?;
+    }
+    counts.insert("users".into(), users.len().into());
+    let mut sessions = store.sessions().await?;
+    for s in &mut sessions {
+        ledger.tag(s)?;
+        tx.tx().touch_session(s).await?;
+    }
+    counts.insert("sessions".into(), sessions.len().into());
+    let mut tokens = store.service_tokens().await?;
+    for t in &mut tokens {
+        ledger.tag(t)?;
+        tx.tx().set_token_tag(t).await?;
+    }
+    counts.insert("service_tokens".into(), tokens.len().into());
+    let mut suppliers = store.suppliers().await?;
+    for s in &mut suppliers {
+        ledger.tag(s)?;
+        tx.tx().update_supplier(s).await?;
+    }
+    counts.insert("suppliers".into(), suppliers.len().into());
+    let mut cards = store.cards_by_status_idx().await?;
+    for c in &mut cards {
+        ledger.tag(c)?;
+        tx.tx().update_card(c, c.row_version).await?;
+    }
+    counts.insert("cards".into(), cards.len().into());
+    let mut event = Event::new(now_ms, lanyard_audit::Actor::system(), "integrity.enrol", Outcome::Ok);
+    event.detail = Some(serde_json::json!({ "tagged": counts }));
+    tx.append(&[event]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 impl Register {
     /// Creates the schema and the keys of a new register.
     pub async fn init(
@@ -117,13 +187,17 @@ impl Register {
         let now_s = now_ms / 1000;
         let index_key = Key32::random();
         let mut vault = Vault::new(BlindIndexer::new(&index_key)?);
-        let mut rows = vec![WrappedKeyRow {
-            purpose: PURPOSE_INDEX.into(),
-            name: INDEX_NAME.into(),
-            version: 1,
-            wrapped: provider.wrap(&index_key, &ctx(PURPOSE_INDEX, INDEX_NAME, 1))?,
-            created_at: now_s,
-        }];
+        let row_key = Key32::random();
+        let mut rows = vec![
+            WrappedKeyRow {
+                purpose: PURPOSE_INDEX.into(),
+                name: INDEX_NAME.into(),
+                version: 1,
+                wrapped: provider.wrap(&index_key, &ctx(PURPOSE_INDEX, INDEX_NAME, 1))?,
+                created_at: now_s,
+            },
+            row_key_row(provider.as_ref(), &row_key, now_s)?,
+        ];
         for c in Compartment::ALL {
             let key = Key32::random();
             rows.push(WrappedKeyRow {
@@ -137,7 +211,9 @@ impl Register {
         }
         let mut event = Event::new(now_ms, op.actor.clone(), "register.init", Outcome::Ok);
         event.request_id = Some(op.request_id.clone());
-        event.detail = Some(serde_json::json!({ "provider": provider.kind() }));
+        // `row_key`: tagged from the start, so any later enrolment is a
+        // finding of `audit verify`.
+        event.detail = Some(serde_json::json!({ "provider": provider.kind(), "row_key": true }));
         let mut tx = ledger.begin().await?;
         for r in &rows {
             tx.tx().insert_wrapped_key(r).await?;
@@ -146,6 +222,7 @@ impl Register {
         tx.tx().set_meta("key_provider", provider.kind()).await?;
         tx.append(&[event]).await?;
         tx.commit().await?;
+        ledger.install_row_auth(RowAuth::new(row_key));
         Ok(Register::from_parts(ledger, vault, provider))
     }
 
@@ -162,14 +239,20 @@ impl Register {
         Ok(())
     }
 
-    /// Opens an existing register, unwrapping its keys with `provider`.
-    pub async fn open(ledger: Ledger, provider: Arc<dyn KeyProvider>) -> Result<Register, RegisterError> {
+    /// Opens an existing register, unwrapping its keys with `provider` and
+    /// loading the row-integrity key into `ledger` (a store from before row
+    /// tags is enrolled now, at `now_ms`: see `enrol_rows`).
+    pub async fn open(ledger: Ledger, provider: Arc<dyn KeyProvider>, now_ms: i64) -> Result<Register, RegisterError> {
         let store = ledger.store();
         if !store.is_initialised().await? || store.meta(FORMAT_KEY).await?.is_none() {
             return Err(RegisterError::new(ErrorKind::NotInitialised));
         }
         store.migrate().await?;
         let vault = load_vault(store, provider.as_ref()).await?;
+        match load_row_key(store, provider.as_ref()).await? {
+            Some(key) => ledger.install_row_auth(RowAuth::new(key)),
+            None => enrol_rows(&ledger, provider.as_ref(), now_ms).await?,
+        }
         Ok(Register::from_parts(ledger, vault, provider))
     }
 

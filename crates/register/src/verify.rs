@@ -20,7 +20,8 @@ use lanyard_core::{Compartment, PersonId};
 use serde::Serialize;
 use uuid::Uuid;
 
-use lanyard_store::SealedRow;
+use lanyard_audit::{Ledger, RowCheck};
+use lanyard_store::{Authenticated, SealedRow};
 
 use crate::error::{ErrorKind, RegisterError};
 use crate::register::{Operator, Register};
@@ -72,6 +73,24 @@ pub enum Finding {
         /// Whose.
         person: PersonId,
     },
+    /// A row of a table that decides who may do what (users, sessions,
+    /// service tokens, suppliers, cards) carries no valid tag: it was
+    /// changed, inserted or copied outside lanyard.
+    RowTagInvalid {
+        /// Table.
+        table: String,
+        /// The row's id.
+        id: String,
+        /// `carries no tag` or `does not match its tag`.
+        found: String,
+    },
+    /// Rows were tagged anew after the register already had its
+    /// row-integrity key: deleting the key to have changed rows tagged as
+    /// they stand would show as this.
+    RowKeyEnrolledAgain {
+        /// Enrolments found in the log.
+        enrolments: u64,
+    },
 }
 
 impl std::fmt::Display for Finding {
@@ -86,6 +105,13 @@ impl std::fmt::Display for Finding {
             Finding::RowChanged { person } => write!(f, "person {person}: changed outside lanyard"),
             Finding::RowDeleted { person } => write!(f, "person {person}: deleted outside lanyard"),
             Finding::RowInserted { person } => write!(f, "person {person}: inserted outside lanyard"),
+            Finding::RowTagInvalid { table, id, found } => {
+                write!(f, "{table} row {id}: {found} (changed outside lanyard)")
+            }
+            Finding::RowKeyEnrolledAgain { enrolments } => write!(
+                f,
+                "row integrity: the rows were tagged anew ({enrolments} enrolment(s) where the register already had its key)"
+            ),
         }
     }
 }
@@ -130,10 +156,35 @@ impl Findings {
 const PAGE: i64 = 2000;
 const WRITE_ACTIONS: [&str; 3] = ["person.create", "person.update", "person.erase"];
 
+fn tag_finding<R: Authenticated>(ledger: &Ledger, rows: &[R], findings: &mut Findings) -> Result<(), RegisterError> {
+    for row in rows {
+        let found = match ledger.inspect(row)? {
+            RowCheck::Valid => continue,
+            RowCheck::Untagged => "carries no tag",
+            RowCheck::Mismatch => "does not match its tag",
+        };
+        findings.push(Finding::RowTagInvalid { table: R::TABLE.to_owned(), id: row.row_id(), found: found.to_owned() });
+    }
+    Ok(())
+}
+
 impl Register {
+    /// Every tagged table's rows against their tags (nothing is recorded
+    /// per row: the report is the record).
+    async fn check_row_tags(&self, findings: &mut Findings) -> Result<(), RegisterError> {
+        let (store, ledger) = (self.store(), &self.ledger);
+        tag_finding(ledger, &store.users().await?, findings)?;
+        tag_finding(ledger, &store.sessions().await?, findings)?;
+        tag_finding(ledger, &store.service_tokens().await?, findings)?;
+        tag_finding(ledger, &store.suppliers().await?, findings)?;
+        tag_finding(ledger, &store.cards_by_status_idx().await?, findings)?;
+        Ok(())
+    }
+
     /// Checks the whole log and reconciles the store against it.
     pub async fn verify_log(&self, op: &Operator, now_ms: i64) -> Result<VerifyReport, RegisterError> {
         let mut findings = Findings::default();
+        let (mut enrolments, mut keyed_at_init) = (0u64, false);
         let checkpoints = self.store().checkpoints().await?;
         let mut checkpoint_at: HashMap<u64, String> = HashMap::new();
         for (size, note) in checkpoints {
@@ -171,6 +222,10 @@ impl Register {
                     }
                 }
                 match Event::from_bytes(&row.event) {
+                    Ok(e) if e.action == "integrity.enrol" => enrolments += 1,
+                    Ok(e) if e.action == "register.init" => {
+                        keyed_at_init = e.detail.as_ref().is_some_and(|d| d["row_key"] == true);
+                    }
                     Ok(e) if WRITE_ACTIONS.contains(&e.action.as_str()) => {
                         for p in e.people {
                             last_digest.insert(*p.as_uuid(), e.digest.clone());
@@ -222,6 +277,11 @@ impl Register {
         for id in deleted {
             findings.push(Finding::RowDeleted { person: PersonId::from_uuid(id) });
         }
+        let allowed = if keyed_at_init { 0 } else { 1 };
+        if enrolments > allowed {
+            findings.push(Finding::RowKeyEnrolledAgain { enrolments });
+        }
+        self.check_row_tags(&mut findings).await?;
         Ok(VerifyReport {
             events,
             checkpoints: checkpoint_at.len() as u64,

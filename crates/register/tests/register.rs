@@ -322,7 +322,8 @@ async fn rotation_is_safe_to_interrupt_and_resume() {
         }
         tx.commit().await.unwrap();
         // Reopen (a new process) and read everyone: mixed versions all open.
-        let reg = Register::open(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone()).await.unwrap();
+        let reg =
+            Register::open(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), 4_000).await.unwrap();
         let all = reg.find(&op(), Lookup::Surname("rota"), &[Compartment::Pay], Some("check"), 4_000).await.unwrap();
         assert_eq!(all.iter().filter(|p| p.record.salary.is_some()).count(), 50, "{}", env.name);
         // A later rotation finishes the job.
@@ -346,7 +347,8 @@ async fn a_rotation_by_one_process_is_picked_up_by_another() {
         let records: Vec<(usize, PersonRecord)> = (0..5).map(|i| (i, person(&format!("S{i}"), "Shared"))).collect();
         a.import(&op(), records, 2_000, &|_| {}).await.unwrap();
         // A second server on the same store, opened before the rotation.
-        let b = Register::open(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone()).await.unwrap();
+        let b =
+            Register::open(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), 4_000).await.unwrap();
         let report = a.rotate(&op(), Compartment::Pay, 3_000, 100, &|_| {}).await.unwrap();
         assert_eq!((report.new_version, report.rewrapped), (2, 5));
         // b has never seen pay key 2; it loads it on meeting a row sealed under it.
@@ -367,7 +369,7 @@ async fn a_different_root_key_cannot_open_the_register() {
         let dir = tempfile::tempdir().unwrap();
         let other: Arc<dyn KeyProvider> =
             Arc::new(KeyringProvider::create(&dir.path().join("k"), b"x", KdfParams::insecure_for_tests()).unwrap());
-        let err = Register::open(lanyard_audit::Ledger::new(env.store.clone()), other).await.err().unwrap();
+        let err = Register::open(lanyard_audit::Ledger::new(env.store.clone()), other, 4_000).await.err().unwrap();
         assert!(matches!(err.kind(), ErrorKind::KeyMismatch), "{}", env.name);
         let err = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
             .await

@@ -107,7 +107,7 @@ pub(crate) async fn add_user(
 #[utoipa::path(get, path = "/v1/users",
     responses((status = 200, body = [UserJson]), (status = 403, body = ProblemBody)))]
 pub(crate) async fn list_users(gate: Gate) -> Result<Json<Vec<UserJson>>, Problem> {
-    Ok(Json(gate.access().users().await?.into_iter().map(UserJson::from).collect()))
+    Ok(Json(gate.access().users(now_s()).await?.into_iter().map(UserJson::from).collect()))
 }
 
 /// Disables a user and ends their sessions.
@@ -194,7 +194,7 @@ pub(crate) async fn create_token(
 #[utoipa::path(get, path = "/v1/tokens",
     responses((status = 200, body = [TokenJson]), (status = 403, body = ProblemBody)))]
 pub(crate) async fn list_tokens(gate: Gate) -> Result<Json<Vec<TokenJson>>, Problem> {
-    Ok(Json(gate.access().tokens().await?.into_iter().map(TokenJson::from).collect()))
+    Ok(Json(gate.access().tokens(now_s()).await?.into_iter().map(TokenJson::from).collect()))
 }
 
 /// Revokes a token at once.

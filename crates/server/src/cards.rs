@@ -112,7 +112,7 @@ pub(crate) async fn list_cards(gate: Gate, Query(q): Query<CardQuery>) -> Result
         .as_deref()
         .map(|s| s.parse::<CardState>().map_err(|_| Problem::bad_request("bad_state", "unknown card state")))
         .transpose()?;
-    let rows = gate.cards().list(person, card_state).await?;
+    let rows = gate.cards().list(person, card_state, now_s() * 1000).await?;
     Ok(Json(rows.into_iter().map(Into::into).collect()))
 }
 
@@ -120,7 +120,7 @@ pub(crate) async fn list_cards(gate: Gate, Query(q): Query<CardQuery>) -> Result
 #[utoipa::path(get, path = "/v1/cards/{id}", params(("id" = String, Path)),
     responses((status = 200, body = CardJson), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
 pub(crate) async fn get_card(gate: Gate, Path(id): Path<String>) -> Result<Json<CardJson>, Problem> {
-    Ok(Json(gate.cards().card(&id).await?.into()))
+    Ok(Json(gate.cards().card(&id, now_s() * 1000).await?.into()))
 }
 
 /// The card verbs, one route each (`POST /v1/cards/{id}/VERB`), with the

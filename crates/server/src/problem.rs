@@ -92,6 +92,21 @@ impl IntoResponse for Problem {
     }
 }
 
+impl Problem {
+    /// A row that decides who may do what failed its integrity check: the
+    /// store was changed outside lanyard. 503, since nothing the caller can
+    /// change will help; the operator's `audit verify` names the row.
+    fn store_altered(e: &dyn std::fmt::Display) -> Problem {
+        tracing::error!(error = %e, "integrity failure");
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_altered",
+            "the store was changed outside lanyard; the row was refused and the refusal recorded \
+             (an operator can run 'lanyard audit verify')",
+        )
+    }
+}
+
 impl From<RegisterError> for Problem {
     fn from(e: RegisterError) -> Self {
         let (status, code) = match e.kind() {
@@ -102,6 +117,7 @@ impl From<RegisterError> for Problem {
             // Optimistic concurrency: someone changed the row since it was read.
             ErrorKind::Store(_) if e.is_conflict() => (StatusCode::CONFLICT, "conflict"),
             ErrorKind::Audit(_) => (StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable"),
+            ErrorKind::Integrity(_) => return Problem::store_altered(&e),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         // Server-side faults are logged with their message (ids and reasons,
@@ -151,6 +167,7 @@ impl From<AccessError> for Problem {
             AccessErrorKind::NoSuchUser | AccessErrorKind::NoSuchToken => {
                 Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
+            AccessErrorKind::Integrity(_) => Problem::store_altered(&e),
             AccessErrorKind::Audit(_) => {
                 tracing::error!(error = %e, "audit unavailable");
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable", "the audit log is unavailable")

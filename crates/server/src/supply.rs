@@ -189,7 +189,7 @@ pub(crate) async fn add_supplier(
 #[utoipa::path(get, path = "/v1/suppliers",
     responses((status = 200, body = [SupplierJson]), (status = 403, body = ProblemBody)))]
 pub(crate) async fn list_suppliers(gate: Gate) -> Result<Json<Vec<SupplierJson>>, Problem> {
-    Ok(Json(gate.supply().suppliers().await?.into_iter().map(Into::into).collect()))
+    Ok(Json(gate.supply().suppliers(now_s() * 1000).await?.into_iter().map(Into::into).collect()))
 }
 
 /// Disables a supplier; its pending batches are destroyed.

@@ -484,10 +484,13 @@ async fn an_approver_cannot_approve_their_own_request() {
     // `approver`) and now approves it through the API as user `approver`.
     let counter = Operator::local(Actor::operator("approver"), false);
     let ledger = lanyard_audit::Ledger::new(t.store.clone());
-    let register =
-        Register::open(ledger.clone(), Arc::new(KeyringProvider::open(&t.dir.path().join("k.json"), b"pass").unwrap()))
-            .await
-            .unwrap();
+    let register = Register::open(
+        ledger.clone(),
+        Arc::new(KeyringProvider::open(&t.dir.path().join("k.json"), b"pass").unwrap()),
+        0,
+    )
+    .await
+    .unwrap();
     let cards = lanyard_cards::Cards::new(Arc::new(register), ledger, lanyard_cards::IssuerConfig::default());
     let own = cards
         .request(&counter, lanyard_cards::PersonRef::Id(f.person), lanyard_core::CardType::StaffPass, now_s() * 1000)
@@ -506,7 +509,7 @@ async fn an_approver_cannot_approve_their_own_request() {
     let events = new_events(&t.store, &mut cursor).await;
     assert_eq!(events.len(), 1);
     assert_eq!((events[0].action.as_str(), events[0].outcome), ("card.approve", lanyard_audit::Outcome::Denied));
-    assert_eq!(cards.card(&own.id).await.unwrap().state, lanyard_core::CardState::Requested);
+    assert_eq!(cards.card(&own.id, 0).await.unwrap().state, lanyard_core::CardState::Requested);
     f.stop().await;
 }
 

@@ -3,6 +3,7 @@
 
 use uuid::Uuid;
 
+use crate::authenticated::{Authenticated, Canon};
 use crate::error::StoreError;
 use crate::store::Store;
 use crate::tx::Tx;
@@ -33,6 +34,8 @@ pub struct UserRow {
     pub locked_until: i64,
     /// Unix seconds.
     pub created_at: i64,
+    /// Row tag (see [`Authenticated`]).
+    pub mac: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -52,6 +55,8 @@ pub struct SessionRow {
     pub created_at: i64,
     /// Unix seconds of the last request.
     pub last_seen: i64,
+    /// Row tag (see [`Authenticated`]).
+    pub mac: Option<Vec<u8>>,
 }
 
 /// A service token for a supplier or a device.
@@ -72,10 +77,84 @@ pub struct TokenRow {
     pub expires_at: i64,
     /// Unix seconds, when revoked.
     pub revoked_at: Option<i64>,
+    /// Row tag (see [`Authenticated`]).
+    pub mac: Option<Vec<u8>>,
 }
 
-const USER_COLUMNS: &str = "id, name, role, password_hash, totp_wrapped, totp_last_step, protected, disabled, failures, locked_until, created_at";
-const TOKEN_COLUMNS: &str = "id, token_hash, role, subject, created_at, expires_at, revoked_at";
+impl Authenticated for UserRow {
+    const TABLE: &'static str = "users";
+    fn row_id(&self) -> String {
+        self.id.to_string()
+    }
+    // The counters are bound too: lifting a lockout or rewinding the last
+    // TOTP step (to replay a code) is as much a change as a new role.
+    fn canonical(&self) -> Vec<u8> {
+        Canon::new()
+            .uuid(self.id)
+            .str(&self.name)
+            .str(self.role.as_str())
+            .str(&self.password_hash)
+            .opt_bytes(self.totp_wrapped.as_deref())
+            .int(self.totp_last_step)
+            .flag(self.protected)
+            .flag(self.disabled)
+            .int(self.failures)
+            .int(self.locked_until)
+            .int(self.created_at)
+            .finish()
+    }
+    fn tag(&self) -> Option<&[u8]> {
+        self.mac.as_deref()
+    }
+    fn set_tag(&mut self, tag: Vec<u8>) {
+        self.mac = Some(tag);
+    }
+}
+
+impl Authenticated for SessionRow {
+    const TABLE: &'static str = "sessions";
+    // A session is named by whose it is: its key is the hash of a secret.
+    fn row_id(&self) -> String {
+        format!("of user {}", self.user_id)
+    }
+    fn canonical(&self) -> Vec<u8> {
+        Canon::new().bytes(&self.token_hash).uuid(self.user_id).int(self.created_at).int(self.last_seen).finish()
+    }
+    fn tag(&self) -> Option<&[u8]> {
+        self.mac.as_deref()
+    }
+    fn set_tag(&mut self, tag: Vec<u8>) {
+        self.mac = Some(tag);
+    }
+}
+
+impl Authenticated for TokenRow {
+    const TABLE: &'static str = "service_tokens";
+    fn row_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn canonical(&self) -> Vec<u8> {
+        Canon::new()
+            .uuid(self.id)
+            .bytes(&self.token_hash)
+            .str(self.role.as_str())
+            .str(&self.subject)
+            .int(self.created_at)
+            .int(self.expires_at)
+            .opt_int(self.revoked_at)
+            .finish()
+    }
+    fn tag(&self) -> Option<&[u8]> {
+        self.mac.as_deref()
+    }
+    fn set_tag(&mut self, tag: Vec<u8>) {
+        self.mac = Some(tag);
+    }
+}
+
+const USER_COLUMNS: &str = "id, name, role, password_hash, totp_wrapped, totp_last_step, protected, disabled, failures, locked_until, created_at, mac";
+const TOKEN_COLUMNS: &str = "id, token_hash, role, subject, created_at, expires_at, revoked_at, mac";
+const SESSION_COLUMNS: &str = "token_hash, user_id, created_at, last_seen, mac";
 
 impl Store {
     /// The user called `name`.
@@ -98,14 +177,26 @@ impl Store {
 
     /// The session whose cookie hashes to `token_hash`.
     pub async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRow>, StoreError> {
-        let sql = "SELECT token_hash, user_id, created_at, last_seen FROM sessions WHERE token_hash = $1";
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE token_hash = $1"));
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(token_hash).fetch_optional(p).await)?)
+    }
+
+    /// Every session (for `audit verify` and the one-time tagging).
+    pub async fn sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {SESSION_COLUMNS} FROM sessions ORDER BY created_at"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
     }
 
     /// The service token whose secret hashes to `token_hash`.
     pub async fn service_token(&self, token_hash: &[u8]) -> Result<Option<TokenRow>, StoreError> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM service_tokens WHERE token_hash = $1"));
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(token_hash).fetch_optional(p).await)?)
+    }
+
+    /// The service token with this id.
+    pub async fn service_token_by_id(&self, id: Uuid) -> Result<Option<TokenRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {TOKEN_COLUMNS} FROM service_tokens WHERE id = $1"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?)
     }
 
     /// Every service token, newest first.
@@ -126,12 +217,12 @@ impl Tx {
     /// Adds a user; a taken name is a conflict.
     pub async fn insert_user(&mut self, u: &UserRow) -> Result<(), StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ));
         on_tx!(self, c => sqlx::query(sql)
             .bind(u.id).bind(&u.name).bind(u.role.as_str()).bind(&u.password_hash).bind(&u.totp_wrapped)
             .bind(u.totp_last_step).bind(u.protected).bind(u.disabled).bind(u.failures).bind(u.locked_until)
-            .bind(u.created_at)
+            .bind(u.created_at).bind(&u.mac)
             .execute(c).await.map(|_| ()))?;
         Ok(())
     }
@@ -139,25 +230,25 @@ impl Tx {
     /// Writes back a user's mutable state (credentials, flags, counters).
     pub async fn update_user(&mut self, u: &UserRow) -> Result<u64, StoreError> {
         let sql = "UPDATE users SET role = $2, password_hash = $3, totp_wrapped = $4, totp_last_step = $5, \
-                   protected = $6, disabled = $7, failures = $8, locked_until = $9 WHERE id = $1";
+                   protected = $6, disabled = $7, failures = $8, locked_until = $9, mac = $10 WHERE id = $1";
         Ok(on_tx!(self, c => sqlx::query(sql)
             .bind(u.id).bind(u.role.as_str()).bind(&u.password_hash).bind(&u.totp_wrapped).bind(u.totp_last_step)
-            .bind(u.protected).bind(u.disabled).bind(u.failures).bind(u.locked_until)
+            .bind(u.protected).bind(u.disabled).bind(u.failures).bind(u.locked_until).bind(&u.mac)
             .execute(c).await.map(|r| r.rows_affected()))?)
     }
 
     /// Starts a session.
     pub async fn insert_session(&mut self, s: &SessionRow) -> Result<(), StoreError> {
-        let sql = "INSERT INTO sessions (token_hash, user_id, created_at, last_seen) VALUES ($1, $2, $3, $4)";
+        let sql = sqlx::AssertSqlSafe(format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"));
         on_tx!(self, c => sqlx::query(sql).bind(&s.token_hash).bind(s.user_id).bind(s.created_at).bind(s.last_seen)
-            .execute(c).await.map(|_| ()))?;
+            .bind(&s.mac).execute(c).await.map(|_| ()))?;
         Ok(())
     }
 
-    /// Records activity on a session.
-    pub async fn touch_session(&mut self, token_hash: &[u8], now: i64) -> Result<(), StoreError> {
-        let sql = "UPDATE sessions SET last_seen = $2 WHERE token_hash = $1";
-        on_tx!(self, c => sqlx::query(sql).bind(token_hash).bind(now).execute(c).await.map(|_| ()))?;
+    /// Records activity on a session (its new last-seen time and tag).
+    pub async fn touch_session(&mut self, s: &SessionRow) -> Result<(), StoreError> {
+        let sql = "UPDATE sessions SET last_seen = $2, mac = $3 WHERE token_hash = $1";
+        on_tx!(self, c => sqlx::query(sql).bind(&s.token_hash).bind(s.last_seen).bind(&s.mac).execute(c).await.map(|_| ()))?;
         Ok(())
     }
 
@@ -177,19 +268,32 @@ impl Tx {
     /// Adds a service token.
     pub async fn insert_service_token(&mut self, t: &TokenRow) -> Result<(), StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO service_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            "INSERT INTO service_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ));
         on_tx!(self, c => sqlx::query(sql)
             .bind(t.id).bind(&t.token_hash).bind(t.role.as_str()).bind(&t.subject).bind(t.created_at).bind(t.expires_at)
-            .bind(t.revoked_at)
+            .bind(t.revoked_at).bind(&t.mac)
             .execute(c).await.map(|_| ()))?;
         Ok(())
     }
 
-    /// Revokes a token; false if there is no such unrevoked token.
-    pub async fn revoke_service_token(&mut self, id: Uuid, now: i64) -> Result<bool, StoreError> {
-        let sql = "UPDATE service_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-        Ok(on_tx!(self, c => sqlx::query(sql).bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))? == 1)
+    /// Writes a token's revocation (`t` as revoked, with its new tag);
+    /// false if there is no such unrevoked token.
+    pub async fn revoke_service_token(&mut self, t: &TokenRow) -> Result<bool, StoreError> {
+        let sql = "UPDATE service_tokens SET revoked_at = $2, mac = $3 WHERE id = $1 AND revoked_at IS NULL";
+        Ok(
+            on_tx!(self, c => sqlx::query(sql).bind(t.id).bind(t.revoked_at).bind(&t.mac).execute(c).await.map(|r| r.rows_affected()))?
+                == 1,
+        )
+    }
+
+    /// Writes a service token's tag alone: the one-time tagging of rows
+    /// written before tags existed (users, sessions, suppliers and cards
+    /// are written whole by their updates).
+    pub async fn set_token_tag(&mut self, t: &TokenRow) -> Result<(), StoreError> {
+        let sql = "UPDATE service_tokens SET mac = $2 WHERE id = $1";
+        on_tx!(self, c => sqlx::query(sql).bind(t.id).bind(&t.mac).execute(c).await.map(|_| ()))?;
+        Ok(())
     }
 
     /// Sets a client address's throttle state.

@@ -5,6 +5,7 @@
 use lanyard_core::CardState;
 use uuid::Uuid;
 
+use crate::authenticated::{Authenticated, Canon};
 use crate::error::{StoreError, StoreErrorKind};
 use crate::store::Store;
 use crate::tx::Tx;
@@ -45,10 +46,45 @@ pub struct CardRow {
     pub updated_at: i64,
     /// Optimistic concurrency counter.
     pub row_version: i64,
+    /// Row tag (see [`Authenticated`]).
+    pub mac: Option<Vec<u8>>,
+}
+
+impl Authenticated for CardRow {
+    const TABLE: &'static str = "cards";
+    fn row_id(&self) -> String {
+        self.id.clone()
+    }
+    fn canonical(&self) -> Vec<u8> {
+        Canon::new()
+            .str(&self.id)
+            .uuid(self.person_id)
+            .str(&self.card_type)
+            .str(self.state.as_str())
+            .str(&self.number)
+            .int(self.status_idx)
+            .str(&self.requested_by)
+            .opt_str(self.approved_by.as_deref())
+            .opt_str(self.supersedes.as_deref())
+            .opt_int(self.key_version)
+            .opt_int(self.issued_at)
+            .opt_int(self.expires_at)
+            .opt_str(self.reason.as_deref())
+            .int(self.created_at)
+            .int(self.updated_at)
+            .int(self.row_version)
+            .finish()
+    }
+    fn tag(&self) -> Option<&[u8]> {
+        self.mac.as_deref()
+    }
+    fn set_tag(&mut self, tag: Vec<u8>) {
+        self.mac = Some(tag);
+    }
 }
 
 const CARD_COLUMNS: &str = "id, person_id, card_type, state, number, status_idx, requested_by, approved_by, \
-                            supersedes, key_version, issued_at, expires_at, reason, created_at, updated_at, row_version";
+                            supersedes, key_version, issued_at, expires_at, reason, created_at, updated_at, row_version, mac";
 
 /// Which cards to list.
 #[derive(Clone, Debug, Default)]
@@ -77,13 +113,11 @@ impl Store {
         )
     }
 
-    /// `(status_idx, state)` of every card: what a status list is built from.
-    pub async fn card_states(&self) -> Result<Vec<(i64, CardState)>, StoreError> {
-        let sql = "SELECT status_idx, state FROM cards ORDER BY status_idx";
-        let rows: Vec<(i64, String)> = on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
-        rows.into_iter()
-            .map(|(i, s)| Ok((i, s.parse().map_err(|_| StoreError::corrupt("cards.state holds an unknown state"))?)))
-            .collect()
+    /// Every card by status list index: what a status list is built from
+    /// (whole rows, so each one's tag can be checked).
+    pub async fn cards_by_status_idx(&self) -> Result<Vec<CardRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {CARD_COLUMNS} FROM cards ORDER BY status_idx"));
+        Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
     }
 
     /// `(key_version, latest expiry)` of the cards each issuer key signed and
@@ -107,12 +141,12 @@ impl Tx {
     /// Adds a card; a taken id, number or index is a conflict.
     pub async fn insert_card(&mut self, r: &CardRow) -> Result<(), StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+            "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ));
         on_tx!(self, c => sqlx::query(sql)
             .bind(&r.id).bind(r.person_id).bind(&r.card_type).bind(r.state.as_str()).bind(&r.number).bind(r.status_idx)
             .bind(&r.requested_by).bind(&r.approved_by).bind(&r.supersedes).bind(r.key_version).bind(r.issued_at)
-            .bind(r.expires_at).bind(&r.reason).bind(r.created_at).bind(r.updated_at).bind(r.row_version)
+            .bind(r.expires_at).bind(&r.reason).bind(r.created_at).bind(r.updated_at).bind(r.row_version).bind(&r.mac)
             .execute(c).await.map(|_| ()))?;
         Ok(())
     }
@@ -120,10 +154,10 @@ impl Tx {
     /// Writes back a card's state if nobody changed it since `expected_version`.
     pub async fn update_card(&mut self, r: &CardRow, expected_version: i64) -> Result<(), StoreError> {
         let sql = "UPDATE cards SET state = $2, approved_by = $3, key_version = $4, issued_at = $5, expires_at = $6, \
-                   reason = $7, updated_at = $8, row_version = $9 WHERE id = $1 AND row_version = $10";
+                   reason = $7, updated_at = $8, row_version = $9, mac = $11 WHERE id = $1 AND row_version = $10";
         let done = on_tx!(self, c => sqlx::query(sql)
             .bind(&r.id).bind(r.state.as_str()).bind(&r.approved_by).bind(r.key_version).bind(r.issued_at)
-            .bind(r.expires_at).bind(&r.reason).bind(r.updated_at).bind(r.row_version).bind(expected_version)
+            .bind(r.expires_at).bind(&r.reason).bind(r.updated_at).bind(r.row_version).bind(expected_version).bind(&r.mac)
             .execute(c).await.map(|r| r.rows_affected()))?;
         if done != 1 {
             return Err(StoreError::new(StoreErrorKind::Conflict("a newer version of this card".into())));

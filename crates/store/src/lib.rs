@@ -37,6 +37,7 @@ macro_rules! on_tx {
 }
 
 mod access;
+mod authenticated;
 mod canary;
 mod cards;
 mod error;
@@ -48,6 +49,7 @@ mod supply;
 mod tx;
 
 pub use access::{SessionRow, TokenRow, UserRow};
+pub use authenticated::{Authenticated, Canon};
 pub use canary::CanaryRow;
 pub use cards::{CardFilter, CardRow};
 pub use error::{StoreError, StoreErrorKind};

@@ -4,6 +4,7 @@
 use lanyard_core::{BatchState, PrintOutcome, UnknownName};
 use uuid::Uuid;
 
+use crate::authenticated::{Authenticated, Canon};
 use crate::error::{StoreError, StoreErrorKind};
 use crate::store::Store;
 use crate::tx::Tx;
@@ -21,6 +22,30 @@ pub struct SupplierRow {
     pub created_at: i64,
     /// Unix seconds.
     pub updated_at: i64,
+    /// Row tag (see [`Authenticated`]).
+    pub mac: Option<Vec<u8>>,
+}
+
+impl Authenticated for SupplierRow {
+    const TABLE: &'static str = "suppliers";
+    fn row_id(&self) -> String {
+        self.name.clone()
+    }
+    fn canonical(&self) -> Vec<u8> {
+        Canon::new()
+            .str(&self.name)
+            .str(&self.recipient)
+            .opt_int(self.disabled_at)
+            .int(self.created_at)
+            .int(self.updated_at)
+            .finish()
+    }
+    fn tag(&self) -> Option<&[u8]> {
+        self.mac.as_deref()
+    }
+    fn set_tag(&mut self, tag: Vec<u8>) {
+        self.mac = Some(tag);
+    }
 }
 
 /// A print batch, without its file.
@@ -86,7 +111,7 @@ impl TryFrom<NullableName> for Option<PrintOutcome> {
 
 const BATCH_COLUMNS: &str = "id, supplier, state, recipient, card_count, sealed_size, sealed_sha256, created_by, \
                              created_at, expires_at, downloads, closed_at, row_version";
-const SUPPLIER_COLUMNS: &str = "name, recipient, disabled_at, created_at, updated_at";
+const SUPPLIER_COLUMNS: &str = "name, recipient, disabled_at, created_at, updated_at, mac";
 
 impl Store {
     /// One supplier.
@@ -142,17 +167,17 @@ impl Tx {
     /// Adds a supplier; a taken name is a conflict.
     pub async fn insert_supplier(&mut self, s: &SupplierRow) -> Result<(), StoreError> {
         let sql =
-            sqlx::AssertSqlSafe(format!("INSERT INTO suppliers ({SUPPLIER_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"));
+            sqlx::AssertSqlSafe(format!("INSERT INTO suppliers ({SUPPLIER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"));
         on_tx!(self, c => sqlx::query(sql).bind(&s.name).bind(&s.recipient).bind(s.disabled_at).bind(s.created_at)
-            .bind(s.updated_at).execute(c).await.map(|_| ()))?;
+            .bind(s.updated_at).bind(&s.mac).execute(c).await.map(|_| ()))?;
         Ok(())
     }
 
     /// Writes back a supplier's recipient and disabled time.
     pub async fn update_supplier(&mut self, s: &SupplierRow) -> Result<(), StoreError> {
-        let sql = "UPDATE suppliers SET recipient = $2, disabled_at = $3, updated_at = $4 WHERE name = $1";
+        let sql = "UPDATE suppliers SET recipient = $2, disabled_at = $3, updated_at = $4, mac = $5 WHERE name = $1";
         let done = on_tx!(self, c => sqlx::query(sql).bind(&s.name).bind(&s.recipient).bind(s.disabled_at)
-            .bind(s.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
+            .bind(s.updated_at).bind(&s.mac).execute(c).await.map(|r| r.rows_affected()))?;
         if done != 1 {
             return Err(StoreError::new(StoreErrorKind::Corrupt("the supplier vanished during an update".into())));
         }

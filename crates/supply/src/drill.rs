@@ -105,11 +105,11 @@ impl Supply {
     pub async fn drill(&self, op: &Operator, supplier: &str, now_ms: i64) -> Result<Exposure, SupplyError> {
         let now_s = now_ms / 1000;
         let store = self.ledger.store();
-        let row =
-            store.supplier(supplier).await?.ok_or_else(|| SupplyError::NoSupplier(crate::service::short(supplier)))?;
+        let row = self.supplier_row(supplier, now_ms).await?;
         let enabled = row.disabled_at.is_none();
-        let tokens: Vec<ExposedToken> = store
-            .service_tokens()
+        let tokens: Vec<ExposedToken> = self
+            .ledger
+            .check_all(store.service_tokens().await?, now_ms)
             .await?
             .into_iter()
             .filter(|t| {

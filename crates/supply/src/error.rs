@@ -57,6 +57,14 @@ pub enum SupplyError {
 }
 
 /// The audit log refused a write's events: as the register reports it.
+/// A supplier or card row changed outside lanyard: as the register reports
+/// it (503, exit 2), naming the table and the row's id.
+impl From<lanyard_audit::IntegrityError> for SupplyError {
+    fn from(e: lanyard_audit::IntegrityError) -> Self {
+        SupplyError::Register(e.into())
+    }
+}
+
 impl From<lanyard_audit::log::LogError> for SupplyError {
     fn from(e: lanyard_audit::log::LogError) -> Self {
         SupplyError::Register(e.into())

@@ -247,7 +247,10 @@ impl Supply {
             disabled_at: None,
             created_at: now_s,
             updated_at: now_s,
+            mac: None,
         };
+        let mut row = row;
+        self.ledger.tag(&mut row)?;
         let ev = Self::event(
             op,
             now_ms,
@@ -264,13 +267,17 @@ impl Supply {
         Ok(row.into())
     }
 
-    /// Every supplier.
-    pub async fn suppliers(&self) -> Result<Vec<Supplier>, SupplyError> {
-        Ok(self.ledger.store().suppliers().await?.into_iter().map(Supplier::from).collect())
+    /// Every supplier; refused whole if any row fails its integrity check.
+    pub async fn suppliers(&self, now_ms: i64) -> Result<Vec<Supplier>, SupplyError> {
+        let rows = self.ledger.check_all(self.ledger.store().suppliers().await?, now_ms).await?;
+        Ok(rows.into_iter().map(Supplier::from).collect())
     }
 
-    async fn supplier_row(&self, name: &str) -> Result<SupplierRow, SupplyError> {
-        self.ledger.store().supplier(name).await?.ok_or_else(|| SupplyError::NoSupplier(short(name)))
+    /// A supplier whose row (its recipient above all: batches are sealed to
+    /// it) verifies, or a refusal.
+    pub(crate) async fn supplier_row(&self, name: &str, now_ms: i64) -> Result<SupplierRow, SupplyError> {
+        let row = self.ledger.store().supplier(name).await?;
+        self.ledger.check_opt(row, now_ms).await?.ok_or_else(|| SupplyError::NoSupplier(short(name)))
     }
 
     /// Disables a supplier: it gets no more batches, its downloads stop, and
@@ -281,7 +288,7 @@ impl Supply {
         name: &str,
         now_ms: i64,
     ) -> Result<(Supplier, Vec<String>), SupplyError> {
-        let mut row = self.supplier_row(name).await?;
+        let mut row = self.supplier_row(name, now_ms).await?;
         if row.disabled_at.is_some() {
             return Err(SupplyError::SupplierDisabled(row.name));
         }
@@ -301,7 +308,7 @@ impl Supply {
         recipient: &str,
         now_ms: i64,
     ) -> Result<(Supplier, Vec<String>), SupplyError> {
-        let mut row = self.supplier_row(name).await?;
+        let mut row = self.supplier_row(name, now_ms).await?;
         let new = parse_recipient(recipient)?.to_string();
         if new == row.recipient {
             return Err(SupplyError::Invalid("the new recipient is the current one".into()));
@@ -327,6 +334,8 @@ impl Supply {
         event: Event,
         now_ms: i64,
     ) -> Result<(Supplier, Vec<String>), SupplyError> {
+        let mut row = row;
+        self.ledger.tag(&mut row)?;
         let pending = self.ledger.store().batches(Some(&row.name), Some(BatchState::Pending)).await?;
         let mut tx = self.ledger.begin().await?;
         tx.tx().update_supplier(&row).await?;
@@ -372,7 +381,7 @@ impl Supply {
         max_cards: Option<usize>,
         now_ms: i64,
     ) -> Result<Created, SupplyError> {
-        let supplier = self.supplier_row(supplier).await?;
+        let supplier = self.supplier_row(supplier, now_ms).await?;
         if supplier.disabled_at.is_some() {
             return Err(SupplyError::SupplierDisabled(supplier.name));
         }
@@ -381,7 +390,7 @@ impl Supply {
         let limit = max_cards.unwrap_or(self.config.max_cards).clamp(1, self.config.max_cards.max(1));
         let mut chosen: Vec<Card> = Vec::new();
         let mut held_back = Vec::new();
-        for row in self.cards.list(None, Some(CardState::Approved)).await? {
+        for row in self.cards.list(None, Some(CardState::Approved), now_ms).await? {
             if chosen.len() == limit {
                 break;
             }
@@ -462,7 +471,7 @@ impl Supply {
         tx.tx().insert_batch(&row, &sealed, &card_rows).await?;
         for card in chosen {
             let staged = Cards::stage(op, card, CardAction::Queue, None, now_ms)?;
-            Cards::apply_in(&mut tx, staged).await?;
+            self.cards.apply_in(&mut tx, staged).await?;
         }
         let ev = Self::event(
             op,
@@ -487,7 +496,7 @@ impl Supply {
         now_ms: i64,
     ) -> Result<Option<Created>, SupplyError> {
         self.expire_due(op, now_ms).await?;
-        let waiting = self.cards.list(None, Some(CardState::Approved)).await?;
+        let waiting = self.cards.list(None, Some(CardState::Approved), now_ms).await?;
         let oldest = waiting.iter().map(Card::updated_at).min();
         if !policy.due(waiting.len(), oldest, now_ms / 1000) {
             return Ok(None);
@@ -503,7 +512,7 @@ impl Supply {
     /// The batches `supplier` may still download.
     pub async fn pending_for(&self, op: &Operator, supplier: &str, now_ms: i64) -> Result<Vec<Batch>, SupplyError> {
         self.expire_due(op, now_ms).await?;
-        let row = self.supplier_row(supplier).await?;
+        let row = self.supplier_row(supplier, now_ms).await?;
         if row.disabled_at.is_some() {
             return Err(SupplyError::SupplierDisabled(row.name));
         }
@@ -522,7 +531,7 @@ impl Supply {
         let batch = self.batch_row(id).await?;
         let refusal = if batch.supplier != supplier {
             Some(("not_your_batch", SupplyError::NotYours(batch.id.clone())))
-        } else if self.supplier_row(supplier).await?.disabled_at.is_some() {
+        } else if self.supplier_row(supplier, now_ms).await?.disabled_at.is_some() {
             Some(("supplier_disabled", SupplyError::SupplierDisabled(short(supplier))))
         } else {
             None
@@ -650,10 +659,10 @@ impl Supply {
             [(printed, CardAction::Print, PrintOutcome::Printed), (spoiled, CardAction::Requeue, PrintOutcome::Spoiled)]
         {
             for card_id in cards {
-                let card = self.cards.card(card_id).await?;
+                let card = self.cards.card(card_id, now_ms).await?;
                 let reason = (action == CardAction::Requeue).then_some(Reason::Spoiled);
                 if card.state == CardState::Queued {
-                    Cards::apply_in(&mut tx, Cards::stage(op, card, action, reason, now_ms)?).await?;
+                    self.cards.apply_in(&mut tx, Cards::stage(op, card, action, reason, now_ms)?).await?;
                     tx.tx().set_batch_card_outcome(&batch.id, card_id, outcome).await?;
                     let list = if action == CardAction::Print { &mut receipt.printed } else { &mut receipt.spoiled };
                     list.push(card_id.clone());
@@ -717,9 +726,9 @@ impl Supply {
         let members = self.batch_cards(&batch.id).await?;
         let mut returned = Vec::new();
         for m in &members {
-            let card = self.cards.card(&m.card_id).await?;
+            let card = self.cards.card(&m.card_id, now_ms).await?;
             if card.state == CardState::Queued {
-                Cards::apply_in(tx, Cards::stage(op, card, CardAction::Requeue, Some(reason), now_ms)?).await?;
+                self.cards.apply_in(tx, Cards::stage(op, card, CardAction::Requeue, Some(reason), now_ms)?).await?;
                 tx.tx().set_batch_card_outcome(&batch.id, &m.card_id, PrintOutcome::Returned).await?;
                 returned.push(m.card_id.clone());
             }

@@ -27,8 +27,7 @@ struct Env {
     store: lanyard_store::Store,
     cards: Cards,
     supply: Supply,
-    sqlite: Option<std::path::PathBuf>,
-    _dir: tempfile::TempDir,
+    t: lanyard_testkit::TestStore,
 }
 
 type Identities = Vec<Box<dyn age::Identity + Send + Sync>>;
@@ -43,7 +42,7 @@ async fn envs() -> Vec<Env> {
         let register = Arc::new(Register::init(ledger.clone(), provider, &op("setup"), T0).await.unwrap());
         let cards = Cards::new(Arc::clone(&register), ledger.clone(), IssuerConfig::default());
         let supply = Supply::new(Arc::clone(&register), ledger, cards.clone(), SupplyConfig::default());
-        out.push(Env { name: t.name, register, store: t.store, cards, supply, sqlite: t.sqlite_path, _dir: t.dir });
+        out.push(Env { name: t.name, register, store: t.store.clone(), cards, supply, t });
     }
     out
 }
@@ -134,7 +133,7 @@ fn open(sealed: &[u8], ids: &Identities) -> Package {
 }
 
 async fn state_of(env: &Env, card: &str) -> String {
-    env.cards.card(card).await.unwrap().state.as_str().to_owned()
+    env.cards.card(card, T0).await.unwrap().state.as_str().to_owned()
 }
 
 #[tokio::test]
@@ -466,22 +465,51 @@ async fn a_full_compromise_yields_exactly_the_drill_and_never_vetting_or_pay() {
 /// so no batch is served or confirmed on a state nobody set.
 #[tokio::test]
 async fn a_stored_batch_state_lanyard_does_not_know_fails_closed() {
-    let env = envs().await.into_iter().next().unwrap();
-    let (_ids, recipient) = keys();
-    env.supply.add_supplier(&op("admin"), "acme", &recipient, T0).await.unwrap();
-    let k = person(&env.register, 0, false).await;
-    approved(&env, k.id, CardType::WarrantCard).await;
-    let created = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap();
-    let id = created.batch.id.clone();
-    assert!(env.supply.batch(&id).await.is_ok());
+    for env in envs().await {
+        let (_ids, recipient) = keys();
+        env.supply.add_supplier(&op("admin"), "acme", &recipient, T0).await.unwrap();
+        let k = person(&env.register, 0, false).await;
+        approved(&env, k.id, CardType::WarrantCard).await;
+        let created = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap();
+        let id = created.batch.id.clone();
+        assert!(env.supply.batch(&id).await.is_ok());
 
-    let db = rusqlite::Connection::open(env.sqlite.as_ref().unwrap()).unwrap();
-    db.execute("UPDATE batches SET state = 'open' WHERE id = ?1", [&id]).unwrap();
-    assert!(env.supply.batch(&id).await.is_err(), "an unknown batch state stands for nothing");
-    assert!(env.supply.batches(None, None).await.is_err());
-    assert!(env.supply.download(&supplier_op("acme"), "acme", &id, T0).await.is_err());
+        env.t.behind_lanyards_back(&format!("UPDATE batches SET state = 'open' WHERE id = '{}'", id)).await;
+        assert!(env.supply.batch(&id).await.is_err(), "an unknown batch state stands for nothing");
+        assert!(env.supply.batches(None, None).await.is_err());
+        assert!(env.supply.download(&supplier_op("acme"), "acme", &id, T0).await.is_err());
 
-    db.execute("UPDATE batches SET state = 'pending' WHERE id = ?1", [&id]).unwrap();
-    db.execute("UPDATE batch_cards SET outcome = 'lost' WHERE batch_id = ?1", [&id]).unwrap();
-    assert!(env.supply.batch_cards(&id).await.is_err(), "nor an unknown print outcome");
+        env.t.behind_lanyards_back(&format!("UPDATE batches SET state = 'pending' WHERE id = '{}'", id)).await;
+        env.t.behind_lanyards_back(&format!("UPDATE batch_cards SET outcome = 'lost' WHERE batch_id = '{}'", id)).await;
+        assert!(env.supply.batch_cards(&id).await.is_err(), "nor an unknown print outcome");
+    }
+}
+
+/// Issue 15, attack 2: a supplier's recipient redirected by SQL to the
+/// attacker's age key. No batch is sealed to it: the supplier's row is
+/// refused when a batch is made, with an `integrity.failure` event, and
+/// `audit verify` names the row.
+#[tokio::test]
+async fn a_recipient_redirected_by_sql_seals_nothing_to_it() {
+    for env in envs().await {
+        let n = env.name;
+        let (_ids, recipient) = keys();
+        let (_attacker, theirs) = keys();
+        env.supply.add_supplier(&op("admin"), "acme", &recipient, T0).await.unwrap();
+        let k = person(&env.register, 0, false).await;
+        approved(&env, k.id, CardType::WarrantCard).await;
+
+        env.t.behind_lanyards_back(&format!("UPDATE suppliers SET recipient = '{theirs}' WHERE name = 'acme'")).await;
+        let err = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap_err();
+        assert!(err.to_string().contains("changed outside lanyard"), "{n}: {err}");
+        assert!(env.supply.batches(None, None).await.unwrap().is_empty(), "{n}: nothing was sealed");
+        assert!(env.supply.suppliers(T0).await.is_err(), "{n}");
+
+        let failures: Vec<Event> =
+            events(&env.store).await.into_iter().filter(|e| e.action == "integrity.failure").collect();
+        assert!(failures.iter().any(|e| e.detail.as_ref().unwrap()["table"] == "suppliers"), "{n}");
+        let report = env.register.verify_log(&op("dpo"), T0).await.unwrap();
+        let found = report.findings.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert!(found.iter().any(|f| f.starts_with("suppliers row acme: does not match its tag")), "{n}: {found:?}");
+    }
 }

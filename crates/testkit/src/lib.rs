@@ -21,6 +21,25 @@ pub struct TestStore {
     pub dir: tempfile::TempDir,
 }
 
+impl TestStore {
+    /// Runs `sql` straight on the database, as an attacker who can write
+    /// SQL but holds no key would: nothing of lanyard's is in the way.
+    pub async fn behind_lanyards_back(&self, sql: &str) {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if let Some(path) = &self.sqlite_path {
+            let url = format!("sqlite://{}", path.display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.expect("connect to SQLite");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("the edit runs");
+        } else if let Some((url, schema)) = &self.postgres {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect to PostgreSQL");
+            let path = sqlx::AssertSqlSafe(format!("SET search_path TO {schema}"));
+            sqlx::raw_sql(path).execute(&mut c).await.expect("set the schema");
+            sqlx::raw_sql(sql).execute(&mut c).await.expect("the edit runs");
+        }
+    }
+}
+
 /// Writes past the test harness, which would swallow an `eprintln!`.
 pub fn skip(reason: &str) {
     let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("SKIP {reason}\n").as_bytes());

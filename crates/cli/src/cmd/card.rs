@@ -75,14 +75,14 @@ pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
             println!("card {} is {}; replacement {} requested (needs approval)", old.id, old.state, new.id);
             return Ok(());
         }
-        CardCommand::Show { card } => cards.card(card).await?,
+        CardCommand::Show { card } => cards.card(card, now).await?,
         CardCommand::List { person, state } => {
             let person = person.as_deref().map(str::parse::<PersonId>).transpose()?;
             let state = state
                 .as_deref()
                 .map(|s| s.parse::<CardState>().map_err(|_| anyhow!("--state: unknown card state")))
                 .transpose()?;
-            let list: Vec<Card> = cards.list(person, state).await?;
+            let list: Vec<Card> = cards.list(person, state, now).await?;
             if cli.json {
                 return output::json(&list);
             }
@@ -128,7 +128,7 @@ pub(crate) async fn render(
     if !matches!(ext.as_deref(), Some("png" | "pdf")) {
         anyhow::bail!("--out: give a .png or .pdf file name");
     }
-    let row = cards.card(card).await?;
+    let row = cards.card(card, now).await?;
     let printable = cards.printable(op, card, Some(purpose), now).await?;
     let print = lanyard_supply::CardPrint::new(&row, printable, cards.config());
     let face = print.face();

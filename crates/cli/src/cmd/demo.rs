@@ -71,7 +71,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("2. generated {} synthetic people with placeholder portraits in {}", args.people, input.display());
 
     let ledger = lanyard_audit::Ledger::new(context::open_store(&settings, false).await?);
-    let register = Register::open(ledger.clone(), provider.clone()).await?;
+    let register = Register::open(ledger.clone(), provider.clone(), context::now_ms()).await?;
     let op = context::operator(cli.operator.as_deref(), false)?;
     let parsed = import::parse(
         std::io::BufReader::new(std::fs::File::open(&csv_path)?),

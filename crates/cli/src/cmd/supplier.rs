@@ -27,7 +27,7 @@ pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
     let (supplier, withdrawn) = match cmd {
         SupplierCommand::Add { name, recipient } => (supply.add_supplier(&op, name, recipient, now).await?, vec![]),
         SupplierCommand::List => {
-            let list = supply.suppliers().await?;
+            let list = supply.suppliers(now).await?;
             if cli.json {
                 return output::json(&list);
             }

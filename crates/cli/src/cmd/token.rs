@@ -47,7 +47,7 @@ pub async fn run(cli: &Cli, cmd: &TokenCommand) -> Result<()> {
             println!("secret (shown once): {}", issued.secret.as_str());
         }
         TokenCommand::List => {
-            let tokens = access.tokens().await?;
+            let tokens = access.tokens(now).await?;
             if cli.json {
                 let list: Vec<_> = tokens
                     .iter()

@@ -63,7 +63,7 @@ pub async fn run(cli: &Cli, cmd: &UserCommand) -> Result<()> {
             print_enrolment(cli, name, &e)?;
         }
         UserCommand::List => {
-            let users = access.users().await?;
+            let users = access.users(context::now_ms() / 1000).await?;
             if cli.json {
                 let list: Vec<_> = users
                     .iter()
