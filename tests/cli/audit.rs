@@ -102,7 +102,7 @@ fn checkpoints_and_proofs_verify_with_only_the_verifier_key() {
 }
 
 /// Runs SQL behind lanyard's back, as someone with a database shell would.
-fn tamper(env: &Env, statements: &[String]) {
+pub(crate) fn tamper(env: &Env, statements: &[String]) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
         match &env.database_url {

@@ -280,3 +280,37 @@ fn totp_enrolment_shows_a_scannable_qr_code() {
     let read = decode(true).or_else(|| decode(false));
     assert_eq!(read.as_deref(), Some(uri.as_str()));
 }
+
+/// Issue 15, item 6: `lanyard serve` checks the store before it answers
+/// anyone. A row changed by SQL refuses the start (exit 2, naming it);
+/// `--allow-degraded` starts anyway, records that it did, and `/readyz`
+/// answers 503 "degraded".
+#[test]
+fn serve_refuses_a_store_that_fails_its_start_check_unless_told_otherwise() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for env in Env::all() {
+        let b = env.backend;
+        env.init();
+        add_user(&env, "freya", "disclosure_officer");
+        let server = Server::start(&env);
+        let ready = rt.block_on(async { reqwest::get(format!("{}/readyz", server.base)).await.unwrap().status() });
+        assert_eq!(ready, 200, "[{b}] a sound store starts and is ready");
+        server.stop();
+
+        crate::audit::tamper(&env, &["UPDATE users SET role = 'admin' WHERE name = 'freya'".to_owned()]);
+        let err = env.fails(2, &["serve", "--listen", "127.0.0.1:0"]);
+        assert!(err.contains("refusing to start"), "[{b}] {err}");
+        assert!(err.contains("users row") && err.contains("does not match its tag"), "[{b}] {err}");
+
+        let server = Server::start_with(&env, &["--allow-degraded"]);
+        let base = server.base.clone();
+        rt.block_on(async {
+            let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+            assert_eq!(r.status(), 503, "[{b}]");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["type"], "https://lanyard.invalid/problems/degraded", "[{b}] {body}");
+        });
+        server.stop();
+        assert!(env.events().iter().any(|e| e.action == "server.degraded_start"), "[{b}]");
+    }
+}

@@ -516,6 +516,12 @@ pub struct ServeArgs {
     /// Print the OpenAPI document and exit.
     #[arg(long)]
     pub openapi: bool,
+    /// Start even if the start-up check (the log's tail against its last
+    /// checkpoint, every row's integrity tag) finds something: recorded in
+    /// the log, shouted in the server's log, `/readyz` answers 503
+    /// "degraded", and no checkpoint is signed.
+    #[arg(long)]
+    pub allow_degraded: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -214,7 +214,7 @@ impl Register {
             event.detail = Some(serde_json::json!({ "withheld_protected": withheld_count }));
         }
         // Fail closed: no durable event, no plaintext.
-        self.record(std::slice::from_ref(&event)).await?;
+        let read_at = self.record(std::slice::from_ref(&event)).await?;
 
         let ids: Vec<Uuid> = revealed_people.iter().map(|p| *p.as_uuid()).collect();
         let names: Vec<&str> = compartments.iter().map(|c| c.as_str()).collect();
@@ -241,12 +241,39 @@ impl Register {
                     if !allowed.contains(&compartment) {
                         continue;
                     }
-                    self.open_into(id, s, compartment, compartment.fields(), &mut record)?;
+                    if let Err(e) = self.open_into(id, s, compartment, compartment.fields(), &mut record) {
+                        return Err(self.record_failed_read(op, read_at, id, compartment, e, now_ms).await);
+                    }
                 }
             }
             out.push(Revealed { id, status, protected, record, withheld });
         }
         Ok(out)
+    }
+
+    /// The read event at `read_at` was durable before anything was opened,
+    /// and says what was asked. When opening then fails, a `read.failed`
+    /// event names that event, the person and the compartment, so that the
+    /// log never claims a read succeeded that did not. `e` is returned
+    /// whether or not that event could be recorded.
+    async fn record_failed_read(
+        &self,
+        op: &Operator,
+        read_at: u64,
+        id: PersonId,
+        compartment: Compartment,
+        e: RegisterError,
+        now_ms: i64,
+    ) -> RegisterError {
+        let mut failed = Event::new(now_ms, op.actor.clone(), "read.failed", Outcome::Error);
+        failed.people = vec![id];
+        failed.compartments = vec![compartment];
+        failed.request_id = Some(op.request_id.clone());
+        failed.detail = Some(serde_json::json!({ "read_event": read_at, "error": e.code() }));
+        if let Err(log) = self.record(std::slice::from_ref(&failed)).await {
+            tracing::error!(error = %log, "the failed read could not be recorded");
+        }
+        e
     }
 
     pub(crate) fn open_into(

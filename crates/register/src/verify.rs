@@ -181,6 +181,79 @@ impl Register {
         Ok(())
     }
 
+    /// What `lanyard serve` checks before it answers anyone: the latest
+    /// signed checkpoint verifies and the stored tree gives its root; every
+    /// event after it hashes to its stored leaf hash, with none missing;
+    /// and every tagged row's tag verifies. Cheaper than [`Register::verify_log`]
+    /// (the checkpointed part of the log is trusted through its signature),
+    /// and enough that the server never signs a checkpoint over a log it has
+    /// not checked. Empty means all is well.
+    pub async fn start_check(&self, op: &Operator, now_ms: i64) -> Result<Vec<Finding>, RegisterError> {
+        let mut findings = Findings::default();
+        let size = log::size(self.store()).await?;
+        let mut from = 0u64;
+        if let Some((cp_size, _)) = self.store().latest_checkpoint().await? {
+            let cp_size_u = u64::try_from(cp_size).unwrap_or(0);
+            let key = self.verifier_key(op, now_ms).await?;
+            let verifier =
+                NoteVerifier::parse(&key).map_err(|e| RegisterError::new(ErrorKind::Proof(e.to_string())))?;
+            let note = self.store().checkpoint_at(cp_size).await?.unwrap_or_default();
+            match verifier.verify(&note) {
+                Err(_) => findings.push(Finding::CheckpointBadSignature { size: cp_size_u }),
+                Ok(cp) => {
+                    let root = if cp.size <= size { log::root(self.store(), cp.size).await.ok() } else { None };
+                    if cp.size != cp_size_u || root != Some(cp.root) {
+                        findings.push(Finding::CheckpointRootMismatch { size: cp_size_u });
+                    }
+                }
+            }
+            from = cp_size_u.min(size);
+        }
+        let mut expected = from;
+        let end = i64::try_from(size).unwrap_or(i64::MAX);
+        let mut pages = self.store().audit_pages(i64::try_from(from).unwrap_or(0), end, true);
+        while let Some(page) = pages.next().await {
+            for row in page? {
+                let index = u64::try_from(row.idx).unwrap_or(0);
+                for gap in expected..index {
+                    findings.push(Finding::EventMissing { index: gap });
+                }
+                expected = index + 1;
+                if row.leaf_hash.as_slice() != leaf_hash(&row.event).as_slice() {
+                    findings.push(Finding::EventAltered { index });
+                }
+            }
+        }
+        for gap in expected..size {
+            findings.push(Finding::EventMissing { index: gap });
+        }
+        self.check_row_tags(&mut findings).await?;
+        Ok(findings.listed)
+    }
+
+    /// Records that the server was started over a store that failed its
+    /// start-up check (`--allow-degraded`): the kinds found and how many.
+    pub async fn record_degraded_start(
+        &self,
+        op: &Operator,
+        findings: &[Finding],
+        now_ms: i64,
+    ) -> Result<(), RegisterError> {
+        let mut kinds: Vec<String> = findings
+            .iter()
+            .filter_map(|f| serde_json::to_value(f).ok())
+            .filter_map(|v| v.get("kind").and_then(|k| k.as_str()).map(str::to_owned))
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        let mut ev =
+            lanyard_audit::Event::new(now_ms, op.actor.clone(), "server.degraded_start", lanyard_audit::Outcome::Error);
+        ev.request_id = Some(op.request_id.clone());
+        ev.detail = Some(serde_json::json!({ "findings": findings.len(), "kinds": kinds }));
+        self.record(&[ev]).await?;
+        Ok(())
+    }
+
     /// Checks the whole log and reconciles the store against it.
     pub async fn verify_log(&self, op: &Operator, now_ms: i64) -> Result<VerifyReport, RegisterError> {
         let mut findings = Findings::default();

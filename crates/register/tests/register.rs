@@ -238,6 +238,14 @@ async fn tampered_and_moved_ciphertexts_fail_naming_record_and_field() {
         let msg = err.to_string();
         assert!(msg.contains(&b.to_string()), "{msg}");
         assert!(!msg.contains("Ahmed") && !msg.contains("Baker"), "{msg}");
+        // The read was recorded before the decryption, and its failure after:
+        // the log does not claim a read that did not happen.
+        let evs = events(&env.store).await;
+        let read = evs.iter().rposition(|e| e.action == "person.read").expect("the read's event");
+        let failed = evs.iter().find(|e| e.action == "read.failed").expect("a read.failed event");
+        assert_eq!(failed.outcome, lanyard_audit::Outcome::Error);
+        assert_eq!((failed.people.clone(), failed.compartments.clone()), (vec![b], vec![Compartment::Identity]));
+        assert_eq!(failed.detail.as_ref().unwrap()["read_event"], read as u64, "{}", env.name);
 
         // Swap two field ciphertexts inside A's pay compartment: the field is named.
         let sealed = env.store.sealed(&[*a.as_uuid()], &["pay"]).await.unwrap().remove(0);

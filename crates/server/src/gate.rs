@@ -56,6 +56,10 @@ pub struct Options {
     pub secure_cookies: bool,
     /// Per-principal limits on personal-data reads.
     pub reads: ReadLimiter,
+    /// Set when the start-up check found something and the server was
+    /// started anyway (`--allow-degraded`): what `/readyz` says instead of
+    /// ready.
+    pub degraded: Option<String>,
 }
 
 /// What every request shares. The services are private to the gate.
@@ -492,6 +496,11 @@ impl Public {
     /// Readiness of the store and the key provider.
     pub async fn check_ready(&self) -> Result<(), lanyard_register::RegisterError> {
         self.state.services.register.check_ready().await
+    }
+
+    /// Why the server runs degraded, if it does.
+    pub fn degraded(&self) -> Option<&str> {
+        self.state.options.degraded.as_deref()
     }
 
     /// The public status list and trust bundle.

@@ -20,9 +20,15 @@ pub(crate) async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Readiness: the store answers and the key provider wraps and unwraps.
-#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "not ready", body = ProblemBody)))]
+/// Readiness: the store answers and the key provider wraps and unwraps, and
+/// the start-up check passed. A server started with `--allow-degraded` over
+/// a store that failed it is never ready: it serves whoever is sent to it
+/// directly, to look into what was found, but no balancer should.
+#[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "not ready, or degraded", body = ProblemBody)))]
 pub(crate) async fn readyz(public: Public) -> Result<&'static str, Problem> {
+    if let Some(why) = public.degraded() {
+        return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "degraded", why.to_owned()));
+    }
     public.check_ready().await.map_err(|e| {
         tracing::warn!(error = %e, "not ready");
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the store or the key provider is unreachable")

@@ -278,7 +278,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
             register,
             access: Arc::new(access),
         },
-        Options { secure_cookies: false, reads: ReadLimiter::new(reads) },
+        Options { secure_cookies: false, reads: ReadLimiter::new(reads), degraded: None },
     ));
     let table = lanyard_server::router_and_table(Arc::clone(&state)).1;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

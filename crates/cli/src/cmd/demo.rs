@@ -207,8 +207,18 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         reads_per_minute: 120,
         read_burst: 30,
         openapi: false,
+        allow_degraded: false,
     };
-    crate::cmd::serve::serve_until_interrupted(register, access, ledger, &settings, listener, &serve, None).await
+    crate::cmd::serve::serve_until_interrupted(
+        register,
+        access,
+        ledger,
+        &settings,
+        listener,
+        &serve,
+        Default::default(),
+    )
+    .await
 }
 
 /// Step 7: three cards requested by one operator, approved by another,

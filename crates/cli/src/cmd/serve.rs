@@ -32,11 +32,49 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (register, access, ledger) = context::open_services(&settings).await?;
+    let degraded = start_check(&register, args.allow_degraded).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     // The first line of stdout is the address, for scripts and tests.
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{}", listener.local_addr()?);
-    serve_until_interrupted(Arc::new(register), access, ledger, &settings, listener, args, tls).await
+    let how = How { tls, degraded };
+    serve_until_interrupted(Arc::new(register), access, ledger, &settings, listener, args, how).await
+}
+
+/// How a server is to run, beyond its arguments: over TLS or not, and
+/// whether the start-up check let it start only degraded.
+#[derive(Default)]
+pub struct How {
+    /// Serve HTTPS with this configuration.
+    pub tls: Option<Arc<lanyard_server::tls::ServerConfig>>,
+    /// Why it runs degraded, for `/readyz`; no checkpoint is signed.
+    pub degraded: Option<String>,
+}
+
+/// Runs the start-up check. Findings refuse the start, unless
+/// `--allow-degraded`: then the start is recorded (`server.degraded_start`,
+/// with the findings' kinds and count), logged as an error, and its reason
+/// returned for `/readyz`.
+async fn start_check(register: &lanyard_register::Register, allow_degraded: bool) -> Result<Option<String>> {
+    let op = context::operator(Some("server-start"), false)?;
+    let findings = register.start_check(&op, context::now_ms()).await?;
+    if findings.is_empty() {
+        return Ok(None);
+    }
+    let listed: Vec<String> = findings.iter().map(ToString::to_string).collect();
+    if !allow_degraded {
+        bail!(
+            "refusing to start: the start-up check found {} problem(s) with the store or its log:\n  {}\n\
+             Run 'lanyard audit verify' to see them all; --allow-degraded starts anyway (recorded, and never ready)",
+            findings.len(),
+            listed.join("\n  ")
+        );
+    }
+    let why = format!("started degraded: the start-up check found {} problem(s)", findings.len());
+    tracing::error!(findings = findings.len(), "{why}; see 'lanyard audit verify'");
+    eprintln!("WARNING: {why}:\n  {}", listed.join("\n  "));
+    register.record_degraded_start(&op, &findings, context::now_ms()).await?;
+    Ok(Some(why))
 }
 
 /// The disclosure guard as `[guard]` configures it.
@@ -62,8 +100,10 @@ pub async fn serve_until_interrupted(
     settings: &config::Settings,
     listener: tokio::net::TcpListener,
     args: &ServeArgs,
-    tls: Option<Arc<lanyard_server::tls::ServerConfig>>,
+    how: How,
 ) -> Result<()> {
+    let How { tls, degraded } = how;
+    let sign_checkpoints = degraded.is_none();
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
     let supply = lanyard_supply::Supply::new(Arc::clone(&register), ledger, cards.clone(), settings.supply);
     let guard = guard_scanner(settings)?;
@@ -81,6 +121,7 @@ pub async fn serve_until_interrupted(
                 per_minute: std::num::NonZeroU32::new(args.reads_per_minute).unwrap_or(std::num::NonZeroU32::MIN),
                 burst: std::num::NonZeroU32::new(args.read_burst).unwrap_or(std::num::NonZeroU32::MIN),
             }),
+            degraded,
         },
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -90,6 +131,12 @@ pub async fn serve_until_interrupted(
         let every = std::time::Duration::from_secs(args.checkpoint_every);
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
+            // Degraded: the log was not shown sound, so nothing is signed
+            // over it.
+            if !sign_checkpoints {
+                let _ = stop.changed().await;
+                return 0;
+            }
             register
                 .run_checkpointer(
                     &op,
