@@ -60,19 +60,44 @@ pub struct Options {
     /// started anyway (`--allow-degraded`): what `/readyz` says instead of
     /// ready.
     pub degraded: Option<String>,
+    /// How long refusals are counted before their `request.rejected`
+    /// event is written (see `rejections`).
+    pub rejection_window: std::time::Duration,
 }
 
 /// What every request shares. The services are private to the gate.
 pub struct AppState {
     services: Services,
     metrics: Metrics,
+    rejections: crate::rejections::Rejections,
     options: Options,
 }
 
 impl AppState {
     /// A server's state.
     pub fn new(services: Services, options: Options) -> Self {
-        AppState { services, metrics: Metrics::default(), options }
+        let rejections = crate::rejections::Rejections::new(options.rejection_window);
+        AppState { services, metrics: Metrics::default(), rejections, options }
+    }
+
+    pub(crate) fn rejections(&self) -> &crate::rejections::Rejections {
+        &self.rejections
+    }
+
+    /// Writes counted refusals to the log; a failure is logged, and the
+    /// refusals stand.
+    pub(crate) async fn record_rejections(&self, counts: &[(String, u16, u64)], since_ms: i64, now_ms: i64) {
+        if let Err(e) = self.services.access.record_rejections(counts, since_ms, now_ms).await {
+            tracing::error!(error = %e, "refused requests could not be recorded");
+        }
+    }
+
+    /// Writes whatever refusals are counted and not yet recorded (at
+    /// shutdown).
+    pub async fn flush_rejections(&self) {
+        if let Some((counts, since_ms)) = self.rejections.drain() {
+            self.record_rejections(&counts, since_ms, now_s() * 1000).await;
+        }
     }
 
     /// Counters for `/metrics`.

@@ -20,6 +20,7 @@ mod params;
 mod people;
 pub mod problem;
 mod public;
+mod rejections;
 mod routes;
 mod scan;
 mod supply;
@@ -62,6 +63,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// (the authorization matrix test walks it).
 pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
     let hsts = state.secure_cookies();
+    let counted = Arc::clone(&state);
     let import = routes::import_routes().map(|r| {
         r.layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
             .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
@@ -76,6 +78,7 @@ pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
         .finish(state);
     let mut app = app
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(axum::middleware::from_fn_with_state(counted, rejections::layer))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"),
@@ -104,9 +107,11 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let served = axum::serve(listener, router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    state.flush_rejections().await;
+    served
 }
 
 /// The OpenAPI document.

@@ -74,12 +74,15 @@ pub async fn serve_tls(
     tls: Arc<rustls::ServerConfig>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = crate::router(state);
+    let app = crate::router(Arc::clone(&state));
     let acceptor = TlsAcceptor::from(tls);
     tokio::pin!(shutdown);
     loop {
         let (tcp, addr) = tokio::select! {
-            _ = &mut shutdown => return Ok(()),
+            _ = &mut shutdown => {
+                state.flush_rejections().await;
+                return Ok(());
+            }
             accepted = listener.accept() => accepted?,
         };
         let acceptor = acceptor.clone();

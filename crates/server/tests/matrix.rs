@@ -278,7 +278,14 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
             register,
             access: Arc::new(access),
         },
-        Options { secure_cookies: false, reads: ReadLimiter::new(reads), degraded: None },
+        Options {
+            secure_cookies: false,
+            reads: ReadLimiter::new(reads),
+            degraded: None,
+            // Long: refusals are counted and written at shutdown, so the
+            // tests that count events see only their own.
+            rejection_window: std::time::Duration::from_secs(3600),
+        },
     ));
     let table = lanyard_server::router_and_table(Arc::clone(&state)).1;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -870,4 +877,59 @@ async fn every_route_in_the_router_has_a_policy_decision() {
     documented.sort();
     assert_eq!(routed, documented, "every route is documented, and every documented route is routed");
     f.stop().await;
+}
+
+/// Issue 15, item 4: refusals made before any handler runs (a body that is
+/// not JSON, JSON of the wrong shape, a duplicated query field, a body over
+/// its limit, an unknown route) answer problem+json, quote none of the
+/// input, and are counted into one `request.rejected` event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_before_a_handler_are_problems_and_are_counted_in_the_log() {
+    let t = lanyard_testkit::stores().await.remove(0);
+    let quota = ReadQuota { per_minute: NonZeroU32::new(100).unwrap(), burst: NonZeroU32::new(100).unwrap() };
+    let f = start(&t, quota).await;
+    let mut cursor = t.store.audit_len().await.unwrap();
+    let anon = reqwest::Client::new();
+    let login = format!("{}/v1/login", f.base);
+    let json = |b: &'static str| anon.post(&login).header("content-type", "application/json").body(b);
+    let cases = [
+        (json("{\"name\": \"Callum Ahmed").send().await.unwrap(), 400),
+        (json("{\"name\": \"Callum Ahmed\"}").send().await.unwrap(), 422),
+        (anon.get(format!("{}/v1/no-such-route", f.base)).send().await.unwrap(), 404),
+        (f.client(ID).get(format!("{}/v1/cards?state=issued&state=revoked", f.base)).send().await.unwrap(), 400),
+    ];
+    for (r, status) in cases {
+        assert_eq!(r.status(), status);
+        assert_eq!(r.headers()["content-type"], "application/problem+json", "{status}");
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("Callum"), "{status}: the input is never echoed: {body}");
+    }
+    // Over the body limit: refused on its Content-Length, before the body is
+    // sent (so the test does not race the server closing the connection).
+    let head = over_limit_head(&f.base).await;
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("content-type: application/problem+json"), "{head}");
+    f.stop().await;
+    let events = new_events(&t.store, &mut cursor).await;
+    let rejected: Vec<&Event> = events.iter().filter(|e| e.action == "request.rejected").collect();
+    assert_eq!(rejected.len(), 1, "one event for the window, not one per request");
+    let counted = rejected[0].detail.as_ref().unwrap()["rejected"].as_array().unwrap().clone();
+    let has = |route: &str, status: u64| counted.iter().any(|c| c["route"] == route && c["status"] == status);
+    assert!(has("POST /v1/login", 400) && has("POST /v1/login", 422) && has("POST /v1/login", 413), "{counted:?}");
+    assert!(has("GET (no such route)", 404) && has("GET /v1/cards", 400), "{counted:?}");
+    assert!(!rejected[0].to_bytes().windows(6).any(|w| w == b"Callum"));
+}
+
+async fn over_limit_head(base: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = format!(
+        "POST /v1/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        2 * 1024 * 1024
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tcp.read(&mut buf).await.unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }

@@ -122,6 +122,7 @@ pub async fn serve_until_interrupted(
                 burst: std::num::NonZeroU32::new(args.read_burst).unwrap_or(std::num::NonZeroU32::MIN),
             }),
             degraded,
+            rejection_window: std::time::Duration::from_secs(60),
         },
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
