@@ -169,7 +169,10 @@ impl Cards {
             name: name.to_owned(),
             accepts: levels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(","),
             created_at: now_ms / 1000,
+            mac: None,
         };
+        let mut row = row;
+        self.ledger.tag(&mut row)?;
         let ev = self.audit(
             op,
             now_ms,
@@ -186,12 +189,19 @@ impl Cards {
     }
 
     /// Every zone.
-    pub async fn zones(&self) -> Result<Vec<Zone>, CardError> {
-        Ok(self.ledger.store().zones().await?.into_iter().map(Zone::from).collect())
+    pub async fn zones(&self, now_ms: i64) -> Result<Vec<Zone>, CardError> {
+        Ok(self
+            .ledger
+            .check_all(self.ledger.store().zones().await?, now_ms)
+            .await?
+            .into_iter()
+            .map(Zone::from)
+            .collect())
     }
 
-    async fn zone_levels(&self, code: &str) -> Result<Option<Vec<VettingLevel>>, CardError> {
-        match self.ledger.store().zone(code).await? {
+    async fn zone_levels(&self, code: &str, now_ms: i64) -> Result<Option<Vec<VettingLevel>>, CardError> {
+        let row = self.ledger.store().zone(code).await?;
+        match self.ledger.check_opt(row, now_ms).await? {
             Some(z) => Ok(Some(parse_levels(&z.accepts)?)),
             None => Ok(None),
         }
@@ -211,7 +221,7 @@ impl Cards {
         if to_s <= from_s {
             return Err(CardError::Invalid("a permit must end after it starts".into()));
         }
-        let levels = self.zone_levels(zone).await?.ok_or_else(|| CardError::Invalid("no such zone".into()))?;
+        let levels = self.zone_levels(zone, now_ms).await?.ok_or_else(|| CardError::Invalid("no such zone".into()))?;
         let purpose = format!("permit decision for zone {zone}");
         let decision =
             self.register().vetting_satisfies(op, person, &levels, today(to_s * 1000), &purpose, now_ms).await?;
@@ -237,7 +247,10 @@ impl Cards {
             granted_by: op.actor.id.clone(),
             revoked_at: None,
             created_at: now_ms / 1000,
+            mac: None,
         };
+        let mut row = row;
+        self.ledger.tag(&mut row)?;
         let ev = self.audit(
             op,
             now_ms,
@@ -257,7 +270,8 @@ impl Cards {
 
     /// Revokes a permit.
     pub async fn revoke_permit(&self, op: &Operator, id: Uuid, now_ms: i64) -> Result<(), CardError> {
-        let row = self.ledger.store().permit(id).await?.ok_or_else(|| CardError::NotFound(id.to_string()))?;
+        let row = self.ledger.store().permit(id).await?;
+        let mut row = self.ledger.check_opt(row, now_ms).await?.ok_or_else(|| CardError::NotFound(id.to_string()))?;
         let ev = self.audit(
             op,
             now_ms,
@@ -266,8 +280,10 @@ impl Cards {
             vec![PersonId::from_uuid(row.person_id)],
             serde_json::json!({ "permit": id, "zone": row.zone }),
         );
+        row.revoked_at = Some(now_ms / 1000);
+        self.ledger.tag(&mut row)?;
         let mut tx = self.ledger.begin().await?;
-        if !tx.tx().revoke_permit(id, now_ms / 1000).await? {
+        if !tx.tx().revoke_permit(&row).await? {
             return Err(CardError::Invalid("that permit is already revoked".into()));
         }
         tx.append(&[ev]).await?;
@@ -276,24 +292,18 @@ impl Cards {
     }
 
     /// Permits, of one person or all.
-    pub async fn permits(&self, person: Option<PersonId>) -> Result<Vec<Permit>, CardError> {
-        Ok(self
-            .ledger
-            .store()
-            .permits(person.map(|p| *p.as_uuid()), None)
-            .await?
-            .into_iter()
-            .map(Permit::from)
-            .collect())
+    pub async fn permits(&self, person: Option<PersonId>, now_ms: i64) -> Result<Vec<Permit>, CardError> {
+        let rows = self.ledger.store().permits(person.map(|p| *p.as_uuid()), None).await?;
+        Ok(self.ledger.check_all(rows, now_ms).await?.into_iter().map(Permit::from).collect())
     }
 
     /// Zone codes of the person's live permits at `now_s`: the credential's
     /// `zones` claim.
     pub(crate) async fn live_zones(&self, person: PersonId, now_s: i64) -> Result<Vec<String>, CardError> {
+        let rows = self.ledger.store().permits(Some(*person.as_uuid()), None).await?;
         let mut zones: Vec<String> = self
             .ledger
-            .store()
-            .permits(Some(*person.as_uuid()), None)
+            .check_all(rows, now_s * 1000)
             .await?
             .into_iter()
             .filter(|p| p.revoked_at.is_none() && p.valid_to > now_s)
@@ -347,7 +357,7 @@ impl Cards {
                 card.unwrap_or_default()
             }
         };
-        let Some(levels) = self.zone_levels(zone).await? else {
+        let Some(levels) = self.zone_levels(zone, now_ms).await? else {
             return Ok((deny("unknown_zone", Some(card_id)), None));
         };
         let row = self.ledger.store().card(&card_id).await?;
@@ -359,10 +369,10 @@ impl Cards {
         if !card_ok {
             return Ok((deny("card_not_issued", Some(card_id)), Some(person)));
         }
+        let rows = self.ledger.store().permits(Some(card.person_id), Some(zone)).await?;
         let has_permit = self
             .ledger
-            .store()
-            .permits(Some(card.person_id), Some(zone))
+            .check_all(rows, now_ms)
             .await?
             .iter()
             .any(|p| p.revoked_at.is_none() && p.valid_from <= at_s && at_s < p.valid_to);

@@ -351,3 +351,38 @@ async fn a_card_state_set_by_sql_is_refused_and_found() {
         );
     }
 }
+
+/// Issue 15, attack 1 on permits and zones: a lapsed permit stretched, and
+/// a zone's vetting lowered, by SQL. The door refuses to decide on either
+/// (fail closed), with an `integrity.failure` event, and `audit verify`
+/// names both rows.
+#[tokio::test]
+async fn a_permit_or_zone_changed_by_sql_opens_no_door() {
+    for env in envs().await {
+        let n = env.name;
+        let (alice, bob, admin, door) = (op("alice"), op("bob"), op("admin"), op("gate-1"));
+        let sc = vetted(&env.register, "900010", "SC").await;
+        env.cards.add_zone(&admin, "ARMOURY", "Armoury", "SC", T0).await.unwrap();
+        let (from, to) = (T0 / 1000, T0 / 1000 + 86_400);
+        let permit = env.cards.grant_permit(&alice, sc, "ARMOURY", from, to, T0).await.unwrap();
+        let card = env.cards.request(&alice, PersonRef::Id(sc), CardType::WarrantCard, T0).await.unwrap();
+        for (who, action) in [(&bob, CardAction::Approve), (&alice, CardAction::Print), (&alice, CardAction::Issue)] {
+            env.cards.transition(who, &card.id, action, None, T0).await.unwrap();
+        }
+        let subject = lanyard_cards::AccessSubject::Card(&card.id);
+        let later = to + 86_400;
+        let d = env.cards.check_access(&door, subject, "ARMOURY", later, T0).await.unwrap();
+        assert_eq!(d.reason, "no_permit", "{n}: the permit has lapsed");
+
+        env.t.behind_lanyards_back("UPDATE permits SET valid_to = valid_to + 31536000 WHERE zone = 'ARMOURY'").await;
+        let subject = lanyard_cards::AccessSubject::Card(&card.id);
+        assert!(env.cards.check_access(&door, subject, "ARMOURY", later, T0).await.is_err(), "{n}: no door opens");
+        env.t.behind_lanyards_back("UPDATE zones SET accepts = 'BPSS' WHERE code = 'ARMOURY'").await;
+        assert!(env.cards.zones(T0).await.is_err(), "{n}");
+
+        let report = env.register.verify_log(&op("dpo"), T0).await.unwrap();
+        let found = report.findings.iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert!(found.iter().any(|f| f.starts_with(&format!("permits row {}", permit.id))), "{n}: {found:?}");
+        assert!(found.iter().any(|f| f.starts_with("zones row ARMOURY")), "{n}: {found:?}");
+    }
+}

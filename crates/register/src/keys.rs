@@ -164,6 +164,24 @@ async fn enrol_rows(ledger: &Ledger, provider: &dyn KeyProvider, now_ms: i64) ->
         tx.tx().update_card(c, c.row_version).await?;
     }
     counts.insert("cards".into(), cards.len().into());
+    let mut zones = store.zones().await?;
+    for z in &mut zones {
+        ledger.tag(z)?;
+        tx.tx().set_zone_tag(z).await?;
+    }
+    counts.insert("zones".into(), zones.len().into());
+    let mut permits = store.permits(None, None).await?;
+    for p in &mut permits {
+        ledger.tag(p)?;
+        tx.tx().set_permit_tag(p).await?;
+    }
+    counts.insert("permits".into(), permits.len().into());
+    let mut batches = store.batches(None, None).await?;
+    for b in &mut batches {
+        ledger.tag(b)?;
+        tx.tx().update_batch(b, b.row_version).await?;
+    }
+    counts.insert("batches".into(), batches.len().into());
     let mut event = Event::new(now_ms, lanyard_audit::Actor::system(), "integrity.enrol", Outcome::Ok);
     event.detail = Some(serde_json::json!({ "tagged": counts }));
     tx.append(&[event]).await?;

@@ -178,6 +178,9 @@ impl Register {
         tag_finding(ledger, &store.service_tokens().await?, findings)?;
         tag_finding(ledger, &store.suppliers().await?, findings)?;
         tag_finding(ledger, &store.cards_by_status_idx().await?, findings)?;
+        tag_finding(ledger, &store.zones().await?, findings)?;
+        tag_finding(ledger, &store.permits(None, None).await?, findings)?;
+        tag_finding(ledger, &store.batches(None, None).await?, findings)?;
         Ok(())
     }
 

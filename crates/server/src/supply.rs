@@ -248,7 +248,7 @@ pub(crate) async fn list_batches(gate: Gate, Query(q): Query<BatchQuery>) -> Res
             })
         })
         .transpose()?;
-    let list = gate.supply().batches(q.supplier.as_deref(), state).await?;
+    let list = gate.supply().batches(q.supplier.as_deref(), state, now_s() * 1000).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 

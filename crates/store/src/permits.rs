@@ -2,6 +2,7 @@
 
 use uuid::Uuid;
 
+use crate::authenticated::{Authenticated, Canon};
 use crate::error::StoreError;
 use crate::store::Store;
 use crate::tx::Tx;
@@ -17,6 +18,24 @@ pub struct ZoneRow {
     pub accepts: String,
     /// Unix seconds.
     pub created_at: i64,
+    /// Row tag (see [`Authenticated`]).
+    pub mac: Option<Vec<u8>>,
+}
+
+impl Authenticated for ZoneRow {
+    const TABLE: &'static str = "zones";
+    fn row_id(&self) -> String {
+        self.code.clone()
+    }
+    fn canonical(&self) -> Vec<u8> {
+        Canon::new().str(&self.code).str(&self.name).str(&self.accepts).int(self.created_at).finish()
+    }
+    fn tag(&self) -> Option<&[u8]> {
+        self.mac.as_deref()
+    }
+    fn set_tag(&mut self, tag: Vec<u8>) {
+        self.mac = Some(tag);
+    }
 }
 
 /// A permit.
@@ -38,20 +57,47 @@ pub struct PermitRow {
     pub revoked_at: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Row tag (see [`Authenticated`]).
+    pub mac: Option<Vec<u8>>,
 }
 
-const PERMIT_COLUMNS: &str = "id, person_id, zone, valid_from, valid_to, granted_by, revoked_at, created_at";
+impl Authenticated for PermitRow {
+    const TABLE: &'static str = "permits";
+    fn row_id(&self) -> String {
+        self.id.to_string()
+    }
+    fn canonical(&self) -> Vec<u8> {
+        Canon::new()
+            .uuid(self.id)
+            .uuid(self.person_id)
+            .str(&self.zone)
+            .int(self.valid_from)
+            .int(self.valid_to)
+            .str(&self.granted_by)
+            .opt_int(self.revoked_at)
+            .int(self.created_at)
+            .finish()
+    }
+    fn tag(&self) -> Option<&[u8]> {
+        self.mac.as_deref()
+    }
+    fn set_tag(&mut self, tag: Vec<u8>) {
+        self.mac = Some(tag);
+    }
+}
+
+const PERMIT_COLUMNS: &str = "id, person_id, zone, valid_from, valid_to, granted_by, revoked_at, created_at, mac";
 
 impl Store {
     /// One zone.
     pub async fn zone(&self, code: &str) -> Result<Option<ZoneRow>, StoreError> {
-        let sql = "SELECT code, name, accepts, created_at FROM zones WHERE code = $1";
+        let sql = "SELECT code, name, accepts, created_at, mac FROM zones WHERE code = $1";
         Ok(on_pool!(self, p => sqlx::query_as(sql).bind(code).fetch_optional(p).await)?)
     }
 
     /// Every zone, by code.
     pub async fn zones(&self) -> Result<Vec<ZoneRow>, StoreError> {
-        let sql = "SELECT code, name, accepts, created_at FROM zones ORDER BY code";
+        let sql = "SELECT code, name, accepts, created_at, mac FROM zones ORDER BY code";
         Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
     }
 
@@ -74,27 +120,45 @@ impl Store {
 impl Tx {
     /// Adds a zone; a taken code is a conflict.
     pub async fn insert_zone(&mut self, z: &ZoneRow) -> Result<(), StoreError> {
-        let sql = "INSERT INTO zones (code, name, accepts, created_at) VALUES ($1, $2, $3, $4)";
+        let sql = "INSERT INTO zones (code, name, accepts, created_at, mac) VALUES ($1, $2, $3, $4, $5)";
         on_tx!(self, c => sqlx::query(sql).bind(&z.code).bind(&z.name).bind(&z.accepts).bind(z.created_at)
-            .execute(c).await.map(|_| ()))?;
+            .bind(&z.mac).execute(c).await.map(|_| ()))?;
         Ok(())
     }
 
     /// Adds a permit.
     pub async fn insert_permit(&mut self, r: &PermitRow) -> Result<(), StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO permits ({PERMIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            "INSERT INTO permits ({PERMIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ));
         on_tx!(self, c => sqlx::query(sql)
             .bind(r.id).bind(r.person_id).bind(&r.zone).bind(r.valid_from).bind(r.valid_to).bind(&r.granted_by)
-            .bind(r.revoked_at).bind(r.created_at)
+            .bind(r.revoked_at).bind(r.created_at).bind(&r.mac)
             .execute(c).await.map(|_| ()))?;
         Ok(())
     }
 
-    /// Revokes a permit; false if there is no such live permit.
-    pub async fn revoke_permit(&mut self, id: Uuid, now: i64) -> Result<bool, StoreError> {
-        let sql = "UPDATE permits SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
-        Ok(on_tx!(self, c => sqlx::query(sql).bind(id).bind(now).execute(c).await.map(|r| r.rows_affected()))? == 1)
+    /// Writes a permit's revocation (`r` as revoked, with its new tag);
+    /// false if there is no such live permit.
+    pub async fn revoke_permit(&mut self, r: &PermitRow) -> Result<bool, StoreError> {
+        let sql = "UPDATE permits SET revoked_at = $2, mac = $3 WHERE id = $1 AND revoked_at IS NULL";
+        Ok(
+            on_tx!(self, c => sqlx::query(sql).bind(r.id).bind(r.revoked_at).bind(&r.mac).execute(c).await.map(|r| r.rows_affected()))?
+                == 1,
+        )
+    }
+
+    /// Writes a zone's tag alone (the one-time tagging at upgrade).
+    pub async fn set_zone_tag(&mut self, z: &ZoneRow) -> Result<(), StoreError> {
+        let sql = "UPDATE zones SET mac = $2 WHERE code = $1";
+        on_tx!(self, c => sqlx::query(sql).bind(&z.code).bind(&z.mac).execute(c).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Writes a permit's tag alone (the one-time tagging at upgrade).
+    pub async fn set_permit_tag(&mut self, r: &PermitRow) -> Result<(), StoreError> {
+        let sql = "UPDATE permits SET mac = $2 WHERE id = $1";
+        on_tx!(self, c => sqlx::query(sql).bind(r.id).bind(&r.mac).execute(c).await.map(|_| ()))?;
+        Ok(())
     }
 }

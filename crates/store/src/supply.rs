@@ -78,6 +78,38 @@ pub struct BatchRow {
     pub closed_at: Option<i64>,
     /// Optimistic concurrency counter.
     pub row_version: i64,
+    /// Row tag (see [`Authenticated`]).
+    pub mac: Option<Vec<u8>>,
+}
+
+impl Authenticated for BatchRow {
+    const TABLE: &'static str = "batches";
+    fn row_id(&self) -> String {
+        self.id.clone()
+    }
+    fn canonical(&self) -> Vec<u8> {
+        Canon::new()
+            .str(&self.id)
+            .str(&self.supplier)
+            .str(self.state.as_str())
+            .str(&self.recipient)
+            .int(self.card_count)
+            .int(self.sealed_size)
+            .bytes(&self.sealed_sha256)
+            .str(&self.created_by)
+            .int(self.created_at)
+            .int(self.expires_at)
+            .int(self.downloads)
+            .opt_int(self.closed_at)
+            .int(self.row_version)
+            .finish()
+    }
+    fn tag(&self) -> Option<&[u8]> {
+        self.mac.as_deref()
+    }
+    fn set_tag(&mut self, tag: Vec<u8>) {
+        self.mac = Some(tag);
+    }
 }
 
 /// A card in a batch.
@@ -110,7 +142,7 @@ impl TryFrom<NullableName> for Option<PrintOutcome> {
 }
 
 const BATCH_COLUMNS: &str = "id, supplier, state, recipient, card_count, sealed_size, sealed_sha256, created_by, \
-                             created_at, expires_at, downloads, closed_at, row_version";
+                             created_at, expires_at, downloads, closed_at, row_version, mac";
 const SUPPLIER_COLUMNS: &str = "name, recipient, disabled_at, created_at, updated_at, mac";
 
 impl Store {
@@ -193,12 +225,12 @@ impl Tx {
     ) -> Result<(), StoreError> {
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO batches ({BATCH_COLUMNS}, sealed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ));
         on_tx!(self, c => sqlx::query(sql)
             .bind(&b.id).bind(&b.supplier).bind(b.state.as_str()).bind(&b.recipient).bind(b.card_count).bind(b.sealed_size)
             .bind(&b.sealed_sha256).bind(&b.created_by).bind(b.created_at).bind(b.expires_at).bind(b.downloads)
-            .bind(b.closed_at).bind(b.row_version).bind(sealed)
+            .bind(b.closed_at).bind(b.row_version).bind(&b.mac).bind(sealed)
             .execute(c).await.map(|_| ()))?;
         let sql = "INSERT INTO batch_cards (batch_id, card_id, person_id, fields, outcome) VALUES ($1, $2, $3, $4, $5)";
         for card in cards {
@@ -211,11 +243,11 @@ impl Tx {
     /// Writes back a batch's state, downloads and closing time if nobody
     /// changed it since `expected_version`; a closed batch loses its file.
     pub async fn update_batch(&mut self, b: &BatchRow, expected_version: i64) -> Result<(), StoreError> {
-        let sql = "UPDATE batches SET state = $2, downloads = $3, closed_at = $4, row_version = $5, \
+        let sql = "UPDATE batches SET state = $2, downloads = $3, closed_at = $4, row_version = $5, mac = $7, \
                    sealed = CASE WHEN $4 IS NULL THEN sealed ELSE NULL END \
                    WHERE id = $1 AND row_version = $6";
         let done = on_tx!(self, c => sqlx::query(sql).bind(&b.id).bind(b.state.as_str()).bind(b.downloads)
-            .bind(b.closed_at).bind(b.row_version).bind(expected_version)
+            .bind(b.closed_at).bind(b.row_version).bind(expected_version).bind(&b.mac)
             .execute(c).await.map(|r| r.rows_affected()))?;
         if done != 1 {
             return Err(StoreError::new(StoreErrorKind::Conflict("a newer version of this batch".into())));

@@ -123,7 +123,7 @@ impl Supply {
         let mut downloadable = Vec::new();
         let mut spool = Vec::new();
         let mut open = Vec::new();
-        for b in store.batches(Some(&row.name), None).await? {
+        for b in self.ledger.check_all(store.batches(Some(&row.name), None).await?, now_ms).await? {
             let live = b.state == BatchState::Pending && b.expires_at > now_s && enabled;
             if live {
                 downloadable.push(exposed(&b));

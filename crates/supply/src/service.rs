@@ -337,6 +337,7 @@ impl Supply {
         let mut row = row;
         self.ledger.tag(&mut row)?;
         let pending = self.ledger.store().batches(Some(&row.name), Some(BatchState::Pending)).await?;
+        let pending = self.ledger.check_all(pending, now_ms).await?;
         let mut tx = self.ledger.begin().await?;
         tx.tx().update_supplier(&row).await?;
         tx.append(&[event]).await?;
@@ -352,17 +353,24 @@ impl Supply {
     // --- batches ---
 
     /// One batch.
-    pub async fn batch(&self, id: &str) -> Result<Batch, SupplyError> {
-        self.batch_row(id).await.map(Batch::from)
+    pub async fn batch(&self, id: &str, now_ms: i64) -> Result<Batch, SupplyError> {
+        self.batch_row(id, now_ms).await.map(Batch::from)
     }
 
-    async fn batch_row(&self, id: &str) -> Result<BatchRow, SupplyError> {
-        self.ledger.store().batch(id).await?.ok_or_else(|| SupplyError::NoBatch(short(id)))
+    async fn batch_row(&self, id: &str, now_ms: i64) -> Result<BatchRow, SupplyError> {
+        let row = self.ledger.store().batch(id).await?;
+        self.ledger.check_opt(row, now_ms).await?.ok_or_else(|| SupplyError::NoBatch(short(id)))
     }
 
     /// Batches of a supplier and/or in a state.
-    pub async fn batches(&self, supplier: Option<&str>, state: Option<BatchState>) -> Result<Vec<Batch>, SupplyError> {
-        Ok(self.ledger.store().batches(supplier, state).await?.into_iter().map(Batch::from).collect())
+    pub async fn batches(
+        &self,
+        supplier: Option<&str>,
+        state: Option<BatchState>,
+        now_ms: i64,
+    ) -> Result<Vec<Batch>, SupplyError> {
+        let rows = self.ledger.check_all(self.ledger.store().batches(supplier, state).await?, now_ms).await?;
+        Ok(rows.into_iter().map(Batch::from).collect())
     }
 
     /// The cards of a batch.
@@ -453,7 +461,10 @@ impl Supply {
             downloads: 0,
             closed_at: None,
             row_version: 1,
+            mac: None,
         };
+        let mut row = row;
+        self.ledger.tag(&mut row)?;
         let card_rows: Vec<BatchCardRow> = chosen
             .iter()
             .zip(&fields)
@@ -516,7 +527,7 @@ impl Supply {
         if row.disabled_at.is_some() {
             return Err(SupplyError::SupplierDisabled(row.name));
         }
-        self.batches(Some(supplier), Some(BatchState::Pending)).await
+        self.batches(Some(supplier), Some(BatchState::Pending), now_ms).await
     }
 
     /// Checks that `supplier` may touch batch `id`; records a refusal.
@@ -528,7 +539,7 @@ impl Supply {
         action: &str,
         now_ms: i64,
     ) -> Result<BatchRow, SupplyError> {
-        let batch = self.batch_row(id).await?;
+        let batch = self.batch_row(id, now_ms).await?;
         let refusal = if batch.supplier != supplier {
             Some(("not_your_batch", SupplyError::NotYours(batch.id.clone())))
         } else if self.supplier_row(supplier, now_ms).await?.disabled_at.is_some() {
@@ -579,7 +590,7 @@ impl Supply {
     /// The sealed file of a pending batch, for delivery out of band;
     /// audited as a download.
     pub async fn export(&self, op: &Operator, id: &str, now_ms: i64) -> Result<Vec<u8>, SupplyError> {
-        let batch = self.batch_row(id).await?;
+        let batch = self.batch_row(id, now_ms).await?;
         self.hand_out(op, batch, "batch.export", now_ms).await
     }
 
@@ -611,6 +622,7 @@ impl Supply {
         batch.downloads += 1;
         batch.row_version += 1;
         let mut tx = self.ledger.begin().await?;
+        self.ledger.tag(&mut batch)?;
         tx.tx().update_batch(&batch, expected).await?;
         tx.append(&[ev]).await?;
         tx.commit().await?;
@@ -687,6 +699,7 @@ impl Supply {
         closed.state = BatchState::Confirmed;
         closed.closed_at = Some(now_ms / 1000);
         closed.row_version += 1;
+        self.ledger.tag(&mut closed)?;
         tx.tx().update_batch(&closed, expected).await.map_err(|e| match e.kind() {
             lanyard_store::StoreErrorKind::Conflict(_) => SupplyError::AlreadyConfirmed(closed.id.clone()),
             _ => SupplyError::Store(e),
@@ -701,7 +714,8 @@ impl Supply {
     pub async fn expire_due(&self, op: &Operator, now_ms: i64) -> Result<Vec<String>, SupplyError> {
         let now_s = now_ms / 1000;
         let mut expired = Vec::new();
-        for batch in self.ledger.store().batches(None, Some(BatchState::Pending)).await? {
+        let pending = self.ledger.store().batches(None, Some(BatchState::Pending)).await?;
+        for batch in self.ledger.check_all(pending, now_ms).await? {
             if batch.expires_at <= now_s {
                 expired.push(batch.id.clone());
                 let mut tx = self.ledger.begin().await?;
@@ -748,6 +762,7 @@ impl Supply {
         batch.state = to;
         batch.closed_at = Some(now_ms / 1000);
         batch.row_version += 1;
+        self.ledger.tag(&mut batch)?;
         tx.tx().update_batch(&batch, expected).await?;
         tx.append(&[ev]).await?;
         Ok(())

@@ -193,7 +193,7 @@ async fn batch_download_confirm_and_gone() {
         assert_eq!((receipt.printed.len(), receipt.spoiled.len()), (2, 1), "{n}");
         assert_eq!(state_of(&env, &cards[0]).await, "printed");
         assert_eq!(state_of(&env, &cards[2]).await, "approved", "a spoiled card waits for the next batch");
-        let batch = env.supply.batch(&id).await.unwrap();
+        let batch = env.supply.batch(&id, T0).await.unwrap();
         assert_eq!(batch.state.as_str(), "confirmed");
         assert!(env.store.batch_file(&id).await.unwrap().is_none(), "{n}: the file is destroyed");
 
@@ -256,7 +256,7 @@ async fn refusals_wrong_supplier_bad_receipts_expiry() {
                 env.supply.confirm(&supplier_op("acme"), "acme", &batch, &printed, &spoiled, T0).await.unwrap_err();
             assert!(err.to_string().contains(says), "{n}: {err}");
         }
-        assert_eq!(env.supply.batch(&batch).await.unwrap().state.as_str(), "pending");
+        assert_eq!(env.supply.batch(&batch, T0).await.unwrap().state.as_str(), "pending");
         assert_eq!(state_of(&env, &ca).await, "queued");
 
         // 72 hours on, unconfirmed: expired and destroyed, cards back in the queue.
@@ -301,7 +301,7 @@ async fn protected_people_are_held_back_and_withdrawal_requeues() {
         assert!(matches!(err, SupplyError::Gone { ref state, .. } if state.as_str() == "destroyed"), "{n}: {err}");
         assert_eq!(state_of(&env, &c1).await, "approved");
         let again = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap();
-        assert_eq!(env.supply.batch(&again.batch.id).await.unwrap().recipient, r2);
+        assert_eq!(env.supply.batch(&again.batch.id, T0).await.unwrap().recipient, r2);
 
         // Disabled: its batch is destroyed, and it gets and downloads nothing.
         let (s, withdrawn) = env.supply.disable_supplier(&op("admin"), "acme", T0).await.unwrap();
@@ -472,11 +472,11 @@ async fn a_stored_batch_state_lanyard_does_not_know_fails_closed() {
         approved(&env, k.id, CardType::WarrantCard).await;
         let created = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap();
         let id = created.batch.id.clone();
-        assert!(env.supply.batch(&id).await.is_ok());
+        assert!(env.supply.batch(&id, T0).await.is_ok());
 
         env.t.behind_lanyards_back(&format!("UPDATE batches SET state = 'open' WHERE id = '{}'", id)).await;
-        assert!(env.supply.batch(&id).await.is_err(), "an unknown batch state stands for nothing");
-        assert!(env.supply.batches(None, None).await.is_err());
+        assert!(env.supply.batch(&id, T0).await.is_err(), "an unknown batch state stands for nothing");
+        assert!(env.supply.batches(None, None, T0).await.is_err());
         assert!(env.supply.download(&supplier_op("acme"), "acme", &id, T0).await.is_err());
 
         env.t.behind_lanyards_back(&format!("UPDATE batches SET state = 'pending' WHERE id = '{}'", id)).await;
@@ -502,7 +502,7 @@ async fn a_recipient_redirected_by_sql_seals_nothing_to_it() {
         env.t.behind_lanyards_back(&format!("UPDATE suppliers SET recipient = '{theirs}' WHERE name = 'acme'")).await;
         let err = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap_err();
         assert!(err.to_string().contains("changed outside lanyard"), "{n}: {err}");
-        assert!(env.supply.batches(None, None).await.unwrap().is_empty(), "{n}: nothing was sealed");
+        assert!(env.supply.batches(None, None, T0).await.unwrap().is_empty(), "{n}: nothing was sealed");
         assert!(env.supply.suppliers(T0).await.is_err(), "{n}");
 
         let failures: Vec<Event> =

@@ -25,7 +25,7 @@ pub async fn zone(cli: &Cli, cmd: &ZoneCommand) -> Result<()> {
             println!("zone {} ({}) accepts {}", z.code, z.name, z.accepts);
         }
         ZoneCommand::List => {
-            let zones = cards.zones().await?;
+            let zones = cards.zones(context::now_ms()).await?;
             if cli.json {
                 let list: Vec<_> = zones
                     .iter()
@@ -55,7 +55,7 @@ pub async fn permit(cli: &Cli, cmd: &PermitCommand) -> Result<()> {
         }
         PermitCommand::List { person } => {
             let person = person.as_deref().map(str::parse::<PersonId>).transpose()?;
-            let permits = cards.permits(person).await?;
+            let permits = cards.permits(person, context::now_ms()).await?;
             if cli.json {
                 let list: Vec<_> = permits
                     .iter()

@@ -85,7 +85,7 @@ pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
             }
         }
         BatchCommand::List { supplier, state } => {
-            let list = supply.batches(supplier.as_deref(), *state).await?;
+            let list = supply.batches(supplier.as_deref(), *state, now).await?;
             if cli.json {
                 return output::json(&list);
             }
@@ -102,7 +102,7 @@ pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
             }
         }
         BatchCommand::Show { id } => {
-            let b = supply.batch(id).await?;
+            let b = supply.batch(id, now).await?;
             let cards = supply.batch_cards(id).await?;
             if cli.json {
                 let cards: Vec<_> = cards
