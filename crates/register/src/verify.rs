@@ -21,7 +21,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use lanyard_audit::{Ledger, RowCheck};
-use lanyard_store::{Authenticated, SealedRow};
+use lanyard_store::{AuditRow, Authenticated, SealedRow};
 
 use crate::error::{ErrorKind, RegisterError};
 use crate::register::{Operator, Register};
@@ -156,6 +156,23 @@ impl Findings {
 const PAGE: i64 = 2000;
 const WRITE_ACTIONS: [&str; 3] = ["person.create", "person.update", "person.erase"];
 
+/// One stored event in order: a gap before it is a missing event, bytes that
+/// do not hash to its stored leaf hash an altered one. Returns its index and
+/// the leaf hash to build the tree from (the stored one, where readable).
+fn leaf(row: &AuditRow, expected: &mut u64, findings: &mut Findings) -> (u64, Hash) {
+    let index = u64::try_from(row.idx).unwrap_or(0);
+    for gap in *expected..index {
+        findings.push(Finding::EventMissing { index: gap });
+    }
+    *expected = index + 1;
+    let stored: Option<Hash> = row.leaf_hash.as_slice().try_into().ok();
+    let computed = leaf_hash(&row.event);
+    if stored != Some(computed) {
+        findings.push(Finding::EventAltered { index });
+    }
+    (index, stored.unwrap_or(computed))
+}
+
 fn tag_finding<R: Authenticated>(ledger: &Ledger, rows: &[R], findings: &mut Findings) -> Result<(), RegisterError> {
     for row in rows {
         let found = match ledger.inspect(row)? {
@@ -217,14 +234,7 @@ impl Register {
         let mut pages = self.store().audit_pages(i64::try_from(from).unwrap_or(0), end, true);
         while let Some(page) = pages.next().await {
             for row in page? {
-                let index = u64::try_from(row.idx).unwrap_or(0);
-                for gap in expected..index {
-                    findings.push(Finding::EventMissing { index: gap });
-                }
-                expected = index + 1;
-                if row.leaf_hash.as_slice() != leaf_hash(&row.event).as_slice() {
-                    findings.push(Finding::EventAltered { index });
-                }
+                leaf(&row, &mut expected, &mut findings);
             }
         }
         for gap in expected..size {
@@ -277,17 +287,8 @@ impl Register {
         let mut pages = self.store().audit_pages(0, end, true);
         while let Some(page) = pages.next().await {
             for row in page? {
-                let index = u64::try_from(row.idx).unwrap_or(0);
-                for gap in expected..index {
-                    findings.push(Finding::EventMissing { index: gap });
-                }
-                expected = index + 1;
-                let stored: Option<Hash> = row.leaf_hash.as_slice().try_into().ok();
-                let computed = leaf_hash(&row.event);
-                if stored != Some(computed) {
-                    findings.push(Finding::EventAltered { index });
-                }
-                frontier.push(stored.unwrap_or(computed));
+                let (index, stored) = leaf(&row, &mut expected, &mut findings);
+                frontier.push(stored);
                 if let Some(note) = checkpoint_at.get(&frontier.size()) {
                     match verifier.verify(note) {
                         Err(_) => findings.push(Finding::CheckpointBadSignature { size: frontier.size() }),

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use crate::authenticated::{Authenticated, Canon};
+use crate::authenticated::{Authenticated, Canon, tag_in_mac_field};
 use crate::error::StoreError;
 use crate::store::Store;
 use crate::tx::Tx;
@@ -103,12 +103,7 @@ impl Authenticated for UserRow {
             .int(self.created_at)
             .finish()
     }
-    fn tag(&self) -> Option<&[u8]> {
-        self.mac.as_deref()
-    }
-    fn set_tag(&mut self, tag: Vec<u8>) {
-        self.mac = Some(tag);
-    }
+    tag_in_mac_field!();
 }
 
 impl Authenticated for SessionRow {
@@ -120,12 +115,7 @@ impl Authenticated for SessionRow {
     fn canonical(&self) -> Vec<u8> {
         Canon::new().bytes(&self.token_hash).uuid(self.user_id).int(self.created_at).int(self.last_seen).finish()
     }
-    fn tag(&self) -> Option<&[u8]> {
-        self.mac.as_deref()
-    }
-    fn set_tag(&mut self, tag: Vec<u8>) {
-        self.mac = Some(tag);
-    }
+    tag_in_mac_field!();
 }
 
 impl Authenticated for TokenRow {
@@ -144,12 +134,7 @@ impl Authenticated for TokenRow {
             .opt_int(self.revoked_at)
             .finish()
     }
-    fn tag(&self) -> Option<&[u8]> {
-        self.mac.as_deref()
-    }
-    fn set_tag(&mut self, tag: Vec<u8>) {
-        self.mac = Some(tag);
-    }
+    tag_in_mac_field!();
 }
 
 const USER_COLUMNS: &str = "id, name, role, password_hash, totp_wrapped, totp_last_step, protected, disabled, failures, locked_until, created_at, mac";

@@ -25,6 +25,19 @@ pub trait Authenticated {
     fn set_tag(&mut self, tag: Vec<u8>);
 }
 
+/// The two methods every tagged row has alike: its tag is its `mac` field.
+macro_rules! tag_in_mac_field {
+    () => {
+        fn tag(&self) -> Option<&[u8]> {
+            self.mac.as_deref()
+        }
+        fn set_tag(&mut self, tag: Vec<u8>) {
+            self.mac = Some(tag);
+        }
+    };
+}
+pub(crate) use tag_in_mac_field;
+
 /// Builds canonical bytes: each value with a type byte and, for variable
 /// lengths, a length prefix, so no two rows encode alike.
 #[derive(Default)]

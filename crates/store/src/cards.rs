@@ -5,7 +5,7 @@
 use lanyard_core::CardState;
 use uuid::Uuid;
 
-use crate::authenticated::{Authenticated, Canon};
+use crate::authenticated::{Authenticated, Canon, tag_in_mac_field};
 use crate::error::{StoreError, StoreErrorKind};
 use crate::store::Store;
 use crate::tx::Tx;
@@ -75,12 +75,7 @@ impl Authenticated for CardRow {
             .int(self.row_version)
             .finish()
     }
-    fn tag(&self) -> Option<&[u8]> {
-        self.mac.as_deref()
-    }
-    fn set_tag(&mut self, tag: Vec<u8>) {
-        self.mac = Some(tag);
-    }
+    tag_in_mac_field!();
 }
 
 const CARD_COLUMNS: &str = "id, person_id, card_type, state, number, status_idx, requested_by, approved_by, \

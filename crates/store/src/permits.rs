@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::authenticated::{Authenticated, Canon};
+use crate::authenticated::{Authenticated, Canon, tag_in_mac_field};
 use crate::error::StoreError;
 use crate::store::Store;
 use crate::tx::Tx;
@@ -30,12 +30,7 @@ impl Authenticated for ZoneRow {
     fn canonical(&self) -> Vec<u8> {
         Canon::new().str(&self.code).str(&self.name).str(&self.accepts).int(self.created_at).finish()
     }
-    fn tag(&self) -> Option<&[u8]> {
-        self.mac.as_deref()
-    }
-    fn set_tag(&mut self, tag: Vec<u8>) {
-        self.mac = Some(tag);
-    }
+    tag_in_mac_field!();
 }
 
 /// A permit.
@@ -78,12 +73,7 @@ impl Authenticated for PermitRow {
             .int(self.created_at)
             .finish()
     }
-    fn tag(&self) -> Option<&[u8]> {
-        self.mac.as_deref()
-    }
-    fn set_tag(&mut self, tag: Vec<u8>) {
-        self.mac = Some(tag);
-    }
+    tag_in_mac_field!();
 }
 
 const PERMIT_COLUMNS: &str = "id, person_id, zone, valid_from, valid_to, granted_by, revoked_at, created_at, mac";

@@ -4,7 +4,7 @@
 use lanyard_core::{BatchState, PrintOutcome, UnknownName};
 use uuid::Uuid;
 
-use crate::authenticated::{Authenticated, Canon};
+use crate::authenticated::{Authenticated, Canon, tag_in_mac_field};
 use crate::error::{StoreError, StoreErrorKind};
 use crate::store::Store;
 use crate::tx::Tx;
@@ -40,12 +40,7 @@ impl Authenticated for SupplierRow {
             .int(self.updated_at)
             .finish()
     }
-    fn tag(&self) -> Option<&[u8]> {
-        self.mac.as_deref()
-    }
-    fn set_tag(&mut self, tag: Vec<u8>) {
-        self.mac = Some(tag);
-    }
+    tag_in_mac_field!();
 }
 
 /// A print batch, without its file.
@@ -104,12 +99,7 @@ impl Authenticated for BatchRow {
             .int(self.row_version)
             .finish()
     }
-    fn tag(&self) -> Option<&[u8]> {
-        self.mac.as_deref()
-    }
-    fn set_tag(&mut self, tag: Vec<u8>) {
-        self.mac = Some(tag);
-    }
+    tag_in_mac_field!();
 }
 
 /// A card in a batch.
