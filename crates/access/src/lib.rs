@@ -263,7 +263,7 @@ impl Access {
         check_password(password)?;
         let id = Uuid::now_v7();
         let (wrapped, enrolment) = self.enrol(id, name)?;
-        let row = UserRow {
+        let mut row = UserRow {
             id,
             name: name.to_owned(),
             role,
@@ -277,7 +277,6 @@ impl Access {
             created_at: now_s,
             mac: None,
         };
-        let mut row = row;
         self.ledger.tag(&mut row)?;
         let mut event = Event::new(now_s * 1000, by.clone(), "user.create", Outcome::Ok);
         event.detail = Some(serde_json::json!({ "user": name, "role": role, "protected": protected_clearance }));
@@ -512,7 +511,7 @@ impl Access {
             return Err(AccessError::invalid("a token lasts from 1 minute to 366 days".into()));
         }
         let (secret, hash) = new_token("lyt_");
-        let row = TokenRow {
+        let mut row = TokenRow {
             id: Uuid::now_v7(),
             token_hash: hash.to_vec(),
             role,
@@ -522,7 +521,6 @@ impl Access {
             revoked_at: None,
             mac: None,
         };
-        let mut row = row;
         self.ledger.tag(&mut row)?;
         let mut event = Event::new(now_s * 1000, by.clone(), "token.create", Outcome::Ok);
         event.detail = Some(serde_json::json!({

@@ -164,14 +164,13 @@ impl Cards {
             return Err(CardError::Invalid("a zone name is 1 to 64 printable characters".into()));
         }
         let levels = parse_levels(accepts)?;
-        let row = ZoneRow {
+        let mut row = ZoneRow {
             code: code.to_owned(),
             name: name.to_owned(),
             accepts: levels.iter().map(|l| l.as_str()).collect::<Vec<_>>().join(","),
             created_at: now_ms / 1000,
             mac: None,
         };
-        let mut row = row;
         self.ledger.tag(&mut row)?;
         let ev = self.audit(
             op,
@@ -238,7 +237,7 @@ impl Cards {
             self.register().record(&[ev]).await?;
             return Err(CardError::PermitRefused(reason));
         }
-        let row = PermitRow {
+        let mut row = PermitRow {
             id: Uuid::now_v7(),
             person_id: *person.as_uuid(),
             zone: zone.to_owned(),
@@ -249,7 +248,6 @@ impl Cards {
             created_at: now_ms / 1000,
             mac: None,
         };
-        let mut row = row;
         self.ledger.tag(&mut row)?;
         let ev = self.audit(
             op,

@@ -283,7 +283,7 @@ impl Cards {
     ) -> Result<Card, CardError> {
         let person = self.resolve(op, person, now_ms).await?;
         let mut tx = self.ledger.begin().await?;
-        let row = self.new_row(&mut tx, op, person, card_type, None, now_ms).await?;
+        let mut row = self.new_row(&mut tx, op, person, card_type, None, now_ms).await?;
         let ev = Self::event(
             op,
             now_ms,
@@ -293,7 +293,6 @@ impl Cards {
                 "card": row.id, "type": row.card_type, "to": "requested",
             }),
         );
-        let mut row = row;
         self.ledger.tag(&mut row)?;
         tx.tx().insert_card(&row).await?;
         tx.append(&[ev]).await?;
@@ -412,8 +411,7 @@ impl Cards {
 
     /// Writes a staged move and its audit event in `tx`; a card changed
     /// since it was staged is a conflict and nothing is written.
-    pub async fn apply_in(&self, tx: &mut lanyard_audit::Write, staged: StagedMove) -> Result<Card, CardError> {
-        let mut staged = staged;
+    pub async fn apply_in(&self, tx: &mut lanyard_audit::Write, mut staged: StagedMove) -> Result<Card, CardError> {
         self.ledger.tag(&mut staged.row)?;
         tx.tx().update_card(&staged.row, staged.expected_version).await?;
         tx.append(&[staged.event]).await?;
@@ -476,7 +474,7 @@ impl Cards {
             return Err(CardError::illegal(&old.id, from, CardAction::Revoke));
         }
         let mut tx = self.ledger.begin().await?;
-        let new = self
+        let mut new = self
             .new_row(&mut tx, op, PersonId::from_uuid(old.person_id), card_type, Some(old.id.clone()), now_ms)
             .await?;
         events.push(Self::event(op, now_ms, "card.request", &new, serde_json::json!({
@@ -486,7 +484,6 @@ impl Cards {
             self.ledger.tag(&mut old)?;
             tx.tx().update_card(&old, expected).await?;
         }
-        let mut new = new;
         self.ledger.tag(&mut new)?;
         tx.tx().insert_card(&new).await?;
         tx.append(&events).await?;

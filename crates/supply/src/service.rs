@@ -241,7 +241,7 @@ impl Supply {
         }
         let recipient = parse_recipient(recipient)?.to_string();
         let now_s = now_ms / 1000;
-        let row = SupplierRow {
+        let mut row = SupplierRow {
             name: name.to_owned(),
             recipient: recipient.clone(),
             disabled_at: None,
@@ -249,7 +249,6 @@ impl Supply {
             updated_at: now_s,
             mac: None,
         };
-        let mut row = row;
         self.ledger.tag(&mut row)?;
         let ev = Self::event(
             op,
@@ -330,11 +329,10 @@ impl Supply {
     async fn change_supplier(
         &self,
         op: &Operator,
-        row: SupplierRow,
+        mut row: SupplierRow,
         event: Event,
         now_ms: i64,
     ) -> Result<(Supplier, Vec<String>), SupplyError> {
-        let mut row = row;
         self.ledger.tag(&mut row)?;
         let pending = self.ledger.store().batches(Some(&row.name), Some(BatchState::Pending)).await?;
         let pending = self.ledger.check_all(pending, now_ms).await?;
@@ -447,7 +445,7 @@ impl Supply {
             .map_err(|_| SupplyError::Render("the render task failed".into()))??
         };
         let sha = sha256_hex(&sealed);
-        let row = BatchRow {
+        let mut row = BatchRow {
             id: batch_id.clone(),
             supplier: supplier.name.clone(),
             state: BatchState::Pending,
@@ -463,7 +461,6 @@ impl Supply {
             row_version: 1,
             mac: None,
         };
-        let mut row = row;
         self.ledger.tag(&mut row)?;
         let card_rows: Vec<BatchCardRow> = chosen
             .iter()
