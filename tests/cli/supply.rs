@@ -15,11 +15,13 @@ fn approved_card(env: &Env, sn: &str, kind: &str) -> String {
     id
 }
 
-/// The supplier's side: an identity (made with our keygen) and a token.
+/// The supplier's side: an identity (made with our keygen), a token, and
+/// the agent's state with the force's batch key pinned.
 struct SupplierSide {
     identity: String,
     token_file: String,
     spool: String,
+    state: String,
 }
 
 fn supplier(env: &Env, name: &str) -> SupplierSide {
@@ -35,7 +37,15 @@ fn supplier(env: &Env, name: &str) -> SupplierSide {
     }
     let err = env.fails(2, &["supplier", "keygen", "--out", identity.to_str().unwrap()]);
     assert!(err.contains("must not exist"), "keygen never overwrites an identity: {err}");
-    env.ok(&["--operator", "admin", "supplier", "add", name, "--recipient", &recipient]);
+    let added = env.ok(&["--operator", "admin", "supplier", "add", name, "--recipient", &recipient]);
+    let key = env.json(&["batch", "signing-key"])["key"].as_str().unwrap().to_owned();
+    assert!(
+        added.contains(&format!("lanyard-agent trust --supplier {name} --key {key}")),
+        "enrolment says what the supplier pins: {added}"
+    );
+    let state = home.join("agent-state");
+    let pinned = env.ok(&["supplier", "trust", "--supplier", name, "--key", &key, "--state", state.to_str().unwrap()]);
+    assert!(pinned.contains("pinned"), "{pinned}");
     let token = env.json(&["token", "create", "--role", "print_supplier", "--supplier", name, "--expires", "1d"]);
     let token_file = home.join("token");
     std::fs::write(&token_file, token["secret"].as_str().unwrap()).unwrap();
@@ -43,6 +53,7 @@ fn supplier(env: &Env, name: &str) -> SupplierSide {
         identity: identity.to_str().unwrap().to_owned(),
         token_file: token_file.to_str().unwrap().to_owned(),
         spool: home.join("spool").to_str().unwrap().to_owned(),
+        state: state.to_str().unwrap().to_owned(),
     }
 }
 
@@ -102,7 +113,9 @@ fn a_supplier_prints_from_an_encrypted_batch_and_keeps_nothing() {
                 .output()
                 .unwrap();
             assert!(out.status.success(), "{b}: age: {}", String::from_utf8_lossy(&out.stderr));
-            let pkg = lanyard_supply::package::unpack(&out.stdout, &Default::default()).unwrap();
+            let key = env.json(&["batch", "signing-key"])["key"].as_str().unwrap().to_owned();
+            let pinned = [lanyard_supply::package::Verifier::parse(&key).unwrap()];
+            let pkg = lanyard_supply::package::unpack(&out.stdout, &Default::default(), &pinned).unwrap();
             assert_eq!(pkg.manifest.batch, batch);
             assert_eq!(pkg.files.len(), 9);
         } else {
@@ -118,7 +131,7 @@ fn a_supplier_prints_from_an_encrypted_batch_and_keeps_nothing() {
             );
             args
         };
-        let pull = agent(&["supplier", "pull", "--identity", &side.identity]);
+        let pull = agent(&["supplier", "pull", "--identity", &side.identity, "--state", &side.state]);
         let out = env.ok(&pull.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(out.contains(&format!("batch {batch}: 3 card(s) spooled")), "{b}: {out}");
         let spooled = Path::new(&side.spool).join(&batch);
@@ -145,6 +158,24 @@ fn a_supplier_prints_from_an_encrypted_batch_and_keeps_nothing() {
         assert!(out.contains("2 printed, 1 spoiled"), "{b}: {out}");
         assert!(!spooled.exists(), "{b}: the spool is empty after confirmation");
         assert!(files_in(Path::new(&side.spool)).is_empty());
+        // Issue 15: the same batch, kept and opened again after the
+        // confirmation wiped the spool, is refused and spools nothing.
+        let replay = env.fails(
+            2,
+            &[
+                "supplier",
+                "open",
+                sealed.to_str().unwrap(),
+                "--identity",
+                &side.identity,
+                "--spool",
+                &side.spool,
+                "--state",
+                &side.state,
+            ],
+        );
+        assert!(replay.contains("already opened here"), "{b}: {replay}");
+        assert!(files_in(Path::new(&side.spool)).is_empty(), "{b}: a replay spools nothing");
         assert_eq!(env.json(&["card", "show", &cards[0]])["state"], "printed");
         assert_eq!(env.json(&["card", "show", &cards[2]])["state"], "approved");
         let shown = env.json(&["batch", "show", &batch]);
@@ -202,7 +233,20 @@ fn tampered_foreign_expired_and_wrong_supplier_batches_are_refused() {
     let tampered = env.path("tampered.age");
     std::fs::write(&tampered, &bytes).unwrap();
     let open = |file: &Path, identity: &str| {
-        env.fails(2, &["supplier", "open", file.to_str().unwrap(), "--identity", identity, "--spool", &acme.spool])
+        env.fails(
+            2,
+            &[
+                "supplier",
+                "open",
+                file.to_str().unwrap(),
+                "--identity",
+                identity,
+                "--spool",
+                &acme.spool,
+                "--state",
+                &acme.state,
+            ],
+        )
     };
     let err = open(&tampered, &acme.identity);
     assert!(err.contains("age authentication failed"), "{err}");
@@ -211,8 +255,17 @@ fn tampered_foreign_expired_and_wrong_supplier_batches_are_refused() {
     assert!(err.contains("not sealed to this identity"), "{err}");
     assert!(files_in(Path::new(&acme.spool)).is_empty(), "nothing spooled");
     // The untouched file opens (out-of-band delivery).
-    let out =
-        env.ok(&["supplier", "open", sealed.to_str().unwrap(), "--identity", &acme.identity, "--spool", &acme.spool]);
+    let out = env.ok(&[
+        "supplier",
+        "open",
+        sealed.to_str().unwrap(),
+        "--identity",
+        &acme.identity,
+        "--spool",
+        &acme.spool,
+        "--state",
+        &acme.state,
+    ]);
     assert!(out.contains("2 card(s) spooled"), "{out}");
 
     let server = Server::start(&env);
@@ -273,6 +326,8 @@ fn tampered_foreign_expired_and_wrong_supplier_batches_are_refused() {
         &acme.identity,
         "--spool",
         &acme.spool,
+        "--state",
+        &acme.state,
     ]);
     assert!(out.contains("gone on the server") && out.contains("wiped"), "{out}");
     assert!(files_in(Path::new(&acme.spool)).is_empty());
@@ -298,6 +353,8 @@ fn the_print_command_receives_each_file() {
         &acme.identity,
         "--spool",
         &acme.spool,
+        "--state",
+        &acme.state,
         "--print-command",
         &cmd,
     ]);
@@ -306,10 +363,12 @@ fn the_print_command_receives_each_file() {
     assert!(printed.iter().all(|f| f.starts_with(&batch)));
     // The spool holds only the manifest, for the receipt.
     assert_eq!(files_in(&Path::new(&acme.spool).join(&batch)), vec!["manifest.json".to_owned()]);
-    // A failing print command spools nothing.
-    let again = env.path("again.age");
-    std::fs::copy(&sealed, &again).unwrap();
+    // A failing print command spools nothing (a new batch: the first was
+    // opened here once, and is never spooled again).
     std::fs::remove_dir_all(Path::new(&acme.spool).join(&batch)).unwrap();
+    env.add("PC2", "Piper");
+    approved_card(&env, "PC2", "staff_pass");
+    let (_, again) = exported_batch(&env);
     let err = env.fails(
         2,
         &[
@@ -320,10 +379,164 @@ fn the_print_command_receives_each_file() {
             &acme.identity,
             "--spool",
             &acme.spool,
+            "--state",
+            &acme.state,
             "--print-command",
             "exit 3",
         ],
     );
     assert!(err.contains("print command failed"), "{err}");
     assert!(files_in(Path::new(&acme.spool)).is_empty());
+}
+
+/// The issue's attack (issue 15, item 3): age authenticates nobody, so
+/// anyone who knows a supplier's recipient can seal a batch to it. A batch
+/// decrypted, given another card's artwork with its digest fixed, and sealed
+/// again; the same without the force's signature; a batch made for another
+/// supplier and sealed to this one. Each is refused with its own message,
+/// and nothing is spooled.
+#[test]
+fn forged_unsigned_and_misdirected_batches_are_refused() {
+    use lanyard_supply::package::{self, CardArtwork, Limits, Manifest, Verifier};
+
+    let env = Env::sqlite();
+    env.init();
+    let acme = supplier(&env, "acme");
+    let rival = supplier(&env, "rival");
+    env.add("FB1", "Forge");
+    env.add("FB2", "Forge");
+    approved_card(&env, "FB1", "warrant_card");
+    approved_card(&env, "FB2", "warrant_card");
+    let (_, sealed) = exported_batch(&env);
+    let key = Verifier::parse(env.json(&["batch", "signing-key"])["key"].as_str().unwrap()).unwrap();
+    let ids = package::parse_identities(&std::fs::read(&acme.identity).unwrap()).unwrap();
+    let limits = Limits::default();
+    let plain = package::open(&std::fs::read(&sealed).unwrap(), &ids, &limits).unwrap();
+    let real = package::unpack(&plain, &limits, std::slice::from_ref(&key)).unwrap();
+    let recipient = |side: &SupplierSide| {
+        let text = std::fs::read_to_string(&side.identity).unwrap();
+        let line = text.lines().find(|l| l.starts_with("# public key: ")).unwrap();
+        package::parse_recipient(line.trim_start_matches("# public key: ")).unwrap()
+    };
+
+    // The first card's files replaced by the second's, under the first's
+    // names, with the manifest's digests made to match.
+    let (a, b) = (&real.manifest.cards[0], &real.manifest.cards[1]);
+    let swapped = CardArtwork {
+        card: a.card.clone(),
+        number: a.number.clone(),
+        card_type: a.card_type.clone(),
+        files: a
+            .files
+            .iter()
+            .zip(&b.files)
+            .map(|(fa, fb)| {
+                let kind: &'static str = match fa.kind.as_str() {
+                    "front_png" => "front_png",
+                    "back_png" => "back_png",
+                    _ => "pdf",
+                };
+                (kind, fa.name.clone(), real.files[&fb.name].clone())
+            })
+            .collect(),
+    };
+    let untouched = CardArtwork {
+        card: b.card.clone(),
+        number: b.number.clone(),
+        card_type: b.card_type.clone(),
+        files: b.files.iter().map(|f| ("pdf", f.name.clone(), real.files[&f.name].clone())).collect(),
+    };
+    let header = Manifest { cards: vec![], ..real.manifest.clone() };
+    let (_, forged) = package::pack(&header, &[swapped, untouched], None).unwrap();
+    let open_as = |side: &SupplierSide, bytes: &[u8], name: &str| {
+        let file = env.path(name);
+        std::fs::write(&file, bytes).unwrap();
+        let err = env.fails(
+            2,
+            &[
+                "supplier",
+                "open",
+                file.to_str().unwrap(),
+                "--identity",
+                &side.identity,
+                "--spool",
+                &side.spool,
+                "--state",
+                &side.state,
+            ],
+        );
+        assert!(files_in(Path::new(&side.spool)).is_empty(), "{name}: nothing is spooled");
+        err
+    };
+
+    // Unsigned: the forger has no force key.
+    let err = open_as(&acme, &package::seal(&forged, &recipient(&acme)).unwrap(), "unsigned.age");
+    assert!(err.contains("not signed by the force"), "{err}");
+    // The real batch's signature carried over onto the forged manifest.
+    let with_old_signature = add_entry(&forged, package::SIGNATURE, &zip_entry(&plain, package::SIGNATURE));
+    let err = open_as(&acme, &package::seal(&with_old_signature, &recipient(&acme)).unwrap(), "resigned.age");
+    assert!(err.contains("signature is wrong"), "{err}");
+
+    // A real, signed batch for the rival, sealed again to acme.
+    let rival_ids = package::parse_identities(&std::fs::read(&rival.identity).unwrap()).unwrap();
+    env.add("FB3", "Forge");
+    approved_card(&env, "FB3", "warrant_card");
+    let rival_batch = env.json(&["--operator", "alice", "batch", "create", "--supplier", "rival"])["batch"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rival_file = env.path("rival.age");
+    env.ok(&["--operator", "alice", "batch", "export", &rival_batch, "--out", rival_file.to_str().unwrap()]);
+    let rival_plain = package::open(&std::fs::read(&rival_file).unwrap(), &rival_ids, &limits).unwrap();
+    let err = open_as(&acme, &package::seal(&rival_plain, &recipient(&acme)).unwrap(), "misdirected.age");
+    assert!(err.contains("is for supplier rival"), "{err}");
+
+    // An agent that pinned no key opens nothing, even the real batch.
+    let bare = env.path("bare-state");
+    let err = env.fails(
+        2,
+        &[
+            "supplier",
+            "open",
+            sealed.to_str().unwrap(),
+            "--identity",
+            &acme.identity,
+            "--spool",
+            &acme.spool,
+            "--state",
+            bare.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("no force key is pinned"), "{err}");
+    // The real batch still opens where the key is pinned.
+    let out = env.ok(&[
+        "supplier",
+        "open",
+        sealed.to_str().unwrap(),
+        "--identity",
+        &acme.identity,
+        "--spool",
+        &acme.spool,
+        "--state",
+        &acme.state,
+    ]);
+    assert!(out.contains("2 card(s) spooled"), "{out}");
+}
+
+/// One entry of a ZIP archive.
+fn zip_entry(archive: &[u8], name: &str) -> Vec<u8> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(archive)).unwrap();
+    let mut out = Vec::new();
+    zip.by_name(name).unwrap().read_to_end(&mut out).unwrap();
+    out
+}
+
+/// `archive` with one more entry.
+fn add_entry(archive: &[u8], name: &str, bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new_append(std::io::Cursor::new(archive.to_vec())).unwrap();
+    zip.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(bytes).unwrap();
+    zip.finish().unwrap().into_inner()
 }

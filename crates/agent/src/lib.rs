@@ -1,6 +1,8 @@
 //! The supplier agent (DESIGN §6): the print supplier's half of the
-//! exchange. It keeps no database and links no register: its only state is
-//! the spool, and it reads the batch format through `lanyard-package`.
+//! exchange. It keeps no database and links no register: its state is the
+//! spool and a small folder of its own (the pinned force key and the
+//! batches it opened), and it reads the batch format through
+//! `lanyard-package`.
 //!
 //! - [`pull`] lists the supplier's pending batches, downloads each, checks
 //!   its size and digest against the listing, decrypts it in memory with the
@@ -14,12 +16,17 @@
 //!   batch's spool folder.
 //! - [`keygen`] makes the supplier's age identity; only its recipient is
 //!   ever sent to the force.
+//! - [`State::trust`] pins the force's batch-signing key at enrolment. A
+//!   batch is spooled only if its manifest is signed by a pinned key, names
+//!   this supplier, has not expired and was not opened here before
+//!   (`state.rs`); age alone says nothing about who sealed it.
 //!
 //! The same code runs as the small `lanyard-agent` binary a supplier
 //! installs and behind `lanyard supplier pull|open|confirm|keygen`.
 
 mod error;
 pub mod opts;
+mod state;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -29,6 +36,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::AgentError;
 pub use opts::{AgentCommand, AgentServer, SpoolArgs};
+pub use state::State;
 
 /// A batch as the server lists it.
 #[derive(Debug, Deserialize)]
@@ -190,10 +198,28 @@ fn print_file(command: &str, batch: &str, card: &str, name: &str, bytes: &[u8]) 
     Ok(())
 }
 
+/// What every delivery needs: the identity to decrypt with, and the state
+/// that says whose signatures to accept and what was opened before.
+struct Keys {
+    ids: Identities,
+    state: State,
+    trust: state::Trust,
+}
+
+impl Keys {
+    fn load(spool: &SpoolArgs) -> Result<Self, AgentError> {
+        let state = State::open(&spool.state)?;
+        let trust = state.trusted()?;
+        Ok(Keys { ids: identities(&spool.identity)?, state, trust })
+    }
+}
+
 /// Decrypts, checks and spools one sealed batch. Returns its manifest.
+/// Nothing is written unless the manifest is signed by a pinned force key,
+/// names this supplier, has not expired and was not opened here before.
 fn deliver(
     sealed: &[u8],
-    ids: &Identities,
+    keys: &Keys,
     spool: &Path,
     print_command: Option<&str>,
     expected: Option<&str>,
@@ -201,10 +227,11 @@ fn deliver(
     let limits = Limits::default();
     let what = expected.map_or_else(|| "the batch file".to_owned(), |id| format!("batch {id}"));
     let package_error = |cause| AgentError::Package { what: what.clone(), cause };
-    let plain = zeroize::Zeroizing::new(package::open(sealed, ids, &limits).map_err(package_error)?);
-    let Package { manifest, files } = package::unpack(&plain, &limits).map_err(package_error)?;
+    let plain = zeroize::Zeroizing::new(package::open(sealed, &keys.ids, &limits).map_err(package_error)?);
+    let Package { manifest, files, .. } = package::unpack(&plain, &limits, &keys.trust.keys).map_err(package_error)?;
     drop(plain);
     let id = batch_id(&manifest.batch)?.to_owned();
+
     if let Some(expected) = expected
         && expected != id
     {
@@ -216,6 +243,8 @@ fn deliver(
     if dir.exists() {
         return Err(refused(format!("batch {id} is already in the spool ({})", dir.display())));
     }
+    let now = time::OffsetDateTime::now_utc();
+    state::admit(&keys.state, &keys.trust, &manifest, now)?;
     let partial = spool.join(format!(".{id}.partial"));
     if partial.exists() {
         std::fs::remove_dir_all(&partial).map_err(io(format!("clearing {}", partial.display())))?;
@@ -235,6 +264,12 @@ fn deliver(
             serde_json::to_vec_pretty(&manifest).map_err(|_| refused("the manifest could not be written"))?;
         write_private(&partial.join(MANIFEST), &manifest_json)?;
         std::fs::rename(&partial, &dir).map_err(io(format!("moving the batch into {}", dir.display())))?;
+        // Remembered only once spooled whole; if it cannot be remembered,
+        // the spool is taken back, so a batch is never out unrecorded.
+        if let Err(e) = keys.state.record(&manifest, now) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e);
+        }
         Ok(())
     })();
     if let Err(e) = result {
@@ -280,8 +315,8 @@ pub struct Pulled {
 
 /// Downloads, checks and spools every pending batch.
 pub async fn pull(server: &AgentServer, spool: &SpoolArgs) -> Result<PullReport, AgentError> {
-    let ids = identities(&spool.identity)?;
     let client = Client::new(server)?;
+    let keys = Keys::load(spool)?;
     private_dir(&spool.spool)?;
     let pending = client.pending().await?;
     let mut report = PullReport::default();
@@ -303,7 +338,7 @@ pub async fn pull(server: &AgentServer, spool: &SpoolArgs) -> Result<PullReport,
                 "batch {id}: the download does not match the server's listing (size or SHA-256); nothing was spooled"
             )));
         }
-        let manifest = deliver(&sealed, &ids, &spool.spool, spool.print_command.as_deref(), Some(id))?;
+        let manifest = deliver(&sealed, &keys, &spool.spool, spool.print_command.as_deref(), Some(id))?;
         if manifest.cards.len() as i64 != b.cards {
             return Err(refused(format!(
                 "batch {id}: the manifest lists {} cards, the server {}",
@@ -318,10 +353,10 @@ pub async fn pull(server: &AgentServer, spool: &SpoolArgs) -> Result<PullReport,
 
 /// Decrypts and spools a batch file that came out of band.
 pub fn spool_file(file: &Path, spool: &SpoolArgs) -> Result<Manifest, AgentError> {
-    let ids = identities(&spool.identity)?;
+    let keys = Keys::load(spool)?;
     let sealed = std::fs::read(file).map_err(io(format!("reading {}", file.display())))?;
     private_dir(&spool.spool)?;
-    deliver(&sealed, &ids, &spool.spool, spool.print_command.as_deref(), None)
+    deliver(&sealed, &keys, &spool.spool, spool.print_command.as_deref(), None)
         .map_err(|e| AgentError::In { file: file.display().to_string(), cause: Box::new(e) })
 }
 
@@ -403,6 +438,17 @@ pub async fn run(cmd: &AgentCommand, json: bool) -> Result<(), AgentError> {
             } else {
                 println!("{recipient}");
                 eprintln!("identity written to {}; send the force only the recipient above", out.display());
+            }
+        }
+        AgentCommand::Trust { supplier, key, state } => {
+            let pinned = State::open(state)?.trust(supplier, key)?;
+            if json {
+                print_json(serde_json::json!({ "supplier": supplier, "key": pinned.to_key_string() }));
+            } else {
+                println!(
+                    "pinned {} for supplier {supplier}: batches are opened only if this key signed them",
+                    pinned.name()
+                );
             }
         }
         AgentCommand::Pull { server, spool } => {

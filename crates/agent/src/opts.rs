@@ -28,6 +28,10 @@ pub struct SpoolArgs {
     /// Where print files go: SPOOL/BATCH/.
     #[arg(long)]
     pub spool: PathBuf,
+    /// The agent's state folder: the pinned force key (`trust`) and the
+    /// batches already opened.
+    #[arg(long, env = "LANYARD_AGENT_STATE")]
+    pub state: PathBuf,
     /// Pipe each print file to this shell command instead of writing it
     /// (LANYARD_BATCH, LANYARD_CARD, LANYARD_FILE are set).
     #[arg(long)]
@@ -43,6 +47,19 @@ pub enum AgentCommand {
         /// Where to write the identity (created 0600; never overwritten).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// (Supplier side) pin the force's batch-signing key, as the force gave
+    /// it at enrolment; batches signed by anything else are refused.
+    Trust {
+        /// The supplier's name, as the force registered it.
+        #[arg(long)]
+        supplier: String,
+        /// The force's key: `name+hash+base64`, from `lanyard batch signing-key`.
+        #[arg(long)]
+        key: String,
+        /// The agent's state folder (the same one `pull` and `open` use).
+        #[arg(long, env = "LANYARD_AGENT_STATE")]
+        state: PathBuf,
     },
     /// (Supplier side) download, decrypt and spool every pending batch.
     Pull {

@@ -16,13 +16,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use ed25519_dalek::{Signature, VerifyingKey};
-use sha2::{Digest, Sha256};
 
 use crate::merkle::Hash;
-
-const ALG_ED25519: u8 = 0x01;
-const SIG_PREFIX: &str = "\u{2014} ";
 
 /// A tree head: origin, size and root hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,10 +37,6 @@ pub struct NoteError(pub &'static str);
 
 fn valid_line(s: &str) -> bool {
     !s.is_empty() && !s.contains('\n') && !s.chars().any(|c| c.is_control())
-}
-
-fn valid_name(s: &str) -> bool {
-    !s.is_empty() && !s.contains('+') && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 impl Checkpoint {
@@ -74,127 +65,57 @@ impl Checkpoint {
     }
 }
 
-/// A named Ed25519 public key that verifies notes.
+/// A named Ed25519 public key that verifies checkpoints: a signed-note
+/// verifier (`lanyard-note`) that reads the body as a checkpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NoteVerifier {
-    name: String,
-    key: VerifyingKey,
+pub struct NoteVerifier(lanyard_note::Verifier);
+
+fn note_error(e: lanyard_note::NoteError) -> NoteError {
+    NoteError(e.0)
 }
 
 impl NoteVerifier {
     /// A verifier for `name` and a 32-byte Ed25519 public key.
     pub fn new(name: &str, public_key: &[u8; 32]) -> Result<Self, NoteError> {
-        if !valid_name(name) {
-            return Err(NoteError("key name must be non-empty, without spaces or '+'"));
-        }
-        let key = VerifyingKey::from_bytes(public_key).map_err(|_| NoteError("not an Ed25519 public key"))?;
-        Ok(NoteVerifier { name: name.to_owned(), key })
+        lanyard_note::Verifier::new(name, public_key).map(NoteVerifier).map_err(note_error)
     }
 
     /// The key's name.
     pub fn name(&self) -> &str {
-        &self.name
+        self.0.name()
     }
 
     /// First four bytes of SHA-256(name ‖ "\n" ‖ 0x01 ‖ public key).
     pub fn key_hash(&self) -> [u8; 4] {
-        key_hash(&self.name, &self.key.to_bytes())
+        self.0.key_hash()
     }
 
     /// `<name>+<hex key hash>+<base64(0x01 ‖ public key)>`.
     pub fn to_key_string(&self) -> String {
-        let mut raw = vec![ALG_ED25519];
-        raw.extend_from_slice(&self.key.to_bytes());
-        let hash: String = self.key_hash().iter().map(|b| format!("{b:02x}")).collect();
-        format!("{}+{hash}+{}", self.name, B64.encode(raw))
+        self.0.to_key_string()
     }
 
     /// Parses a verifier key string, checking that its hash matches.
     pub fn parse(text: &str) -> Result<Self, NoteError> {
-        // The base64 key may itself contain '+': split at the first two only.
-        let mut parts = text.trim().splitn(3, '+');
-        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(NoteError("verifier key must be name+hash+key"));
-        };
-        let raw = B64.decode(key).map_err(|_| NoteError("verifier key is not base64"))?;
-        let (alg, public) = raw.split_first().ok_or(NoteError("verifier key is empty"))?;
-        if *alg != ALG_ED25519 {
-            return Err(NoteError("verifier key is not Ed25519"));
-        }
-        let public: [u8; 32] = public.try_into().map_err(|_| NoteError("verifier key is not 32 bytes"))?;
-        let v = NoteVerifier::new(name, &public)?;
-        let expected: String = v.key_hash().iter().map(|b| format!("{b:02x}")).collect();
-        if hash != expected {
-            return Err(NoteError("verifier key hash does not match its name and key"));
-        }
-        Ok(v)
+        lanyard_note::Verifier::parse(text).map(NoteVerifier).map_err(note_error)
     }
 
     /// Verifies a signed note and returns the checkpoint it carries. Other
     /// signers' lines are allowed and ignored; one valid line of ours is required.
     pub fn verify(&self, note: &str) -> Result<Checkpoint, NoteError> {
-        let split = note.rfind("\n\n").ok_or(NoteError("no blank line before the signatures"))?;
-        let body = note.get(..=split).ok_or(NoteError("malformed note"))?;
-        let signatures = note.get(split + 2..).ok_or(NoteError("malformed note"))?;
-        let signatures = signatures.strip_suffix('\n').ok_or(NoteError("signature block does not end in a newline"))?;
-        let mut ours = false;
-        for line in signatures.split('\n') {
-            let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError("signature line does not start with '— '"))?;
-            let (name, sig) = rest.split_once(' ').ok_or(NoteError("signature line has no signature"))?;
-            if name != self.name {
-                continue;
-            }
-            let raw = B64.decode(sig).map_err(|_| NoteError("signature is not base64"))?;
-            let (hash, signature) = raw.split_first_chunk::<4>().ok_or(NoteError("signature too short"))?;
-            if *hash != self.key_hash() {
-                continue;
-            }
-            let signature = Signature::from_slice(signature).map_err(|_| NoteError("signature is not 64 bytes"))?;
-            self.key.verify_strict(body.as_bytes(), &signature).map_err(|_| NoteError("bad signature"))?;
-            ours = true;
-        }
-        if !ours {
-            return Err(NoteError("no signature by this key"));
-        }
-        Checkpoint::parse_body(body)
+        Checkpoint::parse_body(self.0.verify(note).map_err(note_error)?)
     }
 }
 
-fn key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
-    let mut h = Sha256::new();
-    h.update(name.as_bytes());
-    h.update(b"\n");
-    h.update([ALG_ED25519]);
-    h.update(public_key);
-    let digest: [u8; 32] = h.finalize().into();
-    let mut out = [0u8; 4];
-    out.copy_from_slice(digest.get(..4).unwrap_or(&[0; 4]));
-    out
-}
-
 /// Something that signs notes with an Ed25519 key it keeps to itself.
-pub trait NoteSigner {
-    /// The key's name (the log's origin, by convention).
-    fn name(&self) -> &str;
-    /// The 32-byte public key.
-    fn public_key(&self) -> [u8; 32];
-    /// An Ed25519 signature of `message`.
-    fn sign(&self, message: &[u8]) -> Result<[u8; 64], String>;
-}
+pub use lanyard_note::Signer as NoteSigner;
 
 /// Signs a checkpoint: its body, a blank line, and our signature line.
 pub fn sign_checkpoint(checkpoint: &Checkpoint, signer: &dyn NoteSigner) -> Result<String, String> {
     if !valid_line(&checkpoint.origin) {
         return Err("origin must be one non-empty line".into());
     }
-    if !valid_name(signer.name()) {
-        return Err("key name must be non-empty, without spaces or '+'".into());
-    }
-    let body = checkpoint.body();
-    let signature = signer.sign(body.as_bytes())?;
-    let mut raw = key_hash(signer.name(), &signer.public_key()).to_vec();
-    raw.extend_from_slice(&signature);
-    Ok(format!("{body}\n{SIG_PREFIX}{} {}\n", signer.name(), B64.encode(raw)))
+    lanyard_note::sign(&checkpoint.body(), signer)
 }
 
 #[cfg(test)]

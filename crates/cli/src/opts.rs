@@ -796,6 +796,11 @@ pub enum BatchCommand {
     /// Expire every pending batch past its time now (the server does this
     /// on its own).
     Expire,
+    /// The force's batch-signing key, for the supplier to pin at enrolment
+    /// (`lanyard-agent trust --supplier NAME --key KEY`): its agent opens
+    /// only batches this key signed. Made on first use.
+    #[command(name = "signing-key")]
+    SigningKey,
 }
 
 #[derive(Debug, Subcommand)]

@@ -7,7 +7,9 @@
 //! unpacks and the compromise test that attacks all use the same code. The
 //! unpacking side treats its input as hostile: names, counts and sizes are
 //! bounded, every file must be listed in the manifest with its SHA-256, and
-//! nothing unlisted is accepted.
+//! nothing unlisted is accepted. Nothing is unpacked unless the manifest
+//! carries the force's signature under a key the caller pins
+//! ([`signature`]).
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
@@ -17,6 +19,11 @@ use age::secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
+
+pub mod signature;
+
+pub use lanyard_note::{Signer, Verifier};
+pub use signature::SIGNATURE;
 
 /// The manifest's format tag.
 pub const FORMAT: &str = "lanyard-print-batch/1";
@@ -47,6 +54,17 @@ pub enum PackageError {
     /// Over a size or count limit.
     #[error("batch over a limit: {0}")]
     Limit(String),
+    /// No signature: anyone who knows the recipient can seal a batch.
+    #[error(
+        "the batch is not signed by the force (no manifest.cose); it may not come from the force, and nothing was used"
+    )]
+    Unsigned,
+    /// Signed, but by a key the supplier has not pinned.
+    #[error("the batch is signed by a key this supplier does not trust (see `lanyard-agent trust`); nothing was used")]
+    UntrustedSigner,
+    /// The signature is malformed or does not match the manifest.
+    #[error("the batch's signature is wrong ({0}): the batch was altered or forged, and nothing was used")]
+    BadSignature(&'static str),
 }
 
 /// One artwork file as the manifest lists it.
@@ -113,13 +131,16 @@ pub struct CardArtwork {
     pub files: Vec<(&'static str, String, Vec<u8>)>,
 }
 
-/// An opened batch: its manifest and files, checked against each other.
+/// An opened batch: its manifest, signed by a pinned key, and files,
+/// checked against each other.
 #[derive(Clone, Debug)]
 pub struct Package {
     /// The manifest.
     pub manifest: Manifest,
     /// Every artwork file by name; each matched its manifest entry.
     pub files: BTreeMap<String, Vec<u8>>,
+    /// The pinned key that signed the manifest.
+    pub signed_by: Verifier,
 }
 
 /// Bounds on what an opened batch may hold.
@@ -226,23 +247,35 @@ impl<W: Write + std::io::Seek> ArchiveWriter<W> {
         Ok(())
     }
 
-    fn close(mut self) -> Result<(Manifest, W), PackageError> {
+    /// Writes the manifest and, with a signer, its signature, and closes
+    /// the archive.
+    fn close(mut self, signer: Option<&dyn Signer>) -> Result<(Manifest, W), PackageError> {
         let json = serde_json::to_vec_pretty(&self.manifest).map_err(|e| PackageError::Manifest(e.to_string()))?;
         self.zip.start_file(MANIFEST, entry_options()).map_err(archive_err)?;
         self.zip.write_all(&json).map_err(io_err)?;
+        if let Some(signer) = signer {
+            let signed = signature::sign(&json, signer)?;
+            self.zip.start_file(SIGNATURE, entry_options()).map_err(archive_err)?;
+            self.zip.write_all(&signed).map_err(io_err)?;
+        }
         let inner = self.zip.finish().map_err(archive_err)?;
         Ok((self.manifest, inner))
     }
 }
 
-/// Packs the manifest and artwork into a ZIP archive in memory; the same
-/// input packs to the same bytes.
-pub fn pack(header: &Manifest, cards: &[CardArtwork]) -> Result<(Manifest, Vec<u8>), PackageError> {
+/// Packs the manifest and artwork into a ZIP archive in memory, signed by
+/// `signer` (`None` makes an unsigned archive, which no agent opens: for
+/// tests of exactly that); the same input packs to the same bytes.
+pub fn pack(
+    header: &Manifest,
+    cards: &[CardArtwork],
+    signer: Option<&dyn Signer>,
+) -> Result<(Manifest, Vec<u8>), PackageError> {
     let mut w = ArchiveWriter::with(zip::ZipWriter::new(Cursor::new(Vec::new())), header);
     for card in cards {
         w.add(card)?;
     }
-    let (manifest, cursor) = w.close()?;
+    let (manifest, cursor) = w.close(signer)?;
     Ok((manifest, cursor.into_inner()))
 }
 
@@ -266,9 +299,10 @@ impl SealedArchive {
         self.0.add(card)
     }
 
-    /// Writes the manifest and closes the archive and the age stream.
-    pub fn finish(self) -> Result<(Manifest, Vec<u8>), PackageError> {
-        let (manifest, stream) = self.0.close()?;
+    /// Writes the manifest and the force's signature over it, and closes
+    /// the archive and the age stream.
+    pub fn finish(self, signer: &dyn Signer) -> Result<(Manifest, Vec<u8>), PackageError> {
+        let (manifest, stream) = self.0.close(Some(signer))?;
         let sealed = stream.into_inner().finish().map_err(|e| PackageError::Seal(e.to_string()))?;
         Ok((manifest, sealed))
     }
@@ -310,14 +344,16 @@ fn plain_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
-/// Unpacks an archive and checks every file against the manifest.
-pub fn unpack(plain: &[u8], limits: &Limits) -> Result<Package, PackageError> {
+/// Unpacks an archive: checks the manifest's signature against the pinned
+/// keys `trusted` before reading it, then every file against the manifest.
+pub fn unpack(plain: &[u8], limits: &Limits, trusted: &[Verifier]) -> Result<Package, PackageError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(plain)).map_err(|e| PackageError::Archive(e.to_string()))?;
     if zip.len() > limits.max_entries {
         return Err(PackageError::Limit(format!("{} entries (at most {})", zip.len(), limits.max_entries)));
     }
     let mut files = BTreeMap::new();
     let mut manifest_bytes = None;
+    let mut signature_bytes = None;
     let mut total = 0u64;
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(|e| PackageError::Archive(e.to_string()))?;
@@ -342,11 +378,14 @@ pub fn unpack(plain: &[u8], limits: &Limits) -> Result<Package, PackageError> {
         }
         if name == MANIFEST {
             manifest_bytes = Some(bytes);
+        } else if name == SIGNATURE {
+            signature_bytes = Some(bytes);
         } else if files.insert(name.clone(), bytes).is_some() {
             return Err(PackageError::Archive(format!("{name} appears twice")));
         }
     }
     let manifest_bytes = manifest_bytes.ok_or_else(|| PackageError::Manifest(format!("no {MANIFEST} at the root")))?;
+    let signed_by = signature::verify(&manifest_bytes, signature_bytes.as_deref(), trusted)?.clone();
     let manifest: Manifest =
         serde_json::from_slice(&manifest_bytes).map_err(|e| PackageError::Manifest(e.to_string()))?;
     if manifest.format != FORMAT {
@@ -370,12 +409,36 @@ pub fn unpack(plain: &[u8], limits: &Limits) -> Result<Package, PackageError> {
     if listed != files.len() {
         return Err(PackageError::Manifest("the archive holds files the manifest does not list".into()));
     }
-    Ok(Package { manifest, files })
+    Ok(Package { manifest, files, signed_by })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::Signer as _;
+
+    struct Force(ed25519_dalek::SigningKey);
+
+    impl Signer for Force {
+        fn name(&self) -> &str {
+            "lanyard.example/print-batches"
+        }
+        fn public_key(&self) -> [u8; 32] {
+            self.0.verifying_key().to_bytes()
+        }
+        fn sign(&self, message: &[u8]) -> Result<[u8; 64], String> {
+            Ok(self.0.sign(message).to_bytes())
+        }
+    }
+
+    fn force() -> Force {
+        Force(ed25519_dalek::SigningKey::from_bytes(&[3; 32]))
+    }
+
+    fn pinned() -> Vec<Verifier> {
+        let f = force();
+        vec![Verifier::new(f.name(), &f.public_key()).unwrap()]
+    }
 
     fn header() -> Manifest {
         Manifest {
@@ -408,15 +471,15 @@ mod tests {
     #[test]
     fn pack_seal_open_unpack_round_trips() {
         let (ids, recipient) = identity();
-        let (manifest, plain) = pack(&header(), &[artwork("C1"), artwork("C2")]).unwrap();
+        let (manifest, plain) = pack(&header(), &[artwork("C1"), artwork("C2")], Some(&force())).unwrap();
         assert_eq!(manifest.format, FORMAT);
         let sealed = seal(&plain, &recipient).unwrap();
-        let opened = unpack(&open(&sealed, &ids, &Limits::default()).unwrap(), &Limits::default()).unwrap();
+        let opened = unpack(&open(&sealed, &ids, &Limits::default()).unwrap(), &Limits::default(), &pinned()).unwrap();
         assert_eq!(opened.manifest, manifest);
         assert_eq!(opened.files.len(), 4);
         assert_eq!(opened.files["C2-front.png"], b"front");
         // Same input, same archive.
-        assert_eq!(pack(&header(), &[artwork("C1"), artwork("C2")]).unwrap().1, plain);
+        assert_eq!(pack(&header(), &[artwork("C1"), artwork("C2")], Some(&force())).unwrap().1, plain);
     }
 
     #[test]
@@ -427,17 +490,17 @@ mod tests {
         for c in &cards {
             sealed.add(c).unwrap();
         }
-        let (manifest, bytes) = sealed.finish().unwrap();
-        let opened = unpack(&open(&bytes, &ids, &Limits::default()).unwrap(), &Limits::default()).unwrap();
+        let (manifest, bytes) = sealed.finish(&force()).unwrap();
+        let opened = unpack(&open(&bytes, &ids, &Limits::default()).unwrap(), &Limits::default(), &pinned()).unwrap();
         assert_eq!(opened.manifest, manifest);
-        assert_eq!(manifest, pack(&header(), &cards).unwrap().0);
+        assert_eq!(manifest, pack(&header(), &cards, Some(&force())).unwrap().0);
         assert_eq!(opened.files["C1.pdf"], b"pdf");
     }
 
     #[test]
     fn a_tampered_or_foreign_file_is_refused() {
         let (ids, recipient) = identity();
-        let (_, plain) = pack(&header(), &[artwork("C1")]).unwrap();
+        let (_, plain) = pack(&header(), &[artwork("C1")], Some(&force())).unwrap();
         let mut sealed = seal(&plain, &recipient).unwrap();
         let last = sealed.len() - 20;
         sealed[last] ^= 1;
@@ -450,23 +513,23 @@ mod tests {
 
     #[test]
     fn unlisted_renamed_and_oversized_files_are_refused() {
-        let (_, plain) = pack(&header(), &[artwork("C1")]).unwrap();
+        let (_, plain) = pack(&header(), &[artwork("C1")], Some(&force())).unwrap();
         let small = Limits { max_file: 3, ..Limits::default() };
-        assert!(matches!(unpack(&plain, &small), Err(PackageError::Limit(_))));
+        assert!(matches!(unpack(&plain, &small, &pinned()), Err(PackageError::Limit(_))));
         // A file the manifest does not list.
         let mut extra = artwork("C1");
-        let (manifest, _) = pack(&header(), &[extra.clone()]).unwrap();
+        let (manifest, _) = pack(&header(), &[extra.clone()], Some(&force())).unwrap();
         extra.files.push(("pdf", "extra.pdf".into(), b"x".to_vec()));
-        let (_, with_extra) = pack(&header(), &[extra]).unwrap();
+        let (_, with_extra) = pack(&header(), &[extra], Some(&force())).unwrap();
         let mut zip = zip::ZipArchive::new(Cursor::new(with_extra.as_slice())).unwrap();
         assert!(zip.by_name("extra.pdf").is_ok());
-        assert!(unpack(&rezip(&manifest, &with_extra), &Limits::default()).is_err());
+        assert!(unpack(&rezip(&manifest, &with_extra), &Limits::default(), &pinned()).is_err());
         // A path outside the spool.
         let mut evil = artwork("C1");
         evil.files[0].1 = "../evil.png".into();
-        let (_, plain) = pack(&header(), &[evil]).unwrap();
-        assert!(matches!(unpack(&plain, &Limits::default()), Err(PackageError::Archive(_))));
-        assert!(unpack(b"PK\x03\x04 junk", &Limits::default()).is_err());
+        let (_, plain) = pack(&header(), &[evil], Some(&force())).unwrap();
+        assert!(matches!(unpack(&plain, &Limits::default(), &pinned()), Err(PackageError::Archive(_))));
+        assert!(unpack(b"PK\x03\x04 junk", &Limits::default(), &pinned()).is_err());
     }
 
     /// The archive `plain` with its manifest replaced by `manifest`.
@@ -488,10 +551,30 @@ mod tests {
         out.finish().unwrap().into_inner()
     }
 
+    #[test]
+    fn only_a_batch_signed_by_a_pinned_key_unpacks() {
+        let (_, unsigned) = pack(&header(), &[artwork("C1")], None).unwrap();
+        assert!(matches!(unpack(&unsigned, &Limits::default(), &pinned()), Err(PackageError::Unsigned)));
+        let (_, signed) = pack(&header(), &[artwork("C1")], Some(&force())).unwrap();
+        let stranger = Force(ed25519_dalek::SigningKey::from_bytes(&[4; 32]));
+        let theirs = vec![Verifier::new(stranger.name(), &stranger.public_key()).unwrap()];
+        assert!(matches!(unpack(&signed, &Limits::default(), &theirs), Err(PackageError::UntrustedSigner)));
+        assert!(matches!(unpack(&signed, &Limits::default(), &[]), Err(PackageError::UntrustedSigner)));
+        // The attack of issue 15: the manifest rewritten (another card's
+        // artwork, a fixed digest) under the old signature.
+        let mut other = header();
+        other.expires_at = "2099-01-01T00:00:00Z".into();
+        let (forged_manifest, _) = pack(&other, &[artwork("C1")], None).unwrap();
+        let forged = rezip(&forged_manifest, &signed);
+        assert!(matches!(unpack(&forged, &Limits::default(), &pinned()), Err(PackageError::BadSignature(_))));
+        let opened = unpack(&signed, &Limits::default(), &pinned()).unwrap();
+        assert_eq!(opened.signed_by, pinned()[0]);
+    }
+
     proptest::proptest! {
         #[test]
         fn any_bytes_are_refused_cleanly(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096)) {
-            let _ = unpack(&data, &Limits::default());
+            let _ = unpack(&data, &Limits::default(), &pinned());
         }
 
         #[test]
@@ -507,8 +590,8 @@ mod tests {
                     files: vec![("pdf", format!("{id}.pdf"), bytes.clone())],
                 })
                 .collect();
-            let (manifest, plain) = pack(&header(), &art).unwrap();
-            let opened = unpack(&plain, &Limits::default()).unwrap();
+            let (manifest, plain) = pack(&header(), &art, Some(&force())).unwrap();
+            let opened = unpack(&plain, &Limits::default(), &pinned()).unwrap();
             proptest::prop_assert_eq!(opened.manifest, manifest);
             for (id, bytes) in &cards {
                 proptest::prop_assert_eq!(&opened.files[&format!("{id}.pdf")], bytes);

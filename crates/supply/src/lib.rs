@@ -3,6 +3,9 @@
 //!
 //! - A supplier is registered by its public age recipient; lanyard never
 //!   sees its private key.
+//! - Every batch's manifest is signed with the force's batch key
+//!   (`signing.rs`), which the supplier pins at enrolment: age says only
+//!   who can open a batch, the signature says who made it.
 //! - A print batch is one age-sealed ZIP ([`package`]): `manifest.json` (ids
 //!   and numbers) and each card's print files (front and back PNG, a
 //!   two-page PDF), each carrying the batch id in its metadata. It holds
@@ -19,6 +22,7 @@ pub mod artwork;
 mod drill;
 mod error;
 mod service;
+mod signing;
 
 /// The batch file format, in its own crate so the agent can read it alone.
 pub use lanyard_package as package;

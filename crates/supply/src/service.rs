@@ -427,6 +427,7 @@ impl Supply {
             cards: vec![],
         };
         let fields: Vec<String> = prints.iter().map(|p| p.fields().join(",")).collect();
+        let signer = self.batch_signer(op, now_ms).await?;
         let sealed = {
             let renderer = Arc::clone(&self.renderer);
             let batch_id = batch_id.clone();
@@ -439,7 +440,7 @@ impl Supply {
                         archive.add(&art)?;
                     }
                 }
-                Ok(archive.finish()?.1)
+                Ok(archive.finish(&signer)?.1)
             })
             .await
             .map_err(|_| SupplyError::Render("the render task failed".into()))??

@@ -128,8 +128,14 @@ async fn events(store: &lanyard_store::Store) -> Vec<Event> {
     rows.iter().map(|r| Event::from_bytes(&r.event).unwrap()).collect()
 }
 
-fn open(sealed: &[u8], ids: &Identities) -> Package {
-    package::unpack(&package::open(sealed, ids, &Limits::default()).unwrap(), &Limits::default()).unwrap()
+/// Opens a batch as the supplier's agent does: decrypted, and unpacked only
+/// under the force's batch key.
+async fn open(env: &Env, sealed: &[u8], ids: &Identities) -> Package {
+    let key = env.supply.batch_key(&op("admin"), T0).await.unwrap();
+    let plain = package::open(sealed, ids, &Limits::default()).unwrap();
+    let pkg = package::unpack(&plain, &Limits::default(), std::slice::from_ref(&key)).unwrap();
+    assert_eq!(pkg.signed_by, key, "signed by the force's batch key");
+    pkg
 }
 
 async fn state_of(env: &Env, card: &str) -> String {
@@ -165,7 +171,7 @@ async fn batch_download_confirm_and_gone() {
 
         let id = created.batch.id.clone();
         let sealed = env.supply.download(&supplier_op("acme"), "acme", &id, T0 + HOUR).await.unwrap();
-        let pkg = open(&sealed, &ids);
+        let pkg = open(&env, &sealed, &ids).await;
         assert_eq!(pkg.manifest.batch, id);
         assert_eq!(pkg.manifest.cards.len(), 3);
         assert_eq!(pkg.files.len(), 9, "front PNG, back PNG and PDF per card");
@@ -379,9 +385,10 @@ async fn a_full_compromise_yields_exactly_the_drill_and_never_vetting_or_pay() {
         }
         let supplier = supplier_op("acme");
         let first = env.supply.download(&supplier, "acme", &batches[0].batch.id, T0).await.unwrap();
-        let _ = open(&first, &ids);
+        let _ = open(&env, &first, &ids).await;
         env.supply.confirm(&supplier, "acme", &batches[0].batch.id, &batches[0].cards, &[], T0).await.unwrap();
-        let spool = open(&env.supply.download(&supplier, "acme", &batches[1].batch.id, T0).await.unwrap(), &ids);
+        let spool =
+            open(&env, &env.supply.download(&supplier, "acme", &batches[1].batch.id, T0).await.unwrap(), &ids).await;
 
         // The drill, now.
         let drill = env.supply.drill(&op("auditor"), "acme", T0).await.unwrap();
@@ -391,7 +398,8 @@ async fn a_full_compromise_yields_exactly_the_drill_and_never_vetting_or_pay() {
         let mut batches_held = vec![spool];
         for b in env.supply.pending_for(&supplier, "acme", T0).await.unwrap() {
             if b.id != batches[1].batch.id {
-                batches_held.push(open(&env.supply.download(&supplier, "acme", &b.id, T0).await.unwrap(), &ids));
+                batches_held
+                    .push(open(&env, &env.supply.download(&supplier, "acme", &b.id, T0).await.unwrap(), &ids).await);
             }
         }
         assert_eq!(batches_held.len(), 2, "{n}");

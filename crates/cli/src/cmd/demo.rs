@@ -326,6 +326,10 @@ async fn demo_supply(
     );
     let now = context::now_ms();
     supply.add_supplier(&admin, DEMO_SUPPLIER, &recipient, now).await?;
+    // Enrolment: the supplier's agent pins the force's batch key.
+    let state = dir.join("agent-state");
+    let key = supply.batch_key(&admin, now).await?;
+    lanyard_agent::State::open(&state)?.trust(DEMO_SUPPLIER, &key.to_key_string())?;
     // The last four people (a protected one would be held back: never printed by a contractor).
     for person in people.iter().rev().take(4) {
         let card = cards.request(&clerk, PersonRef::Id(*person), CardType::WarrantCard, now).await?;
@@ -337,13 +341,18 @@ async fn demo_supply(
     std::fs::write(&sealed, supply.export(&clerk, &batch, now).await?)?;
     let manifest = lanyard_agent::spool_file(
         &sealed,
-        &lanyard_agent::SpoolArgs { identity: identity_path.clone(), spool: dir.join("spool"), print_command: None },
+        &lanyard_agent::SpoolArgs {
+            identity: identity_path.clone(),
+            spool: dir.join("spool"),
+            state,
+            print_command: None,
+        },
     )?;
     let drill = supply.drill(&admin, DEMO_SUPPLIER, now).await?;
     let count = |f: &str| drill.fields.get(f).copied().unwrap_or_default();
     println!(
-        "8. batched {} cards for print supplier {DEMO_SUPPLIER} ({} bytes, age-sealed to the supplier's own key; it expires unconfirmed in {} h); \
-         its agent opened it into {}. A compromise of the supplier now yields {} people: name {}, photo {}, vetting {}, pay {}",
+        "8. batched {} cards for print supplier {DEMO_SUPPLIER} ({} bytes, age-sealed to the supplier's own key and signed with the force's batch key; it expires unconfirmed in {} h); \
+         its agent checked the signature against the key it pinned and opened it into {}. A compromise of the supplier now yields {} people: name {}, photo {}, vetting {}, pay {}",
         manifest.cards.len(),
         created.batch.size,
         settings.supply.batch_ttl_s / 3600,

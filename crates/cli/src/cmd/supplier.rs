@@ -48,6 +48,11 @@ pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
     }
     let state = if supplier.enabled { "enabled" } else { "disabled" };
     println!("supplier {} ({state}), recipient {}", supplier.name, supplier.recipient);
+    if matches!(cmd, SupplierCommand::Add { .. }) {
+        let key = supply.batch_key(&op, now).await?;
+        println!("give the supplier the force's batch key to pin, by a channel you trust:");
+        println!("  lanyard-agent trust --supplier {} --key {}", supplier.name, key.to_key_string());
+    }
     if !withdrawn.is_empty() {
         println!(
             "withdrew {} pending batch(es), their cards are queued again: {}",
@@ -123,6 +128,13 @@ pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
                 return output::json(&serde_json::json!({ "batch": id, "out": out, "bytes": bytes.len() }));
             }
             println!("batch {id} written to {} ({} bytes, sealed to the supplier)", out.display(), bytes.len());
+        }
+        BatchCommand::SigningKey => {
+            let key = supply.batch_key(&op, now).await?;
+            if cli.json {
+                return output::json(&serde_json::json!({ "key": key.to_key_string() }));
+            }
+            println!("{}", key.to_key_string());
         }
         BatchCommand::Expire => {
             let expired = supply.expire_due(&op, now).await?;
