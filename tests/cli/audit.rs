@@ -307,3 +307,85 @@ fn verify_names_a_role_raised_by_sql_and_a_row_key_enrolled_again() {
         );
     }
 }
+
+/// Issue 15: key metadata and canaries carry tags too. A canary's nonce
+/// moved to another recipient (so a leak would be blamed on the wrong one)
+/// is refused where it is used and named by `audit verify`; a wrapped key
+/// whose row was changed is not used, is recorded, and is named.
+#[test]
+fn a_swapped_canary_and_a_changed_key_row_are_refused_and_named() {
+    for env in Env::all() {
+        let b = env.backend;
+        env.init();
+        env.add("MX60001", "Quayle");
+        for r in ["hr-payroll", "occ-health"] {
+            env.ok(&["canary", "plant", "--recipient", r, "--service-number-pattern", "MX#####"]);
+        }
+        assert!(env.ok(&["audit", "verify"]).contains("0 findings"), "[{b}]");
+        // occ-health's nonce given to hr-payroll.
+        tamper(
+            &env,
+            &["UPDATE canaries SET nonce = (SELECT nonce FROM canaries WHERE recipient = 'occ-health') \
+               WHERE recipient = 'hr-payroll'"
+                .to_owned()],
+        );
+        let out = env.path("hr.csv");
+        let err = env.fails(
+            2,
+            &[
+                "person",
+                "export",
+                "--compartments",
+                "identity",
+                "--purpose",
+                "payroll",
+                "--recipient",
+                "hr-payroll",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        );
+        assert!(err.contains("changed outside lanyard: canaries row hr-payroll"), "[{b}] {err}");
+        let report = env.run(&["--json", "audit", "verify"]);
+        assert_eq!(report.status.code(), Some(1), "[{b}] {}", String::from_utf8_lossy(&report.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+        let named = |table: &str, id: &str| {
+            report["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["kind"] == "row_tag_invalid" && f["table"] == table && f["id"] == id)
+        };
+        assert!(named("canaries", "hr-payroll"), "[{b}] {report}");
+
+        // A compartment key's row changed: the key is not used (pay stays
+        // sealed), the rest works, and verify names the row.
+        tamper(
+            &env,
+            &["UPDATE wrapped_keys SET created_at = 0 WHERE purpose = 'compartment' AND name = 'pay'".to_owned()],
+        );
+        env.ok(&["person", "list"]);
+        let report = env.run(&["--json", "audit", "verify"]);
+        assert_eq!(report.status.code(), Some(1), "[{b}] {}", String::from_utf8_lossy(&report.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+        assert!(
+            report["findings"].as_array().unwrap().iter().any(|f| {
+                f["kind"] == "row_tag_invalid" && f["table"] == "wrapped_keys" && f["id"] == "compartment/pay/v1"
+            }),
+            "[{b}] {report}"
+        );
+        let failures: Vec<_> =
+            env.events().into_iter().filter(|e| e.action == "integrity.failure").filter_map(|e| e.detail).collect();
+        assert!(failures.iter().any(|d| d["table"] == "wrapped_keys"), "[{b}] {failures:?}");
+        assert!(failures.iter().any(|d| d["table"] == "canaries"), "[{b}] {failures:?}");
+
+        // A signing key's row says which key is the log's: changed, it
+        // signs nothing.
+        tamper(
+            &env,
+            &["UPDATE wrapped_keys SET created_at = 0 WHERE purpose = 'signing' AND name = 'audit-log'".to_owned()],
+        );
+        let err = env.fails(2, &["audit", "checkpoint"]);
+        assert!(err.contains("wrapped_keys row signing/audit-log/v1"), "[{b}] {err}");
+    }
+}

@@ -168,3 +168,23 @@ fn export_reveals_only_named_compartments() {
         env.fails(2, &["person", "export", "--compartments", "photo", "--purpose", "print run"]);
     }
 }
+
+/// A force's own purpose codes (`[purposes] codes` in lanyard.toml) are kept
+/// in clear like lanyard's; a malformed one is refused by name.
+#[test]
+fn a_force_adds_its_own_purpose_codes() {
+    let env = Env::sqlite();
+    env.init();
+    let config = env.data.join("lanyard.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("[purposes]\ncodes = []"), "init shows where codes go: {text}");
+    std::fs::write(&config, text.replace("[purposes]\ncodes = []", "[purposes]\ncodes = [\"court_order\"]")).unwrap();
+    let id = env.add("PC9", "Codes");
+    env.ok(&["person", "show", &id, "--compartments", "identity", "--purpose", "Court Order"]);
+    let read = env.events().into_iter().rfind(|e| e.action == "person.read").unwrap();
+    assert_eq!(read.purpose.as_deref(), Some("court_order"));
+    assert!(read.note.is_none());
+    std::fs::write(&config, text.replace("[purposes]\ncodes = []", "[purposes]\ncodes = [\"Court Order!\"]")).unwrap();
+    let err = env.fails(2, &["person", "show", &id, "--compartments", "identity", "--purpose", "court order"]);
+    assert!(err.contains("purpose code") && err.contains("lower-case"), "{err}");
+}

@@ -146,7 +146,7 @@ fn login_read_with_purpose_refusals_and_the_log() {
         let size = v["tree_size"].as_u64().unwrap();
         let events: Vec<String> = (0..size).map(|i| env.ok(&["audit", "event", &i.to_string()])).collect();
         assert!(events.iter().any(|e| e.contains("access.denied") && e.contains("compartment_not_readable")));
-        assert!(events.iter().any(|e| e.contains("person.read") && e.contains("card renewal")));
+        assert!(events.iter().any(|e| e.contains("person.read") && e.contains("\"purpose\":\"card_renewal\"")));
         assert!(events.iter().any(|e| e.contains("login.ok")) && events.iter().any(|e| e.contains("login.failed")));
         assert!(env.ok(&["audit", "verify"]).contains("0 findings"));
     }
@@ -312,5 +312,79 @@ fn serve_refuses_a_store_that_fails_its_start_check_unless_told_otherwise() {
         });
         server.stop();
         assert!(env.events().iter().any(|e| e.action == "server.degraded_start"), "[{b}]");
+    }
+}
+
+/// Issue 15, item 3: a purpose typed as "renewal for Callum Ahmed
+/// callum.ahmed@…" came back in clear to `admin` (who never reads personal
+/// data) from `GET /v1/audit/events/N`, and `person erase` could not remove
+/// it. Now the log holds a code in clear and the text sealed: admin sees
+/// neither the name nor the address, only the auditor opens the note (and
+/// that opening is audited), and erasing the person shreds it.
+#[test]
+fn a_free_text_purpose_is_sealed_opened_only_by_the_auditor_and_shredded_with_the_person() {
+    const NOTE: &str = "renewal for Callum Ahmed callum.ahmed@example.police.uk";
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for env in Env::all() {
+        let b = env.backend;
+        env.init();
+        let person = env.add("PN1", "Ahmed");
+        env.ok(&["person", "show", &person, "--compartments", "identity", "--purpose", NOTE]);
+        env.ok(&["person", "show", &person, "--compartments", "identity", "--purpose", "lost card: desk report"]);
+        let events = env.events();
+        let (index, read) = events.iter().enumerate().find(|(_, e)| e.action == "person.read").unwrap();
+        assert_eq!(read.purpose.as_deref(), Some("other"), "{b}");
+        assert!(read.note.is_some(), "{b}");
+        let coded = events.iter().filter(|e| e.action == "person.read").nth(1).unwrap();
+        assert_eq!(coded.purpose.as_deref(), Some("lost_card"), "{b}: a code and a note");
+        let stored = env.ok(&["audit", "event", &index.to_string()]);
+        for secret in ["Callum", "callum.ahmed", "desk report"] {
+            assert!(!stored.contains(secret), "{b}: the log holds {secret} in clear: {stored}");
+        }
+        let admin = add_user(&env, "adam", "admin");
+        let auditor = add_user(&env, "aud", "auditor");
+        let server = Server::start(&env);
+        let base = server.base.clone();
+        rt.block_on(async {
+            let login = |name: &'static str, secret: String| {
+                let base = base.clone();
+                async move {
+                    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+                    let body = serde_json::json!({ "name": name, "password": PASSWORD, "code": code(&secret) });
+                    let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
+                    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+                    client
+                }
+            };
+            let admin = login("adam", admin).await;
+            let event = admin.get(format!("{base}/v1/audit/events/{index}")).send().await.unwrap();
+            assert_eq!(event.status(), 200);
+            let text = event.text().await.unwrap();
+            assert!(!text.contains("Callum") && !text.contains("callum.ahmed"), "{b}: admin reads {text}");
+            assert!(text.contains("\"purpose\":\"other\""), "{b}: {text}");
+            let note = admin.get(format!("{base}/v1/audit/events/{index}/note")).send().await.unwrap();
+            assert_eq!(note.status(), 403, "{b}: admin never opens a note");
+
+            let auditor = login("aud", auditor).await;
+            let note = auditor.get(format!("{base}/v1/audit/events/{index}/note")).send().await.unwrap();
+            assert_eq!(note.status(), 200, "{b}");
+            let v: serde_json::Value = note.json().await.unwrap();
+            assert_eq!(v["note"], NOTE, "{b}");
+            assert_eq!(v["code"], "other");
+        });
+        server.stop();
+        let opened = env.events().into_iter().filter(|e| e.action == "audit.note.read").collect::<Vec<_>>();
+        assert_eq!(opened.len(), 1, "{b}: the opening is in the log");
+        assert_eq!(opened[0].people.len(), 1, "{b}: naming the person the note may be about");
+
+        // Erased: the note's key goes with the person, and the note no
+        // longer opens, though its ciphertext stays in the log.
+        let erased = env.ok(&["person", "erase", &person, "--yes"]);
+        assert!(!erased.contains("Callum"), "{erased}");
+        let err = env.fails(2, &["audit", "note", &index.to_string()]);
+        assert!(err.contains("erased with a person it names"), "{b}: {err}");
+        let erase = env.events().into_iter().find(|e| e.action == "person.erase").unwrap();
+        assert_eq!(erase.detail.unwrap()["notes_shredded"], 2, "{b}");
+        assert!(env.ok(&["audit", "verify"]).contains("0 findings"), "{b}");
     }
 }

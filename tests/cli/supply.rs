@@ -24,6 +24,14 @@ struct SupplierSide {
     state: String,
 }
 
+impl SupplierSide {
+    /// `lanyard supplier open FILE` as this supplier's agent runs it.
+    fn open<'a>(&'a self, file: &'a Path) -> Vec<&'a str> {
+        let file = file.to_str().unwrap();
+        vec!["supplier", "open", file, "--identity", &self.identity, "--spool", &self.spool, "--state", &self.state]
+    }
+}
+
 fn supplier(env: &Env, name: &str) -> SupplierSide {
     let home = env.path(&format!("supplier-{name}"));
     std::fs::create_dir_all(&home).unwrap();
@@ -160,20 +168,7 @@ fn a_supplier_prints_from_an_encrypted_batch_and_keeps_nothing() {
         assert!(files_in(Path::new(&side.spool)).is_empty());
         // Issue 15: the same batch, kept and opened again after the
         // confirmation wiped the spool, is refused and spools nothing.
-        let replay = env.fails(
-            2,
-            &[
-                "supplier",
-                "open",
-                sealed.to_str().unwrap(),
-                "--identity",
-                &side.identity,
-                "--spool",
-                &side.spool,
-                "--state",
-                &side.state,
-            ],
-        );
+        let replay = env.fails(2, &side.open(&sealed));
         assert!(replay.contains("already opened here"), "{b}: {replay}");
         assert!(files_in(Path::new(&side.spool)).is_empty(), "{b}: a replay spools nothing");
         assert_eq!(env.json(&["card", "show", &cards[0]])["state"], "printed");
@@ -255,17 +250,7 @@ fn tampered_foreign_expired_and_wrong_supplier_batches_are_refused() {
     assert!(err.contains("not sealed to this identity"), "{err}");
     assert!(files_in(Path::new(&acme.spool)).is_empty(), "nothing spooled");
     // The untouched file opens (out-of-band delivery).
-    let out = env.ok(&[
-        "supplier",
-        "open",
-        sealed.to_str().unwrap(),
-        "--identity",
-        &acme.identity,
-        "--spool",
-        &acme.spool,
-        "--state",
-        &acme.state,
-    ]);
+    let out = env.ok(&acme.open(&sealed));
     assert!(out.contains("2 card(s) spooled"), "{out}");
 
     let server = Server::start(&env);
@@ -345,19 +330,7 @@ fn the_print_command_receives_each_file() {
     let printer = env.path("printer");
     std::fs::create_dir_all(&printer).unwrap();
     let cmd = format!("cat > '{}'/\"$LANYARD_BATCH-$LANYARD_FILE\"", printer.display());
-    env.ok(&[
-        "supplier",
-        "open",
-        sealed.to_str().unwrap(),
-        "--identity",
-        &acme.identity,
-        "--spool",
-        &acme.spool,
-        "--state",
-        &acme.state,
-        "--print-command",
-        &cmd,
-    ]);
+    env.ok(&[acme.open(&sealed), vec!["--print-command", &cmd]].concat());
     let printed = files_in(&printer);
     assert_eq!(printed.len(), 3, "{printed:?}");
     assert!(printed.iter().all(|f| f.starts_with(&batch)));
@@ -369,22 +342,7 @@ fn the_print_command_receives_each_file() {
     env.add("PC2", "Piper");
     approved_card(&env, "PC2", "staff_pass");
     let (_, again) = exported_batch(&env);
-    let err = env.fails(
-        2,
-        &[
-            "supplier",
-            "open",
-            again.to_str().unwrap(),
-            "--identity",
-            &acme.identity,
-            "--spool",
-            &acme.spool,
-            "--state",
-            &acme.state,
-            "--print-command",
-            "exit 3",
-        ],
-    );
+    let err = env.fails(2, &[acme.open(&again), vec!["--print-command", "exit 3"]].concat());
     assert!(err.contains("print command failed"), "{err}");
     assert!(files_in(Path::new(&acme.spool)).is_empty());
 }
@@ -451,20 +409,7 @@ fn forged_unsigned_and_misdirected_batches_are_refused() {
     let open_as = |side: &SupplierSide, bytes: &[u8], name: &str| {
         let file = env.path(name);
         std::fs::write(&file, bytes).unwrap();
-        let err = env.fails(
-            2,
-            &[
-                "supplier",
-                "open",
-                file.to_str().unwrap(),
-                "--identity",
-                &side.identity,
-                "--spool",
-                &side.spool,
-                "--state",
-                &side.state,
-            ],
-        );
+        let err = env.fails(2, &side.open(&file));
         assert!(files_in(Path::new(&side.spool)).is_empty(), "{name}: nothing is spooled");
         err
     };
@@ -493,33 +438,14 @@ fn forged_unsigned_and_misdirected_batches_are_refused() {
 
     // An agent that pinned no key opens nothing, even the real batch.
     let bare = env.path("bare-state");
-    let err = env.fails(
-        2,
-        &[
-            "supplier",
-            "open",
-            sealed.to_str().unwrap(),
-            "--identity",
-            &acme.identity,
-            "--spool",
-            &acme.spool,
-            "--state",
-            bare.to_str().unwrap(),
-        ],
-    );
+    let mut args = acme.open(&sealed);
+    if let Some(state) = args.last_mut() {
+        *state = bare.to_str().unwrap();
+    }
+    let err = env.fails(2, &args);
     assert!(err.contains("no force key is pinned"), "{err}");
     // The real batch still opens where the key is pinned.
-    let out = env.ok(&[
-        "supplier",
-        "open",
-        sealed.to_str().unwrap(),
-        "--identity",
-        &acme.identity,
-        "--spool",
-        &acme.spool,
-        "--state",
-        &acme.state,
-    ]);
+    let out = env.ok(&acme.open(&sealed));
     assert!(out.contains("2 card(s) spooled"), "{out}");
 }
 

@@ -60,6 +60,17 @@ pub enum Outcome {
     Error,
 }
 
+/// A sealed note in an event: its id (which binds the ciphertext and finds
+/// its key) and the ciphertext, base64. Fields in sorted order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Note {
+    /// The note's id.
+    pub id: String,
+    /// `nonce ‖ ciphertext ‖ tag`, standard base64.
+    pub sealed: String,
+}
+
 /// One audit event (DESIGN §4). Fields are declared in alphabetical order,
 /// which is what makes the derived JSON canonical (sorted keys).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,12 +91,17 @@ pub struct Event {
     /// Which fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<Field>,
+    /// The free-text part of the purpose, sealed (only the auditor opens
+    /// it, and it is shredded with the people the event names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Note>,
     /// How it ended.
     pub outcome: Outcome,
     /// Whose data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<PersonId>,
-    /// Why, as the operator stated it (required for reads).
+    /// Why: a purpose code from the force's list (required for reads).
+    /// Never free text; that is the sealed `note`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purpose: Option<String>,
     /// Correlates the events of one request or command.
@@ -106,6 +122,7 @@ impl Event {
             compartments: Vec::new(),
             fields: Vec::new(),
             purpose: None,
+            note: None,
             request_id: None,
             outcome,
             digest: None,

@@ -17,7 +17,7 @@
 use std::mem;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use lanyard_store::{AuditEntry, Store};
+use lanyard_store::{AuditEntry, NoteKeyRow, Store};
 use tokio::sync::{Mutex as AsyncMutex, oneshot};
 
 use crate::log::{self, LogError};
@@ -28,6 +28,8 @@ const MAX_BATCH_EVENTS: usize = 8192;
 
 struct Pending {
     entries: Vec<AuditEntry>,
+    // The keys of notes sealed into these events: durable with them.
+    notes: Vec<NoteKeyRow>,
     reply: oneshot::Sender<Result<u64, Arc<LogError>>>,
 }
 
@@ -61,11 +63,17 @@ impl GroupCommitter {
     /// Appends `entries` and returns the leaf index of the first once the
     /// batch that holds them is durable.
     pub async fn append(&self, entries: Vec<AuditEntry>) -> Result<u64, Arc<LogError>> {
+        self.append_noted(entries, Vec::new()).await
+    }
+
+    /// The same, with the keys of the notes sealed into those entries,
+    /// committed in the same transaction.
+    pub async fn append_noted(&self, entries: Vec<AuditEntry>, notes: Vec<NoteKeyRow>) -> Result<u64, Arc<LogError>> {
         if entries.is_empty() {
             return log::size(&self.inner.store).await.map_err(Arc::new);
         }
         let (reply, mut done) = oneshot::channel();
-        self.inner.lock_queue().push(Pending { entries, reply });
+        self.inner.lock_queue().push(Pending { entries, notes, reply });
         // Wait for whichever comes first: our answer (a leader committed our
         // events) or the commit lock. Waiting for the lock alone would make
         // every answered caller queue behind the lock just to learn it is
@@ -121,13 +129,18 @@ impl Inner {
         mem::replace(&mut *queue, rest)
     }
 
-    // Its transactions hold nothing but audit entries (clippy.toml).
+    // Its transactions hold nothing but audit entries and the keys of the
+    // notes sealed into them (clippy.toml).
     #[allow(clippy::disallowed_methods)]
     async fn commit_batch(&self, batch: Vec<Pending>) {
         let entries: Vec<AuditEntry> = batch.iter().flat_map(|p| p.entries.iter().cloned()).collect();
+        let notes: Vec<NoteKeyRow> = batch.iter().flat_map(|p| p.notes.iter().cloned()).collect();
         let result = async {
             let mut tx = self.store.begin().await?;
             let first = log::append(&mut tx, &entries).await?;
+            if !notes.is_empty() {
+                tx.insert_note_keys(&notes).await?;
+            }
             tx.commit().await?;
             Ok::<u64, LogError>(first)
         }
@@ -187,7 +200,7 @@ mod tests {
             let mut waiting = Vec::new();
             for n in 0..50 {
                 let (reply, done) = oneshot::channel();
-                committer.lock_queue().push(Pending { entries: vec![entry(n), entry(n + 1000)], reply });
+                committer.lock_queue().push(Pending { entries: vec![entry(n), entry(n + 1000)], notes: vec![], reply });
                 waiting.push(done);
             }
             let before = t.store.audit_len().await.unwrap();
@@ -212,7 +225,7 @@ mod tests {
         for n in 0..3 {
             let (reply, done) = oneshot::channel();
             let entries = (0..MAX_BATCH_EVENTS - 1).map(|i| entry(n * MAX_BATCH_EVENTS + i)).collect();
-            committer.lock_queue().push(Pending { entries, reply });
+            committer.lock_queue().push(Pending { entries, notes: vec![], reply });
             waiting.push(done);
         }
         committer.append(vec![entry(0)]).await.unwrap();
@@ -229,7 +242,7 @@ mod tests {
             let mut waiting = Vec::new();
             for n in 0..20 {
                 let (reply, done) = oneshot::channel();
-                committer.lock_queue().push(Pending { entries: vec![entry(n)], reply });
+                committer.lock_queue().push(Pending { entries: vec![entry(n)], notes: vec![], reply });
                 waiting.push(done);
             }
             // The leader's caller is dropped while its commit is in flight,
@@ -250,7 +263,7 @@ mod tests {
         let t = lanyard_testkit::stores().await.remove(0);
         let committer = GroupCommitter::new(t.store.clone());
         let (reply, done) = oneshot::channel();
-        committer.lock_queue().push(Pending { entries: vec![entry(1)], reply });
+        committer.lock_queue().push(Pending { entries: vec![entry(1)], notes: vec![], reply });
         t.store.close().await;
         assert!(committer.append(vec![entry(2)]).await.is_err());
         assert!(done.await.unwrap().is_err());

@@ -13,7 +13,7 @@
 use std::sync::{Arc, OnceLock};
 
 use lanyard_crypto::RowAuth;
-use lanyard_store::{AuditEntry, Authenticated, Store, Tx};
+use lanyard_store::{AuditEntry, Authenticated, NoteKeyRow, Store, Tx};
 
 use crate::group::GroupCommitter;
 use crate::integrity::{IntegrityError, RowCheck};
@@ -126,6 +126,12 @@ impl Ledger {
     /// returns the leaf index of the first once it is durable.
     pub async fn record(&self, events: &[Event]) -> Result<u64, Arc<LogError>> {
         self.committer.append(events.iter().map(encode).collect()).await
+    }
+
+    /// The same for events that carry sealed notes, with the notes' keys:
+    /// an event and its note key are durable together or not at all.
+    pub async fn record_noted(&self, events: &[Event], notes: Vec<NoteKeyRow>) -> Result<u64, Arc<LogError>> {
+        self.committer.append_noted(events.iter().map(encode).collect(), notes).await
     }
 
     /// Opens a write: rows and their audit events in one transaction.

@@ -221,9 +221,10 @@ impl Cards {
             return Err(CardError::Invalid("a permit must end after it starts".into()));
         }
         let levels = self.zone_levels(zone, now_ms).await?.ok_or_else(|| CardError::Invalid("no such zone".into()))?;
-        let purpose = format!("permit decision for zone {zone}");
+        // The zone is named by the permit event; the purpose is a code alone.
+        let purpose = "access_check";
         let decision =
-            self.register().vetting_satisfies(op, person, &levels, today(to_s * 1000), &purpose, now_ms).await?;
+            self.register().vetting_satisfies(op, person, &levels, today(to_s * 1000), purpose, now_ms).await?;
         if decision != VettingDecision::Satisfied {
             let reason = vetting_reason(decision);
             let ev = self.audit(
@@ -378,8 +379,8 @@ impl Cards {
             return Ok((deny("no_permit", Some(card_id)), Some(person)));
         }
         // Vetting may have lapsed since the permit was granted.
-        let purpose = format!("access decision for zone {zone}");
-        let d = self.register().vetting_satisfies(op, person, &levels, today(at_s * 1000), &purpose, now_ms).await?;
+        let purpose = "access_check";
+        let d = self.register().vetting_satisfies(op, person, &levels, today(at_s * 1000), purpose, now_ms).await?;
         let decision = AccessDecision {
             allow: d == VettingDecision::Satisfied,
             reason: vetting_reason(d).into(),

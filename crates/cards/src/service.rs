@@ -255,10 +255,8 @@ impl Cards {
         let id = match person {
             PersonRef::Id(id) => id,
             PersonRef::ServiceNumber(sn) => {
-                let found = self
-                    .register
-                    .find(op, Lookup::ServiceNumber(sn), &[], Some("card request: find the holder"), now_ms)
-                    .await?;
+                let found =
+                    self.register.find(op, Lookup::ServiceNumber(sn), &[], Some("card_request"), now_ms).await?;
                 match found.as_slice() {
                     [one] => one.id,
                     [] => return Err(CardError::Person("no person has that service number".into())),
@@ -518,13 +516,13 @@ impl Cards {
                 1
             }
         };
-        Ok((version, self.signer(version).await?))
+        Ok((version, self.signer(version, now_ms).await?))
     }
 
-    async fn signer(&self, version: u32) -> Result<IssuerSigner, CardError> {
+    async fn signer(&self, version: u32, now_ms: i64) -> Result<IssuerSigner, CardError> {
         let key = self
             .register
-            .signing_key(ISSUER_KEY, version)
+            .signing_key(ISSUER_KEY, version, now_ms)
             .await?
             .ok_or_else(|| CardError::Invalid(format!("issuer key version {version} is missing")))?;
         Ok(IssuerSigner { kid: key_id(version), key })
@@ -548,7 +546,7 @@ impl Cards {
         for (version, _) in self.register.signing_key_versions(ISSUER_KEY).await? {
             let still_needed = horizons.iter().any(|(v, exp)| *v == i64::from(version) && *exp > now_s);
             if version == current || still_needed {
-                keys.push(self.signer(version).await?.jwk());
+                keys.push(self.signer(version, now_ms).await?.jwk());
             }
         }
         Ok(TrustBundle {
@@ -630,7 +628,7 @@ impl Cards {
             }),
         };
         let version = u32::try_from(version).map_err(|_| CardError::Invalid("bad key version".into()))?;
-        let qr_text = issue_qr(&claims, &self.signer(version).await?)?;
+        let qr_text = issue_qr(&claims, &self.signer(version, now_ms).await?)?;
         Ok(Printable { credential: Credential { qr_text, claims }, photo: r.photo })
     }
 

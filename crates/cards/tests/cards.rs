@@ -144,13 +144,13 @@ async fn revocation_and_suspension_reach_the_status_list() {
         env.cards.transition(&bob, &card.id, CardAction::Approve, None, T0).await.unwrap();
         env.cards.transition(&alice, &card.id, CardAction::Print, None, T0).await.unwrap();
         env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap();
-        let cred = env.cards.credential(&alice, &card.id, Some("print card"), T0).await.unwrap();
+        let cred = env.cards.credential(&alice, &card.id, Some("card print"), T0).await.unwrap();
         assert_eq!(cred.claims.rank.as_deref(), Some("Inspector"));
         assert!(
             events(&env.store)
                 .await
                 .iter()
-                .any(|e| e.action == "person.read" && e.purpose.as_deref() == Some("print card"))
+                .any(|e| e.action == "person.read" && e.purpose.as_deref() == Some("card_print") && e.note.is_none())
         );
         let bundle = env.cards.trust_bundle(&alice, T0).await.unwrap();
         let verdict = |t: i64| {

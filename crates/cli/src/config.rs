@@ -26,6 +26,19 @@ pub struct FileConfig {
     pub supply: Option<SupplyFileConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<GuardFileConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purposes: Option<PurposesFileConfig>,
+}
+
+/// `[purposes]`: the force's own purpose codes, beside lanyard's
+/// (`card_renewal`, `lost_card`, …). A code is what the audit log keeps in
+/// clear; anything else an operator types is sealed as a note.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurposesFileConfig {
+    /// Extra codes: lower-case letters, digits and `_`.
+    #[serde(default)]
+    pub codes: Vec<String>,
 }
 
 /// `[guard]`: the disclosure guard as `lanyard serve` runs it (`POST
@@ -121,6 +134,7 @@ pub struct Settings {
     pub sweep_every_s: u64,
     pub guard_policy: Option<PathBuf>,
     pub guard_fingerprints: Option<PathBuf>,
+    pub purpose_codes: Vec<String>,
 }
 
 pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
@@ -219,5 +233,6 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
         sweep_every_s,
         guard_policy: file.guard.as_ref().and_then(|g| g.policy.as_ref()).map(|p| data_dir.join(p)),
         guard_fingerprints: file.guard.as_ref().and_then(|g| g.fingerprints.as_ref()).map(|p| data_dir.join(p)),
+        purpose_codes: file.purposes.as_ref().map(|p| p.codes.clone()).unwrap_or_default(),
     })
 }

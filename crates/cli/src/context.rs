@@ -112,20 +112,29 @@ pub async fn open_ledger(settings: &Settings) -> Result<(Arc<dyn lanyard_crypto:
 /// Opens the register for a command.
 pub async fn open_register(settings: &Settings) -> Result<Register> {
     let (provider, ledger) = open_ledger(settings).await?;
-    Ok(Register::open(ledger, provider, now_ms()).await?)
+    register_on(ledger, provider, settings).await
+}
+
+/// The register on a ledger and provider, with the force's purpose codes.
+pub async fn register_on(
+    ledger: Ledger,
+    provider: Arc<dyn lanyard_crypto::KeyProvider>,
+    settings: &Settings,
+) -> Result<Register> {
+    Ok(Register::open(ledger, provider, now_ms()).await?.with_purpose_codes(&settings.purpose_codes)?)
 }
 
 /// Opens the register and the access service on one provider and ledger.
 pub async fn open_services(settings: &Settings) -> Result<(Register, lanyard_access::Access, Ledger)> {
     let (provider, ledger) = open_ledger(settings).await?;
-    let register = Register::open(ledger.clone(), Arc::clone(&provider), now_ms()).await?;
+    let register = register_on(ledger.clone(), Arc::clone(&provider), settings).await?;
     let access = lanyard_access::Access::new(ledger.clone(), provider, lanyard_access::SessionPolicy::default());
     Ok((register, access, ledger))
 }
 
 async fn open_cards_on(settings: &Settings) -> Result<(Arc<Register>, Ledger, lanyard_cards::Cards)> {
     let (provider, ledger) = open_ledger(settings).await?;
-    let register = Arc::new(Register::open(ledger.clone(), provider, now_ms()).await?);
+    let register = Arc::new(register_on(ledger.clone(), provider, settings).await?);
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
     Ok((register, ledger, cards))
 }

@@ -402,6 +402,12 @@ pub enum AuditCommand {
         /// Event index, from 0.
         index: u64,
     },
+    /// Open the sealed note of one event (the free text of its purpose);
+    /// the opening is audited. For the auditor: a note may name people.
+    Note {
+        /// Event index, from 0.
+        index: u64,
+    },
     /// Prove what the log holds.
     #[command(subcommand)]
     Prove(ProveCommand),

@@ -21,6 +21,7 @@ mod compartment;
 mod error;
 mod person;
 pub mod policy;
+pub mod purpose;
 mod reference;
 
 pub use batch::{BatchState, PrintOutcome};
@@ -31,4 +32,5 @@ pub use person::{
     PersonId, PersonRecord, PersonStatus, Salary, normalise_email, normalise_name, normalise_service_number,
 };
 pub use policy::{Action, Decision, Role};
+pub use purpose::{Purpose, PurposeError};
 pub use reference::{CardType, Ladder, RankTable, VettingLevel};

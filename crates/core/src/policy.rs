@@ -133,6 +133,9 @@ pub enum Action {
     ErasePerson,
     /// Read audit events, checkpoints and proofs.
     ReadAudit,
+    /// Open the sealed note of an audit event (the free text of a
+    /// purpose, which may name people).
+    ReadAuditNotes,
     /// Scope a breach from the log.
     ScopeBreach,
     /// Manage users and tokens.
@@ -220,6 +223,8 @@ pub fn decide(role: Role, action: &Action) -> Decision {
         Action::ListPeople => matches!(role, IdOfficer | Approver | VettingOfficer | HrPayroll | Auditor),
         Action::ErasePerson => role == IdOfficer,
         Action::ReadAudit => matches!(role, Auditor | Admin),
+        // Admin reads the log but never personal data; a note may hold some.
+        Action::ReadAuditNotes => role == Auditor,
         Action::ScopeBreach => role == Auditor,
         Action::ManageUsers => role == Admin,
         Action::ReadStatus => matches!(role, Auditor | Admin),
@@ -283,6 +288,7 @@ fn deny_code(action: &Action) -> &'static str {
         Action::ListPeople => "people_not_listable",
         Action::ErasePerson => "erase_not_allowed",
         Action::ReadAudit => "audit_not_readable",
+        Action::ReadAuditNotes => "audit_notes_not_readable",
         Action::ScopeBreach => "breach_scope_not_allowed",
         Action::ManageUsers => "users_not_manageable",
         Action::ReadStatus => "status_not_readable",

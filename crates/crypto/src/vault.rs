@@ -58,6 +58,7 @@ pub struct OpenFailure {
 pub struct Vault {
     compartments: HashMap<Compartment, CompartmentKeyring>,
     indexer: BlindIndexer,
+    notes: Option<crate::notes::NoteSealer>,
 }
 
 fn person_key_ad(person: PersonId, compartment: Compartment, ck_version: u32, key_version: u32) -> Vec<u8> {
@@ -73,7 +74,17 @@ fn person_key_ad(person: PersonId, compartment: Compartment, ck_version: u32, ke
 impl Vault {
     /// An empty vault around an indexer.
     pub fn new(indexer: BlindIndexer) -> Self {
-        Vault { compartments: HashMap::new(), indexer }
+        Vault { compartments: HashMap::new(), indexer, notes: None }
+    }
+
+    /// Loads the unwrapped audit-notes key.
+    pub fn set_notes_key(&mut self, key: Key32) {
+        self.notes = Some(crate::notes::NoteSealer::new(key));
+    }
+
+    /// The audit-notes sealer, once its key is loaded.
+    pub fn notes(&self) -> Option<&crate::notes::NoteSealer> {
+        self.notes.as_ref()
     }
 
     /// Loads one unwrapped compartment key.

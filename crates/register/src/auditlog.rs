@@ -135,7 +135,7 @@ impl Register {
 
     /// Loads the log's signing key, making it on first use.
     async fn log_key(&self, op: &Operator, now_ms: i64) -> Result<Arc<dyn SigningKey>, RegisterError> {
-        match self.signing_key(LOG_KEY_NAME, 1).await? {
+        match self.signing_key(LOG_KEY_NAME, 1, now_ms).await? {
             Some(key) => Ok(key),
             None => self.create_signing_key(op, now_ms, LOG_KEY_NAME, 1).await,
         }
@@ -144,14 +144,23 @@ impl Register {
     /// The Ed25519 key `name` at `version`, if it exists: in the HSM when
     /// the store marks it native (refusing a missing or different key), else
     /// unwrapped from its stored seed.
-    pub async fn signing_key(&self, name: &str, version: u32) -> Result<Option<Arc<dyn SigningKey>>, RegisterError> {
+    /// The row must match its tag: an HSM key's recorded public key is what
+    /// refuses a substituted key, so it is not taken on the store's word.
+    pub async fn signing_key(
+        &self,
+        name: &str,
+        version: u32,
+        now_ms: i64,
+    ) -> Result<Option<Arc<dyn SigningKey>>, RegisterError> {
         let ctx = WrapContext { purpose: PURPOSE_SIGNING, name, version };
         let rows = self.store().wrapped_keys().await?;
-        let Some(row) =
-            rows.iter().find(|r| r.purpose == PURPOSE_SIGNING && r.name == name && r.version == i64::from(version))
+        let Some(row) = rows
+            .into_iter()
+            .find(|r| r.purpose == PURPOSE_SIGNING && r.name == name && r.version == i64::from(version))
         else {
             return Ok(None);
         };
+        let row = self.ledger.check(row, now_ms).await?;
         if let Some(public) = row.wrapped.strip_prefix(NATIVE_MARK) {
             return self.native_key(&native_name(name, version), public).map(Some);
         }
@@ -195,13 +204,15 @@ impl Register {
                 (Arc::new(Ed25519Key::from_seed(&seed)), wrapped, "wrapped")
             }
         };
-        let row = WrappedKeyRow {
+        let mut row = WrappedKeyRow {
             purpose: PURPOSE_SIGNING.into(),
             name: name.into(),
             version: i64::from(version),
             wrapped: stored,
             created_at: now_ms / 1000,
+            mac: None,
         };
+        self.ledger.tag(&mut row)?;
         let mut event = Event::new(now_ms, op.actor.clone(), "key.create", Outcome::Ok);
         event.request_id = Some(op.request_id.clone());
         event.detail = Some(serde_json::json!({

@@ -376,13 +376,15 @@ impl Register {
             if self.names_anyone(&record).await? || others.iter().any(|o| shares_identifier(&o.record, &record)) {
                 continue;
             }
-            let row = CanaryRow {
+            let mut row = CanaryRow {
                 recipient: recipient.to_owned(),
                 nonce: nonce.to_vec(),
                 template: template_json.clone(),
                 created_by: op.actor.id.clone(),
                 created_at: now_ms,
+                mac: None,
             };
+            self.ledger.tag(&mut row)?;
             let mut event = Event::new(now_ms, op.actor.clone(), "canary.plant", Outcome::Ok);
             event.request_id = Some(op.request_id.clone());
             event.detail = Some(serde_json::json!({ "recipient": recipient }));
@@ -416,20 +418,24 @@ impl Register {
         purpose: Option<&str>,
         now_ms: i64,
     ) -> Result<Vec<Canary>, RegisterError> {
-        let purpose = crate::reveal::check_purpose(purpose)?;
-        let all = self.all_canaries().await?;
+        let purpose = self.purpose(purpose)?;
+        // What the guard will blame a leak on: each row must match its tag.
+        let rows = self.ledger.check_all(self.store().canaries().await?, now_ms).await?;
+        let all = rows.into_iter().map(|row| self.canary_of(row)).collect::<Result<Vec<_>, _>>()?;
         let mut event = Event::new(now_ms, op.actor.clone(), "canary.read", Outcome::Ok);
-        event.purpose = Some(purpose);
         event.request_id = Some(op.request_id.clone());
         event.detail = Some(serde_json::json!({ "canaries": all.len() }));
-        self.record(std::slice::from_ref(&event)).await?;
+        let note = self.stamp(&mut event, &purpose, now_ms)?;
+        self.record_stamped(&event, note).await?;
         Ok(all)
     }
 
     /// The canary of `recipient`, or an error naming the missing canary.
-    pub(crate) async fn canary_for(&self, recipient: &str) -> Result<Canary, RegisterError> {
+    /// Its row must match its tag: a nonce moved from another recipient
+    /// would plant that recipient's canary and blame them for a leak.
+    pub(crate) async fn canary_for(&self, recipient: &str, now_ms: i64) -> Result<Canary, RegisterError> {
         check_recipient(recipient)?;
-        let row = self.store().canary(recipient).await?.ok_or_else(|| {
+        let row = self.ledger.check_opt(self.store().canary(recipient).await?, now_ms).await?.ok_or_else(|| {
             canary_error(format!(
                 "no canary is planted for recipient {recipient}; plant one first (lanyard canary plant --recipient \
                  {recipient})"

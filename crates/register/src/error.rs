@@ -26,7 +26,9 @@ pub enum ErrorKind {
     #[error("invalid input: {0}")]
     Invalid(ValidationError),
     /// A read of personal data without a stated purpose.
-    #[error("reading personal data needs a purpose (--purpose TEXT, 3 to 200 characters)")]
+    #[error(
+        "reading personal data needs a purpose (--purpose CODE or 'CODE: note', 3 to 200 characters; codes such as card_renewal, lost_card, vetting_review)"
+    )]
     PurposeRequired,
     /// No such person.
     #[error("no person {0}")]
@@ -73,6 +75,9 @@ pub enum ErrorKind {
     /// Writing output (an export) failed.
     #[error("{0}")]
     Output(&'static str),
+    /// A purpose code or an audit note: what is wrong, naming no note text.
+    #[error("{0}")]
+    Note(String),
     /// A row that decides who may do what fails its integrity check (or
     /// cannot be checked); it was not used.
     #[error("{0}")]
@@ -130,6 +135,7 @@ impl RegisterError {
             ErrorKind::NoSuchEvent(_) => "REG-018",
             ErrorKind::Canary(_) => "REG-019",
             ErrorKind::Integrity(_) => "REG-020",
+            ErrorKind::Note(_) => "REG-021",
         }
     }
 

@@ -22,6 +22,8 @@ use crate::write::from_row;
 const PURPOSE_COMPARTMENT: &str = "compartment";
 const PURPOSE_INDEX: &str = "blind-index";
 const INDEX_NAME: &str = "register";
+const PURPOSE_NOTES: &str = "audit-notes";
+const NOTES_NAME: &str = "notes";
 const PURPOSE_ROWS: &str = "row-integrity";
 const ROWS_NAME: &str = "rows";
 const FORMAT_KEY: &str = "register_format";
@@ -83,9 +85,24 @@ fn version_of(row: &WrappedKeyRow) -> Result<u32, RegisterError> {
     u32::try_from(row.version).map_err(|_| RegisterError::new(ErrorKind::Internal("key version out of range")))
 }
 
-/// Every key version in the store, unwrapped.
-async fn load_vault(store: &Store, provider: &dyn KeyProvider) -> Result<Vault, RegisterError> {
-    let rows = store.wrapped_keys().await?;
+/// The wrapped keys whose rows match their tags. A row that does not is
+/// recorded (`integrity.failure`) and left out, never used: what it sealed
+/// stays sealed, the rest of the register works, and `audit verify` (which
+/// opens the register like any command) can still name it.
+async fn usable_key_rows(ledger: &Ledger, now_ms: i64) -> Result<Vec<WrappedKeyRow>, RegisterError> {
+    let mut usable = Vec::new();
+    for row in ledger.store().wrapped_keys().await? {
+        match ledger.check(row, now_ms).await {
+            Ok(row) => usable.push(row),
+            Err(lanyard_audit::IntegrityError::Altered { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(usable)
+}
+
+/// Every key version in `rows` (checked against their tags), unwrapped.
+fn load_vault(rows: &[WrappedKeyRow], provider: &dyn KeyProvider) -> Result<Vault, RegisterError> {
     let index_row = rows
         .iter()
         .filter(|r| r.purpose == PURPOSE_INDEX && r.name == INDEX_NAME)
@@ -100,7 +117,44 @@ async fn load_vault(store: &Store, provider: &dyn KeyProvider) -> Result<Vault, 
             vault.add_compartment_key(c, v, key);
         }
     }
+    if let Some(r) =
+        rows.iter().filter(|r| r.purpose == PURPOSE_NOTES && r.name == NOTES_NAME).max_by_key(|r| r.version)
+    {
+        vault.set_notes_key(unwrap_or_mismatch(provider, r, ctx(PURPOSE_NOTES, NOTES_NAME, version_of(r)?))?);
+    }
     Ok(vault)
+}
+
+fn notes_key_row(provider: &dyn KeyProvider, key: &Key32, now_s: i64) -> Result<WrappedKeyRow, RegisterError> {
+    Ok(WrappedKeyRow {
+        purpose: PURPOSE_NOTES.into(),
+        name: NOTES_NAME.into(),
+        version: 1,
+        wrapped: provider.wrap(key, &ctx(PURPOSE_NOTES, NOTES_NAME, 1))?,
+        created_at: now_s,
+        mac: None,
+    })
+}
+
+/// Gives a store from before sealed notes its audit-notes key, recorded as
+/// `key.create`.
+async fn add_notes_key(
+    ledger: &Ledger,
+    provider: &dyn KeyProvider,
+    vault: &mut Vault,
+    now_ms: i64,
+) -> Result<(), RegisterError> {
+    let key = Key32::random();
+    let mut row = notes_key_row(provider, &key, now_ms / 1000)?;
+    ledger.tag(&mut row)?;
+    let mut event = Event::new(now_ms, lanyard_audit::Actor::system(), "key.create", Outcome::Ok);
+    event.detail = Some(serde_json::json!({ "key": PURPOSE_NOTES, "version": 1, "held": "wrapped" }));
+    let mut tx = ledger.begin().await?;
+    tx.tx().insert_wrapped_key(&row).await?;
+    tx.append(&[event]).await?;
+    tx.commit().await?;
+    vault.set_notes_key(key);
+    Ok(())
 }
 
 /// The row-integrity key, if the store has one yet.
@@ -119,6 +173,7 @@ fn row_key_row(provider: &dyn KeyProvider, key: &Key32, now_s: i64) -> Result<Wr
         version: 1,
         wrapped: provider.wrap(key, &ctx(PURPOSE_ROWS, ROWS_NAME, 1))?,
         created_at: now_s,
+        mac: None,
     })
 }
 
@@ -128,12 +183,14 @@ fn row_key_row(provider: &dyn KeyProvider, key: &Key32, now_s: i64) -> Result<Wr
 /// the key to have tampered rows tagged anew would show as one.
 async fn enrol_rows(ledger: &Ledger, provider: &dyn KeyProvider, now_ms: i64) -> Result<(), RegisterError> {
     let key = Key32::random();
-    let wrapped = row_key_row(provider, &key, now_ms / 1000)?;
+    let mut wrapped = row_key_row(provider, &key, now_ms / 1000)?;
     ledger.install_row_auth(RowAuth::new(key));
+    ledger.tag(&mut wrapped)?;
     let store = ledger.store();
     let mut tx = ledger.begin().await?;
     tx.tx().insert_wrapped_key(&wrapped).await?;
     let mut counts = serde_json::Map::new();
+    tag_keys_and_canaries(ledger, &mut tx, &mut counts).await?;
     let mut users = store.users().await?;
     for u in &mut users {
         ledger.tag(u)?;
@@ -189,6 +246,52 @@ async fn enrol_rows(ledger: &Ledger, provider: &dyn KeyProvider, now_ms: i64) ->
     Ok(())
 }
 
+/// The tables tagged since the first enrolment, and the meta value that
+/// says a store's rows of them are tagged.
+pub(crate) const LATER_TABLES: [&str; 2] = ["wrapped_keys", "canaries"];
+const ROW_TAGS_META: &str = "row_tags";
+const ROW_TAGS_ALL: &str = "2";
+
+/// Tags every wrapped key and canary as it stands, in `tx`.
+async fn tag_keys_and_canaries(
+    ledger: &Ledger,
+    tx: &mut lanyard_audit::Write,
+    counts: &mut serde_json::Map<String, serde_json::Value>,
+) -> Result<(), RegisterError> {
+    let store = ledger.store();
+    let mut keys = store.wrapped_keys().await?;
+    for k in &mut keys {
+        ledger.tag(k)?;
+        tx.tx().set_wrapped_key_tag(k).await?;
+    }
+    counts.insert("wrapped_keys".into(), keys.len().into());
+    let mut canaries = store.canaries().await?;
+    for c in &mut canaries {
+        ledger.tag(c)?;
+        tx.tx().set_canary_tag(c).await?;
+    }
+    counts.insert("canaries".into(), canaries.len().into());
+    tx.tx().set_meta(ROW_TAGS_META, ROW_TAGS_ALL).await?;
+    Ok(())
+}
+
+/// Gives a store tagged before key metadata and canaries were its tags for
+/// them, once, as an `integrity.enrol` naming just those tables (a second
+/// enrolment of a table is a finding of `audit verify`).
+async fn enrol_later_tables(ledger: &Ledger, now_ms: i64) -> Result<(), RegisterError> {
+    if ledger.store().meta(ROW_TAGS_META).await?.as_deref() == Some(ROW_TAGS_ALL) {
+        return Ok(());
+    }
+    let mut tx = ledger.begin().await?;
+    let mut counts = serde_json::Map::new();
+    tag_keys_and_canaries(ledger, &mut tx, &mut counts).await?;
+    let mut event = Event::new(now_ms, lanyard_audit::Actor::system(), "integrity.enrol", Outcome::Ok);
+    event.detail = Some(serde_json::json!({ "tagged": counts }));
+    tx.append(&[event]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 impl Register {
     /// Creates the schema and the keys of a new register.
     pub async fn init(
@@ -213,9 +316,13 @@ impl Register {
                 version: 1,
                 wrapped: provider.wrap(&index_key, &ctx(PURPOSE_INDEX, INDEX_NAME, 1))?,
                 created_at: now_s,
+                mac: None,
             },
             row_key_row(provider.as_ref(), &row_key, now_s)?,
         ];
+        let notes_key = Key32::random();
+        rows.push(notes_key_row(provider.as_ref(), &notes_key, now_s)?);
+        vault.set_notes_key(notes_key);
         for c in Compartment::ALL {
             let key = Key32::random();
             rows.push(WrappedKeyRow {
@@ -224,23 +331,26 @@ impl Register {
                 version: 1,
                 wrapped: provider.wrap(&key, &ctx(PURPOSE_COMPARTMENT, c.as_str(), 1))?,
                 created_at: now_s,
+                mac: None,
             });
             vault.add_compartment_key(c, 1, key);
         }
         let mut event = Event::new(now_ms, op.actor.clone(), "register.init", Outcome::Ok);
         event.request_id = Some(op.request_id.clone());
-        // `row_key`: tagged from the start, so any later enrolment is a
-        // finding of `audit verify`.
-        event.detail = Some(serde_json::json!({ "provider": provider.kind(), "row_key": true }));
+        // `row_key`, `row_tables`: every table tagged from the start, so
+        // any later enrolment is a finding of `audit verify`.
+        event.detail = Some(serde_json::json!({ "provider": provider.kind(), "row_key": true, "row_tables": "all" }));
+        ledger.install_row_auth(RowAuth::new(row_key));
         let mut tx = ledger.begin().await?;
-        for r in &rows {
+        for r in &mut rows {
+            ledger.tag(r)?;
             tx.tx().insert_wrapped_key(r).await?;
         }
         tx.tx().set_meta(FORMAT_KEY, FORMAT).await?;
         tx.tx().set_meta("key_provider", provider.kind()).await?;
+        tx.tx().set_meta(ROW_TAGS_META, ROW_TAGS_ALL).await?;
         tx.append(&[event]).await?;
         tx.commit().await?;
-        ledger.install_row_auth(RowAuth::new(row_key));
         Ok(Register::from_parts(ledger, vault, provider))
     }
 
@@ -266,18 +376,27 @@ impl Register {
             return Err(RegisterError::new(ErrorKind::NotInitialised));
         }
         store.migrate().await?;
-        let vault = load_vault(store, provider.as_ref()).await?;
+        // The row-integrity key first (its own row is bound by its AEAD
+        // context), so every other key row is checked against its tag.
         match load_row_key(store, provider.as_ref()).await? {
             Some(key) => ledger.install_row_auth(RowAuth::new(key)),
             None => enrol_rows(&ledger, provider.as_ref(), now_ms).await?,
+        }
+        enrol_later_tables(&ledger, now_ms).await?;
+        let rows = usable_key_rows(&ledger, now_ms).await?;
+        let mut vault = load_vault(&rows, provider.as_ref())?;
+        if vault.notes().is_none() {
+            add_notes_key(&ledger, provider.as_ref(), &mut vault, now_ms).await?;
         }
         Ok(Register::from_parts(ledger, vault, provider))
     }
 
     /// Loads the keys from the store again: after a rotation here, or to
     /// pick up one made by another process sharing the store.
-    pub async fn reload_keys(&self) -> Result<(), RegisterError> {
-        let vault = load_vault(self.store(), self.provider().as_ref()).await?;
+    /// Every key row is checked against its tag first.
+    pub async fn reload_keys(&self, now_ms: i64) -> Result<(), RegisterError> {
+        let rows = usable_key_rows(&self.ledger, now_ms).await?;
+        let vault = load_vault(&rows, self.provider().as_ref())?;
         self.set_vault(vault);
         Ok(())
     }
@@ -344,18 +463,20 @@ impl Register {
         compartment: Compartment,
         now_ms: i64,
     ) -> Result<u32, RegisterError> {
-        self.reload_keys().await?;
+        self.reload_keys(now_ms).await?;
         let current = self.vault().keyring(compartment).and_then(|k| k.current()).unwrap_or(0);
         let new_version =
             current.checked_add(1).ok_or_else(|| RegisterError::new(ErrorKind::Internal("key version overflow")))?;
         let key = Key32::random();
-        let row = WrappedKeyRow {
+        let mut row = WrappedKeyRow {
             purpose: PURPOSE_COMPARTMENT.into(),
             name: compartment.as_str().into(),
             version: i64::from(new_version),
             wrapped: self.provider().wrap(&key, &ctx(PURPOSE_COMPARTMENT, compartment.as_str(), new_version))?,
             created_at: now_ms / 1000,
+            mac: None,
         };
+        self.ledger.tag(&mut row)?;
         let mut event = Event::new(now_ms, op.actor.clone(), "key.rotate", Outcome::Ok);
         event.compartments = vec![compartment];
         event.request_id = Some(op.request_id.clone());
@@ -365,7 +486,7 @@ impl Register {
         tx.append(&[event]).await?;
         tx.commit().await?;
         drop(key);
-        self.reload_keys().await?;
+        self.reload_keys(now_ms).await?;
         Ok(new_version)
     }
 

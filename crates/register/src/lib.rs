@@ -22,6 +22,7 @@ mod disclosure;
 mod error;
 pub mod import;
 mod keys;
+mod notes;
 mod photo;
 mod register;
 mod reveal;
@@ -36,6 +37,7 @@ pub use codec::{decode_fields, encode_fields};
 pub use disclosure::ScanRecord;
 pub use error::{ErrorKind, RegisterError};
 pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};
+pub use notes::OpenedNote;
 pub use photo::{MAX_PHOTO_BYTES, normalise_photo};
 pub use register::{
     ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, PhotoJson, Register, Revealed, VettingDecision,

@@ -160,11 +160,41 @@ pub struct Register {
     vault: std::sync::RwLock<Arc<Vault>>,
     provider: Arc<dyn KeyProvider>,
     ranks: RankTable,
+    purpose_codes: Vec<String>,
 }
 
 impl Register {
     pub(crate) fn from_parts(ledger: Ledger, vault: Vault, provider: Arc<dyn KeyProvider>) -> Self {
-        Register { ledger, vault: std::sync::RwLock::new(Arc::new(vault)), provider, ranks: RankTable::default_ranks() }
+        Register {
+            ledger,
+            vault: std::sync::RwLock::new(Arc::new(vault)),
+            provider,
+            ranks: RankTable::default_ranks(),
+            purpose_codes: lanyard_core::purpose::default_codes(),
+        }
+    }
+
+    /// The same register, reading purposes against the force's own codes
+    /// (`[purposes] codes` in lanyard.toml) beside the default ones. A
+    /// code must be lower-case letters, digits and `_`.
+    pub fn with_purpose_codes(mut self, codes: &[String]) -> Result<Self, RegisterError> {
+        for code in codes {
+            if !lanyard_core::purpose::valid_code(code) {
+                return Err(RegisterError::new(ErrorKind::Note(format!(
+                    "purpose code {:?}: use lower-case letters, digits and _",
+                    code.chars().take(40).collect::<String>()
+                ))));
+            }
+            if !self.purpose_codes.contains(code) {
+                self.purpose_codes.push(code.clone());
+            }
+        }
+        Ok(self)
+    }
+
+    /// The purpose codes this register accepts.
+    pub fn purpose_codes(&self) -> &[String] {
+        &self.purpose_codes
     }
 
     /// The store, for this crate's reads. Other services have the ledger.

@@ -1,30 +1,63 @@
 //! Reads of personal data: every one needs a purpose, and its audit event
 //! is durable before anything is decrypted (audit first, then decrypt).
 
-use lanyard_audit::{Event, Outcome};
+use base64::Engine;
+use lanyard_audit::{Event, Note, Outcome};
 use lanyard_core::{
-    Compartment, Field, PersonId, PersonRecord, PersonStatus, normalise_email, normalise_name, normalise_service_number,
+    Compartment, Field, PersonId, PersonRecord, PersonStatus, Purpose, normalise_email, normalise_name,
+    normalise_service_number,
 };
-use lanyard_store::{IndexColumn, PersonRow, SealedRow};
+use lanyard_store::{IndexColumn, NoteKeyRow, PersonRow, SealedRow};
 use uuid::Uuid;
 
 use crate::error::{ErrorKind, RegisterError};
 use crate::register::{Lookup, Operator, Register, Revealed, VettingDecision};
 use crate::write::from_row;
 
-pub(crate) fn check_purpose(purpose: Option<&str>) -> Result<String, RegisterError> {
-    let p = purpose.map(str::trim).unwrap_or("");
-    if p.chars().count() < 3 || p.chars().count() > 200 || p.chars().any(char::is_control) {
-        return Err(RegisterError::new(ErrorKind::PurposeRequired));
-    }
-    Ok(p.to_owned())
-}
-
 pub(crate) fn parse_compartment(person: PersonId, name: &str) -> Result<Compartment, RegisterError> {
     name.parse().map_err(|_| RegisterError::new(ErrorKind::Corrupt { person, what: "unknown compartment".into() }))
 }
 
 impl Register {
+    /// Reads a purpose as an operator typed it (`CODE`, `CODE: note`, or
+    /// free text, which becomes code `other` with the text as its note)
+    /// against the force's codes.
+    pub fn purpose(&self, text: Option<&str>) -> Result<Purpose, RegisterError> {
+        Purpose::parse(text.unwrap_or(""), self.purpose_codes())
+            .map_err(|_| RegisterError::new(ErrorKind::PurposeRequired))
+    }
+
+    /// Puts `purpose` on `event`, whose people must be set already: the
+    /// code in clear, the note sealed under a key of its own. Returns that
+    /// key's row, to be stored in the transaction that appends the event,
+    /// linked to the event's people so that erasing any of them shreds it.
+    pub(crate) fn stamp(
+        &self,
+        event: &mut Event,
+        purpose: &Purpose,
+        now_ms: i64,
+    ) -> Result<Option<NoteKeyRow>, RegisterError> {
+        event.purpose = Some(purpose.code().to_owned());
+        let Some(text) = purpose.note() else { return Ok(None) };
+        let vault = self.vault();
+        let sealer = vault.notes().ok_or_else(|| RegisterError::new(ErrorKind::Internal("no audit-notes key")))?;
+        let id = Uuid::new_v4().simple().to_string();
+        let sealed = sealer.seal(&id, text.as_bytes())?;
+        event.note =
+            Some(Note { id: id.clone(), sealed: base64::engine::general_purpose::STANDARD.encode(&sealed.sealed) });
+        Ok(Some(NoteKeyRow {
+            id,
+            wrapped: sealed.wrapped_key,
+            created_at: now_ms / 1000,
+            people: event.people.iter().map(|p| *p.as_uuid()).collect(),
+        }))
+    }
+
+    /// Group-commits one event with its note's key, if it has one.
+    pub(crate) async fn record_stamped(&self, event: &Event, note: Option<NoteKeyRow>) -> Result<u64, RegisterError> {
+        Ok(self.ledger.record_noted(std::slice::from_ref(event), note.into_iter().collect()).await?)
+    }
+
     /// Reveals `compartments` of one person.
     pub async fn show(
         &self,
@@ -34,7 +67,7 @@ impl Register {
         purpose: Option<&str>,
         now_ms: i64,
     ) -> Result<Revealed, RegisterError> {
-        let purpose = check_purpose(purpose)?;
+        let purpose = self.purpose(purpose)?;
         let row =
             self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
         let mut out = self.reveal(op, vec![row], compartments, &purpose, now_ms, "person.read").await?;
@@ -51,7 +84,7 @@ impl Register {
         purpose: Option<&str>,
         now_ms: i64,
     ) -> Result<Vec<Revealed>, RegisterError> {
-        let purpose = check_purpose(purpose)?;
+        let purpose = self.purpose(purpose)?;
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let uuids: Vec<Uuid> = chunk.iter().map(|p| *p.as_uuid()).collect();
@@ -74,7 +107,7 @@ impl Register {
         purpose: &str,
         now_ms: i64,
     ) -> Result<VettingDecision, RegisterError> {
-        let purpose = check_purpose(Some(purpose))?;
+        let purpose = self.purpose(Some(purpose))?;
         let row =
             self.store().person(*id.as_uuid()).await?.ok_or_else(|| RegisterError::new(ErrorKind::NotFound(id)))?;
         // The decision is the system's, so the protected flag does not hide
@@ -101,7 +134,7 @@ impl Register {
         purpose: Option<&str>,
         now_ms: i64,
     ) -> Result<Vec<Revealed>, RegisterError> {
-        let purpose = check_purpose(purpose)?;
+        let purpose = self.purpose(purpose)?;
         let vault = self.vault();
         let ix = vault.indexer();
         let (column, index) = match lookup {
@@ -141,17 +174,17 @@ impl Register {
         now_ms: i64,
         sink: &mut (dyn FnMut(Revealed) -> Result<(), RegisterError> + Send),
     ) -> Result<u64, RegisterError> {
-        let purpose = check_purpose(purpose)?;
+        let purpose = self.purpose(purpose)?;
         let mut canary = match recipient {
             Some(r) => {
-                let c = self.canary_for(r).await?;
+                let c = self.canary_for(r, now_ms).await?;
                 // Recorded before anything is read: an export to a recipient
                 // is itself worth knowing of.
                 let mut event = Event::new(now_ms, op.actor.clone(), "canary.include", Outcome::Ok);
                 event.request_id = Some(op.request_id.clone());
-                event.purpose = Some(purpose.clone());
                 event.detail = Some(serde_json::json!({ "recipient": r }));
-                self.record(std::slice::from_ref(&event)).await?;
+                let note = self.stamp(&mut event, &purpose, now_ms)?;
+                self.record_stamped(&event, note).await?;
                 Some(crate::canary::revealed(&c, compartments))
             }
             None => None,
@@ -185,7 +218,7 @@ impl Register {
         op: &Operator,
         rows: Vec<PersonRow>,
         compartments: &[Compartment],
-        purpose: &str,
+        purpose: &Purpose,
         now_ms: i64,
         action: &str,
     ) -> Result<Vec<Revealed>, RegisterError> {
@@ -207,14 +240,14 @@ impl Register {
         event.people = revealed_people.clone();
         event.compartments = compartments.to_vec();
         event.fields = compartments.iter().flat_map(|c| c.fields().iter().copied()).collect();
-        event.purpose = Some(purpose.to_owned());
         event.request_id = Some(op.request_id.clone());
+        let note = self.stamp(&mut event, purpose, now_ms)?;
         let withheld_count = plan.iter().filter(|p| !p.4.is_empty()).count();
         if withheld_count > 0 {
             event.detail = Some(serde_json::json!({ "withheld_protected": withheld_count }));
         }
         // Fail closed: no durable event, no plaintext.
-        let read_at = self.record(std::slice::from_ref(&event)).await?;
+        let read_at = self.record_stamped(&event, note).await?;
 
         let ids: Vec<Uuid> = revealed_people.iter().map(|p| *p.as_uuid()).collect();
         let names: Vec<&str> = compartments.iter().map(|c| c.as_str()).collect();
@@ -230,7 +263,7 @@ impl Register {
                 .is_none_or(|k| u32::try_from(s.ck_version).map_or(true, |v| !k.versions().contains(&v)))
         });
         if unseen {
-            self.reload_keys().await?;
+            self.reload_keys(now_ms).await?;
         }
         let mut out = Vec::with_capacity(plan.len());
         for (id, status, protected, allowed, withheld) in plan {

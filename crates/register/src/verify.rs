@@ -198,6 +198,8 @@ impl Register {
         tag_finding(ledger, &store.zones().await?, findings)?;
         tag_finding(ledger, &store.permits(None, None).await?, findings)?;
         tag_finding(ledger, &store.batches(None, None).await?, findings)?;
+        tag_finding(ledger, &store.wrapped_keys().await?, findings)?;
+        tag_finding(ledger, &store.canaries().await?, findings)?;
         Ok(())
     }
 
@@ -270,7 +272,9 @@ impl Register {
     /// Checks the whole log and reconciles the store against it.
     pub async fn verify_log(&self, op: &Operator, now_ms: i64) -> Result<VerifyReport, RegisterError> {
         let mut findings = Findings::default();
-        let (mut enrolments, mut keyed_at_init) = (0u64, false);
+        // Enrolments per table, and which tables the register tagged at init.
+        let mut enrolled: HashMap<String, u64> = HashMap::new();
+        let (mut keyed_at_init, mut all_at_init) = (false, false);
         let checkpoints = self.store().checkpoints().await?;
         let mut checkpoint_at: HashMap<u64, String> = HashMap::new();
         for (size, note) in checkpoints {
@@ -299,9 +303,15 @@ impl Register {
                     }
                 }
                 match Event::from_bytes(&row.event) {
-                    Ok(e) if e.action == "integrity.enrol" => enrolments += 1,
+                    Ok(e) if e.action == "integrity.enrol" => {
+                        let tables = e.detail.as_ref().and_then(|d| d["tagged"].as_object().cloned());
+                        for table in tables.unwrap_or_default().keys() {
+                            *enrolled.entry(table.clone()).or_default() += 1;
+                        }
+                    }
                     Ok(e) if e.action == "register.init" => {
                         keyed_at_init = e.detail.as_ref().is_some_and(|d| d["row_key"] == true);
+                        all_at_init = e.detail.as_ref().is_some_and(|d| d["row_tables"] == "all");
                     }
                     Ok(e) if WRITE_ACTIONS.contains(&e.action.as_str()) => {
                         for p in e.people {
@@ -354,8 +364,14 @@ impl Register {
         for id in deleted {
             findings.push(Finding::RowDeleted { person: PersonId::from_uuid(id) });
         }
-        let allowed = if keyed_at_init { 0 } else { 1 };
-        if enrolments > allowed {
+        // A table is tagged as it stands once: at init, or at the upgrade
+        // that brought its tags. Another enrolment is someone having rows
+        // tagged anew (the key deleted, or the marker that says a table is
+        // tagged): it would bless whatever they had changed.
+        let later = |t: &str| crate::keys::LATER_TABLES.contains(&t);
+        let allowed = |t: &str| u64::from(!(all_at_init || (keyed_at_init && !later(t))));
+        let enrolments = enrolled.iter().filter(|(t, n)| **n > allowed(t)).map(|(_, n)| *n).max().unwrap_or_default();
+        if enrolments > 0 {
             findings.push(Finding::RowKeyEnrolledAgain { enrolments });
         }
         self.check_row_tags(&mut findings).await?;

@@ -304,6 +304,13 @@ impl Register {
         let mut tx = self.ledger.begin().await?;
         tx.tx().update_person(&sp.row, old.row_version).await?;
         tx.tx().delete_sealed(*id.as_uuid(), &names).await?;
+        // The notes of every event that named them go too: their keys are
+        // deleted, and the ciphertexts in the log no longer open.
+        let shredded = tx.tx().shred_notes_of(*id.as_uuid()).await?;
+        let mut event = event;
+        if shredded > 0 {
+            event.detail = Some(serde_json::json!({ "notes_shredded": shredded }));
+        }
         tx.append(&[event]).await?;
         tx.commit().await?;
         self.store().purge_deleted().await?;

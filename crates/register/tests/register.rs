@@ -144,7 +144,9 @@ async fn write_read_find_update_with_audit() {
         assert_eq!(read.people, vec![id]);
         assert_eq!(read.compartments, vec![Compartment::Pay]);
         assert_eq!(read.fields, vec![Field::Salary, Field::PayGrade]);
-        assert_eq!(read.purpose.as_deref(), Some("payroll query"));
+        // Free text is no code: kept as code `other`, the text sealed.
+        assert_eq!(read.purpose.as_deref(), Some("other"));
+        assert!(read.note.is_some() && !String::from_utf8_lossy(&read.to_bytes()).contains("payroll query"));
         assert!(log[1].digest.is_some() && log[6].digest.is_some());
         assert_ne!(log[1].digest, log[6].digest);
         // No value ever reaches an event.

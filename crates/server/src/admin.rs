@@ -238,6 +238,19 @@ pub(crate) async fn audit_event(gate: Gate, Path(index): Path<String>) -> Result
     })))
 }
 
+/// The sealed note of one event (the free text of its purpose), opened for
+/// the auditor; the opening is itself audited first. 409 `note_unavailable`
+/// when the event has none, or it was shredded with a person it names.
+#[utoipa::path(get, path = "/v1/audit/events/{index}/note", params(("index" = u64, Path)),
+    responses((status = 200, description = "index, code and the note"),
+              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+              (status = 409, body = ProblemBody)))]
+pub(crate) async fn audit_note(gate: Gate, Path(index): Path<String>) -> Result<Json<serde_json::Value>, Problem> {
+    let index = index.parse::<u64>().map_err(|_| Problem::bad_request("bad_index", "not an event index"))?;
+    let opened = gate.register().audit_note(&gate.operator(), index, now_s() * 1000).await?;
+    Ok(Json(serde_json::json!({ "index": opened.index, "code": opened.code, "note": opened.note })))
+}
+
 /// Every zone and the vetting it accepts (no personal data).
 #[utoipa::path(get, path = "/v1/zones",
     responses((status = 200, description = "code, name, accepts"), (status = 403, body = ProblemBody)))]

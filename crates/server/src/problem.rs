@@ -113,6 +113,8 @@ impl From<RegisterError> for Problem {
             ErrorKind::Invalid(_) | ErrorKind::Photo(_) | ErrorKind::Canary(_) => (StatusCode::BAD_REQUEST, "invalid"),
             ErrorKind::NotFound(_) | ErrorKind::NoSuchEvent(_) => (StatusCode::NOT_FOUND, "not_found"),
             ErrorKind::Erased(_) => (StatusCode::GONE, "erased"),
+            ErrorKind::PurposeRequired => (StatusCode::BAD_REQUEST, "purpose_required"),
+            ErrorKind::Note(_) => (StatusCode::CONFLICT, "note_unavailable"),
             ErrorKind::DuplicateServiceNumber => (StatusCode::CONFLICT, "duplicate_service_number"),
             // Optimistic concurrency: someone changed the row since it was read.
             ErrorKind::Store(_) if e.is_conflict() => (StatusCode::CONFLICT, "conflict"),

@@ -66,6 +66,7 @@ use crate::problem::ProblemBody;
         crate::admin::revoke_token,
         crate::admin::audit_verify,
         crate::admin::audit_event,
+        crate::admin::audit_note,
         crate::admin::list_zones,
         crate::admin::list_permits,
         crate::admin::revoke_permit,
@@ -170,6 +171,7 @@ pub(crate) fn routes() -> Routes {
         .post("/v1/tokens/{id}/revoke", need(A::ManageUsers), crate::admin::revoke_token)
         .post("/v1/audit/verify", need(A::ReadAudit), crate::admin::audit_verify)
         .get("/v1/audit/events/{index}", need(A::ReadAudit), crate::admin::audit_event)
+        .get("/v1/audit/events/{index}/note", need(A::ReadAuditNotes), crate::admin::audit_note)
         .post("/v1/access/check", need(A::CheckAccess), crate::cards::access_check)
         .get("/v1/suppliers", need(A::ManageSuppliers), crate::supply::list_suppliers)
         .post("/v1/suppliers", need(A::ManageSuppliers), crate::supply::add_supplier)

@@ -18,9 +18,29 @@ pub struct CanaryRow {
     pub created_by: String,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// Row tag (see [`crate::Authenticated`]): a nonce moved to another
+    /// recipient would blame the wrong one for a leak.
+    pub mac: Option<Vec<u8>>,
 }
 
-const COLUMNS: &str = "recipient, nonce, template, created_by, created_at";
+impl crate::Authenticated for CanaryRow {
+    const TABLE: &'static str = "canaries";
+    fn row_id(&self) -> String {
+        self.recipient.clone()
+    }
+    fn canonical(&self) -> Vec<u8> {
+        crate::Canon::new()
+            .str(&self.recipient)
+            .bytes(&self.nonce)
+            .str(&self.template)
+            .str(&self.created_by)
+            .int(self.created_at)
+            .finish()
+    }
+    crate::authenticated::tag_in_mac_field!();
+}
+
+const COLUMNS: &str = "recipient, nonce, template, created_by, created_at, mac";
 
 impl Store {
     /// One recipient's canary.
@@ -39,9 +59,16 @@ impl Store {
 impl Tx {
     /// Adds a canary; a recipient that has one already is a conflict.
     pub async fn insert_canary(&mut self, c: &CanaryRow) -> Result<(), StoreError> {
-        let sql = sqlx::AssertSqlSafe(format!("INSERT INTO canaries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5)"));
+        let sql = sqlx::AssertSqlSafe(format!("INSERT INTO canaries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"));
         on_tx!(self, conn => sqlx::query(sql).bind(&c.recipient).bind(&c.nonce).bind(&c.template)
-            .bind(&c.created_by).bind(c.created_at).execute(conn).await.map(|_| ()))?;
+            .bind(&c.created_by).bind(c.created_at).bind(&c.mac).execute(conn).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Sets a canary's tag (the one-time enrolment of rows from before tags).
+    pub async fn set_canary_tag(&mut self, c: &CanaryRow) -> Result<(), StoreError> {
+        let sql = "UPDATE canaries SET mac = $1 WHERE recipient = $2";
+        on_tx!(self, conn => sqlx::query(sql).bind(&c.mac).bind(&c.recipient).execute(conn).await.map(|_| ()))?;
         Ok(())
     }
 }

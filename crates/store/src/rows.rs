@@ -56,6 +56,25 @@ pub struct WrappedKeyRow {
     pub wrapped: Vec<u8>,
     /// Unix seconds.
     pub created_at: i64,
+    /// Row tag (see [`crate::Authenticated`]).
+    pub mac: Option<Vec<u8>>,
+}
+
+impl crate::Authenticated for WrappedKeyRow {
+    const TABLE: &'static str = "wrapped_keys";
+    fn row_id(&self) -> String {
+        format!("{}/{}/v{}", self.purpose, self.name, self.version)
+    }
+    fn canonical(&self) -> Vec<u8> {
+        crate::Canon::new()
+            .str(&self.purpose)
+            .str(&self.name)
+            .int(self.version)
+            .bytes(&self.wrapped)
+            .int(self.created_at)
+            .finish()
+    }
+    crate::authenticated::tag_in_mac_field!();
 }
 
 /// One audit event as stored: its bytes and their RFC 9162 leaf hash.

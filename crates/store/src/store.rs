@@ -224,7 +224,7 @@ impl Store {
     /// Every wrapped key.
     pub async fn wrapped_keys(&self) -> Result<Vec<WrappedKeyRow>, StoreError> {
         let sql =
-            "SELECT purpose, name, version, wrapped, created_at FROM wrapped_keys ORDER BY purpose, name, version";
+            "SELECT purpose, name, version, wrapped, created_at, mac FROM wrapped_keys ORDER BY purpose, name, version";
         Ok(on_pool!(self, p => sqlx::query_as(sql).fetch_all(p).await)?)
     }
 

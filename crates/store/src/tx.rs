@@ -55,16 +55,27 @@ impl Tx {
 
     /// Stores a wrapped key; a version is written once.
     pub async fn insert_wrapped_key(&mut self, row: &WrappedKeyRow) -> Result<(), StoreError> {
-        let sql = "INSERT INTO wrapped_keys (purpose, name, version, wrapped, created_at) VALUES ($1, $2, $3, $4, $5)";
+        let sql = "INSERT INTO wrapped_keys (purpose, name, version, wrapped, created_at, mac) \
+                   VALUES ($1, $2, $3, $4, $5, $6)";
         on_tx!(self, c => sqlx::query(sql)
             .bind(&row.purpose)
             .bind(&row.name)
             .bind(row.version)
             .bind(&row.wrapped)
             .bind(row.created_at)
+            .bind(&row.mac)
             .execute(c)
             .await
             .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Sets a wrapped key's tag (the one-time enrolment of rows from
+    /// before tags).
+    pub async fn set_wrapped_key_tag(&mut self, row: &WrappedKeyRow) -> Result<(), StoreError> {
+        let sql = "UPDATE wrapped_keys SET mac = $1 WHERE purpose = $2 AND name = $3 AND version = $4";
+        on_tx!(self, c => sqlx::query(sql).bind(&row.mac).bind(&row.purpose).bind(&row.name).bind(row.version)
+            .execute(c).await.map(|_| ()))?;
         Ok(())
     }
 

@@ -98,6 +98,7 @@ async fn optimistic_update_rewrap_and_audit_order() {
             version: 1,
             wrapped: vec![0; 40],
             created_at: 1,
+            mac: Some(vec![7; 32]),
         })
         .await
         .unwrap();

@@ -410,10 +410,11 @@ impl Supply {
             return Err(SupplyError::NothingToBatch);
         }
         let batch_id = format!("B{}", new_id());
-        let purpose = format!("print batch {batch_id} for supplier {}", supplier.name);
+        // A code alone: the batch.create event names the batch and supplier.
+        let purpose = "print_batch";
         let mut prints = Vec::with_capacity(chosen.len());
         for row in &chosen {
-            let printable = self.cards.printable(op, &row.id, Some(&purpose), now_ms).await?;
+            let printable = self.cards.printable(op, &row.id, Some(purpose), now_ms).await?;
             prints.push(CardPrint::new(row, printable, self.cards.config()));
         }
         let now_s = now_ms / 1000;

@@ -55,7 +55,7 @@ impl Supply {
     /// The batch-signing key, made (and recorded) on first use.
     pub(crate) async fn batch_signer(&self, op: &Operator, now_ms: i64) -> Result<BatchSigner, SupplyError> {
         let register = self.register();
-        let key = match register.signing_key(BATCH_KEY, 1).await? {
+        let key = match register.signing_key(BATCH_KEY, 1, now_ms).await? {
             Some(key) => key,
             None => register.create_signing_key(op, now_ms, BATCH_KEY, 1).await?,
         };

@@ -77,6 +77,13 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
             println!("{}", String::from_utf8_lossy(&bytes));
             println!("leaf hash {}", B64.encode(hash));
         }
+        AuditCommand::Note { index } => {
+            let opened = register.audit_note(&op, *index, now).await?;
+            if cli.json {
+                return output::json(&opened);
+            }
+            println!("event {}: {} — {}", opened.index, opened.code.as_deref().unwrap_or("-"), opened.note);
+        }
         AuditCommand::Prove(ProveCommand::Inclusion { index, size }) => {
             let proof = register.prove_inclusion(&op, *index, *size, now).await?;
             output::json(&proof)?;

@@ -56,6 +56,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         sweep_every_s: 60,
         guard_policy: None,
         guard_fingerprints: None,
+        purpose_codes: Vec::new(),
     };
     let started = Instant::now();
     let provider =
@@ -71,7 +72,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("2. generated {} synthetic people with placeholder portraits in {}", args.people, input.display());
 
     let ledger = lanyard_audit::Ledger::new(context::open_store(&settings, false).await?);
-    let register = Register::open(ledger.clone(), provider.clone(), context::now_ms()).await?;
+    let register = context::register_on(ledger.clone(), provider.clone(), &settings).await?;
     let op = context::operator(cli.operator.as_deref(), false)?;
     let parsed = import::parse(
         std::io::BufReader::new(std::fs::File::open(&csv_path)?),

@@ -56,6 +56,7 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
         sweep_every_s: 60,
         guard_policy: None,
         guard_fingerprints: None,
+        purpose_codes: Vec::new(),
     })
 }
 
@@ -96,6 +97,8 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
             ..Default::default()
         }),
         guard: None,
+        // Written out so the force sees where its own purpose codes go.
+        purposes: Some(crate::config::PurposesFileConfig { codes: vec![] }),
     };
     let text = toml::to_string(&file).context("writing the configuration")?;
     let path = settings.data_dir.join(CONFIG_FILE);
