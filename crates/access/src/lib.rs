@@ -559,19 +559,23 @@ impl Access {
 
     /// Records the requests a front end refused before any service saw
     /// them (unreadable bodies, bad queries, oversized bodies, timeouts,
-    /// unknown routes, missing credentials), counted per route and status
-    /// since `since_ms`: one `request.rejected` event per window rather than
-    /// one per request, so that a flood cannot fill the log. Routes are
-    /// route templates, never the path as sent.
+    /// unknown routes, missing credentials), counted per route, status and
+    /// caller (an actor id, when one had authenticated) since `since_ms`:
+    /// one `request.rejected` event per window rather than one per request,
+    /// so that a flood cannot fill the log. Routes are route templates,
+    /// never the path as sent.
     pub async fn record_rejections(
         &self,
-        counts: &[(String, u16, u64)],
+        counts: &[(String, u16, Option<String>, u64)],
         since_ms: i64,
         now_ms: i64,
     ) -> Result<(), AccessError> {
         let rejected: Vec<serde_json::Value> = counts
             .iter()
-            .map(|(route, status, n)| serde_json::json!({ "route": route, "status": status, "count": n }))
+            .map(|(route, status, caller, n)| match caller {
+                Some(c) => serde_json::json!({ "route": route, "status": status, "caller": c, "count": n }),
+                None => serde_json::json!({ "route": route, "status": status, "count": n }),
+            })
             .collect();
         let mut event = Event::new(now_ms, Actor::system(), "request.rejected", Outcome::Denied);
         event.detail = Some(serde_json::json!({ "since": since_ms, "rejected": rejected }));

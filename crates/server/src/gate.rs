@@ -86,7 +86,12 @@ impl AppState {
 
     /// Writes counted refusals to the log; a failure is logged, and the
     /// refusals stand.
-    pub(crate) async fn record_rejections(&self, counts: &[(String, u16, u64)], since_ms: i64, now_ms: i64) {
+    pub(crate) async fn record_rejections(
+        &self,
+        counts: &[(String, u16, Option<String>, u64)],
+        since_ms: i64,
+        now_ms: i64,
+    ) {
         if let Err(e) = self.services.access.record_rejections(counts, since_ms, now_ms).await {
             tracing::error!(error = %e, "refused requests could not be recorded");
         }
@@ -267,6 +272,9 @@ pub struct Decided {
     pub route: String,
     /// The action asked before the handler ran; `None` for a public route.
     pub action: Option<Action>,
+    /// The authenticated caller's actor id, if the route needed one: the
+    /// refusal counts name who was refused.
+    pub caller: Option<String>,
 }
 
 async fn admit(State(gate): State<Arc<GateLayer>>, mut req: Request, next: Next) -> Response {
@@ -295,15 +303,17 @@ async fn admit(State(gate): State<Arc<GateLayer>>, mut req: Request, next: Next)
             && let Err(p) = gate.state.decide(&caller, action, &route).await
         {
             let mut r = p.into_response();
-            r.extensions_mut().insert(Decided { route, action: Some(action.clone()) });
+            let caller = Some(caller.principal.actor.id.clone());
+            r.extensions_mut().insert(Decided { route, action: Some(action.clone()), caller });
             return r;
         }
         req = Request::from_parts(parts, body);
         (Some(Arc::new(caller)), action)
     };
+    let caller_id = caller.as_ref().map(|c| c.principal.actor.id.clone());
     req.extensions_mut().insert(Admitted { route: route.clone(), caller, need });
     let mut r = next.run(req).await;
-    r.extensions_mut().insert(Decided { route, action });
+    r.extensions_mut().insert(Decided { route, action, caller: caller_id });
     r
 }
 

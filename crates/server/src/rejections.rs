@@ -6,7 +6,8 @@
 //! sees them. This outermost layer turns each into an RFC 9457 problem
 //! whose detail names what was wrong and where, never echoing the input (a
 //! JSON error quotes it), and counts every 4xx and 5xx answer by route
-//! template and status. The counts go into the log as one
+//! template, status and caller (when the gate had authenticated one). The
+//! counts go into the log as one
 //! `request.rejected` event per window (the access service's), so probing
 //! leaves a trace and a flood leaves one event a window, not one a request.
 
@@ -29,13 +30,13 @@ pub(crate) struct Rejections {
     counts: Mutex<Window>,
 }
 
-/// Counts per (route, status), and since when (unix ms).
-type Counted = (Vec<(String, u16, u64)>, i64);
+/// Counts per (route, status, caller if known), and since when (unix ms).
+type Counted = (Vec<(String, u16, Option<String>, u64)>, i64);
 
 #[derive(Default)]
 struct Window {
     since_ms: i64,
-    counts: BTreeMap<(String, u16), u64>,
+    counts: BTreeMap<(String, u16, Option<String>), u64>,
 }
 
 impl Rejections {
@@ -45,12 +46,12 @@ impl Rejections {
 
     /// Counts one; returns the window's counts when it is time to record
     /// them.
-    fn count(&self, route: String, status: u16, now_ms: i64) -> Option<Counted> {
+    fn count(&self, route: String, status: u16, caller: Option<String>, now_ms: i64) -> Option<Counted> {
         let mut w = self.counts.lock().ok()?;
         if w.counts.is_empty() {
             w.since_ms = now_ms;
         }
-        *w.counts.entry((route, status)).or_default() += 1;
+        *w.counts.entry((route, status, caller)).or_default() += 1;
         let due = now_ms.saturating_sub(w.since_ms) >= i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX);
         due.then(|| Self::take(&mut w))
     }
@@ -63,7 +64,7 @@ impl Rejections {
 
     fn take(w: &mut Window) -> Counted {
         let counts = std::mem::take(&mut w.counts);
-        (counts.into_iter().map(|((r, s), n)| (r, s, n)).collect(), w.since_ms)
+        (counts.into_iter().map(|((r, s, c), n)| (r, s, c, n)).collect(), w.since_ms)
     }
 }
 
@@ -105,9 +106,12 @@ pub(crate) async fn layer(State(state): State<Arc<AppState>>, req: Request, next
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
+    // The gate names the caller once it has authenticated one (a refusal
+    // by the gate itself, or by an extractor after it).
+    let caller = response.extensions().get::<crate::gate::Decided>().and_then(|d| d.caller.clone());
     let response = if is_problem(&response) { response } else { problem_for(status).into_response() };
     let now_ms = crate::now_s() * 1000;
-    if let Some((counts, since_ms)) = state.rejections().count(route, status.as_u16(), now_ms) {
+    if let Some((counts, since_ms)) = state.rejections().count(route, status.as_u16(), caller, now_ms) {
         state.record_rejections(&counts, since_ms, now_ms).await;
     }
     response

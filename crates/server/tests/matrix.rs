@@ -917,6 +917,10 @@ async fn refusals_before_a_handler_are_problems_and_are_counted_in_the_log() {
     let has = |route: &str, status: u64| counted.iter().any(|c| c["route"] == route && c["status"] == status);
     assert!(has("POST /v1/login", 400) && has("POST /v1/login", 422) && has("POST /v1/login", 413), "{counted:?}");
     assert!(has("GET (no such route)", 404) && has("GET /v1/cards", 400), "{counted:?}");
+    // The caller is named where the gate had authenticated one.
+    let cards = counted.iter().find(|c| c["route"] == "GET /v1/cards").unwrap();
+    assert!(cards["caller"].as_str().is_some_and(|c| c.starts_with("user:")), "{counted:?}");
+    assert!(counted.iter().filter(|c| c["route"] == "POST /v1/login").all(|c| c.get("caller").is_none()));
     assert!(!rejected[0].to_bytes().windows(6).any(|w| w == b"Callum"));
 }
 
