@@ -2,7 +2,8 @@
 # The audited read over HTTP (docs/BENCHMARKS.md), for two lanyard binaries
 # side by side in one run: each gets its own demo register, user and server,
 # and the two are measured in alternating rounds with wrk, /healthz first as
-# the ceiling. Prints one line per round: label, endpoint, requests/s, p50, p99.
+# the ceiling. Prints one line per round: label, endpoint, requests/s, p50,
+# p99, and how many answers were not 2xx (0, or the figure means nothing).
 #
 #   bench/audited_read_ab.sh OLD_BINARY NEW_BINARY [ROUNDS] [SECONDS]
 #
@@ -35,7 +36,7 @@ for label in old new; do
     | python3 -c 'import json,sys; print(json.load(sys.stdin)["totp_secret"])')
   person[$label]=$("$bin" --json person list --limit 5 | python3 -c \
     'import json,sys; v=json.load(sys.stdin); rows=v if isinstance(v,list) else v.get("people",v.get("items",[])); print([r for r in rows if not r.get("protected")][0]["id"])')
-  "$bin" serve --listen 127.0.0.1:$port --reads-per-minute 100000000 --read-burst 100000000 \
+  "$bin" serve --listen 127.0.0.1:$port --reads-per-minute 1000000 --read-burst 1000000 \
     > "$dir.serve.log" 2>&1 &
   base[$label]=http://127.0.0.1:$port
   for _ in $(seq 1 50); do curl -sf "${base[$label]}/healthz" > /dev/null && break; sleep 0.2; done
@@ -54,7 +55,9 @@ run() { # label endpoint-name url [headers...]
   rps=$(awk '/^Requests\/sec/ { print $2 }' <<< "$out")
   p50=$(awk '$1 == "50%" { print $2 }' <<< "$out")
   p99=$(awk '$1 == "99%" { print $2 }' <<< "$out")
-  echo "$label $name $rps $p50 $p99"
+  # Any answer but 200 would make the figure meaningless: say so.
+  bad=$(awk '/Non-2xx or 3xx responses/ { print $NF }' <<< "$out")
+  echo "$label $name $rps $p50 $p99 non2xx=${bad:-0}"
 }
 
 for r in $(seq 1 "$rounds"); do

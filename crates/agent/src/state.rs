@@ -85,7 +85,10 @@ impl State {
     /// supplier.
     pub fn trust(&self, supplier: &str, key: &str) -> Result<Verifier, AgentError> {
         let verifier = Verifier::parse(key).map_err(|e| refused(format!("--key is not a verifier key string: {e}")))?;
-        if supplier.is_empty() || !supplier.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+        if supplier.is_empty()
+            || supplier.len() > 64
+            || !supplier.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+        {
             return Err(refused("--supplier must be the supplier's name as the force registered it"));
         }
         let path = self.dir.join(TRUST);

@@ -30,16 +30,30 @@ impl Store {
 
 impl Tx {
     /// Stores note keys and their people, in the transaction that appends
-    /// the events carrying the notes.
+    /// the events carrying the notes: many rows per statement, since a
+    /// group commit brings one note per read that had one.
     pub async fn insert_note_keys(&mut self, rows: &[NoteKeyRow]) -> Result<(), StoreError> {
-        let key_sql = "INSERT INTO audit_notes (id, wrapped, created_at) VALUES ($1, $2, $3)";
-        let person_sql = "INSERT INTO audit_note_people (person_id, note_id) VALUES ($1, $2)";
-        for row in rows {
-            on_tx!(self, c => sqlx::query(key_sql).bind(&row.id).bind(&row.wrapped).bind(row.created_at)
-                .execute(c).await.map(|_| ()))?;
-            for person in &row.people {
-                on_tx!(self, c => sqlx::query(person_sql).bind(*person).bind(&row.id).execute(c).await.map(|_| ()))?;
-            }
+        // Well under either backend's limit on bound parameters.
+        const CHUNK: usize = 500;
+        for chunk in rows.chunks(CHUNK) {
+            on_tx!(self, c => {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO audit_notes (id, wrapped, created_at) ");
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(&r.id).push_bind(&r.wrapped).push_bind(r.created_at);
+                });
+                q.build().execute(c).await.map(|_| ())
+            })?;
+        }
+        let links: Vec<(Uuid, &str)> =
+            rows.iter().flat_map(|r| r.people.iter().map(move |p| (*p, r.id.as_str()))).collect();
+        for chunk in links.chunks(CHUNK) {
+            on_tx!(self, c => {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO audit_note_people (person_id, note_id) ");
+                q.push_values(chunk, |mut b, (person, note)| {
+                    b.push_bind(*person).push_bind(*note);
+                });
+                q.build().execute(c).await.map(|_| ())
+            })?;
         }
         Ok(())
     }
