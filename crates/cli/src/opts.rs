@@ -150,8 +150,8 @@ pub enum FingerprintsCommand {
         /// Include protected persons.
         #[arg(long, value_enum)]
         clearance: Option<Clearance>,
-        /// Recorded in the audit log.
-        #[arg(long, value_name = "TEXT")]
+        /// A purpose code, optionally 'CODE: a note' (the note is sealed).
+        #[arg(long, value_name = "CODE[: NOTE]")]
         purpose: Option<String>,
     },
 }
@@ -187,8 +187,12 @@ pub struct RevealArgs {
     /// Compartments to reveal: identity, photo, vetting, pay (comma-separated).
     #[arg(long, value_name = "LIST")]
     pub compartments: Option<String>,
-    /// Why you are reading this; recorded in the audit log.
-    #[arg(long, value_name = "TEXT")]
+    /// Why you are reading this: a code (card_renewal, lost_card,
+    /// new_starter, card_print, vetting_review, payroll, hr_casework,
+    /// subject_access_request, foi_request, breach_investigation, …),
+    /// optionally 'CODE: a note'. The log keeps the code in clear and seals
+    /// the note (any other text is kept as code `other`, sealed).
+    #[arg(long, value_name = "CODE[: NOTE]")]
     pub purpose: Option<String>,
     /// Use the `protected` clearance to see protected persons' identity.
     #[arg(long, value_enum)]
@@ -646,14 +650,16 @@ pub enum CardCommand {
         out: PathBuf,
         #[arg(long, value_enum, default_value = "both")]
         side: SideArg,
-        #[arg(long)]
+        /// A purpose code (card_print), optionally 'CODE: a note'.
+        #[arg(long, value_name = "CODE[: NOTE]")]
         purpose: String,
     },
     /// Sign the card's credential and print its QR text (reads the holder's
     /// identity: audited, with a purpose).
     Qr {
         card: String,
-        #[arg(long)]
+        /// A purpose code (card_print), optionally 'CODE: a note'.
+        #[arg(long, value_name = "CODE[: NOTE]")]
         purpose: String,
     },
 }

@@ -101,7 +101,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
             &viewer,
             some,
             &[Compartment::Identity, Compartment::Vetting],
-            Some("demo walkthrough"),
+            Some("audit_review: demo walkthrough"),
             context::now_ms(),
         )
         .await?;
@@ -113,7 +113,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
             &viewer,
             Lookup::Surname("o'brien"),
             &[Compartment::Identity],
-            Some("demo walkthrough"),
+            Some("audit_review: demo walkthrough"),
             context::now_ms(),
         )
         .await?;
@@ -139,9 +139,9 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  alias lanyard='{exe}'");
     println!("  export LANYARD_DATA_DIR={d} LANYARD_PASSPHRASE='{passphrase}'");
     println!("  lanyard person list --limit 5");
-    println!("  lanyard person find --service-number {sn} --compartments identity,vetting --purpose 'card check'");
+    println!("  lanyard person find --service-number {sn} --compartments identity,vetting --purpose card_renewal");
     println!(
-        "  lanyard person show {} --compartments identity --purpose 'card check'",
+        "  lanyard person show {} --compartments identity --purpose 'lost card: reported at the front desk'",
         protected.first().map(|p| p.to_string()).unwrap_or_default()
     );
     println!("  lanyard person show {some} --compartments photo --purpose 'card print' --photo-out photo.jpg");
@@ -156,6 +156,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  lanyard keys status");
     println!("  lanyard keys rotate pay");
     println!("  lanyard audit checkpoint && lanyard audit verify");
+    println!("  lanyard audit note N          # the sealed note of event N's purpose (the auditor's read, audited)");
     println!("  lanyard breach scope --actor {}", op.actor.id);
     println!("  strings {d}/lanyard.db | grep -i obrien    # finds nothing: values are sealed");
     if args.no_serve {
