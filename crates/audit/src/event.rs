@@ -71,6 +71,34 @@ pub struct Note {
     pub sealed: String,
 }
 
+/// A tagged row a write changed: its table, its id, and the first half of
+/// its new tag in hex, or no tag where the write removed it. `audit verify`
+/// compares each row with the last of these, so a row put back as it was
+/// (its old tag still verifies) is found. Fields in sorted order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RowWrite {
+    /// The row's id in its table.
+    pub id: String,
+    /// The table.
+    pub table: String,
+    /// The tag's first 16 bytes, hex; `None` for a removal.
+    pub tag: Option<String>,
+}
+
+impl RowWrite {
+    /// How a stored tag is written in a [`RowWrite`].
+    pub fn tag_text(tag: &[u8]) -> String {
+        tag.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl From<&lanyard_store::RowStamp> for RowWrite {
+    fn from(s: &lanyard_store::RowStamp) -> Self {
+        RowWrite { id: s.id.clone(), table: s.table.to_owned(), tag: s.tag.as_deref().map(RowWrite::tag_text) }
+    }
+}
+
 /// One audit event (DESIGN §4). Fields are declared in alphabetical order,
 /// which is what makes the derived JSON canonical (sorted keys).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +135,10 @@ pub struct Event {
     /// Correlates the events of one request or command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The tagged rows the write changed, in order (the ledger fills this
+    /// in from the write's transaction).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<RowWrite>,
     /// Unix milliseconds.
     pub time_ms: i64,
 }
@@ -124,6 +156,7 @@ impl Event {
             purpose: None,
             note: None,
             request_id: None,
+            rows: Vec::new(),
             outcome,
             digest: None,
             detail: None,

@@ -18,7 +18,7 @@ use lanyard_store::{AuditEntry, Authenticated, NoteKeyRow, Store, Tx};
 use crate::group::GroupCommitter;
 use crate::integrity::{IntegrityError, RowCheck};
 use crate::log::{self, LogError};
-use crate::{Actor, Event, Outcome, leaf_hash};
+use crate::{Actor, Event, Outcome, RowWrite, leaf_hash};
 
 /// The store and the audit log, shared by the services.
 #[derive(Clone)]
@@ -138,13 +138,19 @@ impl Ledger {
     // The one place a service's write transaction is opened (clippy.toml).
     #[allow(clippy::disallowed_methods)]
     pub async fn begin(&self) -> Result<Write, LogError> {
-        Ok(Write { tx: self.store.begin().await?, events: 0 })
+        Ok(Write { tx: self.store.begin().await?, pending: Vec::new(), events: 0 })
     }
 }
 
 /// A write in progress. Dropped without [`Write::commit`], it rolls back.
+///
+/// Events given to [`Write::append`] are held until the write commits (or
+/// until pre-encoded events follow them), so that the first of them can
+/// carry every tagged row the write changed, whatever the order of the
+/// service's calls.
 pub struct Write {
     tx: Tx,
+    pending: Vec<Event>,
     events: u64,
 }
 
@@ -154,23 +160,39 @@ impl Write {
         &mut self.tx
     }
 
-    /// Appends events in this transaction; returns the first one's index.
-    pub async fn append(&mut self, events: &[Event]) -> Result<u64, LogError> {
-        let encoded: Vec<AuditEntry> = events.iter().map(encode).collect();
-        self.append_encoded(&encoded).await
+    /// Adds events to this write; they are appended to the log, in order,
+    /// in this transaction.
+    pub async fn append(&mut self, events: &[Event]) -> Result<(), LogError> {
+        self.pending.extend_from_slice(events);
+        self.events += events.len() as u64;
+        Ok(())
     }
 
     /// The same for events already encoded (an import encodes them on the
-    /// threads that seal).
-    pub async fn append_encoded(&mut self, entries: &[AuditEntry]) -> Result<u64, LogError> {
-        let first = log::append(&mut self.tx, entries).await?;
+    /// threads that seal). They cannot carry row writes: the events before
+    /// them are appended first, with the rows changed so far.
+    pub async fn append_encoded(&mut self, entries: &[AuditEntry]) -> Result<(), LogError> {
+        self.flush().await?;
+        log::append(&mut self.tx, entries).await?;
         self.events += entries.len() as u64;
-        Ok(first)
+        Ok(())
+    }
+
+    /// Appends the held events, the first carrying the rows changed so far.
+    async fn flush(&mut self) -> Result<(), LogError> {
+        let Some(first) = self.pending.first_mut() else { return Ok(()) };
+        first.rows.extend(self.tx.take_stamps().iter().map(RowWrite::from));
+        let entries: Vec<AuditEntry> = self.pending.drain(..).map(|e| encode(&e)).collect();
+        log::append(&mut self.tx, &entries).await?;
+        Ok(())
     }
 
     /// Commits a write that records nothing new about anyone, and so
     /// carries no event: one of the few kinds named in [`Housekeeping`].
-    pub async fn commit_housekeeping(self, _what: Housekeeping) -> Result<(), LogError> {
+    /// (A session's touch or expiry changes its row without a record:
+    /// `audit verify` reconciles sessions only against their endings.)
+    pub async fn commit_housekeeping(mut self, _what: Housekeeping) -> Result<(), LogError> {
+        self.tx.take_stamps();
         Ok(self.tx.commit().await?)
     }
 
@@ -180,10 +202,15 @@ impl Write {
     }
 
     /// Commits the rows and their events. A write that appended no event
-    /// is rolled back and refused: no change goes unrecorded.
-    pub async fn commit(self) -> Result<(), LogError> {
+    /// is rolled back and refused: no change goes unrecorded. So is one
+    /// that changed tagged rows after its last event.
+    pub async fn commit(mut self) -> Result<(), LogError> {
         if self.events == 0 {
             return Err(LogError::Unaudited);
+        }
+        self.flush().await?;
+        if !self.tx.take_stamps().is_empty() {
+            return Err(LogError::Unstamped);
         }
         Ok(self.tx.commit().await?)
     }

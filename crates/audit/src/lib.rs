@@ -23,6 +23,6 @@ pub mod log;
 pub mod merkle;
 pub mod proof;
 
-pub use event::{Actor, Event, Note, Outcome, leaf_hash};
+pub use event::{Actor, Event, Note, Outcome, RowWrite, leaf_hash};
 pub use integrity::{IntegrityError, RowCheck};
 pub use ledger::{Housekeeping, Ledger, Write};

@@ -32,6 +32,10 @@ pub enum LogError {
     /// A write carried no audit event, so it was not committed.
     #[error("a write without an audit event was refused (not committed)")]
     Unaudited,
+    /// A write changed tagged rows after its last audit event, so no event
+    /// could record them; it was not committed.
+    #[error("a write changed tagged rows that no audit event records (not committed)")]
+    Unstamped,
 }
 
 impl From<StoreError> for LogError {

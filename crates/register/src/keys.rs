@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::error::{ErrorKind, RegisterError};
 use crate::register::{Operator, Register};
+use crate::rowlog::{ROW_WRITES_FLAG, ROW_WRITES_META, record_baseline};
 use crate::write::from_row;
 
 const PURPOSE_COMPARTMENT: &str = "compartment";
@@ -239,8 +240,10 @@ async fn enrol_rows(ledger: &Ledger, provider: &dyn KeyProvider, now_ms: i64) ->
         tx.tx().update_batch(b, b.row_version).await?;
     }
     counts.insert("batches".into(), batches.len().into());
+    // Every row just tagged is recorded in this event: no baseline is due.
+    tx.tx().set_meta(ROW_WRITES_META, "1").await?;
     let mut event = Event::new(now_ms, lanyard_audit::Actor::system(), "integrity.enrol", Outcome::Ok);
-    event.detail = Some(serde_json::json!({ "tagged": counts }));
+    event.detail = Some(serde_json::json!({ "tagged": counts, ROW_WRITES_FLAG: true }));
     tx.append(&[event]).await?;
     tx.commit().await?;
     Ok(())
@@ -339,7 +342,10 @@ impl Register {
         event.request_id = Some(op.request_id.clone());
         // `row_key`, `row_tables`: every table tagged from the start, so
         // any later enrolment is a finding of `audit verify`.
-        event.detail = Some(serde_json::json!({ "provider": provider.kind(), "row_key": true, "row_tables": "all" }));
+        // `row_writes`: every tagged row's writes are in the log from here.
+        event.detail = Some(serde_json::json!({
+            "provider": provider.kind(), "row_key": true, "row_tables": "all", ROW_WRITES_FLAG: true,
+        }));
         ledger.install_row_auth(RowAuth::new(row_key));
         let mut tx = ledger.begin().await?;
         for r in &mut rows {
@@ -349,6 +355,7 @@ impl Register {
         tx.tx().set_meta(FORMAT_KEY, FORMAT).await?;
         tx.tx().set_meta("key_provider", provider.kind()).await?;
         tx.tx().set_meta(ROW_TAGS_META, ROW_TAGS_ALL).await?;
+        tx.tx().set_meta(ROW_WRITES_META, "1").await?;
         tx.append(&[event]).await?;
         tx.commit().await?;
         Ok(Register::from_parts(ledger, vault, provider))
@@ -383,6 +390,7 @@ impl Register {
             None => enrol_rows(&ledger, provider.as_ref(), now_ms).await?,
         }
         enrol_later_tables(&ledger, now_ms).await?;
+        record_baseline(&ledger, now_ms).await?;
         let rows = usable_key_rows(&ledger, now_ms).await?;
         let mut vault = load_vault(&rows, provider.as_ref())?;
         if vault.notes().is_none() {

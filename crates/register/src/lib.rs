@@ -26,6 +26,7 @@ mod notes;
 mod photo;
 mod register;
 mod reveal;
+mod rowlog;
 mod verify;
 mod write;
 

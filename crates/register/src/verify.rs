@@ -7,6 +7,8 @@
 //! - Reconciliation: each person's current rows must have the state digest
 //!   that the last write event about them recorded. A row changed, deleted or
 //!   inserted outside lanyard is named, with the kind of change.
+//! - Every tagged row's tag verifies, and each tagged table is as the log's
+//!   record of its writes last left it (`rowlog.rs`).
 //!
 //! Memory is bounded by the number of people (one digest each), not by the
 //! number of events: the log is streamed a page at a time.
@@ -22,6 +24,8 @@ use uuid::Uuid;
 
 use lanyard_audit::{Ledger, RowCheck};
 use lanyard_store::{AuditRow, Authenticated, SealedRow};
+
+use crate::rowlog::{RowLog, TableVisitor, for_each_table};
 
 use crate::error::{ErrorKind, RegisterError};
 use crate::register::{Operator, Register};
@@ -84,6 +88,24 @@ pub enum Finding {
         /// `carries no tag` or `does not match its tag`.
         found: String,
     },
+    /// A tagged row is not as the log last wrote it: an earlier version put
+    /// back, a row put back after its removal, one no logged write made,
+    /// or one deleted.
+    RowNotAsLogged {
+        /// Table.
+        table: String,
+        /// The row's id.
+        id: String,
+        /// What differs.
+        found: String,
+    },
+    /// The rows were recorded as they stood more than once: deleting the
+    /// marker that says a store's row writes are logged, to have rolled
+    /// back rows recorded as they stand, would show as this.
+    RowBaselineAgain {
+        /// Baselines found in the log.
+        baselines: u64,
+    },
     /// Rows were tagged anew after the register already had its
     /// row-integrity key: deleting the key to have changed rows tagged as
     /// they stand would show as this.
@@ -108,6 +130,13 @@ impl std::fmt::Display for Finding {
             Finding::RowTagInvalid { table, id, found } => {
                 write!(f, "{table} row {id}: {found} (changed outside lanyard)")
             }
+            Finding::RowNotAsLogged { table, id, found } => {
+                write!(f, "{table} row {id}: {found} (changed outside lanyard)")
+            }
+            Finding::RowBaselineAgain { baselines } => write!(
+                f,
+                "row integrity: the rows were recorded as they stood {baselines} times (once at most, at upgrade)"
+            ),
             Finding::RowKeyEnrolledAgain { enrolments } => write!(
                 f,
                 "row integrity: the rows were tagged anew ({enrolments} enrolment(s) where the register already had its key)"
@@ -173,34 +202,35 @@ fn leaf(row: &AuditRow, expected: &mut u64, findings: &mut Findings) -> (u64, Ha
     (index, stored.unwrap_or(computed))
 }
 
-fn tag_finding<R: Authenticated>(ledger: &Ledger, rows: &[R], findings: &mut Findings) -> Result<(), RegisterError> {
-    for row in rows {
-        let found = match ledger.inspect(row)? {
-            RowCheck::Valid => continue,
-            RowCheck::Untagged => "carries no tag",
-            RowCheck::Mismatch => "does not match its tag",
-        };
-        findings.push(Finding::RowTagInvalid { table: R::TABLE.to_owned(), id: row.row_id(), found: found.to_owned() });
+/// Names every row whose tag does not verify.
+struct TagCheck<'a> {
+    ledger: &'a Ledger,
+    findings: &'a mut Findings,
+}
+
+impl TableVisitor for TagCheck<'_> {
+    fn visit<R: Authenticated>(&mut self, rows: &[R]) -> Result<(), RegisterError> {
+        for row in rows {
+            let found = match self.ledger.inspect(row)? {
+                RowCheck::Valid => continue,
+                RowCheck::Untagged => "carries no tag",
+                RowCheck::Mismatch => "does not match its tag",
+            };
+            self.findings.push(Finding::RowTagInvalid {
+                table: R::TABLE.to_owned(),
+                id: row.row_id(),
+                found: found.to_owned(),
+            });
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 impl Register {
     /// Every tagged table's rows against their tags (nothing is recorded
     /// per row: the report is the record).
     async fn check_row_tags(&self, findings: &mut Findings) -> Result<(), RegisterError> {
-        let (store, ledger) = (self.store(), &self.ledger);
-        tag_finding(ledger, &store.users().await?, findings)?;
-        tag_finding(ledger, &store.sessions().await?, findings)?;
-        tag_finding(ledger, &store.service_tokens().await?, findings)?;
-        tag_finding(ledger, &store.suppliers().await?, findings)?;
-        tag_finding(ledger, &store.cards_by_status_idx().await?, findings)?;
-        tag_finding(ledger, &store.zones().await?, findings)?;
-        tag_finding(ledger, &store.permits(None, None).await?, findings)?;
-        tag_finding(ledger, &store.batches(None, None).await?, findings)?;
-        tag_finding(ledger, &store.wrapped_keys().await?, findings)?;
-        tag_finding(ledger, &store.canaries().await?, findings)?;
-        Ok(())
+        for_each_table(self.store(), &mut TagCheck { ledger: &self.ledger, findings }).await
     }
 
     /// What `lanyard serve` checks before it answers anyone: the latest
@@ -286,6 +316,7 @@ impl Register {
         // Stream the log: leaf hashes, the tree, and the last digest per person.
         let mut frontier = Frontier::default();
         let mut last_digest: HashMap<Uuid, Option<String>> = HashMap::new();
+        let mut row_log = RowLog::default();
         let mut expected = 0u64;
         let end = i64::try_from(log::size(self.store()).await?).unwrap_or(i64::MAX);
         let mut pages = self.store().audit_pages(0, end, true);
@@ -302,7 +333,11 @@ impl Register {
                         Ok(_) => {}
                     }
                 }
-                match Event::from_bytes(&row.event) {
+                let event = Event::from_bytes(&row.event);
+                if let Ok(e) = &event {
+                    row_log.replay(e);
+                }
+                match event {
                     Ok(e) if e.action == "integrity.enrol" => {
                         let tables = e.detail.as_ref().and_then(|d| d["tagged"].as_object().cloned());
                         for table in tables.unwrap_or_default().keys() {
@@ -375,6 +410,9 @@ impl Register {
             findings.push(Finding::RowKeyEnrolledAgain { enrolments });
         }
         self.check_row_tags(&mut findings).await?;
+        for f in row_log.reconcile(&self.ledger).await? {
+            findings.push(f);
+        }
         Ok(VerifyReport {
             events,
             checkpoints: checkpoint_at.len() as u64,

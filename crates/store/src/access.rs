@@ -112,6 +112,9 @@ impl Authenticated for SessionRow {
     fn row_id(&self) -> String {
         format!("of user {}", self.user_id)
     }
+    fn stamp_id(&self) -> String {
+        crate::authenticated::session_stamp_id(&self.token_hash)
+    }
     fn canonical(&self) -> Vec<u8> {
         Canon::new().bytes(&self.token_hash).uuid(self.user_id).int(self.created_at).int(self.last_seen).finish()
     }
@@ -201,6 +204,7 @@ impl Store {
 impl Tx {
     /// Adds a user; a taken name is a conflict.
     pub async fn insert_user(&mut self, u: &UserRow) -> Result<(), StoreError> {
+        self.stamp(u);
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ));
@@ -214,6 +218,7 @@ impl Tx {
 
     /// Writes back a user's mutable state (credentials, flags, counters).
     pub async fn update_user(&mut self, u: &UserRow) -> Result<u64, StoreError> {
+        self.stamp(u);
         let sql = "UPDATE users SET role = $2, password_hash = $3, totp_wrapped = $4, totp_last_step = $5, \
                    protected = $6, disabled = $7, failures = $8, locked_until = $9, mac = $10 WHERE id = $1";
         Ok(on_tx!(self, c => sqlx::query(sql)
@@ -224,6 +229,7 @@ impl Tx {
 
     /// Starts a session.
     pub async fn insert_session(&mut self, s: &SessionRow) -> Result<(), StoreError> {
+        self.stamp(s);
         let sql = sqlx::AssertSqlSafe(format!("INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5)"));
         on_tx!(self, c => sqlx::query(sql).bind(&s.token_hash).bind(s.user_id).bind(s.created_at).bind(s.last_seen)
             .bind(&s.mac).execute(c).await.map(|_| ()))?;
@@ -232,6 +238,7 @@ impl Tx {
 
     /// Records activity on a session (its new last-seen time and tag).
     pub async fn touch_session(&mut self, s: &SessionRow) -> Result<(), StoreError> {
+        self.stamp(s);
         let sql = "UPDATE sessions SET last_seen = $2, mac = $3 WHERE token_hash = $1";
         on_tx!(self, c => sqlx::query(sql).bind(&s.token_hash).bind(s.last_seen).bind(&s.mac).execute(c).await.map(|_| ()))?;
         Ok(())
@@ -241,17 +248,23 @@ impl Tx {
     pub async fn delete_session(&mut self, token_hash: &[u8]) -> Result<(), StoreError> {
         let sql = "DELETE FROM sessions WHERE token_hash = $1";
         on_tx!(self, c => sqlx::query(sql).bind(token_hash).execute(c).await.map(|_| ()))?;
+        self.stamp_removed("sessions", crate::authenticated::session_stamp_id(token_hash));
         Ok(())
     }
 
     /// Ends every session of a user (disable, reset).
     pub async fn delete_sessions_of(&mut self, user_id: Uuid) -> Result<u64, StoreError> {
-        let sql = "DELETE FROM sessions WHERE user_id = $1";
-        Ok(on_tx!(self, c => sqlx::query(sql).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?)
+        let sql = "DELETE FROM sessions WHERE user_id = $1 RETURNING token_hash";
+        let ended: Vec<(Vec<u8>,)> = on_tx!(self, c => sqlx::query_as(sql).bind(user_id).fetch_all(c).await)?;
+        for (hash,) in &ended {
+            self.stamp_removed("sessions", crate::authenticated::session_stamp_id(hash));
+        }
+        Ok(ended.len() as u64)
     }
 
     /// Adds a service token.
     pub async fn insert_service_token(&mut self, t: &TokenRow) -> Result<(), StoreError> {
+        self.stamp(t);
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO service_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         ));
@@ -266,16 +279,19 @@ impl Tx {
     /// false if there is no such unrevoked token.
     pub async fn revoke_service_token(&mut self, t: &TokenRow) -> Result<bool, StoreError> {
         let sql = "UPDATE service_tokens SET revoked_at = $2, mac = $3 WHERE id = $1 AND revoked_at IS NULL";
-        Ok(
-            on_tx!(self, c => sqlx::query(sql).bind(t.id).bind(t.revoked_at).bind(&t.mac).execute(c).await.map(|r| r.rows_affected()))?
-                == 1,
-        )
+        let done = on_tx!(self, c => sqlx::query(sql).bind(t.id).bind(t.revoked_at).bind(&t.mac).execute(c).await.map(|q| q.rows_affected()))?
+            == 1;
+        if done {
+            self.stamp(t);
+        }
+        Ok(done)
     }
 
     /// Writes a service token's tag alone: the one-time tagging of rows
     /// written before tags existed (users, sessions, suppliers and cards
     /// are written whole by their updates).
     pub async fn set_token_tag(&mut self, t: &TokenRow) -> Result<(), StoreError> {
+        self.stamp(t);
         let sql = "UPDATE service_tokens SET mac = $2 WHERE id = $1";
         on_tx!(self, c => sqlx::query(sql).bind(t.id).bind(&t.mac).execute(c).await.map(|_| ()))?;
         Ok(())

@@ -16,6 +16,11 @@ pub trait Authenticated {
     /// The row's primary key as it is named in findings and audit events:
     /// an id, never personal data.
     fn row_id(&self) -> String;
+    /// The row's name in the audit log's record of writes: unique in its
+    /// table. The primary key, unless that is a secret's hash.
+    fn stamp_id(&self) -> String {
+        self.row_id()
+    }
     /// Every column the tag binds, primary key first, in one encoding that
     /// cannot be read two ways.
     fn canonical(&self) -> Vec<u8>;
@@ -23,6 +28,35 @@ pub trait Authenticated {
     fn tag(&self) -> Option<&[u8]>;
     /// Sets the tag to be written.
     fn set_tag(&mut self, tag: Vec<u8>);
+}
+
+/// What one write did to one tagged row: wrote it with this tag, or
+/// removed it. A [`crate::Tx`] keeps one for every tagged row it writes, and
+/// the write's audit event carries them, so `audit verify` can tell a row
+/// put back as it was before a later write (its old tag still verifies)
+/// from the row the log last wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowStamp {
+    /// The table.
+    pub table: &'static str,
+    /// The row's [`Authenticated::stamp_id`].
+    pub id: String,
+    /// Its tag as written; `None` when the write removed it.
+    pub tag: Option<Vec<u8>>,
+}
+
+impl RowStamp {
+    /// `row`, written with its tag.
+    pub fn written<R: Authenticated>(row: &R) -> Self {
+        RowStamp { table: R::TABLE, id: row.stamp_id(), tag: Some(row.tag().unwrap_or_default().to_vec()) }
+    }
+}
+
+/// A session's name in the record of writes: the first half of its token's
+/// hash, in hex. The hash of a random secret reveals nothing of it, and the
+/// session's readable name (whose it is) is not unique.
+pub fn session_stamp_id(token_hash: &[u8]) -> String {
+    token_hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
 }
 
 /// The two methods every tagged row has alike: its tag is its `mac` field.

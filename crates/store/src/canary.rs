@@ -59,6 +59,7 @@ impl Store {
 impl Tx {
     /// Adds a canary; a recipient that has one already is a conflict.
     pub async fn insert_canary(&mut self, c: &CanaryRow) -> Result<(), StoreError> {
+        self.stamp(c);
         let sql = sqlx::AssertSqlSafe(format!("INSERT INTO canaries ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"));
         on_tx!(self, conn => sqlx::query(sql).bind(&c.recipient).bind(&c.nonce).bind(&c.template)
             .bind(&c.created_by).bind(c.created_at).bind(&c.mac).execute(conn).await.map(|_| ()))?;
@@ -67,6 +68,7 @@ impl Tx {
 
     /// Sets a canary's tag (the one-time enrolment of rows from before tags).
     pub async fn set_canary_tag(&mut self, c: &CanaryRow) -> Result<(), StoreError> {
+        self.stamp(c);
         let sql = "UPDATE canaries SET mac = $1 WHERE recipient = $2";
         on_tx!(self, conn => sqlx::query(sql).bind(&c.mac).bind(&c.recipient).execute(conn).await.map(|_| ()))?;
         Ok(())

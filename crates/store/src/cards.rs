@@ -135,6 +135,7 @@ impl Tx {
 
     /// Adds a card; a taken id, number or index is a conflict.
     pub async fn insert_card(&mut self, r: &CardRow) -> Result<(), StoreError> {
+        self.stamp(r);
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO cards ({CARD_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ));
@@ -148,6 +149,7 @@ impl Tx {
 
     /// Writes back a card's state if nobody changed it since `expected_version`.
     pub async fn update_card(&mut self, r: &CardRow, expected_version: i64) -> Result<(), StoreError> {
+        self.stamp(r);
         let sql = "UPDATE cards SET state = $2, approved_by = $3, key_version = $4, issued_at = $5, expires_at = $6, \
                    reason = $7, updated_at = $8, row_version = $9, mac = $11 WHERE id = $1 AND row_version = $10";
         let done = on_tx!(self, c => sqlx::query(sql)

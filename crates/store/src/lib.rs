@@ -50,7 +50,7 @@ mod supply;
 mod tx;
 
 pub use access::{SessionRow, TokenRow, UserRow};
-pub use authenticated::{Authenticated, Canon};
+pub use authenticated::{Authenticated, Canon, RowStamp, session_stamp_id};
 pub use canary::CanaryRow;
 pub use cards::{CardFilter, CardRow};
 pub use error::{StoreError, StoreErrorKind};

@@ -110,6 +110,7 @@ impl Store {
 impl Tx {
     /// Adds a zone; a taken code is a conflict.
     pub async fn insert_zone(&mut self, z: &ZoneRow) -> Result<(), StoreError> {
+        self.stamp(z);
         let sql = "INSERT INTO zones (code, name, accepts, created_at, mac) VALUES ($1, $2, $3, $4, $5)";
         on_tx!(self, c => sqlx::query(sql).bind(&z.code).bind(&z.name).bind(&z.accepts).bind(z.created_at)
             .bind(&z.mac).execute(c).await.map(|_| ()))?;
@@ -118,6 +119,7 @@ impl Tx {
 
     /// Adds a permit.
     pub async fn insert_permit(&mut self, r: &PermitRow) -> Result<(), StoreError> {
+        self.stamp(r);
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO permits ({PERMIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         ));
@@ -132,14 +134,17 @@ impl Tx {
     /// false if there is no such live permit.
     pub async fn revoke_permit(&mut self, r: &PermitRow) -> Result<bool, StoreError> {
         let sql = "UPDATE permits SET revoked_at = $2, mac = $3 WHERE id = $1 AND revoked_at IS NULL";
-        Ok(
-            on_tx!(self, c => sqlx::query(sql).bind(r.id).bind(r.revoked_at).bind(&r.mac).execute(c).await.map(|r| r.rows_affected()))?
-                == 1,
-        )
+        let done = on_tx!(self, c => sqlx::query(sql).bind(r.id).bind(r.revoked_at).bind(&r.mac).execute(c).await.map(|q| q.rows_affected()))?
+            == 1;
+        if done {
+            self.stamp(r);
+        }
+        Ok(done)
     }
 
     /// Writes a zone's tag alone (the one-time tagging at upgrade).
     pub async fn set_zone_tag(&mut self, z: &ZoneRow) -> Result<(), StoreError> {
+        self.stamp(z);
         let sql = "UPDATE zones SET mac = $2 WHERE code = $1";
         on_tx!(self, c => sqlx::query(sql).bind(&z.code).bind(&z.mac).execute(c).await.map(|_| ()))?;
         Ok(())
@@ -147,6 +152,7 @@ impl Tx {
 
     /// Writes a permit's tag alone (the one-time tagging at upgrade).
     pub async fn set_permit_tag(&mut self, r: &PermitRow) -> Result<(), StoreError> {
+        self.stamp(r);
         let sql = "UPDATE permits SET mac = $2 WHERE id = $1";
         on_tx!(self, c => sqlx::query(sql).bind(r.id).bind(&r.mac).execute(c).await.map(|_| ()))?;
         Ok(())

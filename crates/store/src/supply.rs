@@ -188,6 +188,7 @@ impl Store {
 impl Tx {
     /// Adds a supplier; a taken name is a conflict.
     pub async fn insert_supplier(&mut self, s: &SupplierRow) -> Result<(), StoreError> {
+        self.stamp(s);
         let sql =
             sqlx::AssertSqlSafe(format!("INSERT INTO suppliers ({SUPPLIER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"));
         on_tx!(self, c => sqlx::query(sql).bind(&s.name).bind(&s.recipient).bind(s.disabled_at).bind(s.created_at)
@@ -197,6 +198,7 @@ impl Tx {
 
     /// Writes back a supplier's recipient and disabled time.
     pub async fn update_supplier(&mut self, s: &SupplierRow) -> Result<(), StoreError> {
+        self.stamp(s);
         let sql = "UPDATE suppliers SET recipient = $2, disabled_at = $3, updated_at = $4, mac = $5 WHERE name = $1";
         let done = on_tx!(self, c => sqlx::query(sql).bind(&s.name).bind(&s.recipient).bind(s.disabled_at)
             .bind(s.updated_at).bind(&s.mac).execute(c).await.map(|r| r.rows_affected()))?;
@@ -213,6 +215,7 @@ impl Tx {
         sealed: &[u8],
         cards: &[BatchCardRow],
     ) -> Result<(), StoreError> {
+        self.stamp(b);
         let sql = sqlx::AssertSqlSafe(format!(
             "INSERT INTO batches ({BATCH_COLUMNS}, sealed) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
@@ -233,6 +236,7 @@ impl Tx {
     /// Writes back a batch's state, downloads and closing time if nobody
     /// changed it since `expected_version`; a closed batch loses its file.
     pub async fn update_batch(&mut self, b: &BatchRow, expected_version: i64) -> Result<(), StoreError> {
+        self.stamp(b);
         let sql = "UPDATE batches SET state = $2, downloads = $3, closed_at = $4, row_version = $5, mac = $7, \
                    sealed = CASE WHEN $4 IS NULL THEN sealed ELSE NULL END \
                    WHERE id = $1 AND row_version = $6";

@@ -4,6 +4,7 @@
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
+use crate::authenticated::{Authenticated, RowStamp};
 use crate::error::{StoreError, StoreErrorKind};
 use crate::rows::{PersonRow, SealedRow, WrappedKeyRow};
 use crate::store::{Pool, Store};
@@ -16,6 +17,9 @@ pub(crate) enum TxInner {
 /// An open write transaction. Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
     pub(crate) inner: TxInner,
+    // Every tagged row this transaction wrote or removed, for its audit
+    // event (the ledger takes them before it commits).
+    stamps: Vec<RowStamp>,
 }
 
 /// An audit event's canonical bytes and its leaf hash.
@@ -33,7 +37,23 @@ impl Tx {
             Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
         };
-        Ok(Tx { inner })
+        Ok(Tx { inner, stamps: Vec::new() })
+    }
+
+    /// Records that this transaction writes `row` with its tag.
+    pub(crate) fn stamp<R: Authenticated>(&mut self, row: &R) {
+        self.stamps.push(RowStamp::written(row));
+    }
+
+    /// Records that this transaction removes a row.
+    pub(crate) fn stamp_removed(&mut self, table: &'static str, id: String) {
+        self.stamps.push(RowStamp { table, id, tag: None });
+    }
+
+    /// The tagged rows written or removed so far, in order, taken out so
+    /// that the write's audit event can carry them.
+    pub fn take_stamps(&mut self) -> Vec<RowStamp> {
+        std::mem::take(&mut self.stamps)
     }
 
     /// Makes every change of this transaction durable, or none.
@@ -55,6 +75,7 @@ impl Tx {
 
     /// Stores a wrapped key; a version is written once.
     pub async fn insert_wrapped_key(&mut self, row: &WrappedKeyRow) -> Result<(), StoreError> {
+        self.stamp(row);
         let sql = "INSERT INTO wrapped_keys (purpose, name, version, wrapped, created_at, mac) \
                    VALUES ($1, $2, $3, $4, $5, $6)";
         on_tx!(self, c => sqlx::query(sql)
@@ -73,6 +94,7 @@ impl Tx {
     /// Sets a wrapped key's tag (the one-time enrolment of rows from
     /// before tags).
     pub async fn set_wrapped_key_tag(&mut self, row: &WrappedKeyRow) -> Result<(), StoreError> {
+        self.stamp(row);
         let sql = "UPDATE wrapped_keys SET mac = $1 WHERE purpose = $2 AND name = $3 AND version = $4";
         on_tx!(self, c => sqlx::query(sql).bind(&row.mac).bind(&row.purpose).bind(&row.name).bind(row.version)
             .execute(c).await.map(|_| ()))?;
