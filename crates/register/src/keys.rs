@@ -396,7 +396,9 @@ impl Register {
         if vault.notes().is_none() {
             add_notes_key(&ledger, provider.as_ref(), &mut vault, now_ms).await?;
         }
-        Ok(Register::from_parts(ledger, vault, provider))
+        let register = Register::from_parts(ledger, vault, provider);
+        crate::oldpurposes::seal_old_purposes(&register, now_ms).await?;
+        Ok(register)
     }
 
     /// Loads the keys from the store again: after a rotation here, or to

@@ -23,6 +23,7 @@ mod error;
 pub mod import;
 mod keys;
 mod notes;
+mod oldpurposes;
 mod photo;
 mod register;
 mod reveal;

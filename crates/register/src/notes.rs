@@ -5,7 +5,7 @@
 //! answers that it was erased, never a guess.
 
 use base64::Engine;
-use lanyard_audit::{Event, Outcome};
+use lanyard_audit::{Event, Outcome, leaf_hash};
 use serde::Serialize;
 
 use crate::error::{ErrorKind, RegisterError};
@@ -20,6 +20,11 @@ pub struct OpenedNote {
     pub code: Option<String>,
     /// The note.
     pub note: String,
+    /// For an event whose old free-text purpose was sealed into this note
+    /// at upgrade: whether the event rebuilt with the note as its purpose
+    /// hashes to its leaf, proving the note is what the log first held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proves_leaf: Option<bool>,
 }
 
 // The note may name people: never printed by `Debug`.
@@ -36,9 +41,9 @@ fn note_error(text: String) -> RegisterError {
 impl Register {
     /// Opens the note of event `index`, recording `audit.note.read` first.
     pub async fn audit_note(&self, op: &Operator, index: u64, now_ms: i64) -> Result<OpenedNote, RegisterError> {
-        let (bytes, _) = self.audit_event(index).await?;
+        let (bytes, leaf) = self.audit_event(index).await?;
         let event = Event::from_bytes(&bytes).map_err(|_| note_error(format!("event {index} does not parse")))?;
-        let note = event.note.ok_or_else(|| note_error(format!("event {index} carries no note")))?;
+        let note = event.note.clone().ok_or_else(|| note_error(format!("event {index} carries no note")))?;
         let mut read = Event::new(now_ms, op.actor.clone(), "audit.note.read", Outcome::Ok);
         read.request_id = Some(op.request_id.clone());
         read.people = event.people.clone();
@@ -57,6 +62,9 @@ impl Register {
             .map_err(|_| note_error(format!("the note of event {index} does not open: it or its key was altered")))?;
         let text =
             String::from_utf8(plain).map_err(|_| note_error(format!("the note of event {index} is not text")))?;
-        Ok(OpenedNote { index, code: event.purpose, note: text })
+        let at = i64::try_from(index).unwrap_or(i64::MAX);
+        let redacted = self.store().redaction(at).await?.is_some();
+        let proves_leaf = redacted.then(|| leaf_hash(&crate::oldpurposes::original_bytes(&event, &text)) == leaf);
+        Ok(OpenedNote { index, code: event.purpose, note: text, proves_leaf })
     }
 }

@@ -38,7 +38,15 @@ impl Register {
         now_ms: i64,
     ) -> Result<Option<NoteKeyRow>, RegisterError> {
         event.purpose = Some(purpose.code().to_owned());
-        let Some(text) = purpose.note() else { return Ok(None) };
+        match purpose.note() {
+            Some(text) => self.seal_note(event, text, now_ms).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Seals `text` into `event` as its note; returns the note key's row,
+    /// linked to the event's people (which must be set already).
+    pub(crate) fn seal_note(&self, event: &mut Event, text: &str, now_ms: i64) -> Result<NoteKeyRow, RegisterError> {
         let vault = self.vault();
         let sealer = vault.notes().ok_or_else(|| RegisterError::new(ErrorKind::Internal("no audit-notes key")))?;
         // Time-ordered, so each group commit appends to the notes tables' B-trees
@@ -47,12 +55,12 @@ impl Register {
         let sealed = sealer.seal(&id, text.as_bytes())?;
         event.note =
             Some(Note { id: id.clone(), sealed: base64::engine::general_purpose::STANDARD.encode(&sealed.sealed) });
-        Ok(Some(NoteKeyRow {
+        Ok(NoteKeyRow {
             id,
             wrapped: sealed.wrapped_key,
             created_at: now_ms / 1000,
             people: event.people.iter().map(|p| *p.as_uuid()).collect(),
-        }))
+        })
     }
 
     /// Group-commits one event with its note's key, if it has one.

@@ -25,7 +25,9 @@ use uuid::Uuid;
 use lanyard_audit::{Ledger, RowCheck};
 use lanyard_store::{AuditRow, Authenticated, SealedRow};
 
+use crate::oldpurposes::SetDigest;
 use crate::rowlog::{RowLog, TableVisitor, for_each_table};
+use sha2::{Digest, Sha256};
 
 use crate::error::{ErrorKind, RegisterError};
 use crate::register::{Operator, Register};
@@ -106,6 +108,10 @@ pub enum Finding {
         /// Baselines found in the log.
         baselines: u64,
     },
+    /// The redacted events (old free-text purposes sealed into notes) are
+    /// not the set the migration's event committed to: a redaction added,
+    /// removed or changed outside lanyard.
+    RedactionsNotAsLogged,
     /// Rows were tagged anew after the register already had its
     /// row-integrity key: deleting the key to have changed rows tagged as
     /// they stand would show as this.
@@ -137,6 +143,9 @@ impl std::fmt::Display for Finding {
                 f,
                 "row integrity: the rows were recorded as they stood {baselines} times (once at most, at upgrade)"
             ),
+            Finding::RedactionsNotAsLogged => {
+                f.write_str("audit redactions: not the set the purpose migration recorded (changed outside lanyard)")
+            }
             Finding::RowKeyEnrolledAgain { enrolments } => write!(
                 f,
                 "row integrity: the rows were tagged anew ({enrolments} enrolment(s) where the register already had its key)"
@@ -188,7 +197,11 @@ const WRITE_ACTIONS: [&str; 3] = ["person.create", "person.update", "person.eras
 /// One stored event in order: a gap before it is a missing event, bytes that
 /// do not hash to its stored leaf hash an altered one. Returns its index and
 /// the leaf hash to build the tree from (the stored one, where readable).
-fn leaf(row: &AuditRow, expected: &mut u64, findings: &mut Findings) -> (u64, Hash) {
+///
+/// A redacted event (an old free-text purpose sealed into a note) hashes to
+/// its leaf no more: its bytes stand if a redaction row with a valid tag
+/// gives their digest.
+fn leaf(row: &AuditRow, expected: &mut u64, redactions: &Redactions, findings: &mut Findings) -> (u64, Hash) {
     let index = u64::try_from(row.idx).unwrap_or(0);
     for gap in *expected..index {
         findings.push(Finding::EventMissing { index: gap });
@@ -196,10 +209,37 @@ fn leaf(row: &AuditRow, expected: &mut u64, findings: &mut Findings) -> (u64, Ha
     *expected = index + 1;
     let stored: Option<Hash> = row.leaf_hash.as_slice().try_into().ok();
     let computed = leaf_hash(&row.event);
-    if stored != Some(computed) {
+    if stored != Some(computed) && !redactions.stand_for(row) {
         findings.push(Finding::EventAltered { index });
     }
     (index, stored.unwrap_or(computed))
+}
+
+/// The redactions whose tags verify, by event index.
+#[derive(Default)]
+struct Redactions {
+    digests: HashMap<i64, Vec<u8>>,
+    set: SetDigest,
+}
+
+impl Redactions {
+    /// Those from `from` on; a row whose tag fails is named and not used.
+    async fn load(ledger: &Ledger, from: i64, findings: &mut Findings) -> Result<Self, RegisterError> {
+        let mut out = Redactions::default();
+        let rows = ledger.store().redactions(from).await?;
+        TagCheck { ledger, findings }.visit(&rows)?;
+        for r in rows {
+            if ledger.inspect(&r)? == RowCheck::Valid {
+                out.set.add(r.idx, &r.digest);
+                out.digests.insert(r.idx, r.digest);
+            }
+        }
+        Ok(out)
+    }
+
+    fn stand_for(&self, row: &AuditRow) -> bool {
+        self.digests.get(&row.idx).is_some_and(|d| d.as_slice() == Sha256::digest(&row.event).as_slice())
+    }
 }
 
 /// Names every row whose tag does not verify.
@@ -263,10 +303,12 @@ impl Register {
         }
         let mut expected = from;
         let end = i64::try_from(size).unwrap_or(i64::MAX);
-        let mut pages = self.store().audit_pages(i64::try_from(from).unwrap_or(0), end, true);
+        let from_i = i64::try_from(from).unwrap_or(0);
+        let redactions = Redactions::load(&self.ledger, from_i, &mut findings).await?;
+        let mut pages = self.store().audit_pages(from_i, end, true);
         while let Some(page) = pages.next().await {
             for row in page? {
-                leaf(&row, &mut expected, &mut findings);
+                leaf(&row, &mut expected, &redactions, &mut findings);
             }
         }
         for gap in expected..size {
@@ -317,12 +359,15 @@ impl Register {
         let mut frontier = Frontier::default();
         let mut last_digest: HashMap<Uuid, Option<String>> = HashMap::new();
         let mut row_log = RowLog::default();
+        let redactions = Redactions::load(&self.ledger, 0, &mut findings).await?;
+        // What the purpose migration's event committed to: (count, digest).
+        let mut redactions_logged: Option<(u64, String)> = None;
         let mut expected = 0u64;
         let end = i64::try_from(log::size(self.store()).await?).unwrap_or(i64::MAX);
         let mut pages = self.store().audit_pages(0, end, true);
         while let Some(page) = pages.next().await {
             for row in page? {
-                let (index, stored) = leaf(&row, &mut expected, &mut findings);
+                let (index, stored) = leaf(&row, &mut expected, &redactions, &mut findings);
                 frontier.push(stored);
                 if let Some(note) = checkpoint_at.get(&frontier.size()) {
                     match verifier.verify(note) {
@@ -343,6 +388,12 @@ impl Register {
                         for table in tables.unwrap_or_default().keys() {
                             *enrolled.entry(table.clone()).or_default() += 1;
                         }
+                    }
+                    Ok(e) if e.action == crate::oldpurposes::ACTION => {
+                        let d = e.detail.unwrap_or_default();
+                        let count = d.get("count").and_then(serde_json::Value::as_u64).unwrap_or(u64::MAX);
+                        let set = d.get("set").and_then(serde_json::Value::as_str).unwrap_or_default();
+                        redactions_logged = Some((count, set.to_owned()));
                     }
                     Ok(e) if e.action == "register.init" => {
                         keyed_at_init = e.detail.as_ref().is_some_and(|d| d["row_key"] == true);
@@ -408,6 +459,11 @@ impl Register {
         let enrolments = enrolled.iter().filter(|(t, n)| **n > allowed(t)).map(|(_, n)| *n).max().unwrap_or_default();
         if enrolments > 0 {
             findings.push(Finding::RowKeyEnrolledAgain { enrolments });
+        }
+        let (count, set) = redactions.set.finish();
+        let unlogged = redactions_logged.is_none() && count > 0;
+        if unlogged || redactions_logged.is_some_and(|logged| logged != (count, set)) {
+            findings.push(Finding::RedactionsNotAsLogged);
         }
         self.check_row_tags(&mut findings).await?;
         for f in row_log.reconcile(&self.ledger).await? {

@@ -83,6 +83,15 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
                 return output::json(&opened);
             }
             println!("event {}: {} — {}", opened.index, opened.code.as_deref().unwrap_or("-"), opened.note);
+            match opened.proves_leaf {
+                Some(true) => println!(
+                    "(sealed at upgrade from the event's purpose; rebuilt with it, the event hashes to its leaf)"
+                ),
+                Some(false) => println!(
+                    "warning: this note was sealed at upgrade, but the event rebuilt with it does not hash to its leaf"
+                ),
+                None => {}
+            }
         }
         AuditCommand::Prove(ProveCommand::Inclusion { index, size }) => {
             let proof = register.prove_inclusion(&op, *index, *size, now).await?;
