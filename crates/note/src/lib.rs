@@ -14,6 +14,8 @@
 //! print supplier's agent (the force's batch-signing key it pins), and an
 //! outside reviewer.
 
+pub mod cosignature;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, VerifyingKey};
@@ -22,7 +24,7 @@ use sha2::{Digest, Sha256};
 /// The signature type byte of Ed25519 in signed notes.
 const ALG_ED25519: u8 = 0x01;
 /// Every signature line starts with an em dash and a space.
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 
 /// Why a note or a key was refused. The text names the rule, never the input.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
