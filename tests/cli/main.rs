@@ -20,3 +20,4 @@ mod scan;
 mod serve;
 mod supply;
 mod tidy;
+mod witness;

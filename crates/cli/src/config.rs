@@ -28,6 +28,30 @@ pub struct FileConfig {
     pub guard: Option<GuardFileConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purposes: Option<PurposesFileConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witness: Option<WitnessFileConfig>,
+}
+
+/// `[witness]`: the witnesses that cosign the audit log's checkpoints
+/// (C2SP tlog-witness), and how many must agree for `audit verify`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessFileConfig {
+    /// How many witnesses must cosign the latest checkpoint (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quorum: Option<usize>,
+    /// Each witness: `{ url = "https://…", key = "name+id+base64" }` (the
+    /// key `lanyard witness key` prints where the witness runs).
+    #[serde(default)]
+    pub witnesses: Vec<WitnessEntry>,
+}
+
+/// One witness.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessEntry {
+    pub url: String,
+    pub key: String,
 }
 
 /// `[purposes]`: the force's own purpose codes, beside lanyard's
@@ -135,6 +159,8 @@ pub struct Settings {
     pub guard_policy: Option<PathBuf>,
     pub guard_fingerprints: Option<PathBuf>,
     pub purpose_codes: Vec<String>,
+    pub witnesses: Vec<lanyard_register::WitnessTarget>,
+    pub witness_quorum: usize,
 }
 
 pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
@@ -223,7 +249,22 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
         }
         sweep_every_s = s.sweep_every_s.unwrap_or(60).max(1);
     }
+    let mut witnesses = Vec::new();
+    for (i, w) in file.witness.iter().flat_map(|w| w.witnesses.iter()).enumerate() {
+        let key = lanyard_note::cosignature::CosignatureVerifier::parse(&w.key)
+            .map_err(|e| anyhow::anyhow!("[witness] witnesses[{i}].key: {}", e.0))?;
+        if !(w.url.starts_with("http://") || w.url.starts_with("https://")) {
+            bail!("[witness] witnesses[{i}].url must start with http:// or https://");
+        }
+        witnesses.push(lanyard_register::WitnessTarget { url: w.url.clone(), key });
+    }
+    let witness_quorum = file.witness.as_ref().and_then(|w| w.quorum).unwrap_or(witnesses.len());
+    if witness_quorum > witnesses.len() {
+        bail!("[witness] quorum {witness_quorum} is more than the {} witnesses configured", witnesses.len());
+    }
     Ok(Settings {
+        witnesses,
+        witness_quorum,
         data_dir: data_dir.to_owned(),
         database_url: database_url_flag.map(str::to_owned).or(file.database_url),
         provider,

@@ -121,7 +121,64 @@ pub async fn register_on(
     provider: Arc<dyn lanyard_crypto::KeyProvider>,
     settings: &Settings,
 ) -> Result<Register> {
+    remember_log(&ledger, &provider, settings);
     Ok(Register::open(ledger, provider, now_ms()).await?.with_purpose_codes(&settings.purpose_codes)?)
+}
+
+/// The log this command opened, so that [`seal_log`] can sign a checkpoint
+/// over what the command added when it ends.
+type Opened = (Ledger, Arc<dyn lanyard_crypto::KeyProvider>, Settings);
+static OPENED: std::sync::Mutex<Option<Opened>> = std::sync::Mutex::new(None);
+
+/// Notes the log a command works on (the first one it opens).
+pub fn remember_log(ledger: &Ledger, provider: &Arc<dyn lanyard_crypto::KeyProvider>, settings: &Settings) {
+    let mut slot = match OPENED.lock() {
+        Ok(s) => s,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if slot.is_none() {
+        *slot = Some((ledger.clone(), Arc::clone(provider), settings.clone()));
+    }
+}
+
+/// Ends a command that opened the register: if the log grew, checks it as
+/// `serve` does at start, signs a checkpoint over it, and sends that to the
+/// witnesses. So the CLI alone leaves no events unsigned, and never signs
+/// over a log it has not checked. Problems are reported, not fatal: the
+/// command's own work is done.
+pub async fn seal_log() {
+    let opened = match OPENED.lock() {
+        Ok(mut s) => s.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
+    let Some((ledger, provider, settings)) = opened else { return };
+    if let Err(e) = seal(ledger, provider, &settings).await {
+        eprintln!("warning: the audit log was not checkpointed: {e:#}");
+    }
+}
+
+async fn seal(ledger: Ledger, provider: Arc<dyn lanyard_crypto::KeyProvider>, settings: &Settings) -> Result<()> {
+    let size = lanyard_audit::log::size(ledger.store()).await?;
+    let last = ledger.store().latest_checkpoint().await?.map_or(0, |(s, _)| u64::try_from(s).unwrap_or(0));
+    if size > last {
+        let register = Register::open(ledger, provider, now_ms()).await?;
+        let op = Operator::local(Actor::system(), false);
+        let findings = register.start_check(&op, now_ms()).await?;
+        if !findings.is_empty() {
+            bail!("the store failed its check ({} findings); run 'lanyard audit verify'", findings.len());
+        }
+        register.checkpoint_if_grown(&op, now_ms()).await?;
+        if !settings.witnesses.is_empty() {
+            for outcome in register.witness_round(&settings.witnesses, now_ms()).await? {
+                match outcome {
+                    lanyard_register::WitnessOutcome::Cosigned { .. } => {}
+                    other if other.is_alarm() => eprintln!("error: {other}"),
+                    other => eprintln!("warning: {other}"),
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Opens the register and the access service on one provider and ledger.

@@ -89,28 +89,35 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let done = command(&cli).await;
+    context::seal_log().await;
+    done
+}
+
+async fn command(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
-        Command::Init(args) => cmd::init::run(&cli, args).await,
-        Command::Person(c) => cmd::person::run(&cli, c).await,
-        Command::Keys(c) => cmd::keys::run(&cli, c).await,
-        Command::Audit(c) => cmd::audit::run(&cli, c).await,
-        Command::Breach(c) => cmd::breach::run(&cli, c).await,
-        Command::Serve(args) => cmd::serve::run(&cli, args).await,
-        Command::User(c) => cmd::user::run(&cli, c).await,
-        Command::Token(c) => cmd::token::run(&cli, c).await,
-        Command::Card(c) => cmd::card::run(&cli, c).await,
-        Command::Zone(c) => cmd::permit::zone(&cli, c).await,
-        Command::Permit(c) => cmd::permit::permit(&cli, c).await,
-        Command::Access(c) => cmd::permit::access(&cli, c).await,
-        Command::StatusList(c) => cmd::card::status_list(&cli, c).await,
-        Command::Verify(args) => cmd::verify::run(&cli, args),
-        Command::Supplier(c) => cmd::supplier::run(&cli, c).await,
-        Command::Batch(c) => cmd::supplier::batch(&cli, c).await,
-        Command::Drill(c) => cmd::supplier::drill(&cli, c).await,
-        Command::Demo(args) => cmd::demo::run(&cli, args).await,
-        Command::Scan(args) => cmd::scan::run(&cli, args).await,
-        Command::Fingerprints(c) => cmd::scan::fingerprints(&cli, c).await,
-        Command::Canary(c) => cmd::canary::run(&cli, c).await,
+        Command::Init(args) => cmd::init::run(cli, args).await,
+        Command::Person(c) => cmd::person::run(cli, c).await,
+        Command::Keys(c) => cmd::keys::run(cli, c).await,
+        Command::Audit(c) => cmd::audit::run(cli, c).await,
+        Command::Breach(c) => cmd::breach::run(cli, c).await,
+        Command::Serve(args) => cmd::serve::run(cli, args).await,
+        Command::User(c) => cmd::user::run(cli, c).await,
+        Command::Token(c) => cmd::token::run(cli, c).await,
+        Command::Card(c) => cmd::card::run(cli, c).await,
+        Command::Zone(c) => cmd::permit::zone(cli, c).await,
+        Command::Permit(c) => cmd::permit::permit(cli, c).await,
+        Command::Access(c) => cmd::permit::access(cli, c).await,
+        Command::StatusList(c) => cmd::card::status_list(cli, c).await,
+        Command::Verify(args) => cmd::verify::run(cli, args),
+        Command::Supplier(c) => cmd::supplier::run(cli, c).await,
+        Command::Batch(c) => cmd::supplier::batch(cli, c).await,
+        Command::Drill(c) => cmd::supplier::drill(cli, c).await,
+        Command::Demo(args) => cmd::demo::run(cli, args).await,
+        Command::Scan(args) => cmd::scan::run(cli, args).await,
+        Command::Fingerprints(c) => cmd::scan::fingerprints(cli, c).await,
+        Command::Canary(c) => cmd::canary::run(cli, c).await,
+        Command::Witness(c) => cmd::witness::run(cli, c).await,
         Command::Bench(c) => {
             let opts = lanyard_bench::Cli { json: cli.json, database_url: cli.database_url.clone() };
             lanyard_bench::run(&opts, c).await

@@ -96,6 +96,12 @@ pub enum Command {
     /// file names its source.
     #[command(subcommand)]
     Canary(CanaryCommand),
+    /// A witness for another log's checkpoints (C2SP tlog-witness): a
+    /// separate process with its own key and state, in --data-dir. Run it
+    /// somewhere the register's operators cannot reach: another force,
+    /// internal audit, the data-protection officer.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// Keyed fingerprints of register identifiers, for exact data match.
     #[command(subcommand)]
     Fingerprints(FingerprintsCommand),
@@ -431,6 +437,35 @@ pub enum AuditCommand {
         /// For a consistency proof: the old checkpoint you kept.
         #[arg(long, value_name = "FILE")]
         old_checkpoint: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WitnessCommand {
+    /// Make a new witness in --data-dir: a fresh key; prints its public key
+    /// for the log's `[witness]` settings.
+    Init {
+        /// The witness's name, as a schema-less URL (`audit.force.example/w1`).
+        #[arg(long)]
+        name: String,
+    },
+    /// Print the witness's public key (`name+id+base64`).
+    Key,
+    /// Trust a log: its checkpoint verifier key (`lanyard audit
+    /// verifier-key` where the log runs). Restart `serve` after adding.
+    AddLog {
+        /// The log's verifier key string.
+        #[arg(long)]
+        key: String,
+        /// The log's origin; checked against the key's name if given.
+        #[arg(long)]
+        origin: Option<String>,
+    },
+    /// Serve `POST /add-checkpoint`.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8091")]
+        listen: String,
     },
 }
 

@@ -29,6 +29,7 @@ mod register;
 mod reveal;
 mod rowlog;
 mod verify;
+mod witnessing;
 mod write;
 
 pub use auditlog::{ConsistencyProof, DEFAULT_ORIGIN, InclusionProof, SignedCheckpoint};
@@ -45,4 +46,5 @@ pub use register::{
     ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, PhotoJson, Register, Revealed, VettingDecision,
 };
 pub use verify::{Finding, VerifyReport};
+pub use witnessing::{WitnessOutcome, WitnessTarget};
 pub use write::state_digest;

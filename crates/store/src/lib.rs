@@ -40,6 +40,7 @@ mod access;
 mod authenticated;
 mod canary;
 mod cards;
+mod cosignatures;
 mod error;
 mod notes;
 mod permits;

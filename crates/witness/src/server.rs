@@ -41,3 +41,12 @@ async fn add_checkpoint(State(witness): State<Arc<Witness>>, body: Bytes) -> Res
         }
     }
 }
+
+/// Serves the witness on `listener` until `stop` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    witness: Arc<Witness>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(witness)).with_graceful_shutdown(stop).await
+}

@@ -52,10 +52,24 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
         }
         AuditCommand::Checkpoint { size, every: None } => {
             let cp = register.checkpoint(&op, *size, now).await?;
-            if cli.json {
-                return output::json(&cp);
+            // The latest checkpoint goes to the witnesses first, so that
+            // what is printed carries their cosignatures.
+            if size.is_none() && !settings.witnesses.is_empty() {
+                for outcome in register.witness_round(&settings.witnesses, now).await? {
+                    if !matches!(outcome, lanyard_register::WitnessOutcome::Cosigned { .. }) {
+                        eprintln!("{}: {outcome}", if outcome.is_alarm() { "error" } else { "warning" });
+                    }
+                }
             }
-            print!("{}", cp.checkpoint);
+            let note = register.cosigned_checkpoint(cp.tree_size).await?.unwrap_or(cp.checkpoint.clone());
+            if cli.json {
+                let mut value = serde_json::to_value(&cp)?;
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("checkpoint".into(), serde_json::Value::String(note));
+                }
+                return output::json(&value);
+            }
+            print!("{note}");
         }
         AuditCommand::VerifierKey => {
             let key = register.verifier_key(&op, now).await?;
@@ -122,10 +136,18 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
         }
         AuditCommand::Verify => {
             let report = register.verify_log(&op, now).await?;
+            let log = log_findings(&register, &settings, report.events, report.checkpoints, now).await?;
             if cli.json {
-                output::json(&report)?;
+                let mut value = serde_json::to_value(&report)?;
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("log".into(), serde_json::to_value(&log)?);
+                }
+                output::json(&value)?;
             } else {
                 for f in &report.findings {
+                    println!("{f}");
+                }
+                for f in &log {
                     println!("{f}");
                 }
                 println!(
@@ -143,13 +165,50 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
                     );
                 }
             }
-            if !report.findings.is_empty() {
+            if !report.findings.is_empty() || !log.is_empty() {
                 return Err(Negative(String::new()).into());
             }
         }
         AuditCommand::VerifyProof { .. } => {}
     }
     Ok(())
+}
+
+/// What `audit verify` finds of the log as a whole, beyond its events: no
+/// checkpoint over a log with events, and what the witnesses say. A
+/// witness that has cosigned a larger tree, or another history, is the
+/// rolled-back store; too few witnesses answering is a finding too, since
+/// the check could not be made.
+async fn log_findings(
+    register: &lanyard_register::Register,
+    settings: &config::Settings,
+    events: u64,
+    checkpoints: u64,
+    now: i64,
+) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    if events > 0 && checkpoints == 0 {
+        found.push(format!("audit log: {events} events and no signed checkpoint"));
+    }
+    if settings.witnesses.is_empty() {
+        return Ok(found);
+    }
+    let mut cosigned = 0;
+    for outcome in register.witness_round(&settings.witnesses, now).await? {
+        match outcome {
+            lanyard_register::WitnessOutcome::Cosigned { .. } => cosigned += 1,
+            other if other.is_alarm() => found.push(other.to_string()),
+            other => eprintln!("warning: {other}"),
+        }
+    }
+    if cosigned < settings.witness_quorum && found.is_empty() {
+        found.push(format!(
+            "witnesses: {cosigned} of the {} required cosigned the latest checkpoint; the log could not be checked \
+             against them",
+            settings.witness_quorum
+        ));
+    }
+    Ok(found)
 }
 
 fn read(path: &Path) -> Result<String> {

@@ -57,6 +57,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         guard_policy: None,
         guard_fingerprints: None,
         purpose_codes: Vec::new(),
+        witnesses: Vec::new(),
+        witness_quorum: 0,
     };
     let started = Instant::now();
     let provider =

@@ -57,6 +57,8 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
         guard_policy: None,
         guard_fingerprints: None,
         purpose_codes: Vec::new(),
+        witnesses: Vec::new(),
+        witness_quorum: 0,
     })
 }
 
@@ -67,8 +69,12 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
     context::ensure_dir(&settings.data_dir)?;
     let store = context::open_store(settings, true).await?;
     let op = context::operator(cli.operator.as_deref(), false)?;
-    lanyard_register::Register::init(lanyard_audit::Ledger::new(store.clone()), provider, &op, context::now_ms())
-        .await?;
+    let register =
+        lanyard_register::Register::init(lanyard_audit::Ledger::new(store.clone()), provider, &op, context::now_ms())
+            .await?;
+    // The log is signed from its first event: `audit verify` refuses a log
+    // with events and no checkpoint.
+    register.checkpoint(&op, None, context::now_ms()).await?;
     store.close().await;
     let file = FileConfig {
         config_version: 1,
@@ -99,6 +105,7 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
         guard: None,
         // Written out so the force sees where its own purpose codes go.
         purposes: Some(crate::config::PurposesFileConfig { codes: vec![] }),
+        witness: None,
     };
     let text = toml::to_string(&file).context("writing the configuration")?;
     let path = settings.data_dir.join(CONFIG_FILE);

@@ -15,3 +15,4 @@ pub mod supplier;
 pub mod token;
 pub mod user;
 pub mod verify;
+pub mod witness;

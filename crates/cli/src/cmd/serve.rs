@@ -152,6 +152,37 @@ pub async fn serve_until_interrupted(
                 .await
         })
     };
+    // Each new checkpoint goes to the witnesses; one that is down is asked
+    // again at the next tick, and the server keeps serving meanwhile.
+    let witnessing = {
+        let register = Arc::clone(&register);
+        let witnesses = settings.witnesses.clone();
+        let every = std::time::Duration::from_secs(args.checkpoint_every);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            if witnesses.is_empty() || !sign_checkpoints {
+                return;
+            }
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    () = tokio::time::sleep(every) => {}
+                }
+                match register.witness_round(&witnesses, context::now_ms()).await {
+                    Ok(outcomes) => {
+                        for o in outcomes {
+                            match o {
+                                lanyard_register::WitnessOutcome::Cosigned { .. } => {}
+                                other if other.is_alarm() => tracing::error!(outcome = %other, "witness"),
+                                other => tracing::warn!(outcome = %other, "witness; retrying at the next tick"),
+                            }
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "witness round failed; retrying at the next tick"),
+                }
+            }
+        })
+    };
     let sweeper = {
         let op = context::operator(Some("print-scheduler"), false)?;
         let every = std::time::Duration::from_secs(settings.sweep_every_s);
@@ -178,6 +209,7 @@ pub async fn serve_until_interrupted(
     };
     let _ = stop_tx.send(true);
     let _ = checkpointer.await;
+    let _ = witnessing.await;
     let _ = sweeper.await;
     served.context("serving")?;
     eprintln!("stopped");
