@@ -75,11 +75,34 @@ fn a_cut_tail_and_a_rewritten_event_are_caught_by_the_witness() {
     for env in Env::all() {
         let b = env.backend;
         env.init();
-        let _w = witness(&env);
+        let w = witness(&env);
         env.add("WT0001", "Quayle");
         assert!(env.ok(&["audit", "verify"]).contains("0 findings"), "[{b}]");
         let printed = env.ok(&["audit", "checkpoint"]);
         assert!(printed.contains("\u{2014} audit.force.example/w1 "), "[{b}] cosigned: {printed}");
+
+        // A proof checked by someone who requires the witness.
+        let proof = env.path("inclusion.json");
+        std::fs::write(&proof, env.ok(&["audit", "prove", "inclusion", "--index", "1"])).unwrap();
+        let key = env.ok(&["audit", "verifier-key"]).trim().to_owned();
+        let check = |witness: &str| {
+            env.run(&[
+                "audit",
+                "verify-proof",
+                "--verifier-key",
+                &key,
+                "--proof",
+                proof.to_str().unwrap(),
+                "--witness",
+                witness,
+            ])
+        };
+        assert_eq!(check(&w.key).status.code(), Some(0), "[{b}] cosigned by the witness required");
+        let other = env.path("other-witness");
+        let stranger = env.json(&["witness", "init", "--data-dir", other.to_str().unwrap(), "--name", "elsewhere/w9"]);
+        let out = check(stranger["key"].as_str().unwrap());
+        assert_eq!(out.status.code(), Some(1), "[{b}] not cosigned by a witness it does not carry");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("0 of the 1 witness cosignatures"), "[{b}]");
 
         // The tail cut off, with the checkpoints and cosignatures over it.
         let keep = size(&env);
@@ -205,4 +228,33 @@ fn a_witness_that_is_down_stops_no_command_but_verify_says_so() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unreachable"), "{}", String::from_utf8_lossy(&out.stderr));
     let out = verify_fails(&env);
     assert!(out.contains("0 of the 1 required cosigned"), "{out}");
+}
+
+/// `audit verify` fails on a log with events and no checkpoint, and on one
+/// whose newest events have waited longer than `[audit] checkpoint_lag_s`
+/// for one; the next command signs them again.
+#[test]
+fn a_log_left_unsigned_is_named() {
+    for env in Env::all() {
+        let b = env.backend;
+        env.init();
+        env.add("WT0010", "Quayle");
+        tamper(&env, &["DELETE FROM audit_checkpoints".to_owned()]);
+        let out = verify_fails(&env);
+        assert!(out.contains("events and no signed checkpoint"), "[{b}] {out}");
+        assert!(env.ok(&["audit", "verify"]).contains("0 findings"), "[{b}] the last run signed them");
+
+        let path = env.data.join("lanyard.toml");
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        text.push_str("\n[audit]\ncheckpoint_lag_s = 1\n");
+        std::fs::write(&path, text).unwrap();
+        env.add("WT0011", "Okafor");
+        tamper(
+            &env,
+            &["DELETE FROM audit_checkpoints WHERE size = (SELECT MAX(size) FROM audit_checkpoints)".to_owned()],
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let out = verify_fails(&env);
+        assert!(out.contains("are under no signed checkpoint"), "[{b}] {out}");
+    }
 }

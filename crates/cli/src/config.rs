@@ -30,6 +30,18 @@ pub struct FileConfig {
     pub purposes: Option<PurposesFileConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub witness: Option<WitnessFileConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditFileConfig>,
+}
+
+/// `[audit]`: the audit log.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFileConfig {
+    /// Seconds an event may wait for a signed checkpoint before `audit
+    /// verify` names it (default 300).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint_lag_s: Option<u64>,
 }
 
 /// `[witness]`: the witnesses that cosign the audit log's checkpoints
@@ -161,6 +173,7 @@ pub struct Settings {
     pub purpose_codes: Vec<String>,
     pub witnesses: Vec<lanyard_register::WitnessTarget>,
     pub witness_quorum: usize,
+    pub checkpoint_lag_s: u64,
 }
 
 pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
@@ -265,6 +278,7 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
     Ok(Settings {
         witnesses,
         witness_quorum,
+        checkpoint_lag_s: file.audit.as_ref().and_then(|a| a.checkpoint_lag_s).unwrap_or(300),
         data_dir: data_dir.to_owned(),
         database_url: database_url_flag.map(str::to_owned).or(file.database_url),
         provider,

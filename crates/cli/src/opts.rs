@@ -437,6 +437,13 @@ pub enum AuditCommand {
         /// For a consistency proof: the old checkpoint you kept.
         #[arg(long, value_name = "FILE")]
         old_checkpoint: Option<PathBuf>,
+        /// A witness whose cosignature you require on the proof's
+        /// checkpoint (its key, `name+id+base64`); repeat for several.
+        #[arg(long = "witness", value_name = "KEY")]
+        witnesses: Vec<String>,
+        /// How many of those witnesses must have cosigned (default: all).
+        #[arg(long, requires = "witnesses")]
+        quorum: Option<usize>,
     },
 }
 
@@ -546,8 +553,9 @@ pub struct ServeArgs {
     /// in front.
     #[arg(long)]
     pub behind_tls_proxy: bool,
-    /// Seconds between periodic audit checkpoints (while the log grows).
-    #[arg(long, env = "LANYARD_CHECKPOINT_EVERY", default_value_t = 60,
+    /// Seconds between periodic audit checkpoints (while the log grows),
+    /// each sent to the witnesses.
+    #[arg(long, env = "LANYARD_CHECKPOINT_EVERY", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub checkpoint_every: u64,
     /// Personal-data reads allowed per user or token per minute (sustained).

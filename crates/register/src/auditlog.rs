@@ -278,7 +278,10 @@ impl Register {
         };
         let verified =
             NoteVerifier::new(&origin, &key.public_key()).map_err(refused)?.verify(&note).map_err(refused)?;
-        Ok(SignedCheckpoint { origin, tree_size: verified.size, root: B64.encode(verified.root), checkpoint: note })
+        // With the witnesses' cosignatures kept for it, so that a proof
+        // against it can be checked by someone who requires witnesses.
+        let checkpoint = self.cosigned_checkpoint(size).await?.unwrap_or(note);
+        Ok(SignedCheckpoint { origin, tree_size: verified.size, root: B64.encode(verified.root), checkpoint })
     }
 
     /// Signs a checkpoint of the whole log if it has grown since the last

@@ -109,13 +109,36 @@ impl Register {
         witnesses: &[WitnessTarget],
         now_ms: i64,
     ) -> Result<Vec<WitnessOutcome>, RegisterError> {
+        self.round(witnesses, true, now_ms).await
+    }
+
+    /// The same, asking only the witnesses that have not cosigned the
+    /// latest checkpoint yet (the server's periodic round).
+    pub async fn witness_round_if_new(
+        &self,
+        witnesses: &[WitnessTarget],
+        now_ms: i64,
+    ) -> Result<Vec<WitnessOutcome>, RegisterError> {
+        self.round(witnesses, false, now_ms).await
+    }
+
+    async fn round(
+        &self,
+        witnesses: &[WitnessTarget],
+        always: bool,
+        now_ms: i64,
+    ) -> Result<Vec<WitnessOutcome>, RegisterError> {
         let Some((size, _)) = self.store().latest_checkpoint().await? else { return Ok(Vec::new()) };
         let note = self.store().checkpoint_at(size).await?.unwrap_or_default();
         let size = u64::try_from(size).unwrap_or(0);
         let http = client::http();
         let mut out = Vec::new();
         for w in witnesses {
-            out.push(self.ask(&http, w, &note, size, now_ms).await?);
+            let known = self.store().latest_cosigned(w.key.name()).await?.and_then(|s| u64::try_from(s).ok());
+            if !always && known == Some(size) {
+                continue;
+            }
+            out.push(self.ask(&http, w, &note, size, known, now_ms).await?);
         }
         Ok(out)
     }
@@ -126,10 +149,10 @@ impl Register {
         w: &WitnessTarget,
         note: &str,
         size: u64,
+        known: Option<u64>,
         now_ms: i64,
     ) -> Result<WitnessOutcome, RegisterError> {
         let name = w.key.name().to_owned();
-        let known = self.store().latest_cosigned(&name).await?.and_then(|s| u64::try_from(s).ok());
         // What this store remembers may be stale (or rolled back with it):
         // a 409 tells the witness's own size, and one retry uses it.
         let mut old = known.filter(|k| *k <= size).unwrap_or(0);
@@ -182,6 +205,12 @@ impl Register {
         tx.tx().insert_cosignature(&name, stored, line, now_ms / 1000).await?;
         tx.commit_housekeeping(lanyard_audit::Housekeeping::Checkpoint).await?;
         Ok(WitnessOutcome::Cosigned { witness: name, size })
+    }
+
+    /// The size of the latest signed checkpoint (0 if none).
+    pub async fn latest_checkpoint_size(&self) -> Result<u64, RegisterError> {
+        let latest = self.store().latest_checkpoint().await?;
+        Ok(latest.map_or(0, |(s, _)| u64::try_from(s).unwrap_or(0)))
     }
 
     /// The latest checkpoint with every cosignature kept for it: the note a

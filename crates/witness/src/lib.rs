@@ -20,4 +20,4 @@ pub mod server;
 pub mod state;
 mod witness;
 
-pub use witness::{AddError, Witness};
+pub use witness::{AddError, Witness, parse_request};

@@ -70,7 +70,7 @@ impl std::fmt::Debug for Witness {
 }
 
 /// `old N`, the proof, and the signed checkpoint, from a request body.
-fn parse_request(body: &str) -> Result<(u64, Vec<Hash>, &str), AddError> {
+pub fn parse_request(body: &str) -> Result<(u64, Vec<Hash>, &str), AddError> {
     let (head, note) = body.split_once("\n\n").ok_or(AddError::BadRequest("no empty line before the checkpoint"))?;
     let mut lines = head.split('\n');
     let old = lines.next().and_then(|l| l.strip_prefix("old ")).ok_or(AddError::BadRequest("no old size line"))?;

@@ -16,8 +16,9 @@ use crate::opts::{AuditCommand, Cli, ProveCommand};
 use crate::output;
 
 pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
-    if let AuditCommand::VerifyProof { verifier_key, proof, event, old_checkpoint } = cmd {
-        return verify_proof(cli, verifier_key, proof, event.as_deref(), old_checkpoint.as_deref());
+    if let AuditCommand::VerifyProof { verifier_key, proof, event, old_checkpoint, witnesses, quorum } = cmd {
+        let required = Witnesses::parse(witnesses, *quorum)?;
+        return verify_proof(cli, verifier_key, proof, event.as_deref(), old_checkpoint.as_deref(), &required);
     }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let register = context::open_register(&settings).await?;
@@ -190,6 +191,20 @@ async fn log_findings(
     if events > 0 && checkpoints == 0 {
         found.push(format!("audit log: {events} events and no signed checkpoint"));
     }
+    // The first event no checkpoint covers may wait a little, not long.
+    let signed = register.latest_checkpoint_size().await?;
+    if checkpoints > 0 && signed < events {
+        let (bytes, _) = register.audit_event(signed).await?;
+        let waited_s = lanyard_audit::Event::from_bytes(&bytes).map_or(i64::MAX, |e| (now - e.time_ms) / 1000);
+        if waited_s > i64::try_from(settings.checkpoint_lag_s).unwrap_or(i64::MAX) {
+            found.push(format!(
+                "audit log: events {signed} to {} are under no signed checkpoint, the first for {waited_s} s \
+                 (more than the {} s allowed)",
+                events - 1,
+                settings.checkpoint_lag_s
+            ));
+        }
+    }
     if settings.witnesses.is_empty() {
         return Ok(found);
     }
@@ -215,12 +230,61 @@ fn read(path: &Path) -> Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
-fn verify_proof(cli: &Cli, key: &str, proof: &Path, event: Option<&Path>, old: Option<&Path>) -> Result<()> {
+/// The witnesses a proof's checkpoint must carry cosignatures of.
+struct Witnesses {
+    keys: Vec<lanyard_note::cosignature::CosignatureVerifier>,
+    quorum: usize,
+}
+
+impl Witnesses {
+    fn parse(keys: &[String], quorum: Option<usize>) -> Result<Self> {
+        let keys = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                lanyard_note::cosignature::CosignatureVerifier::parse(k)
+                    .map_err(|e| anyhow::anyhow!("--witness #{}: {}", i + 1, e.0))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let quorum = quorum.unwrap_or(keys.len());
+        if quorum > keys.len() {
+            anyhow::bail!("--quorum {quorum} is more than the {} witnesses given", keys.len());
+        }
+        Ok(Witnesses { keys, quorum })
+    }
+
+    /// Whether enough of them cosigned `note`.
+    fn check(&self, note: &str) -> Result<(), String> {
+        if self.quorum == 0 {
+            return Ok(());
+        }
+        let (body, signatures) = note.split_once("\n\n").ok_or("the checkpoint has no signatures")?;
+        let body = format!("{body}\n");
+        let cosigned = self.keys.iter().filter(|k| k.verify(&body, signatures).is_ok()).count();
+        if cosigned < self.quorum {
+            return Err(format!(
+                "the checkpoint carries {cosigned} of the {} witness cosignatures required",
+                self.quorum
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn verify_proof(
+    cli: &Cli,
+    key: &str,
+    proof: &Path,
+    event: Option<&Path>,
+    old: Option<&Path>,
+    witnesses: &Witnesses,
+) -> Result<()> {
     let key_text = if Path::new(key).is_file() { read(Path::new(key))? } else { key.to_owned() };
     let verifier = NoteVerifier::parse(&key_text).map_err(|e| anyhow::anyhow!("verifier key: {e}"))?;
     let text = read(proof)?;
     let value: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}: not JSON", proof.display()))?;
+    let note = value.get("checkpoint").and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
     let verdict = if value.get("old_size").is_some() {
         let p: ConsistencyJson =
             serde_json::from_value(value).with_context(|| format!("{}: not a consistency proof", proof.display()))?;
@@ -243,6 +307,7 @@ fn verify_proof(cli: &Cli, key: &str, proof: &Path, event: Option<&Path>, old: O
         };
         check_inclusion(&p, &verifier, bytes.as_deref())
     };
+    let verdict = verdict.and_then(|()| witnesses.check(&note));
     match verdict {
         Ok(()) => {
             if cli.json {

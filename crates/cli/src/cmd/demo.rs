@@ -59,6 +59,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         purpose_codes: Vec::new(),
         witnesses: Vec::new(),
         witness_quorum: 0,
+        checkpoint_lag_s: 300,
     };
     let started = Instant::now();
     let provider =

@@ -59,6 +59,7 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
         purpose_codes: Vec::new(),
         witnesses: Vec::new(),
         witness_quorum: 0,
+        checkpoint_lag_s: 300,
     })
 }
 
@@ -106,6 +107,7 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
         // Written out so the force sees where its own purpose codes go.
         purposes: Some(crate::config::PurposesFileConfig { codes: vec![] }),
         witness: None,
+        audit: None,
     };
     let text = toml::to_string(&file).context("writing the configuration")?;
     let path = settings.data_dir.join(CONFIG_FILE);

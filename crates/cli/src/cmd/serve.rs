@@ -168,7 +168,7 @@ pub async fn serve_until_interrupted(
                     _ = stop.changed() => break,
                     () = tokio::time::sleep(every) => {}
                 }
-                match register.witness_round(&witnesses, context::now_ms()).await {
+                match register.witness_round_if_new(&witnesses, context::now_ms()).await {
                     Ok(outcomes) => {
                         for o in outcomes {
                             match o {
