@@ -7,6 +7,7 @@
 mod util;
 
 mod audit;
+mod backup;
 mod bad_input;
 mod breach;
 mod cards;

@@ -17,7 +17,7 @@ use std::process::{Child, Stdio};
 use crate::audit::tamper;
 use crate::util::Env;
 
-struct WitnessProcess {
+pub(crate) struct WitnessProcess {
     child: Child,
     url: String,
     key: String,
@@ -32,7 +32,7 @@ impl Drop for WitnessProcess {
 }
 
 /// A witness of `env`'s log, running, and `env` configured to use it.
-fn witness(env: &Env) -> WitnessProcess {
+pub(crate) fn witness(env: &Env) -> WitnessProcess {
     let dir = tempfile::tempdir().unwrap();
     let wdir = dir.path().to_str().unwrap().to_owned();
     let made = env.json(&["witness", "init", "--data-dir", &wdir, "--name", "audit.force.example/w1"]);

@@ -227,4 +227,7 @@ pub enum Housekeeping {
     SessionTouch,
     /// An expired or disabled user's session removed on sight.
     SessionExpiry,
+    /// A backup loaded into an empty store: rows and events restored as
+    /// they were, the restore itself recorded once the store is open.
+    Restore,
 }

@@ -102,6 +102,9 @@ pub enum Command {
     /// internal audit, the data-protection officer.
     #[command(subcommand)]
     Witness(WitnessCommand),
+    /// Encrypted, signed, verified backups of the whole store.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Keyed fingerprints of register identifiers, for exact data match.
     #[command(subcommand)]
     Fingerprints(FingerprintsCommand),
@@ -444,6 +447,50 @@ pub enum AuditCommand {
         /// How many of those witnesses must have cosigned (default: all).
         #[arg(long, requires = "witnesses")]
         quorum: Option<usize>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a consistent snapshot (the server may keep running), sealed
+    /// with age to each recipient and signed by the log's key. Give an
+    /// offline recovery key and an operations key.
+    Create {
+        /// The file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// An age recipient (`age1…`); repeat for several.
+        #[arg(long = "recipient", value_name = "AGE1", required = true)]
+        recipients: Vec<String>,
+    },
+    /// Decrypt, load into a scratch store, and check every hash, the
+    /// signature, the audit tree and `audit verify` there. Exits 0 when it
+    /// holds, 1 when it does not (saying what failed), 2 when it cannot be
+    /// read.
+    Verify {
+        /// The backup.
+        file: PathBuf,
+        /// An age identity file that opens it.
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+    },
+    /// Verify, then restore into a new database and switch to it only when
+    /// complete (SQLite: the data directory's database, the old one kept
+    /// beside it; PostgreSQL: an empty database given by --into-database-url).
+    Restore {
+        /// The backup.
+        file: PathBuf,
+        /// An age identity file that opens it.
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+        /// PostgreSQL: the empty database to restore into.
+        #[arg(long, value_name = "URL")]
+        into_database_url: Option<String>,
+        /// Restore even though the witnesses have seen a longer log, whose
+        /// events after N (the size of the backup's log) are then lost; the
+        /// restore is recorded with the events lost.
+        #[arg(long, value_name = "N")]
+        accept_loss_after: Option<u64>,
     },
 }
 

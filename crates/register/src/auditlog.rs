@@ -241,6 +241,14 @@ impl Register {
         Ok(key)
     }
 
+    /// Signs a note `body` with the log's key (a backup's manifest, say):
+    /// what only this log can have said.
+    pub async fn sign_with_log_key(&self, op: &Operator, body: &str, now_ms: i64) -> Result<String, RegisterError> {
+        let key = self.log_key(op, now_ms).await?;
+        let origin = self.audit_origin().await?;
+        lanyard_note::sign(body, &LogSigner { name: &origin, key: key.as_ref() }).map_err(refused)
+    }
+
     /// The verifier key string: `<name>+<hex key hash>+<base64 key>`.
     pub async fn verifier_key(&self, op: &Operator, now_ms: i64) -> Result<String, RegisterError> {
         let key = self.log_key(op, now_ms).await?;

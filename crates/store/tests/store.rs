@@ -138,3 +138,15 @@ async fn unreachable_postgres_is_reported_as_such() {
     let err = Store::open_postgres("postgres://nobody@127.0.0.1:1/none", None).await.unwrap_err();
     assert!(matches!(err.kind(), StoreErrorKind::Unreachable(_)), "{err}");
 }
+
+/// A backup holds every table: a migration that adds one must add it to
+/// `TABLES` too (in load order), or this fails.
+#[tokio::test]
+async fn the_backup_table_list_names_every_table() {
+    for t in lanyard_testkit::stores().await {
+        let mut listed: Vec<String> = lanyard_store::TABLES.iter().map(|s| (*s).to_owned()).collect();
+        listed.sort();
+        assert_eq!(t.store.table_names().await.unwrap(), listed, "{}", t.name);
+        assert_eq!(t.store.schema_version().await.unwrap(), t.store.schema_target(), "{}", t.name);
+    }
+}

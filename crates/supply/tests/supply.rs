@@ -446,10 +446,12 @@ async fn a_full_compromise_yields_exactly_the_drill_and_never_vetting_or_pay() {
             let numeric = v.iter().all(u8::is_ascii_digit);
             let raw = if numeric { &raw_not_pdf } else { &raw };
             raw.windows(v.len()).enumerate().any(|(at, w)| {
+                // Nor inside a word: a hex digest in the manifest is letters
+                // and digits, and holds any five digits now and then.
                 w == v
                     && !(numeric
-                        && (at.checked_sub(1).is_some_and(|b| raw[b].is_ascii_digit())
-                            || raw.get(at + v.len()).is_some_and(u8::is_ascii_digit)))
+                        && (at.checked_sub(1).is_some_and(|b| raw[b].is_ascii_alphanumeric())
+                            || raw.get(at + v.len()).is_some_and(u8::is_ascii_alphanumeric)))
             })
         };
         for k in &known {

@@ -1,6 +1,7 @@
 //! One module per top-level subcommand.
 
 pub mod audit;
+pub mod backup;
 pub mod breach;
 pub mod canary;
 pub mod card;

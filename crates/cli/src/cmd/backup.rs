@@ -1,0 +1,233 @@
+//! `lanyard backup …`: create, verify and restore.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, Result, bail};
+use lanyard_backup::{BackupError, RestoreTarget};
+
+use crate::Negative;
+use crate::config::{self, SQLITE_FILE, Settings};
+use crate::context;
+use crate::opts::{BackupCommand, Cli};
+use crate::output;
+
+pub async fn run(cli: &Cli, cmd: &BackupCommand) -> Result<()> {
+    let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
+    match cmd {
+        BackupCommand::Create { out, recipients } => create(cli, &settings, out, recipients).await,
+        BackupCommand::Verify { file, identity } => verify(cli, &settings, file, identity).await,
+        BackupCommand::Restore { file, identity, into_database_url, accept_loss_after } => {
+            restore(cli, &settings, file, identity, into_database_url.as_deref(), *accept_loss_after).await
+        }
+    }
+}
+
+fn provider_kind(settings: &Settings) -> &'static str {
+    match settings.provider {
+        config::ProviderSettings::Keyring { .. } => "keyring",
+        config::ProviderSettings::Pkcs11 { .. } => "pkcs11",
+    }
+}
+
+async fn create(cli: &Cli, settings: &Settings, out: &Path, recipients: &[String]) -> Result<()> {
+    let parsed = recipients
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            age::x25519::Recipient::from_str(r.trim())
+                .map(|r| Box::new(r) as Box<dyn age::Recipient + Send>)
+                .map_err(|_| anyhow::anyhow!("--recipient #{}: not an age recipient (age1…)", i + 1))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let (provider, ledger) = context::open_ledger(settings).await?;
+    let store = ledger.store().clone();
+    let register = context::register_on(ledger, provider, settings).await?;
+    let op = context::operator(cli.operator.as_deref(), false)?;
+    // Written beside the target and renamed once complete: a failed backup
+    // leaves no file that looks like one.
+    let partial = out.with_extension("partial");
+    let file = std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    let made =
+        lanyard_backup::create(&register, &store, &op, &parsed, file, provider_kind(settings), context::now_ms()).await;
+    let manifest = match made {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e.into());
+        }
+    };
+    std::fs::rename(&partial, out).with_context(|| format!("writing {}", out.display()))?;
+    let mut event =
+        lanyard_audit::Event::new(context::now_ms(), op.actor.clone(), "backup.create", lanyard_audit::Outcome::Ok);
+    event.detail = Some(serde_json::json!({
+        "audit_size": manifest.audit_size, "recipients": recipients.len(),
+        "rows": manifest.tables.iter().map(|t| t.rows).sum::<u64>(),
+    }));
+    register.record(&[event]).await?;
+    if cli.json {
+        return output::json(&manifest);
+    }
+    let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+    println!(
+        "backup written to {}: {} tables, {rows} rows, audit log of {} events",
+        out.display(),
+        manifest.tables.len(),
+        manifest.audit_size
+    );
+    println!("check it now, and from time to time: lanyard backup verify {} --identity KEY", out.display());
+    Ok(())
+}
+
+fn identities(path: &Path) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>> {
+    let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    lanyard_supply::package::parse_identities(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// A verdict the command line reports: 1 for a backup that does not hold,
+/// 2 for one that cannot be read.
+fn verdict(e: BackupError) -> anyhow::Error {
+    match e {
+        BackupError::Invalid(_) => Negative(e.to_string()).into(),
+        other => other.into(),
+    }
+}
+
+async fn verify(cli: &Cli, settings: &Settings, file: &Path, identity: &Path) -> Result<()> {
+    let ids = identities(identity)?;
+    let provider = context::open_provider(settings)?;
+    let scratch = tempfile::tempdir().context("a scratch directory")?;
+    let store = lanyard_store::Store::open_sqlite(&scratch.path().join("scratch.db"), true).await?;
+    let sealed = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
+    let checked =
+        lanyard_backup::verify(sealed, &ids, provider, RestoreTarget::Store(store.clone()), context::now_ms())
+            .await
+            .map_err(verdict)?;
+    store.close().await;
+    report(cli, &checked)?;
+    if !checked.findings.is_empty() {
+        return Err(Negative(format!(
+            "the backup does not hold: {} findings in its audit log",
+            checked.findings.len()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+fn report(cli: &Cli, checked: &lanyard_backup::Checked) -> Result<()> {
+    let m = &checked.manifest;
+    if cli.json {
+        return output::json(&serde_json::json!({ "manifest": m, "findings": checked.findings }));
+    }
+    for f in &checked.findings {
+        println!("{f}");
+    }
+    let rows: u64 = m.tables.iter().map(|t| t.rows).sum();
+    println!(
+        "backup of {} taken {}: {} tables, {rows} rows, audit log of {} events; signature, hashes and tree root {}",
+        m.origin,
+        output::date_time(m.created_at_ms / 1000),
+        m.tables.len(),
+        m.audit_size,
+        if checked.findings.is_empty() { "verified" } else { "verified, but audit verify found problems" }
+    );
+    Ok(())
+}
+
+async fn restore(
+    cli: &Cli,
+    settings: &Settings,
+    file: &Path,
+    identity: &Path,
+    into_url: Option<&str>,
+    accept_loss_after: Option<u64>,
+) -> Result<()> {
+    let ids = identities(identity)?;
+    let provider = context::open_provider(settings)?;
+    let sealed = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
+    let (store, staged): (lanyard_store::Store, Option<PathBuf>) = match (&settings.database_url, into_url) {
+        (_, Some(url)) => (lanyard_store::Store::open_url(url, false).await?, None),
+        (Some(_), None) => bail!(
+            "the register is on PostgreSQL: restore into an empty database with --into-database-url, then point database_url at it"
+        ),
+        (None, None) => {
+            context::ensure_dir(&settings.data_dir)?;
+            let path = settings.data_dir.join(format!("{SQLITE_FILE}.restoring"));
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            (lanyard_store::Store::open_sqlite(&path, true).await?, Some(path))
+        }
+    };
+    let now = context::now_ms();
+    let checked = match lanyard_backup::restore(sealed, &ids, provider, RestoreTarget::Store(store.clone()), now).await
+    {
+        Ok(c) => c,
+        Err(e) => {
+            store.close().await;
+            discard(staged.as_deref());
+            return Err(verdict(e));
+        }
+    };
+    if !checked.findings.is_empty() {
+        report(cli, &checked)?;
+        store.close().await;
+        discard(staged.as_deref());
+        bail!(Negative("the backup does not hold; nothing was restored".into()));
+    }
+    // The witnesses know how long the log was: a restore that loses events
+    // they cosigned is refused unless that loss is accepted, by size.
+    let size = checked.manifest.audit_size;
+    let mut witnessed = size;
+    for outcome in checked.register.witness_round(&settings.witnesses, now).await? {
+        if let lanyard_register::WitnessOutcome::Ahead { witnessed: w, .. } = outcome {
+            witnessed = witnessed.max(w);
+        }
+    }
+    if witnessed > size && accept_loss_after != Some(size) {
+        store.close().await;
+        discard(staged.as_deref());
+        return Err(Negative(format!(
+            "the witnesses have seen {witnessed} audit events; this backup holds {size}. Restoring it loses events \
+             {size} to {}: if that is accepted, run again with --accept-loss-after {size}",
+            witnessed - 1
+        ))
+        .into());
+    }
+    let op = context::operator(cli.operator.as_deref(), false)?;
+    let mut event = lanyard_audit::Event::new(now, op.actor.clone(), "backup.restore", lanyard_audit::Outcome::Ok);
+    event.detail = Some(if witnessed > size {
+        serde_json::json!({ "restored_size": size, "witnessed": witnessed, "lost": [size, witnessed - 1] })
+    } else {
+        serde_json::json!({ "restored_size": size })
+    });
+    checked.register.record(&[event]).await?;
+    store.close().await;
+    if let Some(path) = staged {
+        let live = settings.data_dir.join(SQLITE_FILE);
+        let kept = settings.data_dir.join(format!("{SQLITE_FILE}.before-restore-{now}"));
+        if live.exists() {
+            std::fs::rename(&live, &kept).with_context(|| format!("moving {} aside", live.display()))?;
+            for suffix in ["-wal", "-shm"] {
+                let _ = std::fs::rename(format!("{}{suffix}", live.display()), format!("{}{suffix}", kept.display()));
+            }
+            println!("the previous database is kept as {}", kept.display());
+        }
+        std::fs::rename(&path, &live).with_context(|| format!("switching to {}", live.display()))?;
+    }
+    report(cli, &checked)?;
+    println!(
+        "restored{}",
+        into_url.map_or(String::new(), |_| ": point database_url at the database restored into".into())
+    );
+    Ok(())
+}
+
+fn discard(staged: Option<&Path>) {
+    if let Some(path) = staged {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+}
