@@ -32,6 +32,25 @@ pub struct FileConfig {
     pub witness: Option<WitnessFileConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditFileConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<WatchFileConfig>,
+}
+
+/// `[watch]`: the data-loss watch.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchFileConfig {
+    /// A table or compartment that falls by more than this fraction in one
+    /// interval is an alert, explained by the log or not (default 0.05).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fall: Option<f64>,
+    /// The last verified backup may be this old (default 172800, 2 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_max_age_s: Option<u64>,
+    /// Alerts are POSTed here as JSON, signed with HMAC-SHA256 under
+    /// `LANYARD_WATCH_WEBHOOK_SECRET` (header `X-Lanyard-Signature`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
 }
 
 /// `[audit]`: the audit log.
@@ -174,6 +193,9 @@ pub struct Settings {
     pub witnesses: Vec<lanyard_register::WitnessTarget>,
     pub witness_quorum: usize,
     pub checkpoint_lag_s: u64,
+    pub watch_max_fall: f64,
+    pub backup_max_age_s: u64,
+    pub watch_webhook: Option<String>,
 }
 
 pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
@@ -279,6 +301,9 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
         witnesses,
         witness_quorum,
         checkpoint_lag_s: file.audit.as_ref().and_then(|a| a.checkpoint_lag_s).unwrap_or(300),
+        watch_max_fall: file.watch.as_ref().and_then(|w| w.max_fall).unwrap_or(0.05),
+        backup_max_age_s: file.watch.as_ref().and_then(|w| w.backup_max_age_s).unwrap_or(2 * 86_400),
+        watch_webhook: file.watch.as_ref().and_then(|w| w.webhook.clone()),
         data_dir: data_dir.to_owned(),
         database_url: database_url_flag.map(str::to_owned).or(file.database_url),
         provider,

@@ -119,6 +119,7 @@ async fn command(cli: &Cli) -> anyhow::Result<()> {
         Command::Canary(c) => cmd::canary::run(cli, c).await,
         Command::Witness(c) => cmd::witness::run(cli, c).await,
         Command::Backup(c) => cmd::backup::run(cli, c).await,
+        Command::Watch(args) => cmd::watch::run(cli, args).await,
         Command::Bench(c) => {
             let opts = lanyard_bench::Cli { json: cli.json, database_url: cli.database_url.clone() };
             lanyard_bench::run(&opts, c).await

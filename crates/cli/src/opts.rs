@@ -105,6 +105,11 @@ pub enum Command {
     /// Encrypted, signed, verified backups of the whole store.
     #[command(subcommand)]
     Backup(BackupCommand),
+    /// The data-loss watch: reconcile the store with the log, watch every
+    /// table's and compartment's volume, ask the witnesses, check the age
+    /// of the last verified backup. Alerts go to the log (ids only), to
+    /// stdout and to the `[watch] webhook`.
+    Watch(WatchArgs),
     /// Keyed fingerprints of register identifiers, for exact data match.
     #[command(subcommand)]
     Fingerprints(FingerprintsCommand),
@@ -448,6 +453,16 @@ pub enum AuditCommand {
         #[arg(long, requires = "witnesses")]
         quorum: Option<usize>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// One pass, then exit: 0 when all is well, 1 when anything is wrong.
+    #[arg(long)]
+    pub once: bool,
+    /// Seconds between passes when not --once.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub every: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -69,6 +69,14 @@ pub enum Finding {
         /// Whose.
         person: PersonId,
     },
+    /// A compartment the log wrote for a person is gone from the store
+    /// (deleted outside lanyard: the South Yorkshire loss).
+    CompartmentMissing {
+        /// Whose.
+        person: PersonId,
+        /// Which.
+        compartment: Compartment,
+    },
     /// A person the log wrote has no row any more.
     RowDeleted {
         /// Whose.
@@ -132,6 +140,9 @@ impl std::fmt::Display for Finding {
             Finding::CheckpointRootMismatch { size } => write!(f, "checkpoint {size}: root does not match the log"),
             Finding::RowChanged { person } => write!(f, "person {person}: changed outside lanyard"),
             Finding::RowDeleted { person } => write!(f, "person {person}: deleted outside lanyard"),
+            Finding::CompartmentMissing { person, compartment } => {
+                write!(f, "person {person}: {compartment} compartment deleted outside lanyard")
+            }
             Finding::RowInserted { person } => write!(f, "person {person}: inserted outside lanyard"),
             Finding::RowTagInvalid { table, id, found } => {
                 write!(f, "{table} row {id}: {found} (changed outside lanyard)")
@@ -192,6 +203,11 @@ impl Findings {
 }
 
 const PAGE: i64 = 2000;
+
+/// A set of compartments as bits, in `Compartment::ALL`'s order.
+fn compartment_bits(compartments: &[Compartment]) -> u8 {
+    compartments.iter().fold(0, |bits, c| bits | Compartment::ALL.iter().position(|a| a == c).map_or(0, |i| 1 << i))
+}
 const WRITE_ACTIONS: [&str; 3] = ["person.create", "person.update", "person.erase"];
 
 /// One stored event in order: a gap before it is a missing event, bytes that
@@ -358,6 +374,7 @@ impl Register {
         // Stream the log: leaf hashes, the tree, and the last digest per person.
         let mut frontier = Frontier::default();
         let mut last_digest: HashMap<Uuid, Option<String>> = HashMap::new();
+        let mut sealed_by_log: HashMap<Uuid, u8> = HashMap::new();
         let mut row_log = RowLog::default();
         let redactions = Redactions::load(&self.ledger, 0, &mut findings).await?;
         // What the purpose migration's event committed to: (count, digest).
@@ -400,8 +417,17 @@ impl Register {
                         all_at_init = e.detail.as_ref().is_some_and(|d| d["row_tables"] == "all");
                     }
                     Ok(e) if WRITE_ACTIONS.contains(&e.action.as_str()) => {
+                        // The compartments a person should have: what their
+                        // creation and updates sealed; none once erased.
+                        let written = compartment_bits(&e.compartments);
                         for p in e.people {
                             last_digest.insert(*p.as_uuid(), e.digest.clone());
+                            let bits = sealed_by_log.entry(*p.as_uuid()).or_default();
+                            *bits = match e.action.as_str() {
+                                "person.create" => written,
+                                "person.update" => *bits | written,
+                                _ => 0,
+                            };
                         }
                     }
                     Ok(_) => {}
@@ -435,6 +461,16 @@ impl Register {
             for row in &page {
                 people += 1;
                 let mine = sealed.remove(&row.id).unwrap_or_default();
+                let present = mine.iter().fold(0u8, |bits, s| {
+                    bits | Compartment::ALL.iter().position(|c| c.as_str() == s.compartment).map_or(0, |i| 1 << i)
+                });
+                let want = sealed_by_log.remove(&row.id).unwrap_or_default();
+                for (i, c) in Compartment::ALL.iter().enumerate() {
+                    if want & (1 << i) != 0 && present & (1 << i) == 0 {
+                        findings
+                            .push(Finding::CompartmentMissing { person: PersonId::from_uuid(row.id), compartment: *c });
+                    }
+                }
                 let digest: String = state_digest(row, &mine).iter().map(|b| format!("{b:02x}")).collect();
                 match last_digest.remove(&row.id) {
                     None => findings.push(Finding::RowInserted { person: PersonId::from_uuid(row.id) }),

@@ -17,6 +17,8 @@ use serde::Serialize;
 use crate::error::RegisterError;
 use crate::register::Register;
 
+const BACKUP_VERIFIED_META: &str = "backup_verified_at";
+
 /// A witness the log sends its checkpoints to.
 #[derive(Clone, Debug)]
 pub struct WitnessTarget {
@@ -205,6 +207,44 @@ impl Register {
         tx.tx().insert_cosignature(&name, stored, line, now_ms / 1000).await?;
         tx.commit_housekeeping(lanyard_audit::Housekeeping::Checkpoint).await?;
         Ok(WitnessOutcome::Cosigned { witness: name, size })
+    }
+
+    /// Records that a backup was verified (`backup.verify`), and when, for
+    /// the data-loss watch's backup age.
+    pub async fn record_backup_verified(
+        &self,
+        op: &crate::register::Operator,
+        detail: serde_json::Value,
+        now_ms: i64,
+    ) -> Result<(), RegisterError> {
+        let mut event =
+            lanyard_audit::Event::new(now_ms, op.actor.clone(), "backup.verify", lanyard_audit::Outcome::Ok);
+        event.request_id = Some(op.request_id.clone());
+        event.detail = Some(detail);
+        let mut tx = self.ledger.begin().await?;
+        tx.tx().set_meta(BACKUP_VERIFIED_META, &now_ms.to_string()).await?;
+        tx.append(&[event]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Rows per table and sealed rows per compartment: the volumes the
+    /// data-loss watch compares from pass to pass.
+    pub async fn volumes(&self) -> Result<(Vec<(String, i64)>, Vec<(String, i64)>), RegisterError> {
+        let tables = self.store().table_counts().await?;
+        let mut compartments: Vec<(String, i64)> = Vec::new();
+        for (c, _, n) in self.store().sealed_counts().await? {
+            match compartments.iter_mut().find(|(name, _)| *name == c) {
+                Some((_, total)) => *total += n,
+                None => compartments.push((c, n)),
+            }
+        }
+        Ok((tables, compartments))
+    }
+
+    /// When a backup was last verified (Unix milliseconds), if ever.
+    pub async fn backup_verified_at(&self) -> Result<Option<i64>, RegisterError> {
+        Ok(self.store().meta(BACKUP_VERIFIED_META).await?.and_then(|v| v.parse().ok()))
     }
 
     /// The size of the latest signed checkpoint (0 if none).

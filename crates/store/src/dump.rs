@@ -105,6 +105,18 @@ impl Store {
         migrator.iter().map(|m| m.version).max().unwrap_or(0)
     }
 
+    /// Rows per table, for every table in [`TABLES`] (the data-loss
+    /// watch's volumes).
+    pub async fn table_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut out = Vec::with_capacity(TABLES.len());
+        for table in TABLES {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let n: i64 = on_pool!(self, p => sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone())).fetch_one(p).await)?;
+            out.push(((*table).to_owned(), n));
+        }
+        Ok(out)
+    }
+
     /// The tables this store holds (for the check that [`TABLES`] names
     /// them all).
     pub async fn table_names(&self) -> Result<Vec<String>, StoreError> {

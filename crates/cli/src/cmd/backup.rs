@@ -95,7 +95,15 @@ fn verdict(e: BackupError) -> anyhow::Error {
 
 async fn verify(cli: &Cli, settings: &Settings, file: &Path, identity: &Path) -> Result<()> {
     let ids = identities(identity)?;
-    let provider = context::open_provider(settings)?;
+    // The live register too, where one is: the verification is recorded
+    // there, and its time is the backup age the watch reports.
+    let (provider, live) = match context::open_ledger(settings).await {
+        Ok((provider, ledger)) => {
+            let register = context::register_on(ledger, std::sync::Arc::clone(&provider), settings).await?;
+            (provider, Some(register))
+        }
+        Err(_) => (context::open_provider(settings)?, None),
+    };
     let scratch = tempfile::tempdir().context("a scratch directory")?;
     let store = lanyard_store::Store::open_sqlite(&scratch.path().join("scratch.db"), true).await?;
     let sealed = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
@@ -111,6 +119,12 @@ async fn verify(cli: &Cli, settings: &Settings, file: &Path, identity: &Path) ->
             checked.findings.len()
         ))
         .into());
+    }
+    if let Some(register) = live {
+        let op = context::operator(cli.operator.as_deref(), false)?;
+        let m = &checked.manifest;
+        let detail = serde_json::json!({ "created_at_ms": m.created_at_ms, "audit_size": m.audit_size });
+        register.record_backup_verified(&op, detail, context::now_ms()).await?;
     }
     Ok(())
 }

@@ -60,6 +60,9 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         witnesses: Vec::new(),
         witness_quorum: 0,
         checkpoint_lag_s: 300,
+        watch_max_fall: 0.05,
+        backup_max_age_s: 2 * 86_400,
+        watch_webhook: None,
     };
     let started = Instant::now();
     let provider =

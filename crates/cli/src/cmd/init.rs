@@ -60,6 +60,9 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
         witnesses: Vec::new(),
         witness_quorum: 0,
         checkpoint_lag_s: 300,
+        watch_max_fall: 0.05,
+        backup_max_age_s: 2 * 86_400,
+        watch_webhook: None,
     })
 }
 
@@ -108,6 +111,7 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
         purposes: Some(crate::config::PurposesFileConfig { codes: vec![] }),
         witness: None,
         audit: None,
+        watch: None,
     };
     let text = toml::to_string(&file).context("writing the configuration")?;
     let path = settings.data_dir.join(CONFIG_FILE);

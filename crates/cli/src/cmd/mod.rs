@@ -16,4 +16,5 @@ pub mod supplier;
 pub mod token;
 pub mod user;
 pub mod verify;
+pub mod watch;
 pub mod witness;
