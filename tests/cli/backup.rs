@@ -213,3 +213,45 @@ fn a_restore_that_loses_witnessed_events_needs_that_loss_accepted() {
     assert_eq!(detail["restored_size"], size);
     assert!(detail["witnessed"].as_u64().unwrap() > size, "{detail}");
 }
+
+/// `lanyard serve` takes backups on a schedule, verifies each with the
+/// operations identity, keeps the newest `keep`, and shows the age of the
+/// last verified one on `/readyz` and as a metric.
+#[test]
+fn the_server_backs_up_on_a_schedule_and_shows_the_age() {
+    let env = Env::sqlite();
+    env.init();
+    env.add("SB1", "Scheduled");
+    let k = keys(&env, "ops.key");
+    let path = env.data.join("lanyard.toml");
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push_str(&format!(
+        "\n[backup]\nevery_s = 1\ndir = \"backups\"\nrecipients = [\"{}\"]\nkeep = 2\nidentity = \"{}\"\n",
+        k.recipient,
+        k.identity.display()
+    ));
+    std::fs::write(&path, text).unwrap();
+    let server = crate::serve::Server::start(&env);
+    let base = server.base.clone();
+    let dir = env.data.join("backups");
+    let count = || {
+        std::fs::read_dir(&dir)
+            .map(|d| d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "age")).count())
+            .unwrap_or(0)
+    };
+    let started = std::time::Instant::now();
+    while count() < 2 && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert_eq!(count(), 2, "the newest two are kept");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let ready = reqwest::get(format!("{base}/readyz")).await.unwrap().text().await.unwrap();
+        assert!(ready.contains("last verified backup:") && ready.contains(" s ago"), "{ready}");
+        let metrics = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("lanyard_backup_verified_age_seconds"), "{metrics}");
+    });
+    server.stop();
+    assert!(env.events().iter().filter(|e| e.action == "backup.verify").count() >= 2);
+}

@@ -25,7 +25,7 @@ pub async fn create(
     register: &Register,
     store: &Store,
     op: &Operator,
-    recipients: &[Box<dyn age::Recipient + Send>],
+    recipients: &[Box<dyn age::Recipient + Send + Sync>],
     out: impl Write,
     key_provider: &str,
     now_ms: i64,

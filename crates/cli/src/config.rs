@@ -34,6 +34,38 @@ pub struct FileConfig {
     pub audit: Option<AuditFileConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub watch: Option<WatchFileConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupFileConfig>,
+}
+
+/// `[backup]`: backups `lanyard serve` takes on its own.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupFileConfig {
+    /// Seconds between backups.
+    pub every_s: u64,
+    /// The folder they are written to (relative: in the data directory).
+    pub dir: PathBuf,
+    /// Their age recipients: an offline recovery key and an operations key.
+    pub recipients: Vec<String>,
+    /// How many to keep (default 14); older ones are deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep: Option<usize>,
+    /// The operations key's identity file, with which each backup is
+    /// verified as soon as it is made (absent: they are not, and the watch
+    /// reports the age of the last one verified by hand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<PathBuf>,
+}
+
+/// Backups on a schedule, resolved.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub every_s: u64,
+    pub dir: PathBuf,
+    pub recipients: Vec<String>,
+    pub keep: usize,
+    pub identity: Option<PathBuf>,
 }
 
 /// `[watch]`: the data-loss watch.
@@ -47,6 +79,10 @@ pub struct WatchFileConfig {
     /// The last verified backup may be this old (default 172800, 2 days).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backup_max_age_s: Option<u64>,
+    /// `lanyard serve` runs a pass every this many seconds (absent: only
+    /// `lanyard watch` does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every_s: Option<u64>,
     /// Alerts are POSTed here as JSON, signed with HMAC-SHA256 under
     /// `LANYARD_WATCH_WEBHOOK_SECRET` (header `X-Lanyard-Signature`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -196,6 +232,8 @@ pub struct Settings {
     pub watch_max_fall: f64,
     pub backup_max_age_s: u64,
     pub watch_webhook: Option<String>,
+    pub watch_every_s: Option<u64>,
+    pub backup: Option<BackupSchedule>,
 }
 
 pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
@@ -304,6 +342,18 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
         watch_max_fall: file.watch.as_ref().and_then(|w| w.max_fall).unwrap_or(0.05),
         backup_max_age_s: file.watch.as_ref().and_then(|w| w.backup_max_age_s).unwrap_or(2 * 86_400),
         watch_webhook: file.watch.as_ref().and_then(|w| w.webhook.clone()),
+        watch_every_s: file.watch.as_ref().and_then(|w| w.every_s).map(|s| s.max(1)),
+        backup: match &file.backup {
+            Some(b) if b.recipients.is_empty() => bail!("[backup] recipients: at least one age recipient"),
+            Some(b) => Some(BackupSchedule {
+                every_s: b.every_s.max(1),
+                dir: data_dir.join(&b.dir),
+                recipients: b.recipients.clone(),
+                keep: b.keep.unwrap_or(14).max(1),
+                identity: b.identity.as_ref().map(|p| data_dir.join(p)),
+            }),
+            None => None,
+        },
         data_dir: data_dir.to_owned(),
         database_url: database_url_flag.map(str::to_owned).or(file.database_url),
         provider,

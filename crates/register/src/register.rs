@@ -222,6 +222,12 @@ impl Register {
         &self.provider
     }
 
+    /// The key provider, for a service that opens another store under the
+    /// same root key (a backup verified in a scratch store).
+    pub fn key_provider(&self) -> Arc<dyn KeyProvider> {
+        Arc::clone(&self.provider)
+    }
+
     /// The force's rank table.
     pub fn ranks(&self) -> &RankTable {
         &self.ranks

@@ -533,6 +533,11 @@ impl Public {
         self.state.services.register.check_ready().await
     }
 
+    /// When a backup was last verified (Unix ms), for `/readyz`'s detail.
+    pub async fn backup_verified_at(&self) -> Result<Option<i64>, lanyard_register::RegisterError> {
+        self.state.services.register.backup_verified_at().await
+    }
+
     /// Why the server runs degraded, if it does.
     pub fn degraded(&self) -> Option<&str> {
         self.state.options.degraded.as_deref()

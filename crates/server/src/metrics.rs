@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use metrics::{Recorder, counter, with_local_recorder};
+use metrics::{Recorder, counter, gauge, with_local_recorder};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 
 /// This server's counters. A recorder of its own (not the process-global
@@ -38,6 +38,16 @@ impl Metrics {
     /// A login, by outcome (`ok`, `failed`, `locked`).
     pub fn login(&self, outcome: &'static str) {
         self.with(|| counter!("lanyard_logins_total", "outcome" => outcome).increment(1));
+    }
+
+    /// An alert of the data-loss watch, by kind.
+    pub fn watch_alert(&self, kind: &'static str) {
+        self.with(|| counter!("lanyard_watch_alerts_total", "kind" => kind).increment(1));
+    }
+
+    /// Seconds since a backup was last verified (absent until one was).
+    pub fn backup_verified_age(&self, seconds: f64) {
+        self.with(|| gauge!("lanyard_backup_verified_age_seconds").set(seconds));
     }
 
     /// The text exposition.

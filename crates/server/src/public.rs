@@ -25,7 +25,7 @@ pub(crate) async fn healthz() -> &'static str {
 /// a store that failed it is never ready: it serves whoever is sent to it
 /// directly, to look into what was found, but no balancer should.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, description = "ready"), (status = 503, description = "not ready, or degraded", body = ProblemBody)))]
-pub(crate) async fn readyz(public: Public) -> Result<&'static str, Problem> {
+pub(crate) async fn readyz(public: Public) -> Result<String, Problem> {
     if let Some(why) = public.degraded() {
         return Err(Problem::new(StatusCode::SERVICE_UNAVAILABLE, "degraded", why.to_owned()));
     }
@@ -33,7 +33,17 @@ pub(crate) async fn readyz(public: Public) -> Result<&'static str, Problem> {
         tracing::warn!(error = %e, "not ready");
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the store or the key provider is unreachable")
     })?;
-    Ok("ready\n")
+    // The detail: how old the last verified backup is.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let backup = match public.backup_verified_at().await.ok().flatten() {
+        Some(at) => {
+            let age_s = (i64::try_from(now).unwrap_or(i64::MAX) - at) / 1000;
+            public.metrics().backup_verified_age(age_s as f64);
+            format!("last verified backup: {age_s} s ago")
+        }
+        None => "last verified backup: none".to_owned(),
+    };
+    Ok(format!("ready\n{backup}\n"))
 }
 
 pub(crate) async fn metrics(public: Public) -> Response {

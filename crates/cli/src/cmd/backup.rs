@@ -31,25 +31,49 @@ fn provider_kind(settings: &Settings) -> &'static str {
 }
 
 async fn create(cli: &Cli, settings: &Settings, out: &Path, recipients: &[String]) -> Result<()> {
+    let (provider, ledger) = context::open_ledger(settings).await?;
+    let store = ledger.store().clone();
+    let register = context::register_on(ledger, provider, settings).await?;
+    let op = context::operator(cli.operator.as_deref(), false)?;
+    let manifest = write_backup(&register, &store, &op, settings, recipients, out).await?;
+    if cli.json {
+        return output::json(&manifest);
+    }
+    let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
+    println!(
+        "backup written to {}: {} tables, {rows} rows, audit log of {} events",
+        out.display(),
+        manifest.tables.len(),
+        manifest.audit_size
+    );
+    println!("check it now, and from time to time: lanyard backup verify {} --identity KEY", out.display());
+    Ok(())
+}
+
+/// Writes a backup to `out` (through a `.partial` file renamed once
+/// complete, so a failed one leaves nothing that looks like a backup), and
+/// records `backup.create`.
+pub async fn write_backup(
+    register: &lanyard_register::Register,
+    store: &lanyard_store::Store,
+    op: &lanyard_register::Operator,
+    settings: &Settings,
+    recipients: &[String],
+    out: &Path,
+) -> Result<lanyard_backup::Manifest> {
     let parsed = recipients
         .iter()
         .enumerate()
         .map(|(i, r)| {
             age::x25519::Recipient::from_str(r.trim())
-                .map(|r| Box::new(r) as Box<dyn age::Recipient + Send>)
-                .map_err(|_| anyhow::anyhow!("--recipient #{}: not an age recipient (age1…)", i + 1))
+                .map(|r| Box::new(r) as Box<dyn age::Recipient + Send + Sync>)
+                .map_err(|_| anyhow::anyhow!("recipient #{}: not an age recipient (age1…)", i + 1))
         })
         .collect::<Result<Vec<_>>>()?;
-    let (provider, ledger) = context::open_ledger(settings).await?;
-    let store = ledger.store().clone();
-    let register = context::register_on(ledger, provider, settings).await?;
-    let op = context::operator(cli.operator.as_deref(), false)?;
-    // Written beside the target and renamed once complete: a failed backup
-    // leaves no file that looks like one.
     let partial = out.with_extension("partial");
     let file = std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
     let made =
-        lanyard_backup::create(&register, &store, &op, &parsed, file, provider_kind(settings), context::now_ms()).await;
+        lanyard_backup::create(register, store, op, &parsed, file, provider_kind(settings), context::now_ms()).await;
     let manifest = match made {
         Ok(m) => m,
         Err(e) => {
@@ -65,21 +89,36 @@ async fn create(cli: &Cli, settings: &Settings, out: &Path, recipients: &[String
         "rows": manifest.tables.iter().map(|t| t.rows).sum::<u64>(),
     }));
     register.record(&[event]).await?;
-    if cli.json {
-        return output::json(&manifest);
-    }
-    let rows: u64 = manifest.tables.iter().map(|t| t.rows).sum();
-    println!(
-        "backup written to {}: {} tables, {rows} rows, audit log of {} events",
-        out.display(),
-        manifest.tables.len(),
-        manifest.audit_size
-    );
-    println!("check it now, and from time to time: lanyard backup verify {} --identity KEY", out.display());
-    Ok(())
+    Ok(manifest)
 }
 
-fn identities(path: &Path) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>> {
+/// Verifies a backup in a scratch store; if it holds and `live` is given,
+/// records `backup.verify` there.
+pub async fn check_backup(
+    live: Option<&lanyard_register::Register>,
+    provider: std::sync::Arc<dyn lanyard_crypto::KeyProvider>,
+    file: &Path,
+    ids: &[Box<dyn age::Identity + Send + Sync>],
+    op: &lanyard_register::Operator,
+) -> Result<lanyard_backup::Checked> {
+    let scratch = tempfile::tempdir().context("a scratch directory")?;
+    let store = lanyard_store::Store::open_sqlite(&scratch.path().join("scratch.db"), true).await?;
+    let sealed = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
+    let checked = lanyard_backup::verify(sealed, ids, provider, RestoreTarget::Store(store.clone()), context::now_ms())
+        .await
+        .map_err(verdict);
+    store.close().await;
+    let checked = checked?;
+    if let (Some(register), true) = (live, checked.findings.is_empty()) {
+        let m = &checked.manifest;
+        let detail = serde_json::json!({ "created_at_ms": m.created_at_ms, "audit_size": m.audit_size });
+        register.record_backup_verified(op, detail, context::now_ms()).await?;
+    }
+    Ok(checked)
+}
+
+/// The identities of an age identity file.
+pub fn identities(path: &Path) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     lanyard_supply::package::parse_identities(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
@@ -104,14 +143,8 @@ async fn verify(cli: &Cli, settings: &Settings, file: &Path, identity: &Path) ->
         }
         Err(_) => (context::open_provider(settings)?, None),
     };
-    let scratch = tempfile::tempdir().context("a scratch directory")?;
-    let store = lanyard_store::Store::open_sqlite(&scratch.path().join("scratch.db"), true).await?;
-    let sealed = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
-    let checked =
-        lanyard_backup::verify(sealed, &ids, provider, RestoreTarget::Store(store.clone()), context::now_ms())
-            .await
-            .map_err(verdict)?;
-    store.close().await;
+    let op = context::operator(cli.operator.as_deref(), false)?;
+    let checked = check_backup(live.as_ref(), provider, file, &ids, &op).await?;
     report(cli, &checked)?;
     if !checked.findings.is_empty() {
         return Err(Negative(format!(
@@ -119,12 +152,6 @@ async fn verify(cli: &Cli, settings: &Settings, file: &Path, identity: &Path) ->
             checked.findings.len()
         ))
         .into());
-    }
-    if let Some(register) = live {
-        let op = context::operator(cli.operator.as_deref(), false)?;
-        let m = &checked.manifest;
-        let detail = serde_json::json!({ "created_at_ms": m.created_at_ms, "audit_size": m.audit_size });
-        register.record_backup_verified(&op, detail, context::now_ms()).await?;
     }
     Ok(())
 }

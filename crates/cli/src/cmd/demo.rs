@@ -63,6 +63,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         watch_max_fall: 0.05,
         backup_max_age_s: 2 * 86_400,
         watch_webhook: None,
+        watch_every_s: None,
+        backup: None,
     };
     let started = Instant::now();
     let provider =

@@ -63,6 +63,8 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
         watch_max_fall: 0.05,
         backup_max_age_s: 2 * 86_400,
         watch_webhook: None,
+        watch_every_s: None,
+        backup: None,
     })
 }
 
@@ -112,6 +114,7 @@ pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProv
         witness: None,
         audit: None,
         watch: None,
+        backup: None,
     };
     let text = toml::to_string(&file).context("writing the configuration")?;
     let path = settings.data_dir.join(CONFIG_FILE);

@@ -92,6 +92,41 @@ fn guard_scanner(settings: &config::Settings) -> Result<lanyard_guard::Scanner> 
     Ok(lanyard_guard::Scanner { policy, fingerprints, ..lanyard_guard::Scanner::default() })
 }
 
+/// One scheduled backup: written, verified if the identity is at hand,
+/// and the oldest beyond `keep` deleted.
+async fn scheduled_backup(
+    register: &lanyard_register::Register,
+    store: &lanyard_store::Store,
+    op: &lanyard_register::Operator,
+    settings: &config::Settings,
+    plan: &config::BackupSchedule,
+) -> Result<()> {
+    std::fs::create_dir_all(&plan.dir).with_context(|| format!("creating {}", plan.dir.display()))?;
+    let out = plan.dir.join(format!("lanyard-{}.age", context::now_ms()));
+    let manifest = crate::cmd::backup::write_backup(register, store, op, settings, &plan.recipients, &out).await?;
+    tracing::info!(file = %out.display(), events = manifest.audit_size, "backup written");
+    if let Some(identity) = &plan.identity {
+        let ids = crate::cmd::backup::identities(identity)?;
+        let checked = crate::cmd::backup::check_backup(Some(register), register.key_provider(), &out, &ids, op).await?;
+        if !checked.findings.is_empty() {
+            anyhow::bail!("the backup {} does not hold: {} findings", out.display(), checked.findings.len());
+        }
+        tracing::info!(file = %out.display(), "backup verified");
+    }
+    let mut made: Vec<std::path::PathBuf> = std::fs::read_dir(&plan.dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("lanyard-") && n.ends_with(".age"))
+        })
+        .collect();
+    made.sort();
+    while made.len() > plan.keep {
+        let oldest = made.remove(0);
+        std::fs::remove_file(&oldest).with_context(|| format!("deleting {}", oldest.display()))?;
+    }
+    Ok(())
+}
+
 /// Serves on `listener` with the checkpointer beside it, until Ctrl-C.
 pub async fn serve_until_interrupted(
     register: Arc<lanyard_register::Register>,
@@ -104,6 +139,7 @@ pub async fn serve_until_interrupted(
 ) -> Result<()> {
     let How { tls, degraded } = how;
     let sign_checkpoints = degraded.is_none();
+    let store = ledger.store().clone();
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
     let supply = lanyard_supply::Supply::new(Arc::clone(&register), ledger, cards.clone(), settings.supply);
     let guard = guard_scanner(settings)?;
@@ -183,6 +219,56 @@ pub async fn serve_until_interrupted(
             }
         })
     };
+    // The data-loss watch, every `[watch] every_s`: alerts to the log, the
+    // webhook and the metrics.
+    let watching = {
+        let register = Arc::clone(&register);
+        let settings = settings.clone();
+        let metrics = state.metrics().clone();
+        let op = context::operator(Some("watch"), false)?;
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let Some(every) = settings.watch_every_s else { return };
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(every)) => {}
+                }
+                match crate::cmd::watch::pass(&register, &op, &settings, context::now_ms()).await {
+                    Ok(alerts) => {
+                        for a in &alerts {
+                            metrics.watch_alert(a.kind);
+                            tracing::warn!(kind = a.kind, alert = %a.text, "data-loss watch");
+                        }
+                        if let Err(e) = crate::cmd::watch::deliver(&register, &op, &settings, &alerts).await {
+                            tracing::error!(error = %e, "watch alerts not recorded");
+                        }
+                    }
+                    Err(e) => tracing::error!(error = %e, "watch pass failed; retrying at the next interval"),
+                }
+            }
+        })
+    };
+    // Backups on a schedule, `[backup]`: each verified at once when the
+    // operations identity is given, the oldest beyond `keep` deleted.
+    let backing_up = {
+        let register = Arc::clone(&register);
+        let settings = settings.clone();
+        let op = context::operator(Some("backup"), false)?;
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let Some(plan) = settings.backup.clone() else { return };
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(plan.every_s)) => {}
+                }
+                if let Err(e) = scheduled_backup(&register, &store, &op, &settings, &plan).await {
+                    tracing::error!(error = %format!("{e:#}"), "scheduled backup failed; retrying at the next interval");
+                }
+            }
+        })
+    };
     let sweeper = {
         let op = context::operator(Some("print-scheduler"), false)?;
         let every = std::time::Duration::from_secs(settings.sweep_every_s);
@@ -210,6 +296,8 @@ pub async fn serve_until_interrupted(
     let _ = stop_tx.send(true);
     let _ = checkpointer.await;
     let _ = witnessing.await;
+    let _ = watching.await;
+    let _ = backing_up.await;
     let _ = sweeper.await;
     served.context("serving")?;
     eprintln!("stopped");

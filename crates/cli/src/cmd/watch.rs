@@ -191,6 +191,29 @@ async fn publish(
     settings: &Settings,
     alerts: &[Alert],
 ) -> Result<()> {
+    if cli.json {
+        output::json(&serde_json::json!({ "alerts": alerts }))?;
+    } else if alerts.is_empty() {
+        println!("watch: all well");
+    } else {
+        for a in alerts {
+            println!("ALERT {}: {}", a.kind, a.text);
+            if !a.people.is_empty() {
+                println!("  people: {}", a.people.join(" "));
+            }
+        }
+    }
+    deliver(register, op, settings, alerts).await
+}
+
+/// Alerts to the audit log (`watch.alert`, ids only) and the webhook (a
+/// webhook that cannot be reached is reported, not fatal).
+pub async fn deliver(
+    register: &Register,
+    op: &lanyard_register::Operator,
+    settings: &Settings,
+    alerts: &[Alert],
+) -> Result<()> {
     let now = context::now_ms();
     let events: Vec<lanyard_audit::Event> = alerts
         .iter()
@@ -205,18 +228,6 @@ async fn publish(
         .collect();
     if !events.is_empty() {
         register.record(&events).await?;
-    }
-    if cli.json {
-        output::json(&serde_json::json!({ "alerts": alerts }))?;
-    } else if alerts.is_empty() {
-        println!("watch: all well");
-    } else {
-        for a in alerts {
-            println!("ALERT {}: {}", a.kind, a.text);
-            if !a.people.is_empty() {
-                println!("  people: {}", a.people.join(" "));
-            }
-        }
     }
     if let (Some(url), false) = (&settings.watch_webhook, alerts.is_empty())
         && let Err(e) = webhook(url, alerts).await
