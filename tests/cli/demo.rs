@@ -22,6 +22,15 @@ fn demo_builds_a_force_and_replaces_only_demos() {
             && text.contains("found online name the source: hr-payroll"),
         "{text}"
     );
+    // The South Yorkshire drill: a tenth of the photos lost and named
+    // exactly, then restored.
+    assert!(
+        text.contains("12 photos deleted with SQL; the watch's next pass: '12 people's photo compartment deleted")
+            && text.contains("(exactly those people)"),
+        "{text}"
+    );
+    assert!(text.contains("12 of the 12 lost photos open again; audit verify: 0 findings"), "{text}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"), "{}", String::from_utf8_lossy(&out.stderr));
     // The guard's own instruction: the FOI folder must not go out.
     let data = env.data.to_str().unwrap().to_owned();
     let scan = env.cmd().args(["scan", &format!("{data}/foi")]).output().unwrap();

@@ -141,6 +141,16 @@ pub fn remember_log(ledger: &Ledger, provider: &Arc<dyn lanyard_crypto::KeyProvi
     }
 }
 
+/// Forgets the log noted so far (its store was closed and another opened
+/// in its place, as after a restore).
+pub fn forget_log() {
+    let mut slot = match OPENED.lock() {
+        Ok(s) => s,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    *slot = None;
+}
+
 /// Ends a command that opened the register: if the log grew, checks it as
 /// `serve` does at start, signs a checkpoint over it, and sends that to the
 /// witnesses. So the CLI alone leaves no events unsigned, and never signs

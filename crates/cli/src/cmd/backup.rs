@@ -18,7 +18,8 @@ pub async fn run(cli: &Cli, cmd: &BackupCommand) -> Result<()> {
         BackupCommand::Create { out, recipients } => create(cli, &settings, out, recipients).await,
         BackupCommand::Verify { file, identity } => verify(cli, &settings, file, identity).await,
         BackupCommand::Restore { file, identity, into_database_url, accept_loss_after } => {
-            restore(cli, &settings, file, identity, into_database_url.as_deref(), *accept_loss_after).await
+            let provider = context::open_provider(&settings)?;
+            restore(cli, &settings, provider, file, identity, into_database_url.as_deref(), *accept_loss_after).await
         }
     }
 }
@@ -176,16 +177,18 @@ fn report(cli: &Cli, checked: &lanyard_backup::Checked) -> Result<()> {
     Ok(())
 }
 
-async fn restore(
+/// Verifies `file` into a new database and switches to it (see the
+/// command's help).
+pub async fn restore(
     cli: &Cli,
     settings: &Settings,
+    provider: std::sync::Arc<dyn lanyard_crypto::KeyProvider>,
     file: &Path,
     identity: &Path,
     into_url: Option<&str>,
     accept_loss_after: Option<u64>,
 ) -> Result<()> {
     let ids = identities(identity)?;
-    let provider = context::open_provider(settings)?;
     let sealed = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
     let (store, staged): (lanyard_store::Store, Option<PathBuf>) = match (&settings.database_url, into_url) {
         (_, Some(url)) => (lanyard_store::Store::open_url(url, false).await?, None),

@@ -137,8 +137,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let batch = demo_supply(&register, &ledger, &settings, &outcome.imported, &supplier_dir).await?;
     let foi_dir = dir.join("foi");
     demo_guard(&register, &foi_dir).await?;
+    let (ledger, register) =
+        demo_drill(cli, &settings, provider.clone(), register, ledger, &outcome.imported, dir).await?;
     let audit = ledger.store().audit_len().await?;
-    println!("11. {} audit events so far; key provider: {}", audit, status.provider);
+    println!("13. {} audit events so far; key provider: {}", audit, status.provider);
     println!("done in {:.1} s.\n", started.elapsed().as_secs_f64());
 
     let d = dir.display();
@@ -164,6 +166,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  lanyard keys status");
     println!("  lanyard keys rotate pay");
     println!("  lanyard audit checkpoint && lanyard audit verify");
+    println!("  lanyard backup verify {d}/backups/before-the-migration.age --identity {d}/backups/operations.key");
+    println!("  lanyard watch --once");
     println!("  lanyard audit note N          # the sealed note of event N's purpose (the auditor's read, audited)");
     println!("  lanyard breach scope --actor {}", op.actor.id);
     println!("  strings {d}/lanyard.db | grep -i obrien    # finds nothing: values are sealed");
@@ -213,7 +217,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         tls_key: None,
         insecure_http: false,
         behind_tls_proxy: false,
-        checkpoint_every: 60,
+        checkpoint_every: 5,
         reads_per_minute: 120,
         read_burst: 30,
         openapi: false,
@@ -497,4 +501,96 @@ fn workbook(sheets: &[(&str, bool, &Vec<Vec<String>>)]) -> Result<Vec<u8>> {
         zip.write_all(xml.as_bytes())?;
     }
     Ok(zip.finish()?.into_inner())
+}
+
+/// Steps 11 and 12: the South Yorkshire drill. A verified backup; a tenth
+/// of the photos deleted with SQL behind lanyard's back (as a supplier's
+/// migration did in 2023); the watch naming exactly those people and the
+/// photo compartment; the restore, after which every photo opens and
+/// `audit verify` passes. Returns the register reopened on the restored
+/// store.
+async fn demo_drill(
+    cli: &Cli,
+    settings: &Settings,
+    provider: Arc<KeyringProvider>,
+    register: Arc<Register>,
+    ledger: lanyard_audit::Ledger,
+    people: &[lanyard_core::PersonId],
+    dir: &std::path::Path,
+) -> Result<(lanyard_audit::Ledger, Arc<Register>)> {
+    let backups = dir.join("backups");
+    std::fs::create_dir_all(&backups)?;
+    let secret = age::x25519::Identity::generate();
+    let key = backups.join("operations.key");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(
+        &mut options.open(&key)?,
+        format!("{}\n", age::secrecy::ExposeSecret::expose_secret(&secret.to_string())).as_bytes(),
+    )?;
+    let file = backups.join("before-the-migration.age");
+    let op = context::operator(cli.operator.as_deref(), false)?;
+    let store = ledger.store().clone();
+    let recipient = secret.to_public().to_string();
+    let manifest = crate::cmd::backup::write_backup(&register, &store, &op, settings, &[recipient], &file).await?;
+    let ids = crate::cmd::backup::identities(&key)?;
+    let any_provider: Arc<dyn lanyard_crypto::KeyProvider> = provider.clone();
+    let checked = crate::cmd::backup::check_backup(Some(&register), any_provider.clone(), &file, &ids, &op).await?;
+    if !checked.findings.is_empty() {
+        bail!("the demo's backup does not verify: {:?}", checked.findings);
+    }
+    println!(
+        "11. the South Yorkshire drill: a backup of {} rows, sealed with age and signed by the log key, verified in a scratch store",
+        manifest.tables.iter().map(|t| t.rows).sum::<u64>()
+    );
+    let watch_op = context::operator(Some("watch"), false)?;
+    crate::cmd::watch::pass(&register, &watch_op, settings, context::now_ms()).await?;
+
+    // A tenth of the photos lost "in a migration": SQL, behind lanyard's back.
+    let victims: Vec<lanyard_core::PersonId> = people.iter().skip(3).step_by(10).copied().collect();
+    {
+        let db = rusqlite::Connection::open(dir.join(crate::config::SQLITE_FILE))?;
+        for id in &victims {
+            db.execute(
+                "DELETE FROM sealed WHERE compartment = 'photo' AND person_id = ?1",
+                [id.as_uuid().as_bytes().as_slice()],
+            )?;
+        }
+    }
+    let alerts = crate::cmd::watch::pass(&register, &watch_op, settings, context::now_ms()).await?;
+    crate::cmd::watch::deliver(&register, &watch_op, settings, &alerts).await?;
+    let lost = alerts.iter().find(|a| a.kind == "compartment_lost").context("the watch did not see the loss")?;
+    let named: std::collections::BTreeSet<String> = lost.people.iter().cloned().collect();
+    let expected: std::collections::BTreeSet<String> = victims.iter().map(ToString::to_string).collect();
+    let others: Vec<&str> = alerts.iter().filter(|a| a.kind != "compartment_lost").map(|a| a.kind).collect();
+    println!(
+        "    {} photos deleted with SQL; the watch's next pass: '{}' ({}); also {}",
+        victims.len(),
+        lost.text,
+        if named == expected { "exactly those people" } else { "NOT exactly those people" },
+        others.join(", ")
+    );
+    drop(register);
+    drop(ledger);
+    store.close().await;
+    crate::cmd::backup::restore(cli, settings, any_provider.clone(), &file, &key, None, None).await?;
+    context::forget_log();
+    let ledger = lanyard_audit::Ledger::new(context::open_store(settings, false).await?);
+    let register = Arc::new(context::register_on(ledger.clone(), any_provider, settings).await?);
+    let report = register.verify_log(&op, context::now_ms()).await?;
+    let mut opened = 0;
+    for id in &victims {
+        let shown = register
+            .show(&op, *id, &[Compartment::Photo], Some("audit_review: after the restore"), context::now_ms())
+            .await?;
+        opened += usize::from(shown.record.photo.is_some());
+    }
+    println!(
+        "12. restored from the backup: {opened} of the {} lost photos open again; audit verify: {} findings",
+        victims.len(),
+        report.findings.len()
+    );
+    Ok((ledger, register))
 }
