@@ -1,6 +1,7 @@
 //! `backup verify` and `backup restore`: the backup loaded into a store
 //! (a scratch one, or the one to switch to), and everything about it
-//! checked before anyone relies on it.
+//! checked before anyone relies on it. A restore is a verify into the
+//! store that is then switched to.
 
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -187,16 +188,4 @@ pub async fn verify(
     findings.sort();
     findings.dedup();
     Ok(Checked { manifest, findings, register })
-}
-
-/// Verifies a backup into `target` and, if it holds, leaves it there:
-/// [`verify`] under another name, so that the caller's intent reads.
-pub async fn restore(
-    sealed: impl Read,
-    identities: &[Box<dyn age::Identity + Send + Sync>],
-    provider: Arc<dyn KeyProvider>,
-    target: RestoreTarget,
-    now_ms: i64,
-) -> Result<Checked, BackupError> {
-    verify(sealed, identities, provider, target, now_ms).await
 }

@@ -5,7 +5,7 @@
 //!
 //! - [`format`]: the lines inside the age file, and the manifest.
 //! - [`create`]: snapshot, stream, seal, sign; memory holds one row.
-//! - [`verify`] and [`restore`]: decrypt, load into a store, check every
+//! - [`verify`] (a restore too): decrypt, load into a store, check every
 //!   hash, the signature (with the log key the backup's own key rows give
 //!   under this force's root key, so a backup of another log, or one made
 //!   by whoever knows a recipient, is refused), the tree's root, and
@@ -18,6 +18,6 @@ mod check;
 pub mod format;
 mod make;
 
-pub use check::{Checked, RestoreTarget, restore, verify};
+pub use check::{Checked, RestoreTarget, verify};
 pub use format::{BackupError, Manifest, TableSum};
 pub use make::create;

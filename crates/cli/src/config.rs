@@ -238,6 +238,33 @@ pub struct Settings {
 
 pub const DEFAULT_KEY_LABEL: &str = "lanyard-root";
 
+impl Settings {
+    /// The settings of a new register before any `lanyard.toml`: every
+    /// option at its default.
+    pub fn defaults(data_dir: PathBuf, database_url: Option<String>, provider: ProviderSettings) -> Settings {
+        Settings {
+            data_dir,
+            database_url,
+            provider,
+            issuer: lanyard_cards::IssuerConfig::default(),
+            supply: lanyard_supply::SupplyConfig::default(),
+            auto_batch: None,
+            sweep_every_s: 60,
+            guard_policy: None,
+            guard_fingerprints: None,
+            purpose_codes: Vec::new(),
+            witnesses: Vec::new(),
+            witness_quorum: 0,
+            checkpoint_lag_s: 300,
+            watch_max_fall: 0.05,
+            backup_max_age_s: 2 * 86_400,
+            watch_webhook: None,
+            watch_every_s: None,
+            backup: None,
+        }
+    }
+}
+
 pub fn read_file(data_dir: &Path) -> Result<Option<FileConfig>> {
     let path = data_dir.join(CONFIG_FILE);
     let text = match std::fs::read_to_string(&path) {

@@ -20,6 +20,7 @@ mod canary;
 mod codec;
 mod disclosure;
 mod error;
+mod finding;
 pub mod import;
 mod keys;
 mod notes;

@@ -19,7 +19,7 @@ use lanyard_audit::{Event, Ledger, Outcome, RowCheck, RowWrite};
 use lanyard_store::{Authenticated, RowStamp, Store};
 
 use crate::error::RegisterError;
-use crate::verify::Finding;
+use crate::finding::Finding;
 
 /// Does something with each tagged table's rows in turn.
 pub(crate) trait TableVisitor {

@@ -205,8 +205,7 @@ pub async fn restore(
         }
     };
     let now = context::now_ms();
-    let checked = match lanyard_backup::restore(sealed, &ids, provider, RestoreTarget::Store(store.clone()), now).await
-    {
+    let checked = match lanyard_backup::verify(sealed, &ids, provider, RestoreTarget::Store(store.clone()), now).await {
         Ok(c) => c,
         Err(e) => {
             store.close().await;

@@ -46,26 +46,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     context::ensure_dir(dir)?;
     std::fs::write(dir.join(MARKER), "made by lanyard demo; safe to delete\n")?;
     let passphrase = std::env::var("LANYARD_PASSPHRASE").unwrap_or_else(|_| DEMO_PASSPHRASE.to_owned());
-    let settings = Settings {
-        data_dir: dir.clone(),
-        database_url: None,
-        provider: ProviderSettings::Keyring { path: dir.join(KEYRING_FILE) },
-        issuer: lanyard_cards::IssuerConfig::default(),
-        supply: lanyard_supply::SupplyConfig::default(),
-        auto_batch: None,
-        sweep_every_s: 60,
-        guard_policy: None,
-        guard_fingerprints: None,
-        purpose_codes: Vec::new(),
-        witnesses: Vec::new(),
-        witness_quorum: 0,
-        checkpoint_lag_s: 300,
-        watch_max_fall: 0.05,
-        backup_max_age_s: 2 * 86_400,
-        watch_webhook: None,
-        watch_every_s: None,
-        backup: None,
-    };
+    let settings = Settings::defaults(dir.clone(), None, ProviderSettings::Keyring { path: dir.join(KEYRING_FILE) });
     let started = Instant::now();
     let provider =
         Arc::new(KeyringProvider::create(&dir.join(KEYRING_FILE), passphrase.as_bytes(), KdfParams::recommended())?);

@@ -46,26 +46,7 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
     if let ProviderSettings::Pkcs11 { token: None, slot: None, .. } = provider {
         bail!("--key-provider pkcs11 needs --pkcs11-token or --pkcs11-slot");
     }
-    Ok(Settings {
-        data_dir: cli.data_dir.clone(),
-        database_url: cli.database_url.clone(),
-        provider,
-        issuer: lanyard_cards::IssuerConfig::default(),
-        supply: lanyard_supply::SupplyConfig::default(),
-        auto_batch: None,
-        sweep_every_s: 60,
-        guard_policy: None,
-        guard_fingerprints: None,
-        purpose_codes: Vec::new(),
-        witnesses: Vec::new(),
-        witness_quorum: 0,
-        checkpoint_lag_s: 300,
-        watch_max_fall: 0.05,
-        backup_max_age_s: 2 * 86_400,
-        watch_webhook: None,
-        watch_every_s: None,
-        backup: None,
-    })
+    Ok(Settings::defaults(cli.data_dir.clone(), cli.database_url.clone(), provider))
 }
 
 /// Creates the data directory, root key, schema and keys, then writes the
