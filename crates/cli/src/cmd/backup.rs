@@ -246,6 +246,11 @@ pub async fn restore(
         serde_json::json!({ "restored_size": size })
     });
     checked.register.record(&[event]).await?;
+    // The backup was verified on the way in: the watch's backup age starts
+    // from here, not from a verification the old store recorded.
+    let m = &checked.manifest;
+    let detail = serde_json::json!({ "created_at_ms": m.created_at_ms, "audit_size": m.audit_size });
+    checked.register.record_backup_verified(&op, detail, now).await?;
     store.close().await;
     if let Some(path) = staged {
         let live = settings.data_dir.join(SQLITE_FILE);
