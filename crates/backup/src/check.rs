@@ -21,12 +21,6 @@ const MAX_LINE: u64 = 64 << 20;
 /// Rows per insert batch.
 const BATCH: usize = 500;
 
-/// Where a backup is loaded.
-pub enum RestoreTarget {
-    /// A store, migrated here, whose tables must all be empty.
-    Store(Store),
-}
-
 /// A backup that was read and loaded whole.
 pub struct Checked {
     /// Its manifest, signed by the log's key.
@@ -60,7 +54,8 @@ fn json(buf: &[u8], what: &str) -> Result<serde_json::Value, BackupError> {
     serde_json::from_slice(buf).map_err(|_| BackupError::invalid(format!("{what} is not JSON")))
 }
 
-/// Decrypts `sealed` with `identities` and loads it into `target`, then
+/// Decrypts `sealed` with `identities` and loads it into `store` (migrated
+/// here; every table must be empty), then
 /// checks it: every table's count and digest, the manifest's signature by
 /// the log key its own key rows give under `provider`'s root key, the
 /// audit tree's root, and `audit verify` on the loaded store.
@@ -68,10 +63,9 @@ pub async fn verify(
     sealed: impl Read,
     identities: &[Box<dyn age::Identity + Send + Sync>],
     provider: Arc<dyn KeyProvider>,
-    target: RestoreTarget,
+    store: Store,
     now_ms: i64,
 ) -> Result<Checked, BackupError> {
-    let RestoreTarget::Store(store) = target;
     let decryptor = age::Decryptor::new_buffered(BufReader::new(sealed))
         .map_err(|_| BackupError::Unreadable("not an age-encrypted backup".into()))?;
     let plain =

@@ -18,6 +18,6 @@ mod check;
 pub mod format;
 mod make;
 
-pub use check::{Checked, RestoreTarget, verify};
+pub use check::{Checked, verify};
 pub use format::{BackupError, Manifest, TableSum};
 pub use make::create;

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
-use crate::{NoteError, SIG_PREFIX, valid_name};
+use crate::{NoteError, SIG_PREFIX, key_string, parse_key_string, valid_name};
 
 /// The key-id type byte of Ed25519 cosignatures.
 const ALG_COSIGNATURE_V1: u8 = 0x04;
@@ -100,27 +100,15 @@ impl CosignatureVerifier {
 
     /// `<name>+<hex key id>+<base64(0x04 ‖ public key)>` (a C2SP vkey).
     pub fn to_key_string(&self) -> String {
-        let mut raw = vec![ALG_COSIGNATURE_V1];
-        raw.extend_from_slice(&self.key.to_bytes());
-        let id: String = key_id(&self.name, &self.key.to_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-        format!("{}+{id}+{}", self.name, B64.encode(raw))
+        let key = self.key.to_bytes();
+        key_string(&self.name, key_id(&self.name, &key), ALG_COSIGNATURE_V1, &key)
     }
 
     /// Parses a vkey of type 0x04, checking that its id matches.
     pub fn parse(text: &str) -> Result<Self, NoteError> {
-        let mut parts = text.trim().splitn(3, '+');
-        let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(NoteError("witness key must be name+id+key"));
-        };
-        let raw = B64.decode(key).map_err(|_| NoteError("witness key is not base64"))?;
-        let (alg, public) = raw.split_first().ok_or(NoteError("witness key is empty"))?;
-        if *alg != ALG_COSIGNATURE_V1 {
-            return Err(NoteError("witness key is not an Ed25519 cosignature key (type 0x04)"));
-        }
-        let public: [u8; 32] = public.try_into().map_err(|_| NoteError("witness key is not 32 bytes"))?;
+        let (name, id, public) = parse_key_string(text, ALG_COSIGNATURE_V1)?;
         let v = CosignatureVerifier::new(name, &public)?;
-        let expected: String = key_id(name, &public).iter().map(|b| format!("{b:02x}")).collect();
-        if id != expected {
+        if id != crate::hex4(key_id(name, &public)) {
             return Err(NoteError("witness key id does not match its name and key"));
         }
         Ok(v)

@@ -48,6 +48,48 @@ pub fn key_hash(name: &str, public_key: &[u8; 32]) -> [u8; 4] {
     [a, b, c, d]
 }
 
+/// A note split at the blank line before its signatures: the body (with
+/// its final newline) and the signature lines.
+pub fn split_note(note: &str) -> Result<(&str, &str), NoteError> {
+    let split = note.rfind("\n\n").ok_or(NoteError("no blank line before the signatures"))?;
+    let body = note.get(..=split).ok_or(NoteError("malformed note"))?;
+    let signatures = note.get(split + 2..).ok_or(NoteError("malformed note"))?;
+    Ok((body, signatures))
+}
+
+/// `<name>+<hex id>+<base64(alg ‖ key)>`: the key string of either kind.
+pub(crate) fn key_string(name: &str, id: [u8; 4], alg: u8, key: &[u8; 32]) -> String {
+    let mut raw = vec![alg];
+    raw.extend_from_slice(key);
+    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{name}+{id}+{}", B64.encode(raw))
+}
+
+/// Reads a key string of type `alg`: its name, its id as written, and the
+/// 32-byte key. The caller checks the id against the name and key.
+pub(crate) fn parse_key_string(text: &str, alg: u8) -> Result<(&str, &str, [u8; 32]), NoteError> {
+    // The base64 key may itself contain '+': split at the first two only.
+    let mut parts = text.trim().splitn(3, '+');
+    let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(NoteError("a key must be name+id+key"));
+    };
+    let raw = B64.decode(key).map_err(|_| NoteError("the key is not base64"))?;
+    let (kind, public) = raw.split_first().ok_or(NoteError("the key is empty"))?;
+    if *kind != alg {
+        return Err(NoteError(if alg == ALG_ED25519 {
+            "the key is not an Ed25519 signed-note key (type 0x01)"
+        } else {
+            "the key is not an Ed25519 cosignature key (type 0x04)"
+        }));
+    }
+    let public: [u8; 32] = public.try_into().map_err(|_| NoteError("the key is not 32 bytes"))?;
+    Ok((name, id, public))
+}
+
+fn hex4(id: [u8; 4]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A named Ed25519 public key: what a verifier pins.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verifier {
@@ -82,28 +124,14 @@ impl Verifier {
 
     /// `<name>+<hex key hash>+<base64(0x01 ‖ public key)>`.
     pub fn to_key_string(&self) -> String {
-        let mut raw = vec![ALG_ED25519];
-        raw.extend_from_slice(&self.key.to_bytes());
-        let hash: String = self.key_hash().iter().map(|b| format!("{b:02x}")).collect();
-        format!("{}+{hash}+{}", self.name, B64.encode(raw))
+        key_string(&self.name, self.key_hash(), ALG_ED25519, &self.key.to_bytes())
     }
 
     /// Parses a verifier key string, checking that its hash matches.
     pub fn parse(text: &str) -> Result<Self, NoteError> {
-        // The base64 key may itself contain '+': split at the first two only.
-        let mut parts = text.trim().splitn(3, '+');
-        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(NoteError("verifier key must be name+hash+key"));
-        };
-        let raw = B64.decode(key).map_err(|_| NoteError("verifier key is not base64"))?;
-        let (alg, public) = raw.split_first().ok_or(NoteError("verifier key is empty"))?;
-        if *alg != ALG_ED25519 {
-            return Err(NoteError("verifier key is not Ed25519"));
-        }
-        let public: [u8; 32] = public.try_into().map_err(|_| NoteError("verifier key is not 32 bytes"))?;
+        let (name, hash, public) = parse_key_string(text, ALG_ED25519)?;
         let v = Verifier::new(name, &public)?;
-        let expected: String = v.key_hash().iter().map(|b| format!("{b:02x}")).collect();
-        if hash != expected {
+        if hash != hex4(v.key_hash()) {
             return Err(NoteError("verifier key hash does not match its name and key"));
         }
         Ok(v)
@@ -120,9 +148,7 @@ impl Verifier {
     /// Other signers' lines are allowed and ignored; one valid line of ours
     /// is required, and a line of ours that does not verify refuses the note.
     pub fn verify<'n>(&self, note: &'n str) -> Result<&'n str, NoteError> {
-        let split = note.rfind("\n\n").ok_or(NoteError("no blank line before the signatures"))?;
-        let body = note.get(..=split).ok_or(NoteError("malformed note"))?;
-        let signatures = note.get(split + 2..).ok_or(NoteError("malformed note"))?;
+        let (body, signatures) = split_note(note)?;
         let signatures = signatures.strip_suffix('\n').ok_or(NoteError("signature block does not end in a newline"))?;
         let mut ours = false;
         for line in signatures.split('\n') {

@@ -190,8 +190,8 @@ impl Register {
         now_ms: i64,
     ) -> Result<WitnessOutcome, RegisterError> {
         let name = w.key.name().to_owned();
-        let body = note.split("\n\n").next().map(|b| format!("{b}\n")).unwrap_or_default();
-        if w.key.verify(&body, lines).is_err() {
+        let body = lanyard_note::split_note(note).map(|(body, _)| body).unwrap_or_default();
+        if w.key.verify(body, lines).is_err() {
             return Ok(WitnessOutcome::Refused {
                 witness: name,
                 status: 200,

@@ -258,9 +258,8 @@ impl Witnesses {
         if self.quorum == 0 {
             return Ok(());
         }
-        let (body, signatures) = note.split_once("\n\n").ok_or("the checkpoint has no signatures")?;
-        let body = format!("{body}\n");
-        let cosigned = self.keys.iter().filter(|k| k.verify(&body, signatures).is_ok()).count();
+        let (body, signatures) = lanyard_note::split_note(note).map_err(|_| "the checkpoint has no signatures")?;
+        let cosigned = self.keys.iter().filter(|k| k.verify(body, signatures).is_ok()).count();
         if cosigned < self.quorum {
             return Err(format!(
                 "the checkpoint carries {cosigned} of the {} witness cosignatures required",

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context, Result, bail};
-use lanyard_backup::{BackupError, RestoreTarget};
+use lanyard_backup::BackupError;
 
 use crate::Negative;
 use crate::config::{self, SQLITE_FILE, Settings};
@@ -105,9 +105,8 @@ pub async fn check_backup(
     let scratch = tempfile::tempdir().context("a scratch directory")?;
     let store = lanyard_store::Store::open_sqlite(&scratch.path().join("scratch.db"), true).await?;
     let sealed = std::fs::File::open(file).with_context(|| format!("reading {}", file.display()))?;
-    let checked = lanyard_backup::verify(sealed, ids, provider, RestoreTarget::Store(store.clone()), context::now_ms())
-        .await
-        .map_err(verdict);
+    let checked =
+        lanyard_backup::verify(sealed, ids, provider, store.clone(), context::now_ms()).await.map_err(verdict);
     store.close().await;
     let checked = checked?;
     if let (Some(register), true) = (live, checked.findings.is_empty()) {
@@ -121,7 +120,12 @@ pub async fn check_backup(
 /// The identities of an age identity file.
 pub fn identities(path: &Path) -> Result<Vec<Box<dyn age::Identity + Send + Sync>>> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    lanyard_supply::package::parse_identities(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    lanyard_supply::package::parse_identities(&text).map_err(|_| {
+        anyhow::anyhow!(
+            "{}: not an age identity file holding a key this build can use (AGE-SECRET-KEY-1…)",
+            path.display()
+        )
+    })
 }
 
 /// A verdict the command line reports: 1 for a backup that does not hold,
@@ -205,7 +209,7 @@ pub async fn restore(
         }
     };
     let now = context::now_ms();
-    let checked = match lanyard_backup::verify(sealed, &ids, provider, RestoreTarget::Store(store.clone()), now).await {
+    let checked = match lanyard_backup::verify(sealed, &ids, provider, store.clone(), now).await {
         Ok(c) => c,
         Err(e) => {
             store.close().await;
