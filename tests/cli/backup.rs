@@ -144,6 +144,45 @@ fn a_backup_restores_into_the_other_backend() {
     assert!(out.contains("1 people") && out.contains("0 findings"), "{out}");
 }
 
+/// On PostgreSQL a restore goes into a new, empty database, and only once
+/// it is complete and verified does `lanyard.toml` name that database.
+#[test]
+fn a_postgres_restore_switches_to_the_new_database_only_when_complete() {
+    let Some(pg) = Env::postgres() else { return };
+    let Some(target) = Env::postgres() else { return };
+    pg.init();
+    pg.add("PG1", "Switched");
+    let k = keys(&pg, "k.key");
+    let file = pg.path("pg.age");
+    pg.ok(&["backup", "create", "--out", file.to_str().unwrap(), "--recipient", &k.recipient]);
+    let old_url = pg.database_url.clone().unwrap();
+    let new_url = target.database_url.clone().unwrap();
+    let toml = pg.data.join("lanyard.toml");
+    assert!(std::fs::read_to_string(&toml).unwrap().contains(&old_url));
+    // From here the URL comes from lanyard.toml alone.
+    let run = |args: &[&str]| {
+        let mut c = pg.std_cmd();
+        c.env_remove("LANYARD_DATABASE_URL").args(args);
+        c.output().unwrap()
+    };
+    // A restore that fails (a wrong identity) switches nothing.
+    let wrong = keys(&pg, "wrong.key");
+    let args = ["backup", "restore", file.to_str().unwrap(), "--into-database-url", &new_url, "--identity"];
+    let out = run(&[&args[..], &[wrong.identity.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&toml).unwrap().contains(&old_url));
+
+    let out = run(&[&args[..], &[k.identity.to_str().unwrap()]].concat());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("lanyard.toml now names the restored database"), "{stdout}");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(text.contains(&new_url) && !text.contains(&old_url), "{text}");
+    let out = run(&["audit", "verify"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains("1 people") && stdout.contains("0 findings"), "{stdout}");
+}
+
 /// A forged copy of `sealed`: one row of `meta` changed, its table's digest,
 /// end line and manifest entry fixed, sealed again to `recipient`.
 fn forge(sealed: &[u8], identity: &age::x25519::Identity, recipient: &str) -> Vec<u8> {
@@ -186,7 +225,7 @@ fn forge(sealed: &[u8], identity: &age::x25519::Identity, recipient: &str) -> Ve
 fn a_restore_that_loses_witnessed_events_needs_that_loss_accepted() {
     let env = Env::sqlite();
     env.init();
-    let _w = crate::witness::witness(&env);
+    let w = crate::witness::witness(&env);
     env.add("WB1", "Witnessed");
     let k = keys(&env, "k.key");
     let file = env.path("w.age");
@@ -212,6 +251,21 @@ fn a_restore_that_loses_witnessed_events_needs_that_loss_accepted() {
     let detail = restore.detail.unwrap();
     assert_eq!(detail["restored_size"], size);
     assert!(detail["witnessed"].as_u64().unwrap() > size, "{detail}");
+
+    // The restored log forked from what the witness cosigned: it stays
+    // named until the witness's operator, having seen the restore event,
+    // has the witness forget the old history.
+    let out = env.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let wdir = w.dir.path().to_str().unwrap();
+    let origin = env.ok(&["audit", "verifier-key"]).trim().split('+').next().unwrap().to_owned();
+    let err = env.fails(2, &["witness", "reset-log", "--data-dir", wdir, "--origin", "nobody.example/log"]);
+    assert!(err.contains("no log nobody.example/log"), "{err}");
+    let out = env.ok(&["witness", "reset-log", "--data-dir", wdir, "--origin", &origin]);
+    assert!(out.contains("forgot") && out.contains("starts afresh"), "{out}");
+    env.add("WB3", "Afresh");
+    let out = env.ok(&["audit", "verify"]);
+    assert!(out.contains("0 findings"), "{out}");
 }
 
 /// `lanyard serve` takes backups on a schedule, verifies each with the

@@ -21,7 +21,7 @@ pub(crate) struct WitnessProcess {
     child: Child,
     url: String,
     key: String,
-    _dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Drop for WitnessProcess {
@@ -50,7 +50,7 @@ pub(crate) fn witness(env: &Env) -> WitnessProcess {
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("{line}")).to_owned();
     configure(env, &url, &key);
-    WitnessProcess { child, url, key, _dir: dir }
+    WitnessProcess { child, url, key, dir }
 }
 
 fn configure(env: &Env, url: &str, key: &str) {

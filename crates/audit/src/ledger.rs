@@ -68,6 +68,19 @@ impl Ledger {
         Ok(())
     }
 
+    /// A tag over `bytes` that lanyard keeps outside the store (the
+    /// watch's replayed log, `domain` naming what it is), under the
+    /// row-integrity key: a file in the data directory is trusted no more
+    /// than a row is. `domain` is kept apart from every table name.
+    pub fn tag_bytes(&self, domain: &str, bytes: &[u8]) -> Result<[u8; 32], IntegrityError> {
+        Ok(self.row_auth()?.tag(&format!("state:{domain}"), bytes)?)
+    }
+
+    /// Whether `tag` is [`Ledger::tag_bytes`]'s tag of `bytes`.
+    pub fn check_bytes(&self, domain: &str, bytes: &[u8], tag: &[u8]) -> Result<bool, IntegrityError> {
+        Ok(self.row_auth()?.verify(&format!("state:{domain}"), bytes, tag)?)
+    }
+
     /// What `row`'s tag says, recording nothing (for `audit verify`).
     pub fn inspect<R: Authenticated>(&self, row: &R) -> Result<RowCheck, IntegrityError> {
         let Some(tag) = row.tag() else { return Ok(RowCheck::Untagged) };

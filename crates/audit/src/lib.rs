@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod log;
 pub mod merkle;
 pub mod proof;
+pub mod tiles;
 
 pub use event::{Actor, Event, Note, Outcome, RowWrite, leaf_hash};
 pub use integrity::{IntegrityError, RowCheck};

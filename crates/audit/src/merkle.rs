@@ -255,6 +255,12 @@ impl Frontier {
         made
     }
 
+    /// The hashes at [`Frontier::positions`] of its size, highest first:
+    /// what [`Frontier::new`] takes back.
+    pub fn hashes(&self) -> Vec<Hash> {
+        self.stack.iter().map(|(_, h)| *h).collect()
+    }
+
     /// Leaves so far.
     pub fn size(&self) -> u64 {
         self.size

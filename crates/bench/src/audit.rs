@@ -49,14 +49,14 @@ pub struct ChildResult {
 }
 
 /// Synthetic read events like the register writes, over `people`.
-struct ReadEvents {
+pub(crate) struct ReadEvents {
     rng: StdRng,
     people: Vec<PersonId>,
     time_ms: i64,
 }
 
 impl ReadEvents {
-    fn new(people: Vec<PersonId>, seed: u64) -> Self {
+    pub(crate) fn new(people: Vec<PersonId>, seed: u64) -> Self {
         ReadEvents { rng: StdRng::seed_from_u64(seed), people, time_ms: 1_767_225_600_000 }
     }
 
@@ -194,7 +194,7 @@ fn bench_operator() -> Operator {
 }
 
 /// A register of `people` synthetic people, its log then grown with reads.
-async fn build_register(dir: &Path, people: usize) -> Result<(Register, Ledger, Vec<PersonId>)> {
+pub(crate) async fn build_register(dir: &Path, people: usize) -> Result<(Register, Ledger, Vec<PersonId>)> {
     context::ensure_dir(dir)?;
     let (keyring, db) = register_paths(dir);
     let provider = Arc::new(KeyringProvider::create(&keyring, PASSPHRASE, KdfParams::recommended())?);
@@ -216,7 +216,7 @@ async fn build_register(dir: &Path, people: usize) -> Result<(Register, Ledger, 
 
 /// Appends reads in large transactions until the log holds `target` events,
 /// signing a checkpoint every `checkpoint_every`.
-async fn grow(
+pub(crate) async fn grow(
     register: &Register,
     ledger: &Ledger,
     events_gen: &mut ReadEvents,
@@ -241,7 +241,7 @@ async fn grow(
     }
 }
 
-fn child(phase: &str, dir: &Path) -> Result<ChildResult> {
+pub(crate) fn child(phase: &str, dir: &Path) -> Result<ChildResult> {
     let exe = std::env::current_exe()?;
     let out = Command::new(exe)
         .args(["bench", "audit-phase", phase, "--dir"])
@@ -273,6 +273,41 @@ pub async fn phase(name: &str, dir: &Path) -> Result<()> {
             let report = register.breach_scope(&op, query, context::now_ms()).await?;
             json!({ "tree_size": report.tree_size, "events_matched": report.events_matched, "people": report.people.len() })
         }
+        "watch-first" | "watch-next" => {
+            // One watch pass as `lanyard watch` makes it: reconciliation
+            // (from the replay the last pass kept, for watch-next) and the
+            // volumes; the witness round and backup age cost nothing here.
+            let file = dir.join("watch-replay.bin");
+            let saved = if name == "watch-next" { Some(std::fs::read(&file)?) } else { None };
+            let (report, sealed) = register.verify_since(&op, saved, 86_400_000, context::now_ms()).await?;
+            if !report.findings.is_empty() {
+                bail!("the watch found {} problems in a clean store: {:?}", report.findings.len(), report.findings);
+            }
+            let (tables, compartments) = register.volumes().await?;
+            std::fs::write(&file, &sealed)?;
+            json!({
+                "events": report.events,
+                "events_read": report.events_read,
+                "people": report.people,
+                "tables": tables.len(),
+                "compartments": compartments.len(),
+                "replay_bytes": sealed.len(),
+            })
+        }
+        "people-fetch" => {
+            // The floor for the store's side of a pass: every person's row
+            // and sealed compartments read as the watch reads them, nothing
+            // checked.
+            let (mut people, mut sealed) = (0u64, 0u64);
+            let mut pages = ledger.store().people_pages();
+            while let Some(page) = pages.next().await {
+                for (_, compartments) in page? {
+                    people += 1;
+                    sealed += compartments.len() as u64;
+                }
+            }
+            json!({ "people": people, "sealed_rows": sealed })
+        }
         "scan-fetch" | "scan-parse" => {
             // Ceilings for breach scoping: reading the log, and reading and
             // parsing it, with nothing else.
@@ -296,7 +331,7 @@ pub async fn phase(name: &str, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn child_json(r: &ChildResult) -> serde_json::Value {
+pub(crate) fn child_json(r: &ChildResult) -> serde_json::Value {
     json!({ "seconds": round3(r.seconds), "peak_rss_mib": (r.peak_rss_kib as f64 / 1024.0).round(), "result": r.detail })
 }
 

@@ -4,7 +4,7 @@
 //! import of N synthetic people on SQLite, beside a plaintext baseline of the
 //! same rows through the same store; each phase in its own child process so
 //! that peak RSS is that phase's alone; phases alternate and repeat, and the
-//! medians are reported), `audit`, `cards`, `batch`, `scan` and
+//! medians are reported), `audit`, `cards`, `batch`, `scan`, `watch` and
 //! `shared-store`, one module each.
 //!
 //! This crate is the benchmarks' front end as much as their code, so it
@@ -18,8 +18,9 @@ pub mod opts;
 mod scan;
 mod shared;
 mod util;
+mod watch;
 
-pub use opts::{AuditBenchArgs, BenchCommand, CardsBenchArgs, Cli};
+pub use opts::{AuditBenchArgs, BenchCommand, CardsBenchArgs, Cli, WatchBenchArgs};
 
 use std::path::Path;
 use std::process::Command;
@@ -86,6 +87,7 @@ pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
             report(cli, *people, &results)
         }
         BenchCommand::Audit(args) => crate::audit::run(cli, args).await,
+        BenchCommand::Watch(args) => crate::watch::run(cli, args).await,
         BenchCommand::AuditPhase { phase, dir } => crate::audit::phase(phase, dir).await,
         BenchCommand::ImportPhase { csv, db_dir, plaintext } => {
             let phase =

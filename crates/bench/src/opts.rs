@@ -78,6 +78,10 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         cards: usize,
     },
+    /// The data-loss watch: a first pass over a large register and its
+    /// log, then a pass after more events, beside reading the log alone
+    /// and the people alone.
+    Watch(WatchBenchArgs),
     /// Internal: one measured audit phase, run in a child process.
     #[command(hide = true)]
     AuditPhase {
@@ -138,6 +142,23 @@ pub struct AuditBenchArgs {
     /// Log size at which proofs and breach scoping are measured.
     #[arg(long, default_value_t = 10_000_000)]
     pub events: u64,
+    /// Keep the work directory here instead of a temporary one.
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+}
+
+/// `lanyard bench watch`.
+#[derive(Debug, Args)]
+pub struct WatchBenchArgs {
+    /// People in the register.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub people: usize,
+    /// Events in the log at the first pass.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub events: u64,
+    /// Events appended before the next pass.
+    #[arg(long, default_value_t = 10_000)]
+    pub new_events: u64,
     /// Keep the work directory here instead of a temporary one.
     #[arg(long)]
     pub work_dir: Option<PathBuf>,

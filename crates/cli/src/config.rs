@@ -83,6 +83,10 @@ pub struct WatchFileConfig {
     /// `lanyard watch` does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub every_s: Option<u64>,
+    /// A pass reads only the audit events since the last one; every this
+    /// many seconds it reads the whole log again (default 86400, a day).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_every_s: Option<u64>,
     /// Alerts are POSTed here as JSON, signed with HMAC-SHA256 under
     /// `LANYARD_WATCH_WEBHOOK_SECRET` (header `X-Lanyard-Signature`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,6 +237,7 @@ pub struct Settings {
     pub backup_max_age_s: u64,
     pub watch_webhook: Option<String>,
     pub watch_every_s: Option<u64>,
+    pub watch_full_every_s: u64,
     pub backup: Option<BackupSchedule>,
 }
 
@@ -260,6 +265,7 @@ impl Settings {
             backup_max_age_s: 2 * 86_400,
             watch_webhook: None,
             watch_every_s: None,
+            watch_full_every_s: 86_400,
             backup: None,
         }
     }
@@ -277,6 +283,27 @@ pub fn read_file(data_dir: &Path) -> Result<Option<FileConfig>> {
         bail!("{}: config_version {} is not supported (expected 1)", path.display(), cfg.config_version);
     }
     Ok(Some(cfg))
+}
+
+/// Points `lanyard.toml`'s `database_url` at `url` (a restored database),
+/// written whole or not at all, the rest of the file (comments included)
+/// kept. Returns false, changing nothing, when the file names no database
+/// (the URL then comes from `--database-url` or `LANYARD_DATABASE_URL`,
+/// which the operator changes).
+pub fn switch_database_url(data_dir: &Path, url: &str) -> Result<bool> {
+    let path = data_dir.join(CONFIG_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let mut doc: toml_edit::DocumentMut = text.parse().with_context(|| format!("invalid {}", path.display()))?;
+    let Some(item) = doc.get_mut("database_url") else { return Ok(false) };
+    *item = toml_edit::value(url);
+    let tmp = path.with_extension("toml.switching");
+    std::fs::write(&tmp, doc.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(true)
 }
 
 fn env(name: &str) -> Option<String> {
@@ -370,6 +397,7 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
         backup_max_age_s: file.watch.as_ref().and_then(|w| w.backup_max_age_s).unwrap_or(2 * 86_400),
         watch_webhook: file.watch.as_ref().and_then(|w| w.webhook.clone()),
         watch_every_s: file.watch.as_ref().and_then(|w| w.every_s).map(|s| s.max(1)),
+        watch_full_every_s: file.watch.as_ref().and_then(|w| w.full_every_s).unwrap_or(86_400),
         backup: match &file.backup {
             Some(b) if b.recipients.is_empty() => bail!("[backup] recipients: at least one age recipient"),
             Some(b) => Some(BackupSchedule {

@@ -530,6 +530,15 @@ pub enum WitnessCommand {
         #[arg(long)]
         origin: Option<String>,
     },
+    /// Forget what this witness last cosigned for a log, so that its next
+    /// checkpoint starts afresh: only for a log restored with an accepted
+    /// loss, once you have seen its `backup.restore` event. The old state
+    /// is kept beside, renamed.
+    ResetLog {
+        /// The log's origin.
+        #[arg(long)]
+        origin: String,
+    },
     /// Serve `POST /add-checkpoint`.
     Serve {
         /// Address to listen on.

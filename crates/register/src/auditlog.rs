@@ -428,6 +428,34 @@ impl Register {
         Ok(AuditExport { verifier_key, tree_size: cp.tree_size, checkpoint: cp.checkpoint, from_ms, to_ms, events })
     }
 
+    /// A C2SP tlog-tiles file of the log at its latest signed checkpoint
+    /// (`path` is what follows `tile/`), and whether it is full (a full
+    /// tile never changes). Entry bundles hold the events themselves: the
+    /// caller's gate lets only the auditor ask for them (`entries`).
+    pub async fn log_tile(&self, path: &str, entries: bool) -> Result<(Vec<u8>, bool), RegisterError> {
+        use lanyard_audit::tiles::{self, TileError};
+        let tile = tiles::parse_path(path).map_err(|e| match e {
+            TileError::BadPath(why) => RegisterError::new(ErrorKind::BadTilePath(why)),
+            _ => RegisterError::new(ErrorKind::NoSuchTile),
+        })?;
+        if tile.entries != entries {
+            return Err(RegisterError::new(ErrorKind::NoSuchTile));
+        }
+        let size = self.latest_checkpoint_size().await?;
+        let bytes = if entries {
+            tiles::entry_bundle(self.store(), &tile, size).await
+        } else {
+            tiles::hash_tile(self.store(), &tile, size).await
+        };
+        let bytes = bytes.map_err(|e| match e {
+            TileError::BadPath(why) => RegisterError::new(ErrorKind::BadTilePath(why)),
+            TileError::NotFound => RegisterError::new(ErrorKind::NoSuchTile),
+            TileError::EntryTooLong(_) => RegisterError::new(ErrorKind::Internal("an event too long for a bundle")),
+            TileError::Log(l) => l.into(),
+        })?;
+        Ok((bytes, tile.width == tiles::TILE_WIDTH))
+    }
+
     /// The stored bytes and leaf hash of event `index`.
     pub async fn audit_event(&self, index: u64) -> Result<(Vec<u8>, [u8; 32]), RegisterError> {
         let at = i64::try_from(index).map_err(refused)?;

@@ -95,6 +95,12 @@ pub enum ErrorKind {
     /// names only).
     #[error("{0}")]
     Canary(String),
+    /// Not a tlog-tiles path; says which part.
+    #[error("not a tile path: {0}")]
+    BadTilePath(&'static str),
+    /// No such tile at the latest signed checkpoint.
+    #[error("no such tile at the latest checkpoint")]
+    NoSuchTile,
 }
 
 impl RegisterError {
@@ -136,6 +142,8 @@ impl RegisterError {
             ErrorKind::Canary(_) => "REG-019",
             ErrorKind::Integrity(_) => "REG-020",
             ErrorKind::Note(_) => "REG-021",
+            ErrorKind::BadTilePath(_) => "REG-022",
+            ErrorKind::NoSuchTile => "REG-023",
         }
     }
 
@@ -147,7 +155,10 @@ impl RegisterError {
 
     /// True for a negative answer (not found, erased) rather than a fault.
     pub fn is_negative_answer(&self) -> bool {
-        matches!(self.kind, ErrorKind::NotFound(_) | ErrorKind::Erased(_) | ErrorKind::NoSuchEvent(_))
+        matches!(
+            self.kind,
+            ErrorKind::NotFound(_) | ErrorKind::Erased(_) | ErrorKind::NoSuchEvent(_) | ErrorKind::NoSuchTile
+        )
     }
 }
 

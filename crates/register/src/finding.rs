@@ -99,6 +99,18 @@ pub enum Finding {
         /// Enrolments found in the log.
         enrolments: u64,
     },
+    /// The log holds fewer events than the watch's last pass read: its
+    /// tail was cut.
+    LogShorterThanWatched {
+        /// Events the watch had read.
+        watched: u64,
+        /// Events in the log now.
+        size: u64,
+    },
+    /// The watch's saved replay of the log failed its tag: the file in the
+    /// data directory was changed outside lanyard (the pass read the whole
+    /// log instead).
+    WatchStateRejected,
 }
 
 impl std::fmt::Display for Finding {
@@ -129,6 +141,13 @@ impl std::fmt::Display for Finding {
             Finding::RedactionsNotAsLogged => {
                 f.write_str("audit redactions: not the set the purpose migration recorded (changed outside lanyard)")
             }
+            Finding::LogShorterThanWatched { watched, size } => write!(
+                f,
+                "audit log: {size} events, where the watch had already read {watched} (the tail was cut)"
+            ),
+            Finding::WatchStateRejected => f.write_str(
+                "watch: its saved replay of the log does not match its tag (changed outside lanyard); the whole log was read"
+            ),
             Finding::RowKeyEnrolledAgain { enrolments } => write!(
                 f,
                 "row integrity: the rows were tagged anew ({enrolments} enrolment(s) where the register already had its key)"

@@ -27,6 +27,7 @@ mod notes;
 mod oldpurposes;
 mod photo;
 mod register;
+mod replay;
 mod reveal;
 mod rowlog;
 mod verify;

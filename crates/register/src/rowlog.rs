@@ -13,10 +13,11 @@
 //! event at open that records every row as it stands; a second one is a
 //! finding, as a second enrolment is.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use lanyard_audit::{Event, Ledger, Outcome, RowCheck, RowWrite};
 use lanyard_store::{Authenticated, RowStamp, Store};
+use serde::{Deserialize, Serialize};
 
 use crate::error::RegisterError;
 use crate::finding::Finding;
@@ -100,7 +101,31 @@ pub(crate) struct RowLog {
     from_start: bool,
 }
 
+/// A [`RowLog`] as the watch keeps it between passes.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct SavedRowLog {
+    last: Vec<(String, String, Option<String>)>,
+    baselines: u64,
+    from_start: bool,
+}
+
 impl RowLog {
+    pub(crate) fn save(&self) -> SavedRowLog {
+        SavedRowLog {
+            last: self.last.iter().map(|((t, id), tag)| (t.clone(), id.clone(), tag.clone())).collect(),
+            baselines: self.baselines,
+            from_start: self.from_start,
+        }
+    }
+
+    pub(crate) fn restore(saved: SavedRowLog) -> Self {
+        RowLog {
+            last: saved.last.into_iter().map(|(t, id, tag)| ((t, id), tag)).collect(),
+            baselines: saved.baselines,
+            from_start: saved.from_start,
+        }
+    }
+
     /// Takes in one event.
     pub(crate) fn replay(&mut self, event: &Event) {
         if event.action == "integrity.baseline" {
@@ -126,15 +151,16 @@ impl RowLog {
     /// Compares the store with the record: each finding names the table,
     /// the row and what differs. Rows whose tags fail are skipped (they are
     /// named as such already).
-    pub(crate) async fn reconcile(self, ledger: &Ledger) -> Result<Vec<Finding>, RegisterError> {
+    pub(crate) async fn reconcile(&self, ledger: &Ledger) -> Result<Vec<Finding>, RegisterError> {
         let mut findings: Vec<Finding> = self.baseline_finding().into_iter().collect();
-        let mut check = Reconcile { ledger, last: self.last, found: Vec::new() };
+        let mut check = Reconcile { ledger, last: &self.last, seen: HashSet::new(), found: Vec::new() };
         for_each_table(ledger.store(), &mut check).await?;
-        let mut gone: Vec<(String, String)> = check
+        let seen = check.seen;
+        let mut gone: Vec<(String, String)> = self
             .last
-            .into_iter()
-            .filter(|((table, _), tag)| tag.is_some() && table != SESSIONS)
-            .map(|(key, _)| key)
+            .iter()
+            .filter(|(key, tag)| tag.is_some() && key.0 != SESSIONS && !seen.contains(key))
+            .map(|(key, _)| key.clone())
             .collect();
         gone.sort();
         findings.extend(check.found);
@@ -151,7 +177,9 @@ impl RowLog {
 
 struct Reconcile<'a> {
     ledger: &'a Ledger,
-    last: HashMap<(String, String), Option<String>>,
+    last: &'a HashMap<(String, String), Option<String>>,
+    /// The rows of `last` met in the store.
+    seen: HashSet<&'a (String, String)>,
     found: Vec<Finding>,
 }
 
@@ -163,11 +191,15 @@ impl TableVisitor for Reconcile<'_> {
             }
             let id = row.stamp_id();
             let tag = row.tag().map(RowWrite::tag_text);
-            let found = match self.last.remove(&(R::TABLE.to_owned(), id.clone())) {
+            let last = self.last.get_key_value(&(R::TABLE.to_owned(), id.clone()));
+            if let Some((key, _)) = last {
+                self.seen.insert(key);
+            }
+            let found = match last.map(|(_, tag)| tag) {
                 None => "written by no logged event",
                 Some(None) => "put back after the log recorded its removal",
                 Some(Some(_)) if R::TABLE == SESSIONS => continue,
-                Some(Some(logged)) if Some(&logged) == tag.as_ref() => continue,
+                Some(Some(logged)) if Some(logged) == tag.as_ref() => continue,
                 Some(Some(_)) => "not the version the log last wrote (an earlier one put back)",
             };
             let id = if R::TABLE == SESSIONS { format!("{id} ({})", row.row_id()) } else { id };

@@ -13,21 +13,22 @@
 //! Memory is bounded by the number of people (one digest each), not by the
 //! number of events: the log is streamed a page at a time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use lanyard_audit::checkpoint::NoteVerifier;
-use lanyard_audit::merkle::{Frontier, Hash};
+use lanyard_audit::merkle::Hash;
 use lanyard_audit::{Event, leaf_hash, log};
 use lanyard_core::{Compartment, PersonId};
 use serde::Serialize;
 use uuid::Uuid;
 
 use lanyard_audit::{Ledger, RowCheck};
-use lanyard_store::{AuditRow, Authenticated, SealedRow};
+use lanyard_store::{AuditRow, Authenticated};
 
 pub use crate::finding::Finding;
 use crate::oldpurposes::SetDigest;
-use crate::rowlog::{RowLog, TableVisitor, for_each_table};
+use crate::replay::Replay;
+use crate::rowlog::{TableVisitor, for_each_table};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ErrorKind, RegisterError};
@@ -37,8 +38,11 @@ use crate::write::state_digest;
 /// What `audit verify` found.
 #[derive(Clone, Debug, Serialize)]
 pub struct VerifyReport {
-    /// Events checked.
+    /// Events in the log.
     pub events: u64,
+    /// Events read by this pass: all of them, or for a watch pass that
+    /// resumed, those since the last.
+    pub events_read: u64,
     /// Checkpoints checked.
     pub checkpoints: u64,
     /// People reconciled.
@@ -70,14 +74,6 @@ impl Findings {
         }
     }
 }
-
-const PAGE: i64 = 2000;
-
-/// A set of compartments as bits, in `Compartment::ALL`'s order.
-fn compartment_bits(compartments: &[Compartment]) -> u8 {
-    compartments.iter().fold(0, |bits, c| bits | Compartment::ALL.iter().position(|a| a == c).map_or(0, |i| 1 << i))
-}
-const WRITE_ACTIONS: [&str; 3] = ["person.create", "person.update", "person.erase"];
 
 /// One stored event in order: a gap before it is a missing event, bytes that
 /// do not hash to its stored leaf hash an altered one. Returns its index and
@@ -124,6 +120,47 @@ impl Redactions {
 
     fn stand_for(&self, row: &AuditRow) -> bool {
         self.digests.get(&row.idx).is_some_and(|d| d.as_slice() == Sha256::digest(&row.event).as_slice())
+    }
+}
+
+/// The people and tagged rows that events `[from, to)` wrote.
+#[derive(Default)]
+struct Written {
+    people: HashSet<Uuid>,
+    rows: HashSet<(String, String)>,
+}
+
+impl Written {
+    async fn read(store: &lanyard_store::Store, from: u64, to: u64) -> Result<Self, RegisterError> {
+        let mut out = Written::default();
+        let (from, to) = (i64::try_from(from).unwrap_or(i64::MAX), i64::try_from(to).unwrap_or(i64::MAX));
+        let mut pages = store.audit_pages(from, to, false);
+        while let Some(page) = pages.next().await {
+            for row in page? {
+                let Ok(e) = Event::from_bytes(&row.event) else { continue };
+                if crate::replay::WRITE_ACTIONS.contains(&e.action.as_str()) {
+                    out.people.extend(e.people.iter().map(|p| *p.as_uuid()));
+                }
+                out.rows.extend(e.rows.into_iter().map(|w| (w.table, w.id)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `f` is about something these events wrote.
+    fn covers(&self, f: &Finding) -> bool {
+        match f {
+            Finding::RowChanged { person }
+            | Finding::RowInserted { person }
+            | Finding::RowDeleted { person }
+            | Finding::CompartmentMissing { person, .. } => self.people.contains(person.as_uuid()),
+            // A session is named by its stamp id and then its row id.
+            Finding::RowNotAsLogged { table, id, .. } => {
+                let stamp = id.split(' ').next().unwrap_or_default();
+                self.rows.contains(&(table.clone(), stamp.to_owned()))
+            }
+            _ => false,
+        }
     }
 }
 
@@ -228,84 +265,106 @@ impl Register {
 
     /// Checks the whole log and reconciles the store against it.
     pub async fn verify_log(&self, op: &Operator, now_ms: i64) -> Result<VerifyReport, RegisterError> {
+        Ok(self.verify_pass(op, None, now_ms).await?.0)
+    }
+
+    /// [`Register::verify_log`] for the watch: from `saved` (what the last
+    /// pass returned) it reads only the events since, where the saved
+    /// replay still holds and is younger than `full_every_ms`; otherwise
+    /// the whole log. Returns the report and the replay to keep for the
+    /// next pass, sealed.
+    pub async fn verify_since(
+        &self,
+        op: &Operator,
+        saved: Option<Vec<u8>>,
+        full_every_ms: i64,
+        now_ms: i64,
+    ) -> Result<(VerifyReport, Vec<u8>), RegisterError> {
+        let mut findings = Vec::new();
+        // The bytes are dropped once opened: a replay of a million people
+        // is tens of megabytes, and the pass needs only the map.
+        let replay = match saved.map(|b| Replay::open(&self.ledger, &b)).transpose()? {
+            Some(None) => {
+                findings.push(Finding::WatchStateRejected);
+                None
+            }
+            Some(Some(r)) if now_ms.saturating_sub(r.full_at_ms) < full_every_ms => Some(r),
+            _ => None,
+        };
+        let (mut report, replay) = self.verify_pass(op, replay, now_ms).await?;
+        findings.append(&mut report.findings);
+        report.findings = findings;
+        Ok((report, replay.seal(&self.ledger)?))
+    }
+
+    /// A saved replay, if the store still agrees with it; `None` means the
+    /// pass reads the whole log. A log shorter than the replay is a finding.
+    async fn resume(
+        &self,
+        replay: Replay,
+        checkpoints: &[(i64, String)],
+        findings: &mut Findings,
+    ) -> Result<Option<Replay>, RegisterError> {
+        let size = log::size(self.store()).await?;
+        let watched = replay.frontier.size();
+        if watched > size {
+            findings.push(Finding::LogShorterThanWatched { watched, size });
+            return Ok(None);
+        }
+        let root = if watched == 0 { None } else { log::root(self.store(), watched).await.ok() };
+        let holds = (watched == 0 || root == Some(replay.frontier.root()))
+            && Replay::checkpoints_digest(checkpoints, watched) == replay.checkpoints_below;
+        Ok(holds.then_some(replay))
+    }
+
+    async fn verify_pass(
+        &self,
+        op: &Operator,
+        saved: Option<Replay>,
+        now_ms: i64,
+    ) -> Result<(VerifyReport, Replay), RegisterError> {
         let mut findings = Findings::default();
-        // Enrolments per table, and which tables the register tagged at init.
-        let mut enrolled: HashMap<String, u64> = HashMap::new();
-        let (mut keyed_at_init, mut all_at_init) = (false, false);
         let checkpoints = self.store().checkpoints().await?;
-        let mut checkpoint_at: HashMap<u64, String> = HashMap::new();
-        for (size, note) in checkpoints {
-            checkpoint_at.insert(u64::try_from(size).unwrap_or(0), note);
+        let mut replay = match saved {
+            Some(r) => self.resume(r, &checkpoints, &mut findings).await?,
+            None => None,
+        }
+        .unwrap_or_else(|| Replay { full_at_ms: now_ms, ..Replay::default() });
+        let from = replay.frontier.size();
+        let mut checkpoint_at: HashMap<u64, &str> = HashMap::new();
+        for (size, note) in &checkpoints {
+            checkpoint_at.insert(u64::try_from(*size).unwrap_or(0), note);
         }
         let key = self.verifier_key(op, now_ms).await?;
         let verifier = NoteVerifier::parse(&key).map_err(|e| RegisterError::new(ErrorKind::Proof(e.to_string())))?;
 
-        // Stream the log: leaf hashes, the tree, and the last digest per person.
-        let mut frontier = Frontier::default();
-        let mut last_digest: HashMap<Uuid, Option<String>> = HashMap::new();
-        let mut sealed_by_log: HashMap<Uuid, u8> = HashMap::new();
-        let mut row_log = RowLog::default();
+        // Stream the log: leaf hashes, the tree, and what each write says.
         let redactions = Redactions::load(&self.ledger, 0, &mut findings).await?;
-        // What the purpose migration's event committed to: (count, digest).
-        let mut redactions_logged: Option<(u64, String)> = None;
-        let mut expected = 0u64;
+        let mut expected = from;
         let end = i64::try_from(log::size(self.store()).await?).unwrap_or(i64::MAX);
-        let mut pages = self.store().audit_pages(0, end, true);
+        let mut pages = self.store().audit_pages(i64::try_from(from).unwrap_or(i64::MAX), end, true);
         while let Some(page) = pages.next().await {
             for row in page? {
                 let (index, stored) = leaf(&row, &mut expected, &redactions, &mut findings);
-                frontier.push(stored);
-                if let Some(note) = checkpoint_at.get(&frontier.size()) {
+                replay.frontier.push(stored);
+                let size = replay.frontier.size();
+                if let Some(note) = checkpoint_at.get(&size) {
                     match verifier.verify(note) {
-                        Err(_) => findings.push(Finding::CheckpointBadSignature { size: frontier.size() }),
-                        Ok(cp) if cp.root != frontier.root() || cp.size != frontier.size() => {
-                            findings.push(Finding::CheckpointRootMismatch { size: frontier.size() })
+                        Err(_) => findings.push(Finding::CheckpointBadSignature { size }),
+                        Ok(cp) if cp.root != replay.frontier.root() || cp.size != size => {
+                            findings.push(Finding::CheckpointRootMismatch { size })
                         }
                         Ok(_) => {}
                     }
                 }
-                let event = Event::from_bytes(&row.event);
-                if let Ok(e) = &event {
-                    row_log.replay(e);
-                }
-                match event {
-                    Ok(e) if e.action == "integrity.enrol" => {
-                        let tables = e.detail.as_ref().and_then(|d| d["tagged"].as_object().cloned());
-                        for table in tables.unwrap_or_default().keys() {
-                            *enrolled.entry(table.clone()).or_default() += 1;
-                        }
-                    }
-                    Ok(e) if e.action == crate::oldpurposes::ACTION => {
-                        let d = e.detail.unwrap_or_default();
-                        let count = d.get("count").and_then(serde_json::Value::as_u64).unwrap_or(u64::MAX);
-                        let set = d.get("set").and_then(serde_json::Value::as_str).unwrap_or_default();
-                        redactions_logged = Some((count, set.to_owned()));
-                    }
-                    Ok(e) if e.action == "register.init" => {
-                        keyed_at_init = e.detail.as_ref().is_some_and(|d| d["row_key"] == true);
-                        all_at_init = e.detail.as_ref().is_some_and(|d| d["row_tables"] == "all");
-                    }
-                    Ok(e) if WRITE_ACTIONS.contains(&e.action.as_str()) => {
-                        // The compartments a person should have: what their
-                        // creation and updates sealed; none once erased.
-                        let written = compartment_bits(&e.compartments);
-                        for p in e.people {
-                            last_digest.insert(*p.as_uuid(), e.digest.clone());
-                            let bits = sealed_by_log.entry(*p.as_uuid()).or_default();
-                            *bits = match e.action.as_str() {
-                                "person.create" => written,
-                                "person.update" => *bits | written,
-                                _ => 0,
-                            };
-                        }
-                    }
-                    Ok(_) => {}
+                match Event::from_bytes(&row.event) {
+                    Ok(e) => replay.event(&e),
                     Err(_) => findings.push(Finding::EventUnreadable { index }),
                 }
             }
         }
-        let events = frontier.size();
-        if events > 0 && log::root(self.store(), events).await.ok() != Some(frontier.root()) {
+        let events = replay.frontier.size();
+        if events > 0 && log::root(self.store(), events).await.ok() != Some(replay.frontier.root()) {
             findings.push(Finding::TreeNodesAltered);
         }
         for size in checkpoint_at.keys() {
@@ -313,80 +372,120 @@ impl Register {
                 findings.push(Finding::CheckpointRootMismatch { size: *size });
             }
         }
+        replay.checkpoints_below = Replay::checkpoints_digest(&checkpoints, events);
 
-        // Reconcile the people rows against the log.
-        let names: Vec<&str> = Compartment::ALL.iter().map(|c| c.as_str()).collect();
-        let mut after = None;
-        let mut people = 0u64;
-        loop {
-            let page = self.store().people_page(after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.id);
-            let ids: Vec<Uuid> = page.iter().map(|p| p.id).collect();
-            let mut sealed: HashMap<Uuid, Vec<SealedRow>> = HashMap::new();
-            for s in self.store().sealed(&ids, &names).await? {
-                sealed.entry(s.person_id).or_default().push(s);
-            }
-            for row in &page {
-                people += 1;
-                let mine = sealed.remove(&row.id).unwrap_or_default();
-                let present = mine.iter().fold(0u8, |bits, s| {
-                    bits | Compartment::ALL.iter().position(|c| c.as_str() == s.compartment).map_or(0, |i| 1 << i)
-                });
-                let want = sealed_by_log.remove(&row.id).unwrap_or_default();
-                for (i, c) in Compartment::ALL.iter().enumerate() {
-                    if want & (1 << i) != 0 && present & (1 << i) == 0 {
-                        findings
-                            .push(Finding::CompartmentMissing { person: PersonId::from_uuid(row.id), compartment: *c });
-                    }
-                }
-                let digest: String = state_digest(row, &mine).iter().map(|b| format!("{b:02x}")).collect();
-                match last_digest.remove(&row.id) {
-                    None => findings.push(Finding::RowInserted { person: PersonId::from_uuid(row.id) }),
-                    Some(expected) if expected.as_deref() != Some(digest.as_str()) => {
-                        findings.push(Finding::RowChanged { person: PersonId::from_uuid(row.id) })
-                    }
-                    Some(_) => {}
-                }
-            }
-        }
-        let mut deleted: Vec<Uuid> = last_digest.into_keys().collect();
-        deleted.sort();
-        for id in deleted {
-            findings.push(Finding::RowDeleted { person: PersonId::from_uuid(id) });
-        }
+        let people = self.reconcile_people(&mut replay, &mut findings).await?;
         // A table is tagged as it stands once: at init, or at the upgrade
         // that brought its tags. Another enrolment is someone having rows
         // tagged anew (the key deleted, or the marker that says a table is
         // tagged): it would bless whatever they had changed.
         let later = |t: &str| crate::keys::LATER_TABLES.contains(&t);
-        let allowed = |t: &str| u64::from(!(all_at_init || (keyed_at_init && !later(t))));
-        let enrolments = enrolled.iter().filter(|(t, n)| **n > allowed(t)).map(|(_, n)| *n).max().unwrap_or_default();
+        let allowed = |t: &str| u64::from(!(replay.all_at_init || (replay.keyed_at_init && !later(t))));
+        let enrolments =
+            replay.enrolled.iter().filter(|(t, n)| **n > allowed(t)).map(|(_, n)| *n).max().unwrap_or_default();
         if enrolments > 0 {
             findings.push(Finding::RowKeyEnrolledAgain { enrolments });
         }
         let (count, set) = redactions.set.finish();
-        let unlogged = redactions_logged.is_none() && count > 0;
-        if unlogged || redactions_logged.is_some_and(|logged| logged != (count, set)) {
+        let unlogged = replay.redactions_logged.is_none() && count > 0;
+        if unlogged || replay.redactions_logged.as_ref().is_some_and(|logged| *logged != (count, set)) {
             findings.push(Finding::RedactionsNotAsLogged);
         }
         self.check_row_tags(&mut findings).await?;
-        for f in row_log.reconcile(&self.ledger).await? {
+        for f in replay.row_log.reconcile(&self.ledger).await? {
             findings.push(f);
         }
-        Ok(VerifyReport {
+        // Writes that landed while this pass read the store made rows newer
+        // than the replay knows: what was found about those rows is not yet
+        // known, and is left to the next pass, which reads their events.
+        let now_size = log::size(self.store()).await?;
+        if now_size > events && !findings.listed.is_empty() {
+            let written = Written::read(self.store(), events, now_size).await?;
+            findings.listed.retain(|f| !written.covers(f));
+        }
+        let report = VerifyReport {
             events,
-            checkpoints: checkpoint_at.len() as u64,
+            events_read: events - from,
+            checkpoints: checkpoints.len() as u64,
             people,
             findings: findings.listed,
             findings_omitted: findings.omitted,
-        })
+        };
+        Ok((report, replay))
+    }
+
+    /// Each person's rows against what the log last wrote of them: their
+    /// state digest and the compartments they should have. Returns the
+    /// people read.
+    async fn reconcile_people(&self, replay: &mut Replay, findings: &mut Findings) -> Result<u64, RegisterError> {
+        for logged in replay.people.values_mut() {
+            logged.seen = false;
+        }
+        let mut people = 0u64;
+        let mut pages = self.store().people_pages();
+        while let Some(page) = pages.next().await {
+            for (row, mine) in page? {
+                people += 1;
+                let person = PersonId::from_uuid(row.id);
+                let Some(logged) = replay.people.get_mut(&row.id) else {
+                    findings.push(Finding::RowInserted { person });
+                    continue;
+                };
+                logged.seen = true;
+                let present = mine.iter().fold(0u8, |bits, s| {
+                    bits | Compartment::ALL.iter().position(|c| c.as_str() == s.compartment).map_or(0, |i| 1 << i)
+                });
+                for (i, c) in Compartment::ALL.iter().enumerate() {
+                    if logged.bits & (1 << i) != 0 && present & (1 << i) == 0 {
+                        findings.push(Finding::CompartmentMissing { person, compartment: *c });
+                    }
+                }
+                if logged.digest != Some(state_digest(&row, &mine)) {
+                    findings.push(Finding::RowChanged { person });
+                }
+            }
+        }
+        let mut deleted: Vec<Uuid> = replay.people.iter().filter(|(_, l)| !l.seen).map(|(id, _)| *id).collect();
+        deleted.sort();
+        for id in deleted {
+            findings.push(Finding::RowDeleted { person: PersonId::from_uuid(id) });
+        }
+        Ok(people)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_finding_about_what_a_later_write_wrote_is_left_to_the_next_pass() {
+        let (written_person, other) = (PersonId::new(), PersonId::new());
+        let written = Written {
+            people: HashSet::from([*written_person.as_uuid()]),
+            rows: HashSet::from([("sessions".to_owned(), "ab12".to_owned()), ("cards".to_owned(), "C-1".to_owned())]),
+        };
+        let row = |table: &str, id: &str| Finding::RowNotAsLogged {
+            table: table.to_owned(),
+            id: id.to_owned(),
+            found: "written by no logged event".to_owned(),
+        };
+        assert!(written.covers(&Finding::RowChanged { person: written_person }));
+        assert!(
+            written.covers(&Finding::CompartmentMissing { person: written_person, compartment: Compartment::Photo })
+        );
+        assert!(!written.covers(&Finding::RowChanged { person: other }));
+        assert!(written.covers(&row("sessions", "ab12 (5f0c)")));
+        assert!(written.covers(&row("cards", "C-1")));
+        assert!(!written.covers(&row("cards", "C-2")));
+        assert!(!written.covers(&row("permits", "C-1")));
+        assert!(!written.covers(&Finding::RowTagInvalid {
+            table: "cards".into(),
+            id: "C-1".into(),
+            found: "does not match its tag".into()
+        }));
+        assert!(!written.covers(&Finding::TreeNodesAltered));
+    }
 
     #[test]
     fn findings_are_listed_up_to_the_bound_and_counted_beyond_it() {

@@ -533,6 +533,21 @@ impl Public {
         self.state.services.register.check_ready().await
     }
 
+    /// The latest signed checkpoint with its cosignatures, if any.
+    pub async fn log_checkpoint(&self) -> Result<Option<String>, lanyard_register::RegisterError> {
+        let register = &self.state.services.register;
+        let size = register.latest_checkpoint_size().await?;
+        if size == 0 {
+            return Ok(None);
+        }
+        register.cosigned_checkpoint(size).await
+    }
+
+    /// A hash tile of the log (hashes only; never an entry bundle).
+    pub async fn log_tile(&self, path: &str) -> Result<(Vec<u8>, bool), lanyard_register::RegisterError> {
+        self.state.services.register.log_tile(path, false).await
+    }
+
     /// When a backup was last verified (Unix ms), for `/readyz`'s detail.
     pub async fn backup_verified_at(&self) -> Result<Option<i64>, lanyard_register::RegisterError> {
         self.state.services.register.backup_verified_at().await

@@ -24,6 +24,7 @@ mod rejections;
 mod routes;
 mod scan;
 mod supply;
+mod tiles;
 pub mod tls;
 
 use std::net::SocketAddr;

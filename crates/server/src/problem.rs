@@ -111,7 +111,10 @@ impl From<RegisterError> for Problem {
     fn from(e: RegisterError) -> Self {
         let (status, code) = match e.kind() {
             ErrorKind::Invalid(_) | ErrorKind::Photo(_) | ErrorKind::Canary(_) => (StatusCode::BAD_REQUEST, "invalid"),
-            ErrorKind::NotFound(_) | ErrorKind::NoSuchEvent(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::NotFound(_) | ErrorKind::NoSuchEvent(_) | ErrorKind::NoSuchTile => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
+            ErrorKind::BadTilePath(_) => (StatusCode::BAD_REQUEST, "bad_tile_path"),
             ErrorKind::Erased(_) => (StatusCode::GONE, "erased"),
             ErrorKind::PurposeRequired => (StatusCode::BAD_REQUEST, "purpose_required"),
             ErrorKind::Note(_) => (StatusCode::CONFLICT, "note_unavailable"),

@@ -31,6 +31,9 @@ use crate::problem::ProblemBody;
         crate::bulk::import_people,
         crate::bulk::rotate_compartment,
         crate::audit::audit_checkpoint,
+        crate::tiles::checkpoint,
+        crate::tiles::hash_tile,
+        crate::tiles::entry_bundle,
         crate::audit::audit_inclusion,
         crate::audit::audit_consistency,
         crate::audit::audit_export,
@@ -146,6 +149,9 @@ pub(crate) fn routes() -> Routes {
         .post("/v1/keys/{compartment}/rotate", need(A::RotateKeys), crate::bulk::rotate_compartment)
         .get("/v1/people/export", ReadPeople, crate::bulk::export_people)
         .get("/v1/audit/checkpoint", need(A::ReadAudit), crate::audit::audit_checkpoint)
+        .get("/v1/log/checkpoint", Open, crate::tiles::checkpoint)
+        .get("/v1/log/tile/entries/{*path}", need(A::ReadAudit), crate::tiles::entry_bundle)
+        .get("/v1/log/tile/{*path}", Open, crate::tiles::hash_tile)
         .get("/v1/audit/proofs/inclusion", need(A::ReadAudit), crate::audit::audit_inclusion)
         .post("/v1/audit/proofs/consistency", need(A::ReadAudit), crate::audit::audit_consistency)
         .get("/v1/audit/export", need(A::ReadAudit), crate::audit::audit_export)

@@ -128,6 +128,10 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     // Public: signed bits and public keys, no personal data.
     ("GET", "/v1/status-lists/1", &EVERYONE, None),
     ("GET", "/v1/trust-bundle", &EVERYONE, None),
+    // The log's tiles: hashes for anyone, events for those who read the log.
+    ("GET", "/v1/log/checkpoint", &EVERYONE, None),
+    ("GET", "/v1/log/tile/0/000.p/1", &EVERYONE, None),
+    ("GET", "/v1/log/tile/entries/000.p/1", &[AUDITOR, ADMIN], None),
     ("POST", "/v1/keys/issuer/rotate", &[ADMIN], Some("key.create")),
     // Users and tokens: admin only. `{token}` is a spare verifier token.
     ("POST", "/v1/users", &[ADMIN], Some("user.create")),
@@ -849,6 +853,8 @@ async fn every_route_in_the_router_has_a_policy_decision() {
             "GET /v1/openapi.json",
             "POST /v1/login",
             "POST /v1/logout",
+            "GET /v1/log/checkpoint",
+            "GET /v1/log/tile/{*path}",
             "GET /v1/status-lists/{id}",
             "GET /v1/trust-bundle"
         ],
@@ -871,7 +877,8 @@ async fn every_route_in_the_router_has_a_policy_decision() {
             }
         }
     }
-    let mut routed: Vec<String> = f.table.iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    let mut routed: Vec<String> =
+        f.table.iter().map(|r| format!("{} {}", r.method, r.path.replace("{*path}", "{path}"))).collect();
     routed.retain(|r| r != "GET /metrics" && r != "GET /v1/openapi.json");
     routed.sort();
     documented.sort();
@@ -936,4 +943,43 @@ async fn over_limit_head(base: &str) -> String {
     let mut buf = vec![0u8; 4096];
     let n = tcp.read(&mut buf).await.unwrap();
     String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_logs_tiles_are_public_its_entries_are_not_and_bad_paths_are_named() {
+    for t in lanyard_testkit::stores().await {
+        let f = start(&t, ReadQuota::default()).await;
+        let anyone = f.client(Nobody);
+        let note = anyone.get(format!("{}/v1/log/checkpoint", f.base)).send().await.unwrap();
+        assert_eq!(note.status(), 200, "{}", t.name);
+        assert_eq!(note.headers()["cache-control"], "no-cache");
+        let note = note.text().await.unwrap();
+        let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
+        assert!(size > 0, "{}", t.name);
+        let tile = anyone.get(format!("{}/v1/log/tile/0/000.p/1", f.base)).send().await.unwrap();
+        assert_eq!(tile.headers()["content-type"], "application/octet-stream");
+        assert_eq!(tile.bytes().await.unwrap().len(), 32, "{}", t.name);
+        for (path, status, code) in [
+            ("tile/0/x000/001", 400, "bad_tile_path"),
+            ("tile/0/000.p/0", 400, "bad_tile_path"),
+            ("tile/9/000", 400, "bad_tile_path"),
+            ("tile/0/999", 404, "not_found"),
+            ("tile/entries/000.p/1", 401, "unauthenticated"),
+        ] {
+            let r = anyone.get(format!("{}/v1/log/{path}", f.base)).send().await.unwrap();
+            assert_eq!(r.status(), status, "{}: {path}", t.name);
+            assert_eq!(r.headers()["content-type"], "application/problem+json", "{path}");
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert!(body["type"].as_str().unwrap().ends_with(&format!("/{code}")), "{path}: {body}");
+        }
+        let auditor = f.client(AUDITOR);
+        let r = auditor.get(format!("{}/v1/log/tile/entries/000.p/1", f.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{}", t.name);
+        assert_eq!(r.headers()["cache-control"], "private, no-store");
+        let bundle = r.bytes().await.unwrap();
+        let len = u16::from_be_bytes([bundle[0], bundle[1]]) as usize;
+        assert_eq!(bundle.len(), 2 + len, "{}: one entry", t.name);
+        assert!(bundle[2..].starts_with(b"{\"action\":\"register.init\""), "{}", t.name);
+        f.stop().await;
+    }
 }

@@ -62,7 +62,7 @@ pub use notes::NoteKeyRow;
 pub use permits::{PermitRow, ZoneRow};
 pub use redactions::RedactionRow;
 pub use rows::{AuditRow, PersonRow, SealedRow, WrappedKeyRow};
-pub use scan::AuditPages;
+pub use scan::{AuditPages, PeoplePages, PersonWithSealed};
 pub use store::{Backend, IndexColumn, Store};
 pub use supply::{BatchCardRow, BatchRow, SupplierRow};
 pub use tx::{AuditEntry, Tx};

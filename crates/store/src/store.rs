@@ -336,6 +336,20 @@ impl Store {
         Ok(order_nodes(positions, rows))
     }
 
+    /// The hashes at tree `level` with indexes `[from, from + count)`, in
+    /// order (leaf hashes at level 0, stored subtree hashes above): a
+    /// tlog-tiles hash tile. Fewer than `count` means some are missing.
+    pub async fn audit_hash_range(&self, level: u32, from: i64, count: i64) -> Result<Vec<Vec<u8>>, StoreError> {
+        let end = from.saturating_add(count);
+        if level == 0 {
+            let sql = "SELECT leaf_hash FROM audit_log WHERE idx >= $1 AND idx < $2 ORDER BY idx";
+            return Ok(on_pool!(self, p => sqlx::query_scalar(sql).bind(from).bind(end).fetch_all(p).await)?);
+        }
+        let level = i32::try_from(level).unwrap_or(i32::MAX);
+        let sql = "SELECT hash FROM audit_nodes WHERE level = $1 AND idx >= $2 AND idx < $3 ORDER BY idx";
+        Ok(on_pool!(self, p => sqlx::query_scalar(sql).bind(level).bind(from).bind(end).fetch_all(p).await)?)
+    }
+
     /// The signed checkpoint stored for `size`, if any.
     pub async fn checkpoint_at(&self, size: i64) -> Result<Option<String>, StoreError> {
         let sql = "SELECT note FROM audit_checkpoints WHERE size = $1";

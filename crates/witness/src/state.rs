@@ -146,6 +146,23 @@ impl DataDir {
         Ok(v.name().to_owned())
     }
 
+    /// Forgets what this witness last cosigned for `origin`, so that the
+    /// log's next checkpoint starts afresh here: for a log the force
+    /// restored with an accepted loss, once its operator has seen the
+    /// restore event. The old state is kept beside, renamed, as evidence.
+    /// Returns the size forgotten and where it was kept, or `None` if
+    /// there was none.
+    pub fn reset_log(&self, origin: &str, now_ms: i64) -> Result<Option<(u64, PathBuf)>, StateError> {
+        if !self.logs()?.contains_key(origin) {
+            return Err(invalid(&self.file("logs.json"), format!("no log {origin} is added here")));
+        }
+        let Some(state) = self.state(origin)? else { return Ok(None) };
+        let path = self.state_path(origin);
+        let kept = path.with_extension(format!("json.reset-{now_ms}"));
+        std::fs::rename(&path, &kept).map_err(io(&path))?;
+        Ok(Some((state.size, kept)))
+    }
+
     fn state_path(&self, origin: &str) -> PathBuf {
         let digest: [u8; 32] = Sha256::digest(origin.as_bytes()).into();
         let name: String = digest.iter().map(|b| format!("{b:02x}")).collect();

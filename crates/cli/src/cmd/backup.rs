@@ -256,6 +256,16 @@ pub async fn restore(
     let detail = serde_json::json!({ "created_at_ms": m.created_at_ms, "audit_size": m.audit_size });
     checked.register.record_backup_verified(&op, detail, now).await?;
     store.close().await;
+    // The watch's volumes and replay describe the store being replaced: it
+    // starts afresh on the restored one, whose restore event says what was lost.
+    for file in crate::cmd::watch::STATE_FILES {
+        let path = settings.data_dir.join(file);
+        if let Err(e) = std::fs::remove_file(&path)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(e).with_context(|| format!("removing {}", path.display()));
+        }
+    }
     if let Some(path) = staged {
         let live = settings.data_dir.join(SQLITE_FILE);
         let kept = settings.data_dir.join(format!("{SQLITE_FILE}.before-restore-{now}"));
@@ -269,10 +279,18 @@ pub async fn restore(
         std::fs::rename(&path, &live).with_context(|| format!("switching to {}", live.display()))?;
     }
     report(cli, &checked)?;
-    println!(
-        "restored{}",
-        into_url.map_or(String::new(), |_| ": point database_url at the database restored into".into())
-    );
+    match into_url {
+        None => println!("restored"),
+        // The restore is complete and verified: only now does lanyard.toml
+        // name the new database. A URL given by flag or environment
+        // overrides the file, so that one the operator changes.
+        Some(url) if cli.database_url.is_none() && config::switch_database_url(&settings.data_dir, url)? => {
+            println!("restored; lanyard.toml now names the restored database (restart any running server)")
+        }
+        Some(_) => println!(
+            "restored; point --database-url or LANYARD_DATABASE_URL at the database restored into, then restart any running server"
+        ),
+    }
     Ok(())
 }
 

@@ -27,6 +27,12 @@ use crate::opts::{Cli, WatchArgs};
 use crate::output;
 
 const STATE_FILE: &str = "watch-state.json";
+/// The log as the last pass replayed it, sealed by the register.
+const REPLAY_FILE: &str = "watch-replay.bin";
+
+/// What the watch keeps in the data directory; a restore removes it, so
+/// the watch starts afresh on the restored store.
+pub const STATE_FILES: [&str; 2] = [STATE_FILE, REPLAY_FILE];
 /// People named in one alert's event at most (the count is always whole).
 const MAX_PEOPLE: usize = 1000;
 
@@ -81,7 +87,7 @@ pub async fn pass(
     settings: &Settings,
     now_ms: i64,
 ) -> Result<Vec<Alert>> {
-    let mut alerts = reconcile(register, op, now_ms).await?;
+    let mut alerts = reconcile(register, op, settings, now_ms).await?;
     alerts.extend(volumes(register, settings, now_ms).await?);
     for outcome in register.witness_round(&settings.witnesses, now_ms).await? {
         match outcome {
@@ -107,8 +113,26 @@ fn simple(kind: &'static str, text: String) -> Alert {
 /// `audit verify`'s findings as alerts: one per compartment lost, naming
 /// exactly whose; one for rows changed, deleted or inserted; the rest as
 /// they are.
-async fn reconcile(register: &Register, op: &lanyard_register::Operator, now_ms: i64) -> Result<Vec<Alert>> {
-    let report = register.verify_log(op, now_ms).await?;
+///
+/// After the first pass only the events since the last are read, from the
+/// replay the register sealed (`watch-replay.bin`), and the whole log again
+/// every `[watch] full_every_s`.
+async fn reconcile(
+    register: &Register,
+    op: &lanyard_register::Operator,
+    settings: &Settings,
+    now_ms: i64,
+) -> Result<Vec<Alert>> {
+    let path = settings.data_dir.join(REPLAY_FILE);
+    let saved = match std::fs::read(&path) {
+        Ok(b) => Some(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let full_every_ms = i64::try_from(settings.watch_full_every_s).unwrap_or(i64::MAX).saturating_mul(1000);
+    let (report, sealed) = register.verify_since(op, saved, full_every_ms, now_ms).await?;
+    write_atomically(&path, &sealed)?;
+    tracing::debug!(events = report.events, read = report.events_read, "watch reconciled");
     let mut lost: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut rows = Vec::new();
     let mut alerts = Vec::new();
@@ -181,8 +205,12 @@ async fn volumes(register: &Register, settings: &Settings, now_ms: i64) -> Resul
 }
 
 fn write_state(path: &Path, v: &Volumes) -> Result<()> {
+    write_atomically(path, &serde_json::to_vec_pretty(v)?)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(v)?).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 

@@ -46,6 +46,20 @@ pub async fn run(cli: &Cli, cmd: &WitnessCommand) -> Result<()> {
             }
             println!("witnessing log {origin} (restart 'witness serve' to take it up)");
         }
+        WitnessCommand::ResetLog { origin } => {
+            let reset = dir.reset_log(origin, crate::context::now_ms())?;
+            if cli.json {
+                let (size, kept) = reset.map_or((None, None), |(s, k)| (Some(s), Some(k.display().to_string())));
+                return output::json(&serde_json::json!({ "origin": origin, "forgotten_size": size, "kept": kept }));
+            }
+            match reset {
+                Some((size, kept)) => println!(
+                    "witness: forgot {origin} at {size} events (kept as {}); its next checkpoint starts afresh here",
+                    kept.display()
+                ),
+                None => println!("witness: nothing cosigned for {origin} yet; nothing to forget"),
+            }
+        }
         WitnessCommand::Serve { listen } => {
             let witness = Arc::new(Witness::open(dir)?);
             let listener =
