@@ -65,6 +65,12 @@ fn scope_by_actor_window_and_compartment() {
         // Writes are not revelations: the clerk who added everyone exposed no one.
         let v = env.json(&["breach", "scope", "--actor", "clerk1"]);
         assert!(people(&v).is_empty());
+        assert!(v["actor_events"].as_u64().unwrap() > 0, "{v}");
+        // A name that never acted here is said so: "0 people" would read
+        // as a clean answer to a mistyped name.
+        let err = env.fails(1, &["breach", "scope", "--actor", "nobody-at-all"]);
+        assert!(err.contains("nobody-at-all never appears as an actor in the log"), "{err}");
+        assert!(!env.json(&["breach", "scope"]).as_object().unwrap().contains_key("actor_events"));
 
         // The answer is provably complete up to a signed checkpoint.
         let key = NoteVerifier::parse(env.ok(&["audit", "verifier-key"]).trim()).unwrap();

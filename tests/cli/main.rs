@@ -16,6 +16,7 @@ mod drill;
 mod erase;
 mod import;
 mod keys;
+mod manners;
 mod person;
 mod pkcs11;
 mod scan;

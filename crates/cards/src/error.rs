@@ -13,7 +13,7 @@ pub enum CardError {
     #[error("no card {0}")]
     NotFound(String),
     /// The move is not legal from the card's state.
-    #[error("card {card} is {state}; it cannot {action}")]
+    #[error("card {card} is {state}; it cannot {action}{}", next_step(*state, action))]
     IllegalTransition {
         /// Card id.
         card: String,
@@ -21,6 +21,17 @@ pub enum CardError {
         state: CardState,
         /// The verb refused.
         action: &'static str,
+    },
+    /// The person already holds a card of this type that is still in
+    /// service: one per person and type, replaced only by `reissue`.
+    #[error("this person already has a {card_type} in service, card {card} ({state}); reissue that card to replace it")]
+    AlreadyLive {
+        /// The live card's id.
+        card: String,
+        /// Its type.
+        card_type: String,
+        /// Its state.
+        state: CardState,
     },
     /// The approver asked for the card themselves.
     #[error(
@@ -66,5 +77,18 @@ impl From<lanyard_audit::IntegrityError> for CardError {
 impl CardError {
     pub(crate) fn illegal(card: &str, state: CardState, action: CardAction) -> Self {
         CardError::IllegalTransition { card: card.to_owned(), state, action: action.as_str() }
+    }
+}
+
+/// What to do instead, for a move refused in `state`.
+fn next_step(state: CardState, action: &str) -> &'static str {
+    match (state, action) {
+        (CardState::Requested, _) => ": approve it first (another person must)",
+        (CardState::Approved, "issue") => ": print it first",
+        (CardState::Suspended, _) => ": resume it first, or revoke it",
+        (CardState::Revoked | CardState::Expired | CardState::Destroyed | CardState::Rejected, _) => {
+            ": request a new card (or reissue a revoked one)"
+        }
+        _ => "",
     }
 }

@@ -281,6 +281,13 @@ impl Cards {
     ) -> Result<Card, CardError> {
         let person = self.resolve(op, person, now_ms).await?;
         let mut tx = self.ledger.begin().await?;
+        // Read in the write that would add the card, so two requests cannot
+        // both pass (a second concurrent one also collides on the status
+        // index). A live row whose tag fails refuses the request too.
+        if let Some(live) = tx.tx().live_card(*person.as_uuid(), card_type.as_str()).await? {
+            let live = self.ledger.check(live, now_ms).await?;
+            return Err(CardError::AlreadyLive { card: live.id, card_type: live.card_type, state: live.state });
+        }
         let mut row = self.new_row(&mut tx, op, person, card_type, None, now_ms).await?;
         let ev = Self::event(
             op,

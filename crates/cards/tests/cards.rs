@@ -90,7 +90,11 @@ async fn lifecycle_dual_control_and_audit() {
 
         // An illegal move names the current state.
         let err = env.cards.transition(&alice, &card.id, CardAction::Issue, None, T0).await.unwrap_err();
-        assert_eq!(err.to_string(), format!("card {} is requested; it cannot issue", card.id), "{n}");
+        assert_eq!(
+            err.to_string(),
+            format!("card {} is requested; it cannot issue: approve it first (another person must)", card.id),
+            "{n}"
+        );
 
         let approved = env.cards.transition(&bob, &card.id, CardAction::Approve, None, T0).await.unwrap();
         assert_eq!(approved.approved_by.as_deref(), Some("operator:bob"));
@@ -384,5 +388,43 @@ async fn a_permit_or_zone_changed_by_sql_opens_no_door() {
         let found = report.findings.iter().map(ToString::to_string).collect::<Vec<_>>();
         assert!(found.iter().any(|f| f.starts_with(&format!("permits row {}", permit.id))), "{n}: {found:?}");
         assert!(found.iter().any(|f| f.starts_with("zones row ARMOURY")), "{n}: {found:?}");
+    }
+}
+
+/// Issue 17: one card in service per person and type. A second request is
+/// refused, naming the live card; a refused or revoked card frees the slot;
+/// `reissue` is the way to replace a live one.
+#[tokio::test]
+async fn one_card_in_service_per_person_and_type() {
+    for env in envs().await {
+        let n = env.name;
+        let (alice, bob) = (op("alice"), op("bob"));
+        let who = person(&env.register, "900077").await;
+        let first = env.cards.request(&alice, PersonRef::Id(who), CardType::WarrantCard, T0).await.unwrap();
+        let again = env.cards.request(&bob, PersonRef::Id(who), CardType::WarrantCard, T0).await.unwrap_err();
+        match &again {
+            CardError::AlreadyLive { card, state, .. } => {
+                assert_eq!((card.as_str(), state.as_str()), (first.id.as_str(), "requested"), "{n}")
+            }
+            other => panic!("{n}: {other}"),
+        }
+        assert!(again.to_string().contains(&first.id) && again.to_string().contains("reissue"), "{n}: {again}");
+        // Another type is another slot.
+        env.cards.request(&alice, PersonRef::Id(who), CardType::StaffPass, T0).await.unwrap();
+
+        // Approved, printed, issued: still the one card.
+        for action in [CardAction::Approve, CardAction::Print, CardAction::Issue] {
+            let by = if action == CardAction::Approve { &bob } else { &alice };
+            env.cards.transition(by, &first.id, action, None, T0).await.unwrap();
+            let err = env.cards.request(&alice, PersonRef::Id(who), CardType::WarrantCard, T0).await.unwrap_err();
+            assert!(matches!(err, CardError::AlreadyLive { .. }), "{n}: {action:?}: {err}");
+        }
+        // Reissue replaces it; then the new one is the live card.
+        let (_, replacement) = env.cards.reissue(&alice, &first.id, Reason::Lost, T0).await.unwrap();
+        let err = env.cards.request(&alice, PersonRef::Id(who), CardType::WarrantCard, T0).await.unwrap_err();
+        assert!(matches!(&err, CardError::AlreadyLive { card, .. } if *card == replacement.id), "{n}: {err}");
+        // Refused: the slot is free again.
+        env.cards.transition(&bob, &replacement.id, CardAction::Reject, Some(Reason::NotJustified), T0).await.unwrap();
+        env.cards.request(&alice, PersonRef::Id(who), CardType::WarrantCard, T0).await.unwrap();
     }
 }

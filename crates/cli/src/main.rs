@@ -35,6 +35,12 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     if err.downcast_ref::<Negative>().is_some() {
         return 1;
     }
+    // Not found is a negative answer wherever it comes from.
+    match err.downcast_ref::<lanyard_cards::CardError>() {
+        Some(lanyard_cards::CardError::NotFound(_)) => return 1,
+        Some(lanyard_cards::CardError::Register(e)) if e.is_negative_answer() => return 1,
+        _ => {}
+    }
     match err.downcast_ref::<RegisterError>() {
         Some(e) if e.is_negative_answer() => 1,
         _ => 2,
@@ -62,6 +68,13 @@ fn main() -> ExitCode {
     // A panic's message can quote what a library was reading (a scanned
     // file, a record): print only where it happened.
     std::panic::set_hook(Box::new(|info| {
+        // `println!` panics when the reader of our output has gone (`| head`):
+        // that is the end of the output, not an error, as for any Unix tool.
+        let message = info.payload().downcast_ref::<String>().map(String::as_str).unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::SeqCst);
+            return;
+        }
         let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("internal error at {at} (message withheld: it may quote the data being read)");
     }));
@@ -78,6 +91,14 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        // Output written through a writer of our own, cut short the same way.
+        Err(err)
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             let code = exit_code(&err);
             if err.downcast_ref::<Negative>().is_none() || !err.to_string().is_empty() {
@@ -88,10 +109,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// Set when a write to stdout failed because its reader closed the pipe.
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let done = command(&cli).await;
+    use futures_util::FutureExt;
+    let done = std::panic::AssertUnwindSafe(command(&cli)).catch_unwind().await;
+    // Whatever the command did is in the log: sign it, even when the output
+    // was cut short.
     context::seal_log().await;
-    done
+    match done {
+        Ok(result) => result,
+        Err(_) if STDOUT_CLOSED.load(std::sync::atomic::Ordering::SeqCst) => Ok(()),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 async fn command(cli: &Cli) -> anyhow::Result<()> {

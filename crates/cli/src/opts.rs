@@ -159,6 +159,7 @@ pub enum FingerprintsCommand {
     /// Write keyed fingerprints of every active person's service number,
     /// names and email (audited), for `lanyard scan --fingerprints`.
     Export {
+        /// The fingerprints file to write (readable by its owner only).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Include protected persons.
@@ -222,16 +223,22 @@ pub enum Clearance {
 /// Field values, for `person add` and `person update`.
 #[derive(Debug, Args, Clone, Default)]
 pub struct FieldArgs {
+    /// The force's service or warrant number, e.g. PC1234.
     #[arg(long)]
     pub service_number: Option<String>,
+    /// Forenames as they should appear on the card.
     #[arg(long)]
     pub forenames: Option<String>,
+    /// Surname as it should appear on the card.
     #[arg(long)]
     pub surname: Option<String>,
+    /// A rank from the force's rank table, e.g. "Police Constable".
     #[arg(long)]
     pub rank: Option<String>,
+    /// Unit, station or department.
     #[arg(long)]
     pub unit: Option<String>,
+    /// Work email address.
     #[arg(long)]
     pub email: Option<String>,
     /// RV, MV, NPPV1, NPPV2A, NPPV2F, NPPV3, CTC, SC, eSC or DV.
@@ -243,6 +250,7 @@ pub struct FieldArgs {
     /// Annual salary in pounds, e.g. 34500 or 34,500.00.
     #[arg(long)]
     pub salary: Option<String>,
+    /// Pay grade or scale point, e.g. "PC pt 4".
     #[arg(long)]
     pub pay_grade: Option<String>,
     /// A JPEG or PNG; it is re-encoded and stripped of metadata.
@@ -283,10 +291,13 @@ pub enum PersonCommand {
     },
     /// Find people by exact service number, surname or email.
     Find {
+        /// The exact service number (spaces and case do not matter).
         #[arg(long, group = "by")]
         service_number: Option<String>,
+        /// The exact surname (case does not matter).
         #[arg(long, group = "by")]
         surname: Option<String>,
+        /// The exact email address.
         #[arg(long, group = "by")]
         email: Option<String>,
         #[command(flatten)]
@@ -652,6 +663,7 @@ pub struct ServeArgs {
 pub enum UserCommand {
     /// Add a user; prints their TOTP secret and otpauth URI once.
     Add {
+        /// The user's sign-in name.
         name: String,
         /// id_officer, approver, vetting_officer, hr_payroll, auditor or admin.
         #[arg(long)]
@@ -666,10 +678,15 @@ pub enum UserCommand {
     /// List users (no secrets).
     List,
     /// Disable a user and end their sessions.
-    Disable { name: String },
+    Disable {
+        /// The user's sign-in name.
+        name: String,
+    },
     /// New password and TOTP secret; clears lockout, ends sessions, enables.
     Reset {
+        /// The user's sign-in name.
         name: String,
+        /// Read the new password from standard input (for scripts).
         #[arg(long)]
         password_stdin: bool,
     },
@@ -695,7 +712,10 @@ pub enum TokenCommand {
     /// List tokens (no secrets).
     List,
     /// Revoke a token at once.
-    Revoke { id: String },
+    Revoke {
+        /// The token id (from `lanyard token list`).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -710,58 +730,89 @@ pub enum CardCommand {
         card_type: String,
     },
     /// Approve a request (never your own).
-    Approve { card: String },
+    Approve {
+        /// The card id, e.g. LY-7K2M-9QXD.
+        card: String,
+    },
     /// Refuse a request.
     Reject {
+        /// The card id, e.g. LY-7K2M-9QXD.
         card: String,
+        /// Why, as a card reason: not_justified, details_changed, other, ….
         #[arg(long, default_value = "not_justified")]
         reason: String,
     },
     /// Record that an approved card was printed (in-house printing; a
     /// supplier's confirmation does this for batches).
-    Print { card: String },
+    Print {
+        /// The card id, e.g. LY-7K2M-9QXD.
+        card: String,
+    },
     /// Hand a printed card to its holder.
-    Issue { card: String },
+    Issue {
+        /// The card id, e.g. LY-7K2M-9QXD.
+        card: String,
+    },
     /// Suspend an issued card (it shows as suspended at every door).
     Suspend {
+        /// The card id, e.g. LY-7K2M-9QXD.
         card: String,
+        /// Why, as a card reason: investigation, lost, stolen, other, ….
         #[arg(long, default_value = "investigation")]
         reason: String,
     },
     /// Lift a suspension.
-    Resume { card: String },
+    Resume {
+        /// The card id, e.g. LY-7K2M-9QXD.
+        card: String,
+    },
     /// Revoke a card for good: lost, stolen, damaged, details_changed, left,
     /// investigation, replaced, spoiled, other.
     Revoke {
+        /// The card id, e.g. LY-7K2M-9QXD.
         card: String,
+        /// Why (one of the reasons above).
         #[arg(long)]
         reason: String,
     },
     /// Revoke a card and request its replacement under a new card id.
     Reissue {
+        /// The card id, e.g. LY-7K2M-9QXD.
         card: String,
+        /// Why the old card is revoked: lost, stolen, damaged, details_changed or other.
         #[arg(long)]
         reason: String,
     },
     /// Record that a revoked, expired or rejected card was destroyed.
-    Destroy { card: String },
+    Destroy {
+        /// The card id, e.g. LY-7K2M-9QXD.
+        card: String,
+    },
     /// One card's state and dates (no personal data).
-    Show { card: String },
+    Show {
+        /// The card id, e.g. LY-7K2M-9QXD.
+        card: String,
+    },
     /// Cards, optionally of one person or in one state.
     List {
+        /// Only this person's cards (a person id).
         #[arg(long)]
         person: Option<String>,
+        /// Only cards in this state: requested, approved, printed, issued,
+        /// suspended, revoked, expired, rejected or destroyed.
         #[arg(long)]
         state: Option<String>,
     },
     /// Render the card's artwork: CR80, PNG at 300 dpi or vector PDF by the
     /// file's extension (reads identity and photo: audited, with a purpose).
     Render {
+        /// The card id, e.g. LY-7K2M-9QXD.
         card: String,
         /// FILE.png or FILE.pdf. With `--side both`, a PDF gets a page per
         /// side and a PNG becomes FILE-front.png and FILE-back.png.
         #[arg(long)]
         out: PathBuf,
+        /// Which side to render.
         #[arg(long, value_enum, default_value = "both")]
         side: SideArg,
         /// A purpose code (card_print), optionally 'CODE: a note'.
@@ -771,6 +822,7 @@ pub enum CardCommand {
     /// Sign the card's credential and print its QR text (reads the holder's
     /// identity: audited, with a purpose).
     Qr {
+        /// The card id, e.g. LY-7K2M-9QXD.
         card: String,
         /// A purpose code (card_print), optionally 'CODE: a note'.
         #[arg(long, value_name = "CODE[: NOTE]")]
@@ -789,6 +841,7 @@ pub enum SideArg {
 pub enum StatusListCommand {
     /// Sign the current status list and write it (CWT bytes).
     Export {
+        /// The file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -819,6 +872,7 @@ pub enum ZoneCommand {
     Add {
         /// 1 to 16 of A-Z, 0-9 and -.
         code: String,
+        /// What the zone is, in words ("Custody suite").
         #[arg(long)]
         name: String,
         /// Minimum vetting levels accepted, one per ladder: SC,NPPV3.
@@ -833,32 +887,43 @@ pub enum ZoneCommand {
 pub enum PermitCommand {
     /// Grant a person a zone from --from to --to (RFC 3339 or YYYY-MM-DD).
     Grant {
+        /// The person (a person id).
         #[arg(long)]
         person: String,
+        /// The zone code.
         #[arg(long)]
         zone: String,
+        /// From this time (RFC 3339 or YYYY-MM-DD).
         #[arg(long)]
         from: String,
+        /// Up to this time (RFC 3339 or YYYY-MM-DD).
         #[arg(long)]
         to: String,
     },
     /// Permits, of one person or all.
     List {
+        /// Only this person's permits (a person id).
         #[arg(long)]
         person: Option<String>,
     },
     /// Withdraw a permit.
-    Revoke { id: String },
+    Revoke {
+        /// The permit id (from `lanyard permit list`).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AccessCommand {
     /// Allow or deny, with a reason code; audited. Exits 0 only on allow.
     Check {
+        /// The card id presented.
         #[arg(long, conflicts_with = "qr", required_unless_present = "qr")]
         card: Option<String>,
+        /// The QR text read from the card (`LY1:…`).
         #[arg(long)]
         qr: Option<String>,
+        /// The zone code of the door.
         #[arg(long)]
         zone: String,
         /// The time to decide for (RFC 3339); default now.
@@ -871,6 +936,7 @@ pub enum AccessCommand {
 pub enum SupplierCommand {
     /// Register a supplier by its public age recipient.
     Add {
+        /// The supplier's short name, e.g. acme.
         name: String,
         /// age1…, from the supplier's `age-keygen` or `lanyard supplier keygen`.
         #[arg(long)]
@@ -880,12 +946,17 @@ pub enum SupplierCommand {
     List,
     /// Stop a supplier: no more batches or downloads; its pending batches are
     /// destroyed and their cards queued again.
-    Disable { name: String },
+    Disable {
+        /// The supplier's short name.
+        name: String,
+    },
     /// Give a supplier a new recipient; batches sealed to the old one are
     /// destroyed and their cards queued again.
     #[command(name = "rotate-recipient")]
     RotateRecipient {
+        /// The supplier's short name.
         name: String,
+        /// The new age recipient (age1…).
         #[arg(long)]
         recipient: String,
     },
@@ -898,24 +969,33 @@ pub enum SupplierCommand {
 pub enum BatchCommand {
     /// Batch approved cards for a supplier.
     Create {
+        /// The supplier to batch for.
         #[arg(long)]
         supplier: String,
+        /// At most this many cards (default: every approved card).
         #[arg(long)]
         max_cards: Option<usize>,
     },
     /// Batches, by supplier or state (pending, confirmed, expired, destroyed).
     List {
+        /// Only this supplier's batches.
         #[arg(long)]
         supplier: Option<String>,
+        /// Only batches in this state.
         #[arg(long)]
         state: Option<lanyard_supply::BatchState>,
     },
     /// One batch and its cards.
-    Show { id: String },
+    Show {
+        /// The batch id (from `lanyard batch list`).
+        id: String,
+    },
     /// Write a pending batch's sealed file for delivery out of band
     /// (audited as a download).
     Export {
+        /// The batch id (from `lanyard batch list`).
         id: String,
+        /// The sealed file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -934,5 +1014,40 @@ pub enum DrillCommand {
     /// Everything a full compromise of this supplier would yield now:
     /// people, fields and counts per field.
     #[command(name = "supplier-compromise")]
-    SupplierCompromise { name: String },
+    SupplierCompromise {
+        /// The supplier's short name.
+        name: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    /// Every flag and argument of every command says what it is for
+    /// (issue 17: `--surname`, `--purpose` and others had empty help).
+    #[test]
+    fn every_flag_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", cmd.get_name());
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                let said = arg.get_help().is_some_and(|h| !h.to_string().trim().is_empty());
+                if !said {
+                    missing.push(format!("{path} --{id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "", &mut missing);
+        assert!(missing.is_empty(), "flags without help:\n{}", missing.join("\n"));
+    }
 }

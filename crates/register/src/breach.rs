@@ -69,6 +69,11 @@ pub struct ScopeReport {
     pub people: Vec<Exposure>,
     /// Distinct people revealed, per compartment.
     pub people_per_compartment: BTreeMap<Compartment, u64>,
+    /// For a query by actor: events of any kind, revealing or not, by that
+    /// actor in the whole log. Zero means the name was never an actor here
+    /// (a typing mistake, say), not that they revealed nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_events: Option<u64>,
 }
 
 /// `wanted` is a whole actor id (`operator:alice`), a bare name (`alice`),
@@ -163,10 +168,25 @@ impl Prefilter {
         Prefilter { actions, actor }
     }
 
+    #[cfg(test)]
     fn may_match(&self, bytes: &[u8]) -> bool {
-        self.actions.iter().any(|f| f.find(bytes).is_some())
-            && self.actor.as_ref().is_none_or(|f| f.find(bytes).is_some())
+        self.may_be_by_actor(bytes) && self.may_reveal(bytes)
     }
+
+    fn may_reveal(&self, bytes: &[u8]) -> bool {
+        self.actions.iter().any(|f| f.find(bytes).is_some())
+    }
+
+    fn may_be_by_actor(&self, bytes: &[u8]) -> bool {
+        self.actor.as_ref().is_none_or(|f| f.find(bytes).is_some())
+    }
+}
+
+/// Only the actor of an event.
+#[derive(Deserialize)]
+struct ByView<'a> {
+    #[serde(borrow)]
+    actor: ActorView<'a>,
 }
 
 /// A revealing event that matches the query, reduced to what the tally
@@ -179,10 +199,21 @@ struct Access<'a> {
     people: Vec<PersonId>,
 }
 
-fn matching<'a>(rows: &'a [AuditRow], query: &ScopeQuery, prefilter: &Prefilter) -> Vec<Access<'a>> {
+/// The matching revealing events of `rows`, and how many events of any
+/// kind the query's actor made among them.
+fn matching<'a>(rows: &'a [AuditRow], query: &ScopeQuery, prefilter: &Prefilter) -> (Vec<Access<'a>>, u64) {
     let mut out = Vec::new();
+    let mut by_actor = 0u64;
     for row in rows {
-        if !prefilter.may_match(&row.event) {
+        if !prefilter.may_be_by_actor(&row.event) {
+            continue;
+        }
+        if let Some(wanted) = query.actor.as_deref()
+            && serde_json::from_slice::<ByView<'_>>(&row.event).is_ok_and(|v| actor_matches(wanted, &v.actor.id))
+        {
+            by_actor += 1;
+        }
+        if !prefilter.may_reveal(&row.event) {
             continue;
         }
         let Ok(e) = serde_json::from_slice::<AccessView<'_>>(&row.event) else { continue };
@@ -207,7 +238,7 @@ fn matching<'a>(rows: &'a [AuditRow], query: &ScopeQuery, prefilter: &Prefilter)
             .fold(0, |m, f| m | field_bit(*f));
         out.push(Access { actor: e.actor.id, time_ms: e.time_ms, compartments, fields, people: e.people });
     }
-    out
+    (out, by_actor)
 }
 
 /// What one scanning thread found.
@@ -216,6 +247,7 @@ struct Partial {
     people: HashMap<PersonId, Tally>,
     actors: BTreeSet<String>,
     matched: u64,
+    by_actor: u64,
 }
 
 impl Partial {
@@ -242,6 +274,7 @@ impl Partial {
 
     fn merge(&mut self, other: Partial) {
         self.matched += other.matched;
+        self.by_actor += other.by_actor;
         self.actors.extend(other.actors);
         for (person, t) in other.people {
             match self.people.entry(person) {
@@ -277,7 +310,10 @@ fn tally_pages(pages: AuditPages, query: &ScopeQuery) -> Result<Partial, Registe
             match next {
                 None => return Ok(part),
                 Some(page) => {
-                    for e in matching(&page?, query, &prefilter) {
+                    let page = page?;
+                    let (found, by_actor) = matching(&page, query, &prefilter);
+                    part.by_actor += by_actor;
+                    for e in found {
                         part.add(e);
                     }
                 }
@@ -309,12 +345,14 @@ impl Register {
         now_ms: i64,
     ) -> Result<ScopeReport, RegisterError> {
         let cp = self.checkpoint(op, None, now_ms).await?;
+        let query_actor = query.actor.is_some();
         let end = i64::try_from(cp.tree_size).unwrap_or(i64::MAX);
         let pages = self.store().audit_pages(0, end, false);
         let scan_query = query.clone();
-        let Partial { people, actors, matched } = tokio::task::spawn_blocking(move || tally_pages(pages, &scan_query))
-            .await
-            .map_err(|_| RegisterError::new(ErrorKind::Internal("breach scan failed")))??;
+        let Partial { people, actors, matched, by_actor } =
+            tokio::task::spawn_blocking(move || tally_pages(pages, &scan_query))
+                .await
+                .map_err(|_| RegisterError::new(ErrorKind::Internal("breach scan failed")))??;
         let mut people: Vec<Exposure> = people.into_iter().map(|(person, t)| t.exposure(person)).collect();
         people.sort_by_key(|x| x.person);
         let mut per_compartment = BTreeMap::new();
@@ -339,6 +377,7 @@ impl Register {
             actors,
             people,
             people_per_compartment: per_compartment,
+            actor_events: query_actor.then_some(by_actor),
         })
     }
 }
@@ -364,7 +403,8 @@ mod tests {
                 let query = ScopeQuery { actor: Some(wanted.clone()), ..ScopeQuery::default() };
                 assert!(Prefilter::new(&query).may_match(&bytes), "{wanted}");
                 let rows = [AuditRow { idx: 0, event: bytes.clone(), leaf_hash: Vec::new() }];
-                assert_eq!(matching(&rows, &query, &Prefilter::new(&query)).len(), 1, "{wanted}");
+                let (found, by_actor) = matching(&rows, &query, &Prefilter::new(&query));
+                assert_eq!((found.len(), by_actor), (1, 1), "{wanted}");
             }
         }
         let query = ScopeQuery { actor: Some("mallory".into()), ..ScopeQuery::default() };

@@ -126,6 +126,17 @@ impl Store {
 }
 
 impl Tx {
+    /// A card of `person` and `card_type` still in service (requested,
+    /// approved, printed, issued or suspended), if any: one per person and
+    /// type, read inside the write that would add another.
+    pub async fn live_card(&mut self, person: Uuid, card_type: &str) -> Result<Option<CardRow>, StoreError> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {CARD_COLUMNS} FROM cards WHERE person_id = $1 AND card_type = $2 \
+             AND state IN ('requested', 'approved', 'printed', 'issued', 'suspended') ORDER BY created_at LIMIT 1"
+        ));
+        Ok(on_tx!(self, c => sqlx::query_as(sql).bind(person).bind(card_type).fetch_optional(c).await)?)
+    }
+
     /// The next free status list index.
     pub async fn next_status_idx(&mut self) -> Result<i64, StoreError> {
         let sql = "SELECT COALESCE(MAX(status_idx) + 1, 0) FROM cards";

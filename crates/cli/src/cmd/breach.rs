@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 
+use crate::Negative;
 use crate::config;
 use crate::context;
 use crate::opts::{BreachCommand, Cli};
@@ -40,6 +41,16 @@ pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
     let register = context::open_register(&settings).await?;
     let op = context::operator(cli.operator.as_deref(), false)?;
     let report = register.breach_scope(&op, query, context::now_ms()).await?;
+    // A name that never acted here is most likely mistyped: "0 people
+    // revealed" would read as a clean answer.
+    if let (Some(actor), Some(0)) = (actor, report.actor_events) {
+        return Err(Negative(format!(
+            "{actor} never appears as an actor in the log ({} events, up to the checkpoint below); check the \
+             name with 'lanyard user list' or 'lanyard token list', or give a kind such as 'supplier'\n\n{}",
+            report.tree_size, report.checkpoint
+        ))
+        .into());
+    }
     if let Some(path) = report_file {
         std::fs::write(path, ico_report(&report).into_string())
             .with_context(|| format!("writing {}", path.display()))?;
