@@ -130,6 +130,22 @@ fn a_rendered_card_verifies_from_its_picture_until_it_is_revoked() {
     let front = env.path("card-front.png");
     let list = env.path("list.cwt");
     env.ok(&["status-list", "export", "--out", list.to_str().unwrap()]);
+    // Approved and printed, but not yet in its holder's hands: a card taken
+    // from the print run does not verify.
+    let (code, v) = verify(&env, &["--status-list", list.to_str().unwrap(), "--image", front.to_str().unwrap()]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("suspended")), "{v}");
+    // Without a list (and its address unreachable) the card's status is
+    // unknown, never valid, unless that is accepted out loud.
+    let (code, v) = verify(&env, &["--image", front.to_str().unwrap()]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("status_unknown")), "{v}");
+    assert!(v["status_list_unavailable"].is_string(), "{v}");
+    env.ok(&["--operator", "alice", "card", "print", &id]);
+    env.ok(&["--operator", "alice", "card", "issue", &id]);
+    let (code, v) = verify(&env, &["--accept-unchecked-status", "--image", front.to_str().unwrap()]);
+    assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("valid")), "{v}");
+    assert_eq!(v["accepted_unchecked_status"], true, "{v}");
+    assert_eq!(v["status_checked"], false, "{v}");
+    env.ok(&["status-list", "export", "--out", list.to_str().unwrap()]);
     for side in ["card-front.png", "card-back.png"] {
         let (code, v) =
             verify(&env, &["--status-list", list.to_str().unwrap(), "--image", env.path(side).to_str().unwrap()]);

@@ -10,6 +10,9 @@ fn demo_builds_a_force_and_replaces_only_demos() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("imported 120 people") && text.contains("Try next"), "{text}");
+    // Cards and the trust bundle name the demo server's status list.
+    let toml = std::fs::read_to_string(env.data.join("lanyard.toml")).unwrap();
+    assert!(toml.contains("status_list_uri = \"http://127.0.0.1:8443/v1/status-lists/1\""), "{toml}");
     assert!(text.contains("batched 4 cards for print supplier") && text.contains("vetting 0, pay 0"), "{text}");
     assert!(
         text.contains(

@@ -102,8 +102,14 @@ fn register_on_a_softhsm_token() {
         let qr = String::from_utf8(qr.stdout).unwrap();
         let bundle = env.path("bundle.json");
         assert!(run("4321", &["keys", "export-verifier", "--out", bundle.to_str().unwrap()]).status.success());
-        let out = run("4321", &["verify", "--bundle", bundle.to_str().unwrap(), "--qr", qr.trim()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+        // The signature is what this test is about: the status is accepted
+        // unchecked, and said to be.
+        let out = run(
+            "4321",
+            &["verify", "--accept-unchecked-status", "--bundle", bundle.to_str().unwrap(), "--qr", qr.trim()],
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && stdout.contains("status NOT checked"), "{stdout}");
 
         let listing = Command::new("pkcs11-tool")
             .args(["--module", MODULE, "--token-label", "lanyard", "--login", "--pin", "4321", "--list-objects"])

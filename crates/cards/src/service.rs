@@ -675,14 +675,18 @@ impl Cards {
     ) -> Result<Verification, CardError> {
         let bundle = self.trust_bundle(op, now_ms).await?;
         let mut v = Verifier::new(&bundle).verify(text, None, at_s)?;
+        // The register answers for the status here, in place of a list.
+        if v.verdict == Verdict::StatusUnknown {
+            v.verdict = Verdict::Valid;
+            v.reason = None;
+        }
         let Some(claims) = &v.claims else { return Ok(v) };
         // A card whose credential verifies but which the register does not
         // know, or knows as withdrawn, is not valid, whatever its window.
         let row = self.ledger.store().card(&claims.card_id).await?;
-        let status = match self.ledger.check_opt(row, now_ms).await? {
-            Some(row) => row.state.list_status(),
-            None => CardStatus::Invalid,
-        };
+        let row = self.ledger.check_opt(row, now_ms).await?;
+        let row_state = row.as_ref().map(|r| r.state);
+        let status = row_state.map_or(CardStatus::Invalid, CardState::list_status);
         v.status_checked = true;
         match status {
             CardStatus::Valid => {}
@@ -692,7 +696,10 @@ impl Cards {
             }
             CardStatus::Suspended => {
                 v.verdict = Verdict::Suspended;
-                v.reason = Some("the register marks it suspended".into());
+                v.reason = Some(match row_state {
+                    Some(CardState::Suspended) => "the register marks it suspended".into(),
+                    _ => "the register has not issued it to its holder yet".into(),
+                });
             }
         }
         Ok(v)

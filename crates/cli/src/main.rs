@@ -140,7 +140,7 @@ async fn command(cli: &Cli) -> anyhow::Result<()> {
         Command::Permit(c) => cmd::permit::permit(cli, c).await,
         Command::Access(c) => cmd::permit::access(cli, c).await,
         Command::StatusList(c) => cmd::card::status_list(cli, c).await,
-        Command::Verify(args) => cmd::verify::run(cli, args),
+        Command::Verify(args) => cmd::verify::run(cli, args).await,
         Command::Supplier(c) => cmd::supplier::run(cli, c).await,
         Command::Batch(c) => cmd::supplier::batch(cli, c).await,
         Command::Drill(c) => cmd::supplier::drill(cli, c).await,

@@ -853,8 +853,14 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub bundle: PathBuf,
     /// A status list (from `lanyard status-list export` or the server).
+    /// Without it, the list is fetched from the bundle's address; a card
+    /// whose status no list answers for is `status_unknown`, never valid.
     #[arg(long)]
     pub status_list: Option<PathBuf>,
+    /// Answer for a card whose status could not be checked (no list, or
+    /// none reachable) as if valid, saying so on the result.
+    #[arg(long)]
+    pub accept_unchecked_status: bool,
     /// The QR text (`LY1:…`).
     #[arg(long, conflicts_with = "image", required_unless_present = "image")]
     pub qr: Option<String>,

@@ -125,10 +125,18 @@ impl CardState {
 
     /// Whether a credential signed for a card in this state may be valid:
     /// what the status list says (0 valid, 2 suspended, else invalid).
+    ///
+    /// A card is valid only once issued to its holder. The credential is
+    /// signed at approval, because the supplier prints it; until issue it
+    /// is listed as suspended (the list's one reversible status), so a
+    /// card taken from a print run or a supplier's shelf does not open a
+    /// door. Signing only at issue would mean printing without the QR code.
     pub fn list_status(self) -> CardStatus {
         match self {
-            CardState::Approved | CardState::Queued | CardState::Printed | CardState::Issued => CardStatus::Valid,
-            CardState::Suspended => CardStatus::Suspended,
+            CardState::Issued => CardStatus::Valid,
+            CardState::Approved | CardState::Queued | CardState::Printed | CardState::Suspended => {
+                CardStatus::Suspended
+            }
             _ => CardStatus::Invalid,
         }
     }

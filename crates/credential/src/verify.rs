@@ -33,6 +33,9 @@ pub enum Verdict {
     UnknownIssuer,
     /// Not a lanyard credential.
     Malformed,
+    /// Genuine and in date, but no status list answered for it: whether it
+    /// was revoked or suspended is not known, so it is not valid.
+    StatusUnknown,
 }
 
 impl Verdict {
@@ -47,6 +50,7 @@ impl Verdict {
             Verdict::BadSignature => "bad_signature",
             Verdict::UnknownIssuer => "unknown_issuer",
             Verdict::Malformed => "malformed",
+            Verdict::StatusUnknown => "status_unknown",
         }
     }
 }
@@ -156,6 +160,10 @@ impl Verifier {
                 out.reason = Some("before its start".into());
             }
         }
+        if out.verdict == Verdict::Valid && !out.status_checked {
+            out.verdict = Verdict::StatusUnknown;
+            out.reason = Some("no status list answered for it: it may be revoked or suspended".into());
+        }
         out.claims = Some(claims);
         Ok(out)
     }
@@ -207,8 +215,11 @@ mod tests {
     fn a_fresh_card_is_valid_and_fits_the_qr_budget() {
         let f = fixture();
         let text = issue_qr(&sample(), &f.key).unwrap();
+        // Genuine and in date, but with no status list it is not valid:
+        // whether it was revoked is unknown.
         let v = verify_qr(&text, &f.bundle, None, NOW).unwrap();
-        assert_eq!(v.verdict, Verdict::Valid);
+        assert_eq!(v.verdict, Verdict::StatusUnknown);
+        assert!(!v.status_checked && v.reason.as_deref().is_some_and(|r| r.contains("status list")));
         assert_eq!(v.claims.unwrap(), sample());
         // A card as lanyard issues it: a 10-character card id, the force's
         // host as issuer and its status list under that host, no zones.
@@ -298,6 +309,6 @@ mod tests {
         };
         let text = issue_qr(&long, &f.key).unwrap();
         crate::qr::symbol(&text).unwrap();
-        assert_eq!(verify_qr(&text, &f.bundle, None, NOW).unwrap().verdict, Verdict::Valid);
+        assert_eq!(verify_qr(&text, &f.bundle, None, NOW).unwrap().verdict, Verdict::StatusUnknown);
     }
 }

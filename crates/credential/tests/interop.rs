@@ -25,7 +25,9 @@ fn accepts_the_pycose_vector_and_rejects_its_tampered_twin() {
     let v = vector();
     let bundle = TrustBundle::from_json(v["bundle"].to_string().as_bytes()).unwrap();
     let good = verify_qr(v["qr_text"].as_str().unwrap(), &bundle, None, NOW).unwrap();
-    assert_eq!(good.verdict, Verdict::Valid, "{:?}", good.reason);
+    // The signature verifies; with no status list the verdict stops short
+    // of valid.
+    assert_eq!(good.verdict, Verdict::StatusUnknown, "{:?}", good.reason);
     let claims = good.claims.unwrap();
     assert_eq!(claims.name, "Ada Quayle");
     assert_eq!(claims.zones, ["NSY-L5", "ARMOURY"]);

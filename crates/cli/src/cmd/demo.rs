@@ -46,7 +46,11 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     context::ensure_dir(dir)?;
     std::fs::write(dir.join(MARKER), "made by lanyard demo; safe to delete\n")?;
     let passphrase = std::env::var("LANYARD_PASSPHRASE").unwrap_or_else(|_| DEMO_PASSPHRASE.to_owned());
-    let settings = Settings::defaults(dir.clone(), None, ProviderSettings::Keyring { path: dir.join(KEYRING_FILE) });
+    let mut settings =
+        Settings::defaults(dir.clone(), None, ProviderSettings::Keyring { path: dir.join(KEYRING_FILE) });
+    // The cards and the trust bundle name the demo server's status list, so
+    // `lanyard verify` fetches it from there.
+    settings.issuer.status_list_uri = format!("http://{}/v1/status-lists/1", args.listen);
     let started = Instant::now();
     let provider =
         Arc::new(KeyringProvider::create(&dir.join(KEYRING_FILE), passphrase.as_bytes(), KdfParams::recommended())?);
