@@ -45,3 +45,35 @@ fn a_missing_card_exits_1_and_a_refused_move_says_what_comes_first() {
     let err = env.fails(2, &["--operator", "clerk", "card", "request", "--person", &person, "--type", "staff_pass"]);
     assert!(err.contains(&format!("card {card} (requested)")) && err.contains("reissue"), "{err}");
 }
+
+/// `--json` errors are JSON on stdout (with the exit code), and only when
+/// no answer was written; a page cap is said, with the cursor to page on.
+#[test]
+fn json_errors_are_json_and_a_page_says_where_the_next_begins() {
+    let env = Env::sqlite();
+    env.init();
+    for sn in ["PG1", "PG2", "PG3"] {
+        env.add(sn, "Pager");
+    }
+    let out = env.run(&["--json", "card", "show", "LY-NOPE-NOPE"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["exit"], 1, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("no card"), "{v}");
+    let out = env.run(&["--json", "breach", "scope", "--from", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["kind"], "error", "{v}");
+
+    // Past the cap, said; a full page gives the cursor.
+    let err = env.fails(2, &["person", "list", "--limit", "1000000"]);
+    assert!(err.contains("1000000") && err.contains("10000"), "{err}");
+    let page = env.json(&["person", "list", "--limit", "2"]);
+    let next = page["next_after"].as_str().unwrap().to_owned();
+    assert_eq!(page["people"].as_array().unwrap().len(), 2);
+    let rest = env.json(&["person", "list", "--limit", "2", "--after", &next]);
+    assert_eq!(rest["people"].as_array().unwrap().len(), 1);
+    assert!(rest["next_after"].is_null(), "{rest}");
+    let human = env.ok(&["person", "list", "--limit", "2"]);
+    assert!(human.contains(&format!("more: lanyard person list --limit 2 --after {next}")), "{human}");
+}

@@ -98,3 +98,32 @@ fn library_errors_derive_thiserror() {
     assert!(files.len() > 50);
     assert!(hand_written.is_empty(), "hand-written error impls: {hand_written:?}");
 }
+
+/// Every `DESIGN §N` cited in the docs, the help and the code names a
+/// section of `docs/DESIGN.md`, which is in the repository (issue 17: the
+/// citations pointed at a document that was not).
+#[test]
+fn every_design_citation_points_at_a_section_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let design = std::fs::read_to_string(root.join("docs/DESIGN.md")).unwrap();
+    let mut files = vec![root.join("README.md"), root.join("ARCHITECTURE.md")];
+    rust_files(&root.join("crates"), &mut files);
+    let mut cited = 0;
+    let mut problems = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (at, _) in text.match_indices("DESIGN") {
+            let rest = &text[at..];
+            let Some(after) = rest.strip_prefix("DESIGN.md §").or_else(|| rest.strip_prefix("DESIGN §")) else {
+                continue;
+            };
+            let n: String = after.chars().take_while(char::is_ascii_digit).collect();
+            cited += 1;
+            if n.is_empty() || !design.contains(&format!("\n## {n}. ")) {
+                problems.push(format!("{}: DESIGN §{n} is no section of docs/DESIGN.md", f.display()));
+            }
+        }
+    }
+    assert!(cited > 10, "the citations were found ({cited})");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -89,6 +89,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let json = cli.json;
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         // Output written through a writer of our own, cut short the same way.
@@ -101,8 +102,17 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             let code = exit_code(&err);
-            if err.downcast_ref::<Negative>().is_none() || !err.to_string().is_empty() {
+            let said = err.downcast_ref::<Negative>().is_none() || !err.to_string().is_empty();
+            if said {
                 eprintln!("error: {err:#}");
+            }
+            // With --json the error is JSON too, on stdout where a script
+            // reads the answer.
+            if json && said && !output::ANSWERED.load(std::sync::atomic::Ordering::SeqCst) {
+                let kind = if code == 1 { "negative" } else { "error" };
+                let body =
+                    serde_json::json!({ "error": { "kind": kind, "exit": code, "message": format!("{err:#}") } });
+                println!("{body}");
             }
             ExitCode::from(code)
         }

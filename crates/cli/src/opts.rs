@@ -282,8 +282,8 @@ pub enum PersonCommand {
     List {
         #[command(flatten)]
         reveal: RevealArgs,
-        /// At most this many people.
-        #[arg(long, default_value_t = 50)]
+        /// At most this many people (1 to 10000; page on with --after).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         limit: i64,
         /// Start after this person id.
         #[arg(long)]
@@ -321,7 +321,7 @@ pub enum PersonCommand {
         #[arg(long)]
         yes: bool,
     },
-    /// Import people from a register CSV (DESIGN §8 header, any column order).
+    /// Import people from a register CSV (docs/DESIGN.md §8 header, any column order).
     Import {
         /// The CSV file.
         file: PathBuf,

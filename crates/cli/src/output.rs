@@ -12,8 +12,13 @@ use serde_json::Value;
 
 pub fn json<T: Serialize>(value: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(value)?);
+    ANSWERED.store(true, std::sync::atomic::Ordering::SeqCst);
     Ok(())
 }
+
+/// Set once a JSON answer is on stdout: an error after it (a negative
+/// verdict, say) is not written as a second document.
+pub static ANSWERED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// A progress bar on standard error when it is a terminal; hidden otherwise.
 pub fn progress(len: Option<u64>, message: &'static str) -> ProgressBar {

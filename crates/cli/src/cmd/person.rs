@@ -146,8 +146,9 @@ async fn show(cli: &Cli, register: &Register, id: &str, reveal: &RevealArgs, pho
 
 async fn list(cli: &Cli, register: &Register, reveal: &RevealArgs, limit: i64, after: Option<&str>) -> Result<()> {
     let after = after.map(str::parse::<PersonId>).transpose()?;
-    let limit = limit.clamp(1, 10_000);
     let page = register.list(after, limit).await?;
+    // A full page may have more behind it: the cursor to page on.
+    let next = (i64::try_from(page.len()).unwrap_or(i64::MAX) >= limit).then(|| page.last().map(|s| s.id)).flatten();
     if reveal.compartments.is_some() {
         // Revealing a page is a read like any other: compartments and purpose.
         let comps = compartments(reveal)?;
@@ -171,13 +172,16 @@ async fn list(cli: &Cli, register: &Register, reveal: &RevealArgs, limit: i64, a
     if cli.json {
         let counts: serde_json::Map<String, serde_json::Value> =
             counts.iter().map(|(s, n)| (s.clone(), serde_json::json!(n))).collect();
-        return output::json(&serde_json::json!({ "people": page, "counts": counts }));
+        return output::json(&serde_json::json!({ "people": page, "counts": counts, "next_after": next }));
     }
     for s in &page {
         println!("{}  {:<7} {}", s.id, s.status.as_str(), if s.protected { "protected" } else { "" });
     }
     let totals: Vec<String> = counts.iter().map(|(s, n)| format!("{n} {s}")).collect();
     println!("total: {}", if totals.is_empty() { "0".to_owned() } else { totals.join(", ") });
+    if let Some(id) = next {
+        println!("more: lanyard person list --limit {limit} --after {id}");
+    }
     Ok(())
 }
 
