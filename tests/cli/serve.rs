@@ -388,3 +388,29 @@ fn a_free_text_purpose_is_sealed_opened_only_by_the_auditor_and_shredded_with_th
         assert!(env.ok(&["audit", "verify"]).contains("0 findings"), "{b}");
     }
 }
+
+/// Issue 17: a second `lanyard init` or `demo` in a running server's data
+/// directory replaced its database file; the server kept answering from
+/// the old one while `/readyz` said ready. Now `/readyz` says so.
+#[test]
+fn a_database_replaced_under_the_server_makes_it_not_ready_and_says_why() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let env = Env::sqlite();
+    env.init();
+    let server = Server::start(&env);
+    let base = server.base.clone();
+    let ready = rt.block_on(async { reqwest::get(format!("{base}/readyz")).await.unwrap().status() });
+    assert_eq!(ready, 200);
+    // Another file put in its place, as a new init or demo does.
+    let db = env.data.join("lanyard.db");
+    let other = env.data.join("lanyard.db.new");
+    std::fs::copy(&db, &other).unwrap();
+    std::fs::rename(&other, &db).unwrap();
+    rt.block_on(async {
+        let r = reqwest::get(format!("{base}/readyz")).await.unwrap();
+        assert_eq!(r.status(), 503);
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(body["detail"].as_str().unwrap().contains("replaced under this server"), "{body}");
+    });
+    server.stop();
+}

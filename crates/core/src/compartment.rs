@@ -61,7 +61,7 @@ impl Compartment {
             }
         }
         if out.is_empty() {
-            return Err(ValidationError::new(None, ValidationErrorKind::Missing));
+            return Err(ValidationError::new(None, ValidationErrorKind::NoCompartment));
         }
         out.sort();
         Ok(out)
@@ -180,6 +180,14 @@ impl FromStr for Field {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_empty_list_says_what_is_missing() {
+        for empty in ["", " , ", ","] {
+            let e = Compartment::parse_list(empty).unwrap_err().to_string();
+            assert!(e.contains("names no compartment") && e.contains("identity, photo, vetting, pay"), "{e}");
+        }
+    }
+
     use super::*;
 
     #[test]

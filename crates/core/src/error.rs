@@ -61,9 +61,15 @@ pub enum ValidationErrorKind {
     BadPersonId,
     /// A role name that does not exist (operator input, safe to echo).
     #[error(
-        "unknown role '{0}' (expected id_officer, approver, vetting_officer, hr_payroll, auditor, admin, print_supplier or verifier)"
+        "unknown role '{0}' (expected id_officer, approver, vetting_officer, hr_payroll, auditor, admin, disclosure_officer, print_supplier or verifier)"
     )]
     UnknownRole(String),
+    /// A list of compartments that names none.
+    #[error("names no compartment (expected one or more of identity, photo, vetting, pay, comma-separated)")]
+    NoCompartment,
+    /// A stored person status lanyard does not know.
+    #[error("is not a person status (active or erased)")]
+    UnknownStatus,
 }
 
 impl ValidationError {

@@ -88,7 +88,7 @@ impl FromStr for PersonStatus {
         match s {
             "active" => Ok(PersonStatus::Active),
             "erased" => Ok(PersonStatus::Erased),
-            _ => Err(ValidationError::new(None, ValidationErrorKind::Missing)),
+            _ => Err(ValidationError::new(None, ValidationErrorKind::UnknownStatus)),
         }
     }
 }

@@ -101,6 +101,9 @@ pub enum ErrorKind {
     /// No such tile at the latest signed checkpoint.
     #[error("no such tile at the latest checkpoint")]
     NoSuchTile,
+    /// The database file was replaced under this process.
+    #[error("the database file was replaced under this server (a new init or demo in its data directory?); restart it")]
+    StoreReplaced,
 }
 
 impl RegisterError {
@@ -144,6 +147,7 @@ impl RegisterError {
             ErrorKind::Note(_) => "REG-021",
             ErrorKind::BadTilePath(_) => "REG-022",
             ErrorKind::NoSuchTile => "REG-023",
+            ErrorKind::StoreReplaced => "REG-024",
         }
     }
 

@@ -364,6 +364,9 @@ impl Register {
     /// Whether the store answers and the key provider wraps and unwraps
     /// (for readiness probes). Touches no personal data.
     pub async fn check_ready(&self) -> Result<(), RegisterError> {
+        if self.store().file_replaced() {
+            return Err(RegisterError::new(ErrorKind::StoreReplaced));
+        }
         self.store().audit_len().await?;
         let probe = lanyard_crypto::Key32::random();
         let ctx = WrapContext { purpose: "probe", name: "readiness", version: 1 };

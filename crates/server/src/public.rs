@@ -31,7 +31,12 @@ pub(crate) async fn readyz(public: Public) -> Result<String, Problem> {
     }
     public.check_ready().await.map_err(|e| {
         tracing::warn!(error = %e, "not ready");
-        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "the store or the key provider is unreachable")
+        let detail = match e.kind() {
+            // Its own words: the operator must restart, not wait.
+            lanyard_register::ErrorKind::StoreReplaced => e.to_string(),
+            _ => "the store or the key provider is unreachable".to_owned(),
+        };
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail)
     })?;
     // The detail: how old the last verified backup is.
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());

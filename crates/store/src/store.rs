@@ -90,6 +90,20 @@ pub struct Store {
     pub(crate) pool: Pool,
     // Whole-log scans read the SQLite file directly (see `scan`).
     pub(crate) sqlite_path: Option<std::path::PathBuf>,
+    /// The SQLite file this store opened (device and inode).
+    opened: Option<(u64, u64)>,
+}
+
+/// Which file is at `path` now (device and inode), if any.
+#[cfg(unix)]
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(not(unix))]
+fn file_identity(_: &Path) -> Option<(u64, u64)> {
+    None
 }
 
 fn unreachable(e: sqlx::Error) -> StoreError {
@@ -118,7 +132,18 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(unreachable)?;
-        Ok(Store { pool: Pool::Sqlite(pool), sqlite_path: Some(path.to_path_buf()) })
+        Ok(Store { pool: Pool::Sqlite(pool), sqlite_path: Some(path.to_path_buf()), opened: file_identity(path) })
+    }
+
+    /// Whether the SQLite file at the path this store opened is another
+    /// file now, or gone (a new `lanyard init` or `demo` in the same data
+    /// directory): the open connections still read the old one, so this
+    /// process no longer serves the register its operator sees.
+    pub fn file_replaced(&self) -> bool {
+        match (&self.sqlite_path, self.opened) {
+            (Some(path), Some(opened)) => file_identity(path) != Some(opened),
+            _ => false,
+        }
     }
 
     /// Connects to PostgreSQL. With `schema`, every connection uses that
@@ -148,7 +173,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(unreachable)?;
-        Ok(Store { pool: Pool::Postgres(pool), sqlite_path: None })
+        Ok(Store { pool: Pool::Postgres(pool), sqlite_path: None, opened: None })
     }
 
     /// Drops a schema that `open_postgres` made for a test or benchmark, with
