@@ -188,3 +188,86 @@ fn a_force_adds_its_own_purpose_codes() {
     let err = env.fails(2, &["person", "show", &id, "--compartments", "identity", "--purpose", "court order"]);
     assert!(err.contains("purpose code") && err.contains("lower-case"), "{err}");
 }
+
+/// Issue 17: `person find --surname "O'Brien"` revealed all 64 full records
+/// where the officer wanted one. Now it gives a short list from the identity
+/// compartment alone, audited as that, narrowed by forenames and rank.
+#[test]
+fn find_gives_a_short_list_narrowed_by_forenames_and_rank() {
+    for env in Env::all() {
+        let b = env.backend;
+        env.init();
+        for (sn, forenames, rank) in
+            [("OB1", "Anne-Marie", "Inspector"), ("OB2", "Sean", "Inspector"), ("OB3", "Annie", "Police Constable")]
+        {
+            env.json(&[
+                "person",
+                "add",
+                "--service-number",
+                sn,
+                "--forenames",
+                forenames,
+                "--surname",
+                "O'Brien",
+                "--rank",
+                rank,
+                "--email",
+                &format!("{sn}@force.example"),
+                "--vetting-level",
+                "SC",
+                "--salary",
+                "40123",
+            ]);
+        }
+        env.add("OTHER1", "Other");
+        let find = |extra: &[&str]| {
+            let mut args = vec!["person", "find", "--surname", "o'brien", "--purpose", "card_renewal"];
+            args.extend_from_slice(extra);
+            env.json(&args)
+        };
+        let all = find(&[]);
+        let all = all.as_array().unwrap();
+        assert_eq!(all.len(), 3, "[{b}] {all:?}");
+        for p in all {
+            let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(keys, ["id", "name", "rank", "service_number", "withheld"], "[{b}] a short list only");
+        }
+        assert!(!serde_json::to_string(all).unwrap().contains("40123"), "[{b}] no pay in a short list");
+        let anne = find(&["--forenames", "ann"]);
+        assert_eq!(anne.as_array().unwrap().len(), 2, "[{b}] {anne}");
+        let one = find(&["--forenames", "anne-marie", "--rank", "inspector"]);
+        assert_eq!(one.as_array().unwrap().len(), 1, "[{b}] {one}");
+        assert_eq!(one[0]["name"], "Anne-Marie O'Brien", "[{b}]");
+        env.fails(
+            1,
+            &["person", "find", "--surname", "o'brien", "--purpose", "card_renewal", "--rank", "Commissioner"],
+        );
+        // Each find was recorded as a read of the identity compartment alone.
+        let finds: Vec<_> = env.events().into_iter().filter(|e| e.action == "person.find").collect();
+        assert!(!finds.is_empty(), "[{b}]");
+        for e in &finds {
+            assert_eq!(e.compartments, vec![lanyard_core::Compartment::Identity], "[{b}]");
+        }
+        let human =
+            env.ok(&["person", "find", "--surname", "o'brien", "--purpose", "card_renewal", "--rank", "inspector"]);
+        assert!(human.contains("OB1") && human.contains("OB2") && !human.contains("OB3"), "[{b}] {human}");
+        assert!(human.contains("then: lanyard person show"), "[{b}] {human}");
+        // Filters read identity: with other compartments alone they are refused.
+        let err = env.fails(
+            2,
+            &[
+                "person",
+                "find",
+                "--surname",
+                "o'brien",
+                "--purpose",
+                "x",
+                "--compartments",
+                "pay",
+                "--rank",
+                "inspector",
+            ],
+        );
+        assert!(err.contains("add identity to --compartments"), "[{b}] {err}");
+    }
+}

@@ -289,7 +289,9 @@ pub enum PersonCommand {
         #[arg(long)]
         after: Option<String>,
     },
-    /// Find people by exact service number, surname or email.
+    /// Find people by exact service number, surname or email. Without
+    /// --compartments: a short list (id, service number, name, rank) from
+    /// the identity compartment alone; then `person show` the one you want.
     Find {
         /// The exact service number (spaces and case do not matter).
         #[arg(long, group = "by")]
@@ -300,6 +302,12 @@ pub enum PersonCommand {
         /// The exact email address.
         #[arg(long, group = "by")]
         email: Option<String>,
+        /// Only those whose forenames contain this (case does not matter).
+        #[arg(long)]
+        forenames: Option<String>,
+        /// Only those of this rank (case does not matter).
+        #[arg(long)]
+        rank: Option<String>,
         #[command(flatten)]
         reveal: RevealArgs,
     },

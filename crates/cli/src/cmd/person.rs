@@ -23,14 +23,15 @@ pub async fn run(cli: &Cli, cmd: &PersonCommand) -> Result<()> {
         PersonCommand::Add { fields, protected } => add(cli, &register, fields, *protected).await,
         PersonCommand::Show { id, reveal, photo_out } => show(cli, &register, id, reveal, photo_out.as_deref()).await,
         PersonCommand::List { reveal, limit, after } => list(cli, &register, reveal, *limit, after.as_deref()).await,
-        PersonCommand::Find { service_number, surname, email, reveal } => {
+        PersonCommand::Find { service_number, surname, email, forenames, rank, reveal } => {
             let lookup = match (service_number, surname, email) {
                 (Some(v), _, _) => Lookup::ServiceNumber(v),
                 (_, Some(v), _) => Lookup::Surname(v),
                 (_, _, Some(v)) => Lookup::Email(v),
                 _ => bail!("name one of --service-number, --surname or --email"),
             };
-            find(cli, &register, lookup, reveal).await
+            let filters = Filters { forenames: forenames.as_deref(), rank: rank.as_deref() };
+            find(cli, &register, lookup, &filters, reveal).await
         }
         PersonCommand::Update { id, fields, protected } => update(cli, &register, id, fields, *protected).await,
         PersonCommand::Erase { id, yes } => erase(cli, &register, id, *yes).await,
@@ -49,8 +50,11 @@ fn preflight(cmd: &PersonCommand) -> Result<()> {
             id.parse::<PersonId>()?;
             compartments(reveal)?;
         }
-        PersonCommand::Find { reveal, .. } => {
-            compartments(reveal)?;
+        PersonCommand::Find { reveal, forenames, rank, .. } if reveal.compartments.is_some() => {
+            let comps = compartments(reveal)?;
+            if (forenames.is_some() || rank.is_some()) && !comps.contains(&Compartment::Identity) {
+                bail!("--forenames and --rank filter on the identity compartment: add identity to --compartments");
+            }
         }
         PersonCommand::Export { reveal, recipient, .. } => {
             compartments(reveal)?;
@@ -185,10 +189,66 @@ async fn list(cli: &Cli, register: &Register, reveal: &RevealArgs, limit: i64, a
     Ok(())
 }
 
-async fn find(cli: &Cli, register: &Register, lookup: Lookup<'_>, reveal: &RevealArgs) -> Result<()> {
-    let comps = compartments(reveal)?;
+/// `person find`'s narrowing filters, on the identity compartment.
+struct Filters<'a> {
+    forenames: Option<&'a str>,
+    rank: Option<&'a str>,
+}
+
+impl Filters<'_> {
+    fn keep(&self, p: &lanyard_register::Revealed) -> bool {
+        let has = |value: &Option<String>, wanted: &str, whole: bool| {
+            value.as_deref().is_some_and(|v| {
+                let (v, w) = (v.to_lowercase(), wanted.trim().to_lowercase());
+                if whole { v == w } else { v.contains(&w) }
+            })
+        };
+        self.forenames.is_none_or(|f| has(&p.record.forenames, f, false))
+            && self.rank.is_none_or(|r| has(&p.record.rank, r, true))
+    }
+}
+
+async fn find(
+    cli: &Cli,
+    register: &Register,
+    lookup: Lookup<'_>,
+    filters: &Filters<'_>,
+    reveal: &RevealArgs,
+) -> Result<()> {
+    // By default a short list from the identity compartment alone (and the
+    // read is recorded as that): the full record is for the one picked.
+    let short = reveal.compartments.is_none();
+    let comps = if short { vec![Compartment::Identity] } else { compartments(reveal)? };
     let op = operator(cli, Some(reveal))?;
-    let found = register.find(&op, lookup, &comps, reveal.purpose.as_deref(), context::now_ms()).await?;
+    let mut found = register.find(&op, lookup, &comps, reveal.purpose.as_deref(), context::now_ms()).await?;
+    found.retain(|p| filters.keep(p));
+    if short {
+        if cli.json {
+            let people: Vec<_> = found
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "id": p.id, "service_number": p.record.service_number,
+                        "name": name_of(p), "rank": p.record.rank, "withheld": p.withheld,
+                    })
+                })
+                .collect();
+            output::json(&people)?;
+        } else {
+            for p in &found {
+                let sn = p.record.service_number.as_deref().unwrap_or("[protected]");
+                let rank = p.record.rank.as_deref().unwrap_or("");
+                println!("{}  {sn:<12} {:<32} {rank}", p.id, name_of(p));
+            }
+            if !found.is_empty() {
+                println!("then: lanyard person show ID --compartments … --purpose …");
+            }
+        }
+        if found.is_empty() {
+            return Err(Negative("no match".into()).into());
+        }
+        return Ok(());
+    }
     if cli.json {
         let people: Vec<_> = found.iter().map(|p| output::revealed_json(p, &comps)).collect();
         output::json(&people)?;
@@ -358,4 +418,14 @@ async fn export(
 
 fn export_io() -> lanyard_register::RegisterError {
     lanyard_register::RegisterError::output("writing the export failed")
+}
+
+/// "Forenames Surname", or `[protected]` where the identity was withheld.
+fn name_of(p: &lanyard_register::Revealed) -> String {
+    match (&p.record.forenames, &p.record.surname) {
+        (None, None) => "[protected]".to_owned(),
+        (f, s) => {
+            format!("{} {}", f.as_deref().unwrap_or_default(), s.as_deref().unwrap_or_default()).trim().to_owned()
+        }
+    }
 }
