@@ -121,10 +121,10 @@ fn span(t: &TilePath, size: u64) -> Option<(i64, i64)> {
     let level = t.level * TILE_HEIGHT;
     let available = size.checked_shr(level).unwrap_or(0);
     let first = t.index.checked_mul(TILE_WIDTH)?;
-    let end = first.checked_add(t.width)?;
-    (end <= available)
-        .then(|| (i64::try_from(first).ok(), i64::try_from(t.width).ok()))
-        .and_then(|(a, b)| Some((a?, b?)))
+    if first.checked_add(t.width)? > available {
+        return None;
+    }
+    Some((i64::try_from(first).ok()?, i64::try_from(t.width).ok()?))
 }
 
 /// The bytes of hash tile `t` of the tree of `size`.

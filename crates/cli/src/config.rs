@@ -300,10 +300,16 @@ pub fn switch_database_url(data_dir: &Path, url: &str) -> Result<bool> {
     let mut doc: toml_edit::DocumentMut = text.parse().with_context(|| format!("invalid {}", path.display()))?;
     let Some(item) = doc.get_mut("database_url") else { return Ok(false) };
     *item = toml_edit::value(url);
-    let tmp = path.with_extension("toml.switching");
-    std::fs::write(&tmp, doc.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
+    write_atomically(&path, doc.to_string().as_bytes())?;
     Ok(true)
+}
+
+/// Writes `bytes` to `path` whole or not at all: a temporary file beside it,
+/// renamed over it.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
 fn env(name: &str) -> Option<String> {

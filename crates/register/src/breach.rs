@@ -208,15 +208,20 @@ fn matching<'a>(rows: &'a [AuditRow], query: &ScopeQuery, prefilter: &Prefilter)
         if !prefilter.may_be_by_actor(&row.event) {
             continue;
         }
-        if let Some(wanted) = query.actor.as_deref()
-            && serde_json::from_slice::<ByView<'_>>(&row.event).is_ok_and(|v| actor_matches(wanted, &v.actor.id))
-        {
-            by_actor += 1;
-        }
+        let by = |id: &str| query.actor.as_deref().is_some_and(|wanted| actor_matches(wanted, id));
         if !prefilter.may_reveal(&row.event) {
+            // Counted for "never appears", and parsed no further.
+            if query.actor.is_some() && serde_json::from_slice::<ByView<'_>>(&row.event).is_ok_and(|v| by(&v.actor.id))
+            {
+                by_actor += 1;
+            }
             continue;
         }
+        // One parse serves both the count and the match.
         let Ok(e) = serde_json::from_slice::<AccessView<'_>>(&row.event) else { continue };
+        if by(&e.actor.id) {
+            by_actor += 1;
+        }
         if !REVEALING_ACTIONS.contains(&e.action.as_ref()) || e.outcome != Outcome::Ok {
             continue;
         }

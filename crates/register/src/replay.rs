@@ -152,6 +152,14 @@ impl Replay {
 
     /// The replay as bytes, sealed under the row-integrity key.
     pub fn seal(&self, ledger: &Ledger) -> Result<Vec<u8>, RegisterError> {
+        let mut out = self.body()?;
+        let tag = ledger.tag_bytes(DOMAIN, &out)?;
+        out.extend_from_slice(&tag);
+        Ok(out)
+    }
+
+    /// The replay as bytes, before its tag: what [`Replay::parse`] reads.
+    fn body(&self) -> Result<Vec<u8>, RegisterError> {
         let header = Header {
             size: self.frontier.size(),
             frontier: self.frontier.hashes().iter().map(|h| hex(h)).collect(),
@@ -175,8 +183,6 @@ impl Replay {
             out.push(u8::from(logged.digest.is_some()));
             out.extend_from_slice(&logged.digest.unwrap_or_default());
         }
-        let tag = ledger.tag_bytes(DOMAIN, &out)?;
-        out.extend_from_slice(&tag);
         Ok(out)
     }
 
@@ -269,25 +275,7 @@ mod tests {
         let p = PersonId::new();
         r.event(&write("person.create", p, &"ab".repeat(32), &[Compartment::Vetting]));
         r.full_at_ms = 42;
-        let mut body = MAGIC.to_vec();
-        let header = Header {
-            size: r.frontier.size(),
-            frontier: r.frontier.hashes().iter().map(|h| hex(h)).collect(),
-            row_log: r.row_log.save(),
-            enrolled: HashMap::new(),
-            keyed_at_init: true,
-            all_at_init: false,
-            redactions_logged: None,
-            checkpoints_below: hex(&[1; 32]),
-            full_at_ms: 42,
-            people: 1,
-        };
-        let header = serde_json::to_vec(&header).unwrap();
-        body.extend_from_slice(&(header.len() as u64).to_be_bytes());
-        body.extend_from_slice(&header);
-        body.extend_from_slice(p.as_uuid().as_bytes());
-        body.extend_from_slice(&[r.people[p.as_uuid()].bits, 1]);
-        body.extend_from_slice(&[0xab; 32]);
+        let body = r.body().unwrap();
         let back = Replay::parse(&body).unwrap();
         assert_eq!(back.frontier.root(), r.frontier.root());
         assert_eq!(back.people[p.as_uuid()], r.people[p.as_uuid()]);

@@ -131,7 +131,7 @@ async fn reconcile(
     };
     let full_every_ms = i64::try_from(settings.watch_full_every_s).unwrap_or(i64::MAX).saturating_mul(1000);
     let (report, sealed) = register.verify_since(op, saved, full_every_ms, now_ms).await?;
-    write_atomically(&path, &sealed)?;
+    config::write_atomically(&path, &sealed)?;
     tracing::debug!(events = report.events, read = report.events_read, "watch reconciled");
     let mut lost: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut rows = Vec::new();
@@ -205,13 +205,7 @@ async fn volumes(register: &Register, settings: &Settings, now_ms: i64) -> Resul
 }
 
 fn write_state(path: &Path, v: &Volumes) -> Result<()> {
-    write_atomically(path, &serde_json::to_vec_pretty(v)?)
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    config::write_atomically(path, &serde_json::to_vec_pretty(v)?)
 }
 
 /// Alerts to the log, stdout and the webhook.
