@@ -23,7 +23,13 @@ fn scope_by_actor_window_and_compartment() {
         env.init();
         let ids: Vec<String> = (1..=4).map(|i| env.add(&format!("BR{i}"), &format!("Breach{i}"))).collect();
         let read = |who: &str, id: &str, comps: &str| {
-            env.ok(&["--operator", who, "person", "show", id, "--compartments", comps, "--purpose", "casework"]);
+            let out = env
+                .cmd()
+                .env("USER", who)
+                .args(["person", "show", id, "--compartments", comps, "--purpose", "casework"])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         };
         read("alice", &ids[0], "identity");
         std::thread::sleep(std::time::Duration::from_millis(20));
@@ -31,27 +37,22 @@ fn scope_by_actor_window_and_compartment() {
         std::thread::sleep(std::time::Duration::from_millis(20));
         read("bob", &ids[1], "pay");
         read("bob", &ids[2], "identity");
-        env.ok(&[
-            "--operator",
-            "alice",
-            "person",
-            "find",
-            "--surname",
-            "breach4",
-            "--compartments",
-            "identity",
-            "--purpose",
-            "casework",
-        ]);
+        let out = env
+            .cmd()
+            .env("USER", "alice")
+            .args(["person", "find", "--surname", "breach4", "--compartments", "identity", "--purpose", "casework"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let t = between.format(&time::format_description::well_known::Rfc3339).unwrap();
 
         let v = env.json(&["breach", "scope", "--actor", "alice"]);
         assert_eq!(people(&v), sorted(vec![ids[0].clone(), ids[3].clone()]), "[{}]", env.backend);
-        assert_eq!(v["actors"], serde_json::json!(["operator:alice"]));
+        assert_eq!(v["actors"], serde_json::json!(["local:alice"]));
         assert_eq!(v["people_per_compartment"]["identity"], 2);
         assert!(v["people"][0]["fields"].as_array().unwrap().iter().any(|f| f == "surname"));
 
-        let v = env.json(&["breach", "scope", "--actor", "operator:bob", "--compartment", "pay"]);
+        let v = env.json(&["breach", "scope", "--actor", "local:bob", "--compartment", "pay"]);
         assert_eq!(people(&v), vec![ids[1].clone()]);
         assert_eq!(v["people"][0]["fields"], serde_json::json!(["salary", "pay_grade"]));
 
@@ -63,7 +64,7 @@ fn scope_by_actor_window_and_compartment() {
         assert_eq!(people(&v), vec![ids[0].clone()]);
 
         // Writes are not revelations: the clerk who added everyone exposed no one.
-        let v = env.json(&["breach", "scope", "--actor", "clerk1"]);
+        let v = env.json(&["breach", "scope", "--actor", "tester"]);
         assert!(people(&v).is_empty());
         assert!(v["actor_events"].as_u64().unwrap() > 0, "{v}");
         // A name that never acted here is said so: "0 people" would read
@@ -84,14 +85,14 @@ fn scope_by_actor_window_and_compartment() {
         let html = std::fs::read_to_string(&report).unwrap();
         assert!(html.contains("Article 33") && html.contains("Number affected: <strong>2</strong>"), "{html}");
         assert!(html.contains("<td>identity</td><td>1</td>") && html.contains("<td>pay</td><td>1</td>"), "{html}");
-        assert!(html.contains("operator:bob") && html.contains("to complete") && html.contains("force-audit"));
+        assert!(html.contains("local:bob") && html.contains("to complete") && html.contains("force-audit"));
         for i in 1..=4 {
             assert!(!html.contains(&format!("Breach{i}")) && !html.contains(&ids[i - 1]), "the report names nobody");
         }
         // Art. 34 notices: one per person, addressed by name, naming only
         // their own data; reading the names is an audited read.
         let letters = env.path("letters");
-        env.ok(&["--operator", "dpo", "breach", "scope", "--actor", "bob", "--letters", letters.to_str().unwrap()]);
+        env.ok(&["breach", "scope", "--actor", "bob", "--letters", letters.to_str().unwrap()]);
         let mut files: Vec<String> =
             std::fs::read_dir(&letters).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         files.sort();
@@ -106,7 +107,7 @@ fn scope_by_actor_window_and_compartment() {
             let mode = std::fs::metadata(letters.join(format!("{}.html", ids[1]))).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "notices are readable by their owner only");
         }
-        let v = env.json(&["breach", "scope", "--actor", "dpo"]);
+        let v = env.json(&["breach", "scope", "--actor", "tester"]);
         assert_eq!(people(&v), sorted(vec![ids[1].clone(), ids[2].clone()]), "addressing was audited");
         // Never overwritten.
         env.fails(2, &["breach", "scope", "--actor", "bob", "--letters", letters.to_str().unwrap()]);

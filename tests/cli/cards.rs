@@ -5,9 +5,9 @@ use crate::util::Env;
 
 /// Requests (as alice) and approves (as bob) a warrant card; returns its id.
 fn approved_card(env: &Env, sn: &str) -> String {
-    let card = env.json(&["--operator", "alice", "card", "request", "--person", sn, "--type", "warrant_card"]);
+    let card = env.json(&["card", "request", "--person", sn, "--type", "warrant_card"]);
     let id = card["id"].as_str().unwrap().to_owned();
-    env.ok(&["--operator", "bob", "card", "approve", &id]);
+    env.approve_as(&id, "bob");
     id
 }
 
@@ -27,20 +27,20 @@ fn a_card_from_request_to_revocation_at_the_door() {
         env.add("CL900", "Quayle");
         let id = approved_card(&env, "CL900");
 
-        // The requester cannot approve their own request.
-        let other = env.json(&["--operator", "alice", "card", "request", "--person", "CL900", "--type", "staff_pass"]);
-        let err = env.fails(2, &["--operator", "alice", "card", "approve", other["id"].as_str().unwrap()]);
-        assert!(err.contains("dual control"), "{err}");
+        // Break-glass never approves (dual control signed in is signin.rs's).
+        let other = env.json(&["card", "request", "--person", "CL900", "--type", "staff_pass"]);
+        let err = env.fails(2, &["card", "approve", other["id"].as_str().unwrap()]);
+        assert!(err.contains("break-glass") && err.contains("lanyard login"), "{err}");
         // An illegal move names the state.
-        let err = env.fails(2, &["--operator", "alice", "card", "issue", &id]);
+        let err = env.fails(2, &["card", "issue", &id]);
         assert!(err.contains("is approved; it cannot issue"), "{err}");
 
-        env.ok(&["--operator", "alice", "card", "print", &id]);
-        let shown = env.json(&["--operator", "alice", "card", "issue", &id]);
+        env.ok(&["card", "print", &id]);
+        let shown = env.json(&["card", "issue", &id]);
         assert_eq!(shown["state"], "issued");
 
         env.ok(&["keys", "export-verifier", "--out", env.path("bundle.json").to_str().unwrap()]);
-        let qr = env.ok(&["--operator", "alice", "card", "qr", &id, "--purpose", "print the card"]);
+        let qr = env.ok(&["card", "qr", &id, "--purpose", "print the card"]);
         let qr = qr.trim();
         assert!(qr.starts_with("LY1:") && qr.len() <= 400, "{} characters", qr.len());
 
@@ -54,20 +54,20 @@ fn a_card_from_request_to_revocation_at_the_door() {
         assert_eq!(v["claims"]["number"], "CL900");
         assert!(v["claims"].get("unit").is_none() && !v.to_string().contains("Roads"), "only what is printed");
 
-        env.ok(&["--operator", "alice", "card", "suspend", &id]);
+        env.ok(&["card", "suspend", &id]);
         env.ok(&["status-list", "export", "--out", list_arg]);
         assert_eq!(verify(&env, &["--status-list", list_arg, "--qr", qr]).1["verdict"], "suspended");
-        env.ok(&["--operator", "alice", "card", "resume", &id]);
+        env.ok(&["card", "resume", &id]);
 
         // Reported lost: reissue revokes at once and requests a new id.
-        let re = env.json(&["--operator", "alice", "card", "reissue", &id, "--reason", "lost"]);
+        let re = env.json(&["card", "reissue", &id, "--reason", "lost"]);
         assert_eq!(re["revoked"]["state"], "revoked");
         assert_ne!(re["requested"]["id"], id.as_str());
         env.ok(&["status-list", "export", "--out", list_arg]);
         let (code, v) = verify(&env, &["--status-list", list_arg, "--qr", qr]);
         assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("revoked")));
 
-        let err = env.fails(2, &["--operator", "alice", "card", "revoke", &id, "--reason", "misplaced"]);
+        let err = env.fails(2, &["card", "revoke", &id, "--reason", "misplaced"]);
         assert!(err.contains("unknown reason"), "{err}");
         let listed = env.json(&["card", "list", "--state", "revoked"]);
         assert_eq!(listed.as_array().unwrap().len(), 1);
@@ -81,7 +81,7 @@ fn verdicts_for_time_tampering_and_foreign_bundles() {
     env.add("CL901", "Okafor");
     let id = approved_card(&env, "CL901");
     env.ok(&["keys", "export-verifier", "--out", env.path("bundle.json").to_str().unwrap()]);
-    let qr = env.ok(&["--operator", "alice", "card", "qr", &id, "--purpose", "check"]).trim().to_owned();
+    let qr = env.ok(&["card", "qr", &id, "--purpose", "check"]).trim().to_owned();
 
     let (code, v) = verify(&env, &["--qr", &qr, "--at", "2099-01-01"]);
     assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("expired")));
@@ -124,8 +124,7 @@ fn a_rendered_card_verifies_from_its_picture_until_it_is_revoked() {
     let id = approved_card(&env, "CL902");
     env.ok(&["keys", "export-verifier", "--out", env.path("bundle.json").to_str().unwrap()]);
     let png = env.path("card.png");
-    let files =
-        env.json(&["--operator", "alice", "card", "render", &id, "--out", png.to_str().unwrap(), "--purpose", "print"]);
+    let files = env.json(&["card", "render", &id, "--out", png.to_str().unwrap(), "--purpose", "print"]);
     assert_eq!(files["files"].as_array().unwrap().len(), 2, "front and back");
     let front = env.path("card-front.png");
     let list = env.path("list.cwt");
@@ -139,8 +138,8 @@ fn a_rendered_card_verifies_from_its_picture_until_it_is_revoked() {
     let (code, v) = verify(&env, &["--image", front.to_str().unwrap()]);
     assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("status_unknown")), "{v}");
     assert!(v["status_list_unavailable"].is_string(), "{v}");
-    env.ok(&["--operator", "alice", "card", "print", &id]);
-    env.ok(&["--operator", "alice", "card", "issue", &id]);
+    env.ok(&["card", "print", &id]);
+    env.ok(&["card", "issue", &id]);
     let (code, v) = verify(&env, &["--accept-unchecked-status", "--image", front.to_str().unwrap()]);
     assert_eq!((code, v["verdict"].as_str()), (Some(0), Some("valid")), "{v}");
     assert_eq!(v["accepted_unchecked_status"], true, "{v}");
@@ -153,20 +152,20 @@ fn a_rendered_card_verifies_from_its_picture_until_it_is_revoked() {
     }
     // An independent decoder reads the same text.
     if let Ok(out) = std::process::Command::new("zbarimg").args(["--raw", "-q"]).arg(&front).output() {
-        let qr = env.ok(&["--operator", "alice", "card", "qr", &id, "--purpose", "compare"]);
+        let qr = env.ok(&["card", "qr", &id, "--purpose", "compare"]);
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), qr.trim(), "zbarimg");
     } else {
         eprintln!("SKIP zbarimg cross-check: zbar-tools not installed");
     }
 
-    env.ok(&["--operator", "alice", "card", "revoke", &id, "--reason", "stolen"]);
+    env.ok(&["card", "revoke", &id, "--reason", "stolen"]);
     env.ok(&["status-list", "export", "--out", list.to_str().unwrap()]);
     let (code, v) = verify(&env, &["--status-list", list.to_str().unwrap(), "--image", front.to_str().unwrap()]);
     assert_eq!((code, v["verdict"].as_str()), (Some(1), Some("revoked")));
 
     // A vector PDF with a page per side and the fonts inside.
     let pdf = env.path("card.pdf");
-    env.ok(&["--operator", "alice", "card", "render", &id, "--out", pdf.to_str().unwrap(), "--purpose", "print"]);
+    env.ok(&["card", "render", &id, "--out", pdf.to_str().unwrap(), "--purpose", "print"]);
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-") && String::from_utf8_lossy(&bytes).contains("/FontFile2"));
     if let Ok(out) = std::process::Command::new("pdftotext").arg(&pdf).arg("-").output() {
@@ -175,7 +174,7 @@ fn a_rendered_card_verifies_from_its_picture_until_it_is_revoked() {
     } else {
         eprintln!("SKIP pdftotext check: poppler-utils not installed");
     }
-    let err = env.fails(2, &["--operator", "alice", "card", "render", &id, "--out", "x.svg", "--purpose", "p"]);
+    let err = env.fails(2, &["card", "render", &id, "--out", "x.svg", "--purpose", "p"]);
     assert!(err.contains(".png or .pdf"), "{err}");
 }
 
@@ -184,23 +183,10 @@ fn zones_permits_and_door_decisions() {
     let env = Env::sqlite();
     env.init();
     let person = env.add("CL903", "Adeyemi"); // vetted MV
-    env.ok(&["--operator", "admin", "zone", "add", "HQ", "--name", "Headquarters", "--accepts", "MV"]);
-    env.ok(&["--operator", "admin", "zone", "add", "ARMOURY", "--name", "Armoury", "--accepts", "SC"]);
+    env.ok(&["zone", "add", "HQ", "--name", "Headquarters", "--accepts", "MV"]);
+    env.ok(&["zone", "add", "ARMOURY", "--name", "Armoury", "--accepts", "SC"]);
     let grant = |zone: &str| {
-        env.run(&[
-            "--operator",
-            "alice",
-            "permit",
-            "grant",
-            "--person",
-            &person,
-            "--zone",
-            zone,
-            "--from",
-            "2020-01-01",
-            "--to",
-            "2099-01-01",
-        ])
+        env.run(&["permit", "grant", "--person", &person, "--zone", zone, "--from", "2020-01-01", "--to", "2099-01-01"])
     };
     assert!(grant("HQ").status.success());
     let refused = grant("ARMOURY");
@@ -209,12 +195,12 @@ fn zones_permits_and_door_decisions() {
     assert!(err.contains("permit refused: vetting_insufficient") && !err.contains("MV"), "{err}");
 
     let id = approved_card(&env, "CL903");
-    env.ok(&["--operator", "alice", "card", "print", &id]);
-    env.ok(&["--operator", "alice", "card", "issue", &id]);
-    let qr = env.ok(&["--operator", "alice", "card", "qr", &id, "--purpose", "door test"]);
-    let allow = env.json(&["--operator", "gate-1", "access", "check", "--qr", qr.trim(), "--zone", "HQ"]);
+    env.ok(&["card", "print", &id]);
+    env.ok(&["card", "issue", &id]);
+    let qr = env.ok(&["card", "qr", &id, "--purpose", "door test"]);
+    let allow = env.json(&["access", "check", "--qr", qr.trim(), "--zone", "HQ"]);
     assert_eq!((allow["allow"].as_bool(), allow["reason"].as_str()), (Some(true), Some("permit")));
-    let out = env.run(&["--json", "--operator", "gate-1", "access", "check", "--card", &id, "--zone", "ARMOURY"]);
+    let out = env.run(&["--json", "access", "check", "--card", &id, "--zone", "ARMOURY"]);
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["reason"], "no_permit");

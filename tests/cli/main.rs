@@ -21,6 +21,7 @@ mod person;
 mod pkcs11;
 mod scan;
 mod serve;
+mod signin;
 mod supply;
 mod tidy;
 mod watch;

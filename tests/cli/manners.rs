@@ -32,7 +32,7 @@ fn a_missing_card_exits_1_and_a_refused_move_says_what_comes_first() {
     let err = env.fails(1, &["card", "show", "LY-NOPE-NOPE"]);
     assert!(err.contains("no card"), "{err}");
     env.fails(1, &["person", "show", &crate::util::uuid_simple(), "--compartments", "identity", "--purpose", "other"]);
-    let card = env.json(&["--operator", "clerk", "card", "request", "--person", &person, "--type", "staff_pass"]);
+    let card = env.json(&["card", "request", "--person", &person, "--type", "staff_pass"]);
     let card = card["id"].as_str().unwrap();
     let png = env.path("front.png");
     let err = env.fails(
@@ -42,7 +42,7 @@ fn a_missing_card_exits_1_and_a_refused_move_says_what_comes_first() {
     assert!(err.contains("approve it first"), "{err}");
     // A second card of the same type while one is in service is refused,
     // naming the live card.
-    let err = env.fails(2, &["--operator", "clerk", "card", "request", "--person", &person, "--type", "staff_pass"]);
+    let err = env.fails(2, &["card", "request", "--person", &person, "--type", "staff_pass"]);
     assert!(err.contains(&format!("card {card} (requested)")) && err.contains("reissue"), "{err}");
 }
 

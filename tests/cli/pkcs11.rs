@@ -90,15 +90,27 @@ fn register_on_a_softhsm_token() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
         // The card issuer key is made and used in the token too: a card
         // approved and its credential signed there verifies with the bundle.
-        let card = run(
-            "4321",
-            &["--json", "--operator", "ida", "card", "request", "--person", "H1", "--type", "warrant_card"],
-        );
+        let card = run("4321", &["--json", "card", "request", "--person", "H1", "--type", "warrant_card"]);
         assert!(card.status.success(), "{}", String::from_utf8_lossy(&card.stderr));
         let card: serde_json::Value = serde_json::from_slice(&card.stdout).unwrap();
         let card = card["id"].as_str().unwrap();
-        assert!(run("4321", &["--operator", "abe", "card", "approve", card]).status.success());
-        let qr = run("4321", &["--operator", "ida", "card", "qr", card, "--purpose", "hsm check"]);
+        // A second person approves, signed in to a server on the token.
+        let mut add = env.cmd();
+        add.env_remove("LANYARD_PASSPHRASE").env("SOFTHSM2_CONF", &conf).env("LANYARD_PKCS11_PIN", "4321");
+        let added = add
+            .args(["--json", "user", "add", "abe", "--role", "approver", "--password-stdin"])
+            .write_stdin(format!("{}\n", crate::serve::PASSWORD))
+            .output()
+            .unwrap();
+        assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+        let secret: serde_json::Value = serde_json::from_slice(&added.stdout).unwrap();
+        let mut serve = env.std_cmd();
+        serve.env_remove("LANYARD_PASSPHRASE").env("SOFTHSM2_CONF", &conf).env("LANYARD_PKCS11_PIN", "4321");
+        let server = crate::serve::Server::spawn(serve, &[]);
+        let abe = crate::signin::login(&env, &server.base, "abe", secret["totp_secret"].as_str().unwrap());
+        assert_eq!(crate::signin::json(&env, &abe, &["card", "approve", card])["state"], "approved");
+        server.stop();
+        let qr = run("4321", &["card", "qr", card, "--purpose", "hsm check"]);
         let qr = String::from_utf8(qr.stdout).unwrap();
         let bundle = env.path("bundle.json");
         assert!(run("4321", &["keys", "export-verifier", "--out", bundle.to_str().unwrap()]).status.success());

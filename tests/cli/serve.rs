@@ -7,7 +7,7 @@ use std::process::{Child, Stdio};
 
 use crate::util::Env;
 
-const PASSWORD: &str = "a long test password";
+pub(crate) const PASSWORD: &str = "a long test password";
 
 /// Runs `lanyard [--json] user add NAME --role ROLE --password-stdin`;
 /// returns its standard output.
@@ -24,12 +24,12 @@ fn user_add(env: &Env, json: bool, name: &str, role: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn add_user(env: &Env, name: &str, role: &str) -> String {
+pub(crate) fn add_user(env: &Env, name: &str, role: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(&user_add(env, true, name, role)).unwrap();
     v["totp_secret"].as_str().unwrap().to_owned()
 }
 
-fn code(secret: &str) -> String {
+pub(crate) fn code(secret: &str) -> String {
     let secret = totp_rs::Secret::try_from_base32(secret).unwrap();
     let t = totp_rs::Builder::new().with_secret(secret.as_ref().to_vec()).with_account_name("t").build().unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
@@ -46,9 +46,14 @@ impl Server {
         Server::start_with(env, &[])
     }
 
-    fn start_with(env: &Env, extra: &[&str]) -> Server {
-        let mut child = env
-            .std_cmd()
+    pub(crate) fn start_with(env: &Env, extra: &[&str]) -> Server {
+        Server::spawn(env.std_cmd(), extra)
+    }
+
+    /// `lanyard serve` on a free loopback port, from a command prepared
+    /// by the test (its environment), with `extra` serve flags.
+    pub(crate) fn spawn(mut cmd: std::process::Command, extra: &[&str]) -> Server {
+        let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())

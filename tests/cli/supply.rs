@@ -9,9 +9,9 @@ use crate::util::Env;
 
 /// Requests (alice) and approves (bob) a card; returns its id.
 fn approved_card(env: &Env, sn: &str, kind: &str) -> String {
-    let card = env.json(&["--operator", "alice", "card", "request", "--person", sn, "--type", kind]);
+    let card = env.json(&["card", "request", "--person", sn, "--type", kind]);
     let id = card["id"].as_str().unwrap().to_owned();
-    env.ok(&["--operator", "bob", "card", "approve", &id]);
+    env.approve_as(&id, "bob");
     id
 }
 
@@ -45,7 +45,7 @@ fn supplier(env: &Env, name: &str) -> SupplierSide {
     }
     let err = env.fails(2, &["supplier", "keygen", "--out", identity.to_str().unwrap()]);
     assert!(err.contains("must not exist"), "keygen never overwrites an identity: {err}");
-    let added = env.ok(&["--operator", "admin", "supplier", "add", name, "--recipient", &recipient]);
+    let added = env.ok(&["supplier", "add", name, "--recipient", &recipient]);
     let key = env.json(&["batch", "signing-key"])["key"].as_str().unwrap().to_owned();
     assert!(
         added.contains(&format!("lanyard-agent trust --supplier {name} --key {key}")),
@@ -68,12 +68,9 @@ fn supplier(env: &Env, name: &str) -> SupplierSide {
 /// Batches the approved cards for acme and exports the sealed file; returns
 /// the batch id and the file.
 fn exported_batch(env: &Env) -> (String, std::path::PathBuf) {
-    let batch = env.json(&["--operator", "alice", "batch", "create", "--supplier", "acme"])["batch"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let batch = env.json(&["batch", "create", "--supplier", "acme"])["batch"]["id"].as_str().unwrap().to_owned();
     let sealed = env.path(&format!("{batch}.age"));
-    env.ok(&["--operator", "alice", "batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
+    env.ok(&["batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
     (batch, sealed)
 }
 
@@ -103,7 +100,7 @@ fn a_supplier_prints_from_an_encrypted_batch_and_keeps_nothing() {
             env.add(&sn, &format!("Printwell{i}"));
             cards.push(approved_card(&env, &sn, kind));
         }
-        let created = env.json(&["--operator", "alice", "batch", "create", "--supplier", "acme"]);
+        let created = env.json(&["batch", "create", "--supplier", "acme"]);
         let batch = created["batch"]["id"].as_str().unwrap().to_owned();
         assert_eq!(created["cards"].as_array().unwrap().len(), 3, "{b}");
         for c in &cards {
@@ -113,7 +110,7 @@ fn a_supplier_prints_from_an_encrypted_batch_and_keeps_nothing() {
         // Exported for delivery out of band; the standard age CLI opens it
         // with the supplier's identity.
         let sealed = env.path("oob.age");
-        env.ok(&["--operator", "alice", "batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
+        env.ok(&["batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
         if has_age_cli() {
             let out = std::process::Command::new("age")
                 .args(["--decrypt", "--identity", &side.identity])
@@ -151,7 +148,7 @@ fn a_supplier_prints_from_an_encrypted_batch_and_keeps_nothing() {
         assert!(again.contains("already in the spool"), "{again}");
 
         // The drill, with the batch in the spool: these three people, no vetting or pay.
-        let drill = env.json(&["--operator", "dpo", "drill", "supplier-compromise", "acme"]);
+        let drill = env.json(&["drill", "supplier-compromise", "acme"]);
         assert_eq!(drill["people"].as_array().unwrap().len(), 3, "{b}: {drill}");
         assert_eq!(drill["fields"]["name"], 3);
         assert_eq!(drill["fields"]["rank"], 2, "visitor passes show no rank");
@@ -197,7 +194,7 @@ fn a_supplier_prints_from_an_encrypted_batch_and_keeps_nothing() {
             assert_eq!(e.people.len(), 3, "{b}: {action}");
         }
         // After confirmation the drill finds nothing.
-        let drill = env.json(&["--operator", "dpo", "drill", "supplier-compromise", "acme"]);
+        let drill = env.json(&["drill", "supplier-compromise", "acme"]);
         assert!(drill["people"].as_array().unwrap().is_empty(), "{b}: {drill}");
         server.stop();
     }
@@ -426,12 +423,9 @@ fn forged_unsigned_and_misdirected_batches_are_refused() {
     let rival_ids = package::parse_identities(&std::fs::read(&rival.identity).unwrap()).unwrap();
     env.add("FB3", "Forge");
     approved_card(&env, "FB3", "warrant_card");
-    let rival_batch = env.json(&["--operator", "alice", "batch", "create", "--supplier", "rival"])["batch"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rival_batch = env.json(&["batch", "create", "--supplier", "rival"])["batch"]["id"].as_str().unwrap().to_owned();
     let rival_file = env.path("rival.age");
-    env.ok(&["--operator", "alice", "batch", "export", &rival_batch, "--out", rival_file.to_str().unwrap()]);
+    env.ok(&["batch", "export", &rival_batch, "--out", rival_file.to_str().unwrap()]);
     let rival_plain = package::open(&std::fs::read(&rival_file).unwrap(), &rival_ids, &limits).unwrap();
     let err = open_as(&acme, &package::seal(&rival_plain, &recipient(&acme)).unwrap(), "misdirected.age");
     assert!(err.contains("is for supplier rival"), "{err}");

@@ -65,6 +65,25 @@ impl Env {
         if let Some(url) = &self.database_url {
             c.env("LANYARD_DATABASE_URL", url);
         }
+        // Tests drive the register directly, as the host's break-glass
+        // mode; signed-in commands are `signed_in`'s.
+        c.arg("--local");
+        c.env("LANYARD_CONFIG_DIR", self.dir.path().join("no-session"));
+        c.current_dir(self.dir.path());
+        c
+    }
+
+    /// A command as a signed-in operator on another machine: its own config
+    /// directory (where `lanyard login` keeps the session), and neither the
+    /// passphrase nor the register's data directory or database.
+    pub fn signed_in(&self, config: &Path) -> std::process::Command {
+        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("lanyard"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("LANYARD_") {
+                c.env_remove(k);
+            }
+        }
+        c.env("LANYARD_CONFIG_DIR", config).env("LANYARD_DATA_DIR", config.join("no-register")).env("USER", "tester");
         c.current_dir(self.dir.path());
         c
     }
@@ -136,8 +155,6 @@ impl Env {
             "MV",
             "--salary",
             "48231",
-            "--operator",
-            "clerk1",
         ]);
         v["id"].as_str().unwrap().to_owned()
     }
@@ -195,4 +212,36 @@ pub fn jpeg_with_gps(path: &Path) {
     out.extend_from_slice(payload);
     out.extend_from_slice(&jpeg[2..]);
     std::fs::write(path, out).unwrap();
+}
+
+impl Env {
+    /// Approves a card as `approver`, a second person, in process: the
+    /// command line approves only signed in (tests/cli/signin.rs drives
+    /// that through a server); a test about something after approval
+    /// starts here.
+    pub fn approve_as(&self, card: &str, approver: &str) {
+        let provider: std::sync::Arc<dyn lanyard_crypto::KeyProvider> = std::sync::Arc::new(
+            lanyard_crypto::KeyringProvider::open(&self.data.join("keyring.json"), PASSPHRASE.as_bytes()).unwrap(),
+        );
+        self.approve_with(card, approver, provider);
+    }
+
+    /// The same, under a key provider of the test's own (a token).
+    pub fn approve_with(&self, card: &str, approver: &str, provider: std::sync::Arc<dyn lanyard_crypto::KeyProvider>) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let store = match &self.database_url {
+                Some(url) => lanyard_store::Store::open_url(url, false).await.unwrap(),
+                None => lanyard_store::Store::open_sqlite(&self.data.join("lanyard.db"), false).await.unwrap(),
+            };
+            let ledger = lanyard_audit::Ledger::new(store.clone());
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+            let register =
+                std::sync::Arc::new(lanyard_register::Register::open(ledger.clone(), provider, now).await.unwrap());
+            let cards = lanyard_cards::Cards::new(register, ledger, lanyard_cards::IssuerConfig::default());
+            let op = lanyard_register::Operator::local(lanyard_audit::Actor::user(approver, "approver"), false);
+            cards.transition(&op, card, lanyard_core::CardAction::Approve, None, now).await.unwrap();
+            store.close().await;
+        });
+    }
 }

@@ -429,7 +429,7 @@ impl Access {
         let client_failures = self.ledger.store().throttle(client).await?.map_or(0, |t| t.0) + 1;
         let actor = match &user {
             Some(u) => Actor::user(&u.name, u.role.as_str()),
-            None => Actor { id: "anonymous".into(), role: "none".into() },
+            None => Actor { break_glass: false, id: "anonymous".into(), role: "none".into() },
         };
         let mut event = Event::new(now_s * 1000, actor, "login.failed", Outcome::Denied);
         event.detail = Some(serde_json::json!({ "client": client, "reason": reason }));

@@ -5,46 +5,62 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Who acted: an id and the role they acted in. Ids name accounts, tokens or
-/// OS users, never register people.
+/// OS users, never register people. Fields are in alphabetical order, as
+/// the event's canonical JSON needs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
-    /// `os:alice`, `user:…`, `token:…`, `supplier:…`.
+    /// Set when the action was taken in break-glass mode: directly on the
+    /// store, on the register host, with the root passphrase and no
+    /// signed-in user. Absent (not `false`) otherwise, so that events
+    /// written before the flag existed keep their bytes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub break_glass: bool,
+    /// `os:alice`, `user:…`, `token:…`, `supplier:…`, `local:…`.
     pub id: String,
     /// The role acted in.
     pub role: String,
 }
 
 impl Actor {
-    /// A CLI operator named with `--operator`.
+    /// A caller inside lanyard's own processes, named by the code that acts
+    /// (the server's public routes, the checkpointer, the demo's staff).
     pub fn operator(name: &str) -> Self {
-        Actor { id: format!("operator:{name}"), role: "local_operator".to_owned() }
+        Actor { break_glass: false, id: format!("operator:{name}"), role: "local_operator".to_owned() }
     }
 
-    /// A CLI operator known only as the local OS user.
+    /// Host administration from the command line (init, keys, backups, the
+    /// watch), known as the local OS user. Never used for reading or
+    /// changing people: that is a signed-in user's, or break-glass.
     pub fn os_user(name: &str) -> Self {
-        Actor { id: format!("os:{name}"), role: "local_operator".to_owned() }
+        Actor { break_glass: false, id: format!("os:{name}"), role: "host".to_owned() }
+    }
+
+    /// An operator command run directly on the store in break-glass mode
+    /// (`--local`), known as the local OS user and flagged on every event.
+    pub fn break_glass(os_user: &str) -> Self {
+        Actor { break_glass: true, id: format!("local:{os_user}"), role: "break_glass".to_owned() }
     }
 
     /// A server user acting in `role`.
     pub fn user(name: &str, role: &str) -> Self {
-        Actor { id: format!("user:{name}"), role: role.to_owned() }
+        Actor { break_glass: false, id: format!("user:{name}"), role: role.to_owned() }
     }
 
     /// A print supplier's service token. The id names the supplier first,
     /// so scoping a breach by supplier covers every token it held.
     pub fn supplier_token(supplier: &str, token_id: &str) -> Self {
-        Actor { id: format!("supplier:{supplier}:{token_id}"), role: "print_supplier".to_owned() }
+        Actor { break_glass: false, id: format!("supplier:{supplier}:{token_id}"), role: "print_supplier".to_owned() }
     }
 
     /// lanyard itself, for what it finds rather than what someone asked
     /// (a row that fails its integrity check).
     pub fn system() -> Self {
-        Actor { id: "system:lanyard".to_owned(), role: "system".to_owned() }
+        Actor { break_glass: false, id: "system:lanyard".to_owned(), role: "system".to_owned() }
     }
 
     /// A gate or door device's token.
     pub fn device_token(device: &str, token_id: &str) -> Self {
-        Actor { id: format!("device:{device}:{token_id}"), role: "verifier".to_owned() }
+        Actor { break_glass: false, id: format!("device:{device}:{token_id}"), role: "verifier".to_owned() }
     }
 }
 

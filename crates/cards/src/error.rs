@@ -38,6 +38,12 @@ pub enum CardError {
         "dual control: card {0} was requested by the same person who is approving it; another approver must decide"
     )]
     DualControl(String),
+    /// Approval was tried in break-glass mode, which never counts as the
+    /// second person of dual control.
+    #[error(
+        "card {0} cannot be approved in break-glass mode (--local): dual control needs a second signed-in person; sign in with 'lanyard login' as an approver"
+    )]
+    BreakGlassApproval(String),
     /// The person cannot have a card (erased, or not found).
     #[error("{0}")]
     Person(String),

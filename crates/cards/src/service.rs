@@ -353,6 +353,12 @@ impl Cards {
             if from.after(action).is_none() {
                 return Err(CardError::illegal(&row.id, from, action));
             }
+            // Break-glass holds the root passphrase and no signed-in
+            // identity: it can never be the second person.
+            if op.actor.break_glass {
+                self.record_refusal(op, &row, action, "break_glass", now_ms).await?;
+                return Err(CardError::BreakGlassApproval(row.id));
+            }
             if same_person(&op.actor.id, &row.requested_by) {
                 self.record_refusal(op, &row, action, "dual_control", now_ms).await?;
                 return Err(CardError::DualControl(row.id));

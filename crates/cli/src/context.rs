@@ -219,26 +219,34 @@ pub async fn open_supply(settings: &Settings) -> Result<(lanyard_cards::Cards, l
     Ok((cards, supply))
 }
 
-/// The acting operator: `--operator NAME`, else the OS user.
-pub fn operator(flag: Option<&str>, protected: bool) -> Result<Operator> {
-    let actor = match flag {
-        Some(name) => {
-            let name = name.trim();
-            if name.is_empty()
-                || name.len() > 64
-                || !name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
-            {
-                bail!("--operator must be 1 to 64 letters, digits or . _ - @");
-            }
-            Actor::operator(name)
-        }
-        None => {
-            let user =
-                std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned());
-            Actor::os_user(&user)
-        }
-    };
-    Ok(Operator::local(actor, protected))
+fn os_user() -> String {
+    std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// Host administration (init, keys, backups, audit checks), known as the
+/// OS user. It holds the root passphrase by its nature.
+pub fn host() -> Operator {
+    Operator::local(Actor::os_user(&os_user()), false)
+}
+
+/// One of lanyard's own processes on the host (the server's checkpointer,
+/// the watch, the demo's made-up staff), named by the code.
+pub fn process(name: &str) -> Operator {
+    Operator::local(Actor::operator(name), false)
+}
+
+/// An operator command in break-glass mode (`--local`): `local:USER`,
+/// flagged on every event. Says so on stderr, once, before it acts.
+pub fn break_glass(protected: bool) -> Operator {
+    let user = os_user();
+    // Said to a person at a terminal; a script's record is the flag on
+    // every event, and its stderr stays one line per error.
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "break-glass: acting directly on the store as local:{user}; every event is flagged, and a card cannot be approved this way"
+        );
+    }
+    Operator::local(Actor::break_glass(&user), protected)
 }
 
 pub fn now_ms() -> i64 {

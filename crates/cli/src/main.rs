@@ -7,6 +7,7 @@ mod config;
 mod context;
 mod opts;
 mod output;
+mod session;
 
 use std::process::ExitCode;
 
@@ -40,6 +41,12 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         Some(lanyard_cards::CardError::NotFound(_)) => return 1,
         Some(lanyard_cards::CardError::Register(e)) if e.is_negative_answer() => return 1,
         _ => {}
+    }
+    // The server's "not found" (404) or "gone" (410) is the same answer.
+    if let Some(lanyard_client::ClientError::Refused { status: 404 | 410, .. }) =
+        err.downcast_ref::<lanyard_client::ClientError>()
+    {
+        return 1;
     }
     match err.downcast_ref::<RegisterError>() {
         Some(e) if e.is_negative_answer() => 1,
@@ -110,8 +117,15 @@ fn main() -> ExitCode {
             // reads the answer.
             if json && said && !output::ANSWERED.load(std::sync::atomic::Ordering::SeqCst) {
                 let kind = if code == 1 { "negative" } else { "error" };
-                let body =
-                    serde_json::json!({ "error": { "kind": kind, "exit": code, "message": format!("{err:#}") } });
+                let mut error = serde_json::json!({ "kind": kind, "exit": code, "message": format!("{err:#}") });
+                // A server's refusal keeps its problem code and status.
+                if let (Some(lanyard_client::ClientError::Refused { status, kind, .. }), Some(map)) =
+                    (err.downcast_ref::<lanyard_client::ClientError>(), error.as_object_mut())
+                {
+                    map.insert("status".into(), serde_json::json!(status));
+                    map.insert("problem".into(), serde_json::json!(kind));
+                }
+                let body = serde_json::json!({ "error": error });
                 println!("{body}");
             }
             ExitCode::from(code)
@@ -137,6 +151,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn command(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
+        Command::Login(args) => session::login(cli, args).await,
+        Command::Logout => session::logout(cli).await,
+        Command::Whoami => session::whoami(cli).await,
         Command::Init(args) => cmd::init::run(cli, args).await,
         Command::Person(c) => cmd::person::run(cli, c).await,
         Command::Keys(c) => cmd::keys::run(cli, c).await,

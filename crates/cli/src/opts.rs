@@ -17,9 +17,12 @@ pub struct Cli {
     #[arg(long, global = true, env = "LANYARD_DATABASE_URL")]
     pub database_url: Option<String>,
 
-    /// The acting operator, recorded in audit events. Defaults to the OS user.
-    #[arg(long, global = true, env = "LANYARD_OPERATOR")]
-    pub operator: Option<String>,
+    /// Break-glass: run an operator command directly on the store, on the
+    /// register host, with the root passphrase, instead of through the
+    /// server as a signed-in user. Recorded as local:USER and flagged on
+    /// every audit event; never approves a card. For emergencies only.
+    #[arg(long, global = true)]
+    pub local: bool,
 
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
@@ -35,6 +38,13 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Sign in to a register server (password and authenticator code);
+    /// operator commands then run there as you.
+    Login(LoginArgs),
+    /// End the session and forget it on this machine.
+    Logout,
+    /// Who the server says you are (the session or LANYARD_TOKEN).
+    Whoami,
     /// Create a new register: configuration, root key, schema, data keys.
     Init(InitArgs),
     /// Add, read, change, erase, import and export people.
@@ -152,6 +162,17 @@ pub struct ScanArgs {
     /// Seconds allowed per file before it is called uninspectable.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The register server (https://…; plain http on loopback only).
+    /// Defaults to LANYARD_SERVER.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// Your user name on that server.
+    #[arg(long)]
+    pub user: String,
 }
 
 #[derive(Debug, Subcommand)]

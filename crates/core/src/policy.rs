@@ -183,6 +183,8 @@ pub enum Action {
     /// Add a compartment key version and re-wrap person keys (no data is
     /// decrypted: only the keys that wrap it).
     RotateKeys,
+    /// Ask who the current session or token is (its own actor and role).
+    ReadSession,
 }
 
 /// The answer.
@@ -244,6 +246,7 @@ pub fn decide(role: Role, action: &Action) -> Decision {
         Action::SupplierExchange => role == PrintSupplier,
         Action::DrillSupplier => role == Auditor,
         Action::RotateKeys => role == Admin,
+        Action::ReadSession => true,
     };
     if allowed { Decision::Allow } else { Decision::Deny(deny_code(action)) }
 }
@@ -310,6 +313,7 @@ fn deny_code(action: &Action) -> &'static str {
         Action::SupplierExchange => "supplier_exchange_only",
         Action::DrillSupplier => "drill_not_allowed",
         Action::RotateKeys => "keys_not_rotatable",
+        Action::ReadSession => "session_not_readable",
     }
 }
 

@@ -45,7 +45,8 @@ pub use keys::{CompartmentKeyStatus, KeysStatus, RotateReport};
 pub use notes::OpenedNote;
 pub use photo::{MAX_PHOTO_BYTES, normalise_photo};
 pub use register::{
-    ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, PhotoJson, Register, Revealed, VettingDecision,
+    FindFilter, ImportOutcome, Lookup, Operator, PROTECTED_MARK, PersonSummary, PhotoJson, Register, Revealed,
+    ShortEntry, VettingDecision,
 };
 pub use verify::{Finding, VerifyReport};
 pub use witnessing::{WitnessOutcome, WitnessTarget};

@@ -55,6 +55,69 @@ pub struct Revealed {
     pub withheld: Vec<Compartment>,
 }
 
+/// Narrows a find on the identity compartment: forenames containing a
+/// text, and an exact rank, both without regard to case.
+#[derive(Clone, Debug, Default)]
+pub struct FindFilter {
+    /// Part of the forenames.
+    pub forenames: Option<String>,
+    /// The rank, whole.
+    pub rank: Option<String>,
+}
+
+impl FindFilter {
+    /// Whether a revealed person passes. A filter on a field that was not
+    /// revealed (a protected person, withheld) does not pass.
+    pub fn keeps(&self, p: &Revealed) -> bool {
+        let has = |value: &Option<String>, wanted: &str, whole: bool| {
+            value.as_deref().is_some_and(|v| {
+                let (v, w) = (v.to_lowercase(), wanted.trim().to_lowercase());
+                if whole { v == w } else { v.contains(&w) }
+            })
+        };
+        self.forenames.as_deref().is_none_or(|f| has(&p.record.forenames, f, false))
+            && self.rank.as_deref().is_none_or(|r| has(&p.record.rank, r, true))
+    }
+
+    /// Whether the filter narrows at all.
+    pub fn is_empty(&self) -> bool {
+        self.forenames.is_none() && self.rank.is_none()
+    }
+}
+
+/// One line of a find's short list.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct ShortEntry {
+    /// Person id.
+    pub id: PersonId,
+    /// Service number; absent when withheld.
+    pub service_number: Option<String>,
+    /// Forenames and surname, or `[protected]` when withheld.
+    pub name: String,
+    /// Rank; absent when withheld.
+    pub rank: Option<String>,
+    /// Compartments withheld (a protected person, without clearance).
+    pub withheld: Vec<Compartment>,
+}
+
+impl ShortEntry {
+    pub(crate) fn of(p: &Revealed) -> Self {
+        let name = match (&p.record.forenames, &p.record.surname) {
+            (None, None) => PROTECTED_MARK.to_owned(),
+            (f, s) => {
+                format!("{} {}", f.as_deref().unwrap_or_default(), s.as_deref().unwrap_or_default()).trim().to_owned()
+            }
+        };
+        ShortEntry {
+            id: p.id,
+            service_number: p.record.service_number.clone(),
+            name,
+            rank: p.record.rank.clone(),
+            withheld: p.withheld.clone(),
+        }
+    }
+}
+
 /// The answer of [`Register::vetting_satisfies`]: a decision, never a level.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VettingDecision {

@@ -11,7 +11,7 @@ use lanyard_store::{IndexColumn, NoteKeyRow, PersonRow, SealedRow};
 use uuid::Uuid;
 
 use crate::error::{ErrorKind, RegisterError};
-use crate::register::{Lookup, Operator, Register, Revealed, VettingDecision};
+use crate::register::{FindFilter, Lookup, Operator, Register, Revealed, ShortEntry, VettingDecision};
 use crate::write::from_row;
 
 pub(crate) fn parse_compartment(person: PersonId, name: &str) -> Result<Compartment, RegisterError> {
@@ -157,6 +157,22 @@ impl Register {
         let Some(index) = index else { return Ok(Vec::new()) };
         let rows = self.store().find(column, &index).await?;
         self.reveal(op, rows, compartments, &purpose, now_ms, "person.find").await
+    }
+
+    /// Finds people and answers a short list, read from the identity
+    /// compartment alone (and audited as such): id, service number, name,
+    /// rank. The officer then opens the one they meant with `show`, so a
+    /// common surname does not reveal everyone's full record.
+    pub async fn find_short(
+        &self,
+        op: &Operator,
+        lookup: Lookup<'_>,
+        filter: &FindFilter,
+        purpose: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<ShortEntry>, RegisterError> {
+        let found = self.find(op, lookup, &[Compartment::Identity], purpose, now_ms).await?;
+        Ok(found.iter().filter(|p| filter.keeps(p)).map(ShortEntry::of).collect())
     }
 
     /// Streams every active person, page by page, revealing `compartments`.

@@ -207,6 +207,52 @@ pub(crate) async fn card_credential(
     Ok(Json(serde_json::json!({ "qr": c.qr_text, "claims": c.claims })))
 }
 
+#[derive(Deserialize)]
+pub(crate) struct ArtworkQuery {
+    side: Option<String>,
+    format: Option<String>,
+}
+
+/// The card's artwork, as it will print: a PNG of one side (`side=front`
+/// or `back`), or a PDF (`format=pdf`, `side=both` by default). Signs the
+/// credential and reads the holder's identity and photo: needs a purpose,
+/// and is audited. Never cached.
+#[utoipa::path(get, path = "/v1/cards/{id}/artwork",
+    params(("id" = String, Path), ("side" = Option<String>, Query, description = "front, back or both (PDF only)"),
+           ("format" = Option<String>, Query, description = "png (default) or pdf"),
+           ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
+    responses((status = 200, description = "the artwork", content_type = "image/png"),
+              (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 404, body = ProblemBody), (status = 409, body = ProblemBody)))]
+pub(crate) async fn card_artwork(
+    gate: Gate,
+    Path(id): Path<String>,
+    Query(q): Query<ArtworkQuery>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    use lanyard_supply::Side;
+    let pdf = match q.format.as_deref().unwrap_or("png") {
+        "png" => false,
+        "pdf" => true,
+        _ => return Err(Problem::bad_request("bad_format", "format is png or pdf")),
+    };
+    let sides: &[Side] = match q.side.as_deref().unwrap_or(if pdf { "both" } else { "front" }) {
+        "front" => &[Side::Front],
+        "back" => &[Side::Back],
+        "both" => &[Side::Front, Side::Back],
+        _ => return Err(Problem::bad_request("bad_side", "side is front, back or both")),
+    };
+    let action = Action::RenderCard;
+    let purpose = purpose_of(&headers, None, "artwork reads identity and photo; give a purpose (X-Lanyard-Purpose)")?;
+    gate.limit_reads(&action).await?;
+    let bytes = gate.supply().artwork(&gate.operator(), &id, sides, pdf, Some(&purpose), now_s() * 1000).await?;
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(if pdf { "application/pdf" } else { "image/png" }));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
 /// The signed status list (CWT, `application/statuslist+cwt`), cacheable
 /// for its TTL. Public: it holds one 2-bit status per card index and no
 /// personal data, and relying parties must be able to refresh it.

@@ -237,6 +237,11 @@ impl Routes {
         self
     }
 
+    /// The table so far.
+    pub(crate) fn table(self) -> Vec<RouteSpec> {
+        self.table
+    }
+
     /// The router behind the gate, and the table it was built from.
     pub(crate) fn finish(self, state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
         let needs: HashMap<(Method, String), Need> =
@@ -357,6 +362,11 @@ impl Gate {
     /// Who is calling.
     pub fn caller(&self) -> &Caller {
         &self.caller
+    }
+
+    /// Who is calling.
+    pub fn principal(&self) -> &lanyard_access::Principal {
+        &self.caller.principal
     }
 
     /// The register's view of the caller.

@@ -60,6 +60,12 @@ pub fn router(state: Arc<AppState>) -> Router {
     router_and_table(state).0
 }
 
+/// Every route the server declares, with what it needs, without building a
+/// server: what a client's endpoint list is checked against.
+pub fn route_table() -> Vec<RouteSpec> {
+    routes::import_routes().merge(routes::scan_routes()).merge(routes::routes()).table()
+}
+
 /// The application and the table of every route in it with what it needs
 /// (the authorization matrix test walks it).
 pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {

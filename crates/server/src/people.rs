@@ -189,28 +189,36 @@ pub(crate) async fn erase_person(gate: Gate, Path(id): Path<String>) -> Result<S
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-pub(crate) struct FindQuery {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FindRequest {
+    /// Exactly one of service_number, surname and email.
     service_number: Option<String>,
     surname: Option<String>,
     email: Option<String>,
+    /// Narrow to forenames containing this (identity).
+    forenames: Option<String>,
+    /// Narrow to this rank, whole (identity).
+    rank: Option<String>,
+    /// Omit for the short list (id, service number, name, rank, from the
+    /// identity compartment alone); name compartments for full records.
     compartments: Option<String>,
-    purpose: Option<String>,
 }
 
 /// Finds people by exact service number, surname or email (through the
-/// blind indexes) and reveals the compartments named, with a purpose; the
-/// find is audited before anything is decrypted.
-#[utoipa::path(get, path = "/v1/people/find",
-    params(("service_number" = Option<String>, Query), ("surname" = Option<String>, Query),
-           ("email" = Option<String>, Query), ("compartments" = String, Query, example = "identity"),
-           ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
-    responses((status = 200, description = "the people found, each as GET /v1/people/{id}"),
-              (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 429, body = ProblemBody)))]
+/// blind indexes). By default answers a short list read from the identity
+/// compartment alone; with `compartments`, the full records of those. A
+/// POST, so that a surname never appears in a URL (URLs are logged). Needs
+/// a purpose; audited before anything is decrypted.
+#[utoipa::path(post, path = "/v1/people/find", request_body = FindRequest,
+    params(("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
+    responses((status = 200, description = "the short list, or each person as GET /v1/people/{id}"),
+              (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
+              (status = 403, body = ProblemBody), (status = 429, body = ProblemBody)))]
 pub(crate) async fn find_people(
     people: PeopleGate,
-    Query(q): Query<FindQuery>,
     headers: HeaderMap,
+    Json(q): Json<FindRequest>,
 ) -> Result<Json<Vec<serde_json::Value>>, Problem> {
     let lookup = match (&q.service_number, &q.surname, &q.email) {
         (Some(sn), None, None) => lanyard_register::Lookup::ServiceNumber(sn),
@@ -218,15 +226,37 @@ pub(crate) async fn find_people(
         (None, None, Some(e)) => lanyard_register::Lookup::Email(e),
         _ => return Err(Problem::bad_request("bad_lookup", "give exactly one of service_number, surname and email")),
     };
-    let compartments = Compartment::parse_list(q.compartments.as_deref().unwrap_or(""))
-        .map_err(|e| Problem::bad_request("bad_compartments", e.to_string()))?;
+    let filter = lanyard_register::FindFilter { forenames: q.forenames.clone(), rank: q.rank.clone() };
+    let short = q.compartments.is_none();
+    let compartments = match &q.compartments {
+        None => vec![Compartment::Identity],
+        Some(list) => {
+            Compartment::parse_list(list).map_err(|e| Problem::bad_request("bad_compartments", e.to_string()))?
+        }
+    };
     if compartments.is_empty() {
-        return Err(Problem::bad_request("no_compartments", "name the compartments to read (compartments=identity,…)"));
+        return Err(Problem::bad_request(
+            "no_compartments",
+            "name the compartments to read, or omit them for the short list",
+        ));
+    }
+    if !filter.is_empty() && !compartments.contains(&Compartment::Identity) {
+        return Err(Problem::bad_request(
+            "filter_needs_identity",
+            "forenames and rank filter on the identity compartment: add identity to compartments",
+        ));
     }
     let (gate, action) = people.compartments(&compartments).await?;
-    let purpose = purpose_of(&headers, q.purpose, "a read of personal data needs a purpose (X-Lanyard-Purpose)")?;
+    let purpose = purpose_of(&headers, None, "a read of personal data needs a purpose (X-Lanyard-Purpose)")?;
     gate.limit_reads(&action).await?;
-    let found = gate.register().find(&gate.operator(), lookup, &compartments, Some(&purpose), now_s() * 1000).await?;
+    let now = now_s() * 1000;
+    if short {
+        let found = gate.register().find_short(&gate.operator(), lookup, &filter, Some(&purpose), now).await?;
+        gate.metrics().person_read(found.len());
+        return Ok(Json(found.iter().map(|e| serde_json::to_value(e).unwrap_or_default()).collect()));
+    }
+    let mut found = gate.register().find(&gate.operator(), lookup, &compartments, Some(&purpose), now).await?;
+    found.retain(|p| filter.keeps(p));
     gate.metrics().person_read(found.len());
     Ok(Json(found.iter().map(|p| p.to_json(&compartments, PhotoJson::Base64)).collect()))
 }

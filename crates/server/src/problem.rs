@@ -145,6 +145,7 @@ impl From<lanyard_cards::CardError> for Problem {
             E::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
             E::IllegalTransition { .. } => Problem::new(StatusCode::CONFLICT, "illegal_transition", e.to_string()),
             E::DualControl(_) => Problem::new(StatusCode::CONFLICT, "dual_control", e.to_string()),
+            E::BreakGlassApproval(_) => Problem::new(StatusCode::FORBIDDEN, "break_glass", e.to_string()),
             E::AlreadyLive { .. } => Problem::new(StatusCode::CONFLICT, "card_in_service", e.to_string()),
             E::PermitRefused(_) => Problem::new(StatusCode::CONFLICT, "permit_refused", e.to_string()),
             E::Person(_) | E::Invalid(_) => Problem::bad_request("invalid", e.to_string()),

@@ -19,6 +19,7 @@ use crate::problem::ProblemBody;
         crate::public::readyz,
         crate::public::login,
         crate::public::logout,
+        crate::auth::session,
         crate::people::list_people,
         crate::people::get_person,
         crate::people::create_person,
@@ -43,6 +44,7 @@ use crate::problem::ProblemBody;
         crate::cards::get_card,
         crate::cards::card_step,
         crate::cards::card_credential,
+        crate::cards::card_artwork,
         crate::cards::status_list,
         crate::cards::trust_bundle,
         crate::cards::verify,
@@ -81,6 +83,8 @@ use crate::problem::ProblemBody;
         crate::people::PersonSummaryJson,
         crate::people::NewPerson,
         crate::people::Created,
+        crate::people::FindRequest,
+        crate::auth::SessionJson,
         crate::audit::ScopeRequest,
         crate::audit::ConsistencyRequest,
         ProblemBody,
@@ -138,9 +142,10 @@ pub(crate) fn routes() -> Routes {
         .get("/v1/openapi.json", Open, crate::public::openapi)
         .post("/v1/login", Open, crate::public::login)
         .post("/v1/logout", Open, crate::public::logout)
+        .get("/v1/session", need(A::ReadSession), crate::auth::session)
         .get("/v1/people", need(A::ListPeople), crate::people::list_people)
         .post("/v1/people", WritePeople, crate::people::create_person)
-        .get("/v1/people/find", ReadPeople, crate::people::find_people)
+        .post("/v1/people/find", ReadPeople, crate::people::find_people)
         .get("/v1/people/{id}", ReadPeople, crate::people::get_person)
         .patch("/v1/people/{id}", WritePeople, crate::people::update_person)
         .delete("/v1/people/{id}", need(A::ErasePerson), crate::people::erase_person)
@@ -160,6 +165,7 @@ pub(crate) fn routes() -> Routes {
         .post("/v1/cards", need(A::RequestCard), crate::cards::request_card)
         .get("/v1/cards/{id}", need(A::ReadCards), crate::cards::get_card)
         .get("/v1/cards/{id}/credential", need(A::RenderCard), crate::cards::card_credential)
+        .get("/v1/cards/{id}/artwork", need(A::RenderCard), crate::cards::card_artwork)
         .get("/v1/status-lists/{id}", Open, crate::cards::status_list)
         .get("/v1/trust-bundle", Open, crate::cards::trust_bundle)
         .post("/v1/verify", need(A::VerifyCards), crate::cards::verify)

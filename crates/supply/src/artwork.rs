@@ -99,6 +99,20 @@ impl CardPrint {
     }
 }
 
+/// One card's artwork as a person at the ID office previews it: a PNG of
+/// one side, or a PDF of the sides asked for. No batch id in its metadata.
+pub fn preview(print: &CardPrint, sides: &[Side], pdf: bool) -> Result<Vec<u8>, String> {
+    let renderer = Renderer::new();
+    let face = print.face();
+    let meta = FileMeta::default();
+    let id = &print.card_id;
+    match (pdf, sides) {
+        (true, _) => renderer.pdf(&face, sides, meta).map_err(|e| format!("card {id}: {e}")),
+        (false, [side]) => renderer.png(&face, *side, meta).map_err(|e| format!("card {id}: {e}")),
+        (false, _) => Err("a PNG holds one side: ask for the front or the back, or for a PDF".to_owned()),
+    }
+}
+
 /// `YYYY-MM-DD` of unix seconds.
 fn date(unix_s: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix_s)

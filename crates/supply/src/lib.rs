@@ -31,4 +31,5 @@ pub use artwork::CardPrint;
 pub use drill::{ExposedBatch, ExposedPerson, ExposedToken, Exposure, NEVER_PACKED};
 pub use error::SupplyError;
 pub use lanyard_core::{BatchState, PrintOutcome};
+pub use lanyard_render::Side;
 pub use service::{AutoBatch, Batch, BatchCard, Created, Receipt, Supplier, Supply, SupplyConfig};

@@ -350,6 +350,29 @@ impl Supply {
 
     // --- batches ---
 
+    /// One card's artwork, for the ID office to check before printing: its
+    /// credential is signed and its holder's identity and photo read (with
+    /// `purpose`, audited, as any credential).
+    pub async fn artwork(
+        &self,
+        op: &Operator,
+        card: &str,
+        sides: &[lanyard_render::Side],
+        pdf: bool,
+        purpose: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<u8>, SupplyError> {
+        if sides.is_empty() || (!pdf && sides.len() != 1) {
+            return Err(SupplyError::Invalid(
+                "a PNG holds one side: ask for the front or the back, or for a PDF".into(),
+            ));
+        }
+        let row = self.cards.card(card, now_ms).await?;
+        let printable = self.cards.printable(op, card, purpose, now_ms).await?;
+        let print = crate::artwork::CardPrint::new(&row, printable, self.cards.config());
+        crate::artwork::preview(&print, sides, pdf).map_err(SupplyError::Render)
+    }
+
     /// One batch.
     pub async fn batch(&self, id: &str, now_ms: i64) -> Result<Batch, SupplyError> {
         self.batch_row(id, now_ms).await.map(Batch::from)

@@ -22,7 +22,7 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
     }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let register = context::open_register(&settings).await?;
-    let op = context::operator(cli.operator.as_deref(), false)?;
+    let op = context::host();
     let now = context::now_ms();
     match cmd {
         AuditCommand::Checkpoint { size: _, every: Some(seconds) } => {

@@ -35,7 +35,7 @@ async fn create(cli: &Cli, settings: &Settings, out: &Path, recipients: &[String
     let (provider, ledger) = context::open_ledger(settings).await?;
     let store = ledger.store().clone();
     let register = context::register_on(ledger, provider, settings).await?;
-    let op = context::operator(cli.operator.as_deref(), false)?;
+    let op = context::host();
     let manifest = write_backup(&register, &store, &op, settings, recipients, out).await?;
     if cli.json {
         return output::json(&manifest);
@@ -148,7 +148,7 @@ async fn verify(cli: &Cli, settings: &Settings, file: &Path, identity: &Path) ->
         }
         Err(_) => (context::open_provider(settings)?, None),
     };
-    let op = context::operator(cli.operator.as_deref(), false)?;
+    let op = context::host();
     let checked = check_backup(live.as_ref(), provider, file, &ids, &op).await?;
     report(cli, &checked)?;
     if !checked.findings.is_empty() {
@@ -242,7 +242,7 @@ pub async fn restore(
         ))
         .into());
     }
-    let op = context::operator(cli.operator.as_deref(), false)?;
+    let op = context::host();
     let mut event = lanyard_audit::Event::new(now, op.actor.clone(), "backup.restore", lanyard_audit::Outcome::Ok);
     event.detail = Some(if witnessed > size {
         serde_json::json!({ "restored_size": size, "witnessed": witnessed, "lost": [size, witnessed - 1] })

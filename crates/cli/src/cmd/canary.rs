@@ -18,7 +18,7 @@ pub async fn run(cli: &Cli, cmd: &CanaryCommand) -> Result<()> {
     let register = context::open_register(&settings).await?;
     match cmd {
         CanaryCommand::Plant { recipient, service_number_pattern, email_domain } => {
-            let op = context::operator(cli.operator.as_deref(), false)?;
+            let op = context::host();
             let template = CanaryTemplate {
                 service_number: service_number_pattern.clone(),
                 email_domain: email_domain.clone(),

@@ -1,6 +1,6 @@
 //! `lanyard card …` and `lanyard status-list export`: the card lifecycle
-//! from the command line. The acting operator (`--operator NAME`) goes into
-//! every audit event and is the person dual control compares.
+//! from the command line: signed in, through the server (`signed_in.rs`);
+//! with `--local`, break-glass on the store, which never approves.
 
 use anyhow::{Context, Result, anyhow};
 use lanyard_cards::{Card, PersonRef};
@@ -10,6 +10,7 @@ use crate::config;
 use crate::context;
 use crate::opts::{CardCommand, Cli, SideArg, StatusListCommand};
 use crate::output;
+use crate::session::{self, Mode};
 
 fn reason(text: &str) -> Result<Reason> {
     text.parse().map_err(|_| {
@@ -42,9 +43,12 @@ fn print_card(cli: &Cli, card: Card) -> Result<()> {
 }
 
 pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
+    if let Mode::Remote(client) = session::mode(cli)? {
+        return crate::cmd::signed_in::card(cli, &client, cmd).await;
+    }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (_register, cards) = context::open_cards(&settings).await?;
-    let op = context::operator(cli.operator.as_deref(), false)?;
+    let op = context::break_glass(false);
     let now = context::now_ms();
     let step = |card: &str, action: CardAction, why: Option<Reason>| {
         let (cards, op, card) = (cards.clone(), op.clone(), card.to_owned());
@@ -163,7 +167,7 @@ pub async fn status_list(cli: &Cli, cmd: &StatusListCommand) -> Result<()> {
     let StatusListCommand::Export { out } = cmd;
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (_register, cards) = context::open_cards(&settings).await?;
-    let op = context::operator(cli.operator.as_deref(), false)?;
+    let op = context::host();
     let bytes = cards.status_list(&op, context::now_ms()).await?;
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     if cli.json {

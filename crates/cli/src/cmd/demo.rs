@@ -54,7 +54,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let started = Instant::now();
     let provider =
         Arc::new(KeyringProvider::create(&dir.join(KEYRING_FILE), passphrase.as_bytes(), KdfParams::recommended())?);
-    init::init_with(cli, &settings, provider.clone()).await?;
+    init::init_with(&settings, provider.clone()).await?;
     println!("1. created a register in {} (SQLite, keyring provider, Argon2id-sealed root key)", dir.display());
 
     let input = dir.join("demo-input");
@@ -66,7 +66,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
 
     let ledger = lanyard_audit::Ledger::new(context::open_store(&settings, false).await?);
     let register = context::register_on(ledger.clone(), provider.clone(), &settings).await?;
-    let op = context::operator(cli.operator.as_deref(), false)?;
+    let op = context::process("demo");
     let parsed = import::parse(
         std::io::BufReader::new(std::fs::File::open(&csv_path)?),
         register.ranks(),
@@ -88,7 +88,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("4. marked {} people as protected (covert roles): their identity shows as [protected]", protected.len());
 
     let some = outcome.imported.get(1).copied().context("the demo force is empty")?;
-    let viewer = context::operator(cli.operator.as_deref(), false)?;
+    let viewer = context::process("demo");
     let shown = register
         .show(
             &viewer,
@@ -130,22 +130,23 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
 
     let d = dir.display();
     let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "lanyard".into());
-    println!("Try next (the passphrase of this demo keyring is '{passphrase}'):");
+    println!("Try next, on this host (the passphrase of this demo keyring is '{passphrase}'). Operator");
+    println!("commands here are break-glass (--local, flagged in the log); signed in, below, they are not:");
     println!("  alias lanyard='{exe}'");
     println!("  export LANYARD_DATA_DIR={d} LANYARD_PASSPHRASE='{passphrase}'");
-    println!("  lanyard person list --limit 5");
-    println!("  lanyard person find --service-number {sn} --compartments identity,vetting --purpose card_renewal");
+    println!("  lanyard --local person list --limit 5");
+    println!("  lanyard --local person find --service-number {sn} --purpose card_renewal");
     println!(
-        "  lanyard person show {} --compartments identity --purpose 'lost card: reported at the front desk'",
+        "  lanyard --local person show {} --compartments identity --purpose 'lost card: reported at the front desk'",
         protected.first().map(|p| p.to_string()).unwrap_or_default()
     );
-    println!("  lanyard person show {some} --compartments photo --purpose 'card print' --photo-out photo.jpg");
-    println!("  lanyard card list && lanyard card show {first_card}");
+    println!("  lanyard --local person show {some} --compartments photo --purpose 'card print' --photo-out photo.jpg");
+    println!("  lanyard --local card list && lanyard --local card show {first_card}");
     println!(
         "  lanyard verify --bundle {d}/cards/bundle.json --status-list {d}/cards/status-list.cwt --image {d}/cards/{first_card}-front.png"
     );
-    println!("  lanyard batch list && lanyard batch show {batch}");
-    println!("  lanyard drill supplier-compromise {DEMO_SUPPLIER}");
+    println!("  lanyard --local batch list && lanyard --local batch show {batch}");
+    println!("  lanyard --local drill supplier-compromise {DEMO_SUPPLIER}");
     println!("  lanyard scan --explain {d}/foi                  # exit 1: the reply must not go out");
     println!("  lanyard scan --data-dir {d} {d}/foi/reply.xlsx  # exact match against this register");
     println!("  lanyard keys status");
@@ -154,7 +155,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  lanyard backup verify {d}/backups/before-the-migration.age --identity {d}/backups/operations.key");
     println!("  lanyard watch --once");
     println!("  lanyard audit note N          # the sealed note of event N's purpose (the auditor's read, audited)");
-    println!("  lanyard breach scope --actor {}", op.actor.id);
+    println!("  lanyard --local breach scope --actor {}", op.actor.id);
     println!("  strings {d}/lanyard.db | grep -i obrien    # finds nothing: values are sealed");
     if args.no_serve {
         return Ok(());
@@ -181,6 +182,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     for (name, role, secret) in &logins {
         println!("  {name:<8} {:<16} {secret}", role.as_str());
     }
+    println!("Sign in from another terminal (the password, then the code), and work as that user:");
+    println!("  lanyard login --server {base} --user ida");
+    println!("  lanyard person find --surname SURNAME --purpose card_renewal && lanyard card list");
+    println!("  lanyard logout");
     println!(
         "  curl -c jar -H 'content-type: application/json' -d '{{\"name\":\"ida\",\"password\":\"{DEMO_PASSWORD}\",\"code\":\"CODE\"}}' {base}/v1/login"
     );
@@ -234,7 +239,7 @@ async fn demo_cards(
     use lanyard_core::{CardAction, CardType};
     std::fs::create_dir_all(out)?;
     let cards = Cards::new(Arc::clone(register), ledger.clone(), settings.issuer.clone());
-    let (clerk, approver) = (context::operator(Some("ida"), false)?, context::operator(Some("abe"), false)?);
+    let (clerk, approver) = (context::process("ida"), context::process("abe"));
     let now = context::now_ms();
     let mut ids = Vec::new();
     // Warrant cards are for officers and staff passes for staff: choose
@@ -318,11 +323,7 @@ async fn demo_supply(
     }
     let cards = Cards::new(Arc::clone(register), ledger.clone(), settings.issuer.clone());
     let supply = lanyard_supply::Supply::new(Arc::clone(register), ledger.clone(), cards.clone(), settings.supply);
-    let (clerk, approver, admin) = (
-        context::operator(Some("ida"), false)?,
-        context::operator(Some("abe"), false)?,
-        context::operator(Some("root"), false)?,
-    );
+    let (clerk, approver, admin) = (context::process("ida"), context::process("abe"), context::process("root"));
     let now = context::now_ms();
     supply.add_supplier(&admin, DEMO_SUPPLIER, &recipient, now).await?;
     // Enrolment: the supplier's agent pins the force's batch key.
@@ -372,13 +373,13 @@ async fn demo_supply(
 async fn demo_guard(register: &Arc<Register>, dir: &std::path::Path) -> Result<()> {
     context::ensure_dir(dir)?;
     // Step 10's canary is planted first, so the fingerprints carry it.
-    let dpo = context::operator(Some("dora"), false)?;
+    let dpo = context::process("dora");
     let template = lanyard_register::CanaryTemplate {
         email_domain: Some("demo.police.example".into()),
         ..lanyard_register::CanaryTemplate::default()
     };
     register.plant_canary(&dpo, "hr-payroll", template, context::now_ms()).await?;
-    let foi = context::operator(Some("freya"), false)?;
+    let foi = context::process("freya");
     let (fingerprints, people) =
         crate::cmd::scan::fingerprints_of(register, &foi, "disclosure guard: exact data match").await?;
     let headcount = "Rank,Headcount\nPolice Constable,6803\nPolice Sergeant,1034\nInspector,312\n";
@@ -408,7 +409,7 @@ async fn demo_guard(register: &Arc<Register>, dir: &std::path::Path) -> Result<(
 
     // Step 10: a payroll feed to one recipient carries its canary; a cut of
     // the feed turns up somewhere, and the guard names where it came from.
-    let hr = context::operator(Some("harriet"), false)?;
+    let hr = context::process("harriet");
     let mut rows = Vec::new();
     let comps = [Compartment::Identity, Compartment::Pay];
     let mut keep = |p: lanyard_register::Revealed| -> Result<(), lanyard_register::RegisterError> {
@@ -516,7 +517,7 @@ async fn demo_drill(
         format!("{}\n", age::secrecy::ExposeSecret::expose_secret(&secret.to_string())).as_bytes(),
     )?;
     let file = backups.join("before-the-migration.age");
-    let op = context::operator(cli.operator.as_deref(), false)?;
+    let op = context::process("demo");
     let store = ledger.store().clone();
     let recipient = secret.to_public().to_string();
     let manifest = crate::cmd::backup::write_backup(&register, &store, &op, settings, &[recipient], &file).await?;
@@ -530,7 +531,7 @@ async fn demo_drill(
         "11. the South Yorkshire drill: a backup of {} rows, sealed with age and signed by the log key, verified in a scratch store",
         manifest.tables.iter().map(|t| t.rows).sum::<u64>()
     );
-    let watch_op = context::operator(Some("watch"), false)?;
+    let watch_op = context::process("watch");
     crate::cmd::watch::pass(&register, &watch_op, settings, context::now_ms()).await?;
 
     // A tenth of the photos lost "in a migration": SQL, behind lanyard's back.

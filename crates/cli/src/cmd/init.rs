@@ -16,7 +16,7 @@ pub async fn run(cli: &Cli, args: &InitArgs) -> Result<()> {
     let settings = init_settings(cli, args)?;
     context::ensure_dir(&settings.data_dir)?;
     let provider = context::create_provider(&settings)?;
-    init_with(cli, &settings, provider).await?;
+    init_with(&settings, provider).await?;
     if cli.json {
         output::json(&serde_json::json!({
             "data_dir": settings.data_dir,
@@ -52,10 +52,10 @@ pub fn init_settings(cli: &Cli, args: &InitArgs) -> Result<Settings> {
 /// Creates the data directory, root key, schema and keys, then writes the
 /// configuration last, so a failed init leaves no half-made register behind
 /// that later commands would mistake for a real one.
-pub async fn init_with(cli: &Cli, settings: &Settings, provider: Arc<dyn KeyProvider>) -> Result<()> {
+pub async fn init_with(settings: &Settings, provider: Arc<dyn KeyProvider>) -> Result<()> {
     context::ensure_dir(&settings.data_dir)?;
     let store = context::open_store(settings, true).await?;
-    let op = context::operator(cli.operator.as_deref(), false)?;
+    let op = context::host();
     let register =
         lanyard_register::Register::init(lanyard_audit::Ledger::new(store.clone()), provider, &op, context::now_ms())
             .await?;

@@ -15,7 +15,7 @@ pub async fn run(cli: &Cli, cmd: &KeysCommand) -> Result<()> {
     match cmd {
         KeysCommand::Rotate { compartment, .. } if compartment == "issuer" => {
             let (_register, cards) = context::open_cards(&settings).await?;
-            let op = context::operator(cli.operator.as_deref(), false)?;
+            let op = context::host();
             let version = cards.rotate_issuer(&op, context::now_ms()).await?;
             if cli.json {
                 return output::json(&serde_json::json!({ "key": "issuer", "new_version": version }));
@@ -25,7 +25,7 @@ pub async fn run(cli: &Cli, cmd: &KeysCommand) -> Result<()> {
         }
         KeysCommand::ExportVerifier { out } => {
             let (_register, cards) = context::open_cards(&settings).await?;
-            let op = context::operator(cli.operator.as_deref(), false)?;
+            let op = context::host();
             let bundle = cards.trust_bundle(&op, context::now_ms()).await?;
             let json = serde_json::to_vec_pretty(&bundle)?;
             std::fs::write(out, json).with_context(|| format!("writing {}", out.display()))?;
@@ -64,7 +64,7 @@ pub async fn run(cli: &Cli, cmd: &KeysCommand) -> Result<()> {
         KeysCommand::ExportVerifier { .. } => Ok(()),
         KeysCommand::Rotate { compartment, batch } => {
             let compartment: Compartment = compartment.parse()?;
-            let op = context::operator(cli.operator.as_deref(), false)?;
+            let op = context::host();
             let bar = output::progress(None, "re-wrapping");
             let report = register
                 .rotate(&op, compartment, context::now_ms(), (*batch).clamp(1, 100_000), &|n| bar.inc(n))

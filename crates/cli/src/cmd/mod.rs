@@ -12,6 +12,7 @@ pub mod permit;
 pub mod person;
 pub mod scan;
 pub mod serve;
+pub mod signed_in;
 pub mod supplier;
 pub mod token;
 pub mod user;

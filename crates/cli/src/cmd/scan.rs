@@ -78,7 +78,7 @@ fn read(path: &Path) -> Result<String> {
 async fn from_register(cli: &Cli, purpose: &str, protected: bool) -> Result<(Fingerprints, Register, Operator)> {
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let register = context::open_register(&settings).await?;
-    let op = context::operator(cli.operator.as_deref(), protected)?;
+    let op = Operator::local(context::host().actor, protected);
     let fp = fingerprints_of(&register, &op, purpose).await?.0;
     Ok((fp, register, op))
 }

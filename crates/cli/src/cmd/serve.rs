@@ -56,7 +56,7 @@ pub struct How {
 /// with the findings' kinds and count), logged as an error, and its reason
 /// returned for `/readyz`.
 async fn start_check(register: &lanyard_register::Register, allow_degraded: bool) -> Result<Option<String>> {
-    let op = context::operator(Some("server-start"), false)?;
+    let op = context::process("server-start");
     let findings = register.start_check(&op, context::now_ms()).await?;
     if findings.is_empty() {
         return Ok(None);
@@ -164,7 +164,7 @@ pub async fn serve_until_interrupted(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let checkpointer = {
         let register = Arc::clone(&register);
-        let op = context::operator(Some("checkpointer"), false)?;
+        let op = context::process("checkpointer");
         let every = std::time::Duration::from_secs(args.checkpoint_every);
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
@@ -225,7 +225,7 @@ pub async fn serve_until_interrupted(
         let register = Arc::clone(&register);
         let settings = settings.clone();
         let metrics = state.metrics().clone();
-        let op = context::operator(Some("watch"), false)?;
+        let op = context::process("watch");
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let Some(every) = settings.watch_every_s else { return };
@@ -254,7 +254,7 @@ pub async fn serve_until_interrupted(
     let backing_up = {
         let register = Arc::clone(&register);
         let settings = settings.clone();
-        let op = context::operator(Some("backup"), false)?;
+        let op = context::process("backup");
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let Some(plan) = settings.backup.clone() else { return };
@@ -270,7 +270,7 @@ pub async fn serve_until_interrupted(
         })
     };
     let sweeper = {
-        let op = context::operator(Some("print-scheduler"), false)?;
+        let op = context::process("print-scheduler");
         let every = std::time::Duration::from_secs(settings.sweep_every_s);
         let auto = settings.auto_batch.clone();
         let mut stop = stop_rx.clone();

@@ -12,17 +12,18 @@ use crate::context;
 use crate::opts::{BatchCommand, Cli, DrillCommand, SupplierCommand};
 use crate::output;
 
-async fn open(cli: &Cli) -> Result<(lanyard_supply::Supply, lanyard_register::Operator)> {
+async fn open(cli: &Cli, what: &str, route: &str) -> Result<(lanyard_supply::Supply, lanyard_register::Operator)> {
+    crate::session::local_only(cli, what, route)?;
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (_cards, supply) = context::open_supply(&settings).await?;
-    Ok((supply, context::operator(cli.operator.as_deref(), false)?))
+    Ok((supply, context::break_glass(false)))
 }
 
 pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
     if let SupplierCommand::Agent(agent) = cmd {
         return Ok(lanyard_agent::run(agent, cli.json).await?);
     }
-    let (supply, op) = open(cli).await?;
+    let (supply, op) = open(cli, "supplier", "/v1/suppliers").await?;
     let now = context::now_ms();
     let (supplier, withdrawn) = match cmd {
         SupplierCommand::Add { name, recipient } => (supply.add_supplier(&op, name, recipient, now).await?, vec![]),
@@ -64,7 +65,7 @@ pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
 }
 
 pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
-    let (supply, op) = open(cli).await?;
+    let (supply, op) = open(cli, "batch", "/v1/batches").await?;
     let now = context::now_ms();
     match cmd {
         BatchCommand::Create { supplier, max_cards } => {
@@ -164,7 +165,7 @@ fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 
 pub async fn drill(cli: &Cli, cmd: &DrillCommand) -> Result<()> {
     let DrillCommand::SupplierCompromise { name } = cmd;
-    let (supply, op) = open(cli).await?;
+    let (supply, op) = open(cli, "drill supplier-compromise", "GET /v1/suppliers/{name}/exposure").await?;
     let report = supply.drill(&op, name, context::now_ms()).await?;
     if cli.json {
         return output::json(&report);

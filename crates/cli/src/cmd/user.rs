@@ -11,8 +11,9 @@ use crate::config;
 use crate::context;
 use crate::opts::{Cli, UserCommand};
 use crate::output;
+use crate::session::{self, Mode};
 
-fn password(from_stdin: bool) -> Result<Zeroizing<String>> {
+pub(crate) fn new_password(from_stdin: bool) -> Result<Zeroizing<String>> {
     if from_stdin || !std::io::stdin().is_terminal() {
         let mut text = Zeroizing::new(String::new());
         std::io::stdin().read_to_string(&mut text).context("reading the password from standard input")?;
@@ -27,22 +28,26 @@ fn password(from_stdin: bool) -> Result<Zeroizing<String>> {
     Ok(first)
 }
 
-fn print_enrolment(cli: &Cli, name: &str, e: &lanyard_access::Enrolment) -> Result<()> {
+/// Prints an enrolment: `{user_id, totp_secret, otpauth_uri}`, as the
+/// server answers it and as break-glass mode builds it.
+pub(crate) fn print_enrolment(cli: &Cli, name: &str, e: &serde_json::Value) -> Result<()> {
+    let s = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+    let (id, secret, uri) = (s("user_id"), Zeroizing::new(s("totp_secret")), Zeroizing::new(s("otpauth_uri")));
     if cli.json {
         return output::json(&serde_json::json!({
             "user": name,
-            "id": e.user_id,
-            "totp_secret": e.totp_secret.as_str(),
-            "otpauth_uri": e.otpauth_uri.as_str(),
+            "id": id,
+            "totp_secret": secret.as_str(),
+            "otpauth_uri": uri.as_str(),
         }));
     }
-    println!("user {name} ({})", e.user_id);
+    println!("user {name} ({id})");
     println!("TOTP secret (enter it in an authenticator app; it is not shown again):");
-    println!("  {}", e.totp_secret.as_str());
-    println!("  {}", e.otpauth_uri.as_str());
+    println!("  {}", secret.as_str());
+    println!("  {}", uri.as_str());
     // The same URI as a QR code to scan from the screen, drawn for the usual
     // light-on-dark terminal.
-    if let Ok(code) = qrcode::QrCode::new(e.otpauth_uri.as_str().as_bytes()) {
+    if let Ok(code) = qrcode::QrCode::new(uri.as_str().as_bytes()) {
         use qrcode::render::unicode::Dense1x2;
         let art = code.render::<Dense1x2>().dark_color(Dense1x2::Light).light_color(Dense1x2::Dark).build();
         println!("{art}");
@@ -50,17 +55,28 @@ fn print_enrolment(cli: &Cli, name: &str, e: &lanyard_access::Enrolment) -> Resu
     Ok(())
 }
 
+fn enrolment_json(e: &lanyard_access::Enrolment) -> serde_json::Value {
+    serde_json::json!({
+        "user_id": e.user_id, "totp_secret": e.totp_secret.as_str(), "otpauth_uri": e.otpauth_uri.as_str(),
+    })
+}
+
+/// Signed in as an admin, through the server; with `--local`, break-glass
+/// on the register host (how the first admin is made).
 pub async fn run(cli: &Cli, cmd: &UserCommand) -> Result<()> {
+    if let Mode::Remote(client) = session::mode(cli)? {
+        return crate::cmd::signed_in::user(cli, &client, cmd).await;
+    }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (_register, access, _) = context::open_services(&settings).await?;
-    let by = context::operator(cli.operator.as_deref(), false)?.actor;
+    let by = context::break_glass(false).actor;
     let now = context::now_ms() / 1000;
     match cmd {
         UserCommand::Add { name, role, password_stdin, protected } => {
             let role: Role = role.parse()?;
-            let password = password(*password_stdin)?;
+            let password = new_password(*password_stdin)?;
             let e = access.create_user(&by, name, role, &password, *protected, now).await?;
-            print_enrolment(cli, name, &e)?;
+            print_enrolment(cli, name, &enrolment_json(&e))?;
         }
         UserCommand::List => {
             let users = access.users(context::now_ms() / 1000).await?;
@@ -92,9 +108,9 @@ pub async fn run(cli: &Cli, cmd: &UserCommand) -> Result<()> {
             eprintln!("disabled {name}; their sessions have ended");
         }
         UserCommand::Reset { name, password_stdin } => {
-            let password = password(*password_stdin)?;
+            let password = new_password(*password_stdin)?;
             let e = access.reset_user(&by, name, &password, now).await?;
-            print_enrolment(cli, name, &e)?;
+            print_enrolment(cli, name, &enrolment_json(&e))?;
         }
     }
     Ok(())

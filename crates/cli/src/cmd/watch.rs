@@ -63,7 +63,7 @@ struct Volumes {
 pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<()> {
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let register = context::open_register(&settings).await?;
-    let op = context::operator(Some("watch"), false)?;
+    let op = context::process("watch");
     loop {
         let alerts = pass(&register, &op, &settings, context::now_ms()).await?;
         publish(cli, &register, &op, &settings, &alerts).await?;
