@@ -90,6 +90,19 @@ fn operator(cli: &Cli, reveal: Option<&RevealArgs>) -> Result<Operator> {
     Ok(context::break_glass(clearance))
 }
 
+/// A photo file, refused before it is read when it is over the limit.
+pub(crate) fn read_photo(path: &Path) -> Result<Vec<u8>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read the photo", path.display()))?;
+    if meta.len() > lanyard_register::MAX_PHOTO_BYTES as u64 {
+        bail!(
+            "{}: photo refused: larger than {} MiB",
+            path.display(),
+            lanyard_register::MAX_PHOTO_BYTES / (1024 * 1024)
+        );
+    }
+    std::fs::read(path).with_context(|| format!("{}: cannot read the photo", path.display()))
+}
+
 fn record_from(args: &FieldArgs, register: &Register) -> Result<PersonRecord> {
     let mut record = PersonRecord::default();
     let texts = [
@@ -110,15 +123,7 @@ fn record_from(args: &FieldArgs, register: &Register) -> Result<PersonRecord> {
         }
     }
     if let Some(path) = &args.photo {
-        let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read the photo", path.display()))?;
-        if meta.len() > lanyard_register::MAX_PHOTO_BYTES as u64 {
-            bail!(
-                "{}: photo refused: larger than {} MiB",
-                path.display(),
-                lanyard_register::MAX_PHOTO_BYTES / (1024 * 1024)
-            );
-        }
-        record.photo = Some(std::fs::read(path).with_context(|| format!("{}: cannot read the photo", path.display()))?);
+        record.photo = Some(read_photo(path)?);
     }
     Ok(record)
 }

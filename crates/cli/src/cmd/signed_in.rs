@@ -55,15 +55,7 @@ fn fields_of(args: &FieldArgs) -> Result<serde_json::Map<String, Value>> {
         }
     }
     if let Some(path) = &args.photo {
-        let meta = std::fs::metadata(path).with_context(|| format!("{}: cannot read the photo", path.display()))?;
-        if meta.len() > lanyard_register::MAX_PHOTO_BYTES as u64 {
-            bail!(
-                "{}: photo refused: larger than {} MiB",
-                path.display(),
-                lanyard_register::MAX_PHOTO_BYTES / (1024 * 1024)
-            );
-        }
-        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read the photo", path.display()))?;
+        let bytes = crate::cmd::person::read_photo(path)?;
         fields.insert("photo".into(), Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)));
     }
     Ok(fields)
