@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use lanyard_register::RegisterError;
 
 use crate::opts::{Cli, Command};
+use crate::session::Mode;
 
 // Sealing threads allocate what the database thread frees; glibc's malloc
 // spent a quarter of an import's CPU on that hand-over, mimalloc does not.
@@ -155,17 +156,39 @@ async fn command(cli: &Cli) -> anyhow::Result<()> {
         Command::Logout => session::logout(cli).await,
         Command::Whoami => session::whoami(cli).await,
         Command::Init(args) => cmd::init::run(cli, args).await,
-        Command::Person(c) => cmd::person::run(cli, c).await,
+        // Operator commands: signed in through the server, or break-glass.
+        Command::Person(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in::person(cli, &client, c).await,
+            Mode::Local => cmd::person::run(cli, c).await,
+        },
         Command::Keys(c) => cmd::keys::run(cli, c).await,
         Command::Audit(c) => cmd::audit::run(cli, c).await,
         Command::Breach(c) => cmd::breach::run(cli, c).await,
         Command::Serve(args) => cmd::serve::run(cli, args).await,
-        Command::User(c) => cmd::user::run(cli, c).await,
-        Command::Token(c) => cmd::token::run(cli, c).await,
-        Command::Card(c) => cmd::card::run(cli, c).await,
-        Command::Zone(c) => cmd::permit::zone(cli, c).await,
-        Command::Permit(c) => cmd::permit::permit(cli, c).await,
-        Command::Access(c) => cmd::permit::access(cli, c).await,
+        Command::User(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in::user(cli, &client, c).await,
+            Mode::Local => cmd::user::run(cli, c).await,
+        },
+        Command::Token(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in::token(cli, &client, c).await,
+            Mode::Local => cmd::token::run(cli, c).await,
+        },
+        Command::Card(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in::card(cli, &client, c).await,
+            Mode::Local => cmd::card::run(cli, c).await,
+        },
+        Command::Zone(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in::zone(cli, &client, c).await,
+            Mode::Local => cmd::permit::zone(cli, c).await,
+        },
+        Command::Permit(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in::permit(cli, &client, c).await,
+            Mode::Local => cmd::permit::permit(cli, c).await,
+        },
+        Command::Access(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in::access(cli, &client, c).await,
+            Mode::Local => cmd::permit::access(cli, c).await,
+        },
         Command::StatusList(c) => cmd::card::status_list(cli, c).await,
         Command::Verify(args) => cmd::verify::run(cli, args).await,
         Command::Supplier(c) => cmd::supplier::run(cli, c).await,

@@ -299,3 +299,27 @@ pub(crate) async fn revoke_permit(gate: Gate, Path(id): Path<String>) -> Result<
     gate.cards().revoke_permit(&gate.operator(), id, now_s() * 1000).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Who the caller is, as the server knows them.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct SessionJson {
+    /// The audited actor id.
+    actor: String,
+    /// The role.
+    role: String,
+    /// Cleared to see protected persons.
+    protected_clearance: bool,
+}
+
+/// The caller's own actor and role: what `lanyard login` shows, and how a
+/// client learns that its session has ended.
+#[utoipa::path(get, path = "/v1/session",
+    responses((status = 200, body = SessionJson), (status = 401, body = crate::problem::ProblemBody)))]
+pub(crate) async fn session(gate: crate::gate::Gate) -> axum::Json<SessionJson> {
+    let p = gate.principal();
+    axum::Json(SessionJson {
+        actor: p.actor.id.clone(),
+        role: p.role.as_str().to_owned(),
+        protected_clearance: p.protected_clearance,
+    })
+}

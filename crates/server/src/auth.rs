@@ -67,27 +67,3 @@ pub(crate) async fn authenticate(parts: &Parts, access: &Access) -> Result<Calle
     };
     Ok(Caller { principal, request_id: uuid::Uuid::new_v4().to_string(), client: client_of(parts) })
 }
-
-/// Who the caller is, as the server knows them.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub(crate) struct SessionJson {
-    /// The audited actor id.
-    actor: String,
-    /// The role.
-    role: String,
-    /// Cleared to see protected persons.
-    protected_clearance: bool,
-}
-
-/// The caller's own actor and role: what `lanyard login` shows, and how a
-/// client learns that its session has ended.
-#[utoipa::path(get, path = "/v1/session",
-    responses((status = 200, body = SessionJson), (status = 401, body = crate::problem::ProblemBody)))]
-pub(crate) async fn session(gate: crate::gate::Gate) -> axum::Json<SessionJson> {
-    let p = gate.principal();
-    axum::Json(SessionJson {
-        actor: p.actor.id.clone(),
-        role: p.role.as_str().to_owned(),
-        protected_clearance: p.protected_clearance,
-    })
-}

@@ -19,7 +19,7 @@ use crate::problem::ProblemBody;
         crate::public::readyz,
         crate::public::login,
         crate::public::logout,
-        crate::auth::session,
+        crate::admin::session,
         crate::people::list_people,
         crate::people::get_person,
         crate::people::create_person,
@@ -84,7 +84,7 @@ use crate::problem::ProblemBody;
         crate::people::NewPerson,
         crate::people::Created,
         crate::people::FindRequest,
-        crate::auth::SessionJson,
+        crate::admin::SessionJson,
         crate::audit::ScopeRequest,
         crate::audit::ConsistencyRequest,
         ProblemBody,
@@ -142,7 +142,7 @@ pub(crate) fn routes() -> Routes {
         .get("/v1/openapi.json", Open, crate::public::openapi)
         .post("/v1/login", Open, crate::public::login)
         .post("/v1/logout", Open, crate::public::logout)
-        .get("/v1/session", need(A::ReadSession), crate::auth::session)
+        .get("/v1/session", need(A::ReadSession), crate::admin::session)
         .get("/v1/people", need(A::ListPeople), crate::people::list_people)
         .post("/v1/people", WritePeople, crate::people::create_person)
         .post("/v1/people/find", ReadPeople, crate::people::find_people)

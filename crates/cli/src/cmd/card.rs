@@ -10,7 +10,6 @@ use crate::config;
 use crate::context;
 use crate::opts::{CardCommand, Cli, SideArg, StatusListCommand};
 use crate::output;
-use crate::session::{self, Mode};
 
 fn reason(text: &str) -> Result<Reason> {
     text.parse().map_err(|_| {
@@ -43,9 +42,6 @@ fn print_card(cli: &Cli, card: Card) -> Result<()> {
 }
 
 pub async fn run(cli: &Cli, cmd: &CardCommand) -> Result<()> {
-    if let Mode::Remote(client) = session::mode(cli)? {
-        return crate::cmd::signed_in::card(cli, &client, cmd).await;
-    }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (_register, cards) = context::open_cards(&settings).await?;
     let op = context::break_glass(false);

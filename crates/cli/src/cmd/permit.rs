@@ -10,7 +10,6 @@ use crate::config;
 use crate::context;
 use crate::opts::{AccessCommand, Cli, PermitCommand, ZoneCommand};
 use crate::output;
-use crate::session::{self, Mode};
 
 async fn open(cli: &Cli) -> Result<(lanyard_cards::Cards, lanyard_register::Operator)> {
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
@@ -19,9 +18,6 @@ async fn open(cli: &Cli) -> Result<(lanyard_cards::Cards, lanyard_register::Oper
 }
 
 pub async fn zone(cli: &Cli, cmd: &ZoneCommand) -> Result<()> {
-    if let Mode::Remote(client) = session::mode(cli)? {
-        return crate::cmd::signed_in::zone(cli, &client, cmd).await;
-    }
     let (cards, op) = open(cli).await?;
     match cmd {
         ZoneCommand::Add { code, name, accepts } => {
@@ -46,9 +42,6 @@ pub async fn zone(cli: &Cli, cmd: &ZoneCommand) -> Result<()> {
 }
 
 pub async fn permit(cli: &Cli, cmd: &PermitCommand) -> Result<()> {
-    if let Mode::Remote(client) = session::mode(cli)? {
-        return crate::cmd::signed_in::permit(cli, &client, cmd).await;
-    }
     let (cards, op) = open(cli).await?;
     match cmd {
         PermitCommand::Grant { person, zone, from, to } => {
@@ -95,9 +88,6 @@ pub async fn permit(cli: &Cli, cmd: &PermitCommand) -> Result<()> {
 }
 
 pub async fn access(cli: &Cli, cmd: &AccessCommand) -> Result<()> {
-    if let Mode::Remote(client) = session::mode(cli)? {
-        return crate::cmd::signed_in::access(cli, &client, cmd).await;
-    }
     let AccessCommand::Check { card, qr, zone, at } = cmd;
     let (cards, op) = open(cli).await?;
     let now = context::now_ms();

@@ -13,12 +13,8 @@ use crate::config;
 use crate::context;
 use crate::opts::{Clearance, Cli, FieldArgs, PersonCommand, RevealArgs};
 use crate::output;
-use crate::session::{self, Mode};
 
 pub async fn run(cli: &Cli, cmd: &PersonCommand) -> Result<()> {
-    if let Mode::Remote(client) = session::mode(cli)? {
-        return crate::cmd::signed_in::person(cli, &client, cmd).await;
-    }
     // Check what can be checked before asking for a passphrase.
     preflight(cmd)?;
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;

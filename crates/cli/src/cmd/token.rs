@@ -8,7 +8,6 @@ use crate::config;
 use crate::context;
 use crate::opts::{Cli, TokenCommand};
 use crate::output;
-use crate::session::{self, Mode};
 
 /// `90m`, `12h`, `30d` to seconds.
 pub fn parse_lifetime(text: &str) -> Result<i64> {
@@ -29,9 +28,6 @@ pub(crate) fn lifetime_s(text: &str) -> Result<i64> {
 }
 
 pub async fn run(cli: &Cli, cmd: &TokenCommand) -> Result<()> {
-    if let Mode::Remote(client) = session::mode(cli)? {
-        return crate::cmd::signed_in::token(cli, &client, cmd).await;
-    }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (_register, access, _) = context::open_services(&settings).await?;
     let by = context::break_glass(false).actor;

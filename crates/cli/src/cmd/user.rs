@@ -11,7 +11,6 @@ use crate::config;
 use crate::context;
 use crate::opts::{Cli, UserCommand};
 use crate::output;
-use crate::session::{self, Mode};
 
 pub(crate) fn new_password(from_stdin: bool) -> Result<Zeroizing<String>> {
     if from_stdin || !std::io::stdin().is_terminal() {
@@ -61,12 +60,9 @@ fn enrolment_json(e: &lanyard_access::Enrolment) -> serde_json::Value {
     })
 }
 
-/// Signed in as an admin, through the server; with `--local`, break-glass
-/// on the register host (how the first admin is made).
+/// Break-glass (`--local`) on the register host: how the first admin is
+/// made. Signed in, `main.rs` sends the command to `signed_in::user`.
 pub async fn run(cli: &Cli, cmd: &UserCommand) -> Result<()> {
-    if let Mode::Remote(client) = session::mode(cli)? {
-        return crate::cmd::signed_in::user(cli, &client, cmd).await;
-    }
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (_register, access, _) = context::open_services(&settings).await?;
     let by = context::break_glass(false).actor;
