@@ -61,13 +61,12 @@ fn exact_data_match_from_an_exported_fingerprints_file_or_the_register() {
             report["findings"].as_array().unwrap().iter().map(|f| f["detector"].as_str().unwrap()).collect();
         assert!(detectors.contains(&"register_full_name") && detectors.contains(&"register_service_number"));
 
-        // --data-dir given on the command line: the same match, from the register.
-        let data = env.data.to_str().unwrap().to_owned();
-        let out = env.run(&["--json", "--data-dir", &data, "scan", minutes.to_str().unwrap()]);
+        // --register, on the register host: the same match, from the register.
+        let out = env.run(&["--json", "scan", "--register", minutes.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(1), "[{}]", env.backend);
         let other = env.path("other.txt");
         write(&other, "Present: Robin Smith (MX9999).\n");
-        env.ok(&["--data-dir", &data, "scan", other.to_str().unwrap()]);
+        env.ok(&["scan", "--register", other.to_str().unwrap()]);
 
         // A scan with the register is recorded as the server records one:
         // counts and the verdict, never a file name.
@@ -205,4 +204,110 @@ fn a_canary_names_the_recipient_a_leaked_export_came_from() {
         let count = |a: &str| actions.iter().filter(|x| *x == a).count();
         assert_eq!((count("canary.plant"), count("canary.include"), count("canary.read")), (2, 3, 1), "[{b}]");
     }
+}
+
+/// Issue 17 item 6: the server exports the force's fingerprints on a
+/// schedule to `[guard] fingerprints`, and an FOI officer's `lanyard scan`
+/// picks them up from there with neither the passphrase nor the register.
+/// Before, `scan --data-dir` asked for the root passphrase and counted as a
+/// read of the whole register by the FOI officer.
+#[test]
+fn an_foi_officer_scans_with_the_forces_fingerprints_and_no_key() {
+    for env in Env::all() {
+        env.init();
+        env.add("MX4711", "Quayle");
+        let config = env.data.join("lanyard.toml");
+        let mut toml = std::fs::read_to_string(&config).unwrap();
+        toml.push_str("\n[guard]\nfingerprints = \"fingerprints.json\"\nexport_every_s = 1\n");
+        write(&config, &toml);
+        let shared = env.data.join("fingerprints.json");
+        let server = crate::serve::Server::start(&env);
+        let made = |fp: &std::path::Path| {
+            std::fs::read_to_string(fp).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        };
+        wait_for(|| made(&shared).is_some_and(|v| v["people"] == 1), "the first export");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o640, "[{}] readable by the FOI officers' group, no one else", env.backend);
+        }
+
+        // The FOI officer's machine: a lanyard.toml naming the shared file,
+        // no keyring, no database, no passphrase.
+        let desk = env.path("foi-desk");
+        std::fs::create_dir_all(&desk).unwrap();
+        write(
+            &desk.join("lanyard.toml"),
+            &format!("config_version = 1\n[guard]\nfingerprints = \"{}\"\n", shared.display()),
+        );
+        let foi = |args: &[&str]| {
+            let mut c = env.signed_in(&env.path("foi-config"));
+            c.env("LANYARD_DATA_DIR", &desk).args(args).output().unwrap()
+        };
+        let minutes = env.path("minutes.txt");
+        write(&minutes, "Present: Robin Quayle (MX4711) and a member of the public.\n");
+        let before = env.events().len();
+        let out = foi(&["--json", "scan", minutes.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "[{}] {}", env.backend, String::from_utf8_lossy(&out.stderr));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let detectors: Vec<&str> =
+            report["findings"].as_array().unwrap().iter().map(|f| f["detector"].as_str().unwrap()).collect();
+        assert!(detectors.contains(&"register_full_name"), "{detectors:?}");
+
+        // Someone joins; the next export carries them, and the same desk
+        // finds them without doing anything.
+        env.add("MX4799", "Ormerod");
+        wait_for(|| made(&shared).is_some_and(|v| v["people"] == 2), "the export after a new person");
+        let joiner = env.path("joiner.txt");
+        write(&joiner, "Officer on duty: MX4799.\n");
+        assert_eq!(foi(&["scan", joiner.to_str().unwrap()]).status.code(), Some(1), "[{}]", env.backend);
+        server.stop();
+
+        // Each export is the server's audited read, never the FOI officer's.
+        let events = env.events();
+        let exports: Vec<_> = events[..].iter().filter(|e| e.action == "person.export").collect();
+        assert!(exports.len() >= 2, "[{}] every export is in the log", env.backend);
+        assert!(exports.iter().all(|e| e.actor.id == "operator:fingerprints"), "[{}]", env.backend);
+        assert!(
+            events[before..].iter().all(|e| e.action != "disclosure.scan"),
+            "[{}] a scan from the file reads nothing of the register",
+            env.backend
+        );
+
+        // Stale: past max_age_s the file is refused, and nothing is cleared.
+        write(
+            &desk.join("lanyard.toml"),
+            &format!("config_version = 1\n[guard]\nfingerprints = \"{}\"\nmax_age_s = 1\n", shared.display()),
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let clean = env.path("clean.txt");
+        write(&clean, "Nothing personal here.\n");
+        let out = foi(&["scan", clean.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "[{}] a stale set clears nothing", env.backend);
+        assert!(
+            String::from_utf8_lossy(&out.stderr)
+                .contains("seconds old, more than [guard] max_age_s allows (1 seconds)"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Missing: the same.
+        write(
+            &desk.join("lanyard.toml"),
+            "config_version = 1\n[guard]\nfingerprints = \"/nonexistent/fingerprints.json\"\n",
+        );
+        let out = foi(&["scan", clean.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "[{}]", env.backend);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be read"));
+    }
+}
+
+fn wait_for(mut done: impl FnMut() -> bool, what: &str) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
 }

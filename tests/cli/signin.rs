@@ -154,6 +154,115 @@ fn an_operators_day_signed_in() {
     }
 }
 
+/// The rest of the operator commands signed in (issue 17 item 1: "every
+/// operator command"): person import and export, suppliers, batches, the
+/// supplier-compromise drill and breach scoping, each through the gate, by
+/// the role that does it, with no passphrase and no database. Before, each
+/// said "not yet offered signed in" and needed --local.
+#[test]
+fn supply_breach_and_bulk_commands_signed_in() {
+    for env in Env::all() {
+        env.init();
+        let users: Vec<(&str, String)> =
+            [("ida", "id_officer"), ("abe", "approver"), ("ada", "admin"), ("aud", "auditor")]
+                .into_iter()
+                .map(|(name, role)| (name, add_user(&env, name, role)))
+                .collect();
+        let identity = env.path("acme-identity.txt");
+        let recipient = env.ok(&["supplier", "keygen", "--out", identity.to_str().unwrap()]).trim().to_owned();
+        let server = Server::start(&env);
+        let base = server.base.clone();
+        let homes: Vec<PathBuf> = users.iter().map(|(name, secret)| login(&env, &base, name, secret)).collect();
+        let [ida, abe, ada, aud] = [&homes[0], &homes[1], &homes[2], &homes[3]];
+
+        // Import: a register CSV, all or nothing, as ida.
+        let csv = env.path("people.csv");
+        crate::util::write(
+            &csv,
+            "service_number,forenames,surname,rank\nIMP1,Robin,Quayle,Inspector\nIMP2,Sam,Ormerod,Police Sergeant\n",
+        );
+        let imported = json(&env, ida, &["person", "import", csv.to_str().unwrap()]);
+        assert_eq!(imported["imported"], 2, "[{}] {imported}", env.backend);
+        let bad = env.path("bad.csv");
+        crate::util::write(&bad, "service_number,forenames,surname,rank\nIMP3,Al,Bad,Grand Vizier\n");
+        let err = fails(&env, ida, 2, &["person", "import", bad.to_str().unwrap()]);
+        assert!(err.contains("invalid_rows"), "{err}");
+        let err = fails(&env, ida, 2, &["person", "import", csv.to_str().unwrap(), "--photos", "/tmp"]);
+        assert!(err.contains("person update"), "{err}");
+
+        // Export: the same CSV as break-glass writes, through the gate.
+        let out = env.path("export.csv");
+        let args = ["person", "export", "--compartments", "identity", "--purpose", "audit_review"];
+        ok(&env, ida, &[&args[..], &["--out", out.to_str().unwrap()]].concat());
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert!(text.starts_with("service_number,forenames,surname,rank,unit,email"), "{text}");
+        assert!(text.contains("IMP1,Robin,Quayle,Inspector") && text.contains("IMP2,Sam,Ormerod"), "{text}");
+
+        // Suppliers are an admin's; the answer carries the batch key to pin.
+        let added = ok(&env, ada, &["supplier", "add", "acme", "--recipient", &recipient]);
+        assert!(added.contains("lanyard-agent trust --supplier acme --key"), "{added}");
+        let err = fails(&env, ida, 2, &["supplier", "add", "rival", "--recipient", &recipient]);
+        assert!(err.contains("suppliers_not_manageable"), "{err}");
+        assert_eq!(json(&env, ada, &["supplier", "list"])[0]["name"], "acme");
+
+        // A card to batch: requested by ida, approved by abe.
+        let card = json(&env, ida, &["card", "request", "--person", "IMP1", "--type", "warrant_card"]);
+        let card = card["id"].as_str().unwrap().to_owned();
+        json(&env, abe, &["card", "approve", &card]);
+        let created = json(&env, ida, &["batch", "create", "--supplier", "acme"]);
+        let batch = created["batch"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(created["cards"][0], card.as_str(), "{created}");
+        assert_eq!(json(&env, ida, &["batch", "list", "--state", "pending"])[0]["id"], batch.as_str());
+        let shown = json(&env, ida, &["batch", "show", &batch]);
+        assert_eq!(shown["cards"][0]["card"], card.as_str(), "{shown}");
+        let sealed = env.path("batch.age");
+        ok(&env, ida, &["batch", "export", &batch, "--out", sealed.to_str().unwrap()]);
+        assert!(std::fs::read(&sealed).unwrap().starts_with(b"age-encryption.org/v1"));
+        let err = fails(&env, ida, 2, &["batch", "expire"]);
+        assert!(err.contains("the server expires due batches itself"), "{err}");
+
+        // The auditor's drill and breach scope, with both drafts.
+        let drill = json(&env, aud, &["drill", "supplier-compromise", "acme"]);
+        assert_eq!(drill["people"].as_array().unwrap().len(), 1, "{drill}");
+        let report = env.path("art33.html");
+        let letters = env.path("letters");
+        let scope = json(
+            &env,
+            aud,
+            &[
+                "breach",
+                "scope",
+                "--actor",
+                "ida",
+                "--report",
+                report.to_str().unwrap(),
+                "--letters",
+                letters.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(scope["people"].as_array().unwrap().len(), 2, "ida's export revealed both: {scope}");
+        assert!(std::fs::read_to_string(&report).unwrap().contains("Article 33"));
+        assert_eq!(std::fs::read_dir(&letters).unwrap().count(), 2);
+        let err = fails(&env, aud, 1, &["breach", "scope", "--actor", "nobody-at-all"]);
+        assert!(err.contains("never appears as an actor"), "{err}");
+        let err = fails(&env, ida, 2, &["breach", "scope", "--actor", "ida"]);
+        assert!(err.contains("not_allowed") || err.contains("refused"), "{err}");
+        server.stop();
+
+        // Every one of those events names the signed-in user; none is break-glass.
+        let events = env.events();
+        let by = |actor: &str, action: &str| events.iter().any(|e| e.actor.id == actor && e.action == action);
+        assert!(by("user:ida", "person.export") && by("user:ada", "supplier.add"), "[{}]", env.backend);
+        assert!(by("user:ida", "batch.create") && by("user:ida", "batch.export"), "[{}]", env.backend);
+        assert!(by("user:aud", "drill.supplier_compromise") && by("user:aud", "breach.scope"), "[{}]", env.backend);
+        let signed_in: Vec<_> = events.iter().filter(|e| e.actor.id.starts_with("user:")).collect();
+        assert!(signed_in.iter().all(|e| !e.actor.break_glass), "[{}]", env.backend);
+        // Past the setup (users made on the host), nothing ran break-glass.
+        let first_login = events.iter().position(|e| e.action == "login.ok").unwrap();
+        assert!(events[first_login..].iter().all(|e| !e.actor.break_glass), "[{}]", env.backend);
+    }
+}
+
 #[test]
 fn break_glass_is_flagged_on_every_event_and_never_approves() {
     for env in Env::all() {

@@ -144,9 +144,19 @@ pub struct GuardFileConfig {
     /// Scan policy (TOML).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<PathBuf>,
-    /// Register fingerprints (`lanyard fingerprints export`).
+    /// Register fingerprints (`lanyard fingerprints export`). On the
+    /// register host, `lanyard serve` writes them here every
+    /// `export_every_s`; elsewhere, `lanyard scan` reads them from here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fingerprints: Option<PathBuf>,
+    /// Seconds between the server's exports of `fingerprints` (off when
+    /// absent). Each is an audited read of identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export_every_s: Option<u64>,
+    /// Seconds after which `lanyard scan` refuses the fingerprints file as
+    /// stale (default twice `export_every_s`, else eight days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_s: Option<u64>,
 }
 
 /// `[supply]`: print batches and the server's own batching.
@@ -229,6 +239,8 @@ pub struct Settings {
     pub sweep_every_s: u64,
     pub guard_policy: Option<PathBuf>,
     pub guard_fingerprints: Option<PathBuf>,
+    pub guard_export_every_s: Option<u64>,
+    pub guard_max_age_s: u64,
     pub purpose_codes: Vec<String>,
     pub witnesses: Vec<lanyard_register::WitnessTarget>,
     pub witness_quorum: usize,
@@ -257,6 +269,8 @@ impl Settings {
             sweep_every_s: 60,
             guard_policy: None,
             guard_fingerprints: None,
+            guard_export_every_s: None,
+            guard_max_age_s: 8 * 86_400,
             purpose_codes: Vec::new(),
             witnesses: Vec::new(),
             witness_quorum: 0,
@@ -424,6 +438,12 @@ pub fn load(data_dir: &Path, database_url_flag: Option<&str>) -> Result<Settings
         sweep_every_s,
         guard_policy: file.guard.as_ref().and_then(|g| g.policy.as_ref()).map(|p| data_dir.join(p)),
         guard_fingerprints: file.guard.as_ref().and_then(|g| g.fingerprints.as_ref()).map(|p| data_dir.join(p)),
+        guard_export_every_s: file.guard.as_ref().and_then(|g| g.export_every_s).map(|s| s.max(1)),
+        guard_max_age_s: file
+            .guard
+            .as_ref()
+            .and_then(|g| g.max_age_s.or(g.export_every_s.map(|s| s.max(1).saturating_mul(2))))
+            .unwrap_or(8 * 86_400),
         purpose_codes: file.purposes.as_ref().map(|p| p.codes.clone()).unwrap_or_default(),
     })
 }

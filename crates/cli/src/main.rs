@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use lanyard_register::RegisterError;
 
-use crate::opts::{Cli, Command};
+use crate::opts::{Cli, Command, SupplierCommand};
 use crate::session::Mode;
 
 // Sealing threads allocate what the database thread frees; glibc's malloc
@@ -56,17 +56,8 @@ fn exit_code(err: &anyhow::Error) -> u8 {
 }
 
 fn main() -> ExitCode {
-    let parsed = <Cli as clap::CommandFactory>::command()
-        .try_get_matches()
-        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m).map(|cli| (cli, m)));
-    let cli = match parsed {
-        Ok((mut cli, matches)) => {
-            // Only the command line: an exported LANYARD_DATA_DIR must not
-            // turn every scan into a read of the register.
-            cli.data_dir_explicit =
-                matches!(matches.value_source("data_dir"), Some(clap::parser::ValueSource::CommandLine));
-            cli
-        }
+    let cli = match <Cli as clap::Parser>::try_parse() {
+        Ok(cli) => cli,
         Err(e) => {
             // clap prints help and version to stdout with success, and usage errors with code 2.
             let _ = e.print();
@@ -163,7 +154,10 @@ async fn command(cli: &Cli) -> anyhow::Result<()> {
         },
         Command::Keys(c) => cmd::keys::run(cli, c).await,
         Command::Audit(c) => cmd::audit::run(cli, c).await,
-        Command::Breach(c) => cmd::breach::run(cli, c).await,
+        Command::Breach(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in_supply::breach(cli, &client, c).await,
+            Mode::Local => cmd::breach::run(cli, c).await,
+        },
         Command::Serve(args) => cmd::serve::run(cli, args).await,
         Command::User(c) => match session::mode(cli)? {
             Mode::Remote(client) => cmd::signed_in::user(cli, &client, c).await,
@@ -191,9 +185,20 @@ async fn command(cli: &Cli) -> anyhow::Result<()> {
         },
         Command::StatusList(c) => cmd::card::status_list(cli, c).await,
         Command::Verify(args) => cmd::verify::run(cli, args).await,
-        Command::Supplier(c) => cmd::supplier::run(cli, c).await,
-        Command::Batch(c) => cmd::supplier::batch(cli, c).await,
-        Command::Drill(c) => cmd::supplier::drill(cli, c).await,
+        // The supplier's own side signs in with its token, not as a user.
+        Command::Supplier(SupplierCommand::Agent(agent)) => Ok(lanyard_agent::run(agent, cli.json).await?),
+        Command::Supplier(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in_supply::supplier(cli, &client, c).await,
+            Mode::Local => cmd::supplier::run(cli, c).await,
+        },
+        Command::Batch(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in_supply::batch(cli, &client, c).await,
+            Mode::Local => cmd::supplier::batch(cli, c).await,
+        },
+        Command::Drill(c) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in_supply::drill(cli, &client, c).await,
+            Mode::Local => cmd::supplier::drill(cli, c).await,
+        },
         Command::Demo(args) => cmd::demo::run(cli, args).await,
         Command::Scan(args) => cmd::scan::run(cli, args).await,
         Command::Fingerprints(c) => cmd::scan::fingerprints(cli, c).await,

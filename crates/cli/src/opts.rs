@@ -28,10 +28,6 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
-    /// Whether --data-dir (or LANYARD_DATA_DIR) was given rather than defaulted.
-    #[arg(skip)]
-    pub data_dir_explicit: bool,
-
     #[command(subcommand)]
     pub command: Command,
 }
@@ -143,11 +139,12 @@ pub struct ScanArgs {
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Exact data match against these register fingerprints
-    /// (`lanyard fingerprints export`).
+    /// (`lanyard fingerprints export`). Without it, the force's file named
+    /// by `[guard] fingerprints` in lanyard.toml is used when there is one.
     #[arg(long, value_name = "FILE", conflicts_with = "register")]
     pub fingerprints: Option<PathBuf>,
-    /// Exact data match against the register in --data-dir (an audited read
-    /// of identity). Giving --data-dir explicitly does the same.
+    /// Exact data match against the register itself, on the register host
+    /// (an audited read of identity; needs the passphrase).
     #[arg(long)]
     pub register: bool,
     /// With the register: include protected persons (needs the clearance).

@@ -144,18 +144,6 @@ pub fn client(cli: &Cli, what: &str) -> Result<Client> {
     }
 }
 
-/// An operator command not yet offered signed in: it runs only as
-/// break-glass (`--local`), and says so rather than acting on trust.
-pub fn local_only(cli: &Cli, what: &str, route: &str) -> Result<()> {
-    if cli.local {
-        return Ok(());
-    }
-    bail!(
-        "{what} is not yet offered signed in from the command line; the server has it at {route}. On the register \
-         host, --local runs it directly on the store (break-glass: root passphrase, flagged on every event)"
-    )
-}
-
 /// Reads the password and the code: prompted on a terminal, otherwise two
 /// lines on stdin (password, then code), for scripts and tests.
 fn secrets(user: &str) -> Result<(Zeroizing<String>, Zeroizing<String>)> {

@@ -101,6 +101,18 @@ endpoints! {
     TOKEN_CREATE = "POST" "/v1/tokens";
     TOKEN_REVOKE = "POST" "/v1/tokens/{id}/revoke";
     BREACH_SCOPE = "POST" "/v1/breach/scope";
+    PEOPLE_IMPORT = "POST" "/v1/people/import";
+    PEOPLE_EXPORT = "GET" "/v1/people/export";
+    SUPPLIERS = "GET" "/v1/suppliers";
+    SUPPLIER_ADD = "POST" "/v1/suppliers";
+    SUPPLIER_DISABLE = "POST" "/v1/suppliers/{name}/disable";
+    SUPPLIER_RECIPIENT = "POST" "/v1/suppliers/{name}/recipient";
+    SUPPLIER_EXPOSURE = "GET" "/v1/suppliers/{name}/exposure";
+    BATCHES = "GET" "/v1/batches";
+    BATCH_CREATE = "POST" "/v1/batches";
+    BATCH = "GET" "/v1/batches/{id}";
+    BATCH_FILE = "GET" "/v1/batches/{id}/file";
+    BATCH_KEY = "GET" "/v1/batch-key";
     AUDIT_EVENT = "GET" "/v1/audit/events/{index}";
     AUDIT_NOTE = "GET" "/v1/audit/events/{index}/note";
 }

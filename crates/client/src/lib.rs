@@ -122,6 +122,8 @@ pub struct Call<'a> {
     pub purpose: Option<&'a str>,
     /// A JSON body.
     pub body: Option<serde_json::Value>,
+    /// Or a body of another kind: its media type and bytes.
+    pub raw: Option<(&'static str, Vec<u8>)>,
 }
 
 /// A client of one lanyard server.
@@ -236,6 +238,8 @@ impl Client {
         }
         if let Some(body) = &call.body {
             req = req.json(body);
+        } else if let Some((media_type, bytes)) = call.raw {
+            req = req.header(reqwest::header::CONTENT_TYPE, media_type).body(bytes);
         }
         req = match &self.credential {
             Some(Credential::Token(t)) => req.bearer_auth(t.as_str()),

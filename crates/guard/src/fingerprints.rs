@@ -125,6 +125,9 @@ pub struct Fingerprints {
     /// Bit n set: some service number is n characters long, normalised.
     /// Zero means unknown (a file from before), and every token is hashed.
     sn_lengths: u64,
+    /// When the file form was written (unix seconds); `None` for a set
+    /// built in memory and not read from a file.
+    created_at: Option<i64>,
 }
 
 /// Whose identifier a fingerprint is.
@@ -200,6 +203,7 @@ impl Fingerprints {
             canaries: Default::default(),
             recipients: Vec::new(),
             sn_lengths: 0,
+            created_at: None,
         };
         for p in people {
             f.people += 1;
@@ -253,6 +257,11 @@ impl Fingerprints {
     /// The recipient of canary `n`.
     pub fn recipient(&self, n: u32) -> Option<&str> {
         self.recipients.get(n as usize).map(String::as_str)
+    }
+
+    /// When the file this set was read from was written (unix seconds).
+    pub fn created_at(&self) -> Option<i64> {
+        self.created_at
     }
 
     /// How many people the set was made from.
@@ -437,7 +446,16 @@ impl Fingerprints {
         }
         let sn_lengths =
             form.service_number_lengths.iter().fold(0u64, |m, n| m | 1u64.checked_shl(u32::from(*n)).unwrap_or(0));
-        Ok(Fingerprints { mac: Self::keyed(&key), key, people: form.people, sets, canaries, recipients, sn_lengths })
+        Ok(Fingerprints {
+            mac: Self::keyed(&key),
+            key,
+            people: form.people,
+            sets,
+            canaries,
+            recipients,
+            sn_lengths,
+            created_at: Some(form.created_at),
+        })
     }
 }
 
@@ -560,10 +578,11 @@ mod tests {
     #[test]
     fn the_file_round_trips_and_holds_no_plaintext() {
         let f = register();
-        let json = f.to_json(0);
+        let json = f.to_json(1_700_000_000);
         assert!(!json.to_lowercase().contains("brien") && !json.contains("1234"));
         let g = Fingerprints::from_json(&json).unwrap();
         assert_eq!(g.people(), 2);
+        assert_eq!((f.created_at(), g.created_at()), (None, Some(1_700_000_000)), "the file says when it was made");
         assert!(detectors(&g, "Siobhan O'Brien").contains(&Detector::RegisterFullName));
         assert!(Fingerprints::from_json("{}").is_err());
     }

@@ -23,7 +23,7 @@ pub const REVEALING_ACTIONS: [&str; 5] =
     ["person.read", "person.find", "person.export", "batch.download", "batch.export"];
 
 /// What to scope. Every part is optional; all given parts must match.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ScopeQuery {
     /// An actor id (`operator:alice`, `os:root`, `token:…`), or its bare name.
     pub actor: Option<String>,
@@ -36,7 +36,7 @@ pub struct ScopeQuery {
 }
 
 /// One person's exposure.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Exposure {
     /// Who.
     pub person: PersonId,
@@ -53,7 +53,7 @@ pub struct Exposure {
 }
 
 /// The answer.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ScopeReport {
     /// What was asked.
     pub query: ScopeQuery,
@@ -72,7 +72,7 @@ pub struct ScopeReport {
     /// For a query by actor: events of any kind, revealing or not, by that
     /// actor in the whole log. Zero means the name was never an actor here
     /// (a typing mistake, say), not that they revealed nothing.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor_events: Option<u64>,
 }
 

@@ -102,6 +102,59 @@ pub enum RenderError {
     Encode(String),
 }
 
+/// A square on the card, in millimetres: where a QR symbol and its quiet
+/// zone go.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Square {
+    /// Left edge.
+    pub x: f32,
+    /// Top edge.
+    pub y: f32,
+    /// Side.
+    pub size: f32,
+}
+
+/// The front's fixed geometry, in millimetres. The QR square sits below the
+/// rank line and right of the text column, so nothing shares its space.
+pub mod front {
+    use super::Square;
+
+    /// The QR symbol with its quiet zone.
+    pub const QR: Square = Square { x: 59.6, y: 27.0, size: 24.0 };
+    /// Left edge of the name, rank and number lines.
+    pub const COLUMN_X: f32 = 29.0;
+    /// Name and rank lines run above the QR, to the right margin.
+    pub const NAME_WIDTH: f32 = super::WIDTH_MM - 3.0 - COLUMN_X;
+    /// Number lines share their height with the QR: they stop 1 mm short.
+    pub const COLUMN_WIDTH: f32 = QR.x - 1.0 - COLUMN_X;
+}
+
+/// The back's fixed geometry, in millimetres.
+pub mod back {
+    use super::Square;
+
+    /// The QR symbol with its quiet zone, above the two footer lines.
+    pub const QR: Square = Square { x: super::WIDTH_MM - 4.0 - 34.0, y: 6.0, size: 34.0 };
+    /// Return address lines stop 1 mm short of the QR.
+    pub const ADDRESS_WIDTH: f32 = QR.x - 1.0 - 4.0;
+    /// At most this many return address lines are printed.
+    pub const ADDRESS_LINES: usize = 8;
+}
+
+/// Where one line of text goes and how far it may shrink.
+struct Slot<'a> {
+    id: &'a str,
+    x: f32,
+    y: f32,
+    max_width: f32,
+    /// Starting font size (mm).
+    size: f32,
+    /// Smallest font size (mm) before the text is cut short.
+    floor: f32,
+    bold: bool,
+    fill: Option<&'a str>,
+}
+
 struct Palette {
     band: &'static str,
     title: &'static str,
@@ -168,57 +221,72 @@ impl Renderer {
             .unwrap_or(f32::MAX)
     }
 
-    /// One bold line shrunk from `start` down to 2.2 mm to fit, else cut
-    /// short with an ellipsis at the smallest size.
-    fn fit_line(&self, text: &str, x: f32, y: f32, max_width: f32, start: f32, attrs: &str) -> String {
-        let line =
-            |t: &str, size: f32| format!(r#"<text x="{x}" y="{y:.2}" font-size="{size:.2}" {attrs}>{}</text>"#, esc(t));
-        let mut size = start;
-        while size >= 2.2 {
-            if self.text_width(text, size, true) <= max_width {
+    /// One line in its slot, shrunk from the slot's size down to its
+    /// floor to fit, else cut short with an ellipsis at the floor.
+    fn fit_line(&self, slot: &Slot<'_>, text: &str) -> String {
+        let weight = if slot.bold { "bold" } else { "normal" };
+        let line = |t: &str, size: f32| {
+            format!(
+                r#"<text id="{}" x="{}" y="{:.2}" font-size="{size:.2}" font-weight="{weight}"{}>{}</text>"#,
+                slot.id,
+                slot.x,
+                slot.y,
+                slot.fill.map(|f| format!(r#" fill="{f}""#)).unwrap_or_default(),
+                esc(t)
+            )
+        };
+        if text.is_empty() {
+            return String::new();
+        }
+        let mut size = slot.size;
+        while size >= slot.floor {
+            if self.text_width(text, size, slot.bold) <= slot.max_width {
                 return line(text, size);
             }
-            size *= 0.92;
+            size *= 0.95;
         }
         let mut chars: Vec<char> = text.chars().collect();
         while !chars.is_empty() {
             chars.pop();
             let cut: String = chars.iter().collect::<String>() + "…";
-            if self.text_width(&cut, 2.2, true) <= max_width {
-                return line(&cut, 2.2);
+            if self.text_width(&cut, slot.floor, slot.bold) <= slot.max_width {
+                return line(&cut, slot.floor);
             }
         }
         String::new()
     }
 
-    /// The name as one line, shrunk to fit; or two lines; or, past all
-    /// that, cut short. Returns SVG text elements.
+    /// The name as one line, shrunk to fit; or up to three lines broken at
+    /// spaces and hyphens; or, past all that, cut short. Returns SVG text
+    /// elements `name-0`, `name-1`, ….
     fn fit_name(&self, name: &str, x: f32, y: f32, max_width: f32) -> String {
-        let line = |text: &str, y: f32, size: f32| {
-            format!(r#"<text x="{x}" y="{y:.2}" font-size="{size:.2}" font-weight="bold">{}</text>"#, esc(text))
+        let line = |i: usize, text: &str, y: f32, size: f32| {
+            format!(
+                r#"<text id="name-{i}" x="{x}" y="{y:.2}" font-size="{size:.2}" font-weight="bold">{}</text>"#,
+                esc(text)
+            )
         };
         let mut size = 4.2_f32;
         while size >= 2.6 {
             if self.text_width(name, size, true) <= max_width {
-                return line(name, y, size);
+                return line(0, name, y, size);
             }
             size *= 0.92;
         }
-        // Wrapped onto up to three lines, at spaces and after hyphens.
         let words = wrap_points(name);
         let mut size = 3.4_f32;
         while size >= 2.2 {
             if let Some(lines) = self.wrap(&words, size, max_width)
                 && lines.len() <= 3
             {
-                let step = size * 1.15;
+                let step = size * 1.2;
                 let top = y - step * (lines.len() as f32 - 1.0) / 2.0;
-                return lines.iter().enumerate().map(|(i, l)| line(l, top + step * i as f32, size)).collect();
+                return lines.iter().enumerate().map(|(i, l)| line(i, l, top + step * i as f32, size)).collect();
             }
             size *= 0.92;
         }
         // Last resort: one line at the smallest size, cut with an ellipsis.
-        self.fit_line(name, x, y, max_width, 2.2, r#"font-weight="bold""#)
+        self.fit_line(&Slot { id: "name-0", x, y, max_width, size: 2.2, floor: 2.2, bold: true, fill: None }, name)
     }
 
     /// Greedy word wrap of `words` at `size`; `None` if one word alone is
@@ -244,47 +312,105 @@ impl Renderer {
         Some(lines)
     }
 
-    /// The side's SVG.
+    /// The side's SVG. Every element that carries content has an `id`, so
+    /// that its box can be measured from the rendered tree.
     pub fn svg(&self, face: &CardFace<'_>, side: Side) -> Result<String, RenderError> {
         let p = palette(face.card_type);
         let visitor = face.card_type == "visitor_pass";
         let mut values: HashMap<&str, String> = HashMap::new();
         values.insert("band", p.band.into());
         values.insert("title", p.title.into());
-        values.insert("force", esc(face.force));
         let template = match side {
             Side::Front => {
                 let photo_y = if visitor { 17.0 } else { 12.0 };
                 values.insert("photo", photo(face.photo_jpeg, 4.0, photo_y, 22.0, 28.0));
-                let name_y = if visitor { 24.0 } else { 18.0 };
-                values.insert("name", self.fit_name(face.name, 29.0, name_y, 53.6));
+                let name_y = if visitor { 22.0 } else { 18.0 };
+                values.insert("name", self.fit_name(face.name, front::COLUMN_X, name_y, front::NAME_WIDTH));
+                let column = |id, y, size| Slot {
+                    id,
+                    x: front::COLUMN_X,
+                    y,
+                    max_width: front::COLUMN_WIDTH,
+                    size,
+                    floor: 1.8,
+                    bold: false,
+                    fill: Some("#333333"),
+                };
+                if !visitor {
+                    let rank = Slot {
+                        max_width: front::NAME_WIDTH,
+                        size: 3.0,
+                        floor: 2.2,
+                        fill: None,
+                        ..column("rank", 25.0, 0.0)
+                    };
+                    values.insert("rank_line", self.fit_line(&rank, face.rank.unwrap_or_default()));
+                }
+                let label = if visitor { "Ref." } else { "Service no." };
                 values.insert(
-                    "rank_line",
-                    self.fit_line(face.rank.unwrap_or_default(), 29.0, 25.5, 53.6, 3.0, r#"font-weight="normal""#),
+                    "number_line",
+                    self.fit_line(&column("number", 31.0, 2.6), &format!("{label} {}", face.number)),
                 );
-                values.insert("number", esc(face.number));
-                values.insert("card_number", esc(face.card_number));
-                values.insert("expiry", esc(face.expiry));
-                values.insert("qr", qr_path(face.qr_text, 59.6, 25.98, 24.0)?);
                 values.insert(
-                    "force_line",
-                    self.fit_line(face.force, 4.0, 6.0, 77.6, 3.4, r##"font-weight="bold" fill="#ffffff""##),
+                    "card_line",
+                    self.fit_line(&column("card-number", 35.5, 2.6), &format!("Card {}", face.card_number)),
                 );
+                let expiry = if visitor {
+                    Slot { bold: true, size: 3.0, fill: Some(p.band), ..column("expiry", 40.0, 0.0) }
+                } else {
+                    column("expiry", 40.0, 2.6)
+                };
+                let expiry_text =
+                    if visitor { format!("Valid until {}", face.expiry) } else { format!("Expires {}", face.expiry) };
+                values.insert("expiry_line", self.fit_line(&expiry, &expiry_text));
+                values.insert("qr", qr_path(face.qr_text, front::QR)?);
+                values.insert("qr_zone", zone(front::QR));
+                let force = Slot {
+                    id: "force",
+                    x: 4.0,
+                    y: 6.0,
+                    max_width: WIDTH_MM - 8.0,
+                    size: 3.4,
+                    floor: 2.2,
+                    bold: true,
+                    fill: Some("#ffffff"),
+                };
+                values.insert("force_line", self.fit_line(&force, face.force));
                 if visitor { VISITOR_FRONT } else { FRONT }
             }
             Side::Back => {
                 let mut address = String::new();
-                for (i, l) in face.return_address.iter().take(8).enumerate() {
-                    let _ = write!(
-                        address,
-                        r#"<text x="4" y="{:.1}" font-size="2.4">{}</text>"#,
-                        14.0 + i as f32 * 3.4,
-                        esc(l)
-                    );
+                for (i, l) in face.return_address.iter().take(back::ADDRESS_LINES).enumerate() {
+                    let id = format!("address-{i}");
+                    let slot = Slot {
+                        id: &id,
+                        x: 4.0,
+                        y: 14.0 + i as f32 * 3.2,
+                        max_width: back::ADDRESS_WIDTH,
+                        size: 2.4,
+                        floor: 1.8,
+                        bold: false,
+                        fill: None,
+                    };
+                    address.push_str(&self.fit_line(&slot, l));
                 }
                 values.insert("address", address);
-                values.insert("card_id", esc(face.card_id));
-                values.insert("qr", qr_path(face.qr_text, 44.6, 8.0, 38.0)?);
+                let footer = |id, y| Slot {
+                    id,
+                    x: 4.0,
+                    y,
+                    max_width: WIDTH_MM - 8.0,
+                    size: 2.0,
+                    floor: 1.6,
+                    bold: false,
+                    fill: Some("#555555"),
+                };
+                let property = format!("This card remains the property of {}.", face.force);
+                values.insert("property_line", self.fit_line(&footer("property", 45.5), &property));
+                let card_line = format!("Card {} · scan the code to check it.", face.card_id);
+                values.insert("card_line", self.fit_line(&footer("card-line", 49.5), &card_line));
+                values.insert("qr", qr_path(face.qr_text, back::QR)?);
+                values.insert("qr_zone", zone(back::QR));
                 BACK
             }
         };
@@ -427,22 +553,32 @@ fn fill(template: &str, values: &HashMap<&str, String>) -> String {
 fn photo(jpeg: Option<&[u8]>, x: f32, y: f32, w: f32, h: f32) -> String {
     match jpeg {
         Some(bytes) => format!(
-            r#"<image x="{x}" y="{y}" width="{w}" height="{h}" preserveAspectRatio="xMidYMid slice" href="data:image/jpeg;base64,{}"/>"#,
+            r#"<image id="photo" x="{x}" y="{y}" width="{w}" height="{h}" preserveAspectRatio="xMidYMid slice" href="data:image/jpeg;base64,{}"/>"#,
             B64.encode(bytes)
         ),
         None => format!(
-            r##"<rect x="{x}" y="{y}" width="{w}" height="{h}" fill="#e4e4e4"/><text x="{}" y="{}" font-size="2.2" fill="#777777" text-anchor="middle">NO PHOTO</text>"##,
+            r##"<rect id="photo" x="{x}" y="{y}" width="{w}" height="{h}" fill="#e4e4e4"/><text id="photo-label" x="{}" y="{}" font-size="2.2" fill="#777777" text-anchor="middle">NO PHOTO</text>"##,
             x + w / 2.0,
             y + h / 2.0
         ),
     }
 }
 
+/// The white square behind a QR symbol: the quiet zone made visible, so a
+/// reader finds the symbol even on a tinted card stock.
+fn zone(at: Square) -> String {
+    format!(
+        r##"<rect id="qr-zone" x="{}" y="{}" width="{}" height="{}" fill="#ffffff"/>"##,
+        at.x, at.y, at.size, at.size
+    )
+}
+
 /// The QR symbol as one SVG path, with its 4-module quiet zone inside the
-/// `size` square at (`x`, `y`).
-fn qr_path(text: &str, x: f32, y: f32, size: f32) -> Result<String, RenderError> {
+/// square `at`.
+fn qr_path(text: &str, at: Square) -> Result<String, RenderError> {
     let m = lanyard_credential::qr::symbol(text).map_err(|e| RenderError::Qr(e.to_string()))?;
-    let module = size / (m.width + 8) as f32;
+    let (x, y) = (at.x, at.y);
+    let module = at.size / (m.width + 8) as f32;
     let mut d = String::with_capacity(m.width * m.width * 4);
     for row in 0..m.width {
         let mut col = 0;
@@ -466,7 +602,7 @@ fn qr_path(text: &str, x: f32, y: f32, size: f32) -> Result<String, RenderError>
             }
         }
     }
-    Ok(format!(r##"<path fill="#000000" shape-rendering="crispEdges" d="{d}"/>"##))
+    Ok(format!(r##"<path id="qr" fill="#000000" shape-rendering="crispEdges" d="{d}"/>"##))
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ fn every_card_type_renders() {
 fn lines_of(svg: &str) -> Vec<(String, f32)> {
     // (text, font-size) of the bold name lines.
     svg.split("<text ")
-        .filter(|t| t.contains(r#"font-weight="bold">"#) && t.starts_with(r#"x="29""#))
+        .filter(|t| t.starts_with(r#"id="name-"#))
         .map(|t| {
             let size: f32 = t.split("font-size=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
             let text = t.split('>').nth(1).unwrap().split('<').next().unwrap().to_owned();
@@ -83,6 +83,17 @@ fn long_names_shrink_then_wrap_then_cut_and_never_overflow() {
             assert!(w <= 53.6, "{name}: line '{text}' is {w} mm wide");
         }
         assert_eq!(lines[0].0.ends_with('…'), cut, "{name}");
+        if !cut {
+            // Broken only at a space (dropped) or after a hyphen (kept).
+            let mut rebuilt = String::new();
+            for (text, _) in &lines {
+                if !rebuilt.is_empty() && !rebuilt.ends_with('-') {
+                    rebuilt.push(' ');
+                }
+                rebuilt.push_str(text);
+            }
+            assert_eq!(rebuilt, name, "{lines:?}");
+        }
     }
     // A short name keeps the full size; a longer one shrinks before it wraps.
     assert_eq!(lines_of(&r.svg(&face("Ada Quayle", &[]), Side::Front).unwrap())[0].1, 4.2);
@@ -128,4 +139,152 @@ fn png_names_its_batch() {
         reader.info().uncompressed_latin1_text.iter().map(|t| (t.keyword.clone(), t.text.clone())).collect();
     assert!(texts.contains(&("lanyard-batch".into(), "B-77".into())), "{texts:?}");
     assert!(reader.info().pixel_dims.is_some());
+}
+
+/// Every element with an id on a rendered side, with its box in millimetres,
+/// measured from the tree resvg draws: the layout's own geometry.
+fn boxes(r: &Renderer, face: &CardFace<'_>, side: Side) -> Vec<(String, resvg::usvg::Rect)> {
+    fn walk(group: &resvg::usvg::Group, out: &mut Vec<(String, resvg::usvg::Rect)>) {
+        for node in group.children() {
+            if !node.id().is_empty() {
+                out.push((node.id().to_owned(), node.abs_bounding_box()));
+            }
+            if let resvg::usvg::Node::Group(g) = node {
+                walk(g, out);
+            }
+        }
+    }
+    let tree = r.tree(face, side).unwrap();
+    let mut out = Vec::new();
+    walk(tree.root(), &mut out);
+    // Boxes come in the tree's pixels; the layout is in millimetres.
+    let px_per_mm = tree.size().width() / WIDTH_MM;
+    out.into_iter()
+        .map(|(id, b)| {
+            let mm = resvg::usvg::Rect::from_ltrb(
+                b.left() / px_per_mm,
+                b.top() / px_per_mm,
+                b.right() / px_per_mm,
+                b.bottom() / px_per_mm,
+            );
+            (id, mm.unwrap())
+        })
+        .collect()
+}
+
+fn overlap(a: &resvg::usvg::Rect, b: &resvg::usvg::Rect) -> bool {
+    a.left() < b.right() && b.left() < a.right() && a.top() < b.bottom() && b.top() < a.bottom()
+}
+
+fn inside(inner: &resvg::usvg::Rect, outer: &resvg::usvg::Rect, margin: f32) -> bool {
+    inner.left() >= outer.left() + margin
+        && inner.top() >= outer.top() + margin
+        && inner.right() <= outer.right() - margin
+        && inner.bottom() <= outer.bottom() - margin
+}
+
+/// The layout rules, checked on one side; returns what breaks them.
+fn layout_faults(r: &Renderer, face: &CardFace<'_>, side: Side) -> Vec<String> {
+    let boxes = boxes(r, face, side);
+    let card = resvg::usvg::Rect::from_xywh(0.0, 0.0, WIDTH_MM, HEIGHT_MM).unwrap();
+    let mut faults = Vec::new();
+    let on_band = |id: &str| id == "force" || id == "title";
+    let (bands, content): (Vec<_>, Vec<_>) = boxes.iter().partition(|(id, _)| id.starts_with("band"));
+    for (id, b) in &content {
+        // Inside the card's safe area: 1.5 mm in from the die-cut edge.
+        if id != "qr-zone" && !inside(b, &card, 1.5) {
+            faults.push(format!("{id} {b:?} leaves the safe area"));
+        }
+        let on = bands.iter().filter(|(_, band)| overlap(b, band)).collect::<Vec<_>>();
+        if on_band(id) {
+            if !bands.iter().any(|(_, band)| inside(b, band, 0.0)) {
+                faults.push(format!("{id} {b:?} is not wholly on its band"));
+            }
+        } else if let Some((band, _)) = on.first() {
+            faults.push(format!("{id} {b:?} runs onto {band}"));
+        }
+    }
+    for (i, (a, ab)) in content.iter().enumerate() {
+        for (b, bb) in &content[i + 1..] {
+            let nested = |outer: &str, inner: &str| {
+                (a == outer && b == inner && inside(bb, ab, 0.0)) || (b == outer && a == inner && inside(ab, bb, 0.0))
+            };
+            if overlap(ab, bb) && !nested("photo", "photo-label") && !nested("qr-zone", "qr") {
+                faults.push(format!("{a} {ab:?} overlaps {b} {bb:?}"));
+            }
+        }
+    }
+    // The quiet zone: four modules of white round the symbol, inside its square.
+    let symbol = lanyard_credential::qr::symbol(face.qr_text).unwrap();
+    let find = |want: &str| content.iter().find(|(id, _)| id == want).map(|(_, b)| *b);
+    match (find("qr"), find("qr-zone")) {
+        (Some(qr), Some(zone)) => {
+            let module = zone.width() / (symbol.width + 8) as f32;
+            if !inside(&qr, &zone, 4.0 * module - 0.01) {
+                faults.push(format!("the QR {qr:?} has less than four modules of quiet zone in {zone:?}"));
+            }
+        }
+        _ => faults.push("no QR code, or no quiet zone".to_owned()),
+    }
+    faults
+}
+
+/// The longest ranks of DESIGN §8 and the names a force holds, from
+/// ordinary to the longest the register accepts: no element of the card
+/// overlaps another, text stays on the card, and every QR keeps its quiet
+/// zone. Before the geometry was fixed the rank touched the front's QR and
+/// the back's QR square painted over its footer.
+#[test]
+fn no_element_overlaps_another_on_any_card() {
+    let r = Renderer::new();
+    let ranks = lanyard_core::RankTable::default_ranks();
+    let longest = |list: &[&'static str]| *list.iter().max_by_key(|n| n.chars().count()).unwrap();
+    let synthetic = format!("{} {}", longest(lanyard_synth::FORENAMES), longest(lanyard_synth::SURNAMES));
+    let limit = format!(
+        "{} {}",
+        "Wolfgang-Maximilian ".repeat(5).trim_end(),
+        "Featherstonehaugh-Cholmondeley ".repeat(3).trim_end()
+    );
+    let names = [
+        "Ada Quayle",
+        synthetic.as_str(),
+        "Hyacinth-Éowyn Jáuregui-Pyeongyang Ångström",
+        "Bartholomew-Alexander Fitzwilliam-Montgomery Featherstonehaugh-Cholmondeley",
+        limit.as_str(),
+        &"W".repeat(100),
+    ];
+    let address: Vec<String> = (0..10)
+        .map(|i| format!("Line {i} of a very long return address for the ID Card Office, Headquarters"))
+        .collect();
+    let force = "The Police Service of the Very Long Example Constabulary and Metropolitan Area";
+    let mut faults = Vec::new();
+    for card_type in ["warrant_card", "staff_pass", "contractor_pass", "visitor_pass"] {
+        let mut check = |face: CardFace<'_>| {
+            for side in [Side::Front, Side::Back] {
+                for f in layout_faults(&r, &face, side) {
+                    faults.push(format!("{card_type} {side:?} '{}' / {:?}: {f}", face.name, face.rank));
+                }
+            }
+        };
+        for rank in ranks.ranks() {
+            check(CardFace { card_type, rank: Some(rank), number: "PC/1234567-AB", ..face(limit.as_str(), &address) });
+        }
+        for name in names {
+            check(CardFace { card_type, force, number: "WWWWWWWWWWWWWWWWWWWW", ..face(name, &address) });
+        }
+    }
+    assert!(faults.is_empty(), "{} layout faults:\n{}", faults.len(), faults.join("\n"));
+}
+
+/// The ranks and service numbers a force uses print whole: only a name past
+/// all reason is cut short.
+#[test]
+fn reference_ranks_and_numbers_print_whole() {
+    let r = Renderer::new();
+    for rank in lanyard_core::RankTable::default_ranks().ranks() {
+        let f = CardFace { rank: Some(rank), number: "MET/PC-12345678", ..face("Ada Quayle", &[]) };
+        let svg = r.svg(&f, Side::Front).unwrap();
+        assert!(svg.contains(&format!(">{rank}<")), "{rank} is printed whole");
+        assert!(svg.contains(">Service no. MET/PC-12345678<"), "the number is printed whole");
+    }
 }

@@ -61,6 +61,11 @@ pub(crate) async fn export_people(
 }
 
 #[derive(serde::Deserialize)]
+pub(crate) struct ImportQuery {
+    ignore_unknown: Option<bool>,
+}
+
+#[derive(serde::Deserialize)]
 pub(crate) struct ExportQuery {
     compartments: Option<String>,
     purpose: Option<String>,
@@ -71,14 +76,16 @@ pub(crate) struct ExportQuery {
 /// caller's role must be able to write every compartment the file fills;
 /// a file with any invalid row imports nothing and lists the rows.
 #[utoipa::path(post, path = "/v1/people/import", request_body(content = String, content_type = "text/csv"),
+    params(("ignore_unknown" = Option<bool>, Query, description = "skip unknown columns instead of refusing the file")),
     responses((status = 201, description = "`imported` ids and `already_registered` lines"),
               (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
               (status = 413, description = "over the import size limit")))]
 pub(crate) async fn import_people(
     people: PeopleGate,
+    Query(q): Query<ImportQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
-    let options = Options { photos_dir: None, ignore_unknown: false };
+    let options = Options { photos_dir: None, ignore_unknown: q.ignore_unknown.unwrap_or(false) };
     let parsed = import::parse(body.as_ref(), people.ranks(), options)
         .map_err(|e| Problem::bad_request("bad_csv", e.to_string()))?;
     if !parsed.errors.is_empty() {

@@ -47,7 +47,32 @@ pub struct Services {
     /// Suppliers and print batches.
     pub supply: Supply,
     /// The disclosure guard, with its policy and fingerprints.
-    pub guard: Arc<lanyard_guard::Scanner>,
+    pub guard: Arc<Guard>,
+}
+
+/// The disclosure guard in force. Its fingerprints are replaced while the
+/// server runs, as it exports fresh ones (`[guard] export_every_s`); a scan
+/// under way keeps the set it started with.
+pub struct Guard {
+    current: std::sync::RwLock<Arc<lanyard_guard::Scanner>>,
+}
+
+impl Guard {
+    /// The guard with `scanner`.
+    pub fn new(scanner: lanyard_guard::Scanner) -> Self {
+        Guard { current: std::sync::RwLock::new(Arc::new(scanner)) }
+    }
+
+    /// The scanner to use now.
+    pub fn current(&self) -> Arc<lanyard_guard::Scanner> {
+        // A writer that panicked left a whole Arc behind: still usable.
+        Arc::clone(&self.current.read().unwrap_or_else(std::sync::PoisonError::into_inner))
+    }
+
+    /// Puts `scanner` in force for the scans that start from now.
+    pub fn replace(&self, scanner: lanyard_guard::Scanner) {
+        *self.current.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(scanner);
+    }
 }
 
 /// How the server behaves, apart from its services.
@@ -404,9 +429,9 @@ impl Gate {
         &self.state.services.supply
     }
 
-    /// The disclosure guard.
-    pub fn guard(&self) -> &Arc<lanyard_guard::Scanner> {
-        &self.state.services.guard
+    /// The disclosure guard as it is now.
+    pub fn guard(&self) -> Arc<lanyard_guard::Scanner> {
+        self.state.services.guard.current()
     }
 
     /// Counters.

@@ -39,7 +39,7 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use metrics::Metrics;
 
-pub use gate::{AppState, Options, RouteSpec, Services};
+pub use gate::{AppState, Guard, Options, RouteSpec, Services};
 
 /// Request bodies larger than this are refused (413).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;

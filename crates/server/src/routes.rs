@@ -58,6 +58,8 @@ use crate::problem::ProblemBody;
         crate::supply::exposure,
         crate::supply::create_batch,
         crate::supply::list_batches,
+        crate::supply::show_batch,
+        crate::supply::batch_key,
         crate::supply::export_batch,
         crate::supply::own_batches,
         crate::supply::download_batch,
@@ -192,6 +194,8 @@ pub(crate) fn routes() -> Routes {
         .get("/v1/suppliers/{name}/exposure", need(A::DrillSupplier), crate::supply::exposure)
         .get("/v1/batches", need(A::ManageBatches), crate::supply::list_batches)
         .post("/v1/batches", need(A::ManageBatches), crate::supply::create_batch)
+        .get("/v1/batches/{id}", need(A::ManageBatches), crate::supply::show_batch)
+        .get("/v1/batch-key", need(A::ManageSuppliers), crate::supply::batch_key)
         .get("/v1/batches/{id}/file", need(A::ManageBatches), crate::supply::export_batch)
         .get("/v1/supplier/batches", need(A::SupplierExchange), crate::supply::own_batches)
         .get("/v1/supplier/batches/{id}", need(A::SupplierExchange), crate::supply::download_batch)

@@ -4,8 +4,6 @@
 //! `lanyard scan --json`. The audit event counts files, bytes and findings;
 //! it names no file (a file name can itself be personal data).
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::Multipart;
 
@@ -45,7 +43,7 @@ pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<la
     if files.is_empty() {
         return Err(Problem::bad_request("no_files", "upload at least one file (multipart/form-data)"));
     }
-    let scanner = Arc::clone(gate.guard());
+    let scanner = gate.guard();
     let report = tokio::task::spawn_blocking(move || {
         let mut findings = Vec::new();
         let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();

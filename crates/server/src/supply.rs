@@ -81,6 +81,8 @@ pub(crate) struct SupplierChange {
 pub(crate) struct BatchJson {
     id: String,
     supplier: String,
+    /// The age recipient the batch is sealed to.
+    recipient: String,
     /// pending, confirmed, expired or destroyed.
     state: String,
     cards: i64,
@@ -97,6 +99,7 @@ impl From<Batch> for BatchJson {
         BatchJson {
             id: b.id,
             supplier: b.supplier,
+            recipient: b.recipient,
             state: b.state.as_str().to_owned(),
             cards: b.cards,
             size: b.size,
@@ -250,6 +253,40 @@ pub(crate) async fn list_batches(gate: Gate, Query(q): Query<BatchQuery>) -> Res
         .transpose()?;
     let list = gate.supply().batches(q.supplier.as_deref(), state, now_s() * 1000).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
+}
+
+/// One batch and its cards: which person each card is for, the fields
+/// packed for it, and what the supplier said of it. Ids only.
+#[derive(Serialize)]
+pub(crate) struct BatchShow {
+    batch: BatchJson,
+    cards: Vec<lanyard_supply::BatchCard>,
+}
+
+/// One batch and its cards (ids, packed field names, print outcomes).
+#[utoipa::path(get, path = "/v1/batches/{id}", params(("id" = String, Path)),
+    responses((status = 200, description = "the batch and its cards: card_id, person_id, fields, outcome"),
+              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+pub(crate) async fn show_batch(gate: Gate, Path(id): Path<String>) -> Result<Json<BatchShow>, Problem> {
+    let supply = gate.supply();
+    let batch = supply.batch(&id, now_s() * 1000).await?;
+    let cards = supply.batch_cards(&id).await?;
+    Ok(Json(BatchShow { batch: batch.into(), cards }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct BatchKey {
+    /// The force's batch-signing public key, for a supplier to pin
+    /// (`lanyard-agent trust --supplier NAME --key KEY`).
+    key: String,
+}
+
+/// The force's batch-signing public key (made, and audited, on first use).
+#[utoipa::path(get, path = "/v1/batch-key",
+    responses((status = 200, body = BatchKey), (status = 403, body = ProblemBody)))]
+pub(crate) async fn batch_key(gate: Gate) -> Result<Json<BatchKey>, Problem> {
+    let key = gate.supply().batch_key(&gate.operator(), now_s() * 1000).await?;
+    Ok(Json(BatchKey { key: key.to_key_string() }))
 }
 
 /// A pending batch's sealed file, for delivery out of band (audited as a

@@ -107,6 +107,8 @@ const ROUTES: &[(&str, &str, &[Who], Option<&str>)] = &[
     ("GET", "/v1/suppliers", &[ADMIN], None),
     ("POST", "/v1/batches", &[ID], Some("person.read,card.queue,batch.create")),
     ("GET", "/v1/batches", &[ID], None),
+    ("GET", "/v1/batches/{batch}", &[ID], None),
+    ("GET", "/v1/batch-key", &[ADMIN], None),
     ("GET", "/v1/batches/{batch}/file", &[ID], Some("batch.export")),
     ("GET", "/v1/supplier/batches", &[Supplier, WrongSupplier], None),
     ("GET", "/v1/supplier/batches/{batch}", &[Supplier], Some("batch.download")),
@@ -279,7 +281,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
 
     let state = Arc::new(AppState::new(
         Services {
-            guard: Arc::new(lanyard_guard::Scanner::default()),
+            guard: Arc::new(lanyard_server::Guard::new(lanyard_guard::Scanner::default())),
             cards,
             supply,
             register,

@@ -14,7 +14,7 @@ use lanyard_audit::{Event, Outcome};
 use lanyard_core::{BatchState, PersonId};
 use lanyard_register::Operator;
 use lanyard_store::BatchRow;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::SupplyError;
 use crate::service::Supply;
@@ -24,7 +24,7 @@ use crate::service::Supply;
 pub const NEVER_PACKED: [&str; 6] = ["vetting", "salary", "pay_grade", "unit", "email", "date_of_birth"];
 
 /// A batch the supplier could open.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExposedBatch {
     /// Batch id.
     pub batch: String,
@@ -39,7 +39,7 @@ pub struct ExposedBatch {
 }
 
 /// A person whose data the supplier could read.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExposedPerson {
     /// Person id.
     pub person: PersonId,
@@ -50,7 +50,7 @@ pub struct ExposedPerson {
 }
 
 /// A live service token of the supplier.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExposedToken {
     /// Token id.
     pub id: String,
@@ -59,7 +59,7 @@ pub struct ExposedToken {
 }
 
 /// The drill's report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Exposure {
     /// Supplier.
     pub supplier: String,

@@ -10,7 +10,7 @@ use lanyard_core::{BatchState, CardAction, CardState, PersonId, PrintOutcome, Re
 use lanyard_register::{Operator, Register};
 use lanyard_render::Renderer;
 use lanyard_store::{BatchCardRow, BatchRow, SupplierRow};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::artwork::{CardPrint, render_all};
 use crate::error::SupplyError;
@@ -56,7 +56,7 @@ impl AutoBatch {
 }
 
 /// A batch as callers see it: ids, counts, times, states.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Batch {
     /// Batch id.
     pub id: String,
@@ -79,7 +79,7 @@ pub struct Batch {
     /// Downloads and exports so far.
     pub downloads: i64,
     /// Unix seconds, when closed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_at: Option<i64>,
 }
 
@@ -102,7 +102,7 @@ impl From<BatchRow> for Batch {
 }
 
 /// One card of a batch and what became of it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BatchCard {
     /// Card id.
     pub card_id: String,
@@ -126,7 +126,7 @@ impl From<BatchCardRow> for BatchCard {
 }
 
 /// What batch creation did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Created {
     /// The batch.
     pub batch: Batch,
@@ -152,7 +152,7 @@ pub struct Receipt {
 }
 
 /// A supplier as callers see it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Supplier {
     /// Name.
     pub name: String,

@@ -11,12 +11,14 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
 
-const FORENAMES: &[&str] = &[
+/// The forenames the synthetic force draws from.
+pub const FORENAMES: &[&str] = &[
     "Aisha", "Alan", "Amelia", "Ben", "Bethan", "Callum", "Chloe", "Daniel", "Deborah", "Eilidh", "Emeka", "Fatima",
     "Gareth", "Grace", "Harpreet", "Hannah", "Imran", "Isla", "Jack", "Joanne", "Kwame", "Katie", "Liam", "Lucy",
     "Mohammed", "Megan", "Niamh", "Oliver", "Olga", "Priya", "Rhys", "Rebecca", "Sean", "Siobhan", "Tom", "Zoë",
 ];
-const SURNAMES: &[&str] = &[
+/// The surnames the synthetic force draws from.
+pub const SURNAMES: &[&str] = &[
     "Adeyemi",
     "Ahmed",
     "Baker",

@@ -1,8 +1,14 @@
-//! `lanyard breach scope`: who was exposed, from the audit log alone.
+//! `lanyard breach scope`: who was exposed, from the audit log alone. The
+//! query's flags and the answer's text, JSON and drafts are here, shared by
+//! break-glass (`run`) and signed in (`signed_in_supply.rs`), which obtain
+//! the report their own way.
+
+use std::collections::HashMap;
 
 use anyhow::{Context, Result, bail};
-use lanyard_core::Compartment;
-use lanyard_register::ScopeQuery;
+
+use lanyard_core::{Compartment, PersonId};
+use lanyard_register::{ScopeQuery, ScopeReport};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -24,8 +30,9 @@ pub fn parse_time(flag: &str, text: &str) -> Result<i64> {
     Ok(i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
 }
 
-pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
-    let BreachCommand::Scope { actor, from, to, compartment, report: report_file, letters } = cmd;
+/// The query the flags ask for, checked before anything is read.
+pub(crate) fn query_of(cmd: &BreachCommand) -> Result<ScopeQuery> {
+    let BreachCommand::Scope { actor, from, to, compartment, .. } = cmd;
     let query = ScopeQuery {
         actor: actor.clone(),
         from_ms: from.as_deref().map(|t| parse_time("from", t)).transpose()?,
@@ -37,11 +44,57 @@ pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
     {
         bail!("--from must be before --to");
     }
-    crate::session::local_only(cli, "breach scope", "POST /v1/breach/scope")?;
+    Ok(query)
+}
+
+/// The purpose recorded when the letters' names are read.
+pub(crate) const LETTERS_PURPOSE: &str = "breach_investigation: notification letters (UK GDPR Art. 34)";
+
+/// Break-glass: the scope from the store, as `local:USER`.
+pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
+    let query = query_of(cmd)?;
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let register = context::open_register(&settings).await?;
     let op = context::break_glass(false);
     let report = register.breach_scope(&op, query, context::now_ms()).await?;
+    let BreachCommand::Scope { letters, .. } = cmd;
+    let names = match letters {
+        Some(_) if !report.people.is_empty() => names_from(&register, &op, &report).await?,
+        _ => HashMap::new(),
+    };
+    answer(cli, cmd, &report, &names)
+}
+
+/// Each person's name, for their letter: read through the register, so the
+/// reading is audited with its purpose; a protected person's name stays
+/// withheld from an operator without that clearance.
+async fn names_from(
+    register: &lanyard_register::Register,
+    op: &lanyard_register::Operator,
+    report: &ScopeReport,
+) -> Result<HashMap<PersonId, String>> {
+    let ids: Vec<_> = report.people.iter().map(|x| x.person).collect();
+    let revealed =
+        register.show_many(op, &ids, &[Compartment::Identity], Some(LETTERS_PURPOSE), context::now_ms()).await?;
+    Ok(revealed
+        .into_iter()
+        .filter_map(|r| match (&r.record.forenames, &r.record.surname) {
+            (Some(f), Some(s)) => Some((r.id, format!("{f} {s}"))),
+            _ => None,
+        })
+        .collect())
+}
+
+/// What a scope prints and writes, however it was obtained: the text or
+/// JSON answer, the Art. 33 draft, and one Art. 34 draft per person,
+/// addressed by `names` where a name was read (by id otherwise).
+pub(crate) fn answer(
+    cli: &Cli,
+    cmd: &BreachCommand,
+    report: &ScopeReport,
+    names: &HashMap<PersonId, String>,
+) -> Result<()> {
+    let BreachCommand::Scope { actor, report: report_file, letters, .. } = cmd;
     // A name that never acted here is most likely mistyped: "0 people
     // revealed" would read as a clean answer.
     if let (Some(actor), Some(0)) = (actor, report.actor_events) {
@@ -53,16 +106,27 @@ pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
         .into());
     }
     if let Some(path) = report_file {
-        std::fs::write(path, ico_report(&report).into_string())
+        std::fs::write(path, ico_report(report).into_string())
             .with_context(|| format!("writing {}", path.display()))?;
         eprintln!("wrote a draft Art. 33 report to {}", path.display());
     }
     if let Some(dir) = letters {
-        let written = write_letters(&register, &op, &report, dir).await?;
-        eprintln!("wrote {written} draft Art. 34 notices to {}", dir.display());
+        context::ensure_dir(dir)?;
+        for exposure in &report.people {
+            let letter = notice(exposure, names.get(&exposure.person).map(String::as_str), &report.checkpoint);
+            write_private(&dir.join(format!("{}.html", exposure.person)), letter.into_string().as_bytes())?;
+        }
+        eprintln!("wrote {} draft Art. 34 notices to {}", report.people.len(), dir.display());
+        let unnamed = report.people.iter().filter(|x| !names.contains_key(&x.person)).count();
+        if unnamed > 0 {
+            eprintln!(
+                "{unnamed} of them are addressed by reference only (protected, erased, or a name you may not read): \
+                 route them through the protected-persons officer"
+            );
+        }
     }
     if cli.json {
-        return output::json(&report);
+        return output::json(report);
     }
     println!(
         "{} people revealed by {} events (of {} in the log, complete up to the checkpoint below)",
@@ -90,37 +154,6 @@ pub async fn run(cli: &Cli, cmd: &BreachCommand) -> Result<()> {
     }
     print!("\n{}", report.checkpoint);
     Ok(())
-}
-
-/// One notice per person revealed. Names are read through the register, so
-/// the reading is audited with its purpose; a protected person's name stays
-/// withheld from an operator without that clearance, and their notice is
-/// addressed by id for the protected-persons officer to route.
-async fn write_letters(
-    register: &lanyard_register::Register,
-    op: &lanyard_register::Operator,
-    report: &lanyard_register::ScopeReport,
-    dir: &std::path::Path,
-) -> Result<usize> {
-    context::ensure_dir(dir)?;
-    let ids: Vec<_> = report.people.iter().map(|x| x.person).collect();
-    let revealed = register
-        .show_many(op, &ids, &[Compartment::Identity], Some("breach notification (UK GDPR Art. 34)"), context::now_ms())
-        .await?;
-    let names: std::collections::HashMap<_, _> = revealed.into_iter().map(|r| (r.id, r)).collect();
-    for exposure in &report.people {
-        let addressee = names.get(&exposure.person).and_then(|r| {
-            let rec = &r.record;
-            match (&rec.forenames, &rec.surname) {
-                (Some(f), Some(s)) => Some(format!("{f} {s}")),
-                _ => None,
-            }
-        });
-        let letter = notice(exposure, addressee.as_deref(), &report.checkpoint).into_string();
-        let path = dir.join(format!("{}.html", exposure.person));
-        write_private(&path, letter.as_bytes())?;
-    }
-    Ok(report.people.len())
 }
 
 /// Creates `path` readable by its owner only; never overwrites.
@@ -206,7 +239,7 @@ fn consequence(c: Compartment) -> &'static str {
 
 /// A draft for the ICO (UK GDPR Art. 33): what the log can state is filled
 /// in; what only people can write is left as marked fields. Names nobody.
-fn ico_report(r: &lanyard_register::ScopeReport) -> maud::Markup {
+fn ico_report(r: &ScopeReport) -> maud::Markup {
     let window = |ms: Option<i64>| ms.map(|m| output::date_time(m / 1000)).unwrap_or_else(|| "—".into());
     let first = r.people.iter().map(|x| x.first_ms).min();
     let last = r.people.iter().map(|x| x.last_ms).max();

@@ -29,6 +29,9 @@ const DEMO_USERS: [(&str, Role); 7] = [
     ("freya", Role::DisclosureOfficer),
 ];
 
+/// The demo force's fingerprints file, in its `guard` folder.
+const FINGERPRINTS_FILE: &str = "fingerprints.json";
+
 pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let dir = &cli.data_dir;
     if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
@@ -51,6 +54,10 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     // The cards and the trust bundle name the demo server's status list, so
     // `lanyard verify` fetches it from there.
     settings.issuer.status_list_uri = format!("http://{}/v1/status-lists/1", args.listen);
+    // The force's fingerprints file, as a register host's server keeps it:
+    // an FOI officer's `lanyard scan` finds it in lanyard.toml.
+    settings.guard_fingerprints = Some(dir.join("guard").join(FINGERPRINTS_FILE));
+    settings.guard_export_every_s = Some(86_400);
     let started = Instant::now();
     let provider =
         Arc::new(KeyringProvider::create(&dir.join(KEYRING_FILE), passphrase.as_bytes(), KdfParams::recommended())?);
@@ -121,7 +128,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     let supplier_dir = dir.join("supplier");
     let batch = demo_supply(&register, &ledger, &settings, &outcome.imported, &supplier_dir).await?;
     let foi_dir = dir.join("foi");
-    demo_guard(&register, &foi_dir).await?;
+    demo_guard(&register, &foi_dir, &dir.join("guard")).await?;
     let (ledger, register) =
         demo_drill(cli, &settings, provider.clone(), register, ledger, &outcome.imported, dir).await?;
     let audit = ledger.store().audit_len().await?;
@@ -148,7 +155,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  lanyard --local batch list && lanyard --local batch show {batch}");
     println!("  lanyard --local drill supplier-compromise {DEMO_SUPPLIER}");
     println!("  lanyard scan --explain {d}/foi                  # exit 1: the reply must not go out");
-    println!("  lanyard scan --data-dir {d} {d}/foi/reply.xlsx  # exact match against this register");
+    println!("  lanyard scan --data-dir {d} {d}/foi/reply.xlsx  # exact match with the force's fingerprints: no key");
     println!("  lanyard keys status");
     println!("  lanyard keys rotate pay");
     println!("  lanyard audit checkpoint && lanyard audit verify");
@@ -370,8 +377,9 @@ async fn demo_supply(
 /// headcount by rank and whose hidden second sheet lists 25 of the force
 /// (surname, initial, rank, service number); the guard, holding only
 /// fingerprints of the register, refuses it and clears the headcount alone.
-async fn demo_guard(register: &Arc<Register>, dir: &std::path::Path) -> Result<()> {
+async fn demo_guard(register: &Arc<Register>, dir: &std::path::Path, guard_dir: &std::path::Path) -> Result<()> {
     context::ensure_dir(dir)?;
+    context::ensure_dir(guard_dir)?;
     // Step 10's canary is planted first, so the fingerprints carry it.
     let dpo = context::process("dora");
     let template = lanyard_register::CanaryTemplate {
@@ -382,6 +390,7 @@ async fn demo_guard(register: &Arc<Register>, dir: &std::path::Path) -> Result<(
     let foi = context::process("freya");
     let (fingerprints, people) =
         crate::cmd::scan::fingerprints_of(register, &foi, "disclosure guard: exact data match").await?;
+    let fingerprints = crate::cmd::scan::save_for_guard(&fingerprints, &guard_dir.join(FINGERPRINTS_FILE))?;
     let headcount = "Rank,Headcount\nPolice Constable,6803\nPolice Sergeant,1034\nInspector,312\n";
     std::fs::write(dir.join("headcount.csv"), headcount)?;
     let mut staff = vec![vec!["Surname".to_owned(), "Initial".into(), "Service Number".into()]];

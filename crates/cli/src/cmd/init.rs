@@ -89,7 +89,11 @@ pub async fn init_with(settings: &Settings, provider: Arc<dyn KeyProvider>) -> R
             max_cards: Some(settings.supply.max_cards),
             ..Default::default()
         }),
-        guard: None,
+        guard: settings.guard_fingerprints.as_ref().map(|path| crate::config::GuardFileConfig {
+            fingerprints: Some(path.clone()),
+            export_every_s: settings.guard_export_every_s,
+            ..Default::default()
+        }),
         // Written out so the force sees where its own purpose codes go.
         purposes: Some(crate::config::PurposesFileConfig { codes: vec![] }),
         witness: None,

@@ -13,6 +13,7 @@ pub mod person;
 pub mod scan;
 pub mod serve;
 pub mod signed_in;
+pub mod signed_in_supply;
 pub mod supplier;
 pub mod token;
 pub mod user;

@@ -363,7 +363,7 @@ async fn import_file(
 }
 
 /// The export CSV columns for the revealed compartments, in DESIGN §8 order.
-fn export_columns(comps: &[Compartment]) -> Vec<&'static str> {
+pub(crate) fn export_columns(comps: &[Compartment]) -> Vec<&'static str> {
     import::COLUMNS
         .iter()
         .copied()

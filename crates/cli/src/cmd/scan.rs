@@ -33,13 +33,13 @@ pub async fn run(cli: &Cli, args: &ScanArgs) -> Result<()> {
     let mut audited = None;
     let fingerprints = match &args.fingerprints {
         Some(path) => Some(Fingerprints::from_json(&read(path)?).with_context(|| format!("{}", path.display()))?),
-        None if args.register || cli.data_dir_explicit => {
+        None if args.register => {
             let (fp, register, op) =
                 from_register(cli, DEFAULT_PURPOSE, args.clearance == Some(Clearance::Protected)).await?;
             audited = Some((register, op));
             Some(fp)
         }
-        None => None,
+        None => force_fingerprints(cli)?,
     };
     let limits = Limits { timeout: std::time::Duration::from_secs(args.timeout), ..Limits::default() };
     let scanner = Scanner { policy, fingerprints, limits, explain: args.explain };
@@ -65,6 +65,46 @@ pub async fn run(cli: &Cli, args: &ScanArgs) -> Result<()> {
         Verdict::Clear => Ok(()),
         Verdict::DoNotRelease => Err(Negative(String::new()).into()),
         Verdict::CannotInspect => Err(anyhow!("cannot inspect every file: nothing is cleared for release")),
+    }
+}
+
+/// The force's current fingerprints, from `[guard] fingerprints` in the
+/// configuration (the register host's server exports them there): no key,
+/// no passphrase, no read of the register. None when no file is configured.
+/// A configured file that cannot be read, or is older than `[guard]
+/// max_age_s`, fails the scan: a stale set misses the newest staff.
+fn force_fingerprints(cli: &Cli) -> Result<Option<Fingerprints>> {
+    let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
+    let Some(path) = &settings.guard_fingerprints else { return Ok(None) };
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "the force's fingerprints file {} ([guard] fingerprints) cannot be read: nothing is cleared. Ask the \
+             register's administrators to run the server's export ([guard] export_every_s), or give --fingerprints FILE",
+            path.display()
+        )
+    })?;
+    let fp = Fingerprints::from_json(&text).with_context(|| format!("{}", path.display()))?;
+    let age = (context::now_ms() / 1000).saturating_sub(fp.created_at().unwrap_or(0));
+    if u64::try_from(age).unwrap_or(0) > settings.guard_max_age_s {
+        bail!(
+            "the force's fingerprints file {} is {} old, more than [guard] max_age_s allows ({}): it misses \
+             anyone added since. Nothing is cleared; ask the register's administrators why the server's export \
+             has stopped",
+            path.display(),
+            span(u64::try_from(age).unwrap_or(0)),
+            span(settings.guard_max_age_s)
+        );
+    }
+    Ok(Some(fp))
+}
+
+/// A duration as a person says it: "3 days", "5 hours", "40 seconds".
+fn span(seconds: u64) -> String {
+    match seconds {
+        s if s >= 2 * 86_400 => format!("{} days", s / 86_400),
+        s if s >= 2 * 3600 => format!("{} hours", s / 3600),
+        s if s >= 120 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
     }
 }
 
@@ -134,20 +174,47 @@ pub async fn fingerprints(cli: &Cli, cmd: &FingerprintsCommand) -> Result<()> {
     Ok(())
 }
 
+/// One export of the force's fingerprints by the server, to `[guard]
+/// fingerprints`: an audited read of identity as `op`, written whole
+/// (beside the file, then renamed over it) and readable by the file's
+/// group, so that FOI officers in that group scan with it and need no key.
+/// Returns the fingerprints, to put in force in the server's own guard.
+pub(crate) async fn export_for_guard(register: &Register, op: &Operator, path: &Path) -> Result<Fingerprints> {
+    let (fp, _) = fingerprints_of(register, op, DEFAULT_PURPOSE).await?;
+    save_for_guard(&fp, path)
+}
+
+/// Writes `fp` as the force's fingerprints file at `path` (0640, whole or
+/// not at all) and returns the set as read back, dated.
+pub(crate) fn save_for_guard(fp: &Fingerprints, path: &Path) -> Result<Fingerprints> {
+    let json = fp.to_json(context::now_ms() / 1000);
+    let tmp = path.with_extension("tmp");
+    write_with_mode(&tmp, json.as_bytes(), 0o640)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    // The in-memory set carries its date as a read file does.
+    Fingerprints::from_json(&json).map_err(|e| anyhow!("the fingerprints just written do not read back: {e}"))
+}
+
 /// Writes a file only its owner can read.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_with_mode(path, bytes, 0o600)
+}
+
+/// Writes a file with Unix permissions `mode`, set before the bytes go in.
+fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
+        options.mode(mode);
         let mut f = options.open(path).with_context(|| format!("creating {}", path.display()))?;
-        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.write_all(bytes)?;
     }
     #[cfg(not(unix))]
     {
+        let _ = mode;
         let mut f = options.open(path).with_context(|| format!("creating {}", path.display()))?;
         f.write_all(bytes)?;
     }

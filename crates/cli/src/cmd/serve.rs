@@ -86,6 +86,9 @@ fn guard_scanner(settings: &config::Settings) -> Result<lanyard_guard::Scanner> 
         None => lanyard_guard::Policy::default(),
     };
     let fingerprints = match &settings.guard_fingerprints {
+        // The server makes the file itself: one not there yet is written at
+        // start, before it is needed.
+        Some(p) if settings.guard_export_every_s.is_some() && !p.exists() => None,
         Some(p) => Some(lanyard_guard::Fingerprints::from_json(&read(p)?).with_context(|| format!("{}", p.display()))?),
         None => None,
     };
@@ -142,10 +145,10 @@ pub async fn serve_until_interrupted(
     let store = ledger.store().clone();
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
     let supply = lanyard_supply::Supply::new(Arc::clone(&register), ledger, cards.clone(), settings.supply);
-    let guard = guard_scanner(settings)?;
+    let guard = Arc::new(lanyard_server::Guard::new(guard_scanner(settings)?));
     let state = Arc::new(AppState::new(
         lanyard_server::Services {
-            guard: Arc::new(guard),
+            guard: Arc::clone(&guard),
             register: Arc::clone(&register),
             access: Arc::new(access),
             cards,
@@ -269,6 +272,49 @@ pub async fn serve_until_interrupted(
             }
         })
     };
+    // The force's fingerprints, `[guard] fingerprints` every
+    // `export_every_s`: written for FOI officers' scans and put in force
+    // here. The first export is at start unless the file is fresh.
+    let fingerprinting = {
+        let register = Arc::clone(&register);
+        let op = context::process("fingerprints");
+        let mut stop = stop_rx.clone();
+        let plan = settings.guard_fingerprints.clone().zip(settings.guard_export_every_s);
+        tokio::spawn(async move {
+            let Some((path, every)) = plan else { return };
+            let mut wait =
+                match lanyard_guard::Fingerprints::from_json(&std::fs::read_to_string(&path).unwrap_or_default()) {
+                    Ok(fp) => {
+                        let age = (context::now_ms() / 1000).saturating_sub(fp.created_at().unwrap_or(0));
+                        u64::try_from(age).map_or(0, |age| every.saturating_sub(age))
+                    }
+                    Err(_) => 0,
+                };
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(wait)) => {}
+                }
+                wait = every;
+                match crate::cmd::scan::export_for_guard(&register, &op, &path).await {
+                    Ok(fp) => {
+                        tracing::info!(people = fp.people(), "fingerprints exported");
+                        let now = guard.current();
+                        guard.replace(lanyard_guard::Scanner {
+                            policy: now.policy.clone(),
+                            fingerprints: Some(fp),
+                            limits: now.limits.clone(),
+                            explain: now.explain,
+                        });
+                    }
+                    Err(e) => tracing::error!(
+                        error = %format!("{e:#}"),
+                        "fingerprints export failed; scans use the last set, retrying at the next interval"
+                    ),
+                }
+            }
+        })
+    };
     let sweeper = {
         let op = context::process("print-scheduler");
         let every = std::time::Duration::from_secs(settings.sweep_every_s);
@@ -298,6 +344,7 @@ pub async fn serve_until_interrupted(
     let _ = witnessing.await;
     let _ = watching.await;
     let _ = backing_up.await;
+    let _ = fingerprinting.await;
     let _ = sweeper.await;
     served.context("serving")?;
     eprintln!("stopped");

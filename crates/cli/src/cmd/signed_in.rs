@@ -106,6 +106,77 @@ fn show_person(cli: &Cli, mut person: Value, compartments: &[&str], photo_out: O
     Ok(person)
 }
 
+/// `person export` signed in: the server's audited export, written as the
+/// same CSV (DESIGN §8 columns, photos as files) as break-glass writes.
+async fn export_people(
+    client: &Client,
+    reveal: &RevealArgs,
+    out: Option<&Path>,
+    photos_out: Option<&Path>,
+    recipient: Option<&str>,
+) -> Result<()> {
+    let list = reveal
+        .compartments
+        .as_deref()
+        .context("name the compartments to reveal with --compartments (identity, photo, vetting, pay)")?;
+    let comps = lanyard_core::Compartment::parse_list(list)?;
+    let photos_dir = match photos_out {
+        Some(dir) => Some(dir),
+        None if comps.contains(&lanyard_core::Compartment::Photo) => {
+            bail!("exporting the photo compartment needs --photos-out DIR")
+        }
+        None => None,
+    };
+    if let Some(dir) = photos_dir {
+        crate::context::ensure_dir(dir)?;
+    }
+    let mut query = vec![("compartments", list.to_owned())];
+    if let Some(r) = recipient {
+        query.push(("recipient", r.to_owned()));
+    }
+    let call = Call { query: &query, purpose: reveal.purpose.as_deref(), ..Call::default() };
+    let answer: Value = client.json(&ep::PEOPLE_EXPORT, call).await?;
+    let columns = crate::cmd::person::export_columns(&comps);
+    let sink: Box<dyn std::io::Write> = match out {
+        Some(path) => Box::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?),
+        None => Box::new(std::io::stdout()),
+    };
+    let mut writer = csv::Writer::from_writer(sink);
+    writer.write_record(&columns)?;
+    let people = member(&answer, "people").as_array().map(Vec::as_slice).unwrap_or_default();
+    for person in people {
+        let mut row = Vec::with_capacity(columns.len());
+        for c in &columns {
+            let field = if *c == "photo" { lanyard_core::Field::Photo } else { c.parse()? };
+            let value = match member(person, field.compartment().as_str()) {
+                Value::String(mark) => mark.clone(),
+                fields if field == lanyard_core::Field::Photo => {
+                    match (fields.pointer("/photo/jpeg_base64").and_then(Value::as_str), photos_dir) {
+                        (Some(b64), Some(dir)) => {
+                            let bytes = base64::engine::general_purpose::STANDARD
+                                .decode(b64)
+                                .map_err(|_| anyhow!("the server's photo was not base64"))?;
+                            let name = format!("{}.jpg", member(person, "id").as_str().unwrap_or_default());
+                            std::fs::write(dir.join(&name), bytes)
+                                .with_context(|| format!("writing {}", dir.join(&name).display()))?;
+                            name
+                        }
+                        _ => String::new(),
+                    }
+                }
+                fields => member(fields, field.as_str()).as_str().unwrap_or_default().to_owned(),
+            };
+            row.push(value);
+        }
+        writer.write_record(&row)?;
+    }
+    writer.flush()?;
+    if out.is_some() {
+        eprintln!("exported {} people", people.len());
+    }
+    Ok(())
+}
+
 fn split_list(list: &str) -> Vec<&str> {
     list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
 }
@@ -127,7 +198,7 @@ pub async fn person(cli: &Cli, client: &Client, cmd: &PersonCommand) -> Result<(
                 .as_deref()
                 .context("name the compartments to reveal with --compartments (identity, photo, vetting, pay)")?;
             let query = [("compartments", list.to_owned())];
-            let call = Call { params: &[id], query: &query, purpose: reveal.purpose.as_deref(), body: None };
+            let call = Call { params: &[id], query: &query, purpose: reveal.purpose.as_deref(), ..Call::default() };
             let person: Value = client.json(&ep::PERSON, call).await?;
             let shown = show_person(cli, person, &split_list(list), photo_out.as_deref())?;
             if cli.json {
@@ -200,11 +271,36 @@ pub async fn person(cli: &Cli, client: &Client, cmd: &PersonCommand) -> Result<(
             }
             println!("erased person {id}: keys destroyed, record is now a tombstone");
         }
-        PersonCommand::Import { .. } | PersonCommand::Export { .. } => {
-            bail!(
-                "person import and export are not yet offered signed in from the command line: use the server's \
-                 /v1/people/import and /v1/people/export, or --local on the register host"
-            )
+        PersonCommand::Import { file, photos, strict: _, ignore_unknown } => {
+            if photos.is_some() {
+                bail!(
+                    "--photos: signed in, the import carries no photos; add each with 'person update ID --photo \
+                     FILE' afterwards (or import on the register host with --local)"
+                );
+            }
+            let csv = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let query = if *ignore_unknown { vec![("ignore_unknown", "true".to_owned())] } else { vec![] };
+            let call = Call { query: &query, raw: Some(("text/csv", csv)), ..Call::default() };
+            // The server imports all or nothing: a file with an invalid row
+            // is refused whole, with the rows named (as --strict does here).
+            let done: Value = client.json(&ep::PEOPLE_IMPORT, call).await?;
+            let count = |k: &str| member(&done, k).as_array().map_or(0, Vec::len);
+            if cli.json {
+                return output::json(&json!({
+                    "imported": count("imported"),
+                    "already_registered": count("already_registered"),
+                    "invalid": [],
+                }));
+            }
+            println!(
+                "imported {} people; {} already registered (left unchanged); 0 invalid rows",
+                count("imported"),
+                count("already_registered")
+            );
+        }
+        PersonCommand::Export { reveal, out, photos_out, recipient } => {
+            no_clearance_flag(reveal)?;
+            export_people(client, reveal, out.as_deref(), photos_out.as_deref(), recipient.as_deref()).await?;
         }
     }
     Ok(())
@@ -369,7 +465,10 @@ async fn render(
         let query = [("side", side.to_owned()), ("format", if pdf { "pdf" } else { "png" }.to_owned())];
         async move {
             client
-                .bytes(&ep::CARD_ARTWORK, Call { params: &[card], query: &query, purpose: Some(purpose), body: None })
+                .bytes(
+                    &ep::CARD_ARTWORK,
+                    Call { params: &[card], query: &query, purpose: Some(purpose), ..Call::default() },
+                )
                 .await
         }
     };

@@ -1,19 +1,21 @@
 //! `lanyard supplier` (the force's side), `lanyard batch` and `lanyard
 //! drill`. The supplier's side (keygen, pull, open, confirm) is
-//! `lanyard-agent`'s code, dispatched into.
+//! `lanyard-agent`'s code, dispatched into. The printing is shared with
+//! the signed-in path (`signed_in_supply.rs`), which gets the same values
+//! from the server.
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
-use lanyard_supply::Exposure;
+use lanyard_supply::{Batch, BatchCard, Created, Exposure, Supplier};
 
 use crate::config;
 use crate::context;
 use crate::opts::{BatchCommand, Cli, DrillCommand, SupplierCommand};
 use crate::output;
 
-async fn open(cli: &Cli, what: &str, route: &str) -> Result<(lanyard_supply::Supply, lanyard_register::Operator)> {
-    crate::session::local_only(cli, what, route)?;
+/// Break-glass: the supply service on the store, as `local:USER`.
+async fn open(cli: &Cli) -> Result<(lanyard_supply::Supply, lanyard_register::Operator)> {
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let (_cards, supply) = context::open_supply(&settings).await?;
     Ok((supply, context::break_glass(false)))
@@ -23,36 +25,50 @@ pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
     if let SupplierCommand::Agent(agent) = cmd {
         return Ok(lanyard_agent::run(agent, cli.json).await?);
     }
-    let (supply, op) = open(cli, "supplier", "/v1/suppliers").await?;
+    let (supply, op) = open(cli).await?;
     let now = context::now_ms();
     let (supplier, withdrawn) = match cmd {
         SupplierCommand::Add { name, recipient } => (supply.add_supplier(&op, name, recipient, now).await?, vec![]),
-        SupplierCommand::List => {
-            let list = supply.suppliers(now).await?;
-            if cli.json {
-                return output::json(&list);
-            }
-            for s in list {
-                let state = if s.enabled { "enabled" } else { "disabled" };
-                println!("{:<24} {:<9} {}", s.name, state, s.recipient);
-            }
-            return Ok(());
-        }
+        SupplierCommand::List => return print_suppliers(cli, &supply.suppliers(now).await?),
         SupplierCommand::Disable { name } => supply.disable_supplier(&op, name, now).await?,
         SupplierCommand::RotateRecipient { name, recipient } => {
             supply.rotate_recipient(&op, name, recipient, now).await?
         }
         SupplierCommand::Agent(_) => return Ok(()),
     };
+    let key = match cmd {
+        SupplierCommand::Add { .. } => Some(supply.batch_key(&op, now).await?.to_key_string()),
+        _ => None,
+    };
+    print_supplier_change(cli, &supplier, &withdrawn, key.as_deref())
+}
+
+pub(crate) fn print_suppliers(cli: &Cli, list: &[Supplier]) -> Result<()> {
+    if cli.json {
+        return output::json(&list);
+    }
+    for s in list {
+        let state = if s.enabled { "enabled" } else { "disabled" };
+        println!("{:<24} {:<9} {}", s.name, state, s.recipient);
+    }
+    Ok(())
+}
+
+/// A supplier added or changed; for a new one, the force's batch key to pin.
+pub(crate) fn print_supplier_change(
+    cli: &Cli,
+    supplier: &Supplier,
+    withdrawn: &[String],
+    batch_key: Option<&str>,
+) -> Result<()> {
     if cli.json {
         return output::json(&serde_json::json!({ "supplier": supplier, "withdrawn": withdrawn }));
     }
     let state = if supplier.enabled { "enabled" } else { "disabled" };
     println!("supplier {} ({state}), recipient {}", supplier.name, supplier.recipient);
-    if matches!(cmd, SupplierCommand::Add { .. }) {
-        let key = supply.batch_key(&op, now).await?;
+    if let Some(key) = batch_key {
         println!("give the supplier the force's batch key to pin, by a channel you trust:");
-        println!("  lanyard-agent trust --supplier {} --key {}", supplier.name, key.to_key_string());
+        println!("  lanyard-agent trust --supplier {} --key {key}", supplier.name);
     }
     if !withdrawn.is_empty() {
         println!(
@@ -65,86 +81,100 @@ pub async fn run(cli: &Cli, cmd: &SupplierCommand) -> Result<()> {
 }
 
 pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
-    let (supply, op) = open(cli, "batch", "/v1/batches").await?;
+    let (supply, op) = open(cli).await?;
     let now = context::now_ms();
     match cmd {
         BatchCommand::Create { supplier, max_cards } => {
-            let created = supply.create_batch(&op, supplier, *max_cards, now).await?;
-            if cli.json {
-                return output::json(&created);
-            }
-            let b = &created.batch;
-            println!(
-                "batch {} for {}: {} card(s), {} bytes sealed, expires {}",
-                b.id,
-                b.supplier,
-                b.cards,
-                b.size,
-                output::date_time(b.expires_at)
-            );
-            if !created.held_back.is_empty() {
-                println!(
-                    "held back {} card(s) of protected persons (print them in-house): {}",
-                    created.held_back.len(),
-                    created.held_back.join(", ")
-                );
-            }
+            print_created(cli, &supply.create_batch(&op, supplier, *max_cards, now).await?)
         }
         BatchCommand::List { supplier, state } => {
-            let list = supply.batches(supplier.as_deref(), *state, now).await?;
-            if cli.json {
-                return output::json(&list);
-            }
-            for b in list {
-                println!(
-                    "{:<12} {:<16} {:<10} {:>5} cards  downloads {}  expires {}",
-                    b.id,
-                    b.supplier,
-                    b.state,
-                    b.cards,
-                    b.downloads,
-                    output::date_time(b.expires_at)
-                );
-            }
+            print_batches(cli, &supply.batches(supplier.as_deref(), *state, now).await?)
         }
-        BatchCommand::Show { id } => {
-            let b = supply.batch(id, now).await?;
-            let cards = supply.batch_cards(id).await?;
-            if cli.json {
-                let cards: Vec<_> = cards
-                    .iter()
-                    .map(|c| serde_json::json!({ "card": c.card_id, "person": c.person_id, "outcome": c.outcome }))
-                    .collect();
-                return output::json(&serde_json::json!({ "batch": b, "cards": cards }));
-            }
-            println!("batch {} for {}: {} ({} cards, {} bytes)", b.id, b.supplier, b.state, b.cards, b.size);
-            for c in cards {
-                println!("  {}  {}  {}", c.card_id, c.person_id, c.outcome.map_or("-", |o| o.as_str()));
-            }
-        }
-        BatchCommand::Export { id, out } => {
-            let bytes = supply.export(&op, id, now).await?;
-            write_new(out, &bytes)?;
-            if cli.json {
-                return output::json(&serde_json::json!({ "batch": id, "out": out, "bytes": bytes.len() }));
-            }
-            println!("batch {id} written to {} ({} bytes, sealed to the supplier)", out.display(), bytes.len());
-        }
-        BatchCommand::SigningKey => {
-            let key = supply.batch_key(&op, now).await?;
-            if cli.json {
-                return output::json(&serde_json::json!({ "key": key.to_key_string() }));
-            }
-            println!("{}", key.to_key_string());
-        }
+        BatchCommand::Show { id } => print_batch(cli, &supply.batch(id, now).await?, &supply.batch_cards(id).await?),
+        BatchCommand::Export { id, out } => save_batch(cli, id, out, &supply.export(&op, id, now).await?),
+        BatchCommand::SigningKey => print_batch_key(cli, &supply.batch_key(&op, now).await?.to_key_string()),
         BatchCommand::Expire => {
             let expired = supply.expire_due(&op, now).await?;
             if cli.json {
                 return output::json(&serde_json::json!({ "expired": expired }));
             }
             println!("expired {} batch(es){}", expired.len(), list_suffix(&expired));
+            Ok(())
         }
     }
+}
+
+pub(crate) fn print_created(cli: &Cli, created: &Created) -> Result<()> {
+    if cli.json {
+        return output::json(created);
+    }
+    let b = &created.batch;
+    println!(
+        "batch {} for {}: {} card(s), {} bytes sealed, expires {}",
+        b.id,
+        b.supplier,
+        b.cards,
+        b.size,
+        output::date_time(b.expires_at)
+    );
+    if !created.held_back.is_empty() {
+        println!(
+            "held back {} card(s) of protected persons (print them in-house): {}",
+            created.held_back.len(),
+            created.held_back.join(", ")
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn print_batches(cli: &Cli, list: &[Batch]) -> Result<()> {
+    if cli.json {
+        return output::json(&list);
+    }
+    for b in list {
+        println!(
+            "{:<12} {:<16} {:<10} {:>5} cards  downloads {}  expires {}",
+            b.id,
+            b.supplier,
+            b.state,
+            b.cards,
+            b.downloads,
+            output::date_time(b.expires_at)
+        );
+    }
+    Ok(())
+}
+
+pub(crate) fn print_batch(cli: &Cli, b: &Batch, cards: &[BatchCard]) -> Result<()> {
+    if cli.json {
+        let cards: Vec<_> = cards
+            .iter()
+            .map(|c| serde_json::json!({ "card": c.card_id, "person": c.person_id, "outcome": c.outcome }))
+            .collect();
+        return output::json(&serde_json::json!({ "batch": b, "cards": cards }));
+    }
+    println!("batch {} for {}: {} ({} cards, {} bytes)", b.id, b.supplier, b.state, b.cards, b.size);
+    for c in cards {
+        println!("  {}  {}  {}", c.card_id, c.person_id, c.outcome.map_or("-", |o| o.as_str()));
+    }
+    Ok(())
+}
+
+/// A pending batch's sealed file, written where it must not exist yet.
+pub(crate) fn save_batch(cli: &Cli, id: &str, out: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    write_new(out, bytes)?;
+    if cli.json {
+        return output::json(&serde_json::json!({ "batch": id, "out": out, "bytes": bytes.len() }));
+    }
+    println!("batch {id} written to {} ({} bytes, sealed to the supplier)", out.display(), bytes.len());
+    Ok(())
+}
+
+pub(crate) fn print_batch_key(cli: &Cli, key: &str) -> Result<()> {
+    if cli.json {
+        return output::json(&serde_json::json!({ "key": key }));
+    }
+    println!("{key}");
     Ok(())
 }
 
@@ -165,16 +195,14 @@ fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 
 pub async fn drill(cli: &Cli, cmd: &DrillCommand) -> Result<()> {
     let DrillCommand::SupplierCompromise { name } = cmd;
-    let (supply, op) = open(cli, "drill supplier-compromise", "GET /v1/suppliers/{name}/exposure").await?;
-    let report = supply.drill(&op, name, context::now_ms()).await?;
-    if cli.json {
-        return output::json(&report);
-    }
-    print_exposure(&report);
-    Ok(())
+    let (supply, op) = open(cli).await?;
+    print_exposure(cli, &supply.drill(&op, name, context::now_ms()).await?)
 }
 
-fn print_exposure(r: &Exposure) {
+pub(crate) fn print_exposure(cli: &Cli, r: &Exposure) -> Result<()> {
+    if cli.json {
+        return output::json(r);
+    }
     let state = if r.enabled { "enabled" } else { "disabled" };
     println!("Supplier-compromise drill: {} ({state}) at {}", r.supplier, output::date_time(r.at));
     println!();
@@ -199,7 +227,7 @@ fn print_exposure(r: &Exposure) {
         println!("  {field:<16} {n}");
     }
     if r.people.is_empty() {
-        return;
+        return Ok(());
     }
     println!();
     println!("People (ids), their cards and fields:");
@@ -207,7 +235,7 @@ fn print_exposure(r: &Exposure) {
         println!("  {}  {}  {}", p.person, p.cards.join(","), p.fields.join(","));
     }
     if r.tokens.is_empty() && r.downloadable.is_empty() {
-        return;
+        return Ok(());
     }
     println!();
     println!(
@@ -215,4 +243,5 @@ fn print_exposure(r: &Exposure) {
         r.supplier
     );
     println!("revoke the tokens with `lanyard token revoke ID`; then scope with `lanyard breach scope`.");
+    Ok(())
 }
