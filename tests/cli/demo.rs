@@ -38,6 +38,12 @@ fn demo_builds_a_force_and_replaces_only_demos() {
     let data = env.data.to_str().unwrap().to_owned();
     let scan = env.cmd().args(["scan", &format!("{data}/foi")]).output().unwrap();
     assert_eq!(scan.status.code(), Some(1), "{}", String::from_utf8_lossy(&scan.stdout));
+    // Exact data match as the demo says an FOI officer runs it: the force's
+    // fingerprints file from lanyard.toml, with no passphrase.
+    let reply = format!("{data}/foi/reply.xlsx");
+    let scan = env.cmd().env_remove("LANYARD_PASSPHRASE").args(["--json", "scan", &reply]).output().unwrap();
+    assert_eq!(scan.status.code(), Some(1), "{}", String::from_utf8_lossy(&scan.stderr));
+    assert!(String::from_utf8_lossy(&scan.stdout).contains("register_service_number"));
     // Its own instructions work.
     let list =
         env.cmd().env("LANYARD_PASSPHRASE", "lanyard demo passphrase").args(["person", "list"]).output().unwrap();

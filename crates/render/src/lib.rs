@@ -256,6 +256,11 @@ impl Renderer {
         String::new()
     }
 
+    /// Whether `text` fits its slot whole, at the slot's smallest size.
+    fn fits(&self, slot: &Slot<'_>, text: &str) -> bool {
+        self.text_width(text, slot.floor, slot.bold) <= slot.max_width
+    }
+
     /// The name as one line, shrunk to fit; or up to three lines broken at
     /// spaces and hyphens; or, past all that, cut short. Returns SVG text
     /// elements `name-0`, `name-1`, ….
@@ -346,19 +351,28 @@ impl Renderer {
                     };
                     values.insert("rank_line", self.fit_line(&rank, face.rank.unwrap_or_default()));
                 }
+                // The number is never cut: one too long for its line at
+                // the smallest size goes on a line of its own below its
+                // label, and the lines under it move down.
                 let label = if visitor { "Ref." } else { "Service no." };
-                values.insert(
-                    "number_line",
-                    self.fit_line(&column("number", 31.0, 2.6), &format!("{label} {}", face.number)),
-                );
+                let one_line = format!("{label} {}", face.number);
+                let down = if self.fits(&column("number", 31.0, 2.6), &one_line) {
+                    values.insert("number_line", self.fit_line(&column("number", 31.0, 2.6), &one_line));
+                    0.0
+                } else {
+                    let label_line = self.fit_line(&column("number-label", 30.0, 2.2), label);
+                    let number = self.fit_line(&column("number", 33.4, 2.6), face.number);
+                    values.insert("number_line", label_line + &number);
+                    3.0
+                };
                 values.insert(
                     "card_line",
-                    self.fit_line(&column("card-number", 35.5, 2.6), &format!("Card {}", face.card_number)),
+                    self.fit_line(&column("card-number", 35.5 + down, 2.6), &format!("Card {}", face.card_number)),
                 );
                 let expiry = if visitor {
-                    Slot { bold: true, size: 3.0, fill: Some(p.band), ..column("expiry", 40.0, 0.0) }
+                    Slot { bold: true, size: 3.0, fill: Some(p.band), ..column("expiry", 40.0 + down, 0.0) }
                 } else {
-                    column("expiry", 40.0, 2.6)
+                    column("expiry", 40.0 + down, 2.6)
                 };
                 let expiry_text =
                     if visitor { format!("Valid until {}", face.expiry) } else { format!("Expires {}", face.expiry) };

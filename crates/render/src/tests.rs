@@ -258,19 +258,23 @@ fn no_element_overlaps_another_on_any_card() {
         .collect();
     let force = "The Police Service of the Very Long Example Constabulary and Metropolitan Area";
     let mut faults = Vec::new();
-    for card_type in ["warrant_card", "staff_pass", "contractor_pass", "visitor_pass"] {
-        let mut check = |face: CardFace<'_>| {
-            for side in [Side::Front, Side::Back] {
-                for f in layout_faults(&r, &face, side) {
-                    faults.push(format!("{card_type} {side:?} '{}' / {:?}: {f}", face.name, face.rank));
-                }
+    let mut check = |face: CardFace<'_>, sides: &[Side]| {
+        for side in sides {
+            for f in layout_faults(&r, &face, *side) {
+                faults.push(format!("{} {side:?} '{}' / {:?}: {f}", face.card_type, face.name, face.rank));
             }
-        };
-        for rank in ranks.ranks() {
-            check(CardFace { card_type, rank: Some(rank), number: "PC/1234567-AB", ..face(limit.as_str(), &address) });
         }
+    };
+    // The rank is on the front of the three types that print one, which
+    // share a template: every rank, with the longest name, on one of them.
+    for rank in ranks.ranks() {
+        check(CardFace { rank: Some(rank), number: "PC/1234567-AB", ..face(limit.as_str(), &address) }, &[Side::Front]);
+    }
+    for card_type in ["warrant_card", "staff_pass", "contractor_pass", "visitor_pass"] {
         for name in names {
-            check(CardFace { card_type, force, number: "WWWWWWWWWWWWWWWWWWWW", ..face(name, &address) });
+            for number in ["WWWWWWWWWWWWWWWWWWWW", "MET/PC-1234567890ABC", "1234"] {
+                check(CardFace { card_type, force, number, ..face(name, &address) }, &[Side::Front, Side::Back]);
+            }
         }
     }
     assert!(faults.is_empty(), "{} layout faults:\n{}", faults.len(), faults.join("\n"));
@@ -287,4 +291,9 @@ fn reference_ranks_and_numbers_print_whole() {
         assert!(svg.contains(&format!(">{rank}<")), "{rank} is printed whole");
         assert!(svg.contains(">Service no. MET/PC-12345678<"), "the number is printed whole");
     }
+    // The longest number the register takes goes below its label, whole.
+    let long = "MET/PC-1234567890ABC";
+    assert_eq!(long.len(), 20);
+    let svg = r.svg(&CardFace { number: long, ..face("Ada Quayle", &[]) }, Side::Front).unwrap();
+    assert!(svg.contains(&format!(">{long}<")) && svg.contains(">Service no.<"), "{svg}");
 }

@@ -90,7 +90,9 @@ pub async fn init_with(settings: &Settings, provider: Arc<dyn KeyProvider>) -> R
             ..Default::default()
         }),
         guard: settings.guard_fingerprints.as_ref().map(|path| crate::config::GuardFileConfig {
-            fingerprints: Some(path.clone()),
+            // Relative paths in lanyard.toml are read from the data
+            // directory, so one inside it is written relative to it.
+            fingerprints: Some(path.strip_prefix(&settings.data_dir).unwrap_or(path).to_owned()),
             export_every_s: settings.guard_export_every_s,
             ..Default::default()
         }),
