@@ -247,6 +247,18 @@ fn supply_breach_and_bulk_commands_signed_in() {
         assert!(err.contains("never appears as an actor"), "{err}");
         let err = fails(&env, ida, 2, &["breach", "scope", "--actor", "ida"]);
         assert!(err.contains("not_allowed") || err.contains("refused"), "{err}");
+
+        // A free-text purpose is sealed; the auditor opens it signed in,
+        // and ida's role may not.
+        let quayle = json(&env, ida, &["person", "find", "--surname", "quayle", "--purpose", "card_renewal"]);
+        let quayle = quayle[0]["id"].as_str().unwrap().to_owned();
+        let note = "renewal asked for at the front desk";
+        ok(&env, ida, &["person", "show", &quayle, "--compartments", "identity", "--purpose", note]);
+        let index = env.events().iter().rposition(|e| e.action == "person.read" && e.note.is_some()).unwrap();
+        let opened = json(&env, aud, &["audit", "note", &index.to_string()]);
+        assert_eq!(opened["note"], note, "{opened}");
+        let err = fails(&env, ida, 2, &["audit", "note", &index.to_string()]);
+        assert!(err.contains("the server refused"), "{err}");
         server.stop();
 
         // Every one of those events names the signed-in user; none is break-glass.
@@ -255,6 +267,7 @@ fn supply_breach_and_bulk_commands_signed_in() {
         assert!(by("user:ida", "person.export") && by("user:ada", "supplier.add"), "[{}]", env.backend);
         assert!(by("user:ida", "batch.create") && by("user:ida", "batch.export"), "[{}]", env.backend);
         assert!(by("user:aud", "drill.supplier_compromise") && by("user:aud", "breach.scope"), "[{}]", env.backend);
+        assert!(by("user:aud", "audit.note.read"), "[{}]", env.backend);
         let signed_in: Vec<_> = events.iter().filter(|e| e.actor.id.starts_with("user:")).collect();
         assert!(signed_in.iter().all(|e| !e.actor.break_glass), "[{}]", env.backend);
         // Past the setup (users made on the host), nothing ran break-glass.

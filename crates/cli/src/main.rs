@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use lanyard_register::RegisterError;
 
-use crate::opts::{Cli, Command, SupplierCommand};
+use crate::opts::{AuditCommand, Cli, Command, SupplierCommand};
 use crate::session::Mode;
 
 // Sealing threads allocate what the database thread frees; glibc's malloc
@@ -153,6 +153,11 @@ async fn command(cli: &Cli) -> anyhow::Result<()> {
             Mode::Local => cmd::person::run(cli, c).await,
         },
         Command::Keys(c) => cmd::keys::run(cli, c).await,
+        // Opening a sealed note is the auditor's read: signed in, or break-glass.
+        Command::Audit(c @ AuditCommand::Note { index }) => match session::mode(cli)? {
+            Mode::Remote(client) => cmd::signed_in_supply::audit_note(cli, &client, *index).await,
+            Mode::Local => cmd::audit::run(cli, c).await,
+        },
         Command::Audit(c) => cmd::audit::run(cli, c).await,
         Command::Breach(c) => match session::mode(cli)? {
             Mode::Remote(client) => cmd::signed_in_supply::breach(cli, &client, c).await,

@@ -93,11 +93,12 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
             println!("leaf hash {}", B64.encode(hash));
         }
         AuditCommand::Note { index } => {
-            let opened = register.audit_note(&op, *index, now).await?;
+            // Reached only with --local (main.rs): a break-glass read.
+            let opened = register.audit_note(&context::break_glass(false), *index, now).await?;
             if cli.json {
                 return output::json(&opened);
             }
-            println!("event {}: {} — {}", opened.index, opened.code.as_deref().unwrap_or("-"), opened.note);
+            print_note(opened.index, opened.code.as_deref(), &opened.note);
             match opened.proves_leaf {
                 Some(true) => println!(
                     "(sealed at upgrade from the event's purpose; rebuilt with it, the event hashes to its leaf)"
@@ -323,4 +324,9 @@ fn verify_proof(
             Err(Negative(format!("invalid: {why}")).into())
         }
     }
+}
+
+/// One opened note, as both ways of opening it print it.
+pub(crate) fn print_note(index: u64, code: Option<&str>, note: &str) {
+    println!("event {index}: {} — {note}", code.unwrap_or("-"));
 }

@@ -161,7 +161,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     println!("  lanyard audit checkpoint && lanyard audit verify");
     println!("  lanyard backup verify {d}/backups/before-the-migration.age --identity {d}/backups/operations.key");
     println!("  lanyard watch --once");
-    println!("  lanyard audit note N          # the sealed note of event N's purpose (the auditor's read, audited)");
+    println!("  lanyard --local audit note N  # the sealed note of event N's purpose (the auditor's read, audited)");
     println!("  lanyard --local breach scope --actor {}", op.actor.id);
     println!("  strings {d}/lanyard.db | grep -i obrien    # finds nothing: values are sealed");
     if args.no_serve {

@@ -1,4 +1,4 @@
-//! Supplier, batch, drill and breach commands as a signed-in user: requests
+//! Supplier, batch, drill, breach and audit-note commands as a signed-in user: requests
 //! to the server, whose gate decides who may do what. The answers print
 //! through the same functions as break-glass (`supplier.rs`, `breach.rs`),
 //! so both modes read alike; this file holds no authorization rule.
@@ -136,4 +136,23 @@ pub async fn breach(cli: &Cli, client: &Client, cmd: &BreachCommand) -> Result<(
         }
     }
     breach::answer(cli, cmd, &report, &names)
+}
+
+#[derive(Deserialize, serde::Serialize)]
+struct OpenedNote {
+    index: u64,
+    code: Option<String>,
+    note: String,
+}
+
+/// `audit note N` as the signed-in auditor: the server opens the note and
+/// audits the opening first.
+pub async fn audit_note(cli: &Cli, client: &Client, index: u64) -> Result<()> {
+    let index_text = index.to_string();
+    let opened: OpenedNote = client.json(&ep::AUDIT_NOTE, Call { params: &[&index_text], ..Call::default() }).await?;
+    if cli.json {
+        return crate::output::json(&opened);
+    }
+    crate::cmd::audit::print_note(opened.index, opened.code.as_deref(), &opened.note);
+    Ok(())
 }
