@@ -127,6 +127,11 @@ fn refused(e: impl std::fmt::Display) -> RegisterError {
     RegisterError::new(ErrorKind::Proof(e.to_string()))
 }
 
+/// A proof or checkpoint that cannot exist, asked for by the caller.
+fn bad_request(e: impl std::fmt::Display) -> RegisterError {
+    RegisterError::new(ErrorKind::BadProofRequest(e.to_string()))
+}
+
 impl Register {
     /// The log's name (the checkpoint origin and key name).
     pub async fn audit_origin(&self) -> Result<String, RegisterError> {
@@ -268,7 +273,7 @@ impl Register {
         let current = log::size(self.store()).await?;
         let size = size.unwrap_or(current);
         if size == 0 || size > current {
-            return Err(refused(format!("no checkpoint of size {size}: the log holds {current} events")));
+            return Err(bad_request(format!("no checkpoint of size {size}: the log holds {current} events")));
         }
         let origin = self.audit_origin().await?;
         let stored_size = i64::try_from(size).map_err(refused)?;
@@ -350,6 +355,9 @@ impl Register {
         now_ms: i64,
     ) -> Result<InclusionProof, RegisterError> {
         let cp = self.checkpoint(op, size, now_ms).await?;
+        if index >= cp.tree_size {
+            return Err(bad_request(format!("event {index} is not in a tree of {} events", cp.tree_size)));
+        }
         let (leaf, hashes) = log::inclusion(self.store(), index, cp.tree_size).await?;
         Ok(InclusionProof {
             index,
@@ -370,8 +378,17 @@ impl Register {
     ) -> Result<ConsistencyProof, RegisterError> {
         let key = self.log_key(op, now_ms).await?;
         let origin = self.audit_origin().await?;
-        let old = NoteVerifier::new(&origin, &key.public_key()).map_err(refused)?.verify(old_note).map_err(refused)?;
+        let old = NoteVerifier::new(&origin, &key.public_key())
+            .map_err(refused)?
+            .verify(old_note)
+            .map_err(|e| bad_request(format!("the old checkpoint is not a signed checkpoint of this log: {e}")))?;
         let cp = self.checkpoint(op, None, now_ms).await?;
+        if old.size > cp.tree_size {
+            return Err(bad_request(format!(
+                "the old checkpoint is of {} events, more than the log's {}",
+                old.size, cp.tree_size
+            )));
+        }
         let hashes = log::consistency(self.store(), old.size, cp.tree_size).await?;
         Ok(ConsistencyProof {
             old_size: old.size,
@@ -458,7 +475,8 @@ impl Register {
 
     /// The stored bytes and leaf hash of event `index`.
     pub async fn audit_event(&self, index: u64) -> Result<(Vec<u8>, [u8; 32]), RegisterError> {
-        let at = i64::try_from(index).map_err(refused)?;
+        // Past any index the store can hold: no such event.
+        let at = i64::try_from(index).map_err(|_| RegisterError::new(ErrorKind::NoSuchEvent(index)))?;
         let row = self.store().audit_rows(at, 1).await?.into_iter().find(|r| r.idx == at);
         let row = row.ok_or_else(|| RegisterError::new(ErrorKind::NoSuchEvent(index)))?;
         let hash: [u8; 32] = row.leaf_hash.try_into().map_err(|_| refused("stored leaf hash is not 32 bytes"))?;

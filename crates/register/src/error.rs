@@ -91,6 +91,11 @@ pub enum ErrorKind {
     /// The log holds no event at this index.
     #[error("the log holds no event {0}")]
     NoSuchEvent(u64),
+    /// A proof or checkpoint asked for cannot exist: a size of zero or past
+    /// the log, an index outside the tree, an old checkpoint that is not
+    /// one of this log's. The caller's mistake, not the log's.
+    #[error("{0}")]
+    BadProofRequest(String),
     /// A canary cannot be planted or used; says why (ids and recipient
     /// names only).
     #[error("{0}")]
@@ -142,6 +147,7 @@ impl RegisterError {
             ErrorKind::Audit(_) => "REG-016",
             ErrorKind::Proof(_) => "REG-017",
             ErrorKind::NoSuchEvent(_) => "REG-018",
+            ErrorKind::BadProofRequest(_) => "REG-025",
             ErrorKind::Canary(_) => "REG-019",
             ErrorKind::Integrity(_) => "REG-020",
             ErrorKind::Note(_) => "REG-021",

@@ -85,6 +85,7 @@ pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
         .finish(state);
     let mut app = app
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(axum::middleware::map_response(problem::uniform))
         .layer(axum::middleware::from_fn_with_state(counted, rejections::layer))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,

@@ -115,6 +115,7 @@ impl From<RegisterError> for Problem {
                 (StatusCode::NOT_FOUND, "not_found")
             }
             ErrorKind::BadTilePath(_) => (StatusCode::BAD_REQUEST, "bad_tile_path"),
+            ErrorKind::BadProofRequest(_) => (StatusCode::BAD_REQUEST, "bad_proof_request"),
             ErrorKind::Erased(_) => (StatusCode::GONE, "erased"),
             ErrorKind::PurposeRequired => (StatusCode::BAD_REQUEST, "purpose_required"),
             ErrorKind::Note(_) => (StatusCode::CONFLICT, "note_unavailable"),
@@ -184,5 +185,100 @@ impl From<AccessError> for Problem {
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed")
             }
         }
+    }
+}
+
+/// Every error answer as problem+json, the framework's own included: a
+/// query string, path or body axum could not read, a route or method that
+/// does not exist, an over-size body, a timeout. Answers that are already
+/// problem+json pass untouched.
+pub(crate) async fn uniform(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned());
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "unprocessable",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_client_error() => "bad_request",
+        _ => "internal",
+    };
+    let detail = match text {
+        Ok(t) if !t.trim().is_empty() && status.is_client_error() => without_quoted(t.trim()),
+        _ => match status {
+            StatusCode::NOT_FOUND => "no such route".to_owned(),
+            StatusCode::METHOD_NOT_ALLOWED => "this route does not take that method".to_owned(),
+            StatusCode::SERVICE_UNAVAILABLE => "the request took too long; try again".to_owned(),
+            s => s.canonical_reason().unwrap_or("error").to_lowercase(),
+        },
+    };
+    let mut out = Problem::new(status, code, detail).into_response();
+    // Keep what the layers inside set: the caller the gate authenticated
+    // (the refusal counter names them), Allow on a 405.
+    *out.extensions_mut() = parts.extensions;
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().entry(name).or_insert(value.clone());
+        }
+    }
+    out
+}
+
+/// The framework's message with any quoted value cut out: it names the
+/// field and what was wrong, never what the caller sent.
+fn without_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"…\"");
+            }
+            ('"', true) => quoted = false,
+            (c, false) => out.push(c),
+            (_, true) => {}
+        }
+    }
+    out.chars().take(300).collect()
+}
+
+#[cfg(test)]
+mod uniform_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn framework_errors_become_problems_without_the_values_sent() {
+        let plain =
+            (StatusCode::BAD_REQUEST, "Failed to deserialize query string: to_ms: invalid value: string \"Ann Smith\"")
+                .into_response();
+        let out = uniform(plain).await;
+        assert_eq!(out.headers()[header::CONTENT_TYPE], "application/problem+json");
+        let body = axum::body::to_bytes(out.into_body(), 4096).await.unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["status"], 400);
+        assert!(v["detail"].as_str().unwrap().contains("to_ms"), "{v}");
+        assert!(!v.to_string().contains("Ann Smith"), "{v}");
+        // A bare 404 and a timeout's empty 503 say what they are.
+        let out = uniform(StatusCode::NOT_FOUND.into_response()).await;
+        assert_eq!(out.headers()[header::CONTENT_TYPE], "application/problem+json");
+        let out = uniform(StatusCode::SERVICE_UNAVAILABLE.into_response()).await;
+        let body = axum::body::to_bytes(out.into_body(), 4096).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("too long"));
+        // A problem passes untouched; a success too.
+        let p = Problem::bad_request("x", "y").into_response();
+        assert_eq!(uniform(p).await.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(uniform(StatusCode::OK.into_response()).await.status(), StatusCode::OK);
     }
 }
