@@ -26,6 +26,15 @@ fn exit_codes_are_clear_do_not_release_and_cannot_inspect() {
     std::fs::write(dir.join("scan.pdf"), b"%PDF-1.7\n").unwrap();
     let err = env.fails(2, &["scan", dir.to_str().unwrap()]);
     assert!(err.contains("nothing is cleared"), "{err}");
+    // An empty .xlsx, and a text file called .pdf, are not what they will
+    // be opened as: cannot inspect, never clear (issue 20; both were clear).
+    let empty = env.path("empty.xlsx");
+    std::fs::write(&empty, b"").unwrap();
+    let err = env.fails(2, &["scan", empty.to_str().unwrap()]);
+    assert!(err.contains("nothing is cleared"), "{err}");
+    let renamed = env.path("minutes.pdf");
+    write(&renamed, "Rank,Headcount\nConstable,6803\n");
+    env.fails(2, &["scan", renamed.to_str().unwrap()]);
     // So does a path that is not there, and a policy that does not parse.
     env.fails(2, &["scan", env.path("missing").to_str().unwrap()]);
     write(&env.path("policy.toml"), "fail_at = \"sometimes\"\n");

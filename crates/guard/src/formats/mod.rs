@@ -67,6 +67,36 @@ pub fn sniff(head: &[u8]) -> Kind {
     }
 }
 
+/// What a file's name promises it holds, by its extension: the kinds its
+/// content may sniff as. `None` for a name that promises nothing we check.
+fn promised(name: &str) -> Option<&'static [Kind]> {
+    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        // Encrypted OOXML is an OLE2 file holding the encrypted package.
+        "xlsx" | "xlsm" | "docx" | "docm" | "pptx" => &[Kind::Zip, Kind::Ole],
+        "ods" | "odt" | "odp" | "zip" => &[Kind::Zip],
+        "xls" | "doc" | "ppt" => &[Kind::Ole],
+        "pdf" => &[Kind::Pdf],
+        "jpg" | "jpeg" | "png" | "gif" | "tif" | "tiff" | "heic" | "webp" => &[Kind::Image],
+        _ => return None,
+    })
+}
+
+/// A file whose content is not what its name says (an empty `.xlsx`, a
+/// text file called `.pdf`) cannot be inspected as what it will be opened
+/// as: never clear.
+fn keeps_its_promise(name: &str, kind: Kind, len: u64) -> Result<(), ScanError> {
+    let Some(kinds) = promised(name) else { return Ok(()) };
+    if len == 0 {
+        return Err(ScanError::Corrupt("the file is empty, though its name says it holds a document".into()));
+    }
+    if kinds.contains(&kind) {
+        return Ok(());
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
+    Err(ScanError::Corrupt(format!("its name says .{ext}, but it does not hold that format")))
+}
+
 /// Scans a file on disk. Text streams with bounded memory; containers are
 /// read whole, up to the container limit.
 pub(crate) fn scan_path(sink: &mut Sink<'_>, path: &Path, name: &str) -> Result<(), ScanError> {
@@ -83,6 +113,7 @@ pub(crate) fn scan_path(sink: &mut Sink<'_>, path: &Path, name: &str) -> Result<
     }
     head.truncate(filled);
     let kind = sniff(&head);
+    keeps_its_promise(name, kind, len)?;
     if kind == Kind::Text && !head.starts_with(&[0xFF, 0xFE]) && !head.starts_with(&[0xFE, 0xFF]) {
         if len > sink.limits().max_file_bytes {
             return Err(ScanError::TooLarge(format!("{len} bytes, more than the text limit")));
@@ -113,7 +144,9 @@ pub(crate) fn scan_bytes(sink: &mut Sink<'_>, bytes: &[u8], name: &str, depth: u
         return Err(ScanError::TooLarge(format!("nested more than {} containers deep", sink.limits().max_depth)));
     }
     let head = bytes.get(..8192).unwrap_or(bytes);
-    match sniff(head) {
+    let kind = sniff(head);
+    keeps_its_promise(name, kind, bytes.len() as u64)?;
+    match kind {
         Kind::Zip => ooxml::scan(sink, Box::new(std::io::Cursor::new(bytes)), depth),
         Kind::Ole => ole::scan(sink, bytes),
         Kind::Pdf => pdf::scan(sink, bytes),
@@ -175,5 +208,18 @@ mod tests {
         assert_eq!(sniff(b"\x00\x01\x02"), Kind::Binary);
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Kind::Image);
         assert_eq!(sniff(b"From: a@b.example\nDate: today\n\nhello"), Kind::Mail);
+    }
+
+    #[test]
+    fn a_name_that_promises_a_format_the_content_lacks_cannot_be_inspected() {
+        // Issue 20: a 0-byte .xlsx was reported clear.
+        assert!(matches!(keeps_its_promise("reply.xlsx", Kind::Text, 0), Err(ScanError::Corrupt(_))));
+        assert!(matches!(keeps_its_promise("reply.pdf", Kind::Text, 10), Err(ScanError::Corrupt(_))));
+        assert!(matches!(keeps_its_promise("REPLY.XLSX", Kind::Pdf, 10), Err(ScanError::Corrupt(_))));
+        // What the name promises, or no promise at all, goes on.
+        assert!(keeps_its_promise("reply.xlsx", Kind::Zip, 10).is_ok());
+        assert!(keeps_its_promise("locked.xlsx", Kind::Ole, 10).is_ok(), "encrypted OOXML is OLE2");
+        assert!(keeps_its_promise("notes.txt", Kind::Text, 0).is_ok());
+        assert!(keeps_its_promise("no-extension", Kind::Binary, 10).is_ok());
     }
 }
