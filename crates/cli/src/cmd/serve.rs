@@ -282,14 +282,15 @@ pub async fn serve_until_interrupted(
         let plan = settings.guard_fingerprints.clone().zip(settings.guard_export_every_s);
         tokio::spawn(async move {
             let Some((path, every)) = plan else { return };
-            let mut wait =
-                match lanyard_guard::Fingerprints::from_json(&std::fs::read_to_string(&path).unwrap_or_default()) {
-                    Ok(fp) => {
-                        let age = (context::now_ms() / 1000).saturating_sub(fp.created_at().unwrap_or(0));
-                        u64::try_from(age).map_or(0, |age| every.saturating_sub(age))
-                    }
-                    Err(_) => 0,
-                };
+            // The set the guard loaded at start says how old the file is.
+            let made = guard.current().fingerprints.as_ref().and_then(lanyard_guard::Fingerprints::created_at);
+            let mut wait = match made {
+                Some(at) => {
+                    let age = (context::now_ms() / 1000).saturating_sub(at);
+                    u64::try_from(age).map_or(0, |age| every.saturating_sub(age))
+                }
+                None => 0,
+            };
             loop {
                 tokio::select! {
                     _ = stop.changed() => break,
