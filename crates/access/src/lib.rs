@@ -227,6 +227,11 @@ impl Access {
         Access { ledger, provider, sessions }
     }
 
+    /// How long sessions last (the console shows it).
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.sessions
+    }
+
     fn enrol(&self, user: Uuid, name: &str) -> Result<(Vec<u8>, Enrolment), AccessError> {
         let secret = Key32::random();
         let (ctx_name, version) = totp_context(user);

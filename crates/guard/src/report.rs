@@ -344,6 +344,13 @@ pub struct Finding {
     pub remedy: Option<String>,
 }
 
+impl Finding {
+    /// How to fix it, whether or not the scan was asked to explain.
+    pub fn how_to_fix(&self) -> String {
+        self.remedy.clone().or_else(|| crate::sink::remedy(self.detector, self.hidden, &self.part)).unwrap_or_default()
+    }
+}
+
 /// The overall answer, as an exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -431,7 +431,7 @@ impl<'a> Sink<'a> {
     }
 }
 
-fn remedy(detector: Detector, hidden: Option<Hidden>, part: &Part) -> Option<String> {
+pub(crate) fn remedy(detector: Detector, hidden: Option<Hidden>, part: &Part) -> Option<String> {
     if let Some(h) = hidden {
         return Some(h.remedy().to_owned());
     }

@@ -88,6 +88,9 @@ pub struct Options {
     /// How long refusals are counted before their `request.rejected`
     /// event is written (see `rejections`).
     pub rejection_window: std::time::Duration,
+    /// Ask browsers to report Content-Security-Policy violations on console
+    /// pages to `/csp-report`, and keep them (the browser tests read them).
+    pub csp_reports: bool,
 }
 
 /// What every request shares. The services are private to the gate.
@@ -96,13 +99,15 @@ pub struct AppState {
     metrics: Metrics,
     rejections: crate::rejections::Rejections,
     options: Options,
+    console: crate::console::errors::Shared,
 }
 
 impl AppState {
     /// A server's state.
     pub fn new(services: Services, options: Options) -> Self {
         let rejections = crate::rejections::Rejections::new(options.rejection_window);
-        AppState { services, metrics: Metrics::default(), rejections, options }
+        let console = crate::console::errors::Shared { report_csp: options.csp_reports, ..Default::default() };
+        AppState { services, metrics: Metrics::default(), rejections, options, console }
     }
 
     pub(crate) fn rejections(&self) -> &crate::rejections::Rejections {
@@ -138,6 +143,12 @@ impl AppState {
     /// Whether cookies are marked `Secure` (and HSTS is sent).
     pub fn secure_cookies(&self) -> bool {
         self.options.secure_cookies
+    }
+
+    /// What the console keeps while the server runs (CSP reports, scan
+    /// reports for download).
+    pub fn console(&self) -> &crate::console::errors::Shared {
+        &self.console
     }
 
     /// Records a refused request. The refusal stands even if the event
@@ -439,6 +450,16 @@ impl Gate {
         &self.state.metrics
     }
 
+    /// Whether cookies are marked `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.state.options.secure_cookies
+    }
+
+    /// The console's state (scan reports kept for download).
+    pub(crate) fn console(&self) -> &crate::console::errors::Shared {
+        &self.state.console
+    }
+
     /// The supplier a `print_supplier` token acts for (policy: only its own).
     pub fn own_supplier(&self) -> Result<&str, Problem> {
         policy::own_supplier(self.caller.principal.role, self.caller.principal.subject.as_deref())
@@ -555,6 +576,11 @@ impl Public {
     /// Whether cookies are marked `Secure`.
     pub fn secure_cookies(&self) -> bool {
         self.state.options.secure_cookies
+    }
+
+    /// The console's state (CSP reports).
+    pub(crate) fn console(&self) -> &crate::console::errors::Shared {
+        &self.state.console
     }
 
     /// Logins and logouts (the access service checks the password and the

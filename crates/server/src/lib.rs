@@ -13,6 +13,7 @@ mod audit;
 pub mod auth;
 mod bulk;
 mod cards;
+mod console;
 pub mod gate;
 pub mod limits;
 mod metrics;
@@ -63,7 +64,12 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// Every route the server declares, with what it needs, without building a
 /// server: what a client's endpoint list is checked against.
 pub fn route_table() -> Vec<RouteSpec> {
-    routes::import_routes().merge(routes::scan_routes()).merge(routes::routes()).table()
+    routes::import_routes()
+        .merge(routes::scan_routes())
+        .merge(routes::routes())
+        .merge(console::scan_routes())
+        .merge(console::routes())
+        .table()
 }
 
 /// The application and the table of every route in it with what it needs
@@ -75,10 +81,12 @@ pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
         r.layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
             .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
     });
-    let scan = routes::scan_routes().map(|r| {
+    let scan = routes::scan_routes().merge(console::scan_routes()).map(|r| {
         r.layer(axum::extract::DefaultBodyLimit::max(MAX_SCAN_BYTES)).layer(RequestBodyLimitLayer::new(MAX_SCAN_BYTES))
     });
+    let console_state = Arc::clone(&state);
     let (app, table) = routes::routes()
+        .merge(console::routes())
         .map(|r| r.layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)))
         .merge(import)
         .merge(scan)
@@ -102,10 +110,14 @@ pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         ));
     }
-    let app = app.layer(SetResponseHeaderLayer::overriding(
-        HeaderName::from_static("cross-origin-resource-policy"),
-        HeaderValue::from_static("same-origin"),
-    ));
+    let app = app
+        .layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static("cross-origin-resource-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        // Outermost: console pages get their own policy, and pages for
+        // problems.
+        .layer(axum::middleware::from_fn_with_state(console_state, console::errors::layer));
     (app, table)
 }
 

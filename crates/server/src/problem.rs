@@ -198,7 +198,8 @@ pub(crate) async fn uniform(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+    // A console page says what went wrong in its own words.
+    if !(status.is_client_error() || status.is_server_error()) || is_problem || is_page(&response) {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -233,6 +234,12 @@ pub(crate) async fn uniform(response: Response) -> Response {
         }
     }
     out
+}
+
+/// Whether an answer is a console page (HTML), which says what went wrong
+/// in words for people and is left as it is.
+pub(crate) fn is_page(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 /// The framework's message with any quoted value cut out: it names the

@@ -109,7 +109,12 @@ pub(crate) async fn layer(State(state): State<Arc<AppState>>, req: Request, next
     // The gate names the caller once it has authenticated one (a refusal
     // by the gate itself, or by an extractor after it).
     let caller = response.extensions().get::<crate::gate::Decided>().and_then(|d| d.caller.clone());
-    let response = if is_problem(&response) { response } else { problem_for(status).into_response() };
+    // A console page already says what went wrong, in words for people.
+    let response = if is_problem(&response) || crate::problem::is_page(&response) {
+        response
+    } else {
+        problem_for(status).into_response()
+    };
     let now_ms = crate::now_s() * 1000;
     if let Some((counts, since_ms)) = state.rejections().count(route, status.as_u16(), caller, now_ms) {
         state.record_rejections(&counts, since_ms, now_ms).await;

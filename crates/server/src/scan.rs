@@ -12,11 +12,11 @@ use crate::now_s;
 use crate::problem::{Problem, ProblemBody};
 
 /// Files per upload at most.
-const MAX_FILES: usize = 64;
+pub(crate) const MAX_FILES: usize = 64;
 
 /// The last path component of an uploaded name, printable, at most 200
 /// characters.
-fn clean_name(raw: Option<&str>, index: usize) -> String {
+pub(crate) fn clean_name(raw: Option<&str>, index: usize) -> String {
     let base = raw.and_then(|n| n.rsplit(['/', '\\']).next()).unwrap_or("");
     let name: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     if name.trim().is_empty() { format!("upload-{}", index + 1) } else { name }
@@ -43,6 +43,12 @@ pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<la
     if files.is_empty() {
         return Err(Problem::bad_request("no_files", "upload at least one file (multipart/form-data)"));
     }
+    Ok(Json(scan_files(&gate, files).await?))
+}
+
+/// Scans files off the async workers and records the scan (counts and
+/// canaries, no names). The API and the console both scan through here.
+pub(crate) async fn scan_files(gate: &Gate, files: Vec<(String, Vec<u8>)>) -> Result<lanyard_guard::Report, Problem> {
     let scanner = gate.guard();
     let report = tokio::task::spawn_blocking(move || {
         let mut findings = Vec::new();
@@ -57,7 +63,7 @@ pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<la
 
     // A canary found is the log's business: it names where a leak came from.
     gate.register().record_scan(&gate.operator(), &scan_record(&report), now_s() * 1000).await?;
-    Ok(Json(report))
+    Ok(report)
 }
 
 /// The audit record of a report: counts and canaries, no names.

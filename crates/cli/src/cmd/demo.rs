@@ -189,6 +189,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     for (name, role, secret) in &logins {
         println!("  {name:<8} {:<16} {secret}", role.as_str());
     }
+    println!("The web console, for every role: open {base}/ in a browser and sign in as one of these");
+    println!("  (add the secret to an authenticator app, or: oathtool --totp -b SECRET).");
     println!("Sign in from another terminal (the password, then the code), and work as that user:");
     println!("  lanyard login --server {base} --user ida");
     println!("  lanyard person find --surname SURNAME --purpose card_renewal && lanyard card list");

@@ -162,6 +162,7 @@ pub async fn serve_until_interrupted(
             }),
             degraded,
             rejection_window: std::time::Duration::from_secs(60),
+            csp_reports: false,
         },
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -1,0 +1,81 @@
+//! The web console: server-rendered HTML pages at `/`, beside the API, for
+//! the people who run an ID office and do not work in a terminal.
+//!
+//! The console is not a second API client. Its routes are declared in the
+//! same table as the API's ([`crate::gate::Routes`]), with what each needs,
+//! so the gate authenticates, decides and audits a refusal before any page
+//! handler runs; a handler then calls the same service method the matching
+//! API route calls. What differs is only the surface:
+//!
+//! - pages are maud templates ([`page`]), work with JavaScript off, and load
+//!   nothing from outside the binary ([`assets`]);
+//! - every state-changing form carries a CSRF token bound to the session
+//!   ([`csrf`]), and sign-in carries one bound to a pre-session cookie;
+//! - a read of personal data records the task the user chose once
+//!   ([`purpose`]), never a free text that could itself be personal;
+//! - nothing personal goes in a URL: searches are POSTs, pages are named by
+//!   ids;
+//! - a refusal, or any error, is an HTML page in plain words ([`errors`]),
+//!   and an expired session goes back to sign-in.
+//!
+//! Pages by subject: [`signin`], [`people`], [`cards`], [`scan`].
+
+pub(crate) mod assets;
+pub(crate) mod cards;
+pub(crate) mod csrf;
+pub(crate) mod errors;
+pub(crate) mod page;
+pub(crate) mod people;
+pub(crate) mod purpose;
+pub(crate) mod scan;
+pub(crate) mod signin;
+
+use lanyard_core::policy::Action;
+
+use crate::gate::{Need, Routes};
+
+/// The console's Content-Security-Policy: scripts, styles, images and
+/// forms from the server itself and nothing else; no inline script or
+/// style, no eval, no framing.
+pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                              form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Whether a path is the console's (every path outside the API, the probes
+/// and the metrics).
+pub(crate) fn is_console_path(path: &str) -> bool {
+    !(path.starts_with("/v1/") || matches!(path, "/v1" | "/healthz" | "/readyz" | "/metrics"))
+}
+
+/// Scans: uploads up to [`crate::MAX_SCAN_BYTES`], as the API's.
+pub(crate) fn scan_routes() -> Routes {
+    Routes::new().post("/scan", Need::Action(Action::ScanFiles), scan::submit)
+}
+
+/// Every other console page, each with what the gate must decide first.
+pub(crate) fn routes() -> Routes {
+    use Action as A;
+    use Need::{Public as Open, ReadPeople};
+    let need = Need::Action;
+    let mut r = Routes::new()
+        .get("/", need(A::ReadSession), signin::home)
+        .get("/login", Open, signin::form)
+        .post("/login", Open, signin::submit)
+        .post("/logout", Open, signin::logout)
+        .get("/static/{file}", Open, assets::serve)
+        .post("/csp-report", Open, errors::csp_report)
+        .post("/purpose", need(A::ReadSession), purpose::choose)
+        .get("/find", ReadPeople, people::find_form)
+        .post("/find", ReadPeople, people::find)
+        .get("/people/{id}", ReadPeople, people::person)
+        .get("/people/{id}/photo", ReadPeople, people::photo)
+        .post("/people/{id}/cards", need(A::RequestCard), cards::request)
+        .get("/cards/{id}", need(A::ReadCards), cards::card)
+        .get("/cards/{id}/artwork/{side}", need(A::RenderCard), cards::artwork)
+        .get("/approvals", need(A::ApproveCard), cards::approvals)
+        .get("/scan", need(A::ScanFiles), scan::form)
+        .get("/scan/{id}/report.json", need(A::ScanFiles), scan::report);
+    for (path, step, action) in cards::STEPS {
+        r = r.post(path, need(action), move |ctx, id, form| cards::step(ctx, id, step, form));
+    }
+    r
+}

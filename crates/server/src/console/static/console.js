@@ -1,0 +1,35 @@
+// lanyard console: the one script, and only an enhancement. Every page
+// works without it. It counts down the session's idle time where the
+// page says it, warns a minute before the end with a button to stay
+// signed in, and leaves the page for sign-in when the session has ended,
+// so an unattended screen stops showing a record.
+(function () {
+  "use strict";
+  var body = document.body;
+  var idle = parseInt(body.getAttribute("data-idle-s") || "0", 10);
+  var shown = document.getElementById("session-left");
+  if (!idle || !shown) { return; }
+  var ends = Date.now() + idle * 1000;
+  var warning = document.getElementById("session-warning");
+  var stay = document.getElementById("session-stay");
+  function minutes(ms) {
+    var s = Math.max(0, Math.round(ms / 1000));
+    return s >= 120 ? Math.ceil(s / 60) + " minutes" : s + " seconds";
+  }
+  function tick() {
+    var left = ends - Date.now();
+    if (left <= 0) { window.location.assign("/login?expired"); return; }
+    shown.textContent = "Signs out in " + minutes(left) + " without use";
+    if (warning) { warning.hidden = left > 60000; }
+  }
+  if (stay) {
+    stay.addEventListener("click", function () {
+      fetch("/v1/session", { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        if (r.ok) { ends = Date.now() + idle * 1000; tick(); }
+        else { window.location.assign("/login?expired"); }
+      });
+    });
+  }
+  tick();
+  window.setInterval(tick, 1000);
+})();
