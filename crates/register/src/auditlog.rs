@@ -482,4 +482,84 @@ impl Register {
         let hash: [u8; 32] = row.leaf_hash.try_into().map_err(|_| refused("stored leaf hash is not 32 bytes"))?;
         Ok((row.event, hash))
     }
+
+    /// The events that match `filter`, newest first, at most `limit`, with
+    /// their indexes: what the console's log explorer lists. It reads back
+    /// from the end of the log and stops after `scan_at_most` events, so a
+    /// search of a long log answers quickly with what is recent (the
+    /// answer says whether it stopped early). Events hold ids, never
+    /// values, so this reveals no personal data and is not itself audited,
+    /// as `audit_event` is not.
+    pub async fn find_events(
+        &self,
+        filter: &EventFilter,
+        limit: usize,
+        scan_at_most: u64,
+    ) -> Result<FoundEvents, RegisterError> {
+        const PAGE: i64 = 2000;
+        let mut end = self.store().audit_len().await?;
+        let (mut events, mut scanned) = (Vec::new(), 0u64);
+        while end > 0 && events.len() < limit && scanned < scan_at_most {
+            let from = (end - PAGE).max(0);
+            let rows = self.store().audit_rows(from, end - from).await?;
+            for row in rows.iter().rev() {
+                scanned += 1;
+                let Ok(e) = Event::from_bytes(&row.event) else {
+                    return Err(refused(format!("audit event {} is unreadable; run 'lanyard audit verify'", row.idx)));
+                };
+                if filter.keeps(&e) {
+                    events.push((u64::try_from(row.idx).map_err(refused)?, e));
+                    if events.len() >= limit {
+                        break;
+                    }
+                }
+            }
+            end = from;
+        }
+        Ok(FoundEvents { events, scanned, complete: end == 0 })
+    }
+}
+
+/// What the log explorer asks for; every part optional.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    /// The actor id (`user:ida`), or its name alone (`ida`).
+    pub actor: Option<String>,
+    /// The action (`person.read`), or its family (`card`).
+    pub action: Option<String>,
+    /// A person the event names.
+    pub person: Option<lanyard_core::PersonId>,
+    /// Unix ms, inclusive.
+    pub from_ms: Option<i64>,
+    /// Unix ms, exclusive.
+    pub to_ms: Option<i64>,
+}
+
+impl EventFilter {
+    /// Whether `e` passes.
+    pub fn keeps(&self, e: &Event) -> bool {
+        let actor = self
+            .actor
+            .as_deref()
+            .is_none_or(|a| e.actor.id == a || e.actor.id.split_once(':').is_some_and(|(_, name)| name == a));
+        let action = self
+            .action
+            .as_deref()
+            .is_none_or(|a| e.action == a || e.action.split_once('.').is_some_and(|(family, _)| family == a));
+        let person = self.person.is_none_or(|p| e.people.contains(&p));
+        let time = self.from_ms.is_none_or(|t| e.time_ms >= t) && self.to_ms.is_none_or(|t| e.time_ms < t);
+        actor && action && person && time
+    }
+}
+
+/// The events found, newest first, and how much of the log was read.
+#[derive(Debug)]
+pub struct FoundEvents {
+    /// Index and event.
+    pub events: Vec<(u64, Event)>,
+    /// Events read.
+    pub scanned: u64,
+    /// Whether the whole log was read (else the answer holds the most
+    /// recent matches only).
+    pub complete: bool,
 }

@@ -19,6 +19,7 @@ mod bulk;
 mod canary;
 mod codec;
 mod disclosure;
+pub mod drafts;
 mod error;
 mod finding;
 pub mod import;
@@ -34,7 +35,7 @@ mod verify;
 mod witnessing;
 mod write;
 
-pub use auditlog::{ConsistencyProof, DEFAULT_ORIGIN, InclusionProof, SignedCheckpoint};
+pub use auditlog::{ConsistencyProof, DEFAULT_ORIGIN, EventFilter, FoundEvents, InclusionProof, SignedCheckpoint};
 pub use breach::{Exposure, REVEALING_ACTIONS, ScopeQuery, ScopeReport};
 pub use bulk::RecordSource;
 pub use canary::{Canary, CanarySummary, CanaryTemplate, check_recipient};

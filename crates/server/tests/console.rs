@@ -438,6 +438,7 @@ async fn console_journeys_in_chromium() {
             disclosure_officer_checks_workbooks(&d, &f).await;
             other_roles_pages_are_refused_and_audited(&d, &f).await;
             back_after_sign_out_shows_nothing(&d, &f).await;
+            auditor_scopes_a_breach_and_checks_the_log(&d, &f).await;
         }
         let reports = f.state.console().csp_violations();
         assert!(reports.is_empty(), "{}: CSP violations: {reports:#?}", t.name);
@@ -581,5 +582,98 @@ async fn back_after_sign_out_shows_nothing(d: &Driver, f: &Fixture) {
         assert!(!page.contains(personal), "Back after sign-out shows {personal}");
     }
     assert_eq!(text(&c, "h1").await, "Sign in");
+    c.close().await.unwrap();
+}
+
+/// An auditor scopes a breach by the ID officer's reads and downloads the
+/// Art. 33 draft; searches the log, opens an event and its proof; verifies
+/// the log; and sees the picture of access.
+async fn auditor_scopes_a_breach_and_checks_the_log(d: &Driver, f: &Fixture) {
+    let c = browser(d).await;
+    sign_in(&c, f, "audrey").await;
+    c.goto(&format!("{}/breach", f.base)).await.unwrap();
+    check_page(&c, "breach form").await;
+    c.find(Locator::Id("actor")).await.unwrap().send_keys("ida").await.unwrap();
+    click(&c, "form[action='/breach'] button[type=submit]").await;
+    let result = text(&c, "#scope-result").await;
+    assert!(result.contains("1 people exposed"), "{result}");
+    assert!(text(&c, "main").await.contains(&f.person.to_string()), "the person, by reference");
+    assert!(!c.source().await.unwrap().contains("Matrix"), "no name on the auditor's page");
+    check_page(&c, "breach result").await;
+    screenshot(&c, "breach-scope").await;
+    // The download, as the browser would post it.
+    let csrf = c.find(Locator::Css("form[action='/breach/report'] input[name=csrf]")).await.unwrap();
+    let csrf = csrf.attr("value").await.unwrap().unwrap();
+    let cookie = c.get_named_cookie("lanyard_session").await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/breach/report", f.base))
+        .header("cookie", format!("lanyard_session={}", cookie.value()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            serde_urlencoded::to_string([
+                ("csrf", csrf.as_str()),
+                ("actor", "ida"),
+                ("from", ""),
+                ("to", ""),
+                ("compartment", ""),
+            ])
+            .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-disposition"].to_str().unwrap().contains("art33-report-draft.html"));
+    let draft = r.text().await.unwrap();
+    assert!(draft.contains("Article 33") && draft.contains("Number affected: <strong>1</strong>"), "{draft}");
+    assert!(!draft.contains("Matrix"), "the report names nobody");
+    // Without the form's token, the same post is refused.
+    let r = reqwest::Client::new()
+        .post(format!("{}/breach/report", f.base))
+        .header("cookie", format!("lanyard_session={}", cookie.value()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("csrf=forged&actor=ida")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // The log explorer: ida's reads, one event and its proof.
+    c.goto(&format!("{}/audit", f.base)).await.unwrap();
+    check_page(&c, "audit explorer").await;
+    c.find(Locator::Id("actor")).await.unwrap().send_keys("ida").await.unwrap();
+    c.find(Locator::Id("action")).await.unwrap().send_keys("person.read").await.unwrap();
+    click(&c, "form[action='/audit'] button[type=submit]").await;
+    let rows = c.find_all(Locator::Css("tbody tr")).await.unwrap();
+    assert!(rows.len() >= 2, "ida's reads: {}", rows.len());
+    assert!(text(&c, "tbody").await.contains("card_renewal"));
+    screenshot(&c, "audit-explorer").await;
+    click(&c, "tbody tr a").await;
+    check_page(&c, "audit event").await;
+    assert!(text(&c, "main").await.contains("person.read"));
+    let href = c.find(Locator::Css("a[download]")).await.unwrap().attr("href").await.unwrap().unwrap();
+    let r = reqwest::Client::new()
+        .get(format!("{}{href}", f.base))
+        .header("cookie", format!("lanyard_session={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    let proof: serde_json::Value = r.json().await.unwrap();
+    assert!(proof["hashes"].is_array() && proof["checkpoint"].as_str().unwrap().contains('\n'), "{proof}");
+
+    // The checkpoint, and the log verified now.
+    c.goto(&format!("{}/audit/log", f.base)).await.unwrap();
+    check_page(&c, "checkpoint").await;
+    click(&c, "form[action='/audit/verify'] button").await;
+    assert!(text(&c, "#verify-result").await.contains("The log verifies"));
+
+    // The picture: ida's reads are drawn, and her line offers a scope.
+    c.goto(&format!("{}/access", f.base)).await.unwrap();
+    check_page(&c, "picture of access").await;
+    let main = text(&c, "main").await;
+    assert!(main.contains("user:ida"), "{main}");
+    let bars = c.find_all(Locator::Css("svg rect")).await.unwrap();
+    assert!(bars.len() > 4, "bars beside the legend");
+    screenshot(&c, "picture-of-access").await;
     c.close().await.unwrap();
 }

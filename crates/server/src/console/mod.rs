@@ -18,9 +18,10 @@
 //! - a refusal, or any error, is an HTML page in plain words ([`errors`]),
 //!   and an expired session goes back to sign-in.
 //!
-//! Pages by subject: [`signin`], [`people`], [`cards`], [`scan`].
+//! Pages by subject: [`signin`], [`people`], [`cards`], [`scan`], [`audit`].
 
 pub(crate) mod assets;
+pub(crate) mod audit;
 pub(crate) mod cards;
 pub(crate) mod csrf;
 pub(crate) mod errors;
@@ -73,7 +74,20 @@ pub(crate) fn routes() -> Routes {
         .get("/cards/{id}/artwork/{side}", need(A::RenderCard), cards::artwork)
         .get("/approvals", need(A::ApproveCard), cards::approvals)
         .get("/scan", need(A::ScanFiles), scan::form)
-        .get("/scan/{id}/report.json", need(A::ScanFiles), scan::report);
+        .get("/scan/{id}/report.json", need(A::ScanFiles), scan::report)
+        .get("/audit", need(A::ReadAudit), audit::explorer)
+        .post("/audit", need(A::ReadAudit), audit::search)
+        .get("/audit/events/{index}", need(A::ReadAudit), audit::event)
+        .get("/audit/events/{index}/proof.json", need(A::ReadAudit), audit::proof)
+        .get("/audit/log", need(A::ReadAudit), audit::log)
+        .post("/audit/verify", need(A::ReadAudit), audit::verify)
+        .get("/breach", need(A::ScopeBreach), audit::breach_form)
+        .post("/breach", need(A::ScopeBreach), audit::breach)
+        .post("/breach/report", need(A::ScopeBreach), audit::breach_report)
+        .post("/breach/letters", need(A::ScopeBreach), audit::breach_letters)
+        .get("/exposure", need(A::DrillSupplier), audit::exposure_form_page)
+        .post("/exposure", need(A::DrillSupplier), audit::exposure)
+        .get("/access", need(A::ScopeBreach), audit::picture);
     for (path, step, action) in cards::STEPS {
         r = r.post(path, need(action), move |ctx, id, form| cards::step(ctx, id, step, form));
     }

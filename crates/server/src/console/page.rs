@@ -65,6 +65,17 @@ fn nav(ctx: &Ctx) -> Vec<(&'static str, &'static str)> {
     if ctx.may(&Action::ApproveCard) {
         links.push(("/approvals", "Approvals"));
     }
+    if ctx.may(&Action::ReadAudit) {
+        links.push(("/audit", "Audit log"));
+        links.push(("/audit/log", "Checkpoint"));
+    }
+    if ctx.may(&Action::ScopeBreach) {
+        links.push(("/breach", "Breach scope"));
+        links.push(("/access", "Picture of access"));
+    }
+    if ctx.may(&Action::DrillSupplier) {
+        links.push(("/exposure", "Supplier drill"));
+    }
     if ctx.may(&Action::ScanFiles) {
         links.push(("/scan", "Check a file for release"));
     }

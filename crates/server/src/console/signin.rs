@@ -171,6 +171,17 @@ pub(crate) async fn home(gate: Gate, headers: HeaderMap) -> Markup {
     if ctx.may(&Action::ApproveCard) {
         tasks.push(("/approvals", "Approve card requests", "Requests waiting for a second person."));
     }
+    if ctx.may(&Action::ReadAudit) {
+        tasks.push(("/audit", "Search the audit log", "Every access, by actor, action, person and time, with proofs."));
+        tasks.push(("/audit/log", "Check the log", "The signed checkpoint, and a full verification now."));
+    }
+    if ctx.may(&Action::ScopeBreach) {
+        tasks.push(("/breach", "Scope a breach", "Who was exposed by an actor or in a window, with the ICO drafts."));
+        tasks.push(("/access", "Picture of access", "Reads per day over 90 days, and who reads far more than usual."));
+    }
+    if ctx.may(&Action::DrillSupplier) {
+        tasks.push(("/exposure", "Supplier compromise drill", "What a print supplier's breach would expose now."));
+    }
     if ctx.may(&Action::ScanFiles) {
         tasks.push((
             "/scan",
