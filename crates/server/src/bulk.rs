@@ -125,6 +125,19 @@ pub(crate) async fn rotate_compartment(
     let compartment: Compartment = name
         .parse()
         .map_err(|_| Problem::bad_request("bad_compartment", "not a compartment (identity, photo, vetting, pay)"))?;
+    let (version, rewrap) = rotate(&gate, compartment).await?;
+    let body = |status: &str, rows: Option<u64>| serde_json::json!({ "compartment": compartment.as_str(), "new_version": version, "rewrap": status, "rewrapped": rows });
+    Ok(match rewrap {
+        Some(rows) => (StatusCode::OK, Json(body("done", Some(rows)))),
+        None => (StatusCode::ACCEPTED, Json(body("running", None))),
+    })
+}
+
+/// Adds a key version to `compartment` and re-wraps every person key under
+/// it: the new version, and the rows re-wrapped when that finished within
+/// a few seconds (`None` while it goes on in the background). The API and
+/// the console rotate through here.
+pub(crate) async fn rotate(gate: &Gate, compartment: Compartment) -> Result<(u32, Option<u64>), Problem> {
     let op = gate.operator();
     let version = gate.register().add_compartment_key(&op, compartment, now_s() * 1000).await?;
     let register = gate.register_shared();
@@ -136,11 +149,10 @@ pub(crate) async fn rotate_compartment(
         }
         done
     });
-    let body = |status: &str, rows: Option<u64>| serde_json::json!({ "compartment": compartment.as_str(), "new_version": version, "rewrap": status, "rewrapped": rows });
     match tokio::time::timeout(REWRAP_WAIT, job).await {
-        Ok(Ok(Ok(rows))) => Ok((StatusCode::OK, Json(body("done", Some(rows))))),
+        Ok(Ok(Ok(rows))) => Ok((version, Some(rows))),
         Ok(Ok(Err(e))) => Err(e.into()),
         Ok(Err(_)) => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the re-wrap task failed")),
-        Err(_) => Ok((StatusCode::ACCEPTED, Json(body("running", None)))),
+        Err(_) => Ok((version, None)),
     }
 }

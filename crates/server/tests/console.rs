@@ -153,7 +153,9 @@ impl Drop for Fixture {
     }
 }
 
-const USERS: [(&str, Role); 9] = [
+const USERS: [(&str, Role); 11] = [
+    ("adam", Role::Admin),
+    ("val", Role::VettingOfficer),
     ("ida", Role::IdOfficer),
     ("ivy", Role::IdOfficer),
     ("ivan", Role::IdOfficer),
@@ -439,6 +441,8 @@ async fn console_journeys_in_chromium() {
             other_roles_pages_are_refused_and_audited(&d, &f).await;
             back_after_sign_out_shows_nothing(&d, &f).await;
             auditor_scopes_a_breach_and_checks_the_log(&d, &f).await;
+            vetting_officer_changes_vetting_with_errors_beside_fields(&d, &f).await;
+            admin_adds_a_user_who_then_signs_in(&d, &f).await;
         }
         let reports = f.state.console().csp_violations();
         assert!(reports.is_empty(), "{}: CSP violations: {reports:#?}", t.name);
@@ -675,5 +679,102 @@ async fn auditor_scopes_a_breach_and_checks_the_log(d: &Driver, f: &Fixture) {
     let bars = c.find_all(Locator::Css("svg rect")).await.unwrap();
     assert!(bars.len() > 4, "bars beside the legend");
     screenshot(&c, "picture-of-access").await;
+    c.close().await.unwrap();
+}
+
+/// A vetting officer changes a vetting level: a wrong value is named beside
+/// its field and nothing is saved; a right one is saved and shown.
+async fn vetting_officer_changes_vetting_with_errors_beside_fields(d: &Driver, f: &Fixture) {
+    let c = browser(d).await;
+    sign_in(&c, f, "val").await;
+    c.goto(&format!("{}/people/{}", f.base, f.person)).await.unwrap();
+    set_task(&c, "vetting_review").await;
+    assert!(text(&c, "#c-vetting").await.contains("Vetting"));
+    assert!(c.find(Locator::Css("form[action$='/cards']")).await.is_err(), "no card request for vetting");
+    click(&c, "a[href$='/edit']").await;
+    check_page(&c, "edit form").await;
+    let level = c.find(Locator::Id("vetting_level")).await.unwrap();
+    level.clear().await.unwrap();
+    level.send_keys("Q9").await.unwrap();
+    click(&c, "form[action$='/edit'] button[type=submit]").await;
+    let error = text(&c, "#vetting_level-error").await;
+    assert!(!error.is_empty(), "the error is beside the field");
+    assert_eq!(
+        c.find(Locator::Id("vetting_level")).await.unwrap().attr("aria-invalid").await.unwrap().as_deref(),
+        Some("true")
+    );
+    check_page(&c, "edit errors").await;
+    screenshot(&c, "edit-errors").await;
+    let level = c.find(Locator::Id("vetting_level")).await.unwrap();
+    level.clear().await.unwrap();
+    level.send_keys("DV").await.unwrap();
+    click(&c, "form[action$='/edit'] button[type=submit]").await;
+    assert!(text(&c, "#saved").await.contains("Saved"));
+    click(&c, "main a").await;
+    assert!(text(&c, "#c-vetting + dl, section[aria-labelledby=c-vetting]").await.contains("DV"));
+    c.close().await.unwrap();
+}
+
+/// An administrator adds a user, whose sign-in QR and secret are shown
+/// once, and that user signs in with them; issues a device token, adds a
+/// supplier and a zone, and rotates a key. No page shows personal data.
+async fn admin_adds_a_user_who_then_signs_in(d: &Driver, f: &Fixture) {
+    let c = browser(d).await;
+    sign_in(&c, f, "adam").await;
+    c.goto(&format!("{}/users", f.base)).await.unwrap();
+    check_page(&c, "users").await;
+    c.find(Locator::Id("name")).await.unwrap().send_keys("nora").await.unwrap();
+    choose(&c, "#role", "approver").await;
+    c.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    click(&c, "form[action='/users'] button[type=submit]").await;
+    let secret = text(&c, "#totp-secret").await;
+    assert!(c.find(Locator::Css(".qr svg")).await.is_ok(), "the QR is drawn");
+    check_page(&c, "enrolment").await;
+    screenshot(&c, "user-added").await;
+    // The new user signs in with what was shown.
+    let nora = browser(d).await;
+    nora.goto(&format!("{}/login", f.base)).await.unwrap();
+    nora.find(Locator::Id("name")).await.unwrap().send_keys("nora").await.unwrap();
+    nora.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    nora.find(Locator::Id("code")).await.unwrap().send_keys(&code(&secret)).await.unwrap();
+    click(&nora, "main button[type=submit]").await;
+    assert_eq!(text(&nora, "h1").await, "Start");
+    assert!(text(&nora, "header").await.contains("Approver"));
+    nora.close().await.unwrap();
+
+    c.goto(&format!("{}/tokens", f.base)).await.unwrap();
+    check_page(&c, "tokens").await;
+    choose(&c, "#kind", "verifier").await;
+    c.find(Locator::Id("subject")).await.unwrap().send_keys("gate-9").await.unwrap();
+    click(&c, "form[action='/tokens'] button[type=submit]").await;
+    let token = text(&c, "#token-secret").await;
+    let r = reqwest::Client::new().get(format!("{}/v1/session", f.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the token works");
+
+    c.goto(&format!("{}/suppliers", f.base)).await.unwrap();
+    check_page(&c, "suppliers").await;
+    let (_, recipient) = lanyard_supply::package::keygen("console");
+    c.find(Locator::Id("name")).await.unwrap().send_keys("inkwell").await.unwrap();
+    c.find(Locator::Id("recipient")).await.unwrap().send_keys(&recipient).await.unwrap();
+    click(&c, "form[action='/suppliers'] button[type=submit]").await;
+    assert!(text(&c, "tbody").await.contains("inkwell"));
+
+    c.goto(&format!("{}/zones", f.base)).await.unwrap();
+    check_page(&c, "zones").await;
+    c.find(Locator::Id("code")).await.unwrap().send_keys("CUSTODY").await.unwrap();
+    c.find(Locator::Id("zone-name")).await.unwrap().send_keys("Custody suite").await.unwrap();
+    c.find(Locator::Id("accepts")).await.unwrap().send_keys("SC,DV").await.unwrap();
+    click(&c, "form[action='/zones'] button[type=submit]").await;
+    assert!(text(&c, "tbody").await.contains("Custody suite"));
+
+    c.goto(&format!("{}/keys", f.base)).await.unwrap();
+    check_page(&c, "keys").await;
+    click(&c, "form[action='/keys/pay/rotate'] button").await;
+    assert!(text(&c, "#rotated").await.contains("pay key is now version 2"));
+    for page in ["/users", "/tokens", "/suppliers", "/zones", "/keys"] {
+        c.goto(&format!("{}{page}", f.base)).await.unwrap();
+        let source = c.source().await.unwrap();
+        assert!(!source.contains("Matrix") && !source.contains("MX1"), "{page} shows personal data");
+    }
     c.close().await.unwrap();
 }

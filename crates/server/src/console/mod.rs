@@ -18,8 +18,10 @@
 //! - a refusal, or any error, is an HTML page in plain words ([`errors`]),
 //!   and an expired session goes back to sign-in.
 //!
-//! Pages by subject: [`signin`], [`people`], [`cards`], [`scan`], [`audit`].
+//! Pages by subject: [`signin`], [`people`], [`cards`], [`scan`], [`audit`],
+//! [`admin`].
 
+pub(crate) mod admin;
 pub(crate) mod assets;
 pub(crate) mod audit;
 pub(crate) mod cards;
@@ -55,7 +57,7 @@ pub(crate) fn scan_routes() -> Routes {
 /// Every other console page, each with what the gate must decide first.
 pub(crate) fn routes() -> Routes {
     use Action as A;
-    use Need::{Public as Open, ReadPeople};
+    use Need::{Public as Open, ReadPeople, WritePeople};
     let need = Need::Action;
     let mut r = Routes::new()
         .get("/", need(A::ReadSession), signin::home)
@@ -69,6 +71,8 @@ pub(crate) fn routes() -> Routes {
         .post("/find", ReadPeople, people::find)
         .get("/people/{id}", ReadPeople, people::person)
         .get("/people/{id}/photo", ReadPeople, people::photo)
+        .get("/people/{id}/edit", WritePeople, people::edit_form_page)
+        .post("/people/{id}/edit", WritePeople, people::edit)
         .post("/people/{id}/cards", need(A::RequestCard), cards::request)
         .get("/cards/{id}", need(A::ReadCards), cards::card)
         .get("/cards/{id}/artwork/{side}", need(A::RenderCard), cards::artwork)
@@ -87,7 +91,22 @@ pub(crate) fn routes() -> Routes {
         .post("/breach/letters", need(A::ScopeBreach), audit::breach_letters)
         .get("/exposure", need(A::DrillSupplier), audit::exposure_form_page)
         .post("/exposure", need(A::DrillSupplier), audit::exposure)
-        .get("/access", need(A::ScopeBreach), audit::picture);
+        .get("/access", need(A::ScopeBreach), audit::picture)
+        .get("/users", need(A::ManageUsers), admin::users)
+        .post("/users", need(A::ManageUsers), admin::add_user)
+        .post("/users/{name}/disable", need(A::ManageUsers), admin::disable_user)
+        .post("/users/{name}/reset", need(A::ManageUsers), admin::reset_user)
+        .get("/tokens", need(A::ManageUsers), admin::tokens)
+        .post("/tokens", need(A::ManageUsers), admin::create_token)
+        .post("/tokens/{id}/revoke", need(A::ManageUsers), admin::revoke_token)
+        .get("/suppliers", need(A::ManageSuppliers), admin::suppliers)
+        .post("/suppliers", need(A::ManageSuppliers), admin::add_supplier)
+        .post("/suppliers/{name}/disable", need(A::ManageSuppliers), admin::disable_supplier)
+        .post("/suppliers/{name}/recipient", need(A::ManageSuppliers), admin::rotate_recipient)
+        .get("/zones", need(A::ReadZones), admin::zones)
+        .post("/zones", need(A::ManageZones), admin::add_zone)
+        .get("/keys", need(A::ReadStatus), admin::keys)
+        .post("/keys/{compartment}/rotate", need(A::RotateKeys), admin::rotate_key);
     for (path, step, action) in cards::STEPS {
         r = r.post(path, need(action), move |ctx, id, form| cards::step(ctx, id, step, form));
     }

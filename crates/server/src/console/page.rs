@@ -76,6 +76,19 @@ fn nav(ctx: &Ctx) -> Vec<(&'static str, &'static str)> {
     if ctx.may(&Action::DrillSupplier) {
         links.push(("/exposure", "Supplier drill"));
     }
+    if ctx.may(&Action::ManageUsers) {
+        links.push(("/users", "Users"));
+        links.push(("/tokens", "Tokens"));
+    }
+    if ctx.may(&Action::ManageSuppliers) {
+        links.push(("/suppliers", "Suppliers"));
+    }
+    if ctx.may(&Action::ManageZones) {
+        links.push(("/zones", "Zones"));
+    }
+    if ctx.may(&Action::RotateKeys) {
+        links.push(("/keys", "Keys"));
+    }
     if ctx.may(&Action::ScanFiles) {
         links.push(("/scan", "Check a file for release"));
     }

@@ -10,7 +10,7 @@ use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use lanyard_core::policy::{self, Action};
-use lanyard_core::{CardType, Compartment, Field};
+use lanyard_core::{CardType, Compartment, Field, PersonId};
 use lanyard_register::{Lookup, Revealed};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -147,6 +147,9 @@ pub(crate) async fn person(
                 }
             }
         }
+        @if !editable(ctx.role).is_empty() {
+            p { a class="button" href=(format!("/people/{id}/edit")) { "Change this record" } }
+        }
         @if ctx.may(&Action::ReadCards) {
             h2 { "Cards" }
             @if cards.is_empty() { p { "No cards." } } @else {
@@ -279,4 +282,160 @@ pub(crate) async fn photo(people: PeopleGate, Path(id): Path<String>, headers: H
     let mut r = bytes.into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     Ok(r)
+}
+
+/// The fields a role may change on the edit page (the photo has its own
+/// upload, not built here).
+fn editable(role: lanyard_core::Role) -> Vec<Field> {
+    Field::ALL.into_iter().filter(|f| *f != Field::Photo && policy::may_write(role, f.compartment())).collect()
+}
+
+/// A hint beside a field: what it takes.
+fn field_help(f: Field) -> Option<&'static str> {
+    match f {
+        Field::VettingLevel => Some("One of the force's levels, e.g. NPPV2, SC, DV."),
+        Field::VettingExpiry => Some("A date, YYYY-MM-DD."),
+        Field::Salary => Some("Pounds a year, e.g. 41250 or 41250.50."),
+        Field::Rank => Some("As the force's rank table spells it."),
+        _ => None,
+    }
+}
+
+fn edit_form(
+    ctx: &Ctx,
+    id: PersonId,
+    fields: &[Field],
+    values: &std::collections::BTreeMap<Field, String>,
+    errors: &std::collections::BTreeMap<Field, String>,
+) -> Markup {
+    html! {
+        @if !errors.is_empty() {
+            div class="banner bad" role="alert" {
+                p { "Nothing was saved. Correct the fields marked below, then save again." }
+            }
+        }
+        form method="post" action=(format!("/people/{id}/edit")) class="stack" novalidate {
+            (ctx.csrf_field())
+            @for f in fields {
+                @let name = f.as_str();
+                @let err = errors.get(f);
+                @let help = field_help(*f);
+                @let described: Vec<String> = [help.map(|_| format!("{name}-help")), err.map(|_| format!("{name}-error"))]
+                    .into_iter().flatten().collect();
+                div class="field" {
+                    label for=(name) { (field_label(*f)) }
+                    input id=(name) name=(name) type="text" value=(values.get(f).map(String::as_str).unwrap_or(""))
+                        aria-invalid=[err.map(|_| "true")]
+                        aria-describedby=[(!described.is_empty()).then(|| described.join(" "))];
+                    @if let Some(h) = help { p id=(format!("{name}-help")) class="help" { (h) } }
+                    @if let Some(e) = err { p id=(format!("{name}-error")) class="error-text" { (e) } }
+                    input type="hidden" name=(format!("was_{name}")) value=(values.get(f).map(String::as_str).unwrap_or(""));
+                }
+            }
+            button type="submit" { "Save changes" }
+        }
+    }
+}
+
+/// `GET /people/{id}/edit`: the fields of the compartments the role
+/// writes, as they stand (an audited read, for the task).
+pub(crate) async fn edit_form_page(
+    people: PeopleGate,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Problem> {
+    let id = person_id(&id)?;
+    let role = people.caller().principal.role;
+    let fields = editable(role);
+    let mut compartments: Vec<Compartment> = fields.iter().map(|f| f.compartment()).collect();
+    compartments.dedup();
+    if compartments.is_empty() {
+        return Err(Problem::forbidden("compartment_not_writable"));
+    }
+    let (gate, action) = people.compartments(&compartments).await?;
+    let ctx = Ctx::of(&gate, &headers);
+    let here = format!("/people/{id}/edit");
+    let Some(purpose) = ctx.purpose.clone() else {
+        return Ok(frame(&ctx, &here, "Change a record", ask_task(&ctx, &here)).into_response());
+    };
+    // Writing a compartment is not reading it: the values shown are read
+    // only where the role may read them too.
+    let readable: Vec<Compartment> = compartments.iter().copied().filter(|c| policy::may_read(role, *c)).collect();
+    let mut values = std::collections::BTreeMap::new();
+    if !readable.is_empty() {
+        gate.limit_reads(&action).await?;
+        let person = gate.register().show(&gate.operator(), id, &readable, Some(&purpose.code), now_s() * 1000).await?;
+        gate.metrics().person_read(1);
+        for f in &fields {
+            if let Some(v) = person.record.field_text(*f) {
+                values.insert(*f, v);
+            }
+        }
+    }
+    let form = edit_form(&ctx, id, &fields, &values, &std::collections::BTreeMap::new());
+    Ok(frame(&ctx, &here, "Change a record", form).into_response())
+}
+
+/// `POST /people/{id}/edit`: every changed field checked first, each error
+/// beside its field; nothing is saved unless all are right.
+pub(crate) async fn edit(
+    people: PeopleGate,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, Problem> {
+    let id = person_id(&id)?;
+    let fields = editable(people.caller().principal.role);
+    let ranks = people.ranks().clone();
+    let mut changes = lanyard_core::PersonRecord::default();
+    let mut changed: Vec<Compartment> = Vec::new();
+    let mut values = std::collections::BTreeMap::new();
+    let mut errors = std::collections::BTreeMap::new();
+    for f in &fields {
+        let now = form.get(f.as_str()).map(|v| v.trim().to_owned()).unwrap_or_default();
+        let was = form.get(&format!("was_{}", f.as_str())).map(|v| v.trim().to_owned()).unwrap_or_default();
+        values.insert(*f, now.clone());
+        if now == was {
+            continue;
+        }
+        if now.is_empty() {
+            errors.insert(*f, "This cannot be emptied here. Put back the value, or ask the ID office.".to_owned());
+            continue;
+        }
+        match changes.set_from_text(*f, &now, &ranks) {
+            Ok(()) => {
+                if !changed.contains(&f.compartment()) {
+                    changed.push(f.compartment());
+                }
+            }
+            Err(e) => {
+                errors.insert(*f, capital(&e.to_string()));
+            }
+        }
+    }
+    let mut compartments: Vec<Compartment> = fields.iter().map(|f| f.compartment()).collect();
+    compartments.dedup();
+    let asked = if changed.is_empty() { compartments } else { changed.clone() };
+    let (gate, _) = people.compartments(&asked).await?;
+    let ctx = Ctx::of(&gate, &headers);
+    let here = format!("/people/{id}/edit");
+    if !errors.is_empty() {
+        let page = frame(&ctx, &here, "Change a record", edit_form(&ctx, id, &fields, &values, &errors));
+        return Ok((StatusCode::BAD_REQUEST, page).into_response());
+    }
+    if !changed.is_empty() {
+        gate.register().update(&gate.operator(), id, changes, None, now_s() * 1000).await?;
+    }
+    let body = html! {
+        div class="banner good" role="status" id="saved" {
+            p { @if changed.is_empty() { "Nothing had changed, so nothing was saved." } @else { "Saved. The change is in the audit log." } }
+        }
+        p { a href=(format!("/people/{id}")) { "Back to the record" } }
+    };
+    Ok(frame(&ctx, &here, "Change a record", body).into_response())
+}
+
+fn capital(text: &str) -> String {
+    let mut c = text.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }

@@ -182,6 +182,19 @@ pub(crate) async fn home(gate: Gate, headers: HeaderMap) -> Markup {
     if ctx.may(&Action::DrillSupplier) {
         tasks.push(("/exposure", "Supplier compromise drill", "What a print supplier's breach would expose now."));
     }
+    if ctx.may(&Action::ManageUsers) {
+        tasks.push(("/users", "Users", "Add people who sign in, disable them, reset their password and code."));
+        tasks.push(("/tokens", "Service tokens", "For print suppliers' agents and gate devices."));
+    }
+    if ctx.may(&Action::ManageSuppliers) {
+        tasks.push(("/suppliers", "Print suppliers", "Who receives print batches, and their keys."));
+    }
+    if ctx.may(&Action::ManageZones) {
+        tasks.push(("/zones", "Zones", "Places a permit opens, and the vetting each accepts."));
+    }
+    if ctx.may(&Action::RotateKeys) {
+        tasks.push(("/keys", "Keys", "Key versions per compartment, and rotation."));
+    }
     if ctx.may(&Action::ScanFiles) {
         tasks.push((
             "/scan",
