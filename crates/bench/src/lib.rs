@@ -4,8 +4,8 @@
 //! import of N synthetic people on SQLite, beside a plaintext baseline of the
 //! same rows through the same store; each phase in its own child process so
 //! that peak RSS is that phase's alone; phases alternate and repeat, and the
-//! medians are reported), `audit`, `cards`, `batch`, `scan`, `watch` and
-//! `shared-store`, one module each.
+//! medians are reported), `audit`, `cards`, `batch`, `scan`, `watch`,
+//! `console` and `shared-store`, one module each.
 //!
 //! This crate is the benchmarks' front end as much as their code, so it
 //! reports with `anyhow`, like a binary's edge; nothing else depends on it
@@ -14,6 +14,7 @@
 mod audit;
 mod batch;
 mod cards;
+mod console;
 pub mod opts;
 mod scan;
 mod shared;
@@ -57,6 +58,7 @@ pub async fn run(cli: &Cli, cmd: &BenchCommand) -> Result<()> {
             crate::scan::run(cli, *csv_mb, *xlsx_mb, *presidio, work_dir.as_ref())
         }
         BenchCommand::ScanPhase { mode, file } => crate::scan::phase(mode, file),
+        BenchCommand::Console { seconds, clients } => crate::console::run(cli, *seconds, *clients).await,
         BenchCommand::SharedStore { seconds, clients } => crate::shared::run(cli, *seconds, *clients).await,
         BenchCommand::Import { people, work_dir } => {
             let dir = work_dir_or_temp(work_dir.as_ref())?;

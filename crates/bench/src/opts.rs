@@ -34,6 +34,17 @@ pub enum BenchCommand {
     /// Cards: offline verifications/s beside raw Ed25519, artwork rendered
     /// per second (PNG, PDF), status list size and build time.
     Cards(CardsBenchArgs),
+    /// The console's person page beside the JSON read of the same person,
+    /// through one `lanyard serve` on SQLite: pages/s and latency
+    /// percentiles, three alternating rounds each.
+    Console {
+        /// How long each round runs.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+    },
     /// Two servers on one PostgreSQL store (--database-url, empty) under
     /// concurrent writes and reads; then every event must be in the log
     /// and `audit verify` must pass.

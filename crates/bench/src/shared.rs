@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::opts::Cli;
 use crate::util as output;
 
-const PASSWORD: &str = "shared store bench password";
+pub(crate) const PASSWORD: &str = "shared store bench password";
 const PASSPHRASE: &str = "shared store bench passphrase";
 
 #[derive(Default)]
@@ -49,13 +49,13 @@ struct Report {
     audit_verify_ok: bool,
 }
 
-fn lanyard(dir: &std::path::Path, url: &str) -> Result<Command> {
+pub(crate) fn lanyard(dir: &std::path::Path, url: &str) -> Result<Command> {
     let mut c = Command::new(std::env::current_exe()?);
     c.arg("--data-dir").arg(dir).arg("--database-url").arg(url).env("LANYARD_PASSPHRASE", PASSPHRASE);
     Ok(c)
 }
 
-fn run_ok(mut c: Command, stdin: Option<&str>) -> Result<String> {
+pub(crate) fn run_ok(mut c: Command, stdin: Option<&str>) -> Result<String> {
     c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = c.spawn()?;
     if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
@@ -68,7 +68,7 @@ fn run_ok(mut c: Command, stdin: Option<&str>) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn totp(secret: &str) -> Result<String> {
+pub(crate) fn totp(secret: &str) -> Result<String> {
     let secret = totp_rs::Secret::try_from_base32(secret).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let t = totp_rs::Builder::new()
         .with_secret(secret.as_ref().to_vec())
@@ -79,7 +79,7 @@ fn totp(secret: &str) -> Result<String> {
     Ok(t.generate(now).to_string())
 }
 
-fn start_server(dir: &std::path::Path, url: &str) -> Result<(Child, String)> {
+pub(crate) fn start_server(dir: &std::path::Path, url: &str) -> Result<(Child, String)> {
     let mut c = lanyard(dir, url)?;
     c.args(["serve", "--listen", "127.0.0.1:0", "--reads-per-minute", "1000000", "--read-burst", "1000000"]);
     let mut child = c.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
@@ -132,7 +132,7 @@ async fn measure(dir: &std::path::Path, url: &str, seconds: u64, per_server: usi
     let mut secrets = Vec::new();
     for name in ["ida", "ian"] {
         let mut add = lanyard(dir, url)?;
-        add.args(["--json", "user", "add", name, "--role", "id_officer", "--password-stdin"]);
+        add.args(["--json", "--local", "user", "add", name, "--role", "id_officer", "--password-stdin"]);
         let out = run_ok(add, Some(&format!("{PASSWORD}\n")))?;
         let v: serde_json::Value = serde_json::from_str(&out)?;
         secrets

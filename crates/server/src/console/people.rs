@@ -409,7 +409,12 @@ pub(crate) async fn edit(
                 }
             }
             Err(e) => {
-                errors.insert(*f, capital(&e.to_string()));
+                // The message names the field first; the page shows it
+                // beside the field already.
+                let text = e.to_string();
+                let text = text.strip_prefix(f.as_str()).unwrap_or(&text).trim_start_matches([':', ' ']);
+                let text = text.strip_prefix("is ").unwrap_or(text);
+                errors.insert(*f, format!("{}.", capital(text).trim_end_matches('.')));
             }
         }
     }
