@@ -293,3 +293,89 @@ pub(crate) async fn approvals(gate: Gate, headers: HeaderMap) -> Result<Markup, 
     };
     Ok(frame(&ctx, "/approvals", "Card requests to approve", body))
 }
+
+/// `GET /batches`: print batches, and a new one for a supplier.
+pub(crate) async fn batches(gate: Gate, headers: HeaderMap) -> Result<Markup, Problem> {
+    let ctx = Ctx::of(&gate, &headers);
+    let now = now_s() * 1000;
+    let list = gate.supply().batches(None, None, now).await?;
+    let suppliers: Vec<String> =
+        gate.supply().suppliers(now).await?.into_iter().filter(|s| s.enabled).map(|s| s.name).collect();
+    let waiting = gate.cards().list(None, Some(CardState::Approved), now).await?.len();
+    let body = html! {
+        p { (waiting) " approved card(s) wait for a print batch." }
+        @if suppliers.is_empty() {
+            p { "No supplier is enabled: an administrator adds one first." }
+        } @else {
+            form method="post" action="/batches" class="stack" data-busy="Building the batch: rendering, packing and encrypting each card. This page will update when it is done." {
+                (ctx.csrf_field())
+                div class="field" {
+                    label for="supplier" { "Supplier" }
+                    select id="supplier" name="supplier" {
+                        @for s in &suppliers { option value=(s) { (s) } }
+                    }
+                }
+                div class="field" {
+                    label for="max_cards" { "At most this many cards (optional)" }
+                    input id="max_cards" name="max_cards" type="number" min="1";
+                }
+                button type="submit" { "Create a print batch" }
+                p class="busy" role="status" aria-live="polite" {}
+            }
+        }
+        h2 { "Batches" }
+        @if list.is_empty() { p { "No batches yet." } } @else {
+            table {
+                thead { tr {
+                    th scope="col" { "Batch" } th scope="col" { "Supplier" } th scope="col" { "State" }
+                    th scope="col" { "Cards" } th scope="col" { "Created" } th scope="col" { "Expires" } th scope="col" { "Downloads" }
+                } }
+                tbody {
+                    @for b in &list {
+                        tr {
+                            td class="mono" { (b.id) }
+                            td { (b.supplier) }
+                            td { (b.state.as_str()) }
+                            td { (b.cards) }
+                            td { (when(b.created_at)) }
+                            td { (when(b.expires_at)) }
+                            td { (b.downloads) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(frame(&ctx, "/batches", "Print batches", body))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct NewBatch {
+    supplier: String,
+    max_cards: Option<String>,
+}
+
+/// `POST /batches`: every approved card (or the first N) into one sealed
+/// batch for the supplier to collect.
+pub(crate) async fn create_batch(gate: Gate, headers: HeaderMap, Form(f): Form<NewBatch>) -> Result<Markup, Problem> {
+    let ctx = Ctx::of(&gate, &headers);
+    let max = match f.max_cards.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+        Some(m) => Some(
+            m.parse::<usize>()
+                .map_err(|_| Problem::bad_request("bad_max", "give a whole number of cards, or leave it empty"))?,
+        ),
+        None => None,
+    };
+    let created = gate.supply().create_batch(&gate.operator(), f.supplier.trim(), max, now_s() * 1000).await?;
+    let body = html! {
+        div class="banner good" role="status" id="batch-created" {
+            strong class="verdict" { "Batch created" }
+            p { (created.cards.len()) " card(s) sealed for " (created.batch.supplier) ". It expires " (when(created.batch.expires_at)) " if not collected." }
+            @if !created.held_back.is_empty() {
+                p { (created.held_back.len()) " card(s) were held back for the next batch." }
+            }
+        }
+        p { a href="/batches" { "Back to batches" } }
+    };
+    Ok(frame(&ctx, "/batches", "Print batches", body))
+}

@@ -77,6 +77,8 @@ pub(crate) fn routes() -> Routes {
         .get("/cards/{id}", need(A::ReadCards), cards::card)
         .get("/cards/{id}/artwork/{side}", need(A::RenderCard), cards::artwork)
         .get("/approvals", need(A::ApproveCard), cards::approvals)
+        .get("/batches", need(A::ManageBatches), cards::batches)
+        .post("/batches", need(A::ManageBatches), cards::create_batch)
         .get("/scan", need(A::ScanFiles), scan::form)
         .get("/scan/{id}/report.json", need(A::ScanFiles), scan::report)
         .get("/audit", need(A::ReadAudit), audit::explorer)

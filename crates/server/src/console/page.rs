@@ -65,6 +65,9 @@ fn nav(ctx: &Ctx) -> Vec<(&'static str, &'static str)> {
     if ctx.may(&Action::ApproveCard) {
         links.push(("/approvals", "Approvals"));
     }
+    if ctx.may(&Action::ManageBatches) {
+        links.push(("/batches", "Print batches"));
+    }
     if ctx.may(&Action::ReadAudit) {
         links.push(("/audit", "Audit log"));
         links.push(("/audit/log", "Checkpoint"));

@@ -55,7 +55,8 @@ impl Kept {
 
 fn upload_form(ctx: &Ctx) -> Markup {
     html! {
-        form method="post" action="/scan" enctype="multipart/form-data" class="stack" {
+        form method="post" action="/scan" enctype="multipart/form-data" class="stack"
+            data-busy="Uploading and checking the files. A large file takes a while; other users are not held up." {
             // First, so the token is read before any file is.
             (ctx.csrf_field())
             div class="field" {
@@ -67,6 +68,7 @@ fn upload_form(ctx: &Ctx) -> Markup {
                 }
             }
             button type="submit" { "Check the files" }
+            p class="busy" role="status" aria-live="polite" {}
         }
     }
 }

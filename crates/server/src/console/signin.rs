@@ -171,6 +171,9 @@ pub(crate) async fn home(gate: Gate, headers: HeaderMap) -> Markup {
     if ctx.may(&Action::ApproveCard) {
         tasks.push(("/approvals", "Approve card requests", "Requests waiting for a second person."));
     }
+    if ctx.may(&Action::ManageBatches) {
+        tasks.push(("/batches", "Print batches", "Send approved cards to the print supplier, sealed."));
+    }
     if ctx.may(&Action::ReadAudit) {
         tasks.push(("/audit", "Search the audit log", "Every access, by actor, action, person and time, with proofs."));
         tasks.push(("/audit/log", "Check the log", "The signed checkpoint, and a full verification now."));

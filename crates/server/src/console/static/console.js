@@ -1,10 +1,21 @@
 // lanyard console: the one script, and only an enhancement. Every page
-// works without it. It counts down the session's idle time where the
+// works without it. It marks long work as under way, counts down the session's idle time where the
 // page says it, warns a minute before the end with a button to stay
 // signed in, and leaves the page for sign-in when the session has ended,
 // so an unattended screen stops showing a record.
 (function () {
   "use strict";
+  // Long work (an upload to check, a print batch): say so while it runs,
+  // and stop a second click from sending it twice.
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-busy]"), function (form) {
+    form.addEventListener("submit", function () {
+      var status = form.querySelector(".busy");
+      var button = form.querySelector("button[type=submit]");
+      if (status) { status.textContent = form.getAttribute("data-busy"); }
+      if (button) { button.disabled = true; button.setAttribute("aria-busy", "true"); }
+      form.setAttribute("aria-busy", "true");
+    });
+  });
   var body = document.body;
   var idle = parseInt(body.getAttribute("data-idle-s") || "0", 10);
   var shown = document.getElementById("session-left");
