@@ -137,7 +137,7 @@ pub(crate) const STEPS: [(&str, &str, Action); 9] = [
     ("/v1/cards/{id}/reissue", "reissue", Action::RequestCard),
 ];
 
-fn step_of(verb: &str) -> Option<CardAction> {
+pub(crate) fn step_of(verb: &str) -> Option<CardAction> {
     Some(match verb {
         "approve" => CardAction::Approve,
         "reject" => CardAction::Reject,

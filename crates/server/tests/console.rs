@@ -153,7 +153,8 @@ impl Drop for Fixture {
     }
 }
 
-const USERS: [(&str, Role); 16] = [
+const USERS: [(&str, Role); 17] = [
+    ("kay", Role::IdOfficer),
     ("iris", Role::IdOfficer),
     ("amy", Role::Approver),
     ("hal", Role::HrPayroll),
@@ -227,6 +228,9 @@ async fn sign_in(c: &Client, f: &Fixture, name: &str) {
     c.find(Locator::Id("code")).await.unwrap().send_keys(&code(f.secret(name))).await.unwrap();
     click(c, "main button[type=submit]").await;
     let h1 = text(c, "h1").await;
+    if h1 == "Start" {
+        check_page(c, "start page").await;
+    }
     if h1 != "Start" {
         let events = events_since(&f.store, 0).await;
         let last: Vec<String> =
@@ -236,7 +240,16 @@ async fn sign_in(c: &Client, f: &Fixture, name: &str) {
 }
 
 async fn text(c: &Client, css: &str) -> String {
-    match c.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css(css)).await {
+    // A page that is still being replaced can hand back an element that
+    // is gone by the time it is read: read again.
+    for _ in 0..20 {
+        let Ok(e) = c.wait().at_most(Duration::from_secs(5)).for_element(Locator::Css(css)).await else { break };
+        match e.text().await {
+            Ok(t) => return t,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    match c.find(Locator::Css(css)).await {
         Ok(e) => e.text().await.unwrap(),
         Err(e) => {
             let url = c.current_url().await.unwrap();
@@ -360,6 +373,19 @@ async fn card_journey(d: &Driver, f: &Fixture) -> String {
     assert_eq!(loaded, serde_json::Value::Bool(true), "the photo shows");
     check_page(&ida, "person page").await;
     screenshot(&ida, "person").await;
+    // A new photo: a file that is not one is refused in words; a JPEG is kept.
+    let dir = tempfile::tempdir().unwrap();
+    let (bad, good) = (dir.path().join("notes.txt"), dir.path().join("portrait.jpg"));
+    std::fs::write(&bad, "not a photo").unwrap();
+    std::fs::write(&good, tiny_jpeg()).unwrap();
+    ida.find(Locator::Id("photo")).await.unwrap().send_keys(bad.to_str().unwrap()).await.unwrap();
+    click(&ida, "form[action$='/photo'] button").await;
+    assert!(text(&ida, "#photo-error").await.contains("The photo was not saved"));
+    ida.back().await.unwrap();
+    ida.refresh().await.unwrap();
+    ida.find(Locator::Id("photo")).await.unwrap().send_keys(good.to_str().unwrap()).await.unwrap();
+    click(&ida, "form[action$='/photo'] button").await;
+    assert_eq!(text(&ida, "h1").await, "Matrix Person", "back on the record");
     choose(&ida, "#card-type", "warrant_card").await;
     click(&ida, "form[action$='/cards'] button[type=submit]").await;
     assert_eq!(text(&ida, "#card-state").await, "requested");
@@ -449,6 +475,7 @@ async fn console_journeys_in_chromium() {
             vetting_officer_changes_vetting_with_errors_beside_fields(&d, &f).await;
             admin_adds_a_user_who_then_signs_in(&d, &f).await;
             id_office_sends_approved_cards_to_the_supplier(&d, &f).await;
+            keyboard_alone_signs_in_and_finds_a_person(&d, &f).await;
         }
         let reports = f.state.console().csp_violations();
         assert!(reports.is_empty(), "{}: CSP violations: {reports:#?}", t.name);
@@ -514,6 +541,23 @@ async fn disclosure_officer_checks_workbooks(d: &Driver, f: &Fixture) {
     sign_in(&dora, f, "dora").await;
     dora.goto(&format!("{}/scan", f.base)).await.unwrap();
     check_page(&dora, "scan form").await;
+    // The script runs under the policy: the session counts down, and a
+    // form of long work says it is under way and cannot be sent twice
+    // (its sending is held back here, to look at the page meanwhile).
+    assert!(text(&dora, "#session-left").await.starts_with("Signs out in"), "the countdown runs");
+    let busy = dora
+        .execute(
+            "const f = document.querySelector('form[data-busy]');
+             f.addEventListener('submit', e => e.preventDefault());
+             f.dispatchEvent(new Event('submit', { cancelable: true }));
+             return [f.querySelector('.busy').textContent, f.querySelector('button[type=submit]').disabled];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(busy[0].as_str().unwrap().starts_with("Uploading and checking"), "{busy}");
+    assert_eq!(busy[1], serde_json::json!(true), "not sent twice");
+    dora.refresh().await.unwrap();
     dora.find(Locator::Id("files")).await.unwrap().send_keys(leaky.to_str().unwrap()).await.unwrap();
     click(&dora, "form[action='/scan'] button[type=submit]").await;
     assert!(text(&dora, "#verdict").await.contains("Do not release"));
@@ -697,6 +741,10 @@ async fn auditor_scopes_a_breach_and_checks_the_log(d: &Driver, f: &Fixture) {
     click(&c, "form[action='/audit/verify'] button").await;
     assert!(text(&c, "#verify-result").await.contains("The log verifies"));
 
+    // The drill, for a supplier the administrator has not added yet.
+    c.goto(&format!("{}/exposure", f.base)).await.unwrap();
+    check_page(&c, "drill form").await;
+
     // The picture: ida's reads are drawn, and her line offers a scope.
     c.goto(&format!("{}/access", f.base)).await.unwrap();
     check_page(&c, "picture of access").await;
@@ -827,5 +875,58 @@ async fn id_office_sends_approved_cards_to_the_supplier(d: &Driver, f: &Fixture)
     click(&c, "main a[href='/batches']").await;
     assert!(text(&c, "tbody").await.contains("inkwell"));
     screenshot(&c, "batches").await;
+    c.close().await.unwrap();
+}
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+/// What has the keyboard focus: its id, or its tag and text.
+async fn focused(c: &Client) -> String {
+    let v = c
+        .execute(
+            "const e = document.activeElement; return e.id || (e.tagName + ':' + (e.textContent || '').trim());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    v.as_str().unwrap_or_default().to_owned()
+}
+
+/// With the keyboard alone: sign in, skip to the content, reach the search,
+/// find a person and open their record. Focus is visible at each step.
+async fn keyboard_alone_signs_in_and_finds_a_person(d: &Driver, f: &Fixture) {
+    let c = browser(d).await;
+    c.goto(&format!("{}/login", f.base)).await.unwrap();
+    assert_eq!(focused(&c).await, "name", "the first field has the focus");
+    let keys = |text: String| {
+        let c = c.clone();
+        async move { c.active_element().await.unwrap().send_keys(&text).await.unwrap() }
+    };
+    keys(format!("kay{TAB}")).await;
+    keys(format!("{PASSWORD}{TAB}")).await;
+    c.execute("document.documentElement.dataset.stale = '1';", vec![]).await.unwrap();
+    keys(format!("{}{ENTER}", code(f.secret("kay")))).await;
+    assert_eq!(text(&c, "h1").await, "Start");
+    // The first Tab reaches the skip link, shown when focused.
+    c.find(Locator::Css("body")).await.unwrap().send_keys(TAB).await.unwrap();
+    assert_eq!(focused(&c).await, "A:Skip to the content");
+    let outline = c.execute("return getComputedStyle(document.activeElement).outlineStyle;", vec![]).await.unwrap();
+    assert_eq!(outline, serde_json::json!("solid"), "focus is visible");
+    keys(ENTER.to_owned()).await;
+    assert_eq!(focused(&c).await, "main", "the skip link moves the focus to the content");
+    // Tab to "Find a person" in the task list and follow it.
+    for _ in 0..40 {
+        keys(TAB.to_owned()).await;
+        if focused(&c).await == "A:Find a person"
+            && c.execute("return document.activeElement.closest('main') !== null;", vec![]).await.unwrap()
+                == serde_json::json!(true)
+        {
+            break;
+        }
+    }
+    c.execute("document.documentElement.dataset.stale = '1';", vec![]).await.unwrap();
+    keys(ENTER.to_owned()).await;
+    assert_eq!(text(&c, "h1").await, "Find a person");
     c.close().await.unwrap();
 }

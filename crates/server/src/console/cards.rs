@@ -25,31 +25,8 @@ use crate::now_s;
 use crate::people::person_id;
 use crate::problem::Problem;
 
-/// A lifecycle step: its path, its name, and what the gate decides.
-pub(crate) const STEPS: [(&str, &str, Action); 9] = [
-    ("/cards/{id}/approve", "approve", Action::ApproveCard),
-    ("/cards/{id}/reject", "reject", Action::ApproveCard),
-    ("/cards/{id}/print", "print", Action::ManageCard),
-    ("/cards/{id}/issue", "issue", Action::ManageCard),
-    ("/cards/{id}/suspend", "suspend", Action::ManageCard),
-    ("/cards/{id}/resume", "resume", Action::ManageCard),
-    ("/cards/{id}/revoke", "revoke", Action::ManageCard),
-    ("/cards/{id}/destroy", "destroy", Action::ManageCard),
-    ("/cards/{id}/reissue", "reissue", Action::RequestCard),
-];
-
 fn card_action(step: &str) -> Option<CardAction> {
-    Some(match step {
-        "approve" => CardAction::Approve,
-        "reject" => CardAction::Reject,
-        "print" => CardAction::Print,
-        "issue" => CardAction::Issue,
-        "suspend" => CardAction::Suspend,
-        "resume" => CardAction::Resume,
-        "revoke" => CardAction::Revoke,
-        "destroy" => CardAction::Destroy,
-        _ => return None,
-    })
+    crate::cards::step_of(step)
 }
 
 /// The reasons a step asks for; none for a step that takes none.
@@ -140,7 +117,7 @@ pub(crate) async fn card(gate: Gate, Path(id): Path<String>, headers: HeaderMap)
     let ctx = Ctx::of(&gate, &headers);
     let card = gate.cards().card(&id, now_s() * 1000).await?;
     let here = format!("/cards/{}", card.id);
-    let steps: Vec<&str> = STEPS
+    let steps: Vec<&str> = crate::cards::STEPS
         .iter()
         .filter(|(_, step, action)| ctx.may(action) && state_allows(card.state, step))
         .map(|(_, step, _)| *step)

@@ -49,9 +49,14 @@ pub(crate) fn is_console_path(path: &str) -> bool {
     !(path.starts_with("/v1/") || matches!(path, "/v1" | "/healthz" | "/readyz" | "/metrics"))
 }
 
-/// Scans: uploads up to [`crate::MAX_SCAN_BYTES`], as the API's.
+/// Uploads: scans up to [`crate::MAX_SCAN_BYTES`], as the API's, and a
+/// photo (the register refuses one over its own limit).
 pub(crate) fn scan_routes() -> Routes {
-    Routes::new().post("/scan", Need::Action(Action::ScanFiles), scan::submit)
+    Routes::new().post("/scan", Need::Action(Action::ScanFiles), scan::submit).post(
+        "/people/{id}/photo",
+        Need::WritePeople,
+        people::upload_photo,
+    )
 }
 
 /// Every other console page, each with what the gate must decide first.
@@ -109,7 +114,10 @@ pub(crate) fn routes() -> Routes {
         .post("/zones", need(A::ManageZones), admin::add_zone)
         .get("/keys", need(A::ReadStatus), admin::keys)
         .post("/keys/{compartment}/rotate", need(A::RotateKeys), admin::rotate_key);
-    for (path, step, action) in cards::STEPS {
+    // The card steps are the API's, one route each, at the same paths
+    // without `/v1`.
+    for (path, step, action) in crate::cards::STEPS {
+        let path = path.strip_prefix("/v1").unwrap_or(path);
         r = r.post(path, need(action), move |ctx, id, form| cards::step(ctx, id, step, form));
     }
     r

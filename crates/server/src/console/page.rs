@@ -56,46 +56,134 @@ impl Ctx {
     }
 }
 
-/// The links a role sees: each only where the policy allows it.
+/// One page a role may start from: where, its name in the navigation, its
+/// name and what it is for on the start page, and who may open it.
+pub(crate) struct Place {
+    pub href: &'static str,
+    pub nav: &'static str,
+    pub title: &'static str,
+    pub what: &'static str,
+    /// The action its route's gate decides; `None`: anyone who reads some
+    /// compartment (the people pages).
+    pub needs: Option<Action>,
+}
+
+const fn place(
+    href: &'static str,
+    nav: &'static str,
+    title: &'static str,
+    what: &'static str,
+    needs: Option<Action>,
+) -> Place {
+    Place { href, nav, title, what, needs }
+}
+
+/// Every starting page, in the order the navigation shows them.
+static PLACES: [Place; 14] = [
+    place(
+        "/find",
+        "Find a person",
+        "Find a person",
+        "By service number or surname, to open their record and cards.",
+        None,
+    ),
+    place(
+        "/approvals",
+        "Approvals",
+        "Approve card requests",
+        "Requests waiting for a second person.",
+        Some(Action::ApproveCard),
+    ),
+    place(
+        "/batches",
+        "Print batches",
+        "Print batches",
+        "Send approved cards to the print supplier, sealed.",
+        Some(Action::ManageBatches),
+    ),
+    place(
+        "/audit",
+        "Audit log",
+        "Search the audit log",
+        "Every access, by actor, action, person and time, with proofs.",
+        Some(Action::ReadAudit),
+    ),
+    place(
+        "/audit/log",
+        "Checkpoint",
+        "Check the log",
+        "The signed checkpoint, and a full verification now.",
+        Some(Action::ReadAudit),
+    ),
+    place(
+        "/breach",
+        "Breach scope",
+        "Scope a breach",
+        "Who was exposed by an actor or in a window, with the ICO drafts.",
+        Some(Action::ScopeBreach),
+    ),
+    place(
+        "/access",
+        "Picture of access",
+        "Picture of access",
+        "Reads per day over 90 days, and who reads far more than usual.",
+        Some(Action::ScopeBreach),
+    ),
+    place(
+        "/exposure",
+        "Supplier drill",
+        "Supplier compromise drill",
+        "What a print supplier's breach would expose now.",
+        Some(Action::DrillSupplier),
+    ),
+    place(
+        "/users",
+        "Users",
+        "Users",
+        "Add people who sign in, disable them, reset their password and code.",
+        Some(Action::ManageUsers),
+    ),
+    place(
+        "/tokens",
+        "Tokens",
+        "Service tokens",
+        "For print suppliers' agents and gate devices.",
+        Some(Action::ManageUsers),
+    ),
+    place(
+        "/suppliers",
+        "Suppliers",
+        "Print suppliers",
+        "Who receives print batches, and their keys.",
+        Some(Action::ManageSuppliers),
+    ),
+    place(
+        "/zones",
+        "Zones",
+        "Zones",
+        "Places a permit opens, and the vetting each accepts.",
+        Some(Action::ManageZones),
+    ),
+    place("/keys", "Keys", "Keys", "Key versions per compartment, and rotation.", Some(Action::RotateKeys)),
+    place(
+        "/scan",
+        "Check a file for release",
+        "Check a file before release",
+        "Upload a spreadsheet or document to find personal data and hidden content.",
+        Some(Action::ScanFiles),
+    ),
+];
+
+/// The pages this role may start from: each only where the policy allows it.
+pub(crate) fn places(ctx: &Ctx) -> impl Iterator<Item = &'static Place> + '_ {
+    PLACES.iter().filter(|p| match &p.needs {
+        None => ctx.reads_people(),
+        Some(action) => ctx.may(action),
+    })
+}
+
 fn nav(ctx: &Ctx) -> Vec<(&'static str, &'static str)> {
-    let mut links = vec![("/", "Start")];
-    if ctx.reads_people() {
-        links.push(("/find", "Find a person"));
-    }
-    if ctx.may(&Action::ApproveCard) {
-        links.push(("/approvals", "Approvals"));
-    }
-    if ctx.may(&Action::ManageBatches) {
-        links.push(("/batches", "Print batches"));
-    }
-    if ctx.may(&Action::ReadAudit) {
-        links.push(("/audit", "Audit log"));
-        links.push(("/audit/log", "Checkpoint"));
-    }
-    if ctx.may(&Action::ScopeBreach) {
-        links.push(("/breach", "Breach scope"));
-        links.push(("/access", "Picture of access"));
-    }
-    if ctx.may(&Action::DrillSupplier) {
-        links.push(("/exposure", "Supplier drill"));
-    }
-    if ctx.may(&Action::ManageUsers) {
-        links.push(("/users", "Users"));
-        links.push(("/tokens", "Tokens"));
-    }
-    if ctx.may(&Action::ManageSuppliers) {
-        links.push(("/suppliers", "Suppliers"));
-    }
-    if ctx.may(&Action::ManageZones) {
-        links.push(("/zones", "Zones"));
-    }
-    if ctx.may(&Action::RotateKeys) {
-        links.push(("/keys", "Keys"));
-    }
-    if ctx.may(&Action::ScanFiles) {
-        links.push(("/scan", "Check a file for release"));
-    }
-    links
+    std::iter::once(("/", "Start")).chain(places(ctx).map(|p| (p.href, p.nav))).collect()
 }
 
 /// Names a role as its users say it.

@@ -150,6 +150,14 @@ pub(crate) async fn person(
         @if !editable(ctx.role).is_empty() {
             p { a class="button" href=(format!("/people/{id}/edit")) { "Change this record" } }
         }
+        @if policy::may_write(ctx.role, Compartment::Photo) && !person.withheld.contains(&Compartment::Identity) {
+            form method="post" action=(format!("/people/{id}/photo")) enctype="multipart/form-data" class="inline" {
+                (ctx.csrf_field())
+                label for="photo" { "New card photo:" }
+                input id="photo" name="photo" type="file" accept="image/jpeg,image/png" required;
+                button type="submit" class="secondary" { "Upload photo" }
+            }
+        }
         @if ctx.may(&Action::ReadCards) {
             h2 { "Cards" }
             @if cards.is_empty() { p { "No cards." } } @else {
@@ -443,4 +451,52 @@ pub(crate) async fn edit(
 fn capital(text: &str) -> String {
     let mut c = text.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// `POST /people/{id}/photo`: a new card photo from a file (JPEG or PNG),
+/// checked and normalised by the register as any photo is.
+pub(crate) async fn upload_photo(
+    people: PeopleGate,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    mut multipart: axum::extract::Multipart,
+) -> Result<Response, Problem> {
+    let id = person_id(&id)?;
+    let bad = |_| Problem::bad_request("bad_upload", "the photo did not arrive whole; choose it and send it again");
+    let token = match multipart.next_field().await.map_err(bad)? {
+        Some(f) if f.name() == Some(super::csrf::FIELD) => Some(f.text().await.map_err(bad)?),
+        _ => None,
+    };
+    super::csrf::check(&headers, token.as_deref())?;
+    let (gate, _) = people.compartments(&[Compartment::Photo]).await?;
+    let ctx = Ctx::of(&gate, &headers);
+    let mut photo = None;
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        if field.name() == Some("photo") {
+            photo = Some(field.bytes().await.map_err(bad)?.to_vec());
+        }
+    }
+    let here = format!("/people/{id}");
+    let Some(photo) = photo.filter(|p| !p.is_empty()) else {
+        let body = html! {
+            div class="banner bad" role="alert" { p { "No photo arrived. Choose a JPEG or PNG file, then upload it." } }
+            p { a href=(here) { "Back to the record" } }
+        };
+        return Ok((StatusCode::BAD_REQUEST, frame(&ctx, &here, "Change the photo", body)).into_response());
+    };
+    let changes = lanyard_core::PersonRecord { photo: Some(photo), ..Default::default() };
+    match gate.register().update(&gate.operator(), id, changes, None, now_s() * 1000).await {
+        Ok(()) => Ok(axum::response::Redirect::to(&here).into_response()),
+        Err(e) if matches!(e.kind(), lanyard_register::ErrorKind::Photo(_)) => {
+            let body = html! {
+                div class="banner bad" role="alert" id="photo-error" {
+                    p { "The photo was not saved: " (e.to_string()) "." }
+                    p { "Use a JPEG or PNG portrait, as a camera or scanner saves it." }
+                }
+                p { a href=(here) { "Back to the record" } }
+            };
+            Ok((StatusCode::BAD_REQUEST, frame(&ctx, &here, "Change the photo", body)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -7,7 +7,6 @@ use axum::extract::{ConnectInfo, RawQuery};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use lanyard_access::AccessErrorKind;
-use lanyard_core::policy::Action;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -164,47 +163,7 @@ pub(crate) async fn logout(public: Public, headers: HeaderMap, body: axum::body:
 /// `GET /`: what this role can do here.
 pub(crate) async fn home(gate: Gate, headers: HeaderMap) -> Markup {
     let ctx = Ctx::of(&gate, &headers);
-    let mut tasks: Vec<(&str, &str, &str)> = Vec::new();
-    if ctx.reads_people() {
-        tasks.push(("/find", "Find a person", "By service number or surname, to open their record and cards."));
-    }
-    if ctx.may(&Action::ApproveCard) {
-        tasks.push(("/approvals", "Approve card requests", "Requests waiting for a second person."));
-    }
-    if ctx.may(&Action::ManageBatches) {
-        tasks.push(("/batches", "Print batches", "Send approved cards to the print supplier, sealed."));
-    }
-    if ctx.may(&Action::ReadAudit) {
-        tasks.push(("/audit", "Search the audit log", "Every access, by actor, action, person and time, with proofs."));
-        tasks.push(("/audit/log", "Check the log", "The signed checkpoint, and a full verification now."));
-    }
-    if ctx.may(&Action::ScopeBreach) {
-        tasks.push(("/breach", "Scope a breach", "Who was exposed by an actor or in a window, with the ICO drafts."));
-        tasks.push(("/access", "Picture of access", "Reads per day over 90 days, and who reads far more than usual."));
-    }
-    if ctx.may(&Action::DrillSupplier) {
-        tasks.push(("/exposure", "Supplier compromise drill", "What a print supplier's breach would expose now."));
-    }
-    if ctx.may(&Action::ManageUsers) {
-        tasks.push(("/users", "Users", "Add people who sign in, disable them, reset their password and code."));
-        tasks.push(("/tokens", "Service tokens", "For print suppliers' agents and gate devices."));
-    }
-    if ctx.may(&Action::ManageSuppliers) {
-        tasks.push(("/suppliers", "Print suppliers", "Who receives print batches, and their keys."));
-    }
-    if ctx.may(&Action::ManageZones) {
-        tasks.push(("/zones", "Zones", "Places a permit opens, and the vetting each accepts."));
-    }
-    if ctx.may(&Action::RotateKeys) {
-        tasks.push(("/keys", "Keys", "Key versions per compartment, and rotation."));
-    }
-    if ctx.may(&Action::ScanFiles) {
-        tasks.push((
-            "/scan",
-            "Check a file before release",
-            "Upload a spreadsheet or document to find personal data and hidden content.",
-        ));
-    }
+    let tasks: Vec<(&str, &str, &str)> = super::page::places(&ctx).map(|p| (p.href, p.title, p.what)).collect();
     frame(
         &ctx,
         "/",
