@@ -85,23 +85,9 @@ pub(crate) async fn import_people(
     Query(q): Query<ImportQuery>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<serde_json::Value>), Problem> {
-    let options = Options { photos_dir: None, ignore_unknown: q.ignore_unknown.unwrap_or(false) };
-    let parsed = import::parse(body.as_ref(), people.ranks(), options)
-        .map_err(|e| Problem::bad_request("bad_csv", e.to_string()))?;
-    if !parsed.errors.is_empty() {
-        let shown: Vec<String> = parsed.errors.iter().take(20).map(ToString::to_string).collect();
-        return Err(Problem::bad_request(
-            "invalid_rows",
-            format!("{} invalid row(s), nothing imported: {}", parsed.errors.len(), shown.join("; ")),
-        ));
-    }
-    if parsed.records.is_empty() {
-        return Err(Problem::bad_request("no_rows", "the file holds no people"));
-    }
-    let compartments: Vec<Compartment> =
-        Compartment::ALL.into_iter().filter(|c| parsed.records.iter().any(|(_, r)| r.has_compartment(*c))).collect();
+    let (records, compartments) = parse_import(body.as_ref(), people.ranks(), q.ignore_unknown.unwrap_or(false))?;
     let (gate, _) = people.compartments(&compartments).await?;
-    let outcome = gate.register().import(&gate.operator(), parsed.records, now_s() * 1000, &|_| {}).await?;
+    let outcome = gate.register().import(&gate.operator(), records, now_s() * 1000, &|_| {}).await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({
@@ -155,4 +141,34 @@ pub(crate) async fn rotate(gate: &Gate, compartment: Compartment) -> Result<(u32
         Ok(Err(_)) => Err(Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the re-wrap task failed")),
         Err(_) => Ok((version, None)),
     }
+}
+
+/// The records of a checked file (with their line numbers), and the
+/// compartments they fill.
+pub(crate) type CheckedImport = (Vec<(usize, lanyard_core::PersonRecord)>, Vec<Compartment>);
+
+/// A register CSV read whole and checked before anything is written: its
+/// records, and the compartments they fill. Any invalid row refuses the
+/// file, naming the first rows. The API and the console import through
+/// here.
+pub(crate) fn parse_import(
+    body: &[u8],
+    ranks: &lanyard_core::RankTable,
+    ignore_unknown: bool,
+) -> Result<CheckedImport, Problem> {
+    let options = Options { photos_dir: None, ignore_unknown };
+    let parsed = import::parse(body, ranks, options).map_err(|e| Problem::bad_request("bad_csv", e.to_string()))?;
+    if !parsed.errors.is_empty() {
+        let shown: Vec<String> = parsed.errors.iter().take(20).map(ToString::to_string).collect();
+        return Err(Problem::bad_request(
+            "invalid_rows",
+            format!("{} invalid row(s), nothing imported: {}", parsed.errors.len(), shown.join("; ")),
+        ));
+    }
+    if parsed.records.is_empty() {
+        return Err(Problem::bad_request("no_rows", "the file holds no people"));
+    }
+    let compartments: Vec<Compartment> =
+        Compartment::ALL.into_iter().filter(|c| parsed.records.iter().any(|(_, r)| r.has_compartment(*c))).collect();
+    Ok((parsed.records, compartments))
 }

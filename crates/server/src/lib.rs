@@ -65,6 +65,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// server: what a client's endpoint list is checked against.
 pub fn route_table() -> Vec<RouteSpec> {
     routes::import_routes()
+        .merge(console::import_routes())
         .merge(routes::scan_routes())
         .merge(routes::routes())
         .merge(console::scan_routes())
@@ -77,7 +78,7 @@ pub fn route_table() -> Vec<RouteSpec> {
 pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
     let hsts = state.secure_cookies();
     let counted = Arc::clone(&state);
-    let import = routes::import_routes().map(|r| {
+    let import = routes::import_routes().merge(console::import_routes()).map(|r| {
         r.layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
             .layer(RequestBodyLimitLayer::new(MAX_IMPORT_BYTES))
     });

@@ -67,6 +67,11 @@ impl Problem {
         self.status
     }
 
+    /// What went wrong, in words (no code).
+    pub(crate) fn detail_text(&self) -> String {
+        self.detail.clone()
+    }
+
     fn title(&self) -> &'static str {
         self.status.canonical_reason().unwrap_or("Error")
     }

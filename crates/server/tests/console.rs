@@ -153,7 +153,8 @@ impl Drop for Fixture {
     }
 }
 
-const USERS: [(&str, Role); 17] = [
+const USERS: [(&str, Role); 18] = [
+    ("ike", Role::IdOfficer),
     ("kay", Role::IdOfficer),
     ("iris", Role::IdOfficer),
     ("amy", Role::Approver),
@@ -476,6 +477,7 @@ async fn console_journeys_in_chromium() {
             admin_adds_a_user_who_then_signs_in(&d, &f).await;
             id_office_sends_approved_cards_to_the_supplier(&d, &f).await;
             keyboard_alone_signs_in_and_finds_a_person(&d, &f).await;
+            id_office_imports_with_progress(&d, &f).await;
         }
         let reports = f.state.console().csp_violations();
         assert!(reports.is_empty(), "{}: CSP violations: {reports:#?}", t.name);
@@ -928,5 +930,37 @@ async fn keyboard_alone_signs_in_and_finds_a_person(d: &Driver, f: &Fixture) {
     c.execute("document.documentElement.dataset.stale = '1';", vec![]).await.unwrap();
     keys(ENTER.to_owned()).await;
     assert_eq!(text(&c, "h1").await, "Find a person");
+    c.close().await.unwrap();
+}
+
+/// A CSV with a wrong row imports nothing and names the row; a good one
+/// says how many were added.
+async fn id_office_imports_with_progress(d: &Driver, f: &Fixture) {
+    let dir = tempfile::tempdir().unwrap();
+    let (bad, good) = (dir.path().join("bad.csv"), dir.path().join("starters.csv"));
+    std::fs::write(
+        &bad,
+        "service_number,forenames,surname,rank\nNS1,Ann,Ok,Police Constable\nNS2,Bob,Wrong,Grand Vizier\n",
+    )
+    .unwrap();
+    let mut rows = String::from("service_number,forenames,surname,rank\n");
+    for i in 0..400 {
+        rows.push_str(&format!("NS{:05},New,Starter{i},Police Constable\n", 10_000 + i));
+    }
+    std::fs::write(&good, rows).unwrap();
+    let c = browser(d).await;
+    sign_in(&c, f, "ike").await;
+    c.goto(&format!("{}/import", f.base)).await.unwrap();
+    check_page(&c, "import form").await;
+    c.find(Locator::Id("file")).await.unwrap().send_keys(bad.to_str().unwrap()).await.unwrap();
+    click(&c, "form[action='/import'] button[type=submit]").await;
+    let error = text(&c, "#import-error").await;
+    assert!(error.contains("nothing imported") && error.contains("3"), "the row is named: {error}");
+    c.find(Locator::Id("file")).await.unwrap().send_keys(good.to_str().unwrap()).await.unwrap();
+    click(&c, "form[action='/import'] button[type=submit]").await;
+    check_page(&c, "import done").await;
+    let status = text(&c, "#import-status").await;
+    assert!(status.contains("400 people added"), "{status}");
+    screenshot(&c, "import-done").await;
     c.close().await.unwrap();
 }

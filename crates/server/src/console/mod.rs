@@ -18,8 +18,8 @@
 //! - a refusal, or any error, is an HTML page in plain words ([`errors`]),
 //!   and an expired session goes back to sign-in.
 //!
-//! Pages by subject: [`signin`], [`people`], [`cards`], [`scan`], [`audit`],
-//! [`admin`].
+//! Pages by subject: [`signin`], [`people`], [`import`], [`cards`], [`scan`],
+//! [`audit`], [`admin`].
 
 pub(crate) mod admin;
 pub(crate) mod assets;
@@ -27,6 +27,7 @@ pub(crate) mod audit;
 pub(crate) mod cards;
 pub(crate) mod csrf;
 pub(crate) mod errors;
+pub(crate) mod import;
 pub(crate) mod page;
 pub(crate) mod people;
 pub(crate) mod purpose;
@@ -59,6 +60,11 @@ pub(crate) fn scan_routes() -> Routes {
     )
 }
 
+/// Imports: a register CSV up to [`crate::MAX_IMPORT_BYTES`], as the API's.
+pub(crate) fn import_routes() -> Routes {
+    Routes::new().post("/import", Need::WritePeople, import::start)
+}
+
 /// Every other console page, each with what the gate must decide first.
 pub(crate) fn routes() -> Routes {
     use Action as A;
@@ -81,6 +87,7 @@ pub(crate) fn routes() -> Routes {
         .post("/people/{id}/cards", need(A::RequestCard), cards::request)
         .get("/cards/{id}", need(A::ReadCards), cards::card)
         .get("/cards/{id}/artwork/{side}", need(A::RenderCard), cards::artwork)
+        .get("/import", WritePeople, import::form_page)
         .get("/approvals", need(A::ApproveCard), cards::approvals)
         .get("/batches", need(A::ManageBatches), cards::batches)
         .post("/batches", need(A::ManageBatches), cards::create_batch)
