@@ -201,6 +201,21 @@ pub(crate) fn role_name(role: Role) -> &'static str {
     }
 }
 
+/// The head of every page; the script only where there is a session to
+/// count down.
+fn head(title: &str, script: bool) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " · lanyard" }
+            link rel="stylesheet" href="/static/console.css";
+            link rel="icon" href="/static/icon.svg" type="image/svg+xml";
+            @if script { script src="/static/console.js" defer {} }
+        }
+    }
+}
+
 /// A whole page. `here` is the page's own path, to come back to after the
 /// task is changed.
 pub(crate) fn frame(ctx: &Ctx, here: &str, title: &str, body: Markup) -> Markup {
@@ -208,14 +223,7 @@ pub(crate) fn frame(ctx: &Ctx, here: &str, title: &str, body: Markup) -> Markup 
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · lanyard" }
-                link rel="stylesheet" href="/static/console.css";
-                link rel="icon" href="/static/icon.svg" type="image/svg+xml";
-                script src="/static/console.js" defer {}
-            }
+            (head(title, true))
             body data-idle-s=(ctx.idle_s) {
                 a class="skip" href="#main" { "Skip to the content" }
                 header class="top" {
@@ -306,13 +314,7 @@ pub(crate) fn bare(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " · lanyard" }
-                link rel="stylesheet" href="/static/console.css";
-                link rel="icon" href="/static/icon.svg" type="image/svg+xml";
-            }
+            (head(title, false))
             body {
                 header class="top" { span class="brand" { "lanyard" } }
                 main id="main" class="narrow" {
