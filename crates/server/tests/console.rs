@@ -934,7 +934,8 @@ async fn keyboard_alone_signs_in_and_finds_a_person(d: &Driver, f: &Fixture) {
 }
 
 /// A CSV with a wrong row imports nothing and names the row; a good one
-/// says how many were added.
+/// runs in the background while its page follows it, and ends saying how
+/// many were added.
 async fn id_office_imports_with_progress(d: &Driver, f: &Fixture) {
     let dir = tempfile::tempdir().unwrap();
     let (bad, good) = (dir.path().join("bad.csv"), dir.path().join("starters.csv"));
@@ -958,9 +959,25 @@ async fn id_office_imports_with_progress(d: &Driver, f: &Fixture) {
     assert!(error.contains("nothing imported") && error.contains("3"), "the row is named: {error}");
     c.find(Locator::Id("file")).await.unwrap().send_keys(good.to_str().unwrap()).await.unwrap();
     click(&c, "form[action='/import'] button[type=submit]").await;
-    check_page(&c, "import done").await;
-    let status = text(&c, "#import-status").await;
+    assert!(c.current_url().await.unwrap().path().starts_with("/import/"), "the job's page");
+    check_page(&c, "import progress").await;
+    // The page follows the job by itself (the script), and ends on how it
+    // went: no reload from here.
+    let mut status = String::new();
+    for _ in 0..100 {
+        status = text(&c, "#import-status").await;
+        if status.contains("Imported") {
+            break;
+        }
+        assert!(status.contains("of 400 people"), "{status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     assert!(status.contains("400 people added"), "{status}");
+    // Another user cannot follow it.
+    let job = c.current_url().await.unwrap().path().to_owned();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = http.get(format!("{}{job}/status.json", f.base)).send().await.unwrap();
+    assert_eq!(r.status(), 303, "no session: to sign-in");
     screenshot(&c, "import-done").await;
     c.close().await.unwrap();
 }

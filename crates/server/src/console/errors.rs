@@ -163,6 +163,8 @@ pub struct Shared {
     pub(crate) csp_reports: std::sync::Mutex<Vec<String>>,
     /// Scan reports, for download (see `scan`).
     pub(crate) scans: super::scan::Kept,
+    /// Imports under way or done (see `import`).
+    pub(crate) imports: super::import::Jobs,
 }
 
 impl Shared {

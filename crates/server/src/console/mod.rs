@@ -40,9 +40,11 @@ use crate::gate::{Need, Routes};
 
 /// The console's Content-Security-Policy: scripts, styles, images and
 /// forms from the server itself and nothing else; no inline script or
-/// style, no eval, no framing.
+/// style, no eval, no framing. The script may call back to the server
+/// (`connect-src 'self'`: an import's progress, "stay signed in"), and
+/// nowhere else.
 pub(crate) const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-                              form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                              connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Whether a path is the console's (every path outside the API, the probes
 /// and the metrics).
@@ -88,6 +90,8 @@ pub(crate) fn routes() -> Routes {
         .get("/cards/{id}", need(A::ReadCards), cards::card)
         .get("/cards/{id}/artwork/{side}", need(A::RenderCard), cards::artwork)
         .get("/import", WritePeople, import::form_page)
+        .get("/import/{id}", need(A::ReadSession), import::progress)
+        .get("/import/{id}/status.json", need(A::ReadSession), import::status)
         .get("/approvals", need(A::ApproveCard), cards::approvals)
         .get("/batches", need(A::ManageBatches), cards::batches)
         .post("/batches", need(A::ManageBatches), cards::create_batch)

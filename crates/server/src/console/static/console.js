@@ -1,5 +1,6 @@
 // lanyard console: the one script, and only an enhancement. Every page
-// works without it. It marks long work as under way, counts down the session's idle time where the
+// works without it. It marks long work as under way, follows an import's
+// progress, counts down the session's idle time where the
 // page says it, warns a minute before the end with a button to stay
 // signed in, and leaves the page for sign-in when the session has ended,
 // so an unattended screen stops showing a record.
@@ -16,6 +17,23 @@
       form.setAttribute("aria-busy", "true");
     });
   });
+  // An import under way: its counts, every second, until it ends.
+  var job = document.getElementById("import-status");
+  var url = job && job.getAttribute("data-status");
+  if (url) {
+    var timer = window.setInterval(function () {
+      fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+        return r.ok ? r.json() : null;
+      }).then(function (s) {
+        if (!s) { return; }
+        if (s.finished) { window.clearInterval(timer); window.location.reload(); return; }
+        var bar = document.getElementById("import-progress");
+        var count = document.getElementById("import-count");
+        if (bar) { bar.value = s.done; bar.max = s.total; }
+        if (count) { count.textContent = "Sealing and writing: " + s.done + " of " + s.total + " people so far."; }
+      });
+    }, 1000);
+  }
   var body = document.body;
   var idle = parseInt(body.getAttribute("data-idle-s") || "0", 10);
   var shown = document.getElementById("session-left");
