@@ -672,7 +672,7 @@ async fn auditor_scopes_a_breach_and_checks_the_log(d: &Driver, f: &Fixture) {
     c.find(Locator::Id("actor")).await.unwrap().send_keys("ida").await.unwrap();
     click(&c, "form[action='/breach'] button[type=submit]").await;
     let result = text(&c, "#scope-result").await;
-    assert!(result.contains("1 people exposed"), "{result}");
+    assert!(result.contains("1 person exposed"), "{result}");
     assert!(text(&c, "main").await.contains(&f.person.to_string()), "the person, by reference");
     assert!(!c.source().await.unwrap().contains("Matrix"), "no name on the auditor's page");
     check_page(&c, "breach result").await;
@@ -951,7 +951,8 @@ async fn id_office_imports_with_progress(d: &Driver, f: &Fixture) {
     std::fs::write(&good, rows).unwrap();
     let c = browser(d).await;
     sign_in(&c, f, "ike").await;
-    c.goto(&format!("{}/import", f.base)).await.unwrap();
+    // Reached from the start page, as a person would.
+    click(&c, "main a[href='/import']").await;
     check_page(&c, "import form").await;
     c.find(Locator::Id("file")).await.unwrap().send_keys(bad.to_str().unwrap()).await.unwrap();
     click(&c, "form[action='/import'] button[type=submit]").await;

@@ -344,7 +344,9 @@ pub(crate) async fn breach(gate: Gate, headers: HeaderMap, Form(s): Form<Scope>)
             }
         } @else {
             div class="banner warn" role="status" id="scope-result" {
-                strong class="verdict" { (report.people.len()) " people exposed" }
+                strong class="verdict" {
+                    (report.people.len()) @if report.people.len() == 1 { " person exposed" } @else { " people exposed" }
+                }
                 p { "By " (report.events_matched) " events, of " (report.tree_size) " in the log; complete up to the signed checkpoint below." }
             }
             @if !report.people_per_compartment.is_empty() {

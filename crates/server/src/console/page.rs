@@ -79,13 +79,20 @@ const fn place(
 }
 
 /// Every starting page, in the order the navigation shows them.
-static PLACES: [Place; 14] = [
+static PLACES: [Place; 15] = [
     place(
         "/find",
         "Find a person",
         "Find a person",
         "By service number or surname, to open their record and cards.",
         None,
+    ),
+    place(
+        "/import",
+        "Import",
+        "Import people",
+        "Add people from a register CSV, every row checked first.",
+        Some(Action::RequestCard),
     ),
     place(
         "/approvals",
