@@ -29,8 +29,10 @@ pub(crate) async fn layer(State(state): State<Arc<AppState>>, req: Request, next
     if !super::is_console_path(req.uri().path()) {
         return next.run(req).await;
     }
+    // A visitor with no session is asked to sign in, not told it ended.
+    let had_session = crate::auth::cookie_value(req.headers(), crate::auth::SESSION_COOKIE).is_some();
     let response = next.run(req).await;
-    let mut response = page_for_problem(response).await;
+    let mut response = page_for_problem(response, had_session).await;
     let csp = if state.console().report_csp {
         format!("{}; report-uri /csp-report", super::CSP)
     } else {
@@ -42,7 +44,7 @@ pub(crate) async fn layer(State(state): State<Arc<AppState>>, req: Request, next
     response
 }
 
-async fn page_for_problem(response: Response) -> Response {
+async fn page_for_problem(response: Response, had_session: bool) -> Response {
     let status = response.status();
     let is_problem = response
         .headers()
@@ -52,7 +54,7 @@ async fn page_for_problem(response: Response) -> Response {
         return response;
     }
     if status == StatusCode::UNAUTHORIZED {
-        return Redirect::to("/login?expired").into_response();
+        return Redirect::to(if had_session { "/login?expired" } else { "/login" }).into_response();
     }
     let retry = response.headers().get(header::RETRY_AFTER).cloned();
     let (parts, body) = response.into_parts();
@@ -186,20 +188,23 @@ mod tests {
     #[tokio::test]
     async fn a_problem_becomes_a_page_that_says_what_to_do() {
         let p = crate::problem::Problem::forbidden("card_approval_not_allowed").into_response();
-        let page = page_for_problem(p).await;
+        let page = page_for_problem(p, true).await;
         assert_eq!(page.status(), StatusCode::FORBIDDEN);
         assert!(page.headers()[header::CONTENT_TYPE].to_str().unwrap_or("").starts_with("text/html"));
         let body = axum::body::to_bytes(page.into_body(), 1 << 20).await.unwrap_or_default();
         let text = String::from_utf8_lossy(&body);
         assert!(text.contains("not for your role") && text.contains("recorded in the audit log"), "{text}");
         assert!(!text.contains("card_approval_not_allowed"), "no code alone: {text}");
-        // An ended session goes back to sign-in.
+        // An ended session goes back to sign-in, saying so; a visitor
+        // who never signed in is just asked to.
         let p = crate::problem::Problem::unauthenticated("no session").into_response();
-        let r = page_for_problem(p).await;
+        let r = page_for_problem(p, true).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER);
         assert_eq!(r.headers()[header::LOCATION], "/login?expired");
+        let p = crate::problem::Problem::unauthenticated("no session").into_response();
+        assert_eq!(page_for_problem(p, false).await.headers()[header::LOCATION], "/login");
         // A page passes untouched.
         let ok = (StatusCode::OK, "fine").into_response();
-        assert_eq!(page_for_problem(ok).await.status(), StatusCode::OK);
+        assert_eq!(page_for_problem(ok, true).await.status(), StatusCode::OK);
     }
 }
