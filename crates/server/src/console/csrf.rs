@@ -61,6 +61,21 @@ pub(crate) fn check(headers: &HeaderMap, sent: Option<&str>) -> Result<(), Probl
     if matches(sent, cookie_value(headers, SESSION_COOKIE)) { Ok(()) } else { Err(refused()) }
 }
 
+/// Checks the token of a multipart form, which must come first (so it is
+/// read before any file is).
+pub(crate) async fn check_multipart(
+    headers: &HeaderMap,
+    multipart: &mut axum::extract::Multipart,
+) -> Result<(), Problem> {
+    let bad =
+        |_| Problem::bad_request("bad_upload", "the upload did not arrive whole; choose the file and send it again");
+    let token = match multipart.next_field().await.map_err(bad)? {
+        Some(f) if f.name() == Some(FIELD) => Some(f.text().await.map_err(bad)?),
+        _ => None,
+    };
+    check(headers, token.as_deref())
+}
+
 async fn read_form<T: DeserializeOwned>(req: Request, cookie: &str) -> Result<T, Problem> {
     let headers = req.headers().clone();
     let bytes = axum::body::to_bytes(req.into_body(), crate::MAX_BODY_BYTES)

@@ -85,7 +85,7 @@ async fn page_for_problem(response: Response, had_session: bool) -> Response {
 
 /// The title, what happened and what to do, by status.
 fn words(status: StatusCode, detail: &str, retry_s: Option<u64>) -> (&'static str, String, String) {
-    let detail = capitalised(detail);
+    let detail = sentence(detail);
     match status.as_u16() {
         400 | 422 => ("That could not be done", detail, "Check what you entered, then try again.".into()),
         403 if detail.starts_with("This form") => {
@@ -125,7 +125,8 @@ fn words(status: StatusCode, detail: &str, retry_s: Option<u64>) -> (&'static st
     }
 }
 
-fn capitalised(text: &str) -> String {
+/// A message as a sentence: capital first, a full stop at the end.
+pub(crate) fn sentence(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => {

@@ -110,11 +110,7 @@ pub(crate) async fn start(
     mut multipart: Multipart,
 ) -> Result<Response, Problem> {
     let bad = |_| Problem::bad_request("bad_upload", "the file did not arrive whole; choose it and send it again");
-    let token = match multipart.next_field().await.map_err(bad)? {
-        Some(f) if f.name() == Some(super::csrf::FIELD) => Some(f.text().await.map_err(bad)?),
-        _ => None,
-    };
-    super::csrf::check(&headers, token.as_deref())?;
+    super::csrf::check_multipart(&headers, &mut multipart).await?;
     let (mut body, mut ignore_unknown) = (Vec::new(), false);
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         match field.name() {

@@ -422,7 +422,7 @@ pub(crate) async fn edit(
                 let text = e.to_string();
                 let text = text.strip_prefix(f.as_str()).unwrap_or(&text).trim_start_matches([':', ' ']);
                 let text = text.strip_prefix("is ").unwrap_or(text);
-                errors.insert(*f, format!("{}.", capital(text).trim_end_matches('.')));
+                errors.insert(*f, super::errors::sentence(text));
             }
         }
     }
@@ -448,11 +448,6 @@ pub(crate) async fn edit(
     Ok(frame(&ctx, &here, "Change a record", body).into_response())
 }
 
-fn capital(text: &str) -> String {
-    let mut c = text.chars();
-    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-}
-
 /// `POST /people/{id}/photo`: a new card photo from a file (JPEG or PNG),
 /// checked and normalised by the register as any photo is.
 pub(crate) async fn upload_photo(
@@ -463,11 +458,7 @@ pub(crate) async fn upload_photo(
 ) -> Result<Response, Problem> {
     let id = person_id(&id)?;
     let bad = |_| Problem::bad_request("bad_upload", "the photo did not arrive whole; choose it and send it again");
-    let token = match multipart.next_field().await.map_err(bad)? {
-        Some(f) if f.name() == Some(super::csrf::FIELD) => Some(f.text().await.map_err(bad)?),
-        _ => None,
-    };
-    super::csrf::check(&headers, token.as_deref())?;
+    super::csrf::check_multipart(&headers, &mut multipart).await?;
     let (gate, _) = people.compartments(&[Compartment::Photo]).await?;
     let ctx = Ctx::of(&gate, &headers);
     let mut photo = None;

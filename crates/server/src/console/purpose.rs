@@ -8,7 +8,7 @@
 //! so the purpose in the log is never free text (free text invites a name)
 //! and the cookie carries no personal data.
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -92,9 +92,8 @@ pub(crate) async fn choose(gate: Gate, Form(choice): Form<Choice>) -> Response {
     let Some(p) = offered(gate.register().purpose_codes()).into_iter().find(|p| p.code == choice.purpose) else {
         return Redirect::to(local(choice.back.as_deref())).into_response();
     };
-    let secure = if gate.secure_cookies() { "; Secure" } else { "" };
     let mut r = Redirect::to(local(choice.back.as_deref())).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}", p.code)) {
+    if let Some(v) = super::signin::cookie(COOKIE, &p.code, gate.secure_cookies(), None) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r

@@ -83,12 +83,7 @@ pub(crate) async fn form(gate: Gate, headers: HeaderMap) -> Markup {
 pub(crate) async fn submit(gate: Gate, headers: HeaderMap, mut multipart: Multipart) -> Result<Markup, Problem> {
     let bad =
         |_| Problem::bad_request("bad_upload", "the upload did not arrive whole; choose the files and send them again");
-    let first = multipart.next_field().await.map_err(bad)?;
-    let token = match first {
-        Some(f) if f.name() == Some(super::csrf::FIELD) => Some(f.text().await.map_err(bad)?),
-        _ => None,
-    };
-    super::csrf::check(&headers, token.as_deref())?;
+    super::csrf::check_multipart(&headers, &mut multipart).await?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         if files.len() >= MAX_FILES {

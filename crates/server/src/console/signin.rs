@@ -16,7 +16,9 @@ use crate::auth::{SESSION_COOKIE, cookie_value};
 use crate::gate::{Gate, Public};
 use crate::now_s;
 
-fn cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> Option<HeaderValue> {
+/// A console cookie: HttpOnly, SameSite=Strict, the whole site, Secure
+/// under TLS; `max_age` to expire it.
+pub(crate) fn cookie(name: &str, value: &str, secure: bool, max_age: Option<i64>) -> Option<HeaderValue> {
     let secure = if secure { "; Secure" } else { "" };
     let age = max_age.map(|s| format!("; Max-Age={s}")).unwrap_or_default();
     HeaderValue::from_str(&format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/{secure}{age}")).ok()
