@@ -6,11 +6,13 @@
 
 mod util;
 
+mod abuse;
 mod audit;
 mod backup;
 mod bad_input;
 mod breach;
 mod cards;
+mod crash;
 mod demo;
 mod drill;
 mod erase;
@@ -21,6 +23,7 @@ mod person;
 mod pkcs11;
 mod scan;
 mod serve;
+mod side_channels;
 mod signin;
 mod supply;
 mod tidy;

@@ -66,6 +66,10 @@ impl Server {
         Server { child, base }
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub(crate) fn stop(mut self) {
         let pid = self.child.id().to_string();
         assert!(std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
@@ -165,15 +169,9 @@ fn plain_http_beyond_loopback_is_refused() {
     assert!(err.contains("refusing plain HTTP"), "{err}");
 }
 
-#[test]
-fn https_with_a_certificate_and_secure_cookies() {
-    if std::process::Command::new("openssl").arg("version").output().is_err() {
-        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP tls: openssl CLI not installed\n");
-        return;
-    }
-    let env = Env::sqlite();
-    env.init();
-    let ida = add_user(&env, "ida", "id_officer");
+/// A self-signed certificate for 127.0.0.1 and its key, made with the
+/// openssl CLI (the caller checks it is there).
+pub(crate) fn self_signed(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
     let (cert, key) = (env.path("cert.pem"), env.path("key.pem"));
     let made = std::process::Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
@@ -186,6 +184,19 @@ fn https_with_a_certificate_and_secure_cookies() {
         .output()
         .unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    (cert, key)
+}
+
+#[test]
+fn https_with_a_certificate_and_secure_cookies() {
+    if std::process::Command::new("openssl").arg("version").output().is_err() {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP tls: openssl CLI not installed\n");
+        return;
+    }
+    let env = Env::sqlite();
+    env.init();
+    let ida = add_user(&env, "ida", "id_officer");
+    let (cert, key) = self_signed(&env);
 
     // A key that is not a key is one clear line, exit 2.
     let err = env.fails(2, &["serve", "--tls-cert", cert.to_str().unwrap(), "--tls-key", cert.to_str().unwrap()]);

@@ -57,7 +57,7 @@ impl Env {
     pub fn std_cmd(&self) -> std::process::Command {
         let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("lanyard"));
         for (k, _) in std::env::vars() {
-            if k.starts_with("LANYARD_") {
+            if k.starts_with("LANYARD_") || k == "RUST_LOG" {
                 c.env_remove(k);
             }
         }
@@ -79,7 +79,7 @@ impl Env {
     pub fn signed_in(&self, config: &Path) -> std::process::Command {
         let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("lanyard"));
         for (k, _) in std::env::vars() {
-            if k.starts_with("LANYARD_") {
+            if k.starts_with("LANYARD_") || k == "RUST_LOG" {
                 c.env_remove(k);
             }
         }

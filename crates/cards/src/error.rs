@@ -81,6 +81,13 @@ impl From<lanyard_audit::IntegrityError> for CardError {
 }
 
 impl CardError {
+    /// An optimistic-concurrency conflict: the card changed since it was
+    /// read (another request moved it first); nothing was written, and
+    /// trying again may succeed.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, CardError::Store(s) if s.is_conflict())
+    }
+
     pub(crate) fn illegal(card: &str, state: CardState, action: CardAction) -> Self {
         CardError::IllegalTransition { card: card.to_owned(), state, action: action.as_str() }
     }

@@ -280,10 +280,21 @@ impl Cards {
         now_ms: i64,
     ) -> Result<Card, CardError> {
         let person = self.resolve(op, person, now_ms).await?;
+        retry_conflicts(|| self.request_once(op, person, card_type, now_ms)).await
+    }
+
+    async fn request_once(
+        &self,
+        op: &Operator,
+        person: PersonId,
+        card_type: CardType,
+        now_ms: i64,
+    ) -> Result<Card, CardError> {
         let mut tx = self.ledger.begin().await?;
-        // Read in the write that would add the card, so two requests cannot
-        // both pass (a second concurrent one also collides on the status
-        // index). A live row whose tag fails refuses the request too.
+        // One card maker at a time, from here to commit: the live-card
+        // check and the next number are then read by this request alone.
+        tx.tx().lock_card_making().await?;
+        // A live row whose tag fails refuses the request too.
         if let Some(live) = tx.tx().live_card(*person.as_uuid(), card_type.as_str()).await? {
             let live = self.ledger.check(live, now_ms).await?;
             return Err(CardError::AlreadyLive { card: live.id, card_type: live.card_type, state: live.state });
@@ -461,6 +472,16 @@ impl Cards {
         reason: Reason,
         now_ms: i64,
     ) -> Result<(Card, Card), CardError> {
+        retry_conflicts(|| self.reissue_once(op, id, reason, now_ms)).await
+    }
+
+    async fn reissue_once(
+        &self,
+        op: &Operator,
+        id: &str,
+        reason: Reason,
+        now_ms: i64,
+    ) -> Result<(Card, Card), CardError> {
         let mut old = self.row(id, now_ms).await?;
         let from = old.state;
         let card_type: CardType =
@@ -485,6 +506,7 @@ impl Cards {
             return Err(CardError::illegal(&old.id, from, CardAction::Revoke));
         }
         let mut tx = self.ledger.begin().await?;
+        tx.tx().lock_card_making().await?;
         let mut new = self
             .new_row(&mut tx, op, PersonId::from_uuid(old.person_id), card_type, Some(old.id.clone()), now_ms)
             .await?;
@@ -760,6 +782,25 @@ impl Cards {
 /// A card id as echoed in errors: ids are ours, but input may be anything.
 fn short(id: &str) -> String {
     id.chars().filter(|c| c.is_ascii_alphanumeric()).take(16).collect()
+}
+
+/// Runs `attempt` again when it lost a race: card making is serialised
+/// (`lock_card_making`), but a reissue's old card may still be moved by
+/// another request meanwhile. Each attempt is its own transaction, rolled
+/// back whole before the next, and reads afresh.
+async fn retry_conflicts<T, F, Fut>(mut attempt: F) -> Result<T, CardError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, CardError>>,
+{
+    const ATTEMPTS: u32 = 8;
+    let mut tried = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.is_conflict() && tried < ATTEMPTS => tried += 1,
+            done => return done,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -432,3 +432,60 @@ async fn one_card_in_service_per_person_and_type() {
         env.cards.request(&alice, PersonRef::Id(who), CardType::WarrantCard, T0).await.unwrap();
     }
 }
+
+/// Found by the crash harness (tests/cli/crash.rs): a print batch queued a
+/// card that another request had just moved, and the store's "newer
+/// version" conflict reached the API as a 500. It is a conflict — nothing
+/// written, try again — and says so.
+#[tokio::test]
+async fn a_move_staged_from_a_stale_read_is_a_conflict_and_writes_nothing() {
+    for env in envs().await {
+        let n = env.name;
+        person(&env.register, "900077").await;
+        let card =
+            env.cards.request(&op("alice"), PersonRef::ServiceNumber("900077"), CardType::StaffPass, T0).await.unwrap();
+        let stale = env.cards.card(&card.id, T0).await.unwrap();
+        env.cards.transition(&op("bob"), &card.id, CardAction::Approve, None, T0 + 1).await.unwrap();
+        let before = events(&env.store).await.len();
+        let staged = Cards::stage(&op("alice"), stale, CardAction::Reject, None, T0 + 2).unwrap();
+        let ledger = lanyard_audit::Ledger::new(env.store.clone());
+        let mut tx = ledger.begin().await.unwrap();
+        let err = env.cards.apply_in(&mut tx, staged).await.unwrap_err();
+        drop(tx);
+        assert!(err.is_conflict(), "{n}: {err}");
+        assert_eq!(events(&env.store).await.len(), before, "{n}: nothing was logged");
+        assert_eq!(env.cards.card(&card.id, T0 + 3).await.unwrap().state.as_str(), "approved", "{n}");
+    }
+}
+
+/// Found by the crash harness on PostgreSQL: card requests for different
+/// people at the same moment took the same next card number, and all but
+/// one were refused as conflicts. Each is retried in a fresh transaction,
+/// so all succeed, with distinct numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_at_the_same_moment_all_get_cards_with_distinct_numbers() {
+    for env in envs().await {
+        let n = env.name;
+        let mut sns = Vec::new();
+        for i in 0..12 {
+            let sn = format!("9301{i:02}");
+            person(&env.register, &sn).await;
+            sns.push(sn);
+        }
+        let tasks: Vec<_> = sns
+            .iter()
+            .map(|sn| {
+                let (cards, sn) = (env.cards.clone(), sn.clone());
+                tokio::spawn(async move {
+                    cards.request(&op("alice"), PersonRef::ServiceNumber(&sn), CardType::StaffPass, T0).await
+                })
+            })
+            .collect();
+        let mut numbers = std::collections::BTreeSet::new();
+        for t in tasks {
+            let card = t.await.unwrap().unwrap_or_else(|e| panic!("{n}: {e}"));
+            numbers.insert(card.number);
+        }
+        assert_eq!(numbers.len(), 12, "{n}: every card has its own number");
+    }
+}

@@ -77,8 +77,10 @@ fn main() -> ExitCode {
         let at = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("internal error at {at} (message withheld: it may quote the data being read)");
     }));
+    // LANYARD_LOG, else the RUST_LOG every Rust operator reaches for first.
+    let log_var = if std::env::var_os("LANYARD_LOG").is_some() { "LANYARD_LOG" } else { "RUST_LOG" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("LANYARD_LOG"))
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env(log_var))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -674,6 +674,20 @@ pub struct ServeArgs {
     #[arg(long, env = "LANYARD_READ_BURST", default_value_t = 30,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub read_burst: u32,
+    /// Connections open at once; past it a new one is answered 503 and
+    /// closed.
+    #[arg(long, env = "LANYARD_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers (or finish its TLS
+    /// handshake); an idle keep-alive connection is closed after as long.
+    #[arg(long, env = "LANYARD_HEADER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout: u64,
+    /// Seconds a whole request may take, reading its body included (503).
+    #[arg(long, env = "LANYARD_REQUEST_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub request_timeout: u64,
     /// Print the OpenAPI document and exit.
     #[arg(long)]
     pub openapi: bool,

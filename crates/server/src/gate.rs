@@ -91,6 +91,8 @@ pub struct Options {
     /// Ask browsers to report Content-Security-Policy violations on console
     /// pages to `/csp-report`, and keep them (the browser tests read them).
     pub csp_reports: bool,
+    /// Connections at once, and how long a client may take.
+    pub connections: crate::listen::ConnectionLimits,
 }
 
 /// What every request shares. The services are private to the gate.
@@ -143,6 +145,10 @@ impl AppState {
     /// Whether cookies are marked `Secure` (and HSTS is sent).
     pub fn secure_cookies(&self) -> bool {
         self.options.secure_cookies
+    }
+
+    pub(crate) fn connection_limits(&self) -> crate::listen::ConnectionLimits {
+        self.options.connections
     }
 
     /// What the console keeps while the server runs (CSP reports, scan

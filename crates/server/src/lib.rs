@@ -16,6 +16,7 @@ mod cards;
 mod console;
 pub mod gate;
 pub mod limits;
+mod listen;
 mod metrics;
 mod params;
 mod people;
@@ -28,7 +29,6 @@ mod supply;
 mod tiles;
 pub mod tls;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+pub use listen::ConnectionLimits;
 pub use metrics::Metrics;
 
 pub use gate::{AppState, Guard, Options, RouteSpec, Services};
@@ -48,7 +49,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
 /// Files uploaded for a scan, together, at most.
 pub const MAX_SCAN_BYTES: usize = 256 * 1024 * 1024;
-/// Requests taking longer than this are cut off (503).
+/// Requests taking longer than this are cut off (503), by default (see
+/// [`ConnectionLimits`]).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub(crate) fn now_s() -> i64 {
@@ -77,6 +79,7 @@ pub fn route_table() -> Vec<RouteSpec> {
 /// (the authorization matrix test walks it).
 pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
     let hsts = state.secure_cookies();
+    let request_timeout = state.connection_limits().request;
     let counted = Arc::clone(&state);
     let import = routes::import_routes().merge(console::import_routes()).map(|r| {
         r.layer(axum::extract::DefaultBodyLimit::max(MAX_IMPORT_BYTES))
@@ -93,7 +96,7 @@ pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
         .merge(scan)
         .finish(state);
     let mut app = app
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(axum::middleware::map_response(problem::uniform))
         .layer(axum::middleware::from_fn_with_state(counted, rejections::layer))
         .layer(SetResponseHeaderLayer::overriding(
@@ -122,17 +125,15 @@ pub fn router_and_table(state: Arc<AppState>) -> (Router, Vec<RouteSpec>) {
     (app, table)
 }
 
-/// Serves until `shutdown` completes.
+/// Serves plain HTTP until `shutdown` completes, within the limits of
+/// `Options::connections`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let served = axum::serve(listener, router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await;
-    state.flush_rejections().await;
-    served
+    let app = router(Arc::clone(&state));
+    listen::serve(listener, state, app, None, shutdown).await
 }
 
 /// The OpenAPI document.

@@ -50,6 +50,11 @@ impl Metrics {
         self.with(|| gauge!("lanyard_backup_verified_age_seconds").set(seconds));
     }
 
+    /// A connection refused because the server had its fill.
+    pub fn connection_refused(&self) {
+        self.with(|| counter!("lanyard_connections_refused_total").increment(1));
+    }
+
     /// The text exposition.
     pub fn render(&self) -> String {
         self.recorder.handle().render()

@@ -11,6 +11,11 @@ use serde::Serialize;
 /// Where the problem types are documented.
 const TYPE_BASE: &str = "https://lanyard.invalid/problems/";
 
+/// The `type` of a problem with stable `code`.
+pub(crate) fn type_uri(code: &str) -> String {
+    format!("{TYPE_BASE}{code}")
+}
+
 /// An API error.
 #[derive(Debug)]
 pub struct Problem {
@@ -80,7 +85,7 @@ impl Problem {
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let body = ProblemBody {
-            kind: format!("{TYPE_BASE}{}", self.code),
+            kind: type_uri(self.code),
             title: self.title(),
             status: self.status.as_u16(),
             detail: self.detail,
@@ -155,6 +160,11 @@ impl From<lanyard_cards::CardError> for Problem {
             E::AlreadyLive { .. } => Problem::new(StatusCode::CONFLICT, "card_in_service", e.to_string()),
             E::PermitRefused(_) => Problem::new(StatusCode::CONFLICT, "permit_refused", e.to_string()),
             E::Person(_) | E::Invalid(_) => Problem::bad_request("invalid", e.to_string()),
+            E::Store(_) if e.is_conflict() => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the card changed while this request ran; nothing was changed: look again and retry",
+            ),
             E::Store(_) | E::Credential(_) => {
                 tracing::error!(error = %e, "card request failed");
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed")

@@ -20,6 +20,11 @@ impl From<SupplyError> for Problem {
     fn from(e: SupplyError) -> Self {
         use SupplyError as E;
         match e {
+            E::Card(c) if c.is_conflict() => Problem::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "a card changed while this ran (another request moved it); nothing was batched or changed: try again",
+            ),
             E::Card(c) => c.into(),
             E::Register(r) => r.into(),
             E::NoSupplier(_) | E::NoBatch(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),

@@ -2,17 +2,12 @@
 //! serving loop that hands each TLS connection to the same router. HSTS and
 //! Secure cookies come with it (see `AppState::secure_cookies`).
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use axum::extract::ConnectInfo;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 use crate::AppState;
 
@@ -66,8 +61,9 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     Ok(Arc::new(config))
 }
 
-/// Serves HTTPS on `listener` until `shutdown` completes. A handshake that
-/// fails drops that connection only.
+/// Serves HTTPS on `listener` until `shutdown` completes, within the limits
+/// of `Options::connections`. A handshake that fails or stalls drops that
+/// connection only.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
@@ -75,25 +71,5 @@ pub async fn serve_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = crate::router(Arc::clone(&state));
-    let acceptor = TlsAcceptor::from(tls);
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, addr) = tokio::select! {
-            _ = &mut shutdown => {
-                state.flush_rejections().await;
-                return Ok(());
-            }
-            accepted = listener.accept() => accepted?,
-        };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else { return };
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
-                app.clone().oneshot(req)
-            });
-            let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), service).await;
-        });
-    }
+    crate::listen::serve(listener, state, app, Some(TlsAcceptor::from(tls)), shutdown).await
 }

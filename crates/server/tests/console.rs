@@ -209,6 +209,7 @@ async fn start(t: &lanyard_testkit::TestStore) -> Fixture {
             degraded: None,
             rejection_window: Duration::from_secs(3600),
             csp_reports: true,
+            connections: lanyard_server::ConnectionLimits::default(),
         },
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

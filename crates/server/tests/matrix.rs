@@ -295,6 +295,7 @@ async fn start(t: &lanyard_testkit::TestStore, reads: ReadQuota) -> Fixture {
             // tests that count events see only their own.
             rejection_window: std::time::Duration::from_secs(3600),
             csp_reports: false,
+            connections: lanyard_server::ConnectionLimits::default(),
         },
     ));
     let table = lanyard_server::router_and_table(Arc::clone(&state)).1;

@@ -78,6 +78,9 @@ impl Authenticated for CardRow {
     tag_in_mac_field!();
 }
 
+/// The advisory lock that serialises card making on PostgreSQL ("lanyardc").
+const CARD_LOCK_KEY: i64 = 0x6c61_6e79_6172_6463;
+
 const CARD_COLUMNS: &str = "id, person_id, card_type, state, number, status_idx, requested_by, approved_by, \
                             supersedes, key_version, issued_at, expires_at, reason, created_at, updated_at, row_version, mac";
 
@@ -135,6 +138,18 @@ impl Tx {
              AND state IN ('requested', 'approved', 'printed', 'issued', 'suspended') ORDER BY created_at LIMIT 1"
         ));
         Ok(on_tx!(self, c => sqlx::query_as(sql).bind(person).bind(card_type).fetch_optional(c).await)?)
+    }
+
+    /// Serialises the making of cards until this transaction ends, so
+    /// that "no live card of this type" and "the next number" are read by
+    /// one maker at a time. Call it first in a transaction that adds a
+    /// card. SQLite already holds its one writer; PostgreSQL takes a
+    /// transaction advisory lock (released at commit or rollback).
+    pub async fn lock_card_making(&mut self) -> Result<(), StoreError> {
+        if let crate::tx::TxInner::Postgres(t) = &mut self.inner {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CARD_LOCK_KEY).execute(&mut **t).await?;
+        }
+        Ok(())
     }
 
     /// The next free status list index.

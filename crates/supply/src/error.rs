@@ -75,6 +75,10 @@ impl SupplyError {
     /// An optimistic-concurrency conflict: someone changed the row since
     /// it was read; trying again may succeed.
     pub fn is_conflict(&self) -> bool {
-        matches!(self, SupplyError::Store(s) if s.is_conflict())
+        match self {
+            SupplyError::Store(s) => s.is_conflict(),
+            SupplyError::Card(c) => c.is_conflict(),
+            _ => false,
+        }
     }
 }

@@ -72,9 +72,10 @@ pub async fn write_backup(
         })
         .collect::<Result<Vec<_>>>()?;
     let partial = out.with_extension("partial");
-    let file = std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    let mut file = std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
     let made =
-        lanyard_backup::create(register, store, op, &parsed, file, provider_kind(settings), context::now_ms()).await;
+        lanyard_backup::create(register, store, op, &parsed, &mut file, provider_kind(settings), context::now_ms())
+            .await;
     let manifest = match made {
         Ok(m) => m,
         Err(e) => {
@@ -82,7 +83,15 @@ pub async fn write_backup(
             return Err(e.into());
         }
     };
+    // On disk before it takes the final name, and the name on disk before
+    // the log says a backup exists: a crash or power cut leaves a whole
+    // backup or only the `.partial`.
+    file.sync_all().with_context(|| format!("writing {}", partial.display()))?;
+    drop(file);
     std::fs::rename(&partial, out).with_context(|| format!("writing {}", out.display()))?;
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).with_context(|| format!("syncing {}", dir.display()))?;
+    }
     let mut event =
         lanyard_audit::Event::new(context::now_ms(), op.actor.clone(), "backup.create", lanyard_audit::Outcome::Ok);
     event.detail = Some(serde_json::json!({

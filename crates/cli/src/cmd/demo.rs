@@ -219,6 +219,9 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         checkpoint_every: 5,
         reads_per_minute: 120,
         read_burst: 30,
+        max_connections: 512,
+        header_timeout: 10,
+        request_timeout: 30,
         openapi: false,
         allow_degraded: false,
     };

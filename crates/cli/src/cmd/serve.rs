@@ -163,6 +163,13 @@ pub async fn serve_until_interrupted(
             degraded,
             rejection_window: std::time::Duration::from_secs(60),
             csp_reports: false,
+            connections: lanyard_server::ConnectionLimits {
+                max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+                header_read: std::time::Duration::from_secs(args.header_timeout),
+                handshake: std::time::Duration::from_secs(args.header_timeout),
+                request: std::time::Duration::from_secs(args.request_timeout),
+                ..lanyard_server::ConnectionLimits::default()
+            },
         },
     ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -1,0 +1,233 @@
+//! A client trying to hold the server, over raw sockets on loopback against
+//! the real binary: headers sent a byte at a time, a connection opened and
+//! left silent, a body that stops halfway, more connections than the
+//! server takes, and a 100 MB body. Every loop here is bounded by a
+//! deadline, and each case ends with the server still answering.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::serve::Server;
+use crate::util::Env;
+
+/// The limits the server under test runs with: short, so the test is too.
+const LIMITS: &[&str] = &["--header-timeout", "1", "--request-timeout", "2", "--max-connections", "8"];
+
+fn connect(base: &str) -> TcpStream {
+    let addr = base.strip_prefix("http://").unwrap();
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    s
+}
+
+/// Reads what the server sends until it closes the connection or
+/// `within` passes; `None` if it was still open then.
+fn read_until_closed(s: &mut TcpStream, within: Duration) -> Option<Vec<u8>> {
+    let deadline = Instant::now() + within;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        match s.read(&mut buf) {
+            Ok(0) => return Some(got),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            // Reset by the server: closed too.
+            Err(_) => return Some(got),
+        }
+    }
+    None
+}
+
+fn status_of(answer: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(answer).ok()?;
+    text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+fn still_answers(base: &str) {
+    let mut s = connect(base);
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let answer = read_until_closed(&mut s, Duration::from_secs(5)).unwrap_or_default();
+    assert_eq!(status_of(&answer), Some(200), "the server still answers: {}", String::from_utf8_lossy(&answer));
+}
+
+#[test]
+fn slow_headers_a_silent_connection_and_an_idle_keep_alive_are_closed() {
+    let env = Env::sqlite();
+    env.init();
+    let server = Server::start_with(&env, LIMITS);
+
+    // Headers a byte every 300 ms: never finished, cut off at the header
+    // timeout (1 s), well before the 10 s this loop would allow.
+    let mut s = connect(&server.base);
+    let started = Instant::now();
+    let request = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let mut closed = false;
+    for byte in request.iter().cycle().take(40) {
+        if s.write_all(&[*byte]).is_err() {
+            closed = true;
+            break;
+        }
+        if read_until_closed(&mut s, Duration::from_millis(300)).is_some() {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "a client sending headers a byte at a time is cut off");
+    assert!(started.elapsed() < Duration::from_secs(5), "cut off near the header timeout: {:?}", started.elapsed());
+
+    // Connected and silent.
+    let mut s = connect(&server.base);
+    assert!(read_until_closed(&mut s, Duration::from_secs(5)).is_some(), "a silent connection is closed");
+
+    // One request answered, then left idle on keep-alive.
+    let mut s = connect(&server.base);
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut first = [0u8; 12];
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"HTTP/1.1 200");
+    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    assert!(read_until_closed(&mut s, Duration::from_secs(5)).is_some(), "an idle keep-alive connection is closed");
+
+    still_answers(&server.base);
+    server.stop();
+}
+
+#[test]
+fn a_body_that_stops_halfway_is_answered_503_in_problem_json() {
+    let env = Env::sqlite();
+    env.init();
+    let server = Server::start_with(&env, LIMITS);
+    let mut s = connect(&server.base);
+    s.write_all(b"POST /v1/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"name\":")
+        .unwrap();
+    let answer = read_until_closed(&mut s, Duration::from_secs(8)).expect("the server gives up on the body");
+    assert_eq!(status_of(&answer), Some(503), "{}", String::from_utf8_lossy(&answer));
+    let text = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(text.contains("content-type: application/problem+json"), "{text}");
+    assert!(text.contains("took too long"), "{text}");
+    still_answers(&server.base);
+    server.stop();
+}
+
+#[test]
+fn connections_past_the_limit_are_told_503_and_served_again_once_freed() {
+    let env = Env::sqlite();
+    env.init();
+    let server = Server::start_with(&env, &["--header-timeout", "3", "--max-connections", "8"]);
+    // Eight connections that send nothing hold every slot...
+    let mut idle: Vec<TcpStream> = (0..8).map(|_| connect(&server.base)).collect();
+    // ...(the server takes them in the order they come; give it a moment)
+    std::thread::sleep(Duration::from_millis(300));
+    let mut ninth = connect(&server.base);
+    let answer =
+        read_until_closed(&mut ninth, Duration::from_secs(2)).expect("the ninth is answered and closed at once");
+    assert_eq!(status_of(&answer), Some(503), "{}", String::from_utf8_lossy(&answer));
+    let text = String::from_utf8_lossy(&answer).to_lowercase();
+    assert!(text.contains("retry-after: 1") && text.contains("application/problem+json"), "{text}");
+    assert!(text.contains("/problems/busy"), "{text}");
+
+    // The idle ones are closed at the header timeout, and the server takes
+    // new clients again.
+    for s in &mut idle {
+        assert!(read_until_closed(s, Duration::from_secs(8)).is_some(), "an idle connection is closed");
+    }
+    still_answers(&server.base);
+    server.stop();
+}
+
+/// The server's peak resident memory so far, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_100_mb_json_body_is_refused_at_the_limit_without_being_read() {
+    let env = Env::sqlite();
+    env.init();
+    let server = Server::start_with(&env, LIMITS);
+    let before = peak_rss_kib(server.pid());
+    let chunk = vec![b' '; 64 * 1024];
+    const HUNDRED_MB: usize = 100 * 1024 * 1024;
+
+    // Declared up front: refused on the header, before any of the body.
+    let mut s = connect(&server.base);
+    s.write_all(
+        format!(
+            "POST /v1/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {HUNDRED_MB}\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let _ = s.write_all(&chunk);
+    let answer = read_until_closed(&mut s, Duration::from_secs(5)).expect("answered and closed");
+    assert_eq!(status_of(&answer), Some(413), "{}", String::from_utf8_lossy(&answer));
+    assert!(String::from_utf8_lossy(&answer).to_lowercase().contains("application/problem+json"));
+
+    // Chunked, so the size is not known up front: read up to the limit
+    // (1 MiB), then refused. Count what the server took before it said so.
+    let mut s = connect(&server.base);
+    s.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    s.write_all(b"POST /v1/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .unwrap();
+    let mut sent = 0usize;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while sent < HUNDRED_MB {
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+        if s.write_all(&framed).is_err() {
+            break;
+        }
+        sent += chunk.len();
+        s.set_nonblocking(true).unwrap();
+        let read = s.read(&mut buf);
+        s.set_nonblocking(false).unwrap();
+        match read {
+            Ok(0) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                break;
+            }
+            Err(_) => {}
+        }
+    }
+    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    answer.extend(read_until_closed(&mut s, Duration::from_secs(5)).unwrap_or_default());
+    assert_eq!(status_of(&answer), Some(413), "{}", String::from_utf8_lossy(&answer));
+    // What the socket buffers held on top of the 1 MiB limit, at most.
+    assert!(sent < 16 * 1024 * 1024, "the server let {sent} bytes in before refusing");
+    let grew = peak_rss_kib(server.pid()).saturating_sub(before);
+    assert!(grew < 32 * 1024, "the server's peak memory grew by {grew} KiB");
+    still_answers(&server.base);
+    server.stop();
+}
+
+#[test]
+fn a_tls_handshake_never_started_is_dropped() {
+    if std::process::Command::new("openssl").arg("version").output().is_err() {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP tls: openssl CLI not installed\n");
+        return;
+    }
+    let env = Env::sqlite();
+    env.init();
+    let (cert, key) = crate::serve::self_signed(&env);
+    let server = Server::start_with(
+        &env,
+        &["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap(), "--header-timeout", "1"],
+    );
+    let addr = server.base.strip_prefix("https://").unwrap().to_owned();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    assert!(read_until_closed(&mut s, Duration::from_secs(5)).is_some(), "a silent TLS connection is dropped");
+    server.stop();
+}
