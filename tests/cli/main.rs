@@ -16,6 +16,7 @@ mod crash;
 mod demo;
 mod drill;
 mod erase;
+mod faults;
 mod import;
 mod keys;
 mod manners;

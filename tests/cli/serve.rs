@@ -52,12 +52,21 @@ impl Server {
 
     /// `lanyard serve` on a free loopback port, from a command prepared
     /// by the test (its environment), with `extra` serve flags.
-    pub(crate) fn spawn(mut cmd: std::process::Command, extra: &[&str]) -> Server {
+    pub(crate) fn spawn(cmd: std::process::Command, extra: &[&str]) -> Server {
+        Server::spawn_to(cmd, extra, Stdio::piped())
+    }
+
+    /// The same, its log written to `log`.
+    pub(crate) fn spawn_logged(cmd: std::process::Command, extra: &[&str], log: &std::path::Path) -> Server {
+        Server::spawn_to(cmd, extra, std::fs::File::create(log).unwrap().into())
+    }
+
+    fn spawn_to(mut cmd: std::process::Command, extra: &[&str], stderr: Stdio) -> Server {
         let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let mut line = String::new();

@@ -38,6 +38,14 @@ pub enum LogError {
     Unstamped,
 }
 
+impl LogError {
+    /// The database under the log cannot be reached or cannot write for
+    /// now (down, restarting, disk full): nothing was appended.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, LogError::Store(s) if s.is_unavailable())
+    }
+}
+
 impl From<StoreError> for LogError {
     fn from(e: StoreError) -> Self {
         LogError::Store(e)

@@ -47,12 +47,27 @@ fn hex(b: &[u8]) -> String {
 
 #[test]
 fn pycose_verifies_a_lanyard_credential() {
-    let probe =
-        Command::new("python3").args(["-c", "import pycose, cbor2; from pycose.messages import CoseMessage"]).output();
-    if !probe.map(|o| o.status.success()).unwrap_or(false) {
-        eprintln!("skipped: python3 with pycose is not installed (pip install pycose)");
+    // Only a venv holding exactly the pinned versions: a result must not
+    // depend on whichever pycose happens to be installed.
+    let Some(python) = std::env::var_os("LANYARD_PYCOSE_PYTHON") else {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIP pycose interop: LANYARD_PYCOSE_PYTHON is not set (a venv from tests/pycose-requirements.txt; .ci/run makes one)\n",
+        );
         return;
-    }
+    };
+    let pins = include_str!("pycose-requirements.txt");
+    let check = format!(
+        "import importlib.metadata as m, sys\npins = {pins:?}\nfor line in pins.splitlines():\n    line = line.strip()\n    \
+         if not line or line.startswith('#'): continue\n    name, want = line.split('==')\n    \
+         have = m.version(name)\n    assert have == want, f'{{name}} {{have}} is not the pinned {{want}}'\n"
+    );
+    let probe = Command::new(&python).args(["-c", &check]).output().unwrap();
+    assert!(
+        probe.status.success(),
+        "LANYARD_PYCOSE_PYTHON does not hold the pinned packages: {}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
     let signer = IssuerSigner { kid: key_id(7), key: Arc::new(Ed25519Key::from_seed(&Key32::random())) };
     let claims = CardClaims {
         issuer: "lanyard.example/force".into(),
@@ -89,12 +104,12 @@ if not msg.verify_signature():
 claims = cbor2.loads(msg.payload)
 print(claims[2], claims["num"], claims[65535]["status_list"]["idx"])
 "#;
-    let out = Command::new("python3").args(["-c", script, &hex(&cose), &jwk.kid, &jwk.x]).output().unwrap();
+    let out = Command::new(&python).args(["-c", script, &hex(&cose), &jwk.kid, &jwk.x]).output().unwrap();
     assert!(out.status.success(), "pycose refused: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "C7K3M9Q2X4 900001 12");
 
     // And it refuses the same credential under another key.
     let other = lanyard_credential::IssuerKey::ed25519(b"k7", &[0x11; 32]);
-    let out = Command::new("python3").args(["-c", script, &hex(&cose), &jwk.kid, &other.x]).output().unwrap();
+    let out = Command::new(&python).args(["-c", script, &hex(&cose), &jwk.kid, &other.x]).output().unwrap();
     assert!(!out.status.success());
 }

@@ -163,6 +163,16 @@ impl RegisterError {
         matches!(&self.kind, ErrorKind::Store(s) if s.is_conflict())
     }
 
+    /// The database cannot be reached or cannot write for now (down,
+    /// restarting, disk full): nothing was changed; try again later.
+    pub fn is_unavailable(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Store(s) => s.is_unavailable(),
+            ErrorKind::Audit(l) => l.is_unavailable(),
+            _ => false,
+        }
+    }
+
     /// True for a negative answer (not found, erased) rather than a fault.
     pub fn is_negative_answer(&self) -> bool {
         matches!(

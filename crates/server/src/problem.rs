@@ -67,6 +67,21 @@ impl Problem {
         p
     }
 
+    /// 503 with `Retry-After`: the database is down, restarting or full.
+    /// Nothing was changed, so the same request may be sent again. The
+    /// error is logged (it names no values); the answer says only that.
+    pub fn store_unavailable(e: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "the database is unavailable");
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "the database cannot be reached or cannot write just now (down, restarting or out of space); \
+             nothing was changed: try again shortly",
+        );
+        p.retry_after_s = Some(5);
+        p
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -132,6 +147,7 @@ impl From<RegisterError> for Problem {
             ErrorKind::DuplicateServiceNumber => (StatusCode::CONFLICT, "duplicate_service_number"),
             // Optimistic concurrency: someone changed the row since it was read.
             ErrorKind::Store(_) if e.is_conflict() => (StatusCode::CONFLICT, "conflict"),
+            ErrorKind::Store(_) | ErrorKind::Audit(_) if e.is_unavailable() => return Problem::store_unavailable(&e),
             ErrorKind::Audit(_) => (StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable"),
             ErrorKind::Integrity(_) => return Problem::store_altered(&e),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -160,6 +176,7 @@ impl From<lanyard_cards::CardError> for Problem {
             E::AlreadyLive { .. } => Problem::new(StatusCode::CONFLICT, "card_in_service", e.to_string()),
             E::PermitRefused(_) => Problem::new(StatusCode::CONFLICT, "permit_refused", e.to_string()),
             E::Person(_) | E::Invalid(_) => Problem::bad_request("invalid", e.to_string()),
+            E::Store(ref s) if s.is_unavailable() => Problem::store_unavailable(&e),
             E::Store(_) if e.is_conflict() => Problem::new(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -191,6 +208,8 @@ impl From<AccessError> for Problem {
                 Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
             }
             AccessErrorKind::Integrity(_) => Problem::store_altered(&e),
+            AccessErrorKind::Store(s) if s.is_unavailable() => Problem::store_unavailable(&e),
+            AccessErrorKind::Audit(l) if l.is_unavailable() => Problem::store_unavailable(&e),
             AccessErrorKind::Audit(_) => {
                 tracing::error!(error = %e, "audit unavailable");
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable", "the audit log is unavailable")

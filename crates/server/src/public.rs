@@ -34,6 +34,12 @@ pub(crate) async fn readyz(public: Public) -> Result<String, Problem> {
         let detail = match e.kind() {
             // Its own words: the operator must restart, not wait.
             lanyard_register::ErrorKind::StoreReplaced => e.to_string(),
+            _ if e.is_unavailable() => {
+                "the database cannot be reached or cannot write (down, restarting or out of space)".to_owned()
+            }
+            lanyard_register::ErrorKind::Keys(_) => {
+                "the key provider cannot be reached or refused (token removed, PIN changed?)".to_owned()
+            }
             _ => "the store or the key provider is unreachable".to_owned(),
         };
         Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail)

@@ -36,6 +36,7 @@ impl From<SupplyError> for Problem {
             E::Invalid(_) | E::Package(lanyard_supply::package::PackageError::Recipient) => {
                 Problem::bad_request("invalid", e.to_string())
             }
+            E::Store(ref s) if s.is_unavailable() => Problem::store_unavailable(&e),
             E::Store(_) if e.is_conflict() => Problem::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             E::Package(_) | E::Render(_) | E::Store(_) => {
                 tracing::error!(error = %e, "supplier request failed");

@@ -102,7 +102,7 @@ impl Store {
     pub async fn snapshot(&self) -> Result<Snapshot, StoreError> {
         let tx = match &self.pool {
             Pool::Sqlite(p) => {
-                let mut t = p.begin().await?;
+                let mut t = crate::tx::SqliteTx::begin(p, "BEGIN").await?;
                 // The snapshot is taken at the first read.
                 sqlx::query("SELECT COUNT(*) FROM meta").execute(&mut *t).await?;
                 TxInner::Sqlite(t)

@@ -106,8 +106,13 @@ fn file_identity(_: &Path) -> Option<(u64, u64)> {
     None
 }
 
+/// Opening failed: a full disk says so; anything else is unreachable.
 fn unreachable(e: sqlx::Error) -> StoreError {
-    StoreError::new(StoreErrorKind::Unreachable(e.to_string()))
+    let mapped = StoreError::from(e);
+    match mapped.kind() {
+        StoreErrorKind::Full(_) | StoreErrorKind::Unreachable(_) => mapped,
+        other => StoreError::new(StoreErrorKind::Unreachable(other.to_string())),
+    }
 }
 
 impl Store {

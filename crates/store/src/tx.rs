@@ -10,7 +10,7 @@ use crate::rows::{PersonRow, SealedRow, WrappedKeyRow};
 use crate::store::{Pool, Store};
 
 pub(crate) enum TxInner {
-    Sqlite(Transaction<'static, Sqlite>),
+    Sqlite(SqliteTx),
     Postgres(Transaction<'static, Postgres>),
 }
 
@@ -20,6 +20,54 @@ pub struct Tx {
     // Every tagged row this transaction wrote or removed, for its audit
     // event (the ledger takes them before it commits).
     stamps: Vec<RowStamp>,
+}
+
+/// A SQLite write transaction on a connection of its own, begun and ended
+/// with plain statements rather than sqlx's `Transaction`. When SQLite
+/// itself ends a transaction (a full disk, an I/O error), sqlx's ROLLBACK on
+/// drop fails and its count of open transactions stays at one, so that
+/// pooled connection refused every later write (found by the disk-full
+/// test, tests/cli/faults.rs). Here a transaction that did not commit
+/// closes its connection instead of returning it: closing rolls back
+/// whatever SQLite still holds open, and nothing is left to miscount.
+pub(crate) struct SqliteTx {
+    conn: sqlx::pool::PoolConnection<Sqlite>,
+    committed: bool,
+}
+
+impl SqliteTx {
+    pub(crate) async fn begin(pool: &sqlx::SqlitePool, statement: &'static str) -> Result<SqliteTx, StoreError> {
+        let mut conn = pool.acquire().await?;
+        sqlx::raw_sql(statement).execute(&mut *conn).await?;
+        Ok(SqliteTx { conn, committed: false })
+    }
+
+    async fn commit(mut self) -> Result<(), StoreError> {
+        sqlx::raw_sql("COMMIT").execute(&mut *self.conn).await?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for SqliteTx {
+    type Target = sqlx::SqliteConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for SqliteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+impl Drop for SqliteTx {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// An audit event's canonical bytes and its leaf hash.
@@ -34,7 +82,7 @@ const AUDIT_LOCK_KEY: i64 = 0x6c61_6e79_6172_6401;
 impl Tx {
     pub(crate) async fn begin(store: &Store) -> Result<Tx, StoreError> {
         let inner = match &store.pool {
-            Pool::Sqlite(p) => TxInner::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite(p) => TxInner::Sqlite(SqliteTx::begin(p, "BEGIN IMMEDIATE").await?),
             Pool::Postgres(p) => TxInner::Postgres(p.begin().await?),
         };
         Ok(Tx { inner, stamps: Vec::new() })
