@@ -29,7 +29,7 @@ use std::time::Duration;
 use rand::{RngExt, SeedableRng};
 use reqwest::StatusCode;
 
-use crate::serve::{PASSWORD, add_user, code};
+use crate::serve::{add_user, login_http as login};
 use crate::util::Env;
 
 /// Cycles per store.
@@ -529,14 +529,6 @@ async fn check(
         lanyard_audit::proof::check_consistency(&proof, verifier, old)
             .unwrap_or_else(|e| panic!("{label}: a checkpoint handed out before is not consistent: {e}"));
     }
-}
-
-async fn login(base: &str, name: &str, secret: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let body = serde_json::json!({ "name": name, "password": PASSWORD, "code": code(secret) });
-    let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
-    assert_eq!(r.status(), 200, "login {name}");
-    client
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::serve::{PASSWORD, Server, add_user, code};
+use crate::serve::{Server, add_user, login_http as login};
 use crate::util::Env;
 
 fn skip(why: &str) {
@@ -58,14 +58,6 @@ impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.at).status();
     }
-}
-
-async fn login(base: &str, name: &str, secret: &str) -> reqwest::Client {
-    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let body = serde_json::json!({ "name": name, "password": PASSWORD, "code": code(secret) });
-    let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
-    assert_eq!(r.status(), 200, "login {name}");
-    client
 }
 
 fn new_person(sn: &str) -> serde_json::Value {

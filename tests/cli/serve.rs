@@ -36,6 +36,16 @@ pub(crate) fn code(secret: &str) -> String {
     t.generate(now).to_string()
 }
 
+/// An HTTP client signed in as `name` (password and a fresh TOTP code),
+/// holding its session cookie.
+pub(crate) async fn login_http(base: &str, name: &str, secret: &str) -> reqwest::Client {
+    let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let body = serde_json::json!({ "name": name, "password": PASSWORD, "code": code(secret) });
+    let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200, "login {name}");
+    client
+}
+
 pub(crate) struct Server {
     child: Child,
     pub(crate) base: String,

@@ -16,7 +16,7 @@
 use std::path::Path;
 use std::process::Output;
 
-use crate::serve::{PASSWORD, add_user, code};
+use crate::serve::{add_user, login_http};
 use crate::signin::login;
 use crate::util::Env;
 
@@ -255,10 +255,7 @@ fn no_personal_data_in_logs_errors_or_audit_text_at_trace_level() {
     // server would echo them.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
-        let body = serde_json::json!({ "name": "ivy", "password": PASSWORD, "code": code(&users[4].1) });
-        let r = client.post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
-        assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        let client = login_http(&base, "ivy", &users[4].1).await;
         let mut problems = 0;
         let some: Vec<&String> = needles.words.iter().take(12).collect();
         let requests = [
