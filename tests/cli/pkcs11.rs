@@ -166,3 +166,187 @@ fn register_on_a_softhsm_token() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("PKCS#11"), "{}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// Issue 19 item 3: the key provider going away at run time. The keys a
+/// server unwrapped at start are held in memory; once the token stops
+/// answering they must not be used. The token is pulled (its directory
+/// moved away, as SoftHSM2 sees a removal), put back, and then put back
+/// after its PIN was changed: reads are refused with 503
+/// `key_provider_unavailable` within the check interval, `/readyz` says the
+/// key provider is at fault, each refusal and the outage are in the log,
+/// and reads work again once the token answers to the configured PIN.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pulled_token_or_a_changed_pin_fails_reads_closed_until_put_right() {
+    use std::time::{Duration, Instant};
+    if !Path::new(MODULE).exists() {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), b"SKIP pkcs11 liveness: SoftHSM2 not installed\n");
+        return;
+    }
+    if Command::new("pkcs11-tool").arg("--version").output().is_err() {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIP pkcs11 liveness: pkcs11-tool (opensc) not installed\n",
+        );
+        return;
+    }
+    let env = Env::sqlite();
+    let tokens = env.path("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = env.path("softhsm2.conf");
+    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display()))
+        .unwrap();
+    let init = Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "lanyard", "--pin", "4321", "--so-pin", "8765"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let hsm = |mut c: std::process::Command| {
+        c.env_remove("LANYARD_PASSPHRASE").env("SOFTHSM2_CONF", &conf).env("LANYARD_PKCS11_PIN", "4321");
+        c
+    };
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut c = hsm(env.std_cmd());
+        c.args(args).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+        c.stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(text) = stdin {
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    run(&["init", "--key-provider", "pkcs11", "--pkcs11-module", MODULE, "--pkcs11-token", "lanyard"], None);
+    let added = run(
+        &[
+            "--json",
+            "person",
+            "add",
+            "--service-number",
+            "H7",
+            "--forenames",
+            "Hal",
+            "--surname",
+            "Pulled",
+            "--rank",
+            "Inspector",
+        ],
+        None,
+    );
+    let id = serde_json::from_slice::<serde_json::Value>(&added).unwrap()["id"].as_str().unwrap().to_owned();
+    let user = run(
+        &["--json", "user", "add", "ida", "--role", "id_officer", "--password-stdin"],
+        Some(&format!("{}\n", crate::serve::PASSWORD)),
+    );
+    let secret =
+        serde_json::from_slice::<serde_json::Value>(&user).unwrap()["totp_secret"].as_str().unwrap().to_owned();
+    let change_pin = |from: &str, to: &str| {
+        let out = Command::new("pkcs11-tool")
+            .args([
+                "--module",
+                MODULE,
+                "--token-label",
+                "lanyard",
+                "--login",
+                "--pin",
+                from,
+                "--change-pin",
+                "--new-pin",
+                to,
+            ])
+            .env("SOFTHSM2_CONF", &conf)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let slot = std::fs::read_dir(&tokens).unwrap().next().unwrap().unwrap().path();
+    let pulled = env.path("pulled");
+    let pull = || std::fs::rename(&slot, &pulled).unwrap();
+    let put_back = || std::fs::rename(&pulled, &slot).unwrap();
+
+    let server = crate::serve::Server::spawn(hsm(env.std_cmd()), &["--key-check-every", "1"]);
+    let base = server.base.clone();
+    let client = crate::serve::login_http(&base, "ida", &secret).await;
+    let read = || async {
+        let r = client
+            .get(format!("{base}/v1/people/{id}?compartments=identity"))
+            .header("X-Lanyard-Purpose", "lookup")
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let retry = r.headers().get("retry-after").is_some();
+        (status, retry, r.text().await.unwrap())
+    };
+    // Polls until a read answers `want`, for at most `within`.
+    let until = |want: u16, within: Duration| {
+        let read = &read;
+        async move {
+            let start = Instant::now();
+            loop {
+                let got = read().await;
+                if got.0 == want || start.elapsed() > within {
+                    return (got, start.elapsed());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    let (ok, _) = until(200, Duration::ZERO).await;
+    assert_eq!(ok.0, 200, "{}", ok.2);
+    assert!(ok.2.contains("Pulled"));
+
+    // Pulled: refused within the interval (1 s) and a probe's slack.
+    pull();
+    let ((status, retry, body), took) = until(503, Duration::from_secs(5)).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(retry && body.contains("key_provider_unavailable") && !body.contains("Pulled"), "{body}");
+    assert!(took < Duration::from_millis(2_500), "refused only after {took:?}");
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready.text().await.unwrap().contains("key provider"));
+    // Back: reads work again by themselves.
+    put_back();
+    let ((status, _, body), _) = until(200, Duration::from_secs(5)).await;
+    assert_eq!(status, 200, "{body}");
+
+    // A PIN changed under a logged-in session does not log it out...
+    change_pin("4321", "9999");
+    assert_eq!(read().await.0, 200);
+    // ...but a token that has to be logged in to again refuses the old PIN,
+    // and goes on refusing after it is back.
+    pull();
+    let ((status, _, _), _) = until(503, Duration::from_secs(5)).await;
+    assert_eq!(status, 503);
+    put_back();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (status, _, body) = read().await;
+    assert_eq!(status, 503, "the changed PIN still refuses: {body}");
+    change_pin("9999", "4321");
+    let ((status, _, body), _) = until(200, Duration::from_secs(5)).await;
+    assert_eq!(status, 200, "{body}");
+    // The watch runs every second: let it see the last recovery.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    server.stop();
+
+    let events = tokio::task::block_in_place(|| env.events());
+    let count = |action: &str| events.iter().filter(|e| e.action == action).count();
+    assert!(count("keys.provider_lost") >= 2, "{:?}", events.iter().map(|e| &e.action).collect::<Vec<_>>());
+    assert!(count("keys.provider_restored") >= 2);
+    let pin_refused = events.iter().any(|e| {
+        e.action == "keys.provider_lost" && e.detail.as_ref().is_some_and(|d| d["reason"].to_string().contains("PIN"))
+    });
+    assert!(pin_refused, "the changed PIN is named as the reason");
+    let refused = events
+        .iter()
+        .filter(|e| {
+            e.action == "access.denied"
+                && e.actor.id.ends_with("ida")
+                && e.detail.as_ref().is_some_and(|d| d["reason"] == "key_provider_unavailable")
+        })
+        .count();
+    assert!(refused >= 2, "each refused read is recorded with who asked");
+    // The log holds all of it and verifies (exit 0, or `run` fails).
+    run(&["audit", "verify"], None);
+}

@@ -688,6 +688,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LANYARD_REQUEST_TIMEOUT", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub request_timeout: u64,
+    /// Seconds between checks that the key provider (the HSM token) still
+    /// answers: at most this long after it goes, no personal data is read
+    /// or written with the keys it released (503 key_provider_unavailable).
+    #[arg(long, env = "LANYARD_KEY_CHECK_EVERY", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub key_check_every: u64,
     /// Print the OpenAPI document and exit.
     #[arg(long)]
     pub openapi: bool,

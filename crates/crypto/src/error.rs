@@ -44,6 +44,11 @@ pub enum CryptoErrorKind {
     /// Reading or writing a key file failed.
     #[error("key file: {0}")]
     Io(String),
+    /// The key provider did not answer its check (a token removed, a PIN
+    /// refused, an HSM gone): keys it released earlier are not used until
+    /// it answers again. Says why, in the provider's words.
+    #[error("the key provider is unavailable: {0}")]
+    ProviderUnavailable(String),
 }
 
 impl CryptoError {
@@ -54,5 +59,11 @@ impl CryptoError {
     /// What failed.
     pub fn kind(&self) -> &CryptoErrorKind {
         &self.kind
+    }
+
+    /// Whether the key provider is unavailable (not a wrong key or a bad
+    /// ciphertext): the same request may work once it answers again.
+    pub fn is_provider_unavailable(&self) -> bool {
+        matches!(self.kind, CryptoErrorKind::ProviderUnavailable(_))
     }
 }

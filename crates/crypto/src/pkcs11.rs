@@ -6,11 +6,12 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+use cryptoki::error::RvError;
 use cryptoki::mechanism::Mechanism;
 use cryptoki::mechanism::aead::GcmParams;
 use cryptoki::mechanism::eddsa::{EddsaParams, EddsaSignatureScheme};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
-use cryptoki::session::{Session, UserType};
+use cryptoki::session::{Session, SessionState, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use zeroize::Zeroizing;
@@ -46,17 +47,28 @@ impl std::fmt::Debug for Pkcs11Config {
     }
 }
 
+/// The module, the logged-in session and the root key's handle in it.
+/// Replaced whole when the token stops answering and the provider starts
+/// again (`check`); `None` while it cannot.
+struct Token {
+    // Dropped in this order: the session is closed before the module is
+    // finalised.
+    session: Session,
+    root: ObjectHandle,
+    _context: Pkcs11,
+}
+
 /// A root key inside a PKCS#11 token.
 pub struct Pkcs11Provider {
     // Sessions are not Sync; one mutex serialises calls into the token. The
     // signing keys share it.
-    session: Arc<Mutex<Session>>,
-    key: ObjectHandle,
+    token: Arc<Mutex<Option<Token>>>,
+    // Kept to start again when the token stops answering (`check`).
+    config: Pkcs11Config,
     // Signing keys are labelled under the root key's label, so that several
     // registers can share one token without meeting each other's keys.
     key_label: String,
     description: String,
-    _context: Pkcs11,
 }
 
 fn p11<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> CryptoError + '_ {
@@ -77,6 +89,11 @@ impl Pkcs11Provider {
         context
             .initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
             .map_err(p11("initialising the module"))?;
+        let (session, description) = Self::open_session(&context, config)?;
+        Ok((context, session, description))
+    }
+
+    fn open_session(context: &Pkcs11, config: &Pkcs11Config) -> Result<(Session, String), CryptoError> {
         let slots = context.get_slots_with_initialized_token().map_err(p11("listing slots"))?;
         let slot: Slot = match (config.slot, &config.token_label) {
             (Some(id), _) => slots.into_iter().find(|s| s.id() == id).ok_or_else(|| {
@@ -100,14 +117,56 @@ impl Pkcs11Provider {
         };
         let session = context.open_rw_session(slot).map_err(p11("opening a session"))?;
         let pin = AuthPin::from(config.pin.as_str().to_owned());
-        session.login(UserType::User, Some(&pin)).map_err(p11("logging in"))?;
+        match session.login(UserType::User, Some(&pin)) {
+            // Login is per application: another of its sessions is logged in.
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => return Err(p11("logging in")(e)),
+        }
         let description = format!(
             "PKCS#11 token {} (slot {}), key '{}'",
             config.token_label.as_deref().unwrap_or("?"),
             slot.id(),
             config.key_label
         );
-        Ok((context, session, description))
+        Ok((session, description))
+    }
+
+    fn find_root(session: &Session, label: &str) -> Result<ObjectHandle, CryptoError> {
+        let found = session.find_objects(&key_template(label)).map_err(p11("searching keys"))?;
+        match found.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(CryptoError::new(CryptoErrorKind::Pkcs11(format!("no key labelled '{label}' in the token")))),
+            _ => {
+                Err(CryptoError::new(CryptoErrorKind::Pkcs11(format!("several keys labelled '{label}' in the token"))))
+            }
+        }
+    }
+
+    /// Whether `token`'s session is logged in and its root key encrypts
+    /// and decrypts a throwaway value.
+    fn answers(token: &Token) -> Result<(), CryptoError> {
+        let info = token.session.get_session_info().map_err(p11("reading the session"))?;
+        if !matches!(info.session_state(), SessionState::RwUser | SessionState::RoUser) {
+            return Err(CryptoError::new(CryptoErrorKind::Pkcs11("the session is no longer logged in".to_owned())));
+        }
+        let probe = Key32::random();
+        let mut iv = random_nonce();
+        let params = GcmParams::new(&mut iv, b"lanyard/liveness", TAG_BITS.into()).map_err(p11("GCM parameters"))?;
+        let ct = token
+            .session
+            .encrypt(&Mechanism::AesGcm(params), token.root, probe.expose())
+            .map_err(p11("encrypting with the root key"))?;
+        let params = GcmParams::new(&mut iv, b"lanyard/liveness", TAG_BITS.into()).map_err(p11("GCM parameters"))?;
+        let back = Zeroizing::new(
+            token
+                .session
+                .decrypt(&Mechanism::AesGcm(params), token.root, &ct)
+                .map_err(p11("decrypting with the root key"))?,
+        );
+        if back.as_slice() != probe.expose() {
+            return Err(CryptoError::new(CryptoErrorKind::Authentication));
+        }
+        Ok(())
     }
 
     /// Logs in and generates the root key in the token. Refuses if a key of
@@ -143,48 +202,47 @@ impl Pkcs11Provider {
         description: String,
     ) -> Self {
         Pkcs11Provider {
-            session: Arc::new(Mutex::new(session)),
-            key,
+            token: Arc::new(Mutex::new(Some(Token { session, root: key, _context: context }))),
+            config: config.clone(),
             key_label: config.key_label.clone(),
             description,
-            _context: context,
         }
     }
 
     /// Logs in and finds the existing root key.
     pub fn open(config: &Pkcs11Config) -> Result<Self, CryptoError> {
         let (context, session, description) = Self::login(config)?;
-        let found = session.find_objects(&key_template(&config.key_label)).map_err(p11("searching keys"))?;
-        let key = match found.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(CryptoError::new(CryptoErrorKind::Pkcs11(format!(
-                    "no key labelled '{}' in the token",
-                    config.key_label
-                ))));
-            }
-            _ => {
-                return Err(CryptoError::new(CryptoErrorKind::Pkcs11(format!(
-                    "several keys labelled '{}' in the token",
-                    config.key_label
-                ))));
-            }
-        };
+        let key = Self::find_root(&session, &config.key_label)?;
         Ok(Self::assemble(context, session, key, config, description))
     }
 
     fn with_session<T>(&self, f: impl FnOnce(&Session) -> Result<T, CryptoError>) -> Result<T, CryptoError> {
-        with_session(&self.session, f)
+        with_session(&self.token, f)
+    }
+
+    fn with_token<T>(
+        &self,
+        f: impl FnOnce(&Session, ObjectHandle) -> Result<T, CryptoError>,
+    ) -> Result<T, CryptoError> {
+        let guard = lock(&self.token)?;
+        let token = guard.as_ref().ok_or_else(gone)?;
+        f(&token.session, token.root)
     }
 }
 
-fn with_session<T>(
-    session: &Mutex<Session>,
-    f: impl FnOnce(&Session) -> Result<T, CryptoError>,
-) -> Result<T, CryptoError> {
-    let guard =
-        session.lock().map_err(|_| CryptoError::new(CryptoErrorKind::Pkcs11("session lock poisoned".to_owned())))?;
-    f(&guard)
+type Shared = Mutex<Option<Token>>;
+
+fn lock(token: &Shared) -> Result<std::sync::MutexGuard<'_, Option<Token>>, CryptoError> {
+    token.lock().map_err(|_| CryptoError::new(CryptoErrorKind::Pkcs11("session lock poisoned".to_owned())))
+}
+
+fn gone() -> CryptoError {
+    CryptoError::new(CryptoErrorKind::Pkcs11("the token stopped answering and could not be logged in to again".into()))
+}
+
+fn with_session<T>(token: &Shared, f: impl FnOnce(&Session) -> Result<T, CryptoError>) -> Result<T, CryptoError> {
+    let guard = lock(token)?;
+    f(&guard.as_ref().ok_or_else(gone)?.session)
 }
 
 /// DER of the curve OID 1.3.101.112 (Ed25519), as CKA_EC_PARAMS wants it.
@@ -192,7 +250,7 @@ const ED25519_PARAMS: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
 
 /// An Ed25519 private key inside the token; only its handle is held here.
 struct TokenSigningKey {
-    session: Arc<Mutex<Session>>,
+    token: Arc<Shared>,
     private: ObjectHandle,
     public: [u8; 32],
 }
@@ -204,7 +262,7 @@ impl SigningKey for TokenSigningKey {
 
     fn sign(&self, message: &[u8]) -> Result<[u8; 64], CryptoError> {
         let mechanism = Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure));
-        let signature = with_session(&self.session, |s| {
+        let signature = with_session(&self.token, |s| {
             s.sign(&mechanism, self.private, message).map_err(p11("signing in the token"))
         })?;
         <[u8; 64]>::try_from(signature.as_slice())
@@ -269,7 +327,7 @@ impl NativeSigning for Pkcs11Provider {
             }
         })?;
         Ok(found.map(|(private, public)| {
-            Arc::new(TokenSigningKey { session: Arc::clone(&self.session), private, public }) as Arc<dyn SigningKey>
+            Arc::new(TokenSigningKey { token: Arc::clone(&self.token), private, public }) as Arc<dyn SigningKey>
         }))
     }
 
@@ -300,7 +358,7 @@ impl NativeSigning for Pkcs11Provider {
                 .map_err(p11("generating an Ed25519 key pair"))?;
             Ok((private, Self::public_point(s, public)?))
         })?;
-        Ok(Arc::new(TokenSigningKey { session: Arc::clone(&self.session), private, public }))
+        Ok(Arc::new(TokenSigningKey { token: Arc::clone(&self.token), private, public }))
     }
 }
 
@@ -318,9 +376,9 @@ impl KeyProvider for Pkcs11Provider {
     fn wrap(&self, key: &Key32, context: &WrapContext<'_>) -> Result<Vec<u8>, CryptoError> {
         let aad = context.associated_data();
         let mut iv = random_nonce();
-        let ct = self.with_session(|session| {
+        let ct = self.with_token(|session, root| {
             let params = GcmParams::new(&mut iv, &aad, TAG_BITS.into()).map_err(p11("GCM parameters"))?;
-            session.encrypt(&Mechanism::AesGcm(params), self.key, key.expose()).map_err(p11("wrapping"))
+            session.encrypt(&Mechanism::AesGcm(params), root, key.expose()).map_err(p11("wrapping"))
         })?;
         let mut out = Vec::with_capacity(12 + ct.len());
         out.extend_from_slice(&iv);
@@ -334,10 +392,10 @@ impl KeyProvider for Pkcs11Provider {
             .ok_or_else(|| CryptoError::new(CryptoErrorKind::Malformed("wrapped key")))?;
         let mut iv = *iv;
         let aad = context.associated_data();
-        let plain = self.with_session(|session| {
+        let plain = self.with_token(|session, root| {
             let params = GcmParams::new(&mut iv, &aad, TAG_BITS.into()).map_err(p11("GCM parameters"))?;
             session
-                .decrypt(&Mechanism::AesGcm(params), self.key, ct)
+                .decrypt(&Mechanism::AesGcm(params), root, ct)
                 .map(Zeroizing::new)
                 .map_err(|_| CryptoError::new(CryptoErrorKind::Authentication))
         })?;
@@ -346,5 +404,34 @@ impl KeyProvider for Pkcs11Provider {
 
     fn native_signing(&self) -> Option<&dyn NativeSigning> {
         Some(self)
+    }
+
+    /// The session is logged in and the root key answers. If not (the
+    /// token was removed, the HSM restarted), the module is finalised and
+    /// started again, and logs in with the configured PIN: a token still
+    /// absent, or a PIN changed meanwhile, fails here and keeps failing
+    /// (every wrap and unwrap with it) until put right. A module keeps a
+    /// removed token's handles dead even once it is back, so nothing less
+    /// than starting again recovers.
+    fn check(&self) -> Result<(), CryptoError> {
+        let mut token = lock(&self.token)?;
+        if token.as_ref().is_some_and(|t| Self::answers(t).is_ok()) {
+            return Ok(());
+        }
+        // The old session and module go first: a module is initialised once
+        // per process at a time. The reason given is why starting again
+        // failed (no such token, the PIN refused), the same on every check
+        // until it changes, rather than how the old session died.
+        *token = None;
+        let fresh = (|| {
+            let (context, session, _) = Self::login(&self.config)?;
+            let root = Self::find_root(&session, &self.config.key_label)?;
+            let fresh = Token { session, root, _context: context };
+            Self::answers(&fresh)?;
+            Ok::<_, CryptoError>(fresh)
+        })()
+        .map_err(|e| CryptoError::new(CryptoErrorKind::Pkcs11(format!("the token does not answer: {e}"))))?;
+        *token = Some(fresh);
+        Ok(())
     }
 }

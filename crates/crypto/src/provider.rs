@@ -50,6 +50,16 @@ pub trait KeyProvider: Send + Sync {
     fn native_signing(&self) -> Option<&dyn NativeSigning> {
         None
     }
+
+    /// Whether the provider still answers: by default a throwaway key
+    /// wrapped and unwrapped. Touches no stored key. [`crate::Liveness`]
+    /// calls it to decide whether keys released earlier may still be used.
+    fn check(&self) -> Result<(), CryptoError> {
+        let probe = Key32::random();
+        let ctx = WrapContext { purpose: "probe", name: "liveness", version: 1 };
+        let back = self.unwrap(&self.wrap(&probe, &ctx)?, &ctx)?;
+        if back == probe { Ok(()) } else { Err(CryptoError::new(crate::error::CryptoErrorKind::Authentication)) }
+    }
 }
 
 /// An Ed25519 signing key: in this process, or inside the token where only

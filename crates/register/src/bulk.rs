@@ -115,7 +115,7 @@ impl Register {
     ) -> Result<(ImportOutcome, S), RegisterError> {
         let mut outcome = ImportOutcome::default();
         let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<SealedChunk, RegisterError>>(4);
-        let vault = self.vault();
+        let vault = self.vault()?;
         let worker_op = op.clone();
         let worker = std::thread::spawn(move || {
             let mut source = source;

@@ -371,7 +371,7 @@ impl Register {
             .map_err(|_| RegisterError::new(ErrorKind::Internal("canary template does not encode")))?;
         for _attempt in 0..32 {
             let nonce: [u8; 16] = *uuid::Uuid::new_v4().as_bytes();
-            let seed = self.vault().indexer().canary_seed(&nonce);
+            let seed = self.vault()?.indexer().canary_seed(&nonce);
             let (id, record) = generate(&seed, &template, now_ms, self.ranks())?;
             if self.names_anyone(&record).await? || others.iter().any(|o| shares_identifier(&o.record, &record)) {
                 continue;
@@ -451,7 +451,7 @@ impl Register {
     fn canary_of(&self, row: CanaryRow) -> Result<Canary, RegisterError> {
         let template: CanaryTemplate = serde_json::from_str(&row.template)
             .map_err(|_| canary_error(format!("the canary of {} has an unreadable template", row.recipient)))?;
-        let seed = self.vault().indexer().canary_seed(&row.nonce);
+        let seed = self.vault()?.indexer().canary_seed(&row.nonce);
         let (id, record) = generate(&seed, &template, row.created_at, self.ranks())?;
         Ok(Canary {
             summary: CanarySummary {
@@ -467,7 +467,7 @@ impl Register {
 
     /// Whether a person has the record's service number, email or surname.
     async fn names_anyone(&self, record: &PersonRecord) -> Result<bool, RegisterError> {
-        let vault = self.vault();
+        let vault = self.vault()?;
         let ix = vault.indexer();
         let probes = [
             (IndexColumn::ServiceNumber, Field::ServiceNumber, record.service_number.clone()),

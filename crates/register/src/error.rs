@@ -173,6 +173,13 @@ impl RegisterError {
         }
     }
 
+    /// The key provider does not answer (a token removed, a PIN refused):
+    /// the keys it released are not used until it does; nothing was read
+    /// or changed.
+    pub fn is_key_provider_down(&self) -> bool {
+        matches!(&self.kind, ErrorKind::Keys(k) if k.is_provider_unavailable())
+    }
+
     /// True for a negative answer (not found, erased) rather than a fault.
     pub fn is_negative_answer(&self) -> bool {
         matches!(

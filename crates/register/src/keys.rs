@@ -368,13 +368,9 @@ impl Register {
             return Err(RegisterError::new(ErrorKind::StoreReplaced));
         }
         self.store().audit_len().await?;
-        let probe = lanyard_crypto::Key32::random();
-        let ctx = WrapContext { purpose: "probe", name: "readiness", version: 1 };
-        let wrapped = self.provider().wrap(&probe, &ctx)?;
-        if self.provider().unwrap(&wrapped, &ctx)? != probe {
-            return Err(RegisterError::new(ErrorKind::KeyMismatch));
-        }
-        Ok(())
+        // Asked now, and counted as the liveness check: a probe that finds
+        // the provider gone stops the keys being used at once.
+        self.key_provider_checked_now()
     }
 
     /// Opens an existing register, unwrapping its keys with `provider` and
@@ -432,7 +428,7 @@ impl Register {
                     Ok((version_of(r)?, r.created_at, n))
                 })
                 .collect::<Result<_, RegisterError>>()?;
-            let current = self.vault().keyring(c).and_then(|k| k.current()).unwrap_or(0);
+            let current = self.held_vault().keyring(c).and_then(|k| k.current()).unwrap_or(0);
             compartments.push(CompartmentKeyStatus { compartment: c, current, versions });
         }
         let blind_index_version = rows
@@ -477,7 +473,7 @@ impl Register {
         now_ms: i64,
     ) -> Result<u32, RegisterError> {
         self.reload_keys(now_ms).await?;
-        let current = self.vault().keyring(compartment).and_then(|k| k.current()).unwrap_or(0);
+        let current = self.vault()?.keyring(compartment).and_then(|k| k.current()).unwrap_or(0);
         let new_version =
             current.checked_add(1).ok_or_else(|| RegisterError::new(ErrorKind::Internal("key version overflow")))?;
         let key = Key32::random();
@@ -526,7 +522,7 @@ impl Register {
                 let id = PersonId::from_uuid(r.person_id);
                 let sealed = from_row(id, r, compartment)?;
                 let (v, wrapped) = self
-                    .vault()
+                    .vault()?
                     .rewrap(id, &sealed)
                     .map_err(|_| RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: None }))?;
                 updates.push((r.person_id, r.ck_version, i64::from(v), wrapped));

@@ -55,7 +55,7 @@ impl Register {
         let sealed = base64::engine::general_purpose::STANDARD
             .decode(&note.sealed)
             .map_err(|_| note_error(format!("the note of event {index} is not base64")))?;
-        let vault = self.vault();
+        let vault = self.vault()?;
         let sealer = vault.notes().ok_or_else(|| RegisterError::new(ErrorKind::Internal("no audit-notes key")))?;
         let plain = sealer
             .open(&note.id, &sealed, &wrapped)

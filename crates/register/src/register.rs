@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use lanyard_audit::{Actor, Event, Ledger};
+use lanyard_audit::{Actor, Event, Ledger, Outcome};
 use lanyard_core::{Compartment, Field, PersonId, PersonRecord, PersonStatus, RankTable};
-use lanyard_crypto::{KeyProvider, Vault};
+use lanyard_crypto::{KeyProvider, Liveness, LivenessChange, Vault};
 use lanyard_store::{PersonRow, Store};
 use uuid::Uuid;
 
@@ -222,6 +222,9 @@ pub struct Register {
     // hold their own `Arc`, so a rotation never waits for them.
     vault: std::sync::RwLock<Arc<Vault>>,
     provider: Arc<dyn KeyProvider>,
+    // Whether the provider still answers: the keys in `vault` are used
+    // only while it does (`vault()`).
+    liveness: Arc<Liveness>,
     ranks: RankTable,
     purpose_codes: Vec<String>,
 }
@@ -231,6 +234,7 @@ impl Register {
         Register {
             ledger,
             vault: std::sync::RwLock::new(Arc::new(vault)),
+            liveness: Arc::new(Liveness::new(Arc::clone(&provider), Liveness::DEFAULT_EVERY)),
             provider,
             ranks: RankTable::default_ranks(),
             purpose_codes: lanyard_core::purpose::default_codes(),
@@ -265,13 +269,69 @@ impl Register {
         self.ledger.store()
     }
 
-    /// The keys as they are now.
-    pub(crate) fn vault(&self) -> Arc<Vault> {
+    /// The same register, asking its key provider whether it still answers
+    /// at most once per `every` (default [`Liveness::DEFAULT_EVERY`]): the
+    /// longest the keys it released may go on being used once it is gone.
+    pub fn with_key_check_interval(mut self, every: std::time::Duration) -> Self {
+        self.liveness = Arc::new(Liveness::new(Arc::clone(&self.provider), every));
+        self
+    }
+
+    /// The keys as they are now, if the key provider still answers: fail
+    /// closed, so keys it released are not used once it is gone (a token
+    /// pulled, a PIN changed, an HSM down).
+    pub(crate) fn vault(&self) -> Result<Arc<Vault>, RegisterError> {
+        self.key_provider_live()?;
+        Ok(self.held_vault())
+    }
+
+    /// The keys held, for what uses none of them (which versions are
+    /// loaded).
+    pub(crate) fn held_vault(&self) -> Arc<Vault> {
         // A poisoned lock still holds a whole vault: it is only ever replaced.
         match self.vault.read() {
             Ok(v) => Arc::clone(&v),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
+    }
+
+    /// Ok if the key provider answered a check within the interval (asking
+    /// it now if not); else an error for which
+    /// [`RegisterError::is_key_provider_down`] holds. The server asks this
+    /// before every authenticated request.
+    pub fn key_provider_live(&self) -> Result<(), RegisterError> {
+        Ok(self.liveness.ensure()?)
+    }
+
+    /// Asks the key provider now (a readiness probe).
+    pub(crate) fn key_provider_checked_now(&self) -> Result<(), RegisterError> {
+        Ok(self.liveness.check_now()?)
+    }
+
+    /// Asks the key provider now, and records in the log each time it was
+    /// found gone (`keys.provider_lost`, with the provider's reason) or
+    /// back (`keys.provider_restored`) since the last call. The server
+    /// calls it on a timer, so an outage is in the log even if no request
+    /// met it.
+    pub async fn watch_key_provider(&self, now_ms: i64) -> Result<(), RegisterError> {
+        let live = self.liveness.check_now();
+        let changes = self.liveness.take_changes();
+        let events: Vec<Event> = changes
+            .iter()
+            .map(|change| {
+                let (action, outcome, reason) = match change {
+                    LivenessChange::Lost(why) => ("keys.provider_lost", Outcome::Error, Some(why.as_str())),
+                    LivenessChange::Restored => ("keys.provider_restored", Outcome::Ok, None),
+                };
+                let mut event = Event::new(now_ms, Actor::system(), action, outcome);
+                event.detail = Some(serde_json::json!({ "provider": self.provider.kind(), "reason": reason }));
+                event
+            })
+            .collect();
+        if !events.is_empty() {
+            self.record(&events).await?;
+        }
+        Ok(live?)
     }
 
     pub(crate) fn set_vault(&self, vault: Vault) {

@@ -47,7 +47,7 @@ impl Register {
     /// Seals `text` into `event` as its note; returns the note key's row,
     /// linked to the event's people (which must be set already).
     pub(crate) fn seal_note(&self, event: &mut Event, text: &str, now_ms: i64) -> Result<NoteKeyRow, RegisterError> {
-        let vault = self.vault();
+        let vault = self.vault()?;
         let sealer = vault.notes().ok_or_else(|| RegisterError::new(ErrorKind::Internal("no audit-notes key")))?;
         // Time-ordered, so each group commit appends to the notes tables' B-trees
         // rather than touching pages all over them (the event says the time anyway).
@@ -145,7 +145,7 @@ impl Register {
         now_ms: i64,
     ) -> Result<Vec<Revealed>, RegisterError> {
         let purpose = self.purpose(purpose)?;
-        let vault = self.vault();
+        let vault = self.vault()?;
         let ix = vault.indexer();
         let (column, index) = match lookup {
             Lookup::ServiceNumber(v) => {
@@ -267,6 +267,12 @@ impl Register {
         event.compartments = compartments.to_vec();
         event.fields = compartments.iter().flat_map(|c| c.fields().iter().copied()).collect();
         event.request_id = Some(op.request_id.clone());
+        // Fail closed on a key provider that is gone, and say so in the log:
+        // the attempt, its people and purpose code, refused (no note: its
+        // key is one of those not to be used).
+        if let Err(e) = self.key_provider_live() {
+            return Err(self.record_refused_read(event, purpose, e).await);
+        }
         let note = self.stamp(&mut event, purpose, now_ms)?;
         let withheld_count = plan.iter().filter(|p| !p.4.is_empty()).count();
         if withheld_count > 0 {
@@ -280,7 +286,7 @@ impl Register {
         let sealed = self.store().sealed(&ids, &names).await?;
         // A key version this process has not seen was made by a rotation
         // elsewhere (another server, the CLI): load the keys again, once.
-        let vault = self.vault();
+        let vault = self.vault()?;
         let unseen = sealed.iter().any(|s| {
             s.compartment
                 .parse::<Compartment>()
@@ -308,6 +314,18 @@ impl Register {
             out.push(Revealed { id, status, protected, record, withheld });
         }
         Ok(out)
+    }
+
+    /// A read refused before anything was opened: `event` is recorded as
+    /// an error naming why. `e` is returned whether or not it could be.
+    async fn record_refused_read(&self, mut event: Event, purpose: &Purpose, e: RegisterError) -> RegisterError {
+        event.outcome = Outcome::Error;
+        event.purpose = Some(purpose.code().to_owned());
+        event.detail = Some(serde_json::json!({ "refused": "key_provider_unavailable", "error": e.code() }));
+        if let Err(log) = self.record(std::slice::from_ref(&event)).await {
+            tracing::error!(error = %log, "the refused read could not be recorded");
+        }
+        e
     }
 
     /// The read event at `read_at` was durable before anything was opened,
@@ -345,7 +363,7 @@ impl Register {
     ) -> Result<(), RegisterError> {
         let sealed = from_row(id, row, compartment)?;
         let opened = self
-            .vault()
+            .vault()?
             .open_compartment(id, &sealed, wanted)
             .map_err(|f| RegisterError::new(ErrorKind::Tampered { person: id, compartment, field: f.field }))?;
         for (field, bytes) in opened {

@@ -193,7 +193,7 @@ impl Register {
             record.photo = Some(normalise_photo(&raw).map_err(|e| RegisterError::new(ErrorKind::Photo(e)))?);
         }
         let id = PersonId::new();
-        let sp = seal_new(&self.vault(), id, &record, protected, now_ms / 1000)?;
+        let sp = seal_new(&*self.vault()?, id, &record, protected, now_ms / 1000)?;
         let event = write_event(op, "person.create", now_ms, &sp);
         let mut tx = self.ledger.begin().await?;
         tx.tx().insert_people(std::slice::from_ref(&sp.row)).await.map_err(duplicate_or)?;
@@ -246,11 +246,11 @@ impl Register {
             let values: Vec<(Field, Vec<u8>)> =
                 c.fields().iter().filter_map(|f| merged.field_bytes(*f).map(|b| (*f, b))).collect();
             let refs: Vec<(Field, &[u8])> = values.iter().map(|(f, b)| (*f, b.as_slice())).collect();
-            new_rows.push(to_row(id, &self.vault().seal_compartment(id, *c, next_version, &refs)?));
+            new_rows.push(to_row(id, &self.vault()?.seal_compartment(id, *c, next_version, &refs)?));
         }
         let mut row = old.clone();
         if touched.contains(&Compartment::Identity) {
-            let indexes = indexes(&self.vault(), &merged);
+            let indexes = indexes(&*self.vault()?, &merged);
             row.sn_index = indexes.service_number;
             row.surname_index = indexes.surname;
             row.email_index = indexes.email;

@@ -493,3 +493,98 @@ async fn breach_scope_for_a_supplier_token_a_user_and_a_window() {
         assert_eq!(r.actors.iter().collect::<Vec<_>>(), vec!["supplier:acme:tok9"]);
     }
 }
+
+/// A key provider that can be switched off, as a token is pulled.
+struct Pullable {
+    inner: Arc<dyn KeyProvider>,
+    present: std::sync::atomic::AtomicBool,
+}
+
+impl Pullable {
+    fn refuse(&self) -> Result<(), lanyard_crypto::CryptoError> {
+        if self.present.load(std::sync::atomic::Ordering::SeqCst) {
+            Ok(())
+        } else {
+            // Any provider error: the keyring's own, for want of a token.
+            Err(KeyringProvider::open(std::path::Path::new("/nonexistent/lanyard-token"), b"x").err().unwrap())
+        }
+    }
+}
+
+impl KeyProvider for Pullable {
+    fn kind(&self) -> &'static str {
+        "pullable"
+    }
+    fn describe(&self) -> String {
+        "a token that can be pulled".into()
+    }
+    fn wrap(
+        &self,
+        key: &lanyard_crypto::Key32,
+        c: &lanyard_crypto::WrapContext<'_>,
+    ) -> Result<Vec<u8>, lanyard_crypto::CryptoError> {
+        self.refuse()?;
+        self.inner.wrap(key, c)
+    }
+    fn unwrap(
+        &self,
+        w: &[u8],
+        c: &lanyard_crypto::WrapContext<'_>,
+    ) -> Result<lanyard_crypto::Key32, lanyard_crypto::CryptoError> {
+        self.refuse()?;
+        self.inner.unwrap(w, c)
+    }
+}
+
+/// Keys unwrapped at open are not used once the provider stops answering:
+/// reads, finds and writes are refused (the read's attempt recorded), the
+/// outage is logged by the watch, and all works again once it answers.
+#[tokio::test]
+async fn a_key_provider_that_stops_answering_fails_reads_and_writes_closed() {
+    use std::sync::atomic::Ordering;
+    for env in envs().await {
+        let token = Arc::new(Pullable { inner: env.provider.clone(), present: true.into() });
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), token.clone(), &op(), 1_000)
+            .await
+            .unwrap()
+            .with_key_check_interval(std::time::Duration::from_millis(20));
+        let id = reg.add(&op(), person("PC7", "Held"), false, 2_000).await.unwrap();
+        assert!(reg.show(&op(), id, &ALL, Some("lookup"), 3_000).await.is_ok());
+
+        token.present.store(false, Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(40));
+        let before = events(&env.store).await.len();
+        let e = reg.show(&op(), id, &ALL, Some("vetting_review: pulled"), 4_000).await.unwrap_err();
+        assert!(e.is_key_provider_down(), "{}: {e}", env.name);
+        let e = reg.find(&op(), Lookup::Surname("Held"), &ALL, Some("lookup"), 4_000).await.unwrap_err();
+        assert!(e.is_key_provider_down(), "{}: {e}", env.name);
+        let e = reg.add(&op(), person("PC8", "New"), false, 4_000).await.unwrap_err();
+        assert!(e.is_key_provider_down(), "{}: {e}", env.name);
+        let mut change = PersonRecord::default();
+        change.set_from_text(Field::Surname, "Changed", &RankTable::default_ranks()).unwrap();
+        let e = reg.update(&op(), id, change.clone(), None, 4_000).await.unwrap_err();
+        assert!(e.is_key_provider_down(), "{}: {e}", env.name);
+        assert!(reg.watch_key_provider(4_500).await.unwrap_err().is_key_provider_down());
+
+        let log = events(&env.store).await;
+        let new: Vec<&Event> = log[before..].iter().collect();
+        let refused: Vec<&&Event> =
+            new.iter().filter(|e| e.action == "person.read" && e.outcome == lanyard_audit::Outcome::Error).collect();
+        assert_eq!(refused.len(), 1, "{}: the refused read is recorded: {new:?}", env.name);
+        assert_eq!(refused[0].people, vec![id]);
+        assert_eq!(refused[0].purpose.as_deref(), Some("vetting_review"), "the code, not the note");
+        assert!(refused[0].note.is_none());
+        assert_eq!(refused[0].detail.as_ref().unwrap()["refused"], "key_provider_unavailable");
+        assert!(new.iter().any(|e| e.action == "keys.provider_lost"), "{}: {new:?}", env.name);
+        assert!(!new.iter().any(|e| e.outcome == lanyard_audit::Outcome::Ok && e.action.starts_with("person.")));
+        assert_eq!(reg.counts().await.unwrap().iter().map(|c| c.1).sum::<i64>(), 1, "nothing was added");
+
+        token.present.store(true, Ordering::SeqCst);
+        reg.watch_key_provider(5_000).await.unwrap();
+        let p = reg.show(&op(), id, &[Compartment::Identity], Some("lookup"), 5_500).await.unwrap();
+        assert_eq!(p.record.surname.as_deref(), Some("Held"));
+        reg.update(&op(), id, change, None, 6_000).await.unwrap();
+        let log = events(&env.store).await;
+        assert!(log.iter().any(|e| e.action == "keys.provider_restored"), "{}", env.name);
+    }
+}

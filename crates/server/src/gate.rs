@@ -354,6 +354,19 @@ async fn admit(State(gate): State<Arc<GateLayer>>, mut req: Request, next: Next)
             r.extensions_mut().insert(Decided { route, action: Some(action.clone()), caller });
             return r;
         }
+        // Fail closed: while the key provider does not answer, no
+        // authenticated request is served from the keys it released.
+        // Checked after the policy, so a refusal stays a refusal; recorded
+        // with who asked.
+        if let Some(action) = &action
+            && let Err(e) = gate.state.services.register.key_provider_live()
+        {
+            gate.state.record_refusal(&caller, action, &route, "key_provider_unavailable").await;
+            let mut r = Problem::key_provider_unavailable(&e).into_response();
+            let caller = Some(caller.principal.actor.id.clone());
+            r.extensions_mut().insert(Decided { route, action: Some(action.clone()), caller });
+            return r;
+        }
         req = Request::from_parts(parts, body);
         (Some(Arc::new(caller)), action)
     };

@@ -82,6 +82,21 @@ impl Problem {
         p
     }
 
+    /// 503 with `Retry-After`: the key provider (the HSM token) does not
+    /// answer, so the keys it released are not used. Nothing was read or
+    /// changed. The provider's reason is logged, not answered.
+    pub fn key_provider_unavailable(e: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "the key provider is unavailable");
+        let mut p = Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "key_provider_unavailable",
+            "the key provider (HSM token or keyring) does not answer, so no personal data can be read or \
+             changed; nothing was read or changed: try again shortly, and tell the key custodian if it lasts",
+        );
+        p.retry_after_s = Some(5);
+        p
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -148,6 +163,7 @@ impl From<RegisterError> for Problem {
             // Optimistic concurrency: someone changed the row since it was read.
             ErrorKind::Store(_) if e.is_conflict() => (StatusCode::CONFLICT, "conflict"),
             ErrorKind::Store(_) | ErrorKind::Audit(_) if e.is_unavailable() => return Problem::store_unavailable(&e),
+            ErrorKind::Keys(_) if e.is_key_provider_down() => return Problem::key_provider_unavailable(&e),
             ErrorKind::Audit(_) => (StatusCode::SERVICE_UNAVAILABLE, "audit_unavailable"),
             ErrorKind::Integrity(_) => return Problem::store_altered(&e),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

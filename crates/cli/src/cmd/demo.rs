@@ -221,6 +221,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         read_burst: 30,
         max_connections: 512,
         header_timeout: 10,
+        key_check_every: 5,
         request_timeout: 30,
         openapi: false,
         allow_degraded: false,

@@ -38,6 +38,7 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{}", listener.local_addr()?);
     let how = How { tls, degraded };
+    let register = register.with_key_check_interval(std::time::Duration::from_secs(args.key_check_every));
     serve_until_interrupted(Arc::new(register), access, ledger, &settings, listener, args, how).await
 }
 
@@ -324,6 +325,25 @@ pub async fn serve_until_interrupted(
             }
         })
     };
+    // The key provider, asked on a timer as well as by requests: an outage
+    // and its end are in the log (`keys.provider_lost`, `…_restored`) even
+    // if no request met them.
+    let key_watch = {
+        let register = Arc::clone(&register);
+        let every = std::time::Duration::from_secs(args.key_check_every);
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    () = tokio::time::sleep(every) => {}
+                }
+                if let Err(e) = register.watch_key_provider(context::now_ms()).await {
+                    tracing::error!(error = %e, "the key provider does not answer; personal data is refused until it does");
+                }
+            }
+        })
+    };
     let sweeper = {
         let op = context::process("print-scheduler");
         let every = std::time::Duration::from_secs(settings.sweep_every_s);
@@ -355,6 +375,7 @@ pub async fn serve_until_interrupted(
     let _ = backing_up.await;
     let _ = fingerprinting.await;
     let _ = sweeper.await;
+    let _ = key_watch.await;
     served.context("serving")?;
     eprintln!("stopped");
     Ok(())
