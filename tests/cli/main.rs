@@ -12,6 +12,7 @@ mod backup;
 mod bad_input;
 mod breach;
 mod cards;
+mod contract;
 mod crash;
 mod demo;
 mod drill;

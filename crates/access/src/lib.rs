@@ -168,10 +168,19 @@ pub struct Access {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
-        && !name.starts_with(['.', '-'])
+    lanyard_core::valid_name(name)
+}
+
+/// An admin may not disable or reset their own account: the one way to
+/// lock every admin out, or to take over a second factor without a second
+/// person. Another admin, or `lanyard user` on the register host, does it.
+fn not_oneself(by: &Actor, name: &str) -> Result<(), AccessError> {
+    if by.id == format!("user:{name}") {
+        return Err(AccessError::new(AccessErrorKind::Conflict(
+            "you cannot disable or reset your own account; ask another admin",
+        )));
+    }
+    Ok(())
 }
 
 fn backoff(failures: i64) -> i64 {
@@ -306,6 +315,7 @@ impl Access {
     /// Disables a user and ends their sessions.
     pub async fn disable_user(&self, by: &Actor, name: &str, now_s: i64) -> Result<(), AccessError> {
         let mut user = self.user_named(name, now_s).await?;
+        not_oneself(by, &user.name)?;
         user.disabled = true;
         self.save_and_end_sessions(&user, by, "user.disable", now_s).await
     }
@@ -342,6 +352,7 @@ impl Access {
     ) -> Result<Enrolment, AccessError> {
         check_password(password)?;
         let mut user = self.user_named(name, now_s).await?;
+        not_oneself(by, &user.name)?;
         let (wrapped, enrolment) = self.enrol(user.id, name)?;
         user.password_hash = hash_password(password)?;
         user.totp_wrapped = Some(wrapped);

@@ -12,6 +12,13 @@ pub enum CardError {
     /// No card with this id.
     #[error("no card {0}")]
     NotFound(String),
+    /// What was to be made exists already (a zone code); says which.
+    #[error("{0}")]
+    Exists(String),
+    /// Something else named is not there (a person by service number, a
+    /// zone); says what.
+    #[error("{0}")]
+    Missing(String),
     /// The move is not legal from the card's state.
     #[error("card {card} is {state}; it cannot {action}{}", next_step(*state, action))]
     IllegalTransition {

@@ -181,7 +181,10 @@ impl Cards {
             serde_json::json!({ "zone": row.code, "accepts": row.accepts }),
         );
         let mut tx = self.ledger.begin().await?;
-        tx.tx().insert_zone(&row).await?;
+        tx.tx().insert_zone(&row).await.map_err(|e| match e.is_conflict() {
+            true => CardError::Exists(format!("zone {code} already exists")),
+            false => e.into(),
+        })?;
         tx.append(&[ev]).await?;
         tx.commit().await?;
         Ok(row.into())
@@ -220,7 +223,7 @@ impl Cards {
         if to_s <= from_s {
             return Err(CardError::Invalid("a permit must end after it starts".into()));
         }
-        let levels = self.zone_levels(zone, now_ms).await?.ok_or_else(|| CardError::Invalid("no such zone".into()))?;
+        let levels = self.zone_levels(zone, now_ms).await?.ok_or_else(|| CardError::Missing("no such zone".into()))?;
         // The zone is named by the permit event; the purpose is a code alone.
         let purpose = "access_check";
         let decision =

@@ -259,7 +259,7 @@ impl Cards {
                     self.register.find(op, Lookup::ServiceNumber(sn), &[], Some("card_request"), now_ms).await?;
                 match found.as_slice() {
                     [one] => one.id,
-                    [] => return Err(CardError::Person("no person has that service number".into())),
+                    [] => return Err(CardError::Missing("no person has that service number".into())),
                     _ => return Err(CardError::Person("several people share that service number".into())),
                 }
             }

@@ -39,7 +39,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
     }
     // Not found is a negative answer wherever it comes from.
     match err.downcast_ref::<lanyard_cards::CardError>() {
-        Some(lanyard_cards::CardError::NotFound(_)) => return 1,
+        Some(lanyard_cards::CardError::NotFound(_) | lanyard_cards::CardError::Missing(_)) => return 1,
         Some(lanyard_cards::CardError::Register(e)) if e.is_negative_answer() => return 1,
         _ => {}
     }

@@ -34,3 +34,14 @@ pub use person::{
 pub use policy::{Action, Decision, Role};
 pub use purpose::{Purpose, PurposeError};
 pub use reference::{CardType, Ladder, RankTable, VettingLevel};
+
+/// Whether `name` is a good name for a user, a supplier or a device: 1 to
+/// 64 of ASCII letters, digits and `._-@`, not starting with `.` or `-`
+/// (so it is never a path or an option). The OpenAPI document states the
+/// same rule as a pattern.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+        && !name.starts_with(['.', '-'])
+}

@@ -127,9 +127,9 @@ fn refused(e: impl std::fmt::Display) -> RegisterError {
     RegisterError::new(ErrorKind::Proof(e.to_string()))
 }
 
-/// A proof or checkpoint that cannot exist, asked for by the caller.
-fn bad_request(e: impl std::fmt::Display) -> RegisterError {
-    RegisterError::new(ErrorKind::BadProofRequest(e.to_string()))
+/// An old checkpoint this log cannot be shown to extend.
+fn checkpoint_refused(e: impl std::fmt::Display) -> RegisterError {
+    RegisterError::new(ErrorKind::CheckpointRefused(e.to_string()))
 }
 
 impl Register {
@@ -273,7 +273,9 @@ impl Register {
         let current = log::size(self.store()).await?;
         let size = size.unwrap_or(current);
         if size == 0 || size > current {
-            return Err(bad_request(format!("no checkpoint of size {size}: the log holds {current} events")));
+            return Err(RegisterError::new(ErrorKind::NoSuchProof(format!(
+                "no checkpoint of size {size}: the log holds {current} events"
+            ))));
         }
         let origin = self.audit_origin().await?;
         let stored_size = i64::try_from(size).map_err(refused)?;
@@ -356,7 +358,10 @@ impl Register {
     ) -> Result<InclusionProof, RegisterError> {
         let cp = self.checkpoint(op, size, now_ms).await?;
         if index >= cp.tree_size {
-            return Err(bad_request(format!("event {index} is not in a tree of {} events", cp.tree_size)));
+            return Err(RegisterError::new(ErrorKind::NoSuchProof(format!(
+                "event {index} is not in a tree of {} events",
+                cp.tree_size
+            ))));
         }
         let (leaf, hashes) = log::inclusion(self.store(), index, cp.tree_size).await?;
         Ok(InclusionProof {
@@ -378,13 +383,12 @@ impl Register {
     ) -> Result<ConsistencyProof, RegisterError> {
         let key = self.log_key(op, now_ms).await?;
         let origin = self.audit_origin().await?;
-        let old = NoteVerifier::new(&origin, &key.public_key())
-            .map_err(refused)?
-            .verify(old_note)
-            .map_err(|e| bad_request(format!("the old checkpoint is not a signed checkpoint of this log: {e}")))?;
+        let old = NoteVerifier::new(&origin, &key.public_key()).map_err(refused)?.verify(old_note).map_err(|e| {
+            checkpoint_refused(format!("the old checkpoint is not a signed checkpoint of this log: {e}"))
+        })?;
         let cp = self.checkpoint(op, None, now_ms).await?;
         if old.size > cp.tree_size {
-            return Err(bad_request(format!(
+            return Err(checkpoint_refused(format!(
                 "the old checkpoint is of {} events, more than the log's {}",
                 old.size, cp.tree_size
             )));

@@ -436,10 +436,10 @@ impl Register {
     pub(crate) async fn canary_for(&self, recipient: &str, now_ms: i64) -> Result<Canary, RegisterError> {
         check_recipient(recipient)?;
         let row = self.ledger.check_opt(self.store().canary(recipient).await?, now_ms).await?.ok_or_else(|| {
-            canary_error(format!(
+            RegisterError::new(ErrorKind::CanaryMissing(format!(
                 "no canary is planted for recipient {recipient}; plant one first (lanyard canary plant --recipient \
                  {recipient})"
-            ))
+            )))
         })?;
         self.canary_of(row)
     }
@@ -612,7 +612,7 @@ mod tests {
                 .export_to(&op(), &[Compartment::Identity], Some("feed"), Some("nobody"), 7_000, &mut |_| Ok(()))
                 .await
                 .unwrap_err();
-            assert!(matches!(err.kind(), ErrorKind::Canary(_)));
+            assert!(matches!(err.kind(), ErrorKind::CanaryMissing(_)));
         }
     }
 }

@@ -91,15 +91,23 @@ pub enum ErrorKind {
     /// The log holds no event at this index.
     #[error("the log holds no event {0}")]
     NoSuchEvent(u64),
-    /// A proof or checkpoint asked for cannot exist: a size of zero or past
-    /// the log, an index outside the tree, an old checkpoint that is not
-    /// one of this log's. The caller's mistake, not the log's.
+    /// No such proof: a size past the log, an event outside the tree asked
+    /// about. Nothing the caller sent was malformed; the log just holds no
+    /// such thing.
     #[error("{0}")]
-    BadProofRequest(String),
+    NoSuchProof(String),
+    /// The old checkpoint given is not one this log signed (or is of more
+    /// events than the log holds): the caller's view and the log's differ.
+    #[error("{0}")]
+    CheckpointRefused(String),
     /// A canary cannot be planted or used; says why (ids and recipient
     /// names only).
     #[error("{0}")]
     Canary(String),
+    /// An export names a recipient with no canary planted yet: plant one
+    /// first. Says which recipient.
+    #[error("{0}")]
+    CanaryMissing(String),
     /// Not a tlog-tiles path; says which part.
     #[error("not a tile path: {0}")]
     BadTilePath(&'static str),
@@ -147,7 +155,9 @@ impl RegisterError {
             ErrorKind::Audit(_) => "REG-016",
             ErrorKind::Proof(_) => "REG-017",
             ErrorKind::NoSuchEvent(_) => "REG-018",
-            ErrorKind::BadProofRequest(_) => "REG-025",
+            ErrorKind::NoSuchProof(_) => "REG-026",
+            ErrorKind::CheckpointRefused(_) => "REG-027",
+            ErrorKind::CanaryMissing(_) => "REG-028",
             ErrorKind::Canary(_) => "REG-019",
             ErrorKind::Integrity(_) => "REG-020",
             ErrorKind::Note(_) => "REG-021",
@@ -184,7 +194,11 @@ impl RegisterError {
     pub fn is_negative_answer(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::NotFound(_) | ErrorKind::Erased(_) | ErrorKind::NoSuchEvent(_) | ErrorKind::NoSuchTile
+            ErrorKind::NotFound(_)
+                | ErrorKind::Erased(_)
+                | ErrorKind::NoSuchEvent(_)
+                | ErrorKind::NoSuchTile
+                | ErrorKind::NoSuchProof(_)
         )
     }
 }

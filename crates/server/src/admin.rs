@@ -112,7 +112,8 @@ pub(crate) async fn list_users(gate: Gate) -> Result<Json<Vec<UserJson>>, Proble
 
 /// Disables a user and ends their sessions.
 #[utoipa::path(post, path = "/v1/users/{name}/disable", params(("name" = String, Path)),
-    responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+    responses((status = 204), (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+              (status = 409, description = "not one's own account", body = ProblemBody)))]
 pub(crate) async fn disable_user(gate: Gate, Path(name): Path<String>) -> Result<StatusCode, Problem> {
     gate.access().disable_user(&gate.caller().principal.actor, &name, now_s()).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -121,7 +122,8 @@ pub(crate) async fn disable_user(gate: Gate, Path(name): Path<String>) -> Result
 /// New password and second factor; lockout cleared, sessions ended.
 #[utoipa::path(post, path = "/v1/users/{name}/reset", params(("name" = String, Path)), request_body = NewPassword,
     responses((status = 200, body = EnrolmentJson), (status = 400, body = ProblemBody),
-              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody)))]
+              (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+              (status = 409, description = "not one's own account", body = ProblemBody)))]
 pub(crate) async fn reset_user(
     gate: Gate,
     Path(name): Path<String>,
@@ -163,6 +165,7 @@ pub(crate) struct NewToken {
     supplier: Option<String>,
     device: Option<String>,
     /// Lifetime in seconds, 60 to 366 days.
+    #[serde(deserialize_with = "crate::params::whole::i64")]
     expires_in_s: i64,
 }
 

@@ -64,7 +64,8 @@ pub(crate) struct InclusionQuery {
 #[utoipa::path(get, path = "/v1/audit/proofs/inclusion",
     params(("index" = u64, Query), ("size" = Option<u64>, Query)),
     responses((status = 200, description = "the proof, as `lanyard audit prove inclusion --json`"),
-              (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody)))]
+              (status = 400, body = ProblemBody), (status = 401, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 404, description = "no checkpoint of that size, or no such event in it", body = ProblemBody)))]
 pub(crate) async fn audit_inclusion(
     gate: Gate,
     Query(q): Query<InclusionQuery>,
@@ -84,7 +85,8 @@ pub(crate) struct ConsistencyRequest {
 /// current one: the log only grew.
 #[utoipa::path(post, path = "/v1/audit/proofs/consistency", request_body = ConsistencyRequest,
     responses((status = 200, description = "the proof, as `lanyard audit prove consistency --json`"),
-              (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
+              (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 409, description = "the old checkpoint is not one this log signed, or is of more events than it holds", body = ProblemBody)))]
 pub(crate) async fn audit_consistency(
     gate: Gate,
     Json(body): Json<ConsistencyRequest>,
@@ -115,8 +117,10 @@ pub(crate) struct ScopeRequest {
     /// An actor id or name (`user:ida`, `acme` for every token of supplier acme).
     actor: Option<String>,
     /// Unix milliseconds, inclusive.
+    #[serde(default, deserialize_with = "crate::params::whole::opt_i64")]
     from_ms: Option<i64>,
-    /// Unix milliseconds, exclusive.
+    /// Unix milliseconds, exclusive; after `from_ms`.
+    #[serde(default, deserialize_with = "crate::params::whole::opt_i64")]
     to_ms: Option<i64>,
     /// Only revelations of this compartment.
     compartment: Option<String>,

@@ -27,12 +27,13 @@ const REWRAP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// by page before each page is decrypted; charged one read per person.
 #[utoipa::path(get, path = "/v1/people/export",
     params(("compartments" = String, Query, description = "identity, photo, vetting, pay"),
-           ("purpose" = Option<String>, Query),
            ("recipient" = Option<String>, Query, description = "Who the export is for: their canary goes in with \
              the people (`lanyard canary plant`); `count` is of people only"),
-           ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
+           ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read (a `purpose` query \
+             parameter is read when the header is absent, for links)")),
     responses((status = 200, description = "`count` and `people`"), (status = 400, body = ProblemBody),
               (status = 403, description = "not allowed, or more people than the read allowance", body = ProblemBody),
+              (status = 409, description = "no canary is planted for that recipient yet", body = ProblemBody),
               (status = 429, description = "read limit reached; see Retry-After", body = ProblemBody)))]
 pub(crate) async fn export_people(
     people: PeopleGate,

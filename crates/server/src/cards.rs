@@ -214,11 +214,12 @@ pub(crate) struct ArtworkQuery {
 }
 
 /// The card's artwork, as it will print: a PNG of one side (`side=front`
-/// or `back`), or a PDF (`format=pdf`, `side=both` by default). Signs the
+/// or `back`), or a PDF (`format=pdf`) of both sides, or of the one `side`
+/// names. Signs the
 /// credential and reads the holder's identity and photo: needs a purpose,
 /// and is audited. Never cached.
 #[utoipa::path(get, path = "/v1/cards/{id}/artwork",
-    params(("id" = String, Path), ("side" = Option<String>, Query, description = "front, back or both (PDF only)"),
+    params(("id" = String, Path), ("side" = Option<String>, Query, description = "front or back; by default the front of a PNG, both sides of a PDF"),
            ("format" = Option<String>, Query, description = "png (default) or pdf"),
            ("X-Lanyard-Purpose" = String, Header, description = "Why the data is read")),
     responses((status = 200, description = "the artwork", content_type = "image/png"),
@@ -236,11 +237,16 @@ pub(crate) async fn card_artwork(
         "pdf" => true,
         _ => return Err(Problem::bad_request("bad_format", "format is png or pdf")),
     };
-    let sides: &[Side] = match q.side.as_deref().unwrap_or(if pdf { "both" } else { "front" }) {
-        "front" => &[Side::Front],
-        "back" => &[Side::Back],
-        "both" => &[Side::Front, Side::Back],
-        _ => return Err(Problem::bad_request("bad_side", "side is front, back or both")),
+    let sides: &[Side] = match (q.side.as_deref(), pdf) {
+        (None, true) => &[Side::Front, Side::Back],
+        (None | Some("front"), _) => &[Side::Front],
+        (Some("back"), _) => &[Side::Back],
+        _ => {
+            return Err(Problem::bad_request(
+                "bad_side",
+                "side is front or back (a PDF holds both sides when no side is given)",
+            ));
+        }
     };
     let action = Action::RenderCard;
     let purpose = purpose_of(&headers, None, "artwork reads identity and photo; give a purpose (X-Lanyard-Purpose)")?;
@@ -312,7 +318,8 @@ pub(crate) struct NewZone {
 
 /// Defines a zone and the vetting it accepts.
 #[utoipa::path(post, path = "/v1/zones", request_body = NewZone,
-    responses((status = 201, description = "created"), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody)))]
+    responses((status = 201, description = "created"), (status = 400, body = ProblemBody), (status = 403, body = ProblemBody),
+              (status = 409, description = "a zone of that code exists", body = ProblemBody)))]
 pub(crate) async fn create_zone(
     gate: Gate,
     Json(body): Json<NewZone>,
@@ -330,8 +337,10 @@ pub(crate) struct NewPermit {
     person: String,
     zone: String,
     /// Unix seconds.
+    #[serde(deserialize_with = "crate::params::whole::i64")]
     from: i64,
-    /// Unix seconds.
+    /// Unix seconds; after `from`.
+    #[serde(deserialize_with = "crate::params::whole::i64")]
     to: i64,
 }
 
@@ -339,7 +348,8 @@ pub(crate) struct NewPermit {
 /// answer is yes (201) or a reason code (409 `permit_refused`); the level
 /// is never shown.
 #[utoipa::path(post, path = "/v1/permits", request_body = NewPermit,
-    responses((status = 201, description = "granted"), (status = 403, body = ProblemBody), (status = 409, body = ProblemBody)))]
+    responses((status = 201, description = "granted"), (status = 403, body = ProblemBody),
+              (status = 404, description = "no such person or zone", body = ProblemBody), (status = 409, body = ProblemBody)))]
 pub(crate) async fn grant_permit(
     gate: Gate,
     Json(body): Json<NewPermit>,
@@ -362,6 +372,7 @@ pub(crate) struct AccessCheck {
     card: Option<String>,
     zone: String,
     /// Unix seconds; default now.
+    #[serde(default, deserialize_with = "crate::params::whole::opt_i64")]
     at: Option<i64>,
 }
 

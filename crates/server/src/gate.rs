@@ -333,7 +333,7 @@ async fn admit(State(gate): State<Arc<GateLayer>>, mut req: Request, next: Next)
     let lookup = if method == Method::HEAD { Method::GET } else { method.clone() };
     let key = (lookup, path);
     let Some(need) = gate.needs.get(&key).cloned() else {
-        return ungated(&key.1);
+        return not_allowed(&gate.needs, &key.1).unwrap_or_else(|| ungated(&key.1));
     };
     let path = key.1;
     let route = format!("{method} {path}");
@@ -375,6 +375,26 @@ async fn admit(State(gate): State<Arc<GateLayer>>, mut req: Request, next: Next)
     let mut r = next.run(req).await;
     r.extensions_mut().insert(Decided { route, action, caller: caller_id });
     r
+}
+
+/// A method the route does not take (TRACE, PUT…): 405 with `Allow`, if
+/// the path is a route at all. Nothing is decided or run.
+fn not_allowed(needs: &HashMap<(Method, String), Need>, path: &str) -> Option<Response> {
+    let mut methods: Vec<&str> = needs.keys().filter(|(_, p)| p == path).map(|(m, _)| m.as_str()).collect();
+    if methods.is_empty() {
+        return None;
+    }
+    if methods.contains(&"GET") {
+        methods.push("HEAD");
+    }
+    methods.sort_unstable();
+    let mut r =
+        Problem::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method")
+            .into_response();
+    if let Ok(allow) = axum::http::HeaderValue::from_str(&methods.join(", ")) {
+        r.headers_mut().insert(axum::http::header::ALLOW, allow);
+    }
+    Some(r)
 }
 
 fn ungated(what: &str) -> Response {
@@ -636,6 +656,11 @@ impl Public {
     /// Why the server runs degraded, if it does.
     pub fn degraded(&self) -> Option<&str> {
         self.state.options.degraded.as_deref()
+    }
+
+    /// The force's ranks (the OpenAPI document lists them).
+    pub fn ranks(&self) -> &lanyard_core::RankTable {
+        self.state.services.register.ranks()
     }
 
     /// The public status list and trust bundle.

@@ -18,6 +18,8 @@ pub mod gate;
 pub mod limits;
 mod listen;
 mod metrics;
+mod openapi;
+mod openapi_bodies;
 mod params;
 mod people;
 pub mod problem;
@@ -136,7 +138,8 @@ pub async fn serve(
     listen::serve(listener, state, app, None, shutdown).await
 }
 
-/// The OpenAPI document.
+/// The OpenAPI document, for a force with the default ranks (the server
+/// serves its own force's at `/v1/openapi.json`).
 pub fn openapi_json() -> String {
-    routes::openapi_json()
+    routes::openapi_json(&lanyard_core::RankTable::default_ranks())
 }

@@ -52,7 +52,10 @@ pub(crate) async fn list_people(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<PersonSummaryJson>>, Problem> {
     let after = q.after.as_deref().map(person_id).transpose()?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(Problem::bad_request("bad_limit", "limit is 1 to 1000"));
+    }
     let people = gate.register().list(after, limit).await?;
     Ok(Json(people.into_iter().map(Into::into).collect()))
 }

@@ -155,7 +155,9 @@ impl From<RegisterError> for Problem {
                 (StatusCode::NOT_FOUND, "not_found")
             }
             ErrorKind::BadTilePath(_) => (StatusCode::BAD_REQUEST, "bad_tile_path"),
-            ErrorKind::BadProofRequest(_) => (StatusCode::BAD_REQUEST, "bad_proof_request"),
+            ErrorKind::NoSuchProof(_) => (StatusCode::NOT_FOUND, "no_such_proof"),
+            ErrorKind::CheckpointRefused(_) => (StatusCode::CONFLICT, "checkpoint_refused"),
+            ErrorKind::CanaryMissing(_) => (StatusCode::CONFLICT, "canary_missing"),
             ErrorKind::Erased(_) => (StatusCode::GONE, "erased"),
             ErrorKind::PurposeRequired => (StatusCode::BAD_REQUEST, "purpose_required"),
             ErrorKind::Note(_) => (StatusCode::CONFLICT, "note_unavailable"),
@@ -185,10 +187,11 @@ impl From<lanyard_cards::CardError> for Problem {
         use lanyard_cards::CardError as E;
         match e {
             E::Register(r) => r.into(),
-            E::NotFound(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            E::NotFound(_) | E::Missing(_) => Problem::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
             E::IllegalTransition { .. } => Problem::new(StatusCode::CONFLICT, "illegal_transition", e.to_string()),
             E::DualControl(_) => Problem::new(StatusCode::CONFLICT, "dual_control", e.to_string()),
             E::BreakGlassApproval(_) => Problem::new(StatusCode::FORBIDDEN, "break_glass", e.to_string()),
+            E::Exists(_) => Problem::new(StatusCode::CONFLICT, "exists", e.to_string()),
             E::AlreadyLive { .. } => Problem::new(StatusCode::CONFLICT, "card_in_service", e.to_string()),
             E::PermitRefused(_) => Problem::new(StatusCode::CONFLICT, "permit_refused", e.to_string()),
             E::Person(_) | E::Invalid(_) => Problem::bad_request("invalid", e.to_string()),

@@ -63,8 +63,8 @@ pub(crate) async fn metrics(public: Public) -> Response {
     r
 }
 
-pub(crate) async fn openapi() -> Response {
-    let mut r = crate::routes::openapi_json().into_response();
+pub(crate) async fn openapi(public: Public) -> Response {
+    let mut r = crate::routes::openapi_json(public.ranks()).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }

@@ -117,8 +117,12 @@ use crate::problem::ProblemBody;
 )]
 struct ApiDoc;
 
-pub(crate) fn openapi_json() -> String {
-    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+/// The document, finished from the route table (`openapi.rs`), with the
+/// force's ranks.
+pub(crate) fn openapi_json(ranks: &lanyard_core::RankTable) -> String {
+    let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    let doc = crate::openapi::finish(doc, &crate::route_table(), ranks);
+    serde_json::to_string_pretty(&doc).unwrap_or_default()
 }
 
 /// Bulk import: larger bodies than every other route, so it is its own

@@ -33,6 +33,11 @@ pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<la
     while let Some(field) =
         multipart.next_field().await.map_err(|e| Problem::bad_request("bad_upload", e.body_text()))?
     {
+        // One name for every file, as the OpenAPI document says: a part of
+        // another name is a mistake worth saying, not a file to guess at.
+        if field.name() != Some("file") {
+            return Err(Problem::bad_request("bad_part", "send each file as a form part named \"file\""));
+        }
         if files.len() >= MAX_FILES {
             return Err(Problem::bad_request("too_many_files", format!("at most {MAX_FILES} files per scan")));
         }

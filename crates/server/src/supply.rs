@@ -137,6 +137,7 @@ impl From<Created> for CreatedJson {
 pub(crate) struct NewBatch {
     supplier: String,
     /// At most this many cards (capped by the server's limit).
+    #[serde(default, deserialize_with = "crate::params::whole::opt_usize")]
     max_cards: Option<usize>,
 }
 
@@ -257,6 +258,9 @@ pub(crate) async fn list_batches(gate: Gate, Query(q): Query<BatchQuery>) -> Res
             })
         })
         .transpose()?;
+    if q.supplier.as_deref().is_some_and(|s| !lanyard_core::valid_name(s)) {
+        return Err(Problem::bad_request("bad_supplier", "not a supplier name (1 to 64 letters, digits or . _ - @)"));
+    }
     let list = gate.supply().batches(q.supplier.as_deref(), state, now_s() * 1000).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }

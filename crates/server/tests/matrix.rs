@@ -600,9 +600,13 @@ async fn an_export_to_a_recipient_carries_its_canary() {
     assert_eq!((v["count"].as_u64(), v["people"].as_array().unwrap().len()), (Some(1), 2), "{v}");
     let canary = v["people"].as_array().unwrap().iter().find(|p| p["id"] != f.person.to_string()).unwrap();
     assert!(canary["identity"]["surname"].is_string(), "a whole row like the person's: {canary}");
-    for (q, says) in [("&recipient=nobody", "no canary is planted"), ("&recipient=Bad%20Name", "a recipient is")] {
+    // A good name with no canary yet is a state to put right (plant one):
+    // 409; a name that cannot be one is the caller's mistake: 400.
+    for (q, status, says) in
+        [("&recipient=nobody", 409, "no canary is planted"), ("&recipient=Bad%20Name", 400, "a recipient is")]
+    {
         let r = export(q).await.unwrap();
-        assert_eq!(r.status(), 400);
+        assert_eq!(r.status(), status, "{q}");
         assert!(r.text().await.unwrap().contains(says), "{q}");
     }
     let events: Vec<_> =
@@ -889,15 +893,7 @@ async fn every_route_in_the_router_has_a_policy_decision() {
     let mut documented = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {
-            let method = method.to_uppercase();
-            if path == "/v1/cards/{id}/{verb}" {
-                for verb in ["approve", "reject", "print", "issue", "suspend", "resume", "revoke", "destroy", "reissue"]
-                {
-                    documented.push(format!("{method} /v1/cards/{{id}}/{verb}"));
-                }
-            } else {
-                documented.push(format!("{method} {path}"));
-            }
+            documented.push(format!("{} {path}", method.to_uppercase()));
         }
     }
     let mut routed: Vec<String> =
@@ -1012,8 +1008,9 @@ async fn the_logs_tiles_are_public_its_entries_are_not_and_bad_paths_are_named()
 /// Issue 19's server errors from schemathesis, as an admin: an event index
 /// past i64, a proof of a tree of size 0 or of an index outside the tree,
 /// an empty old checkpoint, and a query the framework cannot read. Each was
-/// a 500 (or a 503 that blamed the log, or plain text); each is now the
-/// caller's 400 or 404, as problem+json.
+/// a 500 (or a 503 that blamed the log, or plain text); each is now a 4xx
+/// as problem+json: 404 for a proof the log holds no such thing for, 409
+/// for an old checkpoint this log did not sign, 400 for what is malformed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_audit_requests_are_the_callers_errors_never_5xx() {
     for t in lanyard_testkit::stores().await {
@@ -1025,13 +1022,13 @@ async fn bad_audit_requests_are_the_callers_errors_never_5xx() {
             (admin.get(format!("{base}/v1/audit/events/{huge}")).send().await.unwrap(), 404, "not_found"),
             (
                 admin.get(format!("{base}/v1/audit/proofs/inclusion?index=0&size=0")).send().await.unwrap(),
-                400,
-                "bad_proof_request",
+                404,
+                "no_such_proof",
             ),
             (
                 admin.get(format!("{base}/v1/audit/proofs/inclusion?index={huge}")).send().await.unwrap(),
-                400,
-                "bad_proof_request",
+                404,
+                "no_such_proof",
             ),
             (
                 admin
@@ -1040,8 +1037,8 @@ async fn bad_audit_requests_are_the_callers_errors_never_5xx() {
                     .send()
                     .await
                     .unwrap(),
-                400,
-                "bad_proof_request",
+                409,
+                "checkpoint_refused",
             ),
             (admin.get(format!("{base}/v1/audit/export?to_ms={huge}")).send().await.unwrap(), 400, "bad_request"),
         ];
@@ -1057,4 +1054,72 @@ async fn bad_audit_requests_are_the_callers_errors_never_5xx() {
         assert_eq!(r.status(), 200);
         f.stop().await;
     }
+}
+
+/// Issue 19 item 1: answers the contract run (schemathesis, `--checks all`)
+/// found to be other than the OpenAPI document says, each now the one it
+/// says. Before: a TRACE was a 500 "ungated"; an admin could disable
+/// themselves (and so end the run's own session); a zone that existed was a
+/// 409 that blamed a card; an unknown zone or service number was a 400; an
+/// export to a recipient with no canary was a 400; `93.0` for an integer
+/// was a 422; a PNG of "both" sides was a schema-valid 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_the_contract_run_found_are_the_documented_ones() {
+    let t = lanyard_testkit::stores().await.remove(0);
+    let f = start(&t, ReadQuota::default()).await;
+    let base = &f.base;
+    let (admin, id) = (f.client(ADMIN), f.client(ID));
+    let code = |r: &serde_json::Value| r["type"].as_str().unwrap_or_default().rsplit('/').next().unwrap().to_owned();
+
+    let r = admin.request(reqwest::Method::TRACE, format!("{base}/v1/people")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, HEAD, POST");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+
+    for (path, body) in [
+        ("/v1/users/admin/disable", serde_json::json!({})),
+        ("/v1/users/admin/reset", serde_json::json!({ "password": "another long password" })),
+    ] {
+        let r = admin.post(format!("{base}{path}")).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), 409, "{path}");
+        assert!(r.text().await.unwrap().contains("your own account"));
+    }
+    assert_eq!(admin.get(format!("{base}/v1/session")).send().await.unwrap().status(), 200, "still signed in");
+
+    let zone = serde_json::json!({ "code": "SETUP", "name": "Again", "accepts": ["SC"] });
+    let r: serde_json::Value =
+        admin.post(format!("{base}/v1/zones")).json(&zone).send().await.unwrap().json().await.unwrap();
+    assert_eq!((r["status"].as_u64(), code(&r)), (Some(409), "exists".to_owned()), "{r}");
+
+    let now = now_s();
+    let permit = serde_json::json!({ "person": f.person.to_string(), "zone": "NOWHERE", "from": now, "to": now + 60 });
+    let r = id.post(format!("{base}/v1/permits")).json(&permit).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = id.post(format!("{base}/v1/cards")).json(&serde_json::json!({ "person": "NOSUCH1", "type": "staff_pass" }));
+    assert_eq!(r.send().await.unwrap().status(), 404);
+
+    let r = id
+        .get(format!("{base}/v1/people/export?compartments=identity&recipient=nobody"))
+        .header("X-Lanyard-Purpose", "feed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    let r: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(code(&r), "canary_missing");
+
+    // A whole number written as a float is that number; a fraction is not.
+    let r = id.post(format!("{base}/v1/batches")).json(&serde_json::json!({ "supplier": "acme", "max_cards": 1.0 }));
+    assert_ne!(r.send().await.unwrap().status().as_u16(), 422);
+    let r = id.post(format!("{base}/v1/batches")).json(&serde_json::json!({ "supplier": "acme", "max_cards": 1.5 }));
+    assert_eq!(r.send().await.unwrap().status(), 422);
+
+    let r = id
+        .get(format!("{base}/v1/cards/{}/artwork?format=png&side=both", f.card))
+        .header("X-Lanyard-Purpose", "card_print")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a PNG is one side; `both` is no longer a side");
+    f.stop().await;
 }

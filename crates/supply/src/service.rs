@@ -182,10 +182,7 @@ pub struct Supply {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
-        && !name.starts_with(['.', '-'])
+    lanyard_core::valid_name(name)
 }
 
 fn rfc3339(unix_s: i64) -> String {

@@ -462,7 +462,11 @@ async fn render(
         SideArg::Both => &["front", "back"],
     };
     let fetch = |side: &str| {
-        let query = [("side", side.to_owned()), ("format", if pdf { "pdf" } else { "png" }.to_owned())];
+        // No side: a PDF of both.
+        let mut query = vec![("format", if pdf { "pdf" } else { "png" }.to_owned())];
+        if side != "both" {
+            query.push(("side", side.to_owned()));
+        }
         async move {
             client
                 .bytes(
