@@ -231,3 +231,55 @@ fn a_tls_handshake_never_started_is_dropped() {
     assert!(read_until_closed(&mut s, Duration::from_secs(5)).is_some(), "a silent TLS connection is dropped");
     server.stop();
 }
+
+/// Issue 20 item 2: scans run in a fixed number of slots, taken before the
+/// upload is read, so uploads together cannot take more than that many
+/// scans' memory. With one slot and no wait: an upload that stalls halfway
+/// holds the slot; a second scan meanwhile is told 503 `scan_busy` with
+/// Retry-After at once, having read nothing; once the first finishes, the
+/// second goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_past_their_slots_are_told_503_and_go_through_once_one_frees() {
+    let env = Env::sqlite();
+    env.init();
+    let secret = crate::serve::add_user(&env, "dee", "disclosure_officer");
+    let server = Server::start_with(&env, &["--scan-slots", "1", "--scan-wait", "0", "--request-timeout", "20"]);
+    let base = server.base.clone();
+    let cookie = crate::contract::session_cookie(&base, "dee", &secret).await;
+    let part = "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"reply.csv\"\r\n\r\nRank,Headcount\nConstable,6803\n\r\n--B--\r\n";
+
+    // The first upload: headers and half its body, then nothing.
+    let (head, tail) = part.split_at(part.len() / 2);
+    let request = format!(
+        "POST /v1/scan HTTP/1.1\r\nHost: localhost\r\nCookie: lanyard_session={cookie}\r\n\
+         Content-Type: multipart/form-data; boundary=B\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        part.len()
+    );
+    let mut stalled = connect(&base);
+    stalled.write_all(request.as_bytes()).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let client = reqwest::Client::new();
+    let scan = || {
+        client
+            .post(format!("{base}/v1/scan"))
+            .header("cookie", format!("lanyard_session={cookie}"))
+            .header("content-type", "multipart/form-data; boundary=B")
+            .body(part)
+            .send()
+    };
+    let busy = scan().await.unwrap();
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "5");
+    let body: serde_json::Value = busy.json().await.unwrap();
+    assert!(body["type"].as_str().unwrap().ends_with("/scan_busy"), "{body}");
+
+    // The first finishes and is answered; its slot frees.
+    stalled.write_all(tail.as_bytes()).unwrap();
+    let answer = tokio::task::block_in_place(|| read_until_closed(&mut stalled, Duration::from_secs(15)))
+        .expect("the stalled scan is answered once its body arrives");
+    assert_eq!(status_of(&answer), Some(200), "{}", String::from_utf8_lossy(&answer));
+    let again = scan().await.unwrap();
+    assert_eq!(again.status(), 200);
+    server.stop();
+}

@@ -46,7 +46,7 @@ fn schemathesis() -> Option<PathBuf> {
 }
 
 /// Signs `name` in and returns the session cookie's value.
-async fn session_cookie(base: &str, name: &str, secret: &str) -> String {
+pub(crate) async fn session_cookie(base: &str, name: &str, secret: &str) -> String {
     let body = serde_json::json!({ "name": name, "password": PASSWORD, "code": code(secret) });
     let r = reqwest::Client::new().post(format!("{base}/v1/login")).json(&body).send().await.unwrap();
     assert_eq!(r.status(), 200, "login {name}");

@@ -8,6 +8,23 @@ use crate::util::Env;
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 
+/// A SoftHSM2 token labelled `lanyard` (user PIN 4321) in a token
+/// directory of `env`'s own: that directory and the config naming it.
+fn token_in(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
+    let tokens = env.path("tokens");
+    std::fs::create_dir(&tokens).unwrap();
+    let conf = env.path("softhsm2.conf");
+    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display()))
+        .unwrap();
+    let init = Command::new("softhsm2-util")
+        .args(["--init-token", "--free", "--label", "lanyard", "--pin", "4321", "--so-pin", "8765"])
+        .env("SOFTHSM2_CONF", &conf)
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    (tokens, conf)
+}
+
 #[test]
 fn register_on_a_softhsm_token() {
     if !Path::new(MODULE).exists() {
@@ -23,17 +40,7 @@ fn register_on_a_softhsm_token() {
         return;
     }
     for env in Env::all() {
-        let tokens = env.path("tokens");
-        std::fs::create_dir(&tokens).unwrap();
-        let conf = env.path("softhsm2.conf");
-        std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display()))
-            .unwrap();
-        let init = Command::new("softhsm2-util")
-            .args(["--init-token", "--free", "--label", "lanyard", "--pin", "4321", "--so-pin", "8765"])
-            .env("SOFTHSM2_CONF", &conf)
-            .output()
-            .unwrap();
-        assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+        let (_, conf) = token_in(&env);
 
         let run = |pin: &str, args: &[&str]| {
             let mut c = env.cmd();
@@ -190,17 +197,7 @@ async fn a_pulled_token_or_a_changed_pin_fails_reads_closed_until_put_right() {
         return;
     }
     let env = Env::sqlite();
-    let tokens = env.path("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = env.path("softhsm2.conf");
-    std::fs::write(&conf, format!("directories.tokendir = {}\nobjectstore.backend = file\n", tokens.display()))
-        .unwrap();
-    let init = Command::new("softhsm2-util")
-        .args(["--init-token", "--free", "--label", "lanyard", "--pin", "4321", "--so-pin", "8765"])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let (tokens, conf) = token_in(&env);
     let hsm = |mut c: std::process::Command| {
         c.env_remove("LANYARD_PASSPHRASE").env("SOFTHSM2_CONF", &conf).env("LANYARD_PKCS11_PIN", "4321");
         c

@@ -694,6 +694,17 @@ pub struct ServeArgs {
     #[arg(long, env = "LANYARD_KEY_CHECK_EVERY", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub key_check_every: u64,
+    /// Scans (`POST /v1/scan`, the console's) run at once at most: each may
+    /// take a zip bomb's worth of memory, so this bounds what uploads can
+    /// take together.
+    #[arg(long, env = "LANYARD_SCAN_SLOTS", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub scan_slots: u32,
+    /// Seconds a scan waits for a slot before it is answered 503 with
+    /// Retry-After.
+    #[arg(long, env = "LANYARD_SCAN_WAIT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub scan_wait: u64,
     /// Print the OpenAPI document and exit.
     #[arg(long)]
     pub openapi: bool,

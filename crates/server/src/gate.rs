@@ -53,14 +53,48 @@ pub struct Services {
 /// The disclosure guard in force. Its fingerprints are replaced while the
 /// server runs, as it exports fresh ones (`[guard] export_every_s`); a scan
 /// under way keeps the set it started with.
+///
+/// Scans run in a fixed number of slots, taken before an upload is read:
+/// a zip bomb takes the memory of one scan, so at most `slots` of them are
+/// in memory at once, whoever sends them. A request finding every slot
+/// taken waits up to `wait`, then is answered 503 with `Retry-After`.
 pub struct Guard {
     current: std::sync::RwLock<Arc<lanyard_guard::Scanner>>,
+    slots: Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
 }
 
 impl Guard {
-    /// The guard with `scanner`.
+    /// Slots by default: one scan per core of a small server.
+    pub const DEFAULT_SLOTS: usize = 2;
+    /// How long a scan waits for a slot by default.
+    pub const DEFAULT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// The guard with `scanner`, and the default slots.
     pub fn new(scanner: lanyard_guard::Scanner) -> Self {
-        Guard { current: std::sync::RwLock::new(Arc::new(scanner)) }
+        Guard::with_slots(scanner, Guard::DEFAULT_SLOTS, Guard::DEFAULT_WAIT)
+    }
+
+    /// The guard with `scanner`, running at most `slots` scans at once
+    /// (at least one); a scan waits up to `wait` for one.
+    pub fn with_slots(scanner: lanyard_guard::Scanner, slots: usize, wait: std::time::Duration) -> Self {
+        Guard {
+            current: std::sync::RwLock::new(Arc::new(scanner)),
+            slots: Arc::new(tokio::sync::Semaphore::new(slots.max(1))),
+            wait,
+        }
+    }
+
+    /// A scan slot, held until dropped; 503 `scan_busy` if none frees up
+    /// within the wait.
+    pub(crate) async fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Problem> {
+        match tokio::time::timeout(self.wait, Arc::clone(&self.slots).acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Problem::busy(
+                "scan_busy",
+                "the disclosure guard is busy with other scans; nothing was read: try again shortly",
+            )),
+        }
     }
 
     /// The scanner to use now.
@@ -482,6 +516,11 @@ impl Gate {
     /// The disclosure guard as it is now.
     pub fn guard(&self) -> Arc<lanyard_guard::Scanner> {
         self.state.services.guard.current()
+    }
+
+    /// A scan slot (see [`Guard`]): taken before an upload is read.
+    pub(crate) async fn scan_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Problem> {
+        self.state.services.guard.slot().await
     }
 
     /// Counters.

@@ -97,6 +97,14 @@ impl Problem {
         p
     }
 
+    /// 503 with `Retry-After`: a shared resource is in use by others; the
+    /// same request may be sent again shortly.
+    pub fn busy(code: &'static str, detail: &'static str) -> Self {
+        let mut p = Problem::new(StatusCode::SERVICE_UNAVAILABLE, code, detail);
+        p.retry_after_s = Some(5);
+        p
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status

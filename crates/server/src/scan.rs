@@ -29,6 +29,8 @@ pub(crate) fn clean_name(raw: Option<&str>, index: usize) -> String {
     responses((status = 200, description = "the scan report (docs/scan-report.schema.json)"),
               (status = 400, body = ProblemBody), (status = 403, body = ProblemBody), (status = 413, body = ProblemBody)))]
 pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<lanyard_guard::Report>, Problem> {
+    // Before the upload is read: its bytes count against the slot too.
+    let _slot = gate.scan_slot().await?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     while let Some(field) =
         multipart.next_field().await.map_err(|e| Problem::bad_request("bad_upload", e.body_text()))?

@@ -222,6 +222,8 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         max_connections: 512,
         header_timeout: 10,
         key_check_every: 5,
+        scan_slots: 2,
+        scan_wait: 10,
         request_timeout: 30,
         openapi: false,
         allow_degraded: false,

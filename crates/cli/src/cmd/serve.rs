@@ -146,7 +146,11 @@ pub async fn serve_until_interrupted(
     let store = ledger.store().clone();
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
     let supply = lanyard_supply::Supply::new(Arc::clone(&register), ledger, cards.clone(), settings.supply);
-    let guard = Arc::new(lanyard_server::Guard::new(guard_scanner(settings)?));
+    let guard = Arc::new(lanyard_server::Guard::with_slots(
+        guard_scanner(settings)?,
+        usize::try_from(args.scan_slots).unwrap_or(1),
+        std::time::Duration::from_secs(args.scan_wait),
+    ));
     let state = Arc::new(AppState::new(
         lanyard_server::Services {
             guard: Arc::clone(&guard),

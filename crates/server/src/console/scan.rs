@@ -84,6 +84,7 @@ pub(crate) async fn submit(gate: Gate, headers: HeaderMap, mut multipart: Multip
     let bad =
         |_| Problem::bad_request("bad_upload", "the upload did not arrive whole; choose the files and send them again");
     super::csrf::check_multipart(&headers, &mut multipart).await?;
+    let _slot = gate.scan_slot().await?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     while let Some(field) = multipart.next_field().await.map_err(bad)? {
         if files.len() >= MAX_FILES {
