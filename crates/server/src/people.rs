@@ -69,6 +69,7 @@ pub(crate) async fn list_people(
     responses((status = 200, description = "the compartments asked for; `[protected]` where withheld"),
               (status = 400, body = ProblemBody), (status = 401, body = ProblemBody),
               (status = 403, body = ProblemBody), (status = 404, body = ProblemBody),
+              (status = 410, description = "erased", body = ProblemBody),
               (status = 429, description = "read limit reached; see Retry-After", body = ProblemBody)))]
 pub(crate) async fn get_person(
     people: PeopleGate,
