@@ -22,6 +22,10 @@ pub enum AccessErrorKind {
     /// The name is taken.
     #[error("that {0} already exists")]
     Conflict(&'static str),
+    /// An admin asked to disable or reset their own account: another
+    /// admin, or `lanyard user` on the register host, must.
+    #[error("you cannot disable or reset your own account; ask another admin")]
+    OwnAccount,
     /// Wrong name, password or code, or a disabled account: one answer for
     /// all, so that accounts cannot be probed.
     #[error("wrong name, password or code")]

@@ -222,6 +222,7 @@ impl From<AccessError> for Problem {
         match e.kind() {
             AccessErrorKind::Invalid(why) => Problem::bad_request("invalid", why.clone()),
             AccessErrorKind::Conflict(_) => Problem::new(StatusCode::CONFLICT, "conflict", e.to_string()),
+            AccessErrorKind::OwnAccount => Problem::new(StatusCode::CONFLICT, "own_account", e.to_string()),
             AccessErrorKind::BadCredentials => Problem::unauthenticated(e.to_string()),
             AccessErrorKind::Locked { retry_after_s } | AccessErrorKind::Throttled { retry_after_s } => {
                 let mut p = Problem::new(StatusCode::TOO_MANY_REQUESTS, "login_locked", e.to_string());

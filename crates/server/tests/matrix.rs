@@ -1082,7 +1082,9 @@ async fn answers_the_contract_run_found_are_the_documented_ones() {
     ] {
         let r = admin.post(format!("{base}{path}")).json(&body).send().await.unwrap();
         assert_eq!(r.status(), 409, "{path}");
-        assert!(r.text().await.unwrap().contains("your own account"));
+        let r: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(code(&r), "own_account");
+        assert_eq!(r["detail"], "you cannot disable or reset your own account; ask another admin");
     }
     assert_eq!(admin.get(format!("{base}/v1/session")).send().await.unwrap().status(), 200, "still signed in");
 
