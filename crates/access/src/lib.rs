@@ -167,18 +167,12 @@ pub struct Access {
     sessions: SessionPolicy,
 }
 
-fn valid_name(name: &str) -> bool {
-    lanyard_core::valid_name(name)
-}
-
 /// An admin may not disable or reset their own account: the one way to
 /// lock every admin out, or to take over a second factor without a second
 /// person. Another admin, or `lanyard user` on the register host, does it.
 fn not_oneself(by: &Actor, name: &str) -> Result<(), AccessError> {
-    if by.id == format!("user:{name}") {
-        return Err(AccessError::new(AccessErrorKind::Conflict(
-            "you cannot disable or reset your own account; ask another admin",
-        )));
+    if by.id == Actor::user(name, "").id {
+        return Err(AccessError::new(AccessErrorKind::OwnAccount));
     }
     Ok(())
 }
@@ -266,7 +260,7 @@ impl Access {
         protected_clearance: bool,
         now_s: i64,
     ) -> Result<Enrolment, AccessError> {
-        if !valid_name(name) {
+        if !lanyard_core::valid_name(name) {
             return Err(AccessError::invalid("a user name is 1 to 64 letters, digits or . _ - @".into()));
         }
         if role.is_service() {
@@ -379,7 +373,7 @@ impl Access {
         {
             return Err(AccessError::new(AccessErrorKind::Throttled { retry_after_s: until - now_s }));
         }
-        let user = if valid_name(name) { self.ledger.store().user_by_name(name).await? } else { None };
+        let user = if lanyard_core::valid_name(name) { self.ledger.store().user_by_name(name).await? } else { None };
         // A user row changed outside lanyard is refused before its password
         // is even compared: its role or lockout cannot be trusted.
         let user = self.ledger.check_opt(user, now_s * 1000).await?;
@@ -520,7 +514,7 @@ impl Access {
                 "{role} is a user role: tokens are for print_supplier or verifier"
             )));
         }
-        if !valid_name(subject) {
+        if !lanyard_core::valid_name(subject) {
             return Err(AccessError::invalid("a supplier or device name is 1 to 64 letters, digits or . _ - @".into()));
         }
         if !(60..=366 * 86_400).contains(&ttl_s) {
@@ -676,10 +670,10 @@ mod tests {
     #[test]
     fn names_are_plain() {
         for ok in ["alice", "a.b-c_d@force"] {
-            assert!(valid_name(ok), "{ok}");
+            assert!(lanyard_core::valid_name(ok), "{ok}");
         }
         for bad in ["", "-x", ".x", "a b", "ålice", &"x".repeat(65)] {
-            assert!(!valid_name(bad), "{bad}");
+            assert!(!lanyard_core::valid_name(bad), "{bad}");
         }
     }
 }

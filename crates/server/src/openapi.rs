@@ -22,12 +22,12 @@ use serde_json::{Map, Value, json};
 use crate::gate::{Need, RouteSpec};
 
 /// A card's id: ten of Crockford's base-32 digits (`lanyard_cards::new_id`).
-const CARD_ID: &str = "^[0-9A-HJKMNP-TV-Z]{10}$";
+pub(crate) const CARD_ID: &str = "^[0-9A-HJKMNP-TV-Z]{10}$";
 /// A batch's id: `B` and a card-style id.
 const BATCH_ID: &str = "^B[0-9A-HJKMNP-TV-Z]{10}$";
-/// A user's or supplier's name: 1 to 64 of letters, digits and `._-@`, not
-/// starting with `.` or `-`.
-const NAME: &str = "^[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}$";
+/// A user's, supplier's or device's name (`lanyard_core::valid_name`): 1
+/// to 64 of letters, digits and `._-@`, not starting with `.` or `-`.
+pub(crate) const NAME: &str = "^[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}$";
 /// A tile index (C2SP tlog-tiles): 3-digit groups, all but the last
 /// prefixed `x`, in shortest form (no leading `x000`); then `.p/W` for a
 /// partial tile of width 1 to 255.

@@ -12,10 +12,8 @@
 use lanyard_core::{CardType, Compartment, Field, RankTable, Reason, Role, VettingLevel};
 use serde_json::{Map, Value, json};
 
-/// A card id, as `openapi.rs` gives it.
-const CARD_ID: &str = "^[0-9A-HJKMNP-TV-Z]{10}$";
-/// A user's, supplier's or device's name.
-const NAME: &str = "^[A-Za-z0-9_@][A-Za-z0-9._@-]{0,63}$";
+use crate::openapi::{CARD_ID, NAME};
+
 /// A service number as the core takes it: up to 20 letters, digits, `-`
 /// and `/`, with any spaces (which it drops).
 const SERVICE_NUMBER: &str = "^\\s*([A-Za-z0-9/-]\\s*){1,20}$";

@@ -215,11 +215,7 @@ pub async fn serve_until_interrupted(
             if witnesses.is_empty() || !sign_checkpoints {
                 return;
             }
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    () = tokio::time::sleep(every) => {}
-                }
+            while tick(&mut stop, every).await {
                 match register.witness_round_if_new(&witnesses, context::now_ms()).await {
                     Ok(outcomes) => {
                         for o in outcomes {
@@ -245,11 +241,7 @@ pub async fn serve_until_interrupted(
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let Some(every) = settings.watch_every_s else { return };
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(every)) => {}
-                }
+            while tick(&mut stop, std::time::Duration::from_secs(every)).await {
                 match crate::cmd::watch::pass(&register, &op, &settings, context::now_ms()).await {
                     Ok(alerts) => {
                         for a in &alerts {
@@ -274,11 +266,7 @@ pub async fn serve_until_interrupted(
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let Some(plan) = settings.backup.clone() else { return };
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(plan.every_s)) => {}
-                }
+            while tick(&mut stop, std::time::Duration::from_secs(plan.every_s)).await {
                 if let Err(e) = scheduled_backup(&register, &store, &op, &settings, &plan).await {
                     tracing::error!(error = %format!("{e:#}"), "scheduled backup failed; retrying at the next interval");
                 }
@@ -304,11 +292,7 @@ pub async fn serve_until_interrupted(
                 }
                 None => 0,
             };
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    () = tokio::time::sleep(std::time::Duration::from_secs(wait)) => {}
-                }
+            while tick(&mut stop, std::time::Duration::from_secs(wait)).await {
                 wait = every;
                 match crate::cmd::scan::export_for_guard(&register, &op, &path).await {
                     Ok(fp) => {
@@ -337,11 +321,7 @@ pub async fn serve_until_interrupted(
         let every = std::time::Duration::from_secs(args.key_check_every);
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    () = tokio::time::sleep(every) => {}
-                }
+            while tick(&mut stop, every).await {
                 if let Err(e) = register.watch_key_provider(context::now_ms()).await {
                     tracing::error!(error = %e, "the key provider does not answer; personal data is refused until it does");
                 }
@@ -354,11 +334,7 @@ pub async fn serve_until_interrupted(
         let auto = settings.auto_batch.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    () = tokio::time::sleep(every) => {}
-                }
+            while tick(&mut stop, every).await {
                 sweep_batches(&supply, &op, auto.as_ref()).await;
             }
         })
@@ -383,6 +359,14 @@ pub async fn serve_until_interrupted(
     served.context("serving")?;
     eprintln!("stopped");
     Ok(())
+}
+
+/// Waits `period`; false instead if the server stops meanwhile.
+async fn tick(stop: &mut tokio::sync::watch::Receiver<bool>, period: std::time::Duration) -> bool {
+    tokio::select! {
+        _ = stop.changed() => false,
+        () = tokio::time::sleep(period) => true,
+    }
 }
 
 /// One tick of the print scheduler: expire overdue batches (their cards go
