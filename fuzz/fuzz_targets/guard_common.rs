@@ -5,7 +5,7 @@ use std::io::{Cursor, Write};
 
 pub fn scanner() -> lanyard_guard::Scanner {
     let limits = lanyard_guard::Limits {
-        max_container_bytes: 4 << 20,
+        max_memory_bytes: 4 << 20,
         max_inflated_bytes: 16 << 20,
         max_entries: 256,
         timeout: std::time::Duration::from_secs(5),

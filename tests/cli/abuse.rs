@@ -283,3 +283,59 @@ async fn scans_past_their_slots_are_told_503_and_go_through_once_one_frees() {
     assert_eq!(again.status(), 200);
     server.stop();
 }
+
+/// Issue 20: "two uploads to `POST /v1/scan` at once took the server to
+/// 6.8 GB". Four bombs are uploaded at once to a server with two scan
+/// slots (the others wait for one); each is answered "cannot inspect",
+/// and the server's own high-water mark (`VmHWM`) stays under twice the
+/// 512 MiB a scan may take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bombs_uploaded_together_stay_within_the_scan_memory() {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"SKIP no /proc here to read the server peak memory from\n",
+        );
+        return;
+    };
+    assert!(status.contains("VmHWM"));
+    let env = Env::sqlite();
+    env.init();
+    let secret = crate::serve::add_user(&env, "dee", "disclosure_officer");
+    let server = Server::start_with(&env, &["--scan-slots", "2", "--scan-wait", "120", "--request-timeout", "120"]);
+    let base = server.base.clone();
+    let cookie = crate::contract::session_cookie(&base, "dee", &secret).await;
+    let bombs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/guard/tests/bombs");
+    let peak = |pid: u32| -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap().to_owned();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+    };
+    let before = peak(server.pid());
+    let client = reqwest::Client::new();
+    let mut uploads = Vec::new();
+    for name in ["zeros-10g.zip", "pdf-head.zip", "strings.xlsx", "cell.xlsx"] {
+        let mut body = format!("--B0UND\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\r\n")
+            .into_bytes();
+        body.extend(std::fs::read(bombs.join(name)).unwrap());
+        body.extend(b"\r\n--B0UND--\r\n");
+        let req = client
+            .post(format!("{base}/v1/scan"))
+            .header("cookie", format!("lanyard_session={cookie}"))
+            .header("content-type", "multipart/form-data; boundary=B0UND")
+            .body(body)
+            .send();
+        uploads.push(tokio::spawn(async move { (name, req.await) }));
+    }
+    for upload in uploads {
+        let (name, answer) = upload.await.unwrap();
+        let answer = answer.unwrap();
+        assert_eq!(answer.status(), 200, "{name}");
+        let report: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(report["exit_code"], 2, "{name}: {report}");
+    }
+    let after = peak(server.pid());
+    eprintln!("server peak RSS: {before} MiB before the uploads, {after} MiB after");
+    assert!(after < 1024, "the server peaked at {after} MiB with two scans of bombs at once");
+    server.stop();
+}

@@ -31,7 +31,7 @@ mod state;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use lanyard_package::{self as package, Limits, MANIFEST, Manifest, Package};
+use lanyard_package::{self as package, Limits, MANIFEST, Manifest};
 use serde::{Deserialize, Serialize};
 
 pub use error::AgentError;
@@ -136,12 +136,26 @@ impl Client {
         Client::json(resp, what).await
     }
 
-    async fn download(&self, id: &str) -> Result<Vec<u8>, AgentError> {
+    /// Streams a batch's sealed file into `out`: `(size, sha256 hex)`.
+    async fn download(&self, id: &str, out: &mut std::fs::File) -> Result<(u64, String), AgentError> {
+        use sha2::Digest;
         let url = format!("{}/v1/supplier/batches/{id}", self.base);
         let what = format!("downloading batch {id}");
-        let resp = self.send(self.http.get(url), &what).await?;
-        let bytes = resp.bytes().await.map_err(|e| AgentError::Unreachable { what, cause: e })?;
-        Ok(bytes.to_vec())
+        let mut resp = self.send(self.http.get(url), &what).await?;
+        let mut sha = sha2::Sha256::new();
+        let mut size = 0u64;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(chunk)) => {
+                    out.write_all(&chunk).map_err(io(format!("spooling batch {id}")))?;
+                    sha.update(&chunk);
+                    size += chunk.len() as u64;
+                }
+                Ok(None) => break,
+                Err(cause) => return Err(AgentError::Unreachable { what, cause }),
+            }
+        }
+        Ok((size, sha.finalize().iter().map(|b| format!("{b:02x}")).collect()))
     }
 }
 
@@ -163,19 +177,26 @@ fn private_dir(dir: &Path) -> Result<(), AgentError> {
     Ok(())
 }
 
-/// Creates `path` (0600 on Unix), never over an existing file.
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AgentError> {
+/// Creates `path` (0600 on Unix), never over an existing file, from
+/// `content`.
+fn write_private(path: &Path, content: &mut dyn std::io::Read) -> Result<(), AgentError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let mut f = options.open(path).map_err(io(format!("creating {}", path.display())))?;
-    f.write_all(bytes).map_err(io(format!("writing {}", path.display())))?;
+    std::io::copy(content, &mut f).map_err(io(format!("writing {}", path.display())))?;
     f.sync_all().map_err(io(format!("writing {}", path.display())))
 }
 
 /// Pipes one file to the print command.
-fn print_file(command: &str, batch: &str, card: &str, name: &str, bytes: &[u8]) -> Result<(), AgentError> {
+fn print_file(
+    command: &str,
+    batch: &str,
+    card: &str,
+    name: &str,
+    content: &mut dyn std::io::Read,
+) -> Result<(), AgentError> {
     let mut child = std::process::Command::new("sh")
         .arg("-c")
         .arg(command)
@@ -187,7 +208,7 @@ fn print_file(command: &str, batch: &str, card: &str, name: &str, bytes: &[u8]) 
         .map_err(io("starting the print command"))?;
     // A command that stops reading early closes the pipe; its exit status
     // says more than the broken pipe does.
-    let written = child.stdin.take().map(|mut stdin| stdin.write_all(bytes));
+    let written = child.stdin.take().map(|mut stdin| std::io::copy(content, &mut stdin));
     let status = child.wait().map_err(io("waiting for the print command"))?;
     if !status.success() {
         return Err(refused(format!("the print command failed on {name} ({status})")));
@@ -214,11 +235,15 @@ impl Keys {
     }
 }
 
-/// Decrypts, checks and spools one sealed batch. Returns its manifest.
-/// Nothing is written unless the manifest is signed by a pinned force key,
-/// names this supplier, has not expired and was not opened here before.
+/// Decrypts, checks and spools one sealed batch, read from `sealed`.
+/// Returns its manifest. Nothing is written unless the manifest is signed
+/// by a pinned force key, names this supplier, has not expired and was not
+/// opened here before, and every file matches it. The batch is decrypted
+/// to an unnamed temporary file in the spool (the spool holds the artwork
+/// in the clear anyway) and read from there, so memory does not grow with
+/// the batch.
 fn deliver(
-    sealed: &[u8],
+    sealed: &mut dyn std::io::Read,
     keys: &Keys,
     spool: &Path,
     print_command: Option<&str>,
@@ -227,9 +252,12 @@ fn deliver(
     let limits = Limits::default();
     let what = expected.map_or_else(|| "the batch file".to_owned(), |id| format!("batch {id}"));
     let package_error = |cause| AgentError::Package { what: what.clone(), cause };
-    let plain = zeroize::Zeroizing::new(package::open(sealed, &keys.ids, &limits).map_err(package_error)?);
-    let Package { manifest, files, .. } = package::unpack(&plain, &limits, &keys.trust.keys).map_err(package_error)?;
-    drop(plain);
+    let mut plain = tempfile::tempfile_in(spool).map_err(io(format!("making room in {}", spool.display())))?;
+    package::open_to(sealed, &keys.ids, &limits, &mut plain).map_err(package_error)?;
+    std::io::Seek::rewind(&mut plain).map_err(io(format!("reading back {what}")))?;
+    let mut checked =
+        package::check(std::io::BufReader::new(plain), &limits, &keys.trust.keys).map_err(package_error)?;
+    let manifest = checked.manifest.clone();
     let id = batch_id(&manifest.batch)?.to_owned();
 
     if let Some(expected) = expected
@@ -253,16 +281,16 @@ fn deliver(
     let result = (|| -> Result<(), AgentError> {
         for card in &manifest.cards {
             for f in &card.files {
-                let bytes = files.get(&f.name).ok_or_else(|| refused(format!("{} is missing", f.name)))?;
+                let mut content = checked.file(&f.name).map_err(package_error)?;
                 match print_command {
-                    Some(cmd) => print_file(cmd, &id, &card.card, &f.name, bytes)?,
-                    None => write_private(&partial.join(&f.name), bytes)?,
+                    Some(cmd) => print_file(cmd, &id, &card.card, &f.name, &mut content)?,
+                    None => write_private(&partial.join(&f.name), &mut content)?,
                 }
             }
         }
         let manifest_json =
             serde_json::to_vec_pretty(&manifest).map_err(|_| refused("the manifest could not be written"))?;
-        write_private(&partial.join(MANIFEST), &manifest_json)?;
+        write_private(&partial.join(MANIFEST), &mut manifest_json.as_slice())?;
         std::fs::rename(&partial, &dir).map_err(io(format!("moving the batch into {}", dir.display())))?;
         // Remembered only once spooled whole; if it cannot be remembered,
         // the spool is taken back, so a batch is never out unrecorded.
@@ -332,13 +360,23 @@ pub async fn pull(server: &AgentServer, spool: &SpoolArgs) -> Result<PullReport,
             report.already_spooled.push(id.to_owned());
             continue;
         }
-        let sealed = client.download(id).await?;
-        if sealed.len() as i64 != b.size || package::sha256_hex(&sealed) != b.sha256 {
+        // Unnamed: a download cut off leaves nothing behind.
+        let mut sealed =
+            tempfile::tempfile_in(&spool.spool).map_err(io(format!("making room in {}", spool.spool.display())))?;
+        let (size, sha256) = client.download(id, &mut sealed).await?;
+        if i64::try_from(size).ok() != Some(b.size) || sha256 != b.sha256 {
             return Err(refused(format!(
                 "batch {id}: the download does not match the server's listing (size or SHA-256); nothing was spooled"
             )));
         }
-        let manifest = deliver(&sealed, &keys, &spool.spool, spool.print_command.as_deref(), Some(id))?;
+        std::io::Seek::rewind(&mut sealed).map_err(io(format!("reading back batch {id}")))?;
+        let manifest = deliver(
+            &mut std::io::BufReader::new(sealed),
+            &keys,
+            &spool.spool,
+            spool.print_command.as_deref(),
+            Some(id),
+        )?;
         if manifest.cards.len() as i64 != b.cards {
             return Err(refused(format!(
                 "batch {id}: the manifest lists {} cards, the server {}",
@@ -354,9 +392,9 @@ pub async fn pull(server: &AgentServer, spool: &SpoolArgs) -> Result<PullReport,
 /// Decrypts and spools a batch file that came out of band.
 pub fn spool_file(file: &Path, spool: &SpoolArgs) -> Result<Manifest, AgentError> {
     let keys = Keys::load(spool)?;
-    let sealed = std::fs::read(file).map_err(io(format!("reading {}", file.display())))?;
+    let mut sealed = std::fs::File::open(file).map_err(io(format!("reading {}", file.display())))?;
     private_dir(&spool.spool)?;
-    deliver(&sealed, &keys, &spool.spool, spool.print_command.as_deref(), None)
+    deliver(&mut sealed, &keys, &spool.spool, spool.print_command.as_deref(), None)
         .map_err(|e| AgentError::In { file: file.display().to_string(), cause: Box::new(e) })
 }
 

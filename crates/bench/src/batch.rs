@@ -1,9 +1,15 @@
 //! `lanyard bench batch`: a print batch of N cards (default 1,000) built
 //! end to end through the supply service on SQLite: audited reads of
 //! identity and photo, credential signing, rendering (front and back PNG, a
-//! two-page PDF), packing, sealing with age and storing. Beside it, in the
-//! same run and on the same cards: rendering alone (the floor), and age
-//! sealing alone of the same archive.
+//! two-page PDF), packing, sealing with age and storing in chunks. Then the
+//! supplier's side: the file exported chunk by chunk and opened by the
+//! agent's own code (decrypted, checked, spooled). Beside it, in the same
+//! run and on the same cards: rendering alone (the floor), and age sealing
+//! alone of an archive of up to 250 of them.
+//!
+//! Peak RSS is per phase: the kernel's high-water mark is reset (`5` to
+//! `/proc/self/clear_refs`) before the batch and before the agent, so each
+//! figure is that phase's own, not the setup's.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,8 +43,12 @@ struct Report {
     batch_vs_render: f64,
     /// High-water RSS after setup, before the batch.
     setup_peak_rss_kib: u64,
-    /// High-water RSS right after the batch (before the baselines).
+    /// High-water RSS of making the batch alone (the server's side).
     batch_peak_rss_kib: u64,
+    /// Seconds for the agent to decrypt, check and spool the batch.
+    agent_seconds: f64,
+    /// High-water RSS of the agent's open alone (the supplier's side).
+    agent_peak_rss_kib: u64,
     sealed_bytes: i64,
     bytes_per_card: f64,
     peak_rss_kib: u64,
@@ -72,11 +82,12 @@ pub async fn run(cli: &Cli, cards_wanted: usize) -> Result<()> {
         "  sealed batch {} bytes = {:.0} bytes per card (front PNG, back PNG, 2-page PDF)",
         report.sealed_bytes, report.bytes_per_card
     );
+    println!("  the agent's open (decrypt, check, spool):            {:.1} s", report.agent_seconds);
     println!(
-        "  peak RSS: {} MiB after setup, {} MiB after the batch, {} MiB after the baselines",
+        "  peak RSS: {} MiB in setup; {} MiB making the batch; {} MiB in the agent's open",
         report.setup_peak_rss_kib / 1024,
         report.batch_peak_rss_kib / 1024,
-        report.peak_rss_kib / 1024
+        report.agent_peak_rss_kib / 1024
     );
     Ok(())
 }
@@ -112,10 +123,16 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
         cards.clone(),
         SupplyConfig { max_cards: n, ..SupplyConfig::default() },
     );
-    let (_, recipient) = package::keygen("bench");
+    let (identity, recipient) = package::keygen("bench");
     supply.add_supplier(&clerk, "bench-print", &recipient, now).await?;
+    let identity_path = dir.join("identity.txt");
+    std::fs::write(&identity_path, age::secrecy::ExposeSecret::expose_secret(&identity))?;
+    let state = dir.join("agent-state");
+    let key = supply.batch_key(&clerk, now).await?;
+    lanyard_agent::State::open(&state)?.trust("bench-print", &key.to_key_string())?;
 
     let setup_peak_rss_kib = crate::peak_rss_kib();
+    crate::reset_peak_rss();
     let t = Instant::now();
     let created = supply.create_batch(&clerk, "bench-print", Some(n), context::now_ms()).await?;
     let batch_seconds = t.elapsed().as_secs_f64();
@@ -123,6 +140,25 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
     if created.cards.len() != n {
         bail!("batched {} of {n} cards", created.cards.len());
     }
+
+    // The supplier's side: the file streamed out, then the agent's open.
+    let sealed_path = dir.join("batch.age");
+    supply
+        .export(&clerk, &created.batch.id, context::now_ms())
+        .await?
+        .write_to(&mut std::fs::File::create(&sealed_path)?)
+        .await?;
+    crate::reset_peak_rss();
+    let t = Instant::now();
+    let spool =
+        lanyard_agent::SpoolArgs { identity: identity_path, spool: dir.join("spool"), state, print_command: None };
+    let manifest = lanyard_agent::spool_file(&sealed_path, &spool)?;
+    let agent_seconds = t.elapsed().as_secs_f64();
+    let agent_peak_rss_kib = crate::peak_rss_kib();
+    if manifest.cards.len() != n {
+        bail!("the agent opened {} of {n} cards", manifest.cards.len());
+    }
+    std::fs::remove_dir_all(dir.join("spool")).ok();
 
     // The same cards' prints, read again (untimed), then rendered alone.
     let mut prints = Vec::with_capacity(n);
@@ -132,9 +168,15 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
         prints.push(CardPrint::new(&row, printable, cards.config()));
     }
     let renderer = Arc::new(lanyard_render::Renderer::new());
+    // In the batch's own chunks, so the baseline holds no more than it;
+    // up to 250 cards' artwork is kept for the sealing baseline.
+    let mut artwork = Vec::new();
     let t = Instant::now();
-    let artwork =
-        lanyard_supply::artwork::render_all(&renderer, &prints, &created.batch.id).map_err(anyhow::Error::msg)?;
+    for chunk in prints.chunks(128) {
+        let art =
+            lanyard_supply::artwork::render_all(&renderer, chunk, &created.batch.id).map_err(anyhow::Error::msg)?;
+        artwork.extend(art.into_iter().take(250 - artwork.len().min(250)));
+    }
     let render_only_seconds = t.elapsed().as_secs_f64();
     let header = package::Manifest {
         format: String::new(),
@@ -162,6 +204,8 @@ async fn measure(n: usize, dir: &std::path::Path) -> Result<Report> {
         batch_vs_render: render_only_seconds / batch_seconds,
         setup_peak_rss_kib,
         batch_peak_rss_kib,
+        agent_seconds,
+        agent_peak_rss_kib,
         sealed_bytes: created.batch.size,
         bytes_per_card: created.batch.size as f64 / n as f64,
         peak_rss_kib: crate::peak_rss_kib(),

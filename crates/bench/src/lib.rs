@@ -149,6 +149,13 @@ fn report(cli: &Cli, people: usize, results: &[Phase]) -> Result<()> {
     Ok(())
 }
 
+/// Resets this process's high-water RSS (Linux 4.0 and later), so that
+/// the next [`peak_rss_kib`] is the peak of what ran since; elsewhere, a
+/// no-op and the peak stays the whole run's.
+pub(crate) fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 pub(crate) fn peak_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()

@@ -159,6 +159,10 @@ pub struct ScanArgs {
     /// Seconds allowed per file before it is called uninspectable.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub timeout: u64,
+    /// MiB a scan may hold in memory (a file it must read whole, text it
+    /// collects); a file needing more is "cannot inspect".
+    #[arg(long, default_value_t = 96, value_name = "MIB", value_parser = clap::value_parser!(u64).range(8..=4096))]
+    pub memory: u64,
 }
 
 #[derive(Debug, Args)]
@@ -694,9 +698,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LANYARD_KEY_CHECK_EVERY", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub key_check_every: u64,
-    /// Scans (`POST /v1/scan`, the console's) run at once at most: each may
-    /// take a zip bomb's worth of memory, so this bounds what uploads can
-    /// take together.
+    /// Scans (`POST /v1/scan`, the console's) run at once at most. Each
+    /// holds at most --scan-memory (uploads are spooled to unnamed
+    /// temporary files, not held), so scans together stay within about
+    /// slots × that.
     #[arg(long, env = "LANYARD_SCAN_SLOTS", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub scan_slots: u32,
@@ -705,6 +710,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LANYARD_SCAN_WAIT", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(0..=600))]
     pub scan_wait: u64,
+    /// MiB one scan may hold in memory (a file it must read whole, text
+    /// it collects); a file needing more is "cannot inspect". A scan's
+    /// peak is a small multiple of this whatever it is sent.
+    #[arg(long, env = "LANYARD_SCAN_MEMORY", default_value_t = 96, value_name = "MIB",
+          value_parser = clap::value_parser!(u64).range(8..=4096))]
+    pub scan_memory: u64,
     /// Print the OpenAPI document and exit.
     #[arg(long)]
     pub openapi: bool,

@@ -221,6 +221,30 @@ impl Client {
         Ok(bytes.to_vec())
     }
 
+    /// Calls an endpoint that answers a file, writing it to `out` chunk by
+    /// chunk as it arrives (a print batch may be gigabytes); returns its
+    /// size. A transfer cut short is an error, and what was written is the
+    /// caller's to discard.
+    pub async fn download(
+        &self,
+        endpoint: &Endpoint,
+        call: Call<'_>,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> Result<u64, ClientError> {
+        let mut resp = self.send(endpoint, call).await?;
+        let expected = resp.content_length();
+        let cut = |cause: String| ClientError::Unreachable { server: self.server().to_owned(), cause };
+        let mut written = 0u64;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| cut(e.to_string()))? {
+            out.write_all(&chunk).map_err(|e| cut(format!("writing the file: {}", e.kind())))?;
+            written += chunk.len() as u64;
+        }
+        if expected.is_some_and(|n| n != written) {
+            return Err(cut(format!("the transfer stopped after {written} bytes")));
+        }
+        Ok(written)
+    }
+
     /// Calls an endpoint that answers nothing (204).
     pub async fn call(&self, endpoint: &Endpoint, call: Call<'_>) -> Result<(), ClientError> {
         self.send(endpoint, call).await.map(drop)

@@ -35,8 +35,13 @@ use crate::sink::Sink;
 pub struct Limits {
     /// Largest file read (text streams; other formats are read whole).
     pub max_file_bytes: u64,
-    /// Largest non-text file (office documents, archives, PDFs).
-    pub max_container_bytes: u64,
+    /// The scan's memory budget: the largest file or member read whole
+    /// (PDFs, legacy Office, images, mail; text and ZIPs stream), and the
+    /// most text a scan may collect to look at later (a workbook's shared
+    /// strings, comments, cached values). A scan's peak memory is a small
+    /// multiple of this, whatever its input: over it, the file is
+    /// uninspectable.
+    pub max_memory_bytes: u64,
     /// Decompressed bytes per top-level file, members included.
     pub max_inflated_bytes: u64,
     /// Largest ratio of decompressed to compressed size of a ZIP member.
@@ -53,7 +58,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_file_bytes: 64 << 30,
-            max_container_bytes: 1 << 30,
+            max_memory_bytes: 96 << 20,
             max_inflated_bytes: 4 << 30,
             max_ratio: 200,
             max_entries: 20_000,
@@ -130,10 +135,23 @@ impl Scanner {
         sink.finish()
     }
 
-    /// Scans one file held in memory (an upload).
+    /// Scans one open file under the display name `name`, from its start:
+    /// an upload spooled to an unnamed temporary file, which is read as a
+    /// file on disk is (text streamed, a ZIP in place), so an upload costs
+    /// no more memory than a file given by path.
+    pub fn scan_open_file(&self, name: &str, file: std::fs::File) -> Report {
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut sink = self.sink(name.to_owned());
+        if let Err(e) = formats::scan_file(&mut sink, file, name) {
+            sink.uninspectable(&Part::named("(file)"), &e);
+        }
+        Report::finish(sink.finish(), 1, len, self.policy.fail_at)
+    }
+
+    /// Scans one file held in memory.
     pub fn scan_bytes(&self, name: &str, bytes: &[u8]) -> Report {
         let mut sink = self.sink(name.to_owned());
-        if let Err(e) = formats::scan_bytes(&mut sink, bytes, name, 0) {
+        if let Err(e) = formats::scan_bytes(&mut sink, bytes.to_vec(), name, 0) {
             sink.uninspectable(&Part::named("(file)"), &e);
         }
         Report::finish(sink.finish(), 1, bytes.len() as u64, self.policy.fail_at)

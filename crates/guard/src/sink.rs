@@ -100,6 +100,9 @@ pub struct Sink<'a> {
     nested_findings: Vec<Finding>,
     /// Bytes of decompressed content read so far (zip members and parts).
     pub inflated: u64,
+    /// Bytes of text collected so far to be looked at later (shared
+    /// strings, comments, cached values), against the memory budget.
+    held: u64,
 }
 
 impl<'a> Sink<'a> {
@@ -125,6 +128,7 @@ impl<'a> Sink<'a> {
             explain,
             nested_findings: Vec::new(),
             inflated: 0,
+            held: 0,
         }
     }
 
@@ -144,12 +148,14 @@ impl<'a> Sink<'a> {
         let file = format!("{}!{name}", self.file);
         let mut s = Sink::new(file, self.policy, self.fingerprints, self.limits, self.deadline, self.explain);
         s.inflated = self.inflated;
+        s.held = self.held;
         s
     }
 
     /// Takes back a nested sink's findings and inflation count.
     pub fn absorb(&mut self, nested: Sink<'a>) {
         self.inflated = nested.inflated;
+        self.held = nested.held;
         let findings = nested.finish();
         self.nested_findings.extend(findings);
     }
@@ -177,6 +183,17 @@ impl<'a> Sink<'a> {
                 "more than {} MiB decompressed (zip bomb?)",
                 self.limits.max_inflated_bytes >> 20
             )));
+        }
+        Ok(())
+    }
+
+    /// Counts `n` more bytes of text collected to be read later against
+    /// the scan's memory budget: a table of fifty million strings is a
+    /// memory bomb, not a workbook.
+    pub fn hold(&mut self, n: usize) -> Result<(), ScanError> {
+        self.held = self.held.saturating_add(n as u64);
+        if self.held > self.limits.max_memory_bytes {
+            return Err(over_budget(self.limits, "of text collected from it"));
         }
         Ok(())
     }
@@ -429,6 +446,14 @@ impl<'a> Sink<'a> {
         }
         out
     }
+}
+
+/// The error for a file that would take more memory than a scan may.
+pub(crate) fn over_budget(limits: &Limits, what: &str) -> ScanError {
+    ScanError::TooLarge(format!(
+        "more than {} MiB {what}, past the memory a scan may use",
+        limits.max_memory_bytes >> 20
+    ))
 }
 
 pub(crate) fn remedy(detector: Detector, hidden: Option<Hidden>, part: &Part) -> Option<String> {

@@ -279,18 +279,18 @@ pub fn pack(
     Ok((manifest, cursor.into_inner()))
 }
 
-type AgeOut = age::stream::StreamWriter<Vec<u8>>;
+/// A batch archive sealed with age as it is written to `W`: the plaintext
+/// archive never exists whole, each card's artwork can be dropped once
+/// added, and with a `W` that passes bytes on (the server's store, in
+/// chunks) neither does the sealed file.
+pub struct SealedArchive<W: Write>(ArchiveWriter<zip::write::StreamWriter<age::stream::StreamWriter<W>>>);
 
-/// A batch archive sealed with age as it is written: the plaintext archive
-/// never exists whole, and each card's artwork can be dropped once added.
-pub struct SealedArchive(ArchiveWriter<zip::write::StreamWriter<AgeOut>>);
-
-impl SealedArchive {
-    /// Starts an archive sealed to `recipient`.
-    pub fn new(header: &Manifest, recipient: &age::x25519::Recipient) -> Result<Self, PackageError> {
+impl<W: Write> SealedArchive<W> {
+    /// Starts an archive sealed to `recipient`, written to `out`.
+    pub fn new(header: &Manifest, recipient: &age::x25519::Recipient, out: W) -> Result<Self, PackageError> {
         let encryptor = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
             .map_err(|e| PackageError::Seal(e.to_string()))?;
-        let out = encryptor.wrap_output(Vec::new()).map_err(|e| PackageError::Seal(e.to_string()))?;
+        let out = encryptor.wrap_output(out).map_err(|e| PackageError::Seal(e.to_string()))?;
         Ok(SealedArchive(ArchiveWriter::with(zip::ZipWriter::new_stream(out), header)))
     }
 
@@ -300,11 +300,11 @@ impl SealedArchive {
     }
 
     /// Writes the manifest and the force's signature over it, and closes
-    /// the archive and the age stream.
-    pub fn finish(self, signer: &dyn Signer) -> Result<(Manifest, Vec<u8>), PackageError> {
+    /// the archive and the age stream; gives back the output.
+    pub fn finish(self, signer: &dyn Signer) -> Result<(Manifest, W), PackageError> {
         let (manifest, stream) = self.0.close(Some(signer))?;
-        let sealed = stream.into_inner().finish().map_err(|e| PackageError::Seal(e.to_string()))?;
-        Ok((manifest, sealed))
+        let out = stream.into_inner().finish().map_err(|e| PackageError::Seal(e.to_string()))?;
+        Ok((manifest, out))
     }
 }
 
@@ -333,6 +333,160 @@ pub fn open(
         return Err(PackageError::Limit(format!("more than {} bytes decrypted", limits.max_total)));
     }
     Ok(plain)
+}
+
+/// Decrypts a sealed (binary or armored) batch from `sealed` into `out` as
+/// a stream, writing at most `limits.max_total` bytes; returns how many.
+/// age authenticates each 64 KiB chunk before releasing it and the last
+/// one as last, so a file cut short or altered is an error here; what was
+/// written before the error is the caller's to discard, never to use.
+pub fn open_to(
+    sealed: impl Read,
+    identities: &[Box<dyn age::Identity + Send + Sync>],
+    limits: &Limits,
+    out: &mut dyn Write,
+) -> Result<u64, PackageError> {
+    let decryptor = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(std::io::BufReader::new(sealed)))
+        .map_err(|_| PackageError::Authentication)?;
+    let reader =
+        decryptor.decrypt(identities.iter().map(|i| i.as_ref() as &dyn age::Identity)).map_err(|e| match e {
+            age::DecryptError::NoMatchingKeys => PackageError::NotForThisIdentity,
+            _ => PackageError::Authentication,
+        })?;
+    let mut limited = reader.take(limits.max_total + 1);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut total = 0u64;
+    loop {
+        let n = limited.read(&mut buf).map_err(|_| PackageError::Authentication)?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        if total > limits.max_total {
+            return Err(PackageError::Limit(format!("more than {} bytes decrypted", limits.max_total)));
+        }
+        out.write_all(buf.get(..n).unwrap_or_default()).map_err(|e| PackageError::Archive(e.to_string()))?;
+    }
+    Ok(total)
+}
+
+/// A decrypted batch archive read in place (from a file), checked whole:
+/// the manifest's signature by a pinned key, every name plain, nothing
+/// unlisted, and every file's size and SHA-256 against the manifest. Only
+/// then may its files be read, one at a time, so a batch of any size is
+/// opened in bounded memory.
+pub struct Checked<R: Read + std::io::Seek> {
+    zip: zip::ZipArchive<R>,
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The pinned key that signed the manifest.
+    pub signed_by: Verifier,
+}
+
+/// Reads a small entry whole (the manifest, its signature).
+fn small_entry<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    name: &str,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, PackageError> {
+    let mut entry = match zip.by_name(name) {
+        Ok(e) => e,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(archive_err(e)),
+    };
+    let mut bytes = Vec::new();
+    (&mut entry).take(limit + 1).read_to_end(&mut bytes).map_err(|e| PackageError::Archive(format!("{name}: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(PackageError::Limit(format!("{name} is over {limit} bytes")));
+    }
+    Ok(Some(bytes))
+}
+
+/// Checks a decrypted archive read from `plain` (see [`Checked`]).
+pub fn check<R: Read + std::io::Seek>(
+    plain: R,
+    limits: &Limits,
+    trusted: &[Verifier],
+) -> Result<Checked<R>, PackageError> {
+    let mut zip = zip::ZipArchive::new(plain).map_err(|e| PackageError::Archive(e.to_string()))?;
+    if zip.len() > limits.max_entries {
+        return Err(PackageError::Limit(format!("{} entries (at most {})", zip.len(), limits.max_entries)));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for i in 0..zip.len() {
+        let name = match zip.name_for_index(i) {
+            Some(Ok(n)) => n.into_owned(),
+            _ => return Err(PackageError::Archive(format!("entry {i} has an unreadable name"))),
+        };
+        if !plain_name(&name) {
+            return Err(PackageError::Archive(format!("entry {i} has a name that is not a plain file name")));
+        }
+        if names.contains(&name) {
+            return Err(PackageError::Archive(format!("{name} appears twice")));
+        }
+        if !names.insert(name) {
+            return Err(PackageError::Archive("an entry appears twice".into()));
+        }
+    }
+    let manifest_bytes = small_entry(&mut zip, MANIFEST, limits.max_file)?
+        .ok_or_else(|| PackageError::Manifest(format!("no {MANIFEST} at the root")))?;
+    let signature_bytes = small_entry(&mut zip, SIGNATURE, 64 << 10)?;
+    let signed_by = signature::verify(&manifest_bytes, signature_bytes.as_deref(), trusted)?.clone();
+    let manifest: Manifest =
+        serde_json::from_slice(&manifest_bytes).map_err(|e| PackageError::Manifest(e.to_string()))?;
+    if manifest.format != FORMAT {
+        return Err(PackageError::Manifest(format!("format is not {FORMAT}")));
+    }
+    names.remove(MANIFEST);
+    names.remove(SIGNATURE);
+    let mut listed = 0usize;
+    let mut total = 0u64;
+    let mut buf = vec![0u8; 1 << 16];
+    for card in &manifest.cards {
+        for f in &card.files {
+            listed += 1;
+            if !names.contains(&f.name) {
+                return Err(PackageError::Manifest(format!("card {}: {} is missing", card.card, f.name)));
+            }
+            if f.size > limits.max_file {
+                return Err(PackageError::Limit(format!("{} is over {} bytes", f.name, limits.max_file)));
+            }
+            let mut entry = zip.by_name(&f.name).map_err(archive_err)?;
+            let mut sha = Sha256::new();
+            let mut size = 0u64;
+            let mut limited = (&mut entry).take(f.size + 1);
+            loop {
+                let n = limited.read(&mut buf).map_err(|e| PackageError::Archive(format!("{}: {e}", f.name)))?;
+                if n == 0 {
+                    break;
+                }
+                size += n as u64;
+                sha.update(buf.get(..n).unwrap_or_default());
+            }
+            total += size;
+            if total > limits.max_total {
+                return Err(PackageError::Limit(format!("more than {} bytes unpacked", limits.max_total)));
+            }
+            let hex: String = sha.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            if size != f.size || hex != f.sha256 {
+                return Err(PackageError::Manifest(format!(
+                    "card {}: {} does not match its digest",
+                    card.card, f.name
+                )));
+            }
+        }
+    }
+    if listed != names.len() {
+        return Err(PackageError::Manifest("the archive holds files the manifest does not list".into()));
+    }
+    Ok(Checked { zip, manifest, signed_by })
+}
+
+impl<R: Read + std::io::Seek> Checked<R> {
+    /// One listed file's content, read from the archive (checked already).
+    pub fn file(&mut self, name: &str) -> Result<impl Read + '_, PackageError> {
+        self.zip.by_name(name).map_err(archive_err)
+    }
 }
 
 /// A name the agent may write into its spool: letters, digits, `.`, `_`
@@ -486,7 +640,7 @@ mod tests {
     fn a_sealed_archive_streams_to_what_pack_makes() {
         let (ids, recipient) = identity();
         let cards = [artwork("C1"), artwork("C2")];
-        let mut sealed = SealedArchive::new(&header(), &recipient).unwrap();
+        let mut sealed = SealedArchive::new(&header(), &recipient, Vec::new()).unwrap();
         for c in &cards {
             sealed.add(c).unwrap();
         }

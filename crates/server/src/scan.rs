@@ -1,11 +1,17 @@
 //! `POST /v1/scan`: the disclosure guard over HTTP, for release officers
 //! who work through the server. Files arrive as a multipart upload, are
-//! scanned in memory (never stored), and the answer is the same report as
-//! `lanyard scan --json`. The audit event counts files, bytes and findings;
+//! spooled as they arrive to unnamed temporary files (no name, so nothing
+//! can open them, and gone when the scan ends, crash or not), scanned as
+//! files on disk are, and never stored; the answer is the same report as
+//! `lanyard scan --json`. Memory is the scan's budget, not the upload's
+//! size. The audit event counts files, bytes and findings;
 //! it names no file (a file name can itself be personal data).
+
+use std::io::Write as _;
 
 use axum::Json;
 use axum::extract::Multipart;
+use axum::extract::multipart::Field;
 
 use crate::gate::Gate;
 use crate::now_s;
@@ -31,7 +37,7 @@ pub(crate) fn clean_name(raw: Option<&str>, index: usize) -> String {
 pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<lanyard_guard::Report>, Problem> {
     // Before the upload is read: its bytes count against the slot too.
     let _slot = gate.scan_slot().await?;
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut files: Vec<Upload> = Vec::new();
     while let Some(field) =
         multipart.next_field().await.map_err(|e| Problem::bad_request("bad_upload", e.body_text()))?
     {
@@ -44,8 +50,7 @@ pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<la
             return Err(Problem::bad_request("too_many_files", format!("at most {MAX_FILES} files per scan")));
         }
         let name = clean_name(field.file_name(), files.len());
-        let bytes = field.bytes().await.map_err(|e| Problem::bad_request("bad_upload", e.body_text()))?;
-        files.push((name, bytes.to_vec()));
+        files.push(spool(name, field).await?);
     }
     if files.is_empty() {
         return Err(Problem::bad_request("no_files", "upload at least one file (multipart/form-data)"));
@@ -53,17 +58,51 @@ pub(crate) async fn scan(gate: Gate, mut multipart: Multipart) -> Result<Json<la
     Ok(Json(scan_files(&gate, files).await?))
 }
 
+/// One uploaded file, spooled.
+pub(crate) struct Upload {
+    pub(crate) name: String,
+    file: std::fs::File,
+    len: u64,
+}
+
+/// Writes a form part, chunk by chunk as it arrives, to an unnamed
+/// temporary file.
+pub(crate) async fn spool(name: String, mut field: Field<'_>) -> Result<Upload, Problem> {
+    let failed = |_| {
+        Problem::busy(
+            "scan_spool_failed",
+            "the upload could not be held for scanning (no temporary space); nothing was kept: try again shortly",
+        )
+    };
+    let mut file = tempfile::tempfile().map_err(failed)?;
+    let mut len = 0u64;
+    while let Some(chunk) = field.chunk().await.map_err(|e| Problem::bad_request("bad_upload", e.body_text()))? {
+        // Chunks are small and land in the page cache: not worth a thread.
+        file.write_all(&chunk).map_err(failed)?;
+        len += chunk.len() as u64;
+    }
+    Ok(Upload { name, file, len })
+}
+
+impl Upload {
+    /// Whether nothing arrived.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// Scans files off the async workers and records the scan (counts and
 /// canaries, no names). The API and the console both scan through here.
-pub(crate) async fn scan_files(gate: &Gate, files: Vec<(String, Vec<u8>)>) -> Result<lanyard_guard::Report, Problem> {
+pub(crate) async fn scan_files(gate: &Gate, files: Vec<Upload>) -> Result<lanyard_guard::Report, Problem> {
     let scanner = gate.guard();
     let report = tokio::task::spawn_blocking(move || {
         let mut findings = Vec::new();
-        let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
-        for (name, bytes) in &files {
-            findings.extend(scanner.scan_bytes(name, bytes).findings);
+        let total: u64 = files.iter().map(|f| f.len).sum();
+        let count = files.len() as u64;
+        for upload in files {
+            findings.extend(scanner.scan_open_file(&upload.name, upload.file).findings);
         }
-        lanyard_guard::Report::finish(findings, files.len() as u64, total, scanner.policy.fail_at)
+        lanyard_guard::Report::finish(findings, count, total, scanner.policy.fail_at)
     })
     .await
     .map_err(|_| Problem::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", "the scan failed"))?;

@@ -38,7 +38,7 @@ impl From<SupplyError> for Problem {
             }
             E::Store(ref s) if s.is_unavailable() => Problem::store_unavailable(&e),
             E::Store(_) if e.is_conflict() => Problem::new(StatusCode::CONFLICT, "conflict", e.to_string()),
-            E::Package(_) | E::Render(_) | E::Store(_) => {
+            E::Package(_) | E::Render(_) | E::Store(_) | E::FileBroken(_) => {
                 tracing::error!(error = %e, "supplier request failed");
                 Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "the request failed")
             }
@@ -173,9 +173,25 @@ pub(crate) struct BatchQuery {
     state: Option<String>,
 }
 
-fn sealed_file(id: &str, bytes: Vec<u8>) -> Response {
-    let mut resp = Body::from(bytes).into_response();
+/// The sealed file as the body, streamed from the store a chunk at a time
+/// with its length declared: a file found broken on the way (short, or not
+/// its recorded SHA-256) ends the body early, so the client sees a failed
+/// transfer, never a whole-looking file.
+fn sealed_file(id: &str, file: lanyard_supply::BatchFile) -> Response {
+    let size = file.size();
+    let chunks = futures_util::stream::unfold(file, |mut file| async move {
+        match file.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(axum::body::Bytes::from(chunk)), file)),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::error!(batch = file.batch(), error = %e, "a batch download was cut off");
+                Some((Err(std::io::Error::other("the batch file is broken")), file))
+            }
+        }
+    });
+    let mut resp = Body::from_stream(chunks).into_response();
     let headers = resp.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{id}.age\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);

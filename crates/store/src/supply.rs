@@ -169,12 +169,45 @@ impl Store {
         )
     }
 
-    /// The sealed file of a batch, while it still exists.
+    /// Chunk `seq` of a batch's sealed file, while it exists.
+    pub async fn batch_chunk(&self, id: &str, seq: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        let sql = "SELECT bytes FROM batch_chunks WHERE batch_id = $1 AND seq = $2";
+        Ok(on_pool!(self, p => sqlx::query_scalar(sql).bind(id).bind(seq).fetch_optional(p).await)?)
+    }
+
+    /// The sealed file of a batch whole, while it exists (for tests and
+    /// small files; the server streams [`Store::batch_chunk`]s).
     pub async fn batch_file(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let sql = "SELECT sealed FROM batches WHERE id = $1";
-        let row: Option<(Option<Vec<u8>>,)> =
-            on_pool!(self, p => sqlx::query_as(sql).bind(id).fetch_optional(p).await)?;
-        Ok(row.and_then(|(sealed,)| sealed))
+        let mut file = Vec::new();
+        let mut seq = 0;
+        while let Some(chunk) = self.batch_chunk(id, seq).await? {
+            file.extend_from_slice(&chunk);
+            seq += 1;
+        }
+        Ok((seq > 0).then_some(file))
+    }
+
+    /// Stores chunk `seq` of a batch's sealed file, in a transaction of its
+    /// own: a batch's chunks are written as it is sealed, before its row.
+    pub async fn put_batch_chunk(&self, id: &str, seq: i64, bytes: &[u8], now_s: i64) -> Result<(), StoreError> {
+        let sql = "INSERT INTO batch_chunks (batch_id, seq, bytes, created_at) VALUES ($1, $2, $3, $4)";
+        on_pool!(self, p => sqlx::query(sql).bind(id).bind(seq).bind(bytes).bind(now_s).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Deletes the chunks of batch `id` (one that failed before its row).
+    pub async fn drop_batch_chunks(&self, id: &str) -> Result<(), StoreError> {
+        let sql = "DELETE FROM batch_chunks WHERE batch_id = $1";
+        on_pool!(self, p => sqlx::query(sql).bind(id).execute(p).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Deletes chunks written before `before_s` that belong to no open
+    /// batch (a batch whose making was cut off); returns how many.
+    pub async fn sweep_batch_chunks(&self, before_s: i64) -> Result<u64, StoreError> {
+        let sql = "DELETE FROM batch_chunks WHERE created_at < $1 \
+                   AND batch_id NOT IN (SELECT id FROM batches WHERE closed_at IS NULL)";
+        Ok(on_pool!(self, p => sqlx::query(sql).bind(before_s).execute(p).await.map(|r| r.rows_affected()))?)
     }
 
     /// The cards of a batch, by card id.
@@ -208,22 +241,30 @@ impl Tx {
         Ok(())
     }
 
-    /// Adds a batch with its sealed file, and its cards.
-    pub async fn insert_batch(
-        &mut self,
-        b: &BatchRow,
-        sealed: &[u8],
-        cards: &[BatchCardRow],
-    ) -> Result<(), StoreError> {
+    /// Adds a batch, whose sealed file is already stored in chunks
+    /// ([`Store::put_batch_chunk`]) adding up to its sealed size, and its
+    /// cards. Chunks that do not add up are an error: no batch row points
+    /// at a file that is not whole.
+    pub async fn insert_batch(&mut self, b: &BatchRow, cards: &[BatchCardRow]) -> Result<(), StoreError> {
+        let sql = "SELECT COUNT(*), COALESCE(SUM(LENGTH(bytes)), 0), COALESCE(MAX(seq), -1) FROM batch_chunks \
+                   WHERE batch_id = $1";
+        let (count, size, last): (i64, i64, i64) =
+            on_tx!(self, c => sqlx::query_as(sql).bind(&b.id).fetch_one(c).await)?;
+        if size != b.sealed_size || last + 1 != count {
+            return Err(StoreError::new(StoreErrorKind::Corrupt(format!(
+                "batch {}: its stored chunks hold {size} bytes in {count}, not the {} sealed",
+                b.id, b.sealed_size
+            ))));
+        }
         self.stamp(b);
         let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO batches ({BATCH_COLUMNS}, sealed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            "INSERT INTO batches ({BATCH_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ));
         on_tx!(self, c => sqlx::query(sql)
             .bind(&b.id).bind(&b.supplier).bind(b.state.as_str()).bind(&b.recipient).bind(b.card_count).bind(b.sealed_size)
             .bind(&b.sealed_sha256).bind(&b.created_by).bind(b.created_at).bind(b.expires_at).bind(b.downloads)
-            .bind(b.closed_at).bind(b.row_version).bind(&b.mac).bind(sealed)
+            .bind(b.closed_at).bind(b.row_version).bind(&b.mac)
             .execute(c).await.map(|_| ()))?;
         let sql = "INSERT INTO batch_cards (batch_id, card_id, person_id, fields, outcome) VALUES ($1, $2, $3, $4, $5)";
         for card in cards {
@@ -237,14 +278,17 @@ impl Tx {
     /// changed it since `expected_version`; a closed batch loses its file.
     pub async fn update_batch(&mut self, b: &BatchRow, expected_version: i64) -> Result<(), StoreError> {
         self.stamp(b);
-        let sql = "UPDATE batches SET state = $2, downloads = $3, closed_at = $4, row_version = $5, mac = $7, \
-                   sealed = CASE WHEN $4 IS NULL THEN sealed ELSE NULL END \
+        let sql = "UPDATE batches SET state = $2, downloads = $3, closed_at = $4, row_version = $5, mac = $7 \
                    WHERE id = $1 AND row_version = $6";
         let done = on_tx!(self, c => sqlx::query(sql).bind(&b.id).bind(b.state.as_str()).bind(b.downloads)
             .bind(b.closed_at).bind(b.row_version).bind(expected_version).bind(&b.mac)
             .execute(c).await.map(|r| r.rows_affected()))?;
         if done != 1 {
             return Err(StoreError::new(StoreErrorKind::Conflict("a newer version of this batch".into())));
+        }
+        if b.closed_at.is_some() {
+            let sql = "DELETE FROM batch_chunks WHERE batch_id = $1";
+            on_tx!(self, c => sqlx::query(sql).bind(&b.id).execute(c).await.map(|_| ()))?;
         }
         Ok(())
     }

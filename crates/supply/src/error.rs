@@ -45,6 +45,10 @@ pub enum SupplyError {
     /// Rendering artwork failed.
     #[error("artwork: {0}")]
     Render(String),
+    /// A batch's stored file does not add up to its record (short,
+    /// altered, or destroyed while it was read); nothing more was used.
+    #[error("{0}")]
+    FileBroken(String),
     /// The cards service refused.
     #[error(transparent)]
     Card(#[from] CardError),

@@ -21,6 +21,7 @@
 pub mod artwork;
 mod drill;
 mod error;
+mod file;
 mod service;
 mod signing;
 
@@ -30,6 +31,7 @@ pub use lanyard_package as package;
 pub use artwork::CardPrint;
 pub use drill::{ExposedBatch, ExposedPerson, ExposedToken, Exposure, NEVER_PACKED};
 pub use error::SupplyError;
+pub use file::BatchFile;
 pub use lanyard_core::{BatchState, PrintOutcome};
 pub use lanyard_render::Side;
 pub use service::{AutoBatch, Batch, BatchCard, Created, Receipt, Supplier, Supply, SupplyConfig};

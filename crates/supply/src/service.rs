@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::artwork::{CardPrint, render_all};
 use crate::error::SupplyError;
-use crate::package::{Manifest, SealedArchive, parse_recipient, sha256_hex};
+use crate::file::{BatchFile, ChunkOut};
+use crate::package::{Manifest, SealedArchive, parse_recipient};
+use crate::signing::BatchSigner;
 
 /// Cards rendered per step of a batch: enough to keep every core busy,
 /// few enough that the artwork in hand stays small.
@@ -445,32 +447,26 @@ impl Supply {
         };
         let fields: Vec<String> = prints.iter().map(|p| p.fields().join(",")).collect();
         let signer = self.batch_signer(op, now_ms).await?;
-        let sealed = {
-            let renderer = Arc::clone(&self.renderer);
-            let batch_id = batch_id.clone();
-            tokio::task::spawn_blocking(move || -> Result<Vec<u8>, SupplyError> {
-                // A chunk of cards at a time: rendered on every core, added
-                // to the sealed archive, dropped.
-                let mut archive = SealedArchive::new(&header, &recipient)?;
-                for chunk in prints.chunks(RENDER_CHUNK) {
-                    for art in render_all(&renderer, chunk, &batch_id).map_err(SupplyError::Render)? {
-                        archive.add(&art)?;
-                    }
-                }
-                Ok(archive.finish(&signer)?.1)
-            })
-            .await
-            .map_err(|_| SupplyError::Render("the render task failed".into()))??
+        // Chunks of a batch whose making was cut off a day ago or more.
+        self.ledger.store().sweep_batch_chunks(now_s - 86_400).await?;
+        let sealed = self.seal_into_store(prints, header, recipient, signer, &batch_id, now_s).await;
+        let (size, sealed_sha256) = match sealed {
+            Ok(done) => done,
+            Err(e) => {
+                // Best effort: what is left is swept a day later.
+                let _ = self.ledger.store().drop_batch_chunks(&batch_id).await;
+                return Err(e);
+            }
         };
-        let sha = sha256_hex(&sealed);
+        let sha: String = sealed_sha256.iter().map(|b| format!("{b:02x}")).collect();
         let mut row = BatchRow {
             id: batch_id.clone(),
             supplier: supplier.name.clone(),
             state: BatchState::Pending,
             recipient: supplier.recipient.clone(),
             card_count: chosen.len() as i64,
-            sealed_size: sealed.len() as i64,
-            sealed_sha256: sha2_bytes(&sealed),
+            sealed_size: i64::try_from(size).unwrap_or(i64::MAX),
+            sealed_sha256,
             created_by: op.actor.id.clone(),
             created_at: now_s,
             expires_at,
@@ -494,7 +490,11 @@ impl Supply {
         let card_ids: Vec<String> = chosen.iter().map(|c| c.id.clone()).collect();
         let people = people_of(chosen.iter().map(Card::person_id));
         let mut tx = self.ledger.begin().await?;
-        tx.tx().insert_batch(&row, &sealed, &card_rows).await?;
+        if let Err(e) = tx.tx().insert_batch(&row, &card_rows).await {
+            drop(tx);
+            let _ = self.ledger.store().drop_batch_chunks(&batch_id).await;
+            return Err(e.into());
+        }
         for card in chosen {
             let staged = Cards::stage(op, card, CardAction::Queue, None, now_ms)?;
             self.cards.apply_in(&mut tx, staged).await?;
@@ -505,13 +505,56 @@ impl Supply {
             "batch.create",
             people,
             serde_json::json!({
-                "batch": batch_id, "supplier": supplier.name, "cards": card_ids, "bytes": sealed.len(),
+                "batch": batch_id, "supplier": supplier.name, "cards": card_ids, "bytes": size,
                 "sha256": sha, "expires_at": expires_at,
             }),
         );
         tx.append(&[ev]).await?;
         tx.commit().await?;
         Ok(Created { batch: row.into(), cards: card_ids, held_back })
+    }
+
+    /// Renders, packs and seals a batch on a blocking thread, storing the
+    /// sealed file chunk by chunk as it is made: `(size, sha256)`.
+    async fn seal_into_store(
+        &self,
+        prints: Vec<CardPrint>,
+        header: Manifest,
+        recipient: age::x25519::Recipient,
+        signer: BatchSigner,
+        batch_id: &str,
+        now_s: i64,
+    ) -> Result<(u64, Vec<u8>), SupplyError> {
+        // Two chunks in flight: one being stored, one being filled.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+        let renderer = Arc::clone(&self.renderer);
+        let id = batch_id.to_owned();
+        let sealing = tokio::task::spawn_blocking(move || -> Result<(u64, Vec<u8>), SupplyError> {
+            // A chunk of cards at a time: rendered on every core, added to
+            // the sealed archive, dropped.
+            let mut archive = SealedArchive::new(&header, &recipient, ChunkOut::new(tx))?;
+            for chunk in prints.chunks(RENDER_CHUNK) {
+                for art in render_all(&renderer, chunk, &id).map_err(SupplyError::Render)? {
+                    archive.add(&art)?;
+                }
+            }
+            let (_, out) = archive.finish(&signer)?;
+            out.close().map_err(|e| SupplyError::Package(crate::package::PackageError::Seal(e.to_string())))
+        });
+        let mut seq = 0i64;
+        let mut stored = Ok(());
+        while let Some(chunk) = rx.recv().await {
+            if let Err(e) = self.ledger.store().put_batch_chunk(batch_id, seq, &chunk, now_s).await {
+                stored = Err(e);
+                break;
+            }
+            seq += 1;
+        }
+        // Dropping the receiver stops the sealing if storing failed.
+        drop(rx);
+        let sealed = sealing.await.map_err(|_| SupplyError::Render("the render task failed".into()))?;
+        stored?;
+        sealed
     }
 
     /// Batches on the automatic policy, if one is due; `None` if not.
@@ -597,14 +640,20 @@ impl Supply {
 
     /// The sealed file of one of `supplier`'s pending batches. The download
     /// is recorded, naming every person in it, before a byte is returned.
-    pub async fn download(&self, op: &Operator, supplier: &str, id: &str, now_ms: i64) -> Result<Vec<u8>, SupplyError> {
+    pub async fn download(
+        &self,
+        op: &Operator,
+        supplier: &str,
+        id: &str,
+        now_ms: i64,
+    ) -> Result<BatchFile, SupplyError> {
         let batch = self.owned(op, supplier, id, "batch.download", now_ms).await?;
         self.hand_out(op, batch, "batch.download", now_ms).await
     }
 
     /// The sealed file of a pending batch, for delivery out of band;
     /// audited as a download.
-    pub async fn export(&self, op: &Operator, id: &str, now_ms: i64) -> Result<Vec<u8>, SupplyError> {
+    pub async fn export(&self, op: &Operator, id: &str, now_ms: i64) -> Result<BatchFile, SupplyError> {
         let batch = self.batch_row(id, now_ms).await?;
         self.hand_out(op, batch, "batch.export", now_ms).await
     }
@@ -615,14 +664,11 @@ impl Supply {
         batch: BatchRow,
         action: &str,
         now_ms: i64,
-    ) -> Result<Vec<u8>, SupplyError> {
+    ) -> Result<BatchFile, SupplyError> {
         let mut batch = self.live(op, batch, now_ms).await?;
-        let sealed = self
-            .ledger
-            .store()
-            .batch_file(&batch.id)
-            .await?
-            .ok_or_else(|| SupplyError::Gone { batch: batch.id.clone(), state: batch.state })?;
+        if self.ledger.store().batch_chunk(&batch.id, 0).await?.is_none() {
+            return Err(SupplyError::Gone { batch: batch.id.clone(), state: batch.state });
+        }
         let people = people_of(self.batch_cards(&batch.id).await?.iter().map(|c| c.person_id));
         let ev = Self::event(
             op,
@@ -641,7 +687,8 @@ impl Supply {
         tx.tx().update_batch(&batch, expected).await?;
         tx.append(&[ev]).await?;
         tx.commit().await?;
-        Ok(sealed)
+        let size = u64::try_from(batch.sealed_size).unwrap_or(0);
+        Ok(BatchFile::new(self.ledger.store().clone(), batch.id, size, batch.sealed_sha256))
     }
 
     /// The supplier's receipt: `printed` cards become printed, `spoiled`
@@ -794,11 +841,6 @@ impl Supply {
         }
         Ok(out)
     }
-}
-
-fn sha2_bytes(bytes: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).to_vec()
 }
 
 /// Distinct people, in a stable order.

@@ -130,9 +130,11 @@ async fn events(store: &lanyard_store::Store) -> Vec<Event> {
 
 /// Opens a batch as the supplier's agent does: decrypted, and unpacked only
 /// under the force's batch key.
-async fn open(env: &Env, sealed: &[u8], ids: &Identities) -> Package {
+async fn open(env: &Env, file: lanyard_supply::BatchFile, ids: &Identities) -> Package {
     let key = env.supply.batch_key(&op("admin"), T0).await.unwrap();
-    let plain = package::open(sealed, ids, &Limits::default()).unwrap();
+    let mut sealed = Vec::new();
+    file.write_to(&mut sealed).await.unwrap();
+    let plain = package::open(&sealed, ids, &Limits::default()).unwrap();
     let pkg = package::unpack(&plain, &Limits::default(), std::slice::from_ref(&key)).unwrap();
     assert_eq!(pkg.signed_by, key, "signed by the force's batch key");
     pkg
@@ -171,7 +173,7 @@ async fn batch_download_confirm_and_gone() {
 
         let id = created.batch.id.clone();
         let sealed = env.supply.download(&supplier_op("acme"), "acme", &id, T0 + HOUR).await.unwrap();
-        let pkg = open(&env, &sealed, &ids).await;
+        let pkg = open(&env, sealed, &ids).await;
         assert_eq!(pkg.manifest.batch, id);
         assert_eq!(pkg.manifest.cards.len(), 3);
         assert_eq!(pkg.files.len(), 9, "front PNG, back PNG and PDF per card");
@@ -390,10 +392,10 @@ async fn a_full_compromise_yields_exactly_the_drill_and_never_vetting_or_pay() {
         }
         let supplier = supplier_op("acme");
         let first = env.supply.download(&supplier, "acme", &batches[0].batch.id, T0).await.unwrap();
-        let _ = open(&env, &first, &ids).await;
+        let _ = open(&env, first, &ids).await;
         env.supply.confirm(&supplier, "acme", &batches[0].batch.id, &batches[0].cards, &[], T0).await.unwrap();
         let spool =
-            open(&env, &env.supply.download(&supplier, "acme", &batches[1].batch.id, T0).await.unwrap(), &ids).await;
+            open(&env, env.supply.download(&supplier, "acme", &batches[1].batch.id, T0).await.unwrap(), &ids).await;
 
         // The drill, now.
         let drill = env.supply.drill(&op("auditor"), "acme", T0).await.unwrap();
@@ -404,7 +406,7 @@ async fn a_full_compromise_yields_exactly_the_drill_and_never_vetting_or_pay() {
         for b in env.supply.pending_for(&supplier, "acme", T0).await.unwrap() {
             if b.id != batches[1].batch.id {
                 batches_held
-                    .push(open(&env, &env.supply.download(&supplier, "acme", &b.id, T0).await.unwrap(), &ids).await);
+                    .push(open(&env, env.supply.download(&supplier, "acme", &b.id, T0).await.unwrap(), &ids).await);
             }
         }
         assert_eq!(batches_held.len(), 2, "{n}");
@@ -538,5 +540,70 @@ async fn a_recipient_redirected_by_sql_seals_nothing_to_it() {
         let report = env.register.verify_log(&op("dpo"), T0).await.unwrap();
         let found = report.findings.iter().map(ToString::to_string).collect::<Vec<_>>();
         assert!(found.iter().any(|f| f.starts_with("suppliers row acme: does not match its tag")), "{n}: {found:?}");
+    }
+}
+
+/// Issue 20: a batch's sealed file is stored in 1 MiB chunks as it is
+/// sealed, and read back chunk by chunk. Chunks altered, dropped or cut
+/// by SQL fail the download (never a short or different file); a closed
+/// batch's chunks go with it, and a batch whose making was cut off leaves
+/// chunks that are swept a day later.
+#[tokio::test]
+async fn a_batch_file_lives_in_chunks_checked_on_the_way_out() {
+    for env in envs().await {
+        let n = env.name;
+        let (ids, recipient) = keys();
+        env.supply.add_supplier(&op("admin"), "acme", &recipient, T0).await.unwrap();
+        // About 270 KB of artwork per card: six cards make two chunks.
+        for i in 0..6 {
+            let k = person(&env.register, i, false).await;
+            approved(&env, k.id, CardType::WarrantCard).await;
+        }
+        let created = env.supply.create_batch(&op("alice"), "acme", None, T0).await.unwrap();
+        let id = created.batch.id.clone();
+        let chunks = env.t.count(&format!("SELECT COUNT(*) FROM batch_chunks WHERE batch_id = '{id}'")).await;
+        assert!(chunks >= 2, "{n}: {chunks} chunk(s) for {} bytes", created.batch.size);
+        let first = env.store.batch_chunk(&id, 0).await.unwrap().unwrap();
+        assert_eq!(first.len(), 1 << 20, "{n}: full chunks are 1 MiB");
+
+        // Whole, it opens as the supplier's agent opens it.
+        let supplier = supplier_op("acme");
+        let pkg = open(&env, env.supply.download(&supplier, "acme", &id, T0).await.unwrap(), &ids).await;
+        assert_eq!(pkg.manifest.cards.len(), 6, "{n}");
+
+        // One byte changed by SQL: the download ends in an error, not a file.
+        let flip = match n {
+            "sqlite" => {
+                format!("UPDATE batch_chunks SET bytes = zeroblob(length(bytes)) WHERE batch_id = '{id}' AND seq = 1")
+            }
+            _ => format!(
+                "UPDATE batch_chunks SET bytes = decode(repeat('00', length(bytes)), 'hex') \
+                 WHERE batch_id = '{id}' AND seq = 1"
+            ),
+        };
+        let saved = env.store.batch_chunk(&id, 1).await.unwrap().unwrap();
+        env.t.behind_lanyards_back(&flip).await;
+        let mut out = Vec::new();
+        let err = env.supply.download(&supplier, "acme", &id, T0).await.unwrap().write_to(&mut out).await.unwrap_err();
+        assert!(matches!(err, SupplyError::FileBroken(_)), "{n}: {err}");
+        assert!(err.to_string().contains("SHA-256"), "{n}: {err}");
+
+        // The last chunk dropped: short, an error again.
+        let last = chunks - 1;
+        env.t.behind_lanyards_back(&format!("DELETE FROM batch_chunks WHERE batch_id = '{id}' AND seq = {last}")).await;
+        let err =
+            env.supply.download(&supplier, "acme", &id, T0).await.unwrap().write_to(&mut Vec::new()).await.unwrap_err();
+        assert!(err.to_string().contains("shorter"), "{n}: {err}");
+        drop(saved);
+
+        // Confirmed: every chunk goes with the file.
+        env.supply.confirm(&supplier, "acme", &id, &created.cards, &[], T0).await.unwrap();
+        assert_eq!(env.t.count(&format!("SELECT COUNT(*) FROM batch_chunks WHERE batch_id = '{id}'")).await, 0);
+
+        // Chunks of a batch never finished: kept while it may still be
+        // being made, swept once a day old.
+        env.store.put_batch_chunk("Bcutoff", 0, b"partial", T0 / 1000).await.unwrap();
+        assert_eq!(env.store.sweep_batch_chunks(T0 / 1000 - 10).await.unwrap(), 0, "{n}");
+        assert_eq!(env.store.sweep_batch_chunks(T0 / 1000 + 1).await.unwrap(), 1, "{n}");
     }
 }

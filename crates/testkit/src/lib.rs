@@ -38,6 +38,26 @@ impl TestStore {
             sqlx::raw_sql(sql).execute(&mut c).await.expect("the edit runs");
         }
     }
+
+    /// The one integer a query answers (`SELECT COUNT(*) …`), read
+    /// straight from the database as [`TestStore::behind_lanyards_back`]
+    /// writes to it.
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if let Some(path) = &self.sqlite_path {
+            let url = format!("sqlite://{}", path.display());
+            let mut c = sqlx::SqliteConnection::connect(&url).await.expect("connect to SQLite");
+            sqlx::query_scalar(sql).fetch_one(&mut c).await.expect("the query runs")
+        } else if let Some((url, schema)) = &self.postgres {
+            let mut c = sqlx::PgConnection::connect(url).await.expect("connect to PostgreSQL");
+            let path = sqlx::AssertSqlSafe(format!("SET search_path TO {schema}"));
+            sqlx::raw_sql(path).execute(&mut c).await.expect("set the schema");
+            sqlx::query_scalar(sql).fetch_one(&mut c).await.expect("the query runs")
+        } else {
+            panic!("a test store with no database")
+        }
+    }
 }
 
 /// Writes past the test harness, which would swallow an `eprintln!`.

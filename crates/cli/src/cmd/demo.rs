@@ -224,6 +224,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         key_check_every: 5,
         scan_slots: 2,
         scan_wait: 10,
+        scan_memory: 96,
         request_timeout: 30,
         openapi: false,
         allow_degraded: false,
@@ -353,7 +354,7 @@ async fn demo_supply(
     let created = supply.create_batch(&clerk, DEMO_SUPPLIER, None, now).await?;
     let batch = created.batch.id.clone();
     let sealed = dir.join(format!("{batch}.age"));
-    std::fs::write(&sealed, supply.export(&clerk, &batch, now).await?)?;
+    supply.export(&clerk, &batch, now).await?.write_to(&mut std::fs::File::create(&sealed)?).await?;
     let manifest = lanyard_agent::spool_file(
         &sealed,
         &lanyard_agent::SpoolArgs {

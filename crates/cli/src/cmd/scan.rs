@@ -41,7 +41,11 @@ pub async fn run(cli: &Cli, args: &ScanArgs) -> Result<()> {
         }
         None => force_fingerprints(cli)?,
     };
-    let limits = Limits { timeout: std::time::Duration::from_secs(args.timeout), ..Limits::default() };
+    let limits = Limits {
+        timeout: std::time::Duration::from_secs(args.timeout),
+        max_memory_bytes: args.memory << 20,
+        ..Limits::default()
+    };
     let scanner = Scanner { policy, fingerprints, limits, explain: args.explain };
     let paths = args.paths.clone();
     let report = tokio::task::spawn_blocking(move || scanner.scan_paths(&paths)).await?;

@@ -79,7 +79,7 @@ async fn start_check(register: &lanyard_register::Register, allow_degraded: bool
 }
 
 /// The disclosure guard as `[guard]` configures it.
-fn guard_scanner(settings: &config::Settings) -> Result<lanyard_guard::Scanner> {
+fn guard_scanner(settings: &config::Settings, memory_mib: u64) -> Result<lanyard_guard::Scanner> {
     let read =
         |p: &std::path::Path| std::fs::read_to_string(p).with_context(|| format!("[guard]: reading {}", p.display()));
     let policy = match &settings.guard_policy {
@@ -93,7 +93,8 @@ fn guard_scanner(settings: &config::Settings) -> Result<lanyard_guard::Scanner> 
         Some(p) => Some(lanyard_guard::Fingerprints::from_json(&read(p)?).with_context(|| format!("{}", p.display()))?),
         None => None,
     };
-    Ok(lanyard_guard::Scanner { policy, fingerprints, ..lanyard_guard::Scanner::default() })
+    let limits = lanyard_guard::Limits { max_memory_bytes: memory_mib << 20, ..lanyard_guard::Limits::default() };
+    Ok(lanyard_guard::Scanner { policy, fingerprints, limits, explain: false })
 }
 
 /// One scheduled backup: written, verified if the identity is at hand,
@@ -147,7 +148,7 @@ pub async fn serve_until_interrupted(
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
     let supply = lanyard_supply::Supply::new(Arc::clone(&register), ledger, cards.clone(), settings.supply);
     let guard = Arc::new(lanyard_server::Guard::with_slots(
-        guard_scanner(settings)?,
+        guard_scanner(settings, args.scan_memory)?,
         usize::try_from(args.scan_slots).unwrap_or(1),
         std::time::Duration::from_secs(args.scan_wait),
     ));

@@ -82,8 +82,10 @@ pub async fn batch(cli: &Cli, client: &Client, cmd: &BatchCommand) -> Result<()>
             print::print_batch(cli, &shown.batch, &shown.cards)
         }
         BatchCommand::Export { id, out } => {
-            let bytes = client.bytes(&ep::BATCH_FILE, Call { params: &[id], ..Call::default() }).await?;
-            print::save_batch(cli, id, out, &bytes)
+            print::save_batch(cli, id, out, async |f: &mut std::fs::File| {
+                Ok(client.download(&ep::BATCH_FILE, Call { params: &[id], ..Call::default() }, f).await?)
+            })
+            .await
         }
         BatchCommand::SigningKey => {
             let key: BatchKey = client.json(&ep::BATCH_KEY, Call::default()).await?;

@@ -4,8 +4,6 @@
 //! the signed-in path (`signed_in_supply.rs`), which gets the same values
 //! from the server.
 
-use std::io::Write;
-
 use anyhow::{Context, Result};
 use lanyard_supply::{Batch, BatchCard, Created, Exposure, Supplier};
 
@@ -91,7 +89,10 @@ pub async fn batch(cli: &Cli, cmd: &BatchCommand) -> Result<()> {
             print_batches(cli, &supply.batches(supplier.as_deref(), *state, now).await?)
         }
         BatchCommand::Show { id } => print_batch(cli, &supply.batch(id, now).await?, &supply.batch_cards(id).await?),
-        BatchCommand::Export { id, out } => save_batch(cli, id, out, &supply.export(&op, id, now).await?),
+        BatchCommand::Export { id, out } => {
+            let file = supply.export(&op, id, now).await?;
+            save_batch(cli, id, out, async |f: &mut std::fs::File| Ok(file.write_to(f).await?)).await
+        }
         BatchCommand::SigningKey => print_batch_key(cli, &supply.batch_key(&op, now).await?.to_key_string()),
         BatchCommand::Expire => {
             let expired = supply.expire_due(&op, now).await?;
@@ -161,12 +162,33 @@ pub(crate) fn print_batch(cli: &Cli, b: &Batch, cards: &[BatchCard]) -> Result<(
 }
 
 /// A pending batch's sealed file, written where it must not exist yet.
-pub(crate) fn save_batch(cli: &Cli, id: &str, out: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    write_new(out, bytes)?;
+/// Writes a batch file to `out`, which must not exist yet, from `fill`
+/// (the store's chunks or the server's stream); a file not written whole
+/// is removed, never left half-written.
+pub(crate) async fn save_batch<F>(cli: &Cli, id: &str, out: &std::path::Path, fill: F) -> Result<()>
+where
+    F: AsyncFnOnce(&mut std::fs::File) -> Result<u64>,
+{
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .with_context(|| format!("creating {} (it must not exist yet)", out.display()))?;
+    let written = match fill(&mut file).await.and_then(|n| {
+        file.sync_all().with_context(|| format!("writing {}", out.display()))?;
+        Ok(n)
+    }) {
+        Ok(n) => n,
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(out);
+            return Err(e.context(format!("batch {id}: nothing was kept at {}", out.display())));
+        }
+    };
     if cli.json {
-        return output::json(&serde_json::json!({ "batch": id, "out": out, "bytes": bytes.len() }));
+        return output::json(&serde_json::json!({ "batch": id, "out": out, "bytes": written }));
     }
-    println!("batch {id} written to {} ({} bytes, sealed to the supplier)", out.display(), bytes.len());
+    println!("batch {id} written to {} ({written} bytes, sealed to the supplier)", out.display());
     Ok(())
 }
 
@@ -180,17 +202,6 @@ pub(crate) fn print_batch_key(cli: &Cli, key: &str) -> Result<()> {
 
 fn list_suffix(ids: &[String]) -> String {
     if ids.is_empty() { String::new() } else { format!(": {}", ids.join(", ")) }
-}
-
-/// Writes a file that must not exist yet.
-fn write_new(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
-    file.write_all(bytes).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }
 
 pub async fn drill(cli: &Cli, cmd: &DrillCommand) -> Result<()> {

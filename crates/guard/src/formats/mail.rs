@@ -112,7 +112,7 @@ pub(crate) fn scan(sink: &mut Sink<'_>, bytes: &[u8], depth: u32) -> Result<(), 
                     sink.text(&part, Some(Loc::line(u32::try_from(n).unwrap_or(u32::MAX))), line, "", false);
                 }
             }
-            Piece::File { name, bytes } => super::nested(sink, &name, &bytes, depth)?,
+            Piece::File { name, bytes } => super::nested(sink, &name, bytes, depth)?,
         }
     }
     Ok(())

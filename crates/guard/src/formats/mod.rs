@@ -14,7 +14,7 @@ pub mod text;
 pub mod xlsx;
 pub(crate) mod xml;
 
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Write};
 use std::path::Path;
 
 use crate::error::ScanError;
@@ -97,24 +97,20 @@ fn keeps_its_promise(name: &str, kind: Kind, len: u64) -> Result<(), ScanError> 
     Err(ScanError::Corrupt(format!("its name says .{ext}, but it does not hold that format")))
 }
 
-/// Scans a file on disk. Text streams with bounded memory; containers are
-/// read whole, up to the container limit.
+/// Scans a file on disk. Text streams and a ZIP is read in place; other
+/// formats are read whole, within the memory budget.
 pub(crate) fn scan_path(sink: &mut Sink<'_>, path: &Path, name: &str) -> Result<(), ScanError> {
-    let mut file = std::fs::File::open(path)?;
+    scan_file(sink, std::fs::File::open(path)?, name)
+}
+
+/// Scans an open file from its start, as [`scan_path`] does.
+pub(crate) fn scan_file(sink: &mut Sink<'_>, mut file: std::fs::File, name: &str) -> Result<(), ScanError> {
+    std::io::Seek::rewind(&mut file)?;
     let len = file.metadata()?.len();
-    let mut head = vec![0u8; 8192];
-    let mut filled = 0;
-    while filled < head.len() {
-        let n = file.read(head.get_mut(filled..).unwrap_or_default())?;
-        if n == 0 {
-            break;
-        }
-        filled += n;
-    }
-    head.truncate(filled);
+    let head = read_head(&mut file)?;
     let kind = sniff(&head);
     keeps_its_promise(name, kind, len)?;
-    if kind == Kind::Text && !head.starts_with(&[0xFF, 0xFE]) && !head.starts_with(&[0xFE, 0xFF]) {
+    if streams_as_text(kind, &head) {
         if len > sink.limits().max_file_bytes {
             return Err(ScanError::TooLarge(format!("{len} bytes, more than the text limit")));
         }
@@ -126,51 +122,133 @@ pub(crate) fn scan_path(sink: &mut Sink<'_>, path: &Path, name: &str) -> Result<
         std::io::Seek::rewind(&mut file)?;
         return ooxml::scan(sink, Box::new(BufReader::with_capacity(1 << 16, file)), 0);
     }
-    if len > sink.limits().max_container_bytes {
-        return Err(ScanError::TooLarge(format!(
-            "{} MiB, more than the {} MiB allowed for this kind of file",
-            len >> 20,
-            sink.limits().max_container_bytes >> 20
-        )));
-    }
-    let mut bytes = head;
-    file.read_to_end(&mut bytes)?;
-    scan_bytes(sink, &bytes, name, 0)
+    let bytes = whole(sink, head, &mut file)?;
+    scan_bytes(sink, bytes, name, 0)
 }
 
-/// Scans a file held in memory; `depth` counts the containers around it.
-pub(crate) fn scan_bytes(sink: &mut Sink<'_>, bytes: &[u8], name: &str, depth: u32) -> Result<(), ScanError> {
+/// Scans a file read from a stream (a ZIP member), `depth` containers
+/// down, holding no more of it than it must: text streams through the
+/// detectors, a ZIP is spooled to an unnamed temporary file and read in
+/// place, and only what must be parsed whole (a PDF, legacy Office, an
+/// image, mail) is held, within the memory budget.
+pub(crate) fn scan_stream(sink: &mut Sink<'_>, r: &mut dyn Read, name: &str, depth: u32) -> Result<(), ScanError> {
     if depth > sink.limits().max_depth {
         return Err(ScanError::TooLarge(format!("nested more than {} containers deep", sink.limits().max_depth)));
     }
-    let head = bytes.get(..8192).unwrap_or(bytes);
+    let head = read_head(r)?;
+    let kind = sniff(&head);
+    keeps_its_promise(name, kind, head.len() as u64)?;
+    if streams_as_text(kind, &head) {
+        let reader = std::io::Cursor::new(head).chain(BufReader::with_capacity(1 << 16, r));
+        return text::scan(sink, reader, name);
+    }
+    if kind == Kind::Zip {
+        let mut spool = tempfile::tempfile()?;
+        spool.write_all(&head)?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            sink.tick()?;
+            let n = r.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            spool.write_all(buf.get(..n).unwrap_or_default())?;
+        }
+        std::io::Seek::rewind(&mut spool)?;
+        return ooxml::scan(sink, Box::new(BufReader::with_capacity(1 << 16, spool)), depth);
+    }
+    let bytes = whole(sink, head, r)?;
+    scan_bytes(sink, bytes, name, depth)
+}
+
+/// Up to the first 8 KiB, for sniffing.
+fn read_head(r: &mut dyn Read) -> Result<Vec<u8>, ScanError> {
+    let mut head = vec![0u8; 8192];
+    let mut filled = 0;
+    while filled < head.len() {
+        let n = r.read(head.get_mut(filled..).unwrap_or_default())?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    head.truncate(filled);
+    Ok(head)
+}
+
+/// UTF-8 text streams; UTF-16 (with its mark) is decoded whole.
+fn streams_as_text(kind: Kind, head: &[u8]) -> bool {
+    kind == Kind::Text && !head.starts_with(&[0xFF, 0xFE]) && !head.starts_with(&[0xFE, 0xFF])
+}
+
+/// The rest of a file after its `head`, read whole: at most the memory
+/// budget, or the file is uninspectable (never half-read and cleared).
+fn whole(sink: &Sink<'_>, head: Vec<u8>, rest: &mut dyn Read) -> Result<Vec<u8>, ScanError> {
+    let budget = sink.limits().max_memory_bytes;
+    let mut bytes = head;
+    rest.take((budget + 1).saturating_sub(bytes.len() as u64)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > budget {
+        return Err(crate::sink::over_budget(sink.limits(), "to read whole (it is not a format that streams)"));
+    }
+    Ok(bytes)
+}
+
+/// Scans a file held in memory; `depth` counts the containers around it.
+pub(crate) fn scan_bytes(sink: &mut Sink<'_>, bytes: Vec<u8>, name: &str, depth: u32) -> Result<(), ScanError> {
+    if depth > sink.limits().max_depth {
+        return Err(ScanError::TooLarge(format!("nested more than {} containers deep", sink.limits().max_depth)));
+    }
+    if bytes.len() as u64 > sink.limits().max_memory_bytes {
+        return Err(crate::sink::over_budget(sink.limits(), "to read whole"));
+    }
+    let head = bytes.get(..8192).unwrap_or(&bytes);
     let kind = sniff(head);
     keeps_its_promise(name, kind, bytes.len() as u64)?;
     match kind {
         Kind::Zip => ooxml::scan(sink, Box::new(std::io::Cursor::new(bytes)), depth),
         Kind::Ole => ole::scan(sink, bytes),
         Kind::Pdf => pdf::scan(sink, bytes),
-        Kind::Image => image::scan(sink, bytes),
-        Kind::Mail => mail::scan(sink, bytes, depth),
-        Kind::Text => text::scan(sink, text::decoded(bytes)?.as_slice(), name),
+        Kind::Image => image::scan(sink, &bytes),
+        Kind::Mail => mail::scan(sink, &bytes, depth),
+        Kind::Text => text::scan(sink, text::decoded(&bytes)?.as_slice(), name),
         Kind::Binary => Err(ScanError::Unsupported("a binary file of unknown type".into())),
     }
 }
 
-/// Scans a file found inside another; what cannot be read is a finding
-/// of the nested file, not a failure of the outer one.
-pub(crate) fn nested(sink: &mut Sink<'_>, name: &str, bytes: &[u8], depth: u32) -> Result<(), ScanError> {
-    let mut inner = sink.nested(name);
-    if let Err(e) = scan_bytes(&mut inner, bytes, name, depth + 1) {
-        // Limits on the whole file stop the whole file.
-        if matches!(e, ScanError::Timeout(_)) {
+/// What cannot be read of a file found inside another is a finding of the
+/// nested file, not a failure of the outer one; running out of time stops
+/// the whole file.
+fn inside<'a>(sink: &mut Sink<'a>, inner: Sink<'a>, scanned: Result<(), ScanError>) -> Result<(), ScanError> {
+    let mut inner = inner;
+    match scanned {
+        Ok(()) => {}
+        Err(e @ ScanError::Timeout(_)) => {
             sink.absorb(inner);
             return Err(e);
         }
-        inner.uninspectable(&Part::named("(file)"), &e);
+        Err(e) => inner.uninspectable(&Part::named("(file)"), &e),
     }
     sink.absorb(inner);
     Ok(())
+}
+
+/// Scans a file found inside another, held in memory (a mail attachment).
+pub(crate) fn nested(sink: &mut Sink<'_>, name: &str, bytes: Vec<u8>, depth: u32) -> Result<(), ScanError> {
+    let mut inner = sink.nested(name);
+    let scanned = scan_bytes(&mut inner, bytes, name, depth + 1);
+    inside(sink, inner, scanned)
+}
+
+/// Scans a ZIP member as a file of its own, streamed from the archive.
+pub(crate) fn nested_member(
+    sink: &mut Sink<'_>,
+    zip: &mut xml::Zip<'_>,
+    name: &str,
+    depth: u32,
+) -> Result<(), ScanError> {
+    let mut inner = sink.nested(name);
+    let scanned = zip.with_member(&mut inner, name, |r, inner| scan_stream(inner, r, name, depth + 1));
+    inside(sink, inner, scanned)
 }
 
 /// Runs a third-party reader (PDF, legacy Excel) on its own thread: a

@@ -109,9 +109,11 @@ fn check_records(stream: &[u8]) -> Result<Layout, ScanError> {
     Ok(layout)
 }
 
-pub(crate) fn scan(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<(), ScanError> {
-    let owned = bytes.to_vec();
-    let limit = sink.limits().max_container_bytes;
+pub(crate) fn scan(sink: &mut Sink<'_>, bytes: Vec<u8>) -> Result<(), ScanError> {
+    // Shared with the reader threads rather than copied for each.
+    let bytes: std::sync::Arc<[u8]> = bytes.into();
+    let limit = sink.limits().max_memory_bytes;
+    let owned = std::sync::Arc::clone(&bytes);
     let kind = super::isolated(sink, move || classify(&owned, limit))?;
     match kind {
         Kind::Workbook(layout) => xls(sink, bytes, &layout),
@@ -126,11 +128,12 @@ struct XlsSheet {
     rows: Vec<(u32, Vec<(u32, String)>)>,
 }
 
-fn xls(sink: &mut Sink<'_>, bytes: &[u8], layout: &Layout) -> Result<(), ScanError> {
+fn xls(sink: &mut Sink<'_>, bytes: std::sync::Arc<[u8]>, layout: &Layout) -> Result<(), ScanError> {
     use calamine::Reader as _;
-    let owned = bytes.to_vec();
+    let budget = sink.limits().max_memory_bytes;
     let sheets = super::isolated(sink, move || {
-        let mut book = calamine::Xls::new(std::io::Cursor::new(owned)).map_err(|e| match e {
+        let mut held = 0u64;
+        let mut book = calamine::Xls::new(std::io::Cursor::new(bytes)).map_err(|e| match e {
             calamine::XlsError::Password => ScanError::Encrypted("a password-protected workbook".into()),
             other => ScanError::Corrupt(format!("XLS: {}", other.to_string().chars().take(80).collect::<String>())),
         })?;
@@ -152,6 +155,13 @@ fn xls(sink: &mut Sink<'_>, bytes: &[u8], layout: &Layout) -> Result<(), ScanErr
                     .filter(|(_, d)| !matches!(d, calamine::Data::Empty))
                     .map(|(j, d)| (c0 + j as u32, d.to_string()))
                     .collect();
+                held += cells.iter().map(|(_, t)| t.len() as u64 + 32).sum::<u64>();
+                if held > budget {
+                    return Err(ScanError::TooLarge(format!(
+                        "more than {} MiB of cells, past the memory a scan may use",
+                        budget >> 20
+                    )));
+                }
                 if !cells.is_empty() {
                     rows.push((r0 + i as u32, cells));
                 }

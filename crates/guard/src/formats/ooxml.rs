@@ -84,30 +84,20 @@ fn common(sink: &mut Sink<'_>, zip: &mut Zip<'_>, prefix: &str, depth: u32) -> R
             sink.hidden(&part, Hidden::Vba, 1, None, Some("VBA macros".into()));
         } else if lower.starts_with(&format!("{prefix}embeddings/")) && !name.ends_with('/') {
             sink.hidden(&part, Hidden::EmbeddedObject, 1, None, None);
-            let bytes = zip.read(sink, &name)?;
-            super::nested(sink, &name, &bytes, depth)?;
+            super::nested_member(sink, zip, &name, depth)?;
         }
     }
     Ok(())
 }
 
-/// A plain ZIP: every member scanned as a file.
+/// A plain ZIP: every member scanned as a file, streamed from the archive
+/// (an encrypted member is a finding of that member).
 fn archive(sink: &mut Sink<'_>, zip: &mut Zip<'_>, depth: u32) -> Result<(), ScanError> {
     for name in zip.names()? {
         if name.ends_with('/') {
             continue;
         }
-        let bytes = match zip.read(sink, &name) {
-            Ok(b) => b,
-            Err(ScanError::Encrypted(why)) => {
-                let mut inner = sink.nested(&name);
-                inner.uninspectable(&Part::named("(file)"), &ScanError::Encrypted(why));
-                sink.absorb(inner);
-                continue;
-            }
-            Err(e) => return Err(e),
-        };
-        super::nested(sink, &name, &bytes, depth)?;
+        super::nested_member(sink, zip, &name, depth)?;
     }
     Ok(())
 }

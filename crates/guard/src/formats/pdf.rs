@@ -8,14 +8,16 @@ use crate::report::Part;
 use crate::sink::{Loc, Sink};
 
 /// Decompressed content per page at most.
-const PAGE_LIMIT: usize = 64 << 20;
+const PAGE_LIMIT: usize = 16 << 20;
 
 struct Content {
     pages: Vec<String>,
     info: Vec<(String, String)>,
 }
 
-fn extract(bytes: &[u8]) -> Result<Content, ScanError> {
+/// The text of every page and the document information; more text than
+/// `budget` bytes is over the memory a scan may hold.
+fn extract(bytes: &[u8], budget: u64) -> Result<Content, ScanError> {
     let doc = lopdf::Document::load_mem(bytes).map_err(|e| match e {
         lopdf::Error::Decryption(_) | lopdf::Error::InvalidPassword => {
             ScanError::Encrypted("a password-protected PDF".into())
@@ -26,10 +28,18 @@ fn extract(bytes: &[u8]) -> Result<Content, ScanError> {
         return Err(ScanError::Encrypted("a password-protected PDF".into()));
     }
     let mut pages = Vec::new();
+    let mut held = 0u64;
     for (n, _) in doc.get_pages() {
         let text = doc
             .extract_text_with_limit(&[n], PAGE_LIMIT)
             .map_err(|e| ScanError::Corrupt(format!("PDF page {n}: {}", short(&e.to_string()))))?;
+        held += text.len() as u64;
+        if held > budget {
+            return Err(ScanError::TooLarge(format!(
+                "more than {} MiB of text in its pages, past the memory a scan may use",
+                budget >> 20
+            )));
+        }
         pages.push(text);
     }
     let mut info = Vec::new();
@@ -50,9 +60,9 @@ fn short(message: &str) -> String {
     message.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 
-pub(crate) fn scan(sink: &mut Sink<'_>, bytes: &[u8]) -> Result<(), ScanError> {
-    let owned = bytes.to_vec();
-    let content = super::isolated(sink, move || extract(&owned))?;
+pub(crate) fn scan(sink: &mut Sink<'_>, bytes: Vec<u8>) -> Result<(), ScanError> {
+    let budget = sink.limits().max_memory_bytes;
+    let content = super::isolated(sink, move || extract(&bytes, budget))?;
     for (i, text) in content.pages.iter().enumerate() {
         let part = Part::named(format!("page {}", i + 1));
         for (line_no, line) in text.lines().enumerate() {

@@ -283,7 +283,9 @@ fn shared_strings(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<Vec<String>,
         let mut current = String::new();
         let mut in_t = false;
         let mut in_phonetic = false;
-        each_event(&mut x, sink, |_sink, ev| {
+        // Every reader holds this table whole, so it counts against the
+        // scan's memory budget (with a String's own size).
+        each_event(&mut x, sink, |sink, ev| {
             match ev {
                 Event::Start(e) => match local(e).as_str() {
                     "si" => current.clear(),
@@ -291,11 +293,17 @@ fn shared_strings(sink: &mut Sink<'_>, zip: &mut Zip<'_>) -> Result<Vec<String>,
                     "rPh" => in_phonetic = true,
                     _ => {}
                 },
-                Event::Empty(e) if local(e) == "si" => out.push(String::new()),
+                Event::Empty(e) if local(e) == "si" => {
+                    sink.hold(std::mem::size_of::<String>())?;
+                    out.push(String::new());
+                }
                 Event::End(e) => {
                     let n = e.local_name();
                     match n.as_ref() {
-                        "si" => out.push(std::mem::take(&mut current)),
+                        "si" => {
+                            sink.hold(current.len() + std::mem::size_of::<String>())?;
+                            out.push(std::mem::take(&mut current));
+                        }
                         "t" => in_t = false,
                         "rPh" => in_phonetic = false,
                         _ => {}

@@ -105,20 +105,42 @@ impl<'b> Zip<'b> {
         sink.inflated = total.get();
         out
     }
+}
 
-    /// Reads a whole member (for nested files), within the limits.
-    pub fn read(&mut self, sink: &mut Sink<'_>, name: &str) -> Result<Vec<u8>, ScanError> {
-        self.with_member(sink, name, |r, _| {
-            let mut v = Vec::new();
-            r.read_to_end(&mut v)?;
-            Ok(v)
-        })
+/// The longest run of XML without a `<` or `>`: one text node, or one
+/// tag with its attributes. quick-xml holds a whole event in memory, so a
+/// cell of a gigabyte of text would be a gigabyte held; no real document
+/// has a text node this long.
+const MAX_XML_RUN: u64 = 32 << 20;
+
+/// A reader that fails once more than [`MAX_XML_RUN`] bytes pass without a
+/// markup delimiter.
+pub(crate) struct Runs<R> {
+    inner: R,
+    run: u64,
+}
+
+impl<R: Read> Read for Runs<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let got = buf.get(..n).unwrap_or_default();
+        match memchr::memrchr2(b'<', b'>', got) {
+            Some(at) => self.run = (n - at - 1) as u64,
+            None => self.run += n as u64,
+        }
+        if self.run > MAX_XML_RUN {
+            return Err(std::io::Error::other(LimitHit(format!(
+                "a text or tag of more than {} MiB in its XML (a memory bomb?)",
+                MAX_XML_RUN >> 20
+            ))));
+        }
+        Ok(n)
     }
 }
 
-/// A quick-xml reader over a member.
-pub(crate) fn reader(r: &mut dyn Read) -> quick_xml::Reader<BufReader<&mut dyn Read>> {
-    let mut x = quick_xml::Reader::from_reader(BufReader::with_capacity(64 * 1024, r));
+/// A quick-xml reader over a member, bounded per event.
+pub(crate) fn reader(r: &mut dyn Read) -> quick_xml::Reader<BufReader<Runs<&mut dyn Read>>> {
+    let mut x = quick_xml::Reader::from_reader(BufReader::with_capacity(64 * 1024, Runs { inner: r, run: 0 }));
     x.config_mut().trim_text(false);
     x
 }
@@ -215,10 +237,13 @@ pub(crate) fn texts_of(
     let mut x = reader(r);
     let mut current = String::new();
     let mut element = String::new();
-    each_event(&mut x, sink, |_sink, ev| {
+    // Callers keep what they are given, so all of it counts against the
+    // scan's memory budget.
+    each_event(&mut x, sink, |sink, ev| {
         match ev {
             Event::Start(e) => {
                 if !current.trim().is_empty() {
+                    sink.hold(current.len())?;
                     each(&element, &current);
                 }
                 current.clear();
@@ -226,6 +251,7 @@ pub(crate) fn texts_of(
             }
             Event::End(_) => {
                 if !current.trim().is_empty() {
+                    sink.hold(current.len())?;
                     each(&element, &current);
                 }
                 current.clear();

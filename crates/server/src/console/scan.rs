@@ -21,7 +21,7 @@ use super::page::{Ctx, frame};
 use crate::gate::Gate;
 use crate::now_s;
 use crate::problem::Problem;
-use crate::scan::{MAX_FILES, clean_name, scan_files};
+use crate::scan::{MAX_FILES, Upload, clean_name, scan_files, spool};
 
 /// How long a report can be downloaded.
 const KEEP_S: i64 = 30 * 60;
@@ -81,22 +81,24 @@ pub(crate) async fn form(gate: Gate, headers: HeaderMap) -> Markup {
 
 /// `POST /scan`: scans the upload and shows the verdict.
 pub(crate) async fn submit(gate: Gate, headers: HeaderMap, mut multipart: Multipart) -> Result<Markup, Problem> {
-    let bad =
-        |_| Problem::bad_request("bad_upload", "the upload did not arrive whole; choose the files and send them again");
+    let whole =
+        || Problem::bad_request("bad_upload", "the upload did not arrive whole; choose the files and send them again");
     super::csrf::check_multipart(&headers, &mut multipart).await?;
     let _slot = gate.scan_slot().await?;
-    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+    let mut files: Vec<Upload> = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(|_| whole())? {
         if files.len() >= MAX_FILES {
             return Err(Problem::bad_request("too_many_files", format!("send at most {MAX_FILES} files at once")));
         }
         let name = clean_name(field.file_name(), files.len());
-        let bytes = field.bytes().await.map_err(bad)?;
+        let upload = spool(name, field)
+            .await
+            .map_err(|p| if p.status() == axum::http::StatusCode::BAD_REQUEST { whole() } else { p })?;
         // A file input left empty still sends one nameless, empty part.
-        if bytes.is_empty() && field_was_empty(&name) {
+        if upload.is_empty() && field_was_empty(&upload.name) {
             continue;
         }
-        files.push((name, bytes.to_vec()));
+        files.push(upload);
     }
     let ctx = Ctx::of(&gate, &headers);
     if files.is_empty() {
@@ -106,7 +108,7 @@ pub(crate) async fn submit(gate: Gate, headers: HeaderMap, mut multipart: Multip
         };
         return Ok(frame(&ctx, "/scan", "Check files before release", body));
     }
-    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let names: Vec<String> = files.iter().map(|f| f.name.clone()).collect();
     let report = scan_files(&gate, files).await?;
     let json = serde_json::to_string_pretty(&report).unwrap_or_default();
     let id = gate.console().scans.put(gate.principal().id, json);
