@@ -155,8 +155,11 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    /// Room for about 30,000 cards (three files each, some 270 KB a card):
+    /// the agent streams a batch through disk, so these bound the spool,
+    /// not memory.
     fn default() -> Self {
-        Limits { max_total: 2 << 30, max_entries: 20_000, max_file: 64 << 20 }
+        Limits { max_total: 8 << 30, max_entries: 100_000, max_file: 64 << 20 }
     }
 }
 
@@ -314,7 +317,8 @@ pub fn seal(plain: &[u8], recipient: &age::x25519::Recipient) -> Result<Vec<u8>,
 }
 
 /// Opens a sealed (binary or armored) batch with the supplier's identities,
-/// reading at most `limits.max_total` bytes.
+/// reading at most `limits.max_total` bytes, in memory: for tests and
+/// small files. The agent streams through disk ([`open_to`], [`check`]).
 pub fn open(
     sealed: &[u8],
     identities: &[Box<dyn age::Identity + Send + Sync>],
@@ -498,8 +502,9 @@ fn plain_name(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
 }
 
-/// Unpacks an archive: checks the manifest's signature against the pinned
-/// keys `trusted` before reading it, then every file against the manifest.
+/// Unpacks an archive held in memory (see [`open`]): checks the manifest's
+/// signature against the pinned keys `trusted` before reading it, then
+/// every file against the manifest.
 pub fn unpack(plain: &[u8], limits: &Limits, trusted: &[Verifier]) -> Result<Package, PackageError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(plain)).map_err(|e| PackageError::Archive(e.to_string()))?;
     if zip.len() > limits.max_entries {

@@ -428,13 +428,6 @@ impl Supply {
             return Err(SupplyError::NothingToBatch);
         }
         let batch_id = format!("B{}", new_id());
-        // A code alone: the batch.create event names the batch and supplier.
-        let purpose = "print_batch";
-        let mut prints = Vec::with_capacity(chosen.len());
-        for row in &chosen {
-            let printable = self.cards.printable(op, &row.id, Some(purpose), now_ms).await?;
-            prints.push(CardPrint::new(row, printable, self.cards.config()));
-        }
         let now_s = now_ms / 1000;
         let expires_at = now_s + self.config.batch_ttl_s;
         let header = Manifest {
@@ -445,12 +438,11 @@ impl Supply {
             expires_at: rfc3339(expires_at),
             cards: vec![],
         };
-        let fields: Vec<String> = prints.iter().map(|p| p.fields().join(",")).collect();
         let signer = self.batch_signer(op, now_ms).await?;
         // Chunks of a batch whose making was cut off a day ago or more.
         self.ledger.store().sweep_batch_chunks(now_s - 86_400).await?;
-        let sealed = self.seal_into_store(prints, header, recipient, signer, &batch_id, now_s).await;
-        let (size, sealed_sha256) = match sealed {
+        let sealed = self.seal_into_store(op, &chosen, header, recipient, signer, &batch_id, now_ms).await;
+        let (size, sealed_sha256, fields) = match sealed {
             Ok(done) => done,
             Err(e) => {
                 // Best effort: what is left is swept a day later.
@@ -514,47 +506,82 @@ impl Supply {
         Ok(Created { batch: row.into(), cards: card_ids, held_back })
     }
 
-    /// Renders, packs and seals a batch on a blocking thread, storing the
-    /// sealed file chunk by chunk as it is made: `(size, sha256)`.
+    /// Reads, renders, packs and seals a batch, storing the sealed file
+    /// chunk by chunk as it is made: `(size, sha256, each card's printed
+    /// fields)`. Three stages run at once, each holding a bounded amount:
+    /// here, the cards' printed data read (audited, with the batch as
+    /// purpose) [`RENDER_CHUNK`] at a time; on a blocking thread, each
+    /// chunk rendered on every core, added to the sealed archive and
+    /// dropped; and a task storing each 1 MiB of sealed output. So memory
+    /// does not grow with the batch: not its photos, artwork or file.
+    #[allow(clippy::too_many_arguments)]
     async fn seal_into_store(
         &self,
-        prints: Vec<CardPrint>,
+        op: &Operator,
+        chosen: &[Card],
         header: Manifest,
         recipient: age::x25519::Recipient,
         signer: BatchSigner,
         batch_id: &str,
-        now_s: i64,
-    ) -> Result<(u64, Vec<u8>), SupplyError> {
-        // Two chunks in flight: one being stored, one being filled.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+        now_ms: i64,
+    ) -> Result<(u64, Vec<u8>, Vec<String>), SupplyError> {
+        // A code alone: the batch.create event names the batch and supplier.
+        let purpose = "print_batch";
+        let (prints_tx, mut prints_rx) = tokio::sync::mpsc::channel::<Vec<CardPrint>>(1);
+        // Two sealed chunks in flight: one being stored, one being filled.
+        let (sealed_tx, mut sealed_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
         let renderer = Arc::clone(&self.renderer);
         let id = batch_id.to_owned();
         let sealing = tokio::task::spawn_blocking(move || -> Result<(u64, Vec<u8>), SupplyError> {
-            // A chunk of cards at a time: rendered on every core, added to
-            // the sealed archive, dropped.
-            let mut archive = SealedArchive::new(&header, &recipient, ChunkOut::new(tx))?;
-            for chunk in prints.chunks(RENDER_CHUNK) {
-                for art in render_all(&renderer, chunk, &id).map_err(SupplyError::Render)? {
+            let mut archive = SealedArchive::new(&header, &recipient, ChunkOut::new(sealed_tx))?;
+            while let Some(chunk) = prints_rx.blocking_recv() {
+                for art in render_all(&renderer, &chunk, &id).map_err(SupplyError::Render)? {
                     archive.add(&art)?;
                 }
             }
             let (_, out) = archive.finish(&signer)?;
             out.close().map_err(|e| SupplyError::Package(crate::package::PackageError::Seal(e.to_string())))
         });
-        let mut seq = 0i64;
-        let mut stored = Ok(());
-        while let Some(chunk) = rx.recv().await {
-            if let Err(e) = self.ledger.store().put_batch_chunk(batch_id, seq, &chunk, now_s).await {
-                stored = Err(e);
+        let store = self.ledger.store().clone();
+        let (id, now_s) = (batch_id.to_owned(), now_ms / 1000);
+        let storing = tokio::spawn(async move {
+            let mut seq = 0i64;
+            while let Some(chunk) = sealed_rx.recv().await {
+                store.put_batch_chunk(&id, seq, &chunk, now_s).await?;
+                seq += 1;
+            }
+            Ok::<(), lanyard_store::StoreError>(())
+        });
+        let mut fields = Vec::with_capacity(chosen.len());
+        let mut read = Ok(());
+        'reading: for rows in chosen.chunks(RENDER_CHUNK) {
+            let mut prints = Vec::with_capacity(rows.len());
+            for row in rows {
+                match self.cards.printable(op, &row.id, Some(purpose), now_ms).await {
+                    Ok(printable) => prints.push(CardPrint::new(row, printable, self.cards.config())),
+                    Err(e) => {
+                        read = Err(SupplyError::from(e));
+                        break 'reading;
+                    }
+                }
+            }
+            fields.extend(prints.iter().map(|p| p.fields().join(",")));
+            // Refused only once the sealing has stopped: its error says why.
+            if prints_tx.send(prints).await.is_err() {
                 break;
             }
-            seq += 1;
         }
-        // Dropping the receiver stops the sealing if storing failed.
-        drop(rx);
+        // No more cards: the sealing finishes (or, after a failed read,
+        // finishes a batch that is then thrown away).
+        drop(prints_tx);
         let sealed = sealing.await.map_err(|_| SupplyError::Render("the render task failed".into()))?;
+        // If storing failed, the sealing failed first (its chunks had
+        // nowhere to go); the store's error is the one that says why.
+        let stored = storing.await.map_err(|_| SupplyError::Render("the storing task failed".into()))?;
+        read?;
         stored?;
-        sealed
+        let (size, sha) = sealed?;
+        Ok((size, sha, fields))
     }
 
     /// Batches on the automatic policy, if one is due; `None` if not.

@@ -185,7 +185,11 @@ fn streams_as_text(kind: Kind, head: &[u8]) -> bool {
 /// budget, or the file is uninspectable (never half-read and cleared).
 fn whole(sink: &Sink<'_>, head: Vec<u8>, rest: &mut dyn Read) -> Result<Vec<u8>, ScanError> {
     let budget = sink.limits().max_memory_bytes;
-    let mut bytes = head;
+    // Reserved once: grown by doubling, the buffer would be copied into
+    // one twice its size on the way (untouched pages of a reservation
+    // cost no memory).
+    let mut bytes = Vec::with_capacity(usize::try_from(budget).unwrap_or(usize::MAX).saturating_add(1));
+    bytes.extend_from_slice(&head);
     rest.take((budget + 1).saturating_sub(bytes.len() as u64)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > budget {
         return Err(crate::sink::over_budget(sink.limits(), "to read whole (it is not a format that streams)"));
