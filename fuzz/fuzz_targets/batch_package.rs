@@ -31,10 +31,13 @@ fn pinned() -> &'static [Verifier] {
 fuzz_target!(|data: &[u8]| {
     let limits = Limits { max_total: 1 << 20, max_entries: 64, max_file: 256 << 10 };
     let _ = package::unpack(data, &limits, pinned());
+    // The agent's path: the archive read in place, and age as a stream.
+    let _ = package::check(std::io::Cursor::new(data), &limits, pinned());
     let _ = package::signature::verify(b"{}", Some(data), pinned());
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = Verifier::parse(text);
     }
     let _ = package::open(data, identities(), &limits);
+    let _ = package::open_to(data, identities(), &limits, &mut std::io::sink());
     let _ = package::parse_identities(data);
 });
