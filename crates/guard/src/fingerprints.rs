@@ -19,7 +19,7 @@
 //! and runs of space to one space; "Surname, Forename" is read both ways.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use hmac::{Hmac, KeyInit, Mac};
 use regex::Regex;
@@ -28,6 +28,7 @@ use sha2::Sha256;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::identifiers::Hit;
+use crate::prefilter::Prefilter;
 use crate::report::Detector;
 
 /// The file's format tag.
@@ -128,6 +129,8 @@ pub struct Fingerprints {
     /// When the file form was written (unix seconds); `None` for a set
     /// built in memory and not read from a file.
     created_at: Option<i64>,
+    /// The raw prefilter for tables, built at the first scan that needs it.
+    prefilter: OnceLock<Option<Prefilter>>,
 }
 
 /// Whose identifier a fingerprint is.
@@ -204,6 +207,7 @@ impl Fingerprints {
             recipients: Vec::new(),
             sn_lengths: 0,
             created_at: None,
+            prefilter: OnceLock::new(),
         };
         for p in people {
             f.people += 1;
@@ -221,6 +225,8 @@ impl Fingerprints {
     /// Adds canaries, each with its recipient. Call it after the people are
     /// in: a canary's identifier that is also a person's is left out.
     pub fn with_canaries(mut self, canaries: impl IntoIterator<Item = (String, PersonIdentifiers)>) -> Fingerprints {
+        // New lengths of service number change what the prefilter looks for.
+        self.prefilter = OnceLock::new();
         for (recipient, p) in canaries {
             let n = u32::try_from(self.recipients.len()).unwrap_or(u32::MAX);
             self.recipients.push(recipient);
@@ -345,6 +351,54 @@ impl Fingerprints {
         }
     }
 
+    /// The raw prefilter for tables under exact match: the identifier
+    /// patterns and [`Fingerprints::raw_patterns`]. `None` when no
+    /// prefilter can stand in for [`Fingerprints::find`].
+    pub(crate) fn prefilter(&self) -> Option<&Prefilter> {
+        self.prefilter
+            .get_or_init(|| {
+                let own = self.raw_patterns()?;
+                Prefilter::new(crate::identifiers::RAW_PATTERNS.iter().map(|p| (*p).to_owned()).chain(own))
+            })
+            .as_ref()
+    }
+
+    /// Patterns of which one matches in a record's raw bytes wherever
+    /// [`Fingerprints::find`] could find something in one of its cells
+    /// (`crate::prefilter` says what raw bytes differ in): `None` for a
+    /// file from before service-number lengths were kept, where every token
+    /// with a digit is a candidate.
+    ///
+    /// - An email needs an `@`.
+    /// - A name run starts with two capitalised words. In ASCII that is a
+    ///   capital, letters, an optional full stop and comma, white space,
+    ///   and a capital; any byte of a non-ASCII character (an accented
+    ///   capital, a curly apostrophe, a non-breaking space) may stand for
+    ///   a capital, a letter or a space.
+    /// - A service number is a token whose letters and digits number one of
+    ///   the lengths the register's have, with a digit among them; for each
+    ///   such length, every place the first digit may take.
+    fn raw_patterns(&self) -> Option<Vec<String>> {
+        if self.sn_lengths == 0 {
+            return None;
+        }
+        let mut out = vec![
+            "@".to_owned(),
+            r"(?:[A-Z]|[\x80-\xFF]+)[A-Za-z'\-\x80-\xFF]*\.?,?(?:[\t-\r\x1C-\x20]|[\x80-\xFF])+(?:[A-Z]|[\x80-\xFF])"
+                .to_owned(),
+        ];
+        // A token is at most 20 characters long (`tokens`).
+        for len in (1..=20usize).filter(|n| self.sn_lengths & (1 << n) != 0) {
+            let alternatives: Vec<String> = (0..len)
+                .map(|letters| {
+                    format!(r"(?:[A-Za-z][/\-]*){{{letters}}}[0-9](?:[/\-]*[A-Za-z0-9]){{{}}}", len - 1 - letters)
+                })
+                .collect();
+            out.push(format!(r"(?-u:\b)(?:{})(?-u:\b)", alternatives.join("|")));
+        }
+        Some(out)
+    }
+
     /// Checks a table row's surname and forename/initial cells together (the
     /// PSNI sheet held them in separate columns): the detector, and the
     /// canary's recipient if it is one.
@@ -455,6 +509,7 @@ impl Fingerprints {
             recipients,
             sn_lengths,
             created_at: Some(form.created_at),
+            prefilter: OnceLock::new(),
         })
     }
 }

@@ -51,6 +51,27 @@ const DATE_P: &str = r"(?i)(?-u:\b)(?:([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]
 /// birth", which are looked for first.
 const DIGIT_PATTERNS: [&str; 8] = [NINO_P, NHS_P, POSTCODE_P, PHONE_P, SORT_ACCOUNT_P, CARD_P, IBAN_P, VRM_P];
 
+/// The prefilter's patterns for a table's raw bytes (`crate::prefilter`):
+/// wherever [`find`] could find something in a cell, one of these matches
+/// in the raw record. The digit patterns stand as they are: none matches a
+/// quote or a delimiter, and their word boundaries see the same non-word
+/// bytes at a cell's edges. The sort code with account number is looked
+/// for by its sort code alone, since the whole may span a doubled quote. An
+/// `@` stands for an email, and the stems of the birth words for a date
+/// of birth (a table whose headers mention birth is not prefiltered).
+pub(crate) const RAW_PATTERNS: [&str; 10] = [
+    NINO_P,
+    NHS_P,
+    POSTCODE_P,
+    PHONE_P,
+    r"(?-u:\b)[0-9]{2}[- ][0-9]{2}[- ][0-9]{2}(?-u:\b)",
+    CARD_P,
+    IBAN_P,
+    VRM_P,
+    "@",
+    r"(?i)dob|d\.o\.b|birth|born",
+];
+
 static DIGIT_SET: LazyLock<RegexSet> = LazyLock::new(|| {
     // A larger lazy-DFA cache than the default: the union has many states,
     // and rebuilding them after each cache flush cost more than the scan.
@@ -75,7 +96,8 @@ static DOB_STEMS: LazyLock<Option<aho_corasick::AhoCorasick>> = LazyLock::new(||
     aho_corasick::AhoCorasick::builder().ascii_case_insensitive(true).build(["dob", "d.o.b", "birth", "born"]).ok()
 });
 
-fn mentions_birth(text: &str) -> bool {
+/// Whether `text` holds a stem of a word for birth ("dob", "born"…).
+pub(crate) fn mentions_birth(text: &str) -> bool {
     DOB_STEMS.as_ref().is_none_or(|m| m.is_match(text))
 }
 

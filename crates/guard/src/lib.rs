@@ -15,6 +15,7 @@ pub mod headers;
 pub mod identifiers;
 pub mod mask;
 pub mod policy;
+pub(crate) mod prefilter;
 pub mod report;
 pub mod sink;
 

@@ -79,6 +79,8 @@ pub struct Table {
     header_text: String,
     name_cols: Option<(usize, usize)>,
     personal: Option<(Part, Vec<usize>)>,
+    /// The headers mention birth: any date in any row may be one.
+    birth_header: bool,
 }
 
 /// Rows looked at for a header before a table is taken to have none.
@@ -135,6 +137,24 @@ impl<'a> Sink<'a> {
     /// The limits in force.
     pub fn limits(&self) -> &Limits {
         self.limits
+    }
+
+    /// The fingerprints exact match looks for, if any.
+    pub fn fingerprints(&self) -> Option<&'a Fingerprints> {
+        self.fingerprints
+    }
+
+    /// Whether a row of `table` in which the raw prefilter finds nothing
+    /// may be passed over, as [`Sink::row`] would find nothing in it. Not
+    /// while header rows are still looked for; never in a personal-data
+    /// table (every row counts), under headers that mention birth (every
+    /// date may be one), or where exact match reads the name columns
+    /// together.
+    pub fn may_pass_over(&self, table: &Table) -> bool {
+        table.personal.is_none()
+            && (!table.headers.is_empty() || table.rows_seen >= HEADER_ROWS)
+            && !table.birth_header
+            && (self.fingerprints.is_none() || table.name_cols.is_none())
     }
 
     /// The file's display name.
@@ -282,6 +302,7 @@ impl<'a> Sink<'a> {
                 }
                 table.name_cols = crate::headers::name_columns(&headers);
                 table.header_text = headers.join("\n");
+                table.birth_header = identifiers::mentions_birth(&table.header_text);
                 table.headers = headers;
                 return;
             }

@@ -10,6 +10,7 @@ pub mod odf;
 pub mod ole;
 pub mod ooxml;
 pub mod pdf;
+pub(crate) mod records;
 pub mod text;
 pub mod xlsx;
 pub(crate) mod xml;
