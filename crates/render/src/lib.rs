@@ -446,11 +446,7 @@ impl Renderer {
         resvg::render(&tree, Transform::from_scale(scale, scale), &mut pixmap.as_mut());
         // The card is opaque (its template paints a white ground), so RGB
         // loses nothing and is a quarter smaller to compress.
-        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
-        for p in pixmap.pixels() {
-            let c = p.demultiply();
-            rgb.extend_from_slice(&[c.red(), c.green(), c.blue()]);
-        }
+        let rgb = rgb_of(&pixmap);
         let mut out = Vec::with_capacity(64 * 1024);
         {
             let mut enc = png::Encoder::new(&mut out, w, h);
@@ -517,6 +513,23 @@ impl Renderer {
         }
         Ok(pdf.finish())
     }
+}
+
+/// The pixels as RGB, alpha dropped. Opaque pixels (all of them, on a
+/// card) are their own colour: demultiplying each was a seventh of the
+/// time a side took.
+fn rgb_of(pixmap: &Pixmap) -> Vec<u8> {
+    let mut rgb = vec![0u8; pixmap.pixels().len() * 3];
+    for (out, p) in rgb.chunks_exact_mut(3).zip(pixmap.pixels()) {
+        let c = if p.alpha() == u8::MAX {
+            [p.red(), p.green(), p.blue()]
+        } else {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue()]
+        };
+        out.copy_from_slice(&c);
+    }
+    rgb
 }
 
 /// The pieces a name may break between: after a space (kept with the word
@@ -587,10 +600,49 @@ fn zone(at: Square) -> String {
     )
 }
 
+/// The QR paths drawn last on this thread, by text and square: a card's
+/// files draw its one symbol four times (each PNG side, each PDF page), and
+/// choosing the symbol's mask was a fifth of the card's rendering.
+const QR_MEMO: usize = 4;
+
+type QrKey = (String, [u32; 3]);
+
+thread_local! {
+    static QR_PATHS: std::cell::RefCell<Vec<(QrKey, String)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static QR_SYMBOL: std::cell::RefCell<Option<(String, std::rc::Rc<lanyard_credential::qr::QrMatrix>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
 /// The QR symbol as one SVG path, with its 4-module quiet zone inside the
-/// square `at`.
+/// square `at`: the same text in the same square is the same path, so it is
+/// drawn once and remembered.
 fn qr_path(text: &str, at: Square) -> Result<String, RenderError> {
-    let m = lanyard_credential::qr::symbol(text).map_err(|e| RenderError::Qr(e.to_string()))?;
+    let key: QrKey = (text.to_owned(), [at.x.to_bits(), at.y.to_bits(), at.size.to_bits()]);
+    if let Some(path) = QR_PATHS.with_borrow(|memo| memo.iter().find(|(k, _)| *k == key).map(|(_, p)| p.clone())) {
+        return Ok(path);
+    }
+    let path = draw_qr(text, at)?;
+    QR_PATHS.with_borrow_mut(|memo| {
+        if memo.len() >= QR_MEMO {
+            memo.remove(0);
+        }
+        memo.push((key, path.clone()));
+    });
+    Ok(path)
+}
+
+/// The symbol of `text`, remembered for the last text on this thread.
+fn qr_symbol(text: &str) -> Result<std::rc::Rc<lanyard_credential::qr::QrMatrix>, RenderError> {
+    if let Some(m) = QR_SYMBOL.with_borrow(|last| last.as_ref().filter(|(t, _)| t == text).map(|(_, m)| m.clone())) {
+        return Ok(m);
+    }
+    let m = std::rc::Rc::new(lanyard_credential::qr::symbol(text).map_err(|e| RenderError::Qr(e.to_string()))?);
+    QR_SYMBOL.with_borrow_mut(|last| *last = Some((text.to_owned(), m.clone())));
+    Ok(m)
+}
+
+fn draw_qr(text: &str, at: Square) -> Result<String, RenderError> {
+    let m = qr_symbol(text)?;
     let (x, y) = (at.x, at.y);
     let module = at.size / (m.width + 8) as f32;
     let mut d = String::with_capacity(m.width * m.width * 4);

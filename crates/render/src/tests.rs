@@ -297,3 +297,35 @@ fn reference_ranks_and_numbers_print_whole() {
     let svg = r.svg(&CardFace { number: long, ..face("Ada Quayle", &[]) }, Side::Front).unwrap();
     assert!(svg.contains(&format!(">{long}<")) && svg.contains(">Service no.<"), "{svg}");
 }
+
+#[test]
+fn rgb_is_what_demultiplying_every_pixel_gives() {
+    let mut pixmap = Pixmap::new(16, 16).unwrap();
+    for (i, p) in pixmap.pixels_mut().iter_mut().enumerate() {
+        let a = [255u8, 255, 128, 0, 1][i % 5];
+        let c = |k: usize| ((i * k) % 256) as u8 % a.saturating_add(1).max(1);
+        *p = resvg::tiny_skia::PremultipliedColorU8::from_rgba(c(7).min(a), c(13).min(a), c(31).min(a), a).unwrap();
+    }
+    let reference: Vec<u8> = pixmap
+        .pixels()
+        .iter()
+        .flat_map(|p| {
+            let c = p.demultiply();
+            [c.red(), c.green(), c.blue()]
+        })
+        .collect();
+    assert_eq!(rgb_of(&pixmap), reference);
+}
+
+#[test]
+fn a_remembered_qr_path_is_the_one_drawn_and_never_another_texts() {
+    let at = Square { x: 60.0, y: 20.0, size: 22.0 };
+    let a = qr_path("LY1:ABC", at).unwrap();
+    assert_eq!(a, draw_qr("LY1:ABC", at).unwrap());
+    assert_eq!(qr_path("LY1:ABC", at).unwrap(), a);
+    let b = qr_path("LY1:ABD", at).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(b, draw_qr("LY1:ABD", at).unwrap());
+    let moved = qr_path("LY1:ABC", Square { x: 4.0, ..at }).unwrap();
+    assert_ne!(moved, a);
+}
