@@ -22,8 +22,6 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind};
 
-use crate::fingerprints::Fingerprints;
-
 /// A compiled prefilter: the union of its patterns.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
@@ -51,14 +49,10 @@ impl Prefilter {
         Some(Prefilter { dfa })
     }
 
-    /// The prefilter for a scan with these fingerprints (or none). `None`
-    /// when no prefilter can stand in for the detectors: every record is
-    /// then read.
-    pub(crate) fn for_scan(fingerprints: Option<&Fingerprints>) -> Option<&Prefilter> {
-        match fingerprints {
-            None => IDENTIFIERS.as_ref(),
-            Some(f) => f.prefilter(),
-        }
+    /// The prefilter for scans without exact data match (a scan with it
+    /// asks its `Fingerprints` for theirs). `None` if it cannot be built.
+    pub(crate) fn identifiers() -> Option<&'static Prefilter> {
+        IDENTIFIERS.as_ref()
     }
 
     /// A gate that judges the records of one buffer after another.

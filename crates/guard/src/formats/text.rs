@@ -126,7 +126,13 @@ fn table(
     let part = Part::named("(table)");
     let mut table = Table::default();
     let mut row: u32 = 0;
-    let filter = if prefilter { Prefilter::for_scan(sink.fingerprints()) } else { None };
+    // No prefilter stands in for exact match without the register's
+    // service-number lengths (`Fingerprints::prefilter` says none).
+    let filter = match (prefilter, sink.fingerprints()) {
+        (false, _) => None,
+        (true, None) => Prefilter::identifiers(),
+        (true, Some(f)) => f.prefilter(),
+    };
     let mut gate = filter.map(Prefilter::gate);
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut from = 0;
