@@ -18,9 +18,14 @@ use crate::file::{BatchFile, ChunkOut};
 use crate::package::{Manifest, SealedArchive, parse_recipient};
 use crate::signing::BatchSigner;
 
-/// Cards rendered per step of a batch: enough to keep every core busy,
-/// few enough that the artwork in hand stays small.
+/// Cards read per step of a batch: their printed data (photos included)
+/// is read ahead of the rendering.
 const RENDER_CHUNK: usize = 128;
+
+/// Cards drawn at once, on every core, before they go into the archive:
+/// enough to keep eight render threads busy, few enough that the artwork
+/// in hand (about 300 KB a card) stays small.
+const RENDER_AHEAD: usize = 16;
 
 /// How batches are made and how long they live.
 #[derive(Clone, Copy, Debug)]
@@ -535,8 +540,13 @@ impl Supply {
         let sealing = tokio::task::spawn_blocking(move || -> Result<(u64, Vec<u8>), SupplyError> {
             let mut archive = SealedArchive::new(&header, &recipient, ChunkOut::new(sealed_tx))?;
             while let Some(chunk) = prints_rx.blocking_recv() {
-                for art in render_all(&renderer, &chunk, &id).map_err(SupplyError::Render)? {
-                    archive.add(&art)?;
+                // A few cards at a time, each into the archive as soon as
+                // it is drawn: a whole chunk's artwork (128 cards, 40 MB)
+                // held at once was most of a batch's memory.
+                for few in chunk.chunks(RENDER_AHEAD) {
+                    for art in render_all(&renderer, few, &id).map_err(SupplyError::Render)? {
+                        archive.add(&art)?;
+                    }
                 }
             }
             let (_, out) = archive.finish(&signer)?;

@@ -85,3 +85,20 @@ pub async fn stores() -> Vec<TestStore> {
     }
     out
 }
+
+/// This process's resident memory now and at its peak since the last
+/// [`reset_peak_rss`], in KiB, from `/proc/self/status` (`VmRSS`,
+/// `VmHWM`); `None` where there is no such file.
+pub fn rss_kib() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| -> Option<u64> {
+        status.lines().find(|l| l.starts_with(name))?.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Starts the peak over from the memory in use now (Linux 4.0 and later),
+/// so that a test measures one step, not its setup.
+pub fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
