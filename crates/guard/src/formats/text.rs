@@ -1,7 +1,9 @@
 //! Text files: CSV and TSV as tables (headers, columns), everything else
 //! (plain text, JSON, XML, HTML) line by line. Streamed, so memory does not
 //! grow with the file: a record or line longer than [`MAX_RECORD`] is
-//! refused rather than buffered.
+//! refused rather than buffered. A table's records are found in place
+//! (`records`), and once its header rows are past, those in which the raw
+//! prefilter (`crate::prefilter`) finds nothing are passed over unsplit.
 
 use std::borrow::Cow;
 use std::cell::Cell;
