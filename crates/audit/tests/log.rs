@@ -49,3 +49,61 @@ async fn batched_appends_give_the_same_tree_and_proofs_verify() {
         assert!(log::root(&store, size + 1).await.is_err());
     }
 }
+
+/// Many proofs read together are the proofs read one at a time, for every
+/// kind of index set (all, a window, strided, scattered, one, none); and a
+/// node missing from a run is named, never read around.
+#[tokio::test]
+async fn proofs_read_together_are_the_proofs_read_one_at_a_time() {
+    for t in lanyard_testkit::stores().await {
+        let (name, store) = (t.name, &t.store);
+        let entries: Vec<(Vec<u8>, [u8; 32])> = (0..301u32)
+            .map(|n| {
+                let bytes = format!("{{\"event\":{n}}}").into_bytes();
+                let h = leaf_hash(&bytes);
+                (bytes, h)
+            })
+            .collect();
+        for chunk in entries.chunks(97) {
+            let mut tx = store.begin().await.unwrap();
+            log::append(&mut tx, chunk).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for size in [1u64, 2, 3, 64, 65, 127, 200, 256, 301] {
+            let scattered: Vec<u64> = (0..40)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed % size
+                })
+                .collect();
+            let sets: [Vec<u64>; 6] = [
+                (0..size).collect(),
+                (size / 3..size / 3 + size.min(50) / 2).collect(),
+                (0..size).step_by(7).collect(),
+                scattered,
+                vec![size - 1],
+                Vec::new(),
+            ];
+            for set in sets {
+                let together = log::inclusions(store, &set, size).await.unwrap();
+                assert_eq!(together.len(), set.len(), "{name}");
+                for (&index, got) in set.iter().zip(&together) {
+                    let alone = log::inclusion(store, index, size).await.unwrap();
+                    assert_eq!(got, &alone, "{name}: event {index} in {size}");
+                }
+            }
+        }
+        assert!(log::inclusions(store, &[301], 301).await.is_err(), "{name}: an index past the tree");
+        assert!(log::inclusions(store, &[0], 302).await.is_err(), "{name}: a tree past the log");
+
+        t.behind_lanyards_back("DELETE FROM audit_nodes WHERE level = 1 AND idx = 40").await;
+        let err = log::inclusions(store, &(70..90).collect::<Vec<_>>(), 301).await.unwrap_err();
+        assert!(
+            matches!(err, log::LogError::MissingNode { level: 1, index: 40 }),
+            "{name}: a node missing mid-run is named: {err:?}"
+        );
+    }
+}

@@ -422,6 +422,7 @@ impl Register {
             let rows = self.store().audit_rows(from, 2000.min(end - from)).await?;
             let Some(last) = rows.last() else { break };
             from = last.idx + 1;
+            let mut kept = Vec::with_capacity(rows.len());
             for row in rows {
                 let Ok(e) = Event::from_bytes(&row.event) else {
                     return Err(refused(format!("audit event {} is unreadable; run 'lanyard audit verify'", row.idx)));
@@ -429,11 +430,14 @@ impl Register {
                 if from_ms.is_some_and(|t| e.time_ms < t) || to_ms.is_some_and(|t| e.time_ms >= t) {
                     continue;
                 }
-                let index = u64::try_from(row.idx).map_err(refused)?;
-                let (leaf, hashes) = log::inclusion(self.store(), index, cp.tree_size).await?;
+                kept.push((u64::try_from(row.idx).map_err(refused)?, row.event));
+            }
+            let indexes: Vec<u64> = kept.iter().map(|(i, _)| *i).collect();
+            let proofs = log::inclusions(self.store(), &indexes, cp.tree_size).await?;
+            for ((index, event), (leaf, hashes)) in kept.into_iter().zip(proofs) {
                 events.push(ExportedEvent {
                     index,
-                    event_base64: B64.encode(&row.event),
+                    event_base64: B64.encode(&event),
                     leaf_hash: B64.encode(leaf),
                     hashes: hashes.iter().map(|h| B64.encode(h)).collect(),
                 });
