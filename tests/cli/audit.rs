@@ -187,6 +187,14 @@ fn verify_names_rows_changed_deleted_and_inserted_behind_lanyards_back() {
         assert_eq!(out.status.code(), Some(1));
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(text.contains("audit event 1: bytes do not match its leaf hash"), "[{}] {text}", env.backend);
+        // An export will not pass the altered event on as proven, and leaves
+        // no file behind that could be taken for a whole one.
+        let file = env.path("tampered-export.json");
+        let out = env.run(&["audit", "export", "--out", file.to_str().unwrap()]);
+        assert_ne!(out.status.code(), Some(0), "[{}]", env.backend);
+        let text = String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("audit event 1 does not match its leaf hash"), "[{}] {text}", env.backend);
+        assert!(!file.exists() && !file.with_extension("partial").exists(), "[{}]", env.backend);
 
         // An event deleted from the middle is named, and the tree no longer
         // matches its stored nodes.

@@ -8,6 +8,9 @@
 //!   and single-caller latency (one durable transaction per append).
 //! - On a register log grown to `--verify-events`: `audit verify` time and
 //!   peak RSS, in a child process so the RSS is its own.
+//! - At that size too: `audit export` of the whole log (time and peak RSS),
+//!   beside reading the log alone; and 100,000 inclusion proofs made one at
+//!   a time (as exports made them before) and a page at a time (as now).
 //! - Grown on to `--events`: inclusion proof time, and `breach scope` time and
 //!   peak RSS (child processes again), beside the time to read the log
 //!   alone (`scan-fetch`), the floor for any pass over it.
@@ -39,6 +42,8 @@ use lanyard_synth as synth;
 
 const PASSPHRASE: &[u8] = b"lanyard bench passphrase";
 const OPERATORS: usize = 40;
+/// Events whose proofs `proofs-alone` and `proofs-together` make.
+const PROOF_SAMPLE: u64 = 100_000;
 
 /// A child phase's result.
 #[derive(Debug, Serialize, Deserialize)]
@@ -294,6 +299,36 @@ pub async fn phase(name: &str, dir: &Path) -> Result<()> {
                 "replay_bytes": sealed.len(),
             })
         }
+        "export" => {
+            // `audit export` of the whole log, each chunk dropped as it
+            // comes, as the server streams it.
+            let mut export = register.export_window(&op, None, None, context::now_ms()).await?;
+            let mut bytes = 0u64;
+            while let Some(chunk) = export.next_chunk().await? {
+                bytes += chunk.len() as u64;
+            }
+            json!({ "events": export.events(), "bytes": bytes })
+        }
+        "proofs-alone" | "proofs-together" => {
+            // The first PROOF_SAMPLE events' inclusion proofs: one at a time,
+            // as an export read them before, and a page at a time, as now.
+            let store = ledger.store();
+            let size = lanyard_audit::log::size(store).await?;
+            let n = PROOF_SAMPLE.min(size);
+            let mut hashes = 0usize;
+            if name == "proofs-alone" {
+                for index in 0..n {
+                    hashes += lanyard_audit::log::inclusion(store, index, size).await?.1.len();
+                }
+            } else {
+                for first in (0..n).step_by(2000) {
+                    let page: Vec<u64> = (first..n.min(first + 2000)).collect();
+                    let proofs = lanyard_audit::log::inclusions(store, &page, size).await?;
+                    hashes += proofs.iter().map(|p| p.1.len()).sum::<usize>();
+                }
+            }
+            json!({ "events": n, "tree_size": size, "hashes": hashes })
+        }
         "people-fetch" => {
             // The floor for the store's side of a pass: every person's row
             // and sealed compartments read as the watch reads them, nothing
@@ -376,6 +411,11 @@ pub async fn run(cli: &Cli, args: &AuditBenchArgs) -> Result<()> {
         grow(&register, &ledger, &mut events_gen, verify_at, checkpoint_every).await?;
         let r = child("verify", &reg_dir)?;
         out.insert("verify".into(), child_json(&r));
+        for phase in ["export", "scan-fetch", "proofs-alone", "proofs-together"] {
+            eprintln!("{phase} at {verify_at} events");
+            let r = child(phase, &reg_dir)?;
+            out.insert(format!("{}_at_verify_size", phase.replace('-', "_")), child_json(&r));
+        }
 
         eprintln!("growing the log to {} events", args.events);
         grow(&register, &ledger, &mut events_gen, args.events, checkpoint_every).await?;

@@ -87,36 +87,6 @@ pub struct ConsistencyProof {
     pub checkpoint: String,
 }
 
-/// One event of an export, with its proof.
-#[derive(Clone, Debug, Serialize)]
-pub struct ExportedEvent {
-    /// Index in the log.
-    pub index: u64,
-    /// The stored bytes.
-    pub event_base64: String,
-    /// Base64 leaf hash.
-    pub leaf_hash: String,
-    /// Base64 inclusion path against the export's checkpoint.
-    pub hashes: Vec<String>,
-}
-
-/// `lanyard audit export`: a window of events, provable offline.
-#[derive(Clone, Debug, Serialize)]
-pub struct AuditExport {
-    /// Checks the checkpoint.
-    pub verifier_key: String,
-    /// Size of the checkpoint every proof is against.
-    pub tree_size: u64,
-    /// The signed checkpoint.
-    pub checkpoint: String,
-    /// Window start (unix ms, inclusive), if any.
-    pub from_ms: Option<i64>,
-    /// Window end (unix ms, exclusive), if any.
-    pub to_ms: Option<i64>,
-    /// The events, in log order.
-    pub events: Vec<ExportedEvent>,
-}
-
 /// The key's label in the HSM: the log key keeps its first name; other keys
 /// carry their version.
 fn native_name(name: &str, version: u32) -> String {
@@ -400,57 +370,6 @@ impl Register {
             hashes: hashes.iter().map(|h| B64.encode(h)).collect(),
             checkpoint: cp.checkpoint,
         })
-    }
-
-    /// The events of a time window, each with its inclusion proof against one
-    /// signed checkpoint, and the verifier key: everything an outside
-    /// reviewer needs to check them (DESIGN §4). `from_ms` inclusive,
-    /// `to_ms` exclusive.
-    pub async fn export_window(
-        &self,
-        op: &Operator,
-        from_ms: Option<i64>,
-        to_ms: Option<i64>,
-        now_ms: i64,
-    ) -> Result<AuditExport, RegisterError> {
-        let verifier_key = self.verifier_key(op, now_ms).await?;
-        let cp = self.checkpoint(op, None, now_ms).await?;
-        let end = i64::try_from(cp.tree_size).map_err(refused)?;
-        let mut events = Vec::new();
-        let mut from = 0i64;
-        while from < end {
-            let rows = self.store().audit_rows(from, 2000.min(end - from)).await?;
-            let Some(last) = rows.last() else { break };
-            from = last.idx + 1;
-            let mut kept = Vec::with_capacity(rows.len());
-            for row in rows {
-                let Ok(e) = Event::from_bytes(&row.event) else {
-                    return Err(refused(format!("audit event {} is unreadable; run 'lanyard audit verify'", row.idx)));
-                };
-                if from_ms.is_some_and(|t| e.time_ms < t) || to_ms.is_some_and(|t| e.time_ms >= t) {
-                    continue;
-                }
-                kept.push((u64::try_from(row.idx).map_err(refused)?, row.event));
-            }
-            let indexes: Vec<u64> = kept.iter().map(|(i, _)| *i).collect();
-            let proofs = log::inclusions(self.store(), &indexes, cp.tree_size).await?;
-            for ((index, event), (leaf, hashes)) in kept.into_iter().zip(proofs) {
-                events.push(ExportedEvent {
-                    index,
-                    event_base64: B64.encode(&event),
-                    leaf_hash: B64.encode(leaf),
-                    hashes: hashes.iter().map(|h| B64.encode(h)).collect(),
-                });
-            }
-        }
-        // The export itself is accounted for: who took which window.
-        let mut event = Event::new(now_ms, op.actor.clone(), "audit.export", Outcome::Ok);
-        event.request_id = Some(op.request_id.clone());
-        event.detail = Some(serde_json::json!({
-            "events": events.len(), "tree_size": cp.tree_size, "from_ms": from_ms, "to_ms": to_ms,
-        }));
-        self.record(&[event]).await?;
-        Ok(AuditExport { verifier_key, tree_size: cp.tree_size, checkpoint: cp.checkpoint, from_ms, to_ms, events })
     }
 
     /// A C2SP tlog-tiles file of the log at its latest signed checkpoint

@@ -588,3 +588,76 @@ async fn a_key_provider_that_stops_answering_fails_reads_and_writes_closed() {
         assert!(log.iter().any(|e| e.action == "keys.provider_restored"), "{}", env.name);
     }
 }
+
+/// An export is made a page at a time: every event of the window comes out
+/// once, in order, with a proof that checks against the signed checkpoint
+/// by the verifier key alone; no chunk holds more than a page. An event
+/// deleted behind lanyard's back stops the export where it is missing,
+/// after what came before had gone out: the caller must not pass it on.
+#[tokio::test]
+async fn an_export_comes_a_page_at_a_time_and_stops_at_a_missing_event() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use lanyard_audit::checkpoint::NoteVerifier;
+    use lanyard_audit::{Outcome, leaf_hash, merkle};
+
+    for env in envs().await {
+        let reg = Register::init(lanyard_audit::Ledger::new(env.store.clone()), env.provider.clone(), &op(), 1_000)
+            .await
+            .unwrap();
+        let before = lanyard_audit::log::size(&env.store).await.unwrap();
+        let events: Vec<Event> = (0..4_500i64)
+            .map(|i| Event::new(10_000 + i, Actor::operator("tester"), "person.read", Outcome::Ok))
+            .collect();
+        for chunk in events.chunks(1_000) {
+            reg.record(chunk).await.unwrap();
+        }
+        // 4,000 of them: the window cuts into the first page and the last.
+        let (from_ms, to_ms) = (10_300, 14_300);
+        let mut export = reg.export_window(&op(), Some(from_ms), Some(to_ms), 20_000).await.unwrap();
+        let (mut doc, mut chunks, mut most) = (Vec::new(), 0, 0);
+        while let Some(chunk) = export.next_chunk().await.unwrap() {
+            chunks += 1;
+            // Each event is a line of its own.
+            most = most.max(chunk.windows(2).filter(|w| w == b"\n{").count());
+            doc.extend(chunk);
+        }
+        assert_eq!(export.events(), 4_000, "{}", env.name);
+        assert!(chunks >= 4, "{}: the head, three pages and the end, not one piece ({chunks})", env.name);
+        assert!(most <= 2_000, "{}: a chunk of {most} events", env.name);
+
+        let v: serde_json::Value = serde_json::from_slice(&doc).unwrap();
+        let cp = NoteVerifier::parse(v["verifier_key"].as_str().unwrap())
+            .unwrap()
+            .verify(v["checkpoint"].as_str().unwrap())
+            .unwrap();
+        assert_eq!(v["tree_size"].as_u64(), Some(cp.size));
+        assert_eq!((v["from_ms"].as_i64(), v["to_ms"].as_i64()), (Some(from_ms), Some(to_ms)));
+        let out = v["events"].as_array().unwrap();
+        assert_eq!(out.len(), 4_000);
+        let hash = |v: &serde_json::Value| -> [u8; 32] { B64.decode(v.as_str().unwrap()).unwrap().try_into().unwrap() };
+        for (n, e) in out.iter().enumerate() {
+            let index = e["index"].as_u64().unwrap();
+            assert_eq!(index, before + 300 + n as u64, "{}: in log order, none twice", env.name);
+            let bytes = B64.decode(e["event_base64"].as_str().unwrap()).unwrap();
+            let leaf = leaf_hash(&bytes);
+            assert_eq!(leaf, hash(&e["leaf_hash"]));
+            let path: Vec<[u8; 32]> = e["hashes"].as_array().unwrap().iter().map(hash).collect();
+            assert!(merkle::verify_inclusion(&leaf, index, cp.size, &path, &cp.root), "{}: event {index}", env.name);
+        }
+
+        let gone = before + 3_000;
+        env.raw.exec(&format!("DELETE FROM audit_log WHERE idx = {gone}")).await;
+        let mut export = reg.export_window(&op(), None, None, 21_000).await.unwrap();
+        let mut got = 0;
+        let err = loop {
+            match export.next_chunk().await {
+                Ok(Some(_)) => got += 1,
+                Ok(None) => panic!("{}: an export with an event missing finished", env.name),
+                Err(e) => break e,
+            }
+        };
+        assert!(got >= 2, "{}: the head and the first page went out first", env.name);
+        assert!(err.to_string().contains(&format!("audit event {gone} is missing")), "{}: {err}", env.name);
+    }
+}

@@ -739,6 +739,17 @@ async fn an_admin_runs_users_and_tokens_over_the_api_and_the_auditor_checks_the_
     let bytes = base64::engine::general_purpose::STANDARD.decode(e["event_base64"].as_str().unwrap()).unwrap();
     let leaf = lanyard_audit::leaf_hash(&bytes);
     assert_eq!(e["leaf_hash"], base64::engine::general_purpose::STANDARD.encode(leaf));
+    // The export streams as JSON: whole, every event with its leaf hash.
+    let r = auditor.get(format!("{}/v1/audit/export", f.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let export: serde_json::Value = r.json().await.unwrap();
+    let events = export["events"].as_array().unwrap();
+    assert!(events.len() as u64 >= report["events"].as_u64().unwrap(), "{export}");
+    for e in events {
+        let bytes = base64::engine::general_purpose::STANDARD.decode(e["event_base64"].as_str().unwrap()).unwrap();
+        assert_eq!(e["leaf_hash"], base64::engine::general_purpose::STANDARD.encode(lanyard_audit::leaf_hash(&bytes)));
+    }
     let r = auditor.get(format!("{}/v1/audit/events/999999", f.base)).send().await.unwrap();
     assert_eq!(r.status(), 404);
     let r = auditor.get(format!("{}/v1/audit/events/-1", f.base)).send().await.unwrap();

@@ -102,3 +102,14 @@ pub fn rss_kib() -> Option<(u64, u64)> {
 pub fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
+
+/// Whether this machine lets a test measure its own peak memory
+/// ([`rss_kib`] and [`reset_peak_rss`] both work); where not, prints the
+/// reason the test skips.
+pub fn peak_rss_measurable() -> bool {
+    let can = rss_kib().is_some() && reset_peak_rss();
+    if !can {
+        skip("no /proc/self/status and clear_refs here to measure the peak with");
+    }
+    can
+}

@@ -121,18 +121,34 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
         AuditCommand::Export { from, to, out } => {
             let from_ms = from.as_deref().map(|t| crate::cmd::breach::parse_time("from", t)).transpose()?;
             let to_ms = to.as_deref().map(|t| crate::cmd::breach::parse_time("to", t)).transpose()?;
-            let export = register.export_window(&op, from_ms, to_ms, now).await?;
-            let text = serde_json::to_string_pretty(&export)?;
-            std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+            let mut export = register.export_window(&op, from_ms, to_ms, now).await?;
+            // Written a page at a time beside `out` and renamed over it when
+            // whole: an export cut short leaves no file that looks complete.
+            let tmp = out.with_extension("partial");
+            let written = async {
+                use std::io::Write;
+                let file = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+                let mut file = std::io::BufWriter::new(file);
+                while let Some(chunk) = export.next_chunk().await? {
+                    file.write_all(&chunk).with_context(|| format!("writing {}", tmp.display()))?;
+                }
+                file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+                std::fs::rename(&tmp, out).with_context(|| format!("writing {}", out.display()))
+            }
+            .await;
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            written?;
             if cli.json {
                 return output::json(
-                    &serde_json::json!({ "events": export.events.len(), "tree_size": export.tree_size }),
+                    &serde_json::json!({ "events": export.events(), "tree_size": export.tree_size() }),
                 );
             }
             println!(
                 "wrote {} events with proofs against checkpoint {} to {}",
-                export.events.len(),
-                export.tree_size,
+                export.events(),
+                export.tree_size(),
                 out.display()
             );
         }
