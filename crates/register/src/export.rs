@@ -15,7 +15,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
-use lanyard_audit::{Event, Outcome, leaf_hash, log};
+use lanyard_audit::{Event, Outcome, leaf_hash, log, merkle};
 use lanyard_store::Store;
 use serde::Serialize;
 
@@ -53,6 +53,8 @@ struct Head<'a> {
 pub struct AuditExport {
     store: Store,
     tree_size: u64,
+    /// The signed checkpoint's root, which every proof must reach.
+    root: [u8; 32],
     from_ms: Option<i64>,
     to_ms: Option<i64>,
     head: Option<Vec<u8>>,
@@ -85,6 +87,8 @@ impl Register {
         let verifier_key = self.verifier_key(op, now_ms).await?;
         let cp = self.checkpoint(op, None, now_ms).await?;
         let end = i64::try_from(cp.tree_size).map_err(refused)?;
+        let root = B64.decode(&cp.root).ok().and_then(|r| <[u8; 32]>::try_from(r).ok());
+        let root = root.ok_or_else(|| refused("the checkpoint's root is not a hash"))?;
         let head =
             Head { verifier_key: &verifier_key, tree_size: cp.tree_size, checkpoint: &cp.checkpoint, from_ms, to_ms };
         let mut head = serde_json::to_vec(&head).map_err(refused)?;
@@ -98,6 +102,7 @@ impl Register {
         Ok(AuditExport {
             store: self.store().clone(),
             tree_size: cp.tree_size,
+            root,
             from_ms,
             to_ms,
             head: Some(head),
@@ -163,10 +168,16 @@ impl AuditExport {
         let proofs = log::inclusions(&self.store, &indexes, self.tree_size).await?;
         let mut out = Vec::new();
         for ((index, event), (leaf, hashes)) in kept.into_iter().zip(proofs) {
-            // The tree's leaf is what the reviewer checks the bytes against:
-            // bytes that no longer hash to it are not passed on as proven.
+            // What the reviewer will check is checked first: the bytes hash
+            // to the leaf, and the leaf's path reaches the signed root. A
+            // stored hash changed behind lanyard's back fails here, and is
+            // not passed on as proven.
+            let at = i64::try_from(index).unwrap_or(i64::MAX);
             if leaf_hash(&event) != leaf {
-                return Err(damaged(i64::try_from(index).unwrap_or(i64::MAX), "does not match its leaf hash"));
+                return Err(damaged(at, "does not match its leaf hash"));
+            }
+            if !merkle::verify_inclusion(&leaf, index, self.tree_size, &hashes, &self.root) {
+                return Err(damaged(at, "is not proven by the tree's stored hashes"));
             }
             let exported = ExportedEvent {
                 index,

@@ -591,11 +591,12 @@ async fn a_key_provider_that_stops_answering_fails_reads_and_writes_closed() {
 
 /// An export is made a page at a time: every event of the window comes out
 /// once, in order, with a proof that checks against the signed checkpoint
-/// by the verifier key alone; no chunk holds more than a page. An event
-/// deleted behind lanyard's back stops the export where it is missing,
-/// after what came before had gone out: the caller must not pass it on.
+/// by the verifier key alone; no chunk holds more than a page. A tree node
+/// changed, or an event deleted, behind lanyard's back stops the export
+/// where it is met, after what came before had gone out: the caller must
+/// not pass it on.
 #[tokio::test]
-async fn an_export_comes_a_page_at_a_time_and_stops_at_a_missing_event() {
+async fn an_export_comes_a_page_at_a_time_and_stops_where_the_log_was_changed() {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD as B64;
     use lanyard_audit::checkpoint::NoteVerifier;
@@ -645,6 +646,21 @@ async fn an_export_comes_a_page_at_a_time_and_stops_at_a_missing_event() {
             let path: Vec<[u8; 32]> = e["hashes"].as_array().unwrap().iter().map(hash).collect();
             assert!(merkle::verify_inclusion(&leaf, index, cp.size, &path, &cp.root), "{}: event {index}", env.name);
         }
+
+        // A stored node changed behind lanyard's back: the proofs through it
+        // no longer reach the signed root, and the export stops there.
+        let changed = (before + 4_200) / 2;
+        let zeros = if env.name == "sqlite" { "zeroblob(32)" } else { "decode(repeat('00', 32), 'hex')" };
+        env.raw.exec(&format!("UPDATE audit_nodes SET hash = {zeros} WHERE level = 1 AND idx = {changed}")).await;
+        let mut export = reg.export_window(&op(), None, None, 20_500).await.unwrap();
+        let err = loop {
+            match export.next_chunk().await {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("{}: an export through a changed node finished", env.name),
+                Err(e) => break e,
+            }
+        };
+        assert!(err.to_string().contains("is not proven by the tree's stored hashes"), "{}: {err}", env.name);
 
         let gone = before + 3_000;
         env.raw.exec(&format!("DELETE FROM audit_log WHERE idx = {gone}")).await;
