@@ -63,6 +63,9 @@ pub struct AuditExport {
     end: i64,
     events: u64,
     done: bool,
+    /// A page failed: nothing more comes, so no later page can be taken
+    /// for the rest of a whole document.
+    failed: bool,
 }
 
 fn refused(e: impl std::fmt::Display) -> RegisterError {
@@ -110,6 +113,7 @@ impl Register {
             end,
             events: 0,
             done: false,
+            failed: false,
         })
     }
 }
@@ -132,8 +136,17 @@ impl AuditExport {
         if let Some(head) = self.head.take() {
             return Ok(Some(head));
         }
+        if self.failed {
+            return Err(refused("this export stopped at an error and cannot go on"));
+        }
         while self.next < self.end {
-            let out = self.page().await?;
+            let out = match self.page().await {
+                Ok(out) => out,
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
+            };
             if !out.is_empty() {
                 return Ok(Some(out));
             }

@@ -661,6 +661,7 @@ async fn an_export_comes_a_page_at_a_time_and_stops_where_the_log_was_changed() 
             }
         };
         assert!(err.to_string().contains("is not proven by the tree's stored hashes"), "{}: {err}", env.name);
+        assert!(export.next_chunk().await.is_err(), "{}: nothing comes after the error", env.name);
 
         let gone = before + 3_000;
         env.raw.exec(&format!("DELETE FROM audit_log WHERE idx = {gone}")).await;
