@@ -448,7 +448,9 @@ pub enum AuditCommand {
         /// Up to (not including) this time.
         #[arg(long)]
         to: Option<String>,
-        /// The JSON file to write.
+        /// The JSON file to write. It appears only once whole; an event
+        /// missing or altered in the log stops the export (exit 2) and
+        /// leaves no file.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
     },

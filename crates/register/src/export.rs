@@ -72,7 +72,7 @@ fn refused(e: impl std::fmt::Display) -> RegisterError {
     RegisterError::new(ErrorKind::Proof(e.to_string()))
 }
 
-fn damaged(index: i64, what: &str) -> RegisterError {
+fn damaged(index: impl std::fmt::Display, what: &str) -> RegisterError {
     refused(format!("audit event {index} {what}; run 'lanyard audit verify'"))
 }
 
@@ -185,12 +185,11 @@ impl AuditExport {
             // to the leaf, and the leaf's path reaches the signed root. A
             // stored hash changed behind lanyard's back fails here, and is
             // not passed on as proven.
-            let at = i64::try_from(index).unwrap_or(i64::MAX);
             if leaf_hash(&event) != leaf {
-                return Err(damaged(at, "does not match its leaf hash"));
+                return Err(damaged(index, "does not match its leaf hash"));
             }
             if !merkle::verify_inclusion(&leaf, index, self.tree_size, &hashes, &self.root) {
-                return Err(damaged(at, "is not proven by the tree's stored hashes"));
+                return Err(damaged(index, "is not proven by the tree's stored hashes"));
             }
             let exported = ExportedEvent {
                 index,
