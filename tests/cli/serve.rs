@@ -449,3 +449,49 @@ fn a_database_replaced_under_the_server_makes_it_not_ready_and_says_why() {
     });
     server.stop();
 }
+
+/// Sends `signal` to the process `lanyard ARGS` the moment it prints where
+/// it listens, and returns how it ended and its standard error. The line
+/// is the promise that the process is up; a signal after it must stop the
+/// process cleanly, not kill it half-way through starting.
+fn signalled_on_listening(env: &Env, args: &[&str], signal: &str) -> (std::process::ExitStatus, String) {
+    let mut child = env.std_cmd().args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.starts_with("listening on ") {
+        line.clear();
+        if stdout.read_line(&mut line).unwrap() == 0 {
+            let out = child.wait_with_output().unwrap();
+            panic!("{args:?} ended before it listened: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args([signal, &pid]).status().unwrap().success());
+    // Whatever else it prints is drained, so a full pipe cannot hold it up.
+    std::io::copy(&mut stdout, &mut std::io::sink()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn a_signal_as_soon_as_it_listens_stops_a_server_cleanly() {
+    let env = Env::sqlite();
+    env.init();
+    // SIGTERM is what a service manager sends; SIGINT is Ctrl-C.
+    for signal in ["-INT", "-TERM", "-INT", "-TERM"] {
+        let (status, err) = signalled_on_listening(&env, &["serve", "--listen", "127.0.0.1:0"], signal);
+        assert!(status.success(), "serve, kill {signal}: {status:?}\n{err}");
+        assert!(err.contains("stopped"), "serve, kill {signal}: {err}");
+    }
+    let demo = Env::sqlite();
+    let (status, err) = signalled_on_listening(&demo, &["demo", "--people", "20", "--listen", "127.0.0.1:0"], "-TERM");
+    assert!(status.success(), "demo, kill -TERM: {status:?}\n{err}");
+    let wdir = env.path("witness");
+    let wdir = wdir.to_str().unwrap();
+    env.ok(&["witness", "init", "--data-dir", wdir, "--name", "audit.force.example/w1"]);
+    for signal in ["-INT", "-TERM"] {
+        let (status, err) =
+            signalled_on_listening(&env, &["witness", "serve", "--data-dir", wdir, "--listen", "127.0.0.1:0"], signal);
+        assert!(status.success(), "witness serve, kill {signal}: {status:?}\n{err}");
+    }
+}

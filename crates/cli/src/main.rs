@@ -8,6 +8,7 @@ mod context;
 mod opts;
 mod output;
 mod session;
+mod signals;
 
 use std::process::ExitCode;
 

@@ -26,12 +26,7 @@ pub async fn run(cli: &Cli, cmd: &AuditCommand) -> Result<()> {
     let now = context::now_ms();
     match cmd {
         AuditCommand::Checkpoint { size: _, every: Some(seconds) } => {
-            let stop = async {
-                // If the handler cannot be installed, run until killed.
-                if tokio::signal::ctrl_c().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            };
+            let stop = crate::signals::stop_signal()?;
             let json = cli.json;
             let signed = register
                 .run_checkpointer(

@@ -181,6 +181,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
     let base = format!("http://{}", listener.local_addr()?);
+    let stop = crate::signals::stop_signal()?;
     println!("\nThe server (Ctrl-C stops it):");
     println!("listening on {base}");
     println!(
@@ -236,7 +237,7 @@ pub async fn run(cli: &Cli, args: &DemoArgs) -> Result<()> {
         &settings,
         listener,
         &serve,
-        Default::default(),
+        crate::cmd::serve::How { tls: None, degraded: None, stop: Box::pin(stop) },
     )
     .await
 }

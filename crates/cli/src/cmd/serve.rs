@@ -34,22 +34,25 @@ pub async fn run(cli: &Cli, args: &ServeArgs) -> Result<()> {
     let (register, access, ledger) = context::open_services(&settings).await?;
     let degraded = start_check(&register, args.allow_degraded).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("listening on {addr}"))?;
+    let stop = crate::signals::stop_signal()?;
     // The first line of stdout is the address, for scripts and tests.
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("listening on {scheme}://{}", listener.local_addr()?);
-    let how = How { tls, degraded };
+    let how = How { tls, degraded, stop: Box::pin(stop) };
     let register = register.with_key_check_interval(std::time::Duration::from_secs(args.key_check_every));
     serve_until_interrupted(Arc::new(register), access, ledger, &settings, listener, args, how).await
 }
 
-/// How a server is to run, beyond its arguments: over TLS or not, and
-/// whether the start-up check let it start only degraded.
-#[derive(Default)]
+/// How a server is to run, beyond its arguments: over TLS or not, whether
+/// the start-up check let it start only degraded, and what stops it.
 pub struct How {
     /// Serve HTTPS with this configuration.
     pub tls: Option<Arc<lanyard_server::tls::ServerConfig>>,
     /// Why it runs degraded, for `/readyz`; no checkpoint is signed.
     pub degraded: Option<String>,
+    /// Completes when the server is to stop: [`crate::signals::stop_signal`],
+    /// installed before the address was printed.
+    pub stop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 }
 
 /// Runs the start-up check. Findings refuse the start, unless
@@ -142,7 +145,7 @@ pub async fn serve_until_interrupted(
     args: &ServeArgs,
     how: How,
 ) -> Result<()> {
-    let How { tls, degraded } = how;
+    let How { tls, degraded, stop } = how;
     let sign_checkpoints = degraded.is_none();
     let store = ledger.store().clone();
     let cards = lanyard_cards::Cards::new(Arc::clone(&register), ledger.clone(), settings.issuer.clone());
@@ -340,14 +343,9 @@ pub async fn serve_until_interrupted(
             }
         })
     };
-    let shutdown = async move {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
     let served = match tls {
-        Some(tls) => lanyard_server::tls::serve_tls(listener, state, tls, shutdown).await,
-        None => lanyard_server::serve(listener, state, shutdown).await,
+        Some(tls) => lanyard_server::tls::serve_tls(listener, state, tls, stop).await,
+        None => lanyard_server::serve(listener, state, stop).await,
     };
     let _ = stop_tx.send(true);
     let _ = checkpointer.await;

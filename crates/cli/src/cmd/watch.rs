@@ -64,17 +64,23 @@ pub async fn run(cli: &Cli, args: &WatchArgs) -> Result<()> {
     let settings = config::load(&cli.data_dir, cli.database_url.as_deref())?;
     let register = context::open_register(&settings).await?;
     let op = context::process("watch");
+    if args.once {
+        let alerts = pass(&register, &op, &settings, context::now_ms()).await?;
+        publish(cli, &register, &op, &settings, &alerts).await?;
+        if alerts.is_empty() {
+            return Ok(());
+        }
+        return Err(Negative(String::new()).into());
+    }
+    // Installed before the first pass, so a signal during a pass stops the
+    // watch when the pass is done rather than killing it mid-publish.
+    let stop = crate::signals::stop_signal()?;
+    tokio::pin!(stop);
     loop {
         let alerts = pass(&register, &op, &settings, context::now_ms()).await?;
         publish(cli, &register, &op, &settings, &alerts).await?;
-        if args.once {
-            if alerts.is_empty() {
-                return Ok(());
-            }
-            return Err(Negative(String::new()).into());
-        }
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => return Ok(()),
+            () = &mut stop => return Ok(()),
             () = tokio::time::sleep(std::time::Duration::from_secs(args.every)) => {}
         }
     }

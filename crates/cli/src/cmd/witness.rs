@@ -64,15 +64,11 @@ pub async fn run(cli: &Cli, cmd: &WitnessCommand) -> Result<()> {
             let witness = Arc::new(Witness::open(dir)?);
             let listener =
                 tokio::net::TcpListener::bind(listen).await.with_context(|| format!("listening on {listen}"))?;
+            let stop = crate::signals::stop_signal()?;
             // The address first, on stdout, for whoever started the process.
             println!("listening on http://{}", listener.local_addr()?);
             std::io::Write::flush(&mut std::io::stdout())?;
             eprintln!("witness {} serving", witness.verifier().name());
-            let stop = async {
-                if tokio::signal::ctrl_c().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            };
             lanyard_witness::server::serve(listener, witness, stop).await.context("serving")?;
         }
     }
