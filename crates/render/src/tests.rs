@@ -329,3 +329,50 @@ fn a_remembered_qr_path_is_the_one_drawn_and_never_another_texts() {
     let moved = qr_path("LY1:ABC", Square { x: 4.0, ..at }).unwrap();
     assert_ne!(moved, a);
 }
+
+#[test]
+fn remembered_widths_are_the_widths_measured_and_only_shared_lines_are_kept() {
+    let r = Renderer::new();
+    WIDTHS.with_borrow_mut(HashMap::clear);
+    let force = "Metropolitan Police Service";
+    for (size, bold) in [(3.4, true), (3.4 * 0.95, true), (2.0, false)] {
+        let fresh = r.text_width(force, size, bold);
+        assert_eq!(r.shared_width(force, size, bold), fresh);
+        assert_eq!(r.shared_width(force, size, bold), fresh, "the second answer comes from the memo");
+    }
+    assert_eq!(WIDTHS.with_borrow(HashMap::len), 3);
+    // A card's SVG is the same whichever way its widths were found, and
+    // the holder's lines leave nothing behind.
+    WIDTHS.with_borrow_mut(HashMap::clear);
+    let address = ["Warrant Card Office".to_owned(), "1 Broadway, London SW1H 0BG".to_owned()];
+    let f = face("Ada Quayle", &address);
+    let (front, back) = (r.svg(&f, Side::Front).unwrap(), r.svg(&f, Side::Back).unwrap());
+    let kept: Vec<String> = WIDTHS.with_borrow(|m| m.keys().map(|(t, _, _)| t.clone()).collect());
+    assert!(!kept.is_empty());
+    assert!(kept.iter().all(|t| !t.contains("Ada") && !t.contains("Quayle")), "{kept:?}");
+    assert_eq!(r.svg(&f, Side::Front).unwrap(), front);
+    assert_eq!(r.svg(&f, Side::Back).unwrap(), back);
+    assert!(shared_line("force") && shared_line("address-3") && !shared_line("name-0") && !shared_line("rank"));
+    // More than the memo keeps starts it afresh rather than growing it.
+    for i in 0..WIDTHS_KEPT + 10 {
+        r.shared_width(&format!("line {i}"), 2.0, false);
+    }
+    assert!(WIDTHS.with_borrow(HashMap::len) <= WIDTHS_KEPT);
+}
+
+/// However the PNG is filtered and compressed, it holds exactly the pixels
+/// drawn: the encoder's options may change the file's bytes, never the card.
+#[test]
+fn the_png_holds_exactly_the_pixels_drawn() {
+    let r = Renderer::new();
+    let address = vec!["ID Card Office".to_owned()];
+    for (t, side) in [("warrant_card", Side::Front), ("visitor_pass", Side::Front), ("staff_pass", Side::Back)] {
+        let f = CardFace { card_type: t, ..face("Ada Quayle", &address) };
+        let png = r.png(&f, side, FileMeta::default()).unwrap();
+        let decoded = image::load_from_memory(&png).unwrap().to_rgb8().into_raw();
+        let mut pixmap = Pixmap::new(px(WIDTH_MM), px(HEIGHT_MM)).unwrap();
+        let scale = DPI / CSS_DPI;
+        resvg::render(&r.tree(&f, side).unwrap(), Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+        assert!(decoded == rgb_of(&pixmap), "{t} {side:?}: the PNG's pixels are the pixmap's");
+    }
+}
